@@ -1,0 +1,66 @@
+#include "base/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace vessel {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Process, CapturesOutputAndExitCode) {
+    auto result = run_capture({"sh", "-c", "echo out; echo err >&2; exit 3"}).value();
+    EXPECT_EQ(result.out, "out\n");
+    EXPECT_EQ(result.err, "err\n");
+    EXPECT_EQ(result.status.code, 3);
+    EXPECT_EQ(result.status.shell_code(), 3);
+}
+
+TEST(Process, FeedsStandardInput) {
+    auto result = run_capture({"cat"}, 5s, "hello").value();
+    EXPECT_EQ(result.out, "hello");
+    EXPECT_TRUE(result.status.success());
+}
+
+TEST(Process, ExecFailureIsAnErrorNotAChild) {
+    auto result = spawn({.argv = {"/nonexistent/program"}});
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code(), ENOENT);
+    EXPECT_NE(result.error().message().find("exec /nonexistent/program"), std::string::npos);
+}
+
+TEST(Process, BadWorkingDirectoryIsReported) {
+    auto result = spawn({.argv = {"true"}, .cwd = "/nonexistent-dir"});
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().message().find("chdir to /nonexistent-dir"), std::string::npos);
+}
+
+TEST(Process, SignalThroughPidfdAndShellCode) {
+    auto child = spawn({.argv = {"sleep", "30"}}).value();
+    EXPECT_FALSE(child.wait_for(20ms).value().has_value());
+    ASSERT_TRUE(child.signal(SIGTERM));
+    auto status = child.wait().value();
+    EXPECT_EQ(status.signal, SIGTERM);
+    EXPECT_EQ(status.shell_code(), 128 + SIGTERM);
+}
+
+TEST(Process, TimeoutKillsTheChild) {
+    auto result = run_capture({"sleep", "30"}, 50ms);
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code(), ETIMEDOUT);
+}
+
+TEST(Process, OnlyRequestedDescriptorsReachTheChild) {
+    int leaked = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+    ASSERT_GE(leaked, 0);
+    auto result = run_capture({"sh", "-c", "ls /proc/self/fd"}).value();
+    ::close(leaked);
+    // stdin, stdout, stderr, and the fd ls itself opens to list the directory.
+    EXPECT_EQ(result.out.find(std::to_string(leaked) + "\n"), std::string::npos) << result.out;
+}
+
+}  // namespace
+}  // namespace vessel
