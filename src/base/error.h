@@ -14,7 +14,7 @@
 namespace vessel {
 
 class Error {
-public:
+  public:
     Error() = default;
     explicit Error(std::string message, int errno_value = 0)
         : errno_value_(errno_value), chain_{std::move(message)} {}
@@ -22,7 +22,8 @@ public:
     // The errno of the failing system call, or 0.
     int code() const { return errno_value_; }
 
-    // Prepends an outer layer of context ("while doing X"): context is added as the error travels up.
+    // Prepends an outer layer of context ("while doing X"): context is added as the error travels
+    // up.
     Error& context(std::string outer) {
         chain_.insert(chain_.begin(), std::move(outer));
         return *this;
@@ -34,7 +35,7 @@ public:
     // Only the innermost description, without context and errno text.
     const std::string& innermost() const { return chain_.back(); }
 
-private:
+  private:
     int errno_value_ = 0;
     std::vector<std::string> chain_;
 };
@@ -74,20 +75,20 @@ Result<T> with_context(Result<T>&& result, std::string outer) {
 // straight down the page.
 #define VESSEL_TRY_CONCAT_(a, b) a##b
 #define VESSEL_TRY_NAME_(line) VESSEL_TRY_CONCAT_(vessel_try_result_, line)
-#define TRY(...)                                                             \
-    ({                                                                       \
-        auto&& VESSEL_TRY_NAME_(__LINE__) = (__VA_ARGS__);                   \
-        if (!VESSEL_TRY_NAME_(__LINE__))                                     \
+#define TRY(...)                                                                   \
+    ({                                                                             \
+        auto&& VESSEL_TRY_NAME_(__LINE__) = (__VA_ARGS__);                         \
+        if (!VESSEL_TRY_NAME_(__LINE__))                                           \
             return std::unexpected(std::move(VESSEL_TRY_NAME_(__LINE__).error())); \
-        std::move(VESSEL_TRY_NAME_(__LINE__)).value();                       \
+        std::move(VESSEL_TRY_NAME_(__LINE__)).value();                             \
     })
 
 // TRY_CTX(expr, context...): like TRY but adds a layer of context (fmt-formatted) on failure.
-#define TRY_CTX(expr, ...)                                                   \
-    ({                                                                       \
-        auto&& VESSEL_TRY_NAME_(__LINE__) = (expr);                          \
-        if (!VESSEL_TRY_NAME_(__LINE__))                                     \
-            return std::unexpected(std::move(                                \
-                VESSEL_TRY_NAME_(__LINE__).error().context(fmt::format(__VA_ARGS__)))); \
-        std::move(VESSEL_TRY_NAME_(__LINE__)).value();                       \
+#define TRY_CTX(expr, ...)                                                                        \
+    ({                                                                                            \
+        auto&& VESSEL_TRY_NAME_(__LINE__) = (expr);                                               \
+        if (!VESSEL_TRY_NAME_(__LINE__))                                                          \
+            return std::unexpected(                                                               \
+                std::move(VESSEL_TRY_NAME_(__LINE__).error().context(fmt::format(__VA_ARGS__)))); \
+        std::move(VESSEL_TRY_NAME_(__LINE__)).value();                                            \
     })

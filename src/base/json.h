@@ -27,14 +27,14 @@ std::string json_path(std::string_view parent, size_t index);
 // A JSON value and where it sits in the document. Getters return an error naming the path when the
 // value has the wrong type; optional getters return nullopt when the key is absent or null.
 class JsonAt {
-public:
+  public:
     JsonAt(const Json& value, std::string path) : value_(&value), path_(std::move(path)) {}
 
     const Json& value() const { return *value_; }
     const std::string& path() const { return path_; }
 
     bool has(std::string_view key) const;
-    Result<JsonAt> child(std::string_view key) const;          // required
+    Result<JsonAt> child(std::string_view key) const;  // required
     std::optional<JsonAt> optional_child(std::string_view key) const;
 
     Result<> expect_object() const;
@@ -55,7 +55,7 @@ public:
     // An error "<path>: <problem>".
     Error error(std::string_view problem) const;
 
-private:
+  private:
     const Json* value_;
     std::string path_;
 };

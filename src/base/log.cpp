@@ -14,10 +14,14 @@ namespace {
 
 const char* level_name(LogLevel level) {
     switch (level) {
-        case LogLevel::debug: return "debug";
-        case LogLevel::info: return "info";
-        case LogLevel::warning: return "warning";
-        case LogLevel::error: return "error";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warning:
+            return "warning";
+        case LogLevel::error:
+            return "error";
     }
     return "info";
 }
@@ -60,9 +64,8 @@ void Logger::write(LogLevel level, std::string_view message) const {
     if (level < threshold_) return;
     std::string line;
     if (format_ == LogFormat::json) {
-        nlohmann::json record = {{"level", level_name(level)},
-                                 {"msg", std::string(message)},
-                                 {"time", rfc3339_now()}};
+        nlohmann::json record = {
+            {"level", level_name(level)}, {"msg", std::string(message)}, {"time", rfc3339_now()}};
         line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else {
         line = fmt::format("{} {}: {}\n", rfc3339_now(), level_name(level), message);

@@ -19,7 +19,7 @@ enum class LogFormat { text, json };
 Result<LogFormat> parse_log_format(std::string_view name);
 
 class Logger {
-public:
+  public:
     // Logs to standard error.
     Logger() = default;
     // Logs to an owned descriptor (a --log file).
@@ -37,11 +37,13 @@ public:
 
     template <typename... Args>
     void debug(fmt::format_string<Args...> f, Args&&... args) const {
-        if (threshold_ <= LogLevel::debug) write(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
+        if (threshold_ <= LogLevel::debug)
+            write(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
     }
     template <typename... Args>
     void info(fmt::format_string<Args...> f, Args&&... args) const {
-        if (threshold_ <= LogLevel::info) write(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
+        if (threshold_ <= LogLevel::info)
+            write(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
     }
     template <typename... Args>
     void warning(fmt::format_string<Args...> f, Args&&... args) const {
@@ -53,7 +55,7 @@ public:
         write(LogLevel::error, fmt::format(f, std::forward<Args>(args)...));
     }
 
-private:
+  private:
     UniqueFd owned_;
     int fd_ = 2;
     LogFormat format_ = LogFormat::text;

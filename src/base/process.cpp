@@ -9,9 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <algorithm>
 #include <cstring>
 
 #include "base/file.h"
@@ -119,7 +119,8 @@ namespace {
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     std::vector<char*> pointers;
     pointers.reserve(strings.size() + 1);
-    for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+    for (const auto& s : strings)
+        pointers.push_back(const_cast<char*>(s.c_str()));
     pointers.push_back(nullptr);
     return pointers;
 }
@@ -162,10 +163,18 @@ Result<Child> spawn(const SpawnOptions& options) {
         (void)child.wait();
         std::string what;
         switch (payload[1]) {
-            case 1: what = "setsid"; break;
-            case 2: what = "set up standard descriptors"; break;
-            case 3: what = "chdir to " + options.cwd; break;
-            default: what = "exec " + options.argv[0]; break;
+            case 1:
+                what = "setsid";
+                break;
+            case 2:
+                what = "set up standard descriptors";
+                break;
+            case 3:
+                what = "chdir to " + options.cwd;
+                break;
+            default:
+                what = "exec " + options.argv[0];
+                break;
         }
         return fail_errno(payload[0], what);
     }
@@ -218,8 +227,8 @@ Result<CapturedOutput> run_capture(const std::vector<std::string>& argv,
         if (left.count() <= 0) {
             (void)child.signal(SIGKILL);
             (void)child.wait();
-            return fail_errno(ETIMEDOUT, fmt::format("{} did not finish within {} ms", argv[0],
-                                                     timeout.count()));
+            return fail_errno(
+                ETIMEDOUT, fmt::format("{} did not finish within {} ms", argv[0], timeout.count()));
         }
         int ready = ::poll(fds, static_cast<nfds_t>(count), static_cast<int>(left.count()));
         if (ready < 0) {

@@ -29,8 +29,8 @@ struct SpawnOptions {
     // When unset, the child inherits this process's environment.
     std::optional<std::vector<std::string>> env;
     std::string cwd;
-    // -1 leaves the descriptor as inherited; every other descriptor is closed in the child unless it
-    // is listed in keep_fds (which are passed at the same numbers).
+    // -1 leaves the descriptor as inherited; every other descriptor is closed in the child unless
+    // it is listed in keep_fds (which are passed at the same numbers).
     int stdin_fd = -1;
     int stdout_fd = -1;
     int stderr_fd = -1;
@@ -42,7 +42,7 @@ struct SpawnOptions {
 };
 
 class Child {
-public:
+  public:
     Child(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
     Child(Child&&) noexcept = default;
     Child& operator=(Child&&) noexcept = default;
@@ -56,7 +56,7 @@ public:
     // Waits at most `timeout`; nullopt when the child is still running.
     Result<std::optional<ExitStatus>> wait_for(std::chrono::milliseconds timeout);
 
-private:
+  private:
     pid_t pid_;
     UniqueFd pidfd_;
 };

@@ -60,7 +60,8 @@ constexpr int kMaxSymlinkDepth = 40;
 
 Result<UniqueFd> make_directories_within(int root_fd, const std::string& relative, mode_t mode,
                                          int depth) {
-    if (depth > kMaxSymlinkDepth) return fail_errno(ELOOP, "create " + relative + " inside the root");
+    if (depth > kMaxSymlinkDepth)
+        return fail_errno(ELOOP, "create " + relative + " inside the root");
     UniqueFd current = TRY(open_in_root(root_fd, ".", O_PATH | O_DIRECTORY));
     std::string prefix;
     size_t position = 0;
@@ -81,9 +82,11 @@ Result<UniqueFd> make_directories_within(int root_fd, const std::string& relativ
             ssize_t length = ::readlinkat(current.get(), name.c_str(), target, sizeof target - 1);
             if (length < 0) return std::unexpected(opened.error());
             target[length] = '\0';
-            std::string link_target = target[0] == '/' ? std::string(target)
-                                                       : (parent.empty() ? "" : parent + "/") + target;
-            TRY(make_directories_within(root_fd, relative_clean_path(link_target), mode, depth + 1));
+            std::string link_target = target[0] == '/'
+                                          ? std::string(target)
+                                          : (parent.empty() ? "" : parent + "/") + target;
+            TRY(make_directories_within(root_fd, relative_clean_path(link_target), mode,
+                                        depth + 1));
             opened = open_in_root(root_fd, prefix, O_PATH | O_DIRECTORY);
         }
         current = TRY(std::move(opened));
@@ -106,7 +109,8 @@ Result<UniqueFd> make_file_in_root(int root_fd, std::string_view path, mode_t mo
     UniqueFd directory = TRY(make_directories_in_root(root_fd, parent));
     // Create through the confined parent without following a final symlink.
     UniqueFd opened = TRY(open_in_root(root_fd, parent, O_RDONLY | O_DIRECTORY));
-    int fd = ::openat(opened.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+    int fd =
+        ::openat(opened.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0 && errno != EISDIR && errno != ELOOP && errno != ENXIO && errno != EACCES &&
         errno != ETXTBSY)
         return fail_errno(fmt::format("create {} inside the root", path));
@@ -114,6 +118,8 @@ Result<UniqueFd> make_file_in_root(int root_fd, std::string_view path, mode_t mo
     return open_in_root(root_fd, relative, O_PATH);
 }
 
-std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
+std::string fd_path(int fd) {
+    return fmt::format("/proc/self/fd/{}", fd);
+}
 
 }  // namespace vessel

@@ -64,7 +64,8 @@ TEST(Try, WorksOnVoidResults) {
 
 TEST(Error, WithContextWrapsOnlyFailures) {
     EXPECT_EQ(with_context(parse_positive(1), "outer").value(), 1);
-    EXPECT_EQ(with_context(parse_positive(0), "outer").error().message(), "outer: 0 is not positive");
+    EXPECT_EQ(with_context(parse_positive(0), "outer").error().message(),
+              "outer: 0 is not positive");
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ namespace vessel {
 namespace {
 
 class TempDir : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         char pattern[] = "/tmp/vessel-test-XXXXXX";
         ASSERT_NE(::mkdtemp(pattern), nullptr);
@@ -31,7 +31,8 @@ TEST_F(FileTest, AtomicWriteThenRead) {
     EXPECT_EQ(read_file(path).value(), "second");
     // No temporary is left beside it.
     int entries = 0;
-    for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator(dir_)) ++entries;
+    for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator(dir_))
+        ++entries;
     EXPECT_EQ(entries, 1);
 }
 

@@ -21,8 +21,9 @@ std::string capture(LogFormat format, LogLevel threshold, void (*emit)(const Log
 }
 
 TEST(Logger, JsonRecordsHaveRuncShape) {
-    std::string out = capture(LogFormat::json, LogLevel::info,
-                              [](const Logger& logger) { logger.error("container {} failed", "c1"); });
+    std::string out = capture(LogFormat::json, LogLevel::info, [](const Logger& logger) {
+        logger.error("container {} failed", "c1");
+    });
     auto record = parse_json(out, "log").value();
     EXPECT_EQ(record["level"], "error");
     EXPECT_EQ(record["msg"], "container c1 failed");
@@ -41,7 +42,8 @@ TEST(Logger, ThresholdFiltersLowerLevels) {
 
 TEST(Logger, UnknownFormatIsAnError) {
     EXPECT_EQ(parse_log_format("json").value(), LogFormat::json);
-    EXPECT_EQ(parse_log_format("xml").error().message(), "unknown log format 'xml' (use text or json)");
+    EXPECT_EQ(parse_log_format("xml").error().message(),
+              "unknown log format 'xml' (use text or json)");
 }
 
 }  // namespace

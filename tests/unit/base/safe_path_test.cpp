@@ -15,7 +15,7 @@ namespace vessel {
 namespace {
 
 class SafePath : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         char pattern[] = "/tmp/vessel-root-XXXXXX";
         ASSERT_NE(::mkdtemp(pattern), nullptr);
