@@ -1,0 +1,55 @@
+// What a user asks of one VM, whichever CPU engine runs it. `vessel-vmm` fills it from its command
+// line or from `--config vm.json` (same field names); the engines read it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "base/json.h"
+
+namespace vessel::vm {
+
+enum class Accel { automatic, kvm, emulate };
+enum class ConsoleKind { stdio, file };
+
+struct VmConfig {
+    std::string kernel;  // Linux Image / bzImage / vmlinux
+    std::string initrd;
+    std::string append;  // kernel command line
+    std::string bios;    // firmware or bare-metal ELF run in M-mode (RISC-V)
+    uint64_t memory_bytes = 256ull << 20;
+    unsigned cpus = 1;
+    ConsoleKind console = ConsoleKind::stdio;
+    std::string console_path;  // for ConsoleKind::file
+    Accel accel = Accel::automatic;
+    // Wall-clock limit on the guest's run; nullopt = none.
+    std::optional<std::chrono::milliseconds> timeout;
+};
+
+// vessel-vmm's exit statuses, the same for every engine (documented in docs/vm-guests.md).
+namespace exit_code {
+inline constexpr int powered_off = 0;  // guest powered off (or bare-metal test finisher: pass)
+inline constexpr int vmm_error = 1;    // bad input or VMM failure; one line on stderr says which
+inline constexpr int reboot = 2;       // guest asked for a reboot (warm or cold reset)
+inline constexpr int crashed = 3;      // guest crashed: triple fault, failed VM entry, panic reset
+inline constexpr int timed_out = 4;    // --timeout elapsed before the guest stopped
+// A bare-metal test finisher's failure code is passed through as the exit status.
+}  // namespace exit_code
+
+// "--console stdio" or "--console file:PATH".
+Result<> parse_console(std::string_view text, VmConfig& config);
+Result<Accel> parse_accel(std::string_view text);
+
+// Reads a vm.json: {"kernel","initrd","append","bios","memory":"256M"|bytes,"cpus","console",
+// "accel","timeout": seconds}. Unknown keys are errors naming them; relative paths are taken
+// relative to the file's directory.
+Result<VmConfig> load_vm_config(const std::string& path);
+
+// Checks that the combination makes sense (a kernel or a bios, cpus in 1..max, memory above a
+// floor); errors name the option.
+Result<> validate_vm_config(const VmConfig& config);
+
+}  // namespace vessel::vm
