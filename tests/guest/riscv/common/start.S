@@ -10,6 +10,8 @@ _start:
   csrw mtvec, t0
   la t0, trap_save
   csrw mscratch, t0
+  la t0, strap_save
+  csrw sscratch, t0
   /* Grant S and U every address (NAPOT over all memory, RWX): QEMU enforces PMP below M-mode. */
   li t0, -1
   csrw pmpaddr0, t0
@@ -108,8 +110,85 @@ unexpected_trap:
 1:
   j 1b
 
+  /* The S-mode twin of trap_entry for tests that delegate traps: records into strap_record and
+   * resumes at strap_record.resume in S-mode or after the trapping instruction (read through
+   * the current translation, so code must be mapped readable at its own address). */
+  .balign 256
+  .globl strap_entry
+strap_entry:
+  csrrw t0, sscratch, t0
+  sd t1, 0(t0)
+  sd t2, 8(t0)
+  csrr t1, sscratch
+  sd t1, 16(t0)
+  csrw sscratch, t0
+  la t0, strap_record
+  ld t1, TR_COUNT(t0)
+  addi t1, t1, 1
+  sd t1, TR_COUNT(t0)
+  csrr t1, scause
+  sd t1, TR_CAUSE(t0)
+  csrr t1, stval
+  sd t1, TR_TVAL(t0)
+  csrr t1, sepc
+  sd t1, TR_EPC(t0)
+  csrr t1, sstatus
+  sd t1, TR_STATUS(t0)
+  ld t1, TR_EXPECT(t0)
+  beqz t1, unexpected_strap
+  sd zero, TR_EXPECT(t0)
+  ld t1, TR_RESUME(t0)
+  beqz t1, 1f
+  sd zero, TR_RESUME(t0)
+  csrw sepc, t1
+  li t2, MSTATUS_SPP
+  csrs sstatus, t2
+  j 3f
+1:
+  csrr t1, scause
+  bltz t1, 3f
+  csrr t1, sepc
+  lhu t2, 0(t1)
+  andi t2, t2, 3
+  addi t2, t2, -3
+  addi t1, t1, 2
+  bnez t2, 2f
+  addi t1, t1, 2
+2:
+  csrw sepc, t1
+3:
+  csrr t0, sscratch
+  ld t1, 0(t0)
+  ld t2, 8(t0)
+  ld t0, 16(t0)
+  sret
+
+  /* Like unexpected_trap, with 0x20 added to the reported cause to mark S-mode. */
+unexpected_strap:
+  csrr t1, scause
+  andi t2, t1, 0x1f
+  ori t2, t2, 0xa0
+  bgez t1, 1f
+  ori t2, t2, 0x40
+1:
+  andi t1, gp, 0xff
+  slli t1, t1, 8
+  or t1, t1, t2
+  slli t1, t1, 16
+  li t2, FINISHER_FAIL
+  or t1, t1, t2
+  li t2, FINISHER_BASE
+  sw t1, 0(t2)
+1:
+  j 1b
+
   .data
   .balign 8
+  .globl strap_record
+strap_record:
+  .dword 0, 0, 0, 0, 0, 0, 0
+strap_save:
+  .dword 0, 0, 0
   .globl trap_record
 trap_record:
   .dword 0, 0, 0, 0, 0, 0, 0

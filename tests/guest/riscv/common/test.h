@@ -5,7 +5,8 @@
  * number. Case numbers are assigned automatically, one per CHECK*, in source order (1..127); the
  * current case lives in gp (x3), so `li gp, N` in the disassembly finds the failing check.
  * An unexpected trap exits with 0x80 | (interrupt ? 0x40 : 0) | (mcause & 0x3f) in the low byte of
- * the code (exit status >= 128) and the current case number in the high byte.
+ * the code (exit status >= 128) and the current case number in the high byte; an unexpected trap
+ * into the S-mode handler (strap_entry) reports 0x80 | (interrupt ? 0x40 : 0) | 0x20 | scause.
  *
  * Register conventions: gp is the case number, t5/t6 are scratch for the macros; tests use the
  * other registers freely. The M-mode trap handler (start.S) preserves every register.
@@ -167,6 +168,45 @@
   CHECK t5, 1
   la t6, trap_record
   sd zero, TR_EXPECT(t6)
+.endm
+
+/* The same for the S-mode handler (strap_entry, strap_record); resumes in S-mode. */
+.macro EXPECT_STRAP
+  la t6, strap_record
+  sd zero, TR_CAUSE(t6)
+  sd zero, TR_TVAL(t6)
+  sd zero, TR_EPC(t6)
+  li t5, 1
+  sd t5, TR_EXPECT(t6)
+  sd zero, TR_RESUME(t6)
+.endm
+
+.macro EXPECT_STRAP_RESUME label
+  EXPECT_STRAP
+  la t5, \label
+  sd t5, TR_RESUME(t6)
+.endm
+
+.macro LOAD_STRAP reg, field
+  la \reg, strap_record
+  ld \reg, \field(\reg)
+.endm
+
+.macro CHECK_STRAP cause
+  LOAD_STRAP t5, TR_CAUSE
+  CHECK t5, \cause
+  LOAD_STRAP t5, TR_EXPECT
+  CHECK t5, 0
+.endm
+
+.macro CHECK_STVAL value
+  LOAD_STRAP t5, TR_TVAL
+  CHECK t5, \value
+.endm
+
+.macro CHECK_SEPC_ADDR label
+  LOAD_STRAP t5, TR_EPC
+  CHECK_ADDR t5, \label
 .endm
 
 /* Leaves M-mode for `mode` (0 = U, 1 = S) at `label` through mret, with MPIE clear. */
