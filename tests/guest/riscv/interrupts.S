@@ -97,7 +97,7 @@ test_main:
   ld a0, 0(s2)
   addi a0, a0, 200                 /* 20 us */
   sd a0, 0(s1)
-  li a3, 1000
+  li a3, 10000000                 /* bound, for a wfi that returns at once */
 3:
   wfi
   csrr a1, mip
@@ -118,11 +118,23 @@ test_main:
   WAIT_IRQS 1
   CHECK_LOG 0, CAUSE_INT | IRQ_MTI
   CLEAR_LOG
-  /* a future deadline: taken after wfi */
+  /* a future deadline: wfi (with MIE = 0, so the interrupt cannot slip in before it and leave
+   * the wfi waiting forever) wakes for it, and it is taken once MIE is set */
+  csrci mstatus, MSTATUS_MIE
   ld a0, 0(s2)
   addi a0, a0, 500
   sd a0, 0(s1)
+  li a3, 10000000                 /* bound, for a wfi that returns at once */
+1:
   wfi
+  csrr a1, mip
+  andi a1, a1, 1 << IRQ_MTI
+  bnez a1, 2f
+  addi a3, a3, -1
+  bnez a3, 1b
+  j test_fail
+2:
+  csrsi mstatus, MSTATUS_MIE
   WAIT_IRQS 1
   CHECK_LOG 0, CAUSE_INT | IRQ_MTI
   CLEAR_LOG
