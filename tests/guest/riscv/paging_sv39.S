@@ -5,7 +5,8 @@
  * U pages; MXR making execute-only pages readable; the hart setting A on access and D on store
  * (QEMU and Vessel update A/D in hardware); non-canonical addresses; MPRV with MPP = S/U for
  * M-mode loads and stores; sfence.vma after changing a PTE; U-mode fetch from U and S pages;
- * a page fault delegated to S (stval = address). */
+ * a page fault delegated to S (stval = address); a fetch fault on the second half of an
+ * instruction straddling into an unmapped page (mepc = instruction, mtval = that page). */
 #include "test.h"
 #include "paging.h"
 
@@ -51,6 +52,8 @@ test_main:
   SET_PTE pt_l0, 8, a1, PTE_V | PTE_R | PTE_X | PTE_U | PTE_A      /* U code */
   SET_PTE pt_l0, 9, a0, PTE_V                                      /* non-leaf at level 0 */
   SET_PTE pt_l0, 10, a0, PTE_V | PTE_R | PTE_W | PTE_A             /* D = 0 */
+  la a1, xpage_end
+  SET_PTE pt_l0, 11, a1, PTE_V | PTE_R | PTE_X | PTE_A             /* l0[12] stays invalid */
   /* page contents */
   la a0, page_a
   li a1, 0x1111111111111111
@@ -178,6 +181,20 @@ m_fetch_2:
 s_3:
   li a2, MSTATUS_SUM
   csrc sstatus, a2
+
+  /* a 32-bit instruction whose second half lies on an unmapped page: fetch page fault with
+   * mepc = its start and mtval = the start of the page that faulted */
+  EXPECT_TRAP_RESUME m_fetch_3
+  li a0, VA_4K(12) - 2
+  jalr a0
+  j test_fail
+m_fetch_3:
+  CHECK_TRAP CAUSE_FETCH_PAGE
+  LOAD_TRAP a0, TR_EPC
+  CHECK a0, VA_4K(12) - 2
+  CHECK_TVAL VA_4K(12)
+  MRET_TO 1, s_straddle
+s_straddle:
 
   /* invalid PTE, W without R, pointer PTE at level 0: page faults for every access type */
   li s0, VA_4K(4)
@@ -354,6 +371,13 @@ xpage:
   .balign 8
   ecall
   j .
+
+  /* A page ending in the first half of `addi a0, a0, 1`. */
+  .section .text.xpage_end, "ax"
+  .balign 4096
+xpage_end:
+  .skip 4094
+  .hword 0x0513
 
   .data
   .balign 8
