@@ -6,7 +6,8 @@
  * (QEMU and Vessel update A/D in hardware); non-canonical addresses; MPRV with MPP = S/U for
  * M-mode loads and stores; sfence.vma after changing a PTE; U-mode fetch from U and S pages;
  * a page fault delegated to S (stval = address); a fetch fault on the second half of an
- * instruction straddling into an unmapped page (mepc = instruction, mtval = that page). */
+ * instruction straddling into an unmapped page (mepc = instruction, mtval = that page); code
+ * patched through another virtual alias and fence.i. */
 #include "test.h"
 #include "paging.h"
 
@@ -270,6 +271,16 @@ s_straddle:
   sd a0, 0(s0)
   CHECK_TRAP CAUSE_STORE_PAGE
 
+  /* code patched through a different virtual address (the RW alias) is seen after fence.i */
+  call patch_me
+  CHECK a0, 1
+  ALIAS a1, patch_me, VA_1G_ALIAS
+  li a2, 0x00200513                /* addi a0, zero, 2 */
+  sw a2, 0(a1)
+  fence.i
+  call patch_me
+  CHECK a0, 2
+
   /* a load page fault delegated to S: stval = the address, handled by stvec in S */
   BACK_TO_M m_deleg
 m_deleg:
@@ -354,6 +365,14 @@ m_u_3:
   csrw satp, zero
   sfence.vma
   PASS
+
+  .balign 4
+patch_me:
+  .option push
+  .option norvc
+  addi a0, zero, 1
+  .option pop
+  ret
 
   /* U code: s1 = load from the U page at s0, then load from the S page VA_4K(0) (faults). */
 u_probe:

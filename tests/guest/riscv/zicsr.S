@@ -3,7 +3,7 @@
  * illegal instruction with mtval = the instruction bits, identification CSRs, sstatus/sie as
  * views of mstatus/mie, cycle/instret/time (time agrees with the CLINT's mtime, readable in
  * M-mode), mcounteren/scounteren gating for S and U, PMP CSRs (WARL, written and read back),
- * menvcfg/senvcfg present. */
+ * menvcfg/senvcfg, mconfigptr, mcountinhibit and the hpm counter/event CSRs present. */
 #include "test.h"
 
 /* Expects the instruction at `label` to raise illegal instruction with mtval = its bits. */
@@ -228,6 +228,16 @@ m_5:
   csrw pmpaddr1, zero
   csrr a1, pmpaddr1
   CHECK a1, 0
+
+  /* the hardware performance monitor CSRs exist (they may be read-only zero counters). Only
+   * number 3 is used: QEMU 7.2 has 16 counters and makes mhpmcounter19..31 illegal. */
+  csrr a0, mhpmcounter3
+  csrr a0, hpmcounter3
+  csrw mhpmevent3, zero
+  csrr a0, mhpmevent3
+  CHECK a0, 0
+  csrr a0, mcountinhibit
+  csrr a0, mconfigptr
 
   /* menvcfg/senvcfg exist */
   csrr a0, menvcfg
