@@ -39,6 +39,8 @@ test_main:
   SET_PTE pt_l1, 1, a0, PTE_V | PTE_R | PTE_A
   li a0, 0x80001000
   SET_PTE pt_l1, 2, a0, PTE_V | PTE_R | PTE_A
+  li a0, 0x80000000
+  SET_PTE pt_l1, 3, a0, PTE_V | PTE_R | PTE_W                      /* 2 MiB, A = D = 0 */
   /* l0: 4 KiB pages with every permission shape */
   la a0, page_a
   SET_PTE pt_l0, 0, a0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
@@ -59,6 +61,10 @@ test_main:
   la a0, page_a
   li a1, 0x1111111111111111
   sd a1, 0(a0)
+  li a1, 0xaabbccddeeff0011
+  li a2, 4088
+  add a2, a2, a0
+  sd a1, 0(a2)
   la a0, page_b
   li a1, 0x2222222222222222
   sd a1, 0(a0)
@@ -256,6 +262,33 @@ s_straddle:
   andi a0, a0, PTE_A | PTE_D
   CHECK a0, PTE_A | PTE_D
 
+  /* A and D in a 2 MiB leaf */
+  ALIAS s0, sample, 0x100600000
+  ld a1, 0(s0)
+  CHECK a1, 0x0123456789abcdef
+  LOAD_PTE a0, pt_l1, 3
+  andi a0, a0, PTE_A | PTE_D
+  CHECK a0, PTE_A
+  sd a1, 8(s0)
+  LOAD_PTE a0, pt_l1, 3
+  andi a0, a0, PTE_A | PTE_D
+  CHECK a0, PTE_A | PTE_D
+
+  /* a misaligned load across two pages (both through the TLB, the second page R-only) */
+  li s0, VA_4K(0) + 4092
+  ld a0, 0(s0)
+  CHECK a0, 0x11111111aabbccdd
+  /* a misaligned store whose second page is read-only faults; mtval is the access's address or
+   * the start of the faulting page (the spec leaves it open; QEMU 7.2 reports the page start) */
+  EXPECT_TRAP
+  sd a0, 0(s0)
+  CHECK_TRAP CAUSE_STORE_PAGE
+  LOAD_TRAP a1, TR_TVAL
+  li a2, VA_4K(1)
+  beq a1, a2, 1f
+  CHECK a1, VA_4K(0) + 4092
+1:
+
   /* sfence.vma after changing a PTE: the new mapping is seen */
   li s0, VA_4K(7)
   ld a0, 0(s0)
@@ -314,6 +347,24 @@ m_mprv:
   la a2, page_a
   ld a3, 40(a2)
   CHECK a3, 0x1111111111111111
+  /* MPRV honours MXR (execute-only page readable) and SUM (U page readable with MPP = S) */
+  li s0, VA_4K(2)
+  li a0, MSTATUS_MPRV | MSTATUS_MPP_S | MSTATUS_MXR
+  csrs mstatus, a0
+  lw a1, 0(s0)
+  csrc mstatus, a0
+  la a2, xpage
+  lw a2, 0(a2)
+  CHECK_REG a1, a2
+  li s0, VA_4K(3)
+  li a0, MSTATUS_MPRV | MSTATUS_MPP_S | MSTATUS_SUM
+  csrs mstatus, a0
+  ld a1, 0(s0)
+  csrc mstatus, a0
+  CHECK a1, 0x1111111111111111
+  li a0, MSTATUS_MPP
+  csrc mstatus, a0
+
   /* MPP = U: the U page is accessible, the S page is not; fetches are not translated */
   li a0, MSTATUS_MPRV
   li s0, VA_4K(3)
