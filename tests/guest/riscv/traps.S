@@ -107,6 +107,13 @@ m_2:
   CHECK_TRAP CAUSE_STORE_ACCESS
   CHECK_TVAL 0x14
   CHECK_EPC_ADDR 9b
+  li s0, 0x8                       /* a compressed load faults the same way */
+  EXPECT_TRAP
+12:
+  c.ld a1, 8(s0)
+  CHECK_TRAP CAUSE_LOAD_ACCESS
+  CHECK_TVAL 0x10
+  CHECK_EPC_ADDR 12b
   li a0, 0
   EXPECT_TRAP_RESUME 10f
   jalr ra, 0(a0)

@@ -1,7 +1,7 @@
 /* Zicsr and Zicntr: csrrw/csrrs/csrrc and their immediate forms (old value returned, rs1 = x0 /
  * uimm = 0 do not write), writes to read-only CSRs and accesses to unimplemented CSRs raise
- * illegal instruction with mtval = the instruction bits, identification CSRs, sstatus/sie as
- * views of mstatus/mie, cycle/instret/time (time agrees with the CLINT's mtime, readable in
+ * illegal instruction with mtval = the instruction bits, identification CSRs, mstatus.SXL/UXL
+ * = 64-bit, sstatus/sie as views of mstatus/mie, cycle/instret/time (time agrees with the CLINT's mtime, readable in
  * M-mode), mcounteren/scounteren gating for S and U, PMP CSRs (WARL, written and read back),
  * menvcfg/senvcfg, mconfigptr, mcountinhibit and the hpm counter/event CSRs present. */
 #include "test.h"
@@ -94,6 +94,16 @@ test_main:
   li a1, (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20)
   and a2, a0, a1
   CHECK_REG a2, a1
+
+  /* SXL and UXL report 64-bit S and U modes; sstatus shows UXL */
+  csrr a0, mstatus
+  srli a0, a0, 32
+  andi a0, a0, 0xf
+  CHECK a0, 0xa
+  csrr a0, sstatus
+  srli a0, a0, 32
+  andi a0, a0, 0xf
+  CHECK a0, 0x2
 
   /* sstatus is a view of mstatus */
   li a0, MSTATUS_SUM
