@@ -1,10 +1,11 @@
 /* Interrupts: machine software (CLINT msip) and machine timer (CLINT mtimecmp vs mtime) with
  * their mip bits; taken only when mie and mstatus.MIE allow (in M), always when below M;
- * priority when several are pending (the S ones raised by M writing mip, undelegated): the spec's
- * MSI > MTI > SEI > SSI > STI, or QEMU 7.2's lowest-number-first (see below); vectored mtvec sending interrupts to base + 4 * cause; wfi waking on a
- * pending-and-enabled interrupt even with MIE = 0; supervisor software interrupts delegated with
- * mideleg and taken by stvec in S (sstatus.SIE in S, always in U, never in M); a supervisor timer
- * interrupt raised by M through mip.STIP (as an SBI does) and vectored stvec. */
+ * priority when several are pending (the S ones raised by M writing mip, undelegated): the
+ * spec's MSI > MTI > SEI > SSI > STI, or QEMU 7.2's lowest-number-first (see below); vectored
+ * mtvec sending interrupts to base + 4 * cause; wfi waking on a pending-and-enabled interrupt
+ * even with MIE = 0; supervisor software interrupts delegated with mideleg and taken by stvec in
+ * S (sstatus.SIE in S, always in U, never in M); a supervisor timer interrupt raised by M
+ * through mip.STIP (as an SBI does) and vectored stvec. */
 #include "test.h"
 
 #define MSIP_ADDR (CLINT_BASE + CLINT_MSIP)

@@ -1,9 +1,10 @@
 /* Zicsr and Zicntr: csrrw/csrrs/csrrc and their immediate forms (old value returned, rs1 = x0 /
  * uimm = 0 do not write), writes to read-only CSRs and accesses to unimplemented CSRs raise
  * illegal instruction with mtval = the instruction bits, identification CSRs, mstatus.SXL/UXL
- * = 64-bit, sstatus/sie as views of mstatus/mie, cycle/instret/time (time agrees with the CLINT's mtime, readable in
- * M-mode), mcounteren/scounteren gating for S and U, PMP CSRs (WARL, written and read back),
- * menvcfg/senvcfg, mconfigptr, mcountinhibit and the hpm counter/event CSRs present. */
+ * = 64-bit, sstatus/sie as views of mstatus/mie, cycle/instret/time (time agrees with the
+ * CLINT's mtime, readable in M-mode), mcounteren/scounteren gating for S and U, PMP CSRs (WARL,
+ * written and read back), menvcfg/senvcfg, mconfigptr, mcountinhibit and the hpm counter/event
+ * CSRs present. */
 #include "test.h"
 
 /* Expects the instruction at `label` to raise illegal instruction with mtval = its bits. */
