@@ -122,6 +122,15 @@ Result<CapabilityMask> get_permitted() {
     return CapabilityMask{raw.data[0].permitted} | (CapabilityMask{raw.data[1].permitted} << 32);
 }
 
+// The init may run where /proc is not mounted (yet): ask the kernel instead, which answers EINVAL
+// for capability numbers it does not implement.
+int last_capability_by_probing() {
+    int last = 0;
+    while (last < 63 && ::prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+        ++last;
+    return last;
+}
+
 Result<CapabilityMask> parse_hex_mask(std::string_view text, std::string_view field) {
     CapabilityMask mask = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), mask, 16);
@@ -237,7 +246,7 @@ Result<> apply_capabilities(const CapabilitySets& sets) {
     // CAP_SETPCAP (bounding drops, inheritable changes) is in force.
     TRY_CTX(set_capabilities(held, held, 0), "raising the effective set before dropping");
 
-    const int last = TRY(kernel_last_capability());
+    const int last = last_capability_by_probing();
     for (int cap = 0; cap <= last; ++cap) {
         if (sets.bounding & bit(cap)) continue;
         if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
