@@ -6,7 +6,10 @@
 // Call sequence for the runtime:
 //
 //   parent, before clone:  profile  = TRY(parse_seccomp(config.at("linux.seccomp")));
-//                          compiled = TRY(compile_seccomp(profile));
+//                          compiled = TRY(compile_seccomp_cached(json, profile,
+//                          cache_dir)).compiled; (seccomp_cache.h; compile_seccomp(profile) without
+//                          a cache: ~4 ms CPU for the default profile against ~40 us for a cache
+//                          hit)
 //   init, last step before execve (after mounts, user and capabilities):
 //     if process.noNewPrivileges: set PR_SET_NO_NEW_PRIVS, then listener =
 //     TRY(load_seccomp_filter(compiled)); else: load while the init still has CAP_SYS_ADMIN, i.e.
