@@ -8,6 +8,7 @@
 #include "vm/riscv/fpu_format.h"
 
 #include <bit>
+#include <cmath>
 
 namespace vessel::riscv::fp {
 namespace {
@@ -98,8 +99,126 @@ uint64_t bits_of(double v) {
     return std::bit_cast<uint64_t>(v);
 }
 
-#define VESSEL_BINARY_OP(name, host, soft_call, F, to_host)                                       \
+// rne fast paths. The process runs with the default MXCSR (round to nearest, no FTZ/DAZ), so
+// these compute the result with one plain host operation and derive NX from an exact error term
+// instead of switching MXCSR (which costs ~10 ns). They only accept operands for which the error
+// term is provably exact and neither overflow nor underflow can occur; anything else (NaN,
+// infinity, zero, huge or tiny magnitudes) returns false and takes the MXCSR path.
+
+// a * b - c with one rounding.
+double fused_mul_sub(double a, double b, double c) {
+    asm("vfmsub213sd %[c], %[b], %[a]" : [a] "+x"(a) : [b] "x"(b), [c] "x"(c));
+    return a;
+}
+
+template <class T>
+bool in_range(T v, T low, T high) {
+    T m = v < 0 ? -v : v;
+    return m >= low && m <= high;  // false for NaN
+}
+
+// Knuth's TwoSum: err is exactly (x + y) - fl(x + y) barring overflow, subnormals included.
+template <class T>
+T two_sum_error(T x, T y, T r) {
+    T y_part = r - x;
+    return (x - (r - y_part)) + (y - y_part);
+}
+
+bool rne_add_s(uint32_t a, uint32_t b, uint32_t& out, uint32_t& flags) {
+    float x = as_float(a), y = as_float(b);
+    float r = x + y;
+    if (!in_range(x, 0.0f, 0x1p125f) || !in_range(y, 0.0f, 0x1p125f)) return false;
+    if (two_sum_error(x, y, r) != 0.0f) flags |= kFlagNX;
+    out = bits_of(r);
+    return true;
+}
+
+bool rne_add_d(uint64_t a, uint64_t b, uint64_t& out, uint32_t& flags) {
+    double x = as_double(a), y = as_double(b);
+    double r = x + y;
+    if (!in_range(x, 0.0, 0x1p1021) || !in_range(y, 0.0, 0x1p1021)) return false;
+    if (two_sum_error(x, y, r) != 0.0) flags |= kFlagNX;
+    out = bits_of(r);
+    return true;
+}
+
+bool rne_sub_s(uint32_t a, uint32_t b, uint32_t& out, uint32_t& flags) {
+    return rne_add_s(a, b ^ F32::kSign, out, flags);
+}
+
+bool rne_sub_d(uint64_t a, uint64_t b, uint64_t& out, uint32_t& flags) {
+    return rne_add_d(a, b ^ F64::kSign, out, flags);
+}
+
+// Single products and quotient checks are exact in double precision.
+bool rne_mul_s(uint32_t a, uint32_t b, uint32_t& out, uint32_t& flags) {
+    double exact = static_cast<double>(as_float(a)) * static_cast<double>(as_float(b));
+    float r = static_cast<float>(exact);
+    // Above 2^-125 the result is normal and cannot be tiny; below max it did not overflow.
+    if (!in_range(r, 0x1p-125f, 0x1.fffffep127f)) return false;
+    if (static_cast<double>(r) != exact) flags |= kFlagNX;
+    out = bits_of(r);
+    return true;
+}
+
+bool rne_div_s(uint32_t a, uint32_t b, uint32_t& out, uint32_t& flags) {
+    float x = as_float(a), y = as_float(b);
+    float q = x / y;
+    if (!in_range(q, 0x1p-125f, 0x1.fffffep127f) || !in_range(y, 0x1p-149f, 0x1.fffffep127f))
+        return false;
+    // q * y is exact in double and within a factor of two of x, so the difference is exact.
+    double remainder = static_cast<double>(x) - static_cast<double>(q) * static_cast<double>(y);
+    if (remainder != 0.0) flags |= kFlagNX;
+    out = bits_of(q);
+    return true;
+}
+
+bool rne_sqrt_s(uint32_t a, uint32_t& out, uint32_t& flags) {
+    float x = as_float(a);
+    if (!(x > 0.0f && x <= 0x1.fffffep127f)) return false;
+    float s = std::sqrt(x);
+    if (static_cast<double>(s) * static_cast<double>(s) != static_cast<double>(x)) flags |= kFlagNX;
+    out = bits_of(s);
+    return true;
+}
+
+// The double checks need a fused multiply-add: the error of a product, the remainder of a
+// division and of a square root are exact once the exponents stay above 2^-969 or so.
+bool rne_mul_d(uint64_t a, uint64_t b, uint64_t& out, uint32_t& flags) {
+    if (!host_has_fma()) return false;
+    double x = as_double(a), y = as_double(b);
+    double r = x * y;
+    if (!in_range(r, 0x1p-968, 0x1.fffffffffffffp1023)) return false;
+    if (fused_mul_sub(x, y, r) != 0.0) flags |= kFlagNX;
+    out = bits_of(r);
+    return true;
+}
+
+bool rne_div_d(uint64_t a, uint64_t b, uint64_t& out, uint32_t& flags) {
+    if (!host_has_fma()) return false;
+    double x = as_double(a), y = as_double(b);
+    double q = x / y;
+    if (!in_range(q, 0x1p-1021, 0x1.fffffffffffffp1023) || !in_range(x, 0x1p-968, 0x1p1020))
+        return false;
+    if (fused_mul_sub(q, y, x) != 0.0) flags |= kFlagNX;
+    out = bits_of(q);
+    return true;
+}
+
+bool rne_sqrt_d(uint64_t a, uint64_t& out, uint32_t& flags) {
+    if (!host_has_fma()) return false;
+    double x = as_double(a);
+    if (!(x >= 0x1p-968 && x <= 0x1.fffffffffffffp1023)) return false;
+    double s = std::sqrt(x);
+    if (fused_mul_sub(s, s, x) != 0.0) flags |= kFlagNX;
+    out = bits_of(s);
+    return true;
+}
+
+#define VESSEL_BINARY_OP(name, rne_fast, host, soft_call, F, to_host)                             \
     typename F::Bits name(typename F::Bits a, typename F::Bits b, Rounding rm, uint32_t& flags) { \
+        typename F::Bits fast;                                                                    \
+        if (rm == Rounding::rne && rne_fast(a, b, fast, flags)) return fast;                      \
         if (rm == Rounding::rmm) return soft_call;                                                \
         uint32_t status;                                                                          \
         auto r = host(to_host(a), to_host(b), kMxcsrFor[static_cast<int>(rm)], status);           \
@@ -108,17 +227,21 @@ uint64_t bits_of(double v) {
 
 }  // namespace
 
-VESSEL_BINARY_OP(add_s, host_add_s, soft::add_s(a, b, rm, flags), F32, as_float)
-VESSEL_BINARY_OP(sub_s, host_sub_s, soft::add_s(a, b ^ F32::kSign, rm, flags), F32, as_float)
-VESSEL_BINARY_OP(mul_s, host_mul_s, soft::mul_s(a, b, rm, flags), F32, as_float)
-VESSEL_BINARY_OP(div_s, host_div_s, soft::div_s(a, b, rm, flags), F32, as_float)
-VESSEL_BINARY_OP(add_d, host_add_d, soft::add_d(a, b, rm, flags), F64, as_double)
-VESSEL_BINARY_OP(sub_d, host_sub_d, soft::add_d(a, b ^ F64::kSign, rm, flags), F64, as_double)
-VESSEL_BINARY_OP(mul_d, host_mul_d, soft::mul_d(a, b, rm, flags), F64, as_double)
-VESSEL_BINARY_OP(div_d, host_div_d, soft::div_d(a, b, rm, flags), F64, as_double)
+VESSEL_BINARY_OP(add_s, rne_add_s, host_add_s, soft::add_s(a, b, rm, flags), F32, as_float)
+VESSEL_BINARY_OP(sub_s, rne_sub_s, host_sub_s, soft::add_s(a, b ^ F32::kSign, rm, flags), F32,
+                 as_float)
+VESSEL_BINARY_OP(mul_s, rne_mul_s, host_mul_s, soft::mul_s(a, b, rm, flags), F32, as_float)
+VESSEL_BINARY_OP(div_s, rne_div_s, host_div_s, soft::div_s(a, b, rm, flags), F32, as_float)
+VESSEL_BINARY_OP(add_d, rne_add_d, host_add_d, soft::add_d(a, b, rm, flags), F64, as_double)
+VESSEL_BINARY_OP(sub_d, rne_sub_d, host_sub_d, soft::add_d(a, b ^ F64::kSign, rm, flags), F64,
+                 as_double)
+VESSEL_BINARY_OP(mul_d, rne_mul_d, host_mul_d, soft::mul_d(a, b, rm, flags), F64, as_double)
+VESSEL_BINARY_OP(div_d, rne_div_d, host_div_d, soft::div_d(a, b, rm, flags), F64, as_double)
 #undef VESSEL_BINARY_OP
 
 uint32_t sqrt_s(uint32_t a, Rounding rm, uint32_t& flags) {
+    uint32_t fast;
+    if (rm == Rounding::rne && rne_sqrt_s(a, fast, flags)) return fast;
     if (rm == Rounding::rmm) return soft::sqrt_s(a, rm, flags);
     uint32_t status;
     float r = host_sqrt_s(0.0f, as_float(a), kMxcsrFor[static_cast<int>(rm)], status);
@@ -126,6 +249,8 @@ uint32_t sqrt_s(uint32_t a, Rounding rm, uint32_t& flags) {
 }
 
 uint64_t sqrt_d(uint64_t a, Rounding rm, uint32_t& flags) {
+    uint64_t fast;
+    if (rm == Rounding::rne && rne_sqrt_d(a, fast, flags)) return fast;
     if (rm == Rounding::rmm) return soft::sqrt_d(a, rm, flags);
     uint32_t status;
     double r = host_sqrt_d(0.0, as_double(a), kMxcsrFor[static_cast<int>(rm)], status);
