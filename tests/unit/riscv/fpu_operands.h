@@ -2,6 +2,7 @@
 // significands that make exact ties, special values, and values near a given one.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <iterator>
 #include <random>
@@ -68,6 +69,25 @@ class Operands {
         uint64_t mag = (target & ~f_.sign_bit()) + static_cast<uint64_t>(delta);
         if (mag >= f_.inf()) mag = target & ~f_.sign_bit();
         return (target & f_.sign_bit()) | mag;
+    }
+
+    // A random finite value whose unbiased exponent is `exponent` (clamped into the format).
+    uint64_t with_exponent(int exponent) {
+        int field = std::clamp(exponent + f_.bias(), 0, 2 * f_.emax);
+        uint64_t frac = rng_() & ((uint64_t{1} << (f_.p - 1)) - 1);
+        uint64_t sign = (rng_() & 1) ? f_.sign_bit() : 0;
+        return sign | (static_cast<uint64_t>(field) << (f_.p - 1)) | frac;
+    }
+
+    // An operand b for which a*b (or a/b) lands within a few binades of the exponent limits and
+    // of the library's fast-path thresholds, where results become tiny, huge or inexactly checked.
+    uint64_t partner_near_limits(uint64_t a, bool for_division) {
+        int field = static_cast<int>((a & ~f_.sign_bit()) >> (f_.p - 1));
+        int ea = field - f_.bias();
+        int targets[] = {f_.emin, f_.emin - f_.p + 1, f_.emin + f_.p - 1, f_.emin + 2 * f_.p,
+                         f_.emax, f_.emax - 2,        f_.emin + 1,        f_.emin - 1};
+        int target = targets[rng_() % std::size(targets)] + static_cast<int>(rng_() % 5) - 2;
+        return with_exponent(for_division ? ea - target : target - ea);
     }
 
     uint64_t bits() { return rng_(); }
