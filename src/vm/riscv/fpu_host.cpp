@@ -1,22 +1,30 @@
-// The public rounded arithmetic. On x86-64 the four rounding modes SSE has (rne, rtz, rdn, rup)
-// run on the host FPU: one asm block loads MXCSR with the mode and cleared flags, does the
-// operation, reads the flags back and restores the caller's MXCSR, so the compiler can neither
-// fold the operation nor move it out of the rounding mode. SSE already detects tininess after
-// rounding, like RISC-V (the unit tests pin this), so only NaN results need fixing. rmm, which SSE
-// lacks, and non-x86 hosts use the software implementation.
+// The public rounded arithmetic, fastest path first:
+//  1. round to nearest (rne, and rmm where ties can be told): one plain host operation in the
+//     process's default MXCSR, with NX from an exact error term (TwoSum, FMA residual);
+//  2. with AVX-512F, directed modes and fma: EVEX embedded rounding, NX from round-down !=
+//     round-up, no MXCSR write;
+//  3. otherwise rne/rtz/rdn/rup on SSE: one asm block loads MXCSR with the mode and cleared flags,
+//     does the operation, reads the flags back and restores the caller's MXCSR, so the compiler
+//     can neither fold the operation nor move it out of the rounding mode. SSE detects tininess
+//     after rounding, like RISC-V (the unit tests pin this), so only NaN results need fixing;
+//  4. the software implementation for rmm and for hosts other than x86-64.
+// Paths 1 and 2 accept only operands whose results are normal and finite, so flags other than
+// NX never arise there; everything else falls through to a path that computes all flags.
 #include "vm/riscv/fpu.h"
 #include "vm/riscv/fpu_format.h"
-
-#include <immintrin.h>
 
 #include <bit>
 #include <cmath>
 #include <type_traits>
 
+#if defined(__x86_64__) && !defined(VESSEL_FPU_PORTABLE)
+#include <immintrin.h>
+#endif
+
 namespace vessel::riscv::fp {
 namespace {
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(VESSEL_FPU_PORTABLE)
 
 // MXCSR: all exceptions masked (bits 7-12), no flush-to-zero or denormals-are-zero, rounding
 // control in bits 13-14, indexed by Rounding.
