@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace vessel::riscv::fp {
 
@@ -17,6 +18,17 @@ enum class Rounding : uint8_t { rne = 0, rtz = 1, rdn = 2, rup = 3, rmm = 4 };
 inline constexpr uint8_t kRoundingDynamic = 7;
 inline constexpr bool is_valid_rounding(uint8_t rm) {
     return rm <= 4;
+}
+
+// The rounding mode an instruction uses: its rm field, or frm when the field is 7 (dyn). nullopt
+// means the instruction is illegal (rm 5 or 6, or dyn with frm 5, 6 or 7) and the hart raises an
+// illegal-instruction exception. FCVT.D.S and FCVT.D.W[U] cannot round but their rm field
+// decodes like any other (an invalid value is illegal); FMIN/FMAX, FSGNJ*, FEQ/FLT/FLE, FCLASS and
+// FMV have no rm field (funct3 selects the operation).
+inline constexpr std::optional<Rounding> resolve_rounding(uint8_t rm_field, uint8_t frm) {
+    uint8_t rm = rm_field == kRoundingDynamic ? frm : rm_field;
+    if (!is_valid_rounding(rm)) return std::nullopt;
+    return static_cast<Rounding>(rm);
 }
 
 inline constexpr uint32_t kFlagNX = 0x01;  // inexact

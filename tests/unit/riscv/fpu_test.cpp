@@ -586,6 +586,14 @@ TEST(RiscvFpu, RoundingModeEncodings) {
     EXPECT_FALSE(is_valid_rounding(5));
     EXPECT_FALSE(is_valid_rounding(6));
     EXPECT_FALSE(is_valid_rounding(kRoundingDynamic));
+    EXPECT_EQ(resolve_rounding(1, 0), Rounding::rtz);
+    EXPECT_EQ(resolve_rounding(4, 7), Rounding::rmm);  // a static mode ignores frm
+    EXPECT_EQ(resolve_rounding(kRoundingDynamic, 3), Rounding::rup);
+    EXPECT_EQ(resolve_rounding(kRoundingDynamic, 4), Rounding::rmm);
+    EXPECT_EQ(resolve_rounding(5, 0), std::nullopt);
+    EXPECT_EQ(resolve_rounding(6, 0), std::nullopt);
+    EXPECT_EQ(resolve_rounding(kRoundingDynamic, 5), std::nullopt);
+    EXPECT_EQ(resolve_rounding(kRoundingDynamic, 7), std::nullopt);
 }
 
 TEST(RiscvFpu, HostRoundingStateIsRestored) {
