@@ -1,10 +1,21 @@
 // RISC-V F and D extension arithmetic (unprivileged spec v20191213, chapters 11 and 12) as pure
-// functions on raw IEEE-754 bit patterns. The hart resolves the dynamic rounding mode (frm) and
-// rejects the reserved encodings before calling; every function ORs the exceptions it raises into
-// `flags` using the fflags bit layout, so the hart can pass its fflags field directly.
+// functions on raw IEEE-754 bit patterns. Results follow RISC-V rather than x86: every NaN result
+// is the canonical NaN, tininess is detected after rounding, fcvt to integers saturates, and rmm
+// (ties away from zero) is exact.
 //
-// Results follow RISC-V rather than x86: every NaN result is the canonical NaN, tininess is
-// detected after rounding, fcvt to integers saturates, and rmm (ties away from zero) is exact.
+// How a hart uses it:
+//  - rounding: resolve_rounding(rm field, frm) before calling; nullopt = illegal instruction.
+//  - flags: every function ORs the exceptions it raises into `flags` (fflags layout), so pass
+//    the accrued fflags field directly; when it changes (or an f register is written), set
+//    mstatus.FS to Dirty.
+//  - singles: read every single-precision operand through unbox_s() (an improperly boxed register
+//    reads as the canonical NaN) and write every single-precision result, FLW and FMV.W.X through
+//    box_s(). FSW and FMV.X.W move the low 32 bits unchanged (FMV.X.W sign-extends them); FSGNJ*.S
+//    unboxes its operands like any other single instruction.
+//  - integer results: FCVT.W[U].[SD] return 32 bits that RV64 sign-extends into rd (also WU);
+//    FEQ/FLT/FLE/FCLASS write 0/1 or the class mask zero-extended.
+//  - host state: the x86-64 fast paths assume the calling thread's MXCSR is the process default
+//    (round to nearest, no flush-to-zero); the library itself always restores it.
 #pragma once
 
 #include <cstdint>

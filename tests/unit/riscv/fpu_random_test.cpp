@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <string>
@@ -24,7 +25,11 @@ using reference::Operands;
 
 constexpr std::array kModes = {Rounding::rne, Rounding::rtz, Rounding::rdn, Rounding::rup,
                                Rounding::rmm};
-constexpr int kIterations = 6000;
+// Per operation, format and mode. VESSEL_FPU_SOAK=<n> raises it for a long one-off soak run.
+const int kIterations = [] {
+    const char* soak = std::getenv("VESSEL_FPU_SOAK");
+    return soak != nullptr ? std::atoi(soak) : 6000;
+}();
 
 std::string hex(uint64_t v) {
     return fmt::format("{:#x}", v);
