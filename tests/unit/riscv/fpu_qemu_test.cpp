@@ -7,7 +7,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <sstream>
@@ -253,7 +255,11 @@ std::vector<Op> operations() {
 #undef OP_S2
 #undef OP_D2
 
-constexpr int kVectorsPerOpAndMode = 300;
+// VESSEL_FPU_SOAK=<n> (see fpu_random_test.cpp) scales this up for a long one-off run.
+const int kVectorsPerOpAndMode = [] {
+    const char* soak = std::getenv("VESSEL_FPU_SOAK");
+    return soak != nullptr ? std::max(1, std::atoi(soak) / 50) : 300;
+}();
 
 TEST(RiscvFpuQemu, EveryInstructionMatchesQemu) {
     std::string qemu = VESSEL_QEMU_RISCV64;
@@ -294,7 +300,8 @@ TEST(RiscvFpuQemu, EveryInstructionMatchesQemu) {
             }
         }
     }
-    auto result = run_capture({qemu, oracle}, std::chrono::minutes(2), input);
+    auto result =
+        run_capture({qemu, oracle}, std::chrono::seconds(120 + kVectorsPerOpAndMode / 10), input);
     ASSERT_TRUE(result.has_value()) << result.error().message();
     ASSERT_TRUE(result->status.success()) << result->err;
 
