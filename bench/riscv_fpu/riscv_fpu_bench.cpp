@@ -89,6 +89,27 @@ void cvt_s_d(benchmark::State& s) {
         return uint64_t{fp::cvt_s_d(a, rm, f)};
     });
 }
+// The portable software implementation (what rmm falls back to, and non-x86 hosts use).
+void soft_add_d(benchmark::State& s) {
+    run(s, [](uint64_t a, uint64_t b, uint64_t, Rounding rm, uint32_t& f) {
+        return fp::soft::add_d(a, b, rm, f);
+    });
+}
+void soft_mul_d(benchmark::State& s) {
+    run(s, [](uint64_t a, uint64_t b, uint64_t, Rounding rm, uint32_t& f) {
+        return fp::soft::mul_d(a, b, rm, f);
+    });
+}
+void soft_div_d(benchmark::State& s) {
+    run(s, [](uint64_t a, uint64_t b, uint64_t, Rounding rm, uint32_t& f) {
+        return fp::soft::div_d(a, b, rm, f);
+    });
+}
+void soft_fma_d(benchmark::State& s) {
+    run(s, [](uint64_t a, uint64_t b, uint64_t c, Rounding rm, uint32_t& f) {
+        return fp::soft::fma_d(a, b, c, rm, f);
+    });
+}
 // The floor: a plain host addition with no rounding-mode switch and no flags.
 void host_add_no_flags(benchmark::State& s) {
     run(s, [](uint64_t a, uint64_t b, uint64_t, Rounding, uint32_t&) {
@@ -107,6 +128,10 @@ BENCHMARK(add_s) MODES;
 BENCHMARK(cvt_l_d) MODES;
 BENCHMARK(cvt_d_l) MODES;
 BENCHMARK(cvt_s_d) MODES;
+BENCHMARK(soft_add_d)->Arg(0);
+BENCHMARK(soft_mul_d)->Arg(0);
+BENCHMARK(soft_div_d)->Arg(0);
+BENCHMARK(soft_fma_d)->Arg(0);
 BENCHMARK(host_add_no_flags)->Arg(0);
 
 }  // namespace
