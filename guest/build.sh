@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 names=("$@")
-[[ ${#names[@]} -gt 0 ]] || names=(riscv64-kernel riscv64-initramfs x86_64-kernel x86_64-initramfs)
+[[ ${#names[@]} -gt 0 ]] || names=("${GUEST_RECIPES[@]}")
 for name in "${names[@]}"; do
     guest_ensure "$name"
 done

@@ -87,7 +87,7 @@ guest_ensure() {
             (
                 set -euo pipefail
                 recipe_build "$tmp" "$work"
-            )
+            ) >&2
             status=$?
             set -e
             if [[ $status -ne 0 ]]; then
@@ -108,3 +108,14 @@ guest_ensure() {
     mv -T "$GUEST_CACHE/.link-$name.$$" "$GUEST_CACHE/$name"
     echo "$final"
 }
+
+# Prints the cache entry recipe NAME would have for the current inputs, whether built or not.
+guest_entry() {
+    local name=$1 hash
+    GUEST_NAME=$name
+    guest_load_recipe "$name"
+    hash=$(guest_manifest "$name" | sha256sum | cut -d' ' -f1)
+    echo "$GUEST_CACHE/$name-$hash"
+}
+
+GUEST_RECIPES=(riscv64-kernel riscv64-initramfs x86_64-kernel x86_64-initramfs)

@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ $# -ge 1 && $# -le 2 ]] || { echo "usage: guest/out.sh NAME [FILE]" >&2; exit 2; }
-dir=$(guest_ensure "$1" 2>/dev/null) || { guest_ensure "$1" >/dev/null; exit 1; }
+dir=$(guest_ensure "$1")
 if [[ $# -eq 2 ]]; then
     [[ -e "$dir/$2" ]] || { echo "guest/out.sh: $1 has no file '$2' (in $dir)" >&2; exit 1; }
     echo "$dir/$2"
