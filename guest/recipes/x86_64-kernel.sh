@@ -10,32 +10,43 @@ X86_64_KVM_MODULES=(
     kernel/arch/x86/kvm/kvm-amd.ko
 )
 
+# Prints "PACKAGE VERSION": the versioned kernel package the linux-image-amd64 metapackage depends
+# on (the same name `apt-cache depends linux-image-amd64` gives) and the exact version it pins.
+# apt-cache costs a CPU-second here (the machine's apt config disables apt's own binary cache), which
+# would make every cache hit slow, so the answer is remembered until apt's lists or preferences change.
 x86_64_kernel_package() {
-    local pkg
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ && !seen { print $2; seen = 1 }')
-    [[ -n "$pkg" ]] || guest_die "apt-cache depends linux-image-amd64 names no versioned kernel package"
-    echo "$pkg"
-}
-
-x86_64_kernel_version() {
-    local version
-    version=$(apt-cache show --no-all-versions "$1" 2>/dev/null | awk '$1 == "Version:" && !seen { print $2; seen = 1 }')
-    [[ -n "$version" ]] || guest_die "apt has no version for $1"
-    echo "$version"
+    local key memo answer
+    key=$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* /etc/apt/preferences* /etc/apt/preferences.d/* \
+        2>/dev/null | sha256sum | cut -d' ' -f1)
+    memo=$GUEST_CACHE/.apt-linux-image-amd64-$key
+    if [[ -f "$memo" ]]; then
+        cat "$memo"
+        return
+    fi
+    answer=$(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null | awk '
+        $1 == "Depends:" && !seen {
+            for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-[0-9]/ && $(i + 1) == "(=") {
+                version = $(i + 2); sub(/[),]+$/, "", version); print $i, version; seen = 1; break
+            }
+        }')
+    [[ "$answer" =~ ^linux-image-[0-9][^\ ]*\ [^\ ]+$ ]] ||
+        guest_die "apt-cache show linux-image-amd64 names no versioned kernel package (got '$answer')"
+    mkdir -p "$GUEST_CACHE"
+    echo "$answer" >"$memo.$$" && mv "$memo.$$" "$memo"
+    echo "$answer"
 }
 
 recipe_inputs() {
-    local pkg
-    pkg=$(x86_64_kernel_package)
-    echo "text kernel-package $pkg $(x86_64_kernel_version "$pkg")"
+    local package
+    package=$(x86_64_kernel_package)
+    echo "text kernel-package $package"
     echo "text modules ${X86_64_KVM_MODULES[*]}"
 }
 
 recipe_build() {
     local out=$1 work=$2 pkg version deb release module name
     pkg=$(x86_64_kernel_package)
-    version=$(x86_64_kernel_version "$pkg")
+    read -r pkg version <<<"$pkg"
 
     # The .deb (70 MB) is kept across recipe changes; apt-get download checked its hash.
     local downloads=${VESSEL_DOWNLOADS:-/var/cache/vessel/downloads}
