@@ -21,7 +21,19 @@ guest_die() { printf 'guest[%s]: error: %s\n' "${GUEST_NAME:-?}" "$*" >&2; exit 
 
 # The manifest is what gets hashed; its format is part of every cache key, so it stays stable.
 guest_manifest() {
-    local name=$1 kind arg sum version
+    local name=$1 kind arg sum version inputs packages=() line
+    local -A versions=()
+    inputs=$(echo "file recipes/$name.sh"; recipe_inputs) || guest_die "recipe $name: recipe_inputs failed"
+    while read -r kind arg; do
+        [[ "$kind" == pkg ]] && packages+=("$arg")
+    done <<<"$inputs"
+    # One dpkg-query for all packages: a cache hit must stay fast on a loaded machine.
+    if [[ ${#packages[@]} -gt 0 ]]; then
+        while read -r line; do
+            versions[${line%% *}]=${line#* }
+        done < <(dpkg-query -W -f='${db:Status-Status} ${Package} ${Version}\n' "${packages[@]}" 2>/dev/null |
+            awk '$1 == "installed" { print $2, $3 }')
+    fi
     echo "vessel-guest-manifest v1"
     echo "recipe $name"
     while read -r kind arg; do
@@ -33,15 +45,14 @@ guest_manifest() {
             echo "file $arg $sum"
             ;;
         pkg)
-            version=$(dpkg-query -W -f='${Version}' "$arg" 2>/dev/null) ||
-                guest_die "package $arg is not installed (run make deps)"
+            version=${versions[$arg]:-}
             [[ -n "$version" ]] || guest_die "package $arg is not installed (run make deps)"
             echo "pkg $arg $version"
             ;;
         text) echo "text $arg" ;;
         *) guest_die "recipe input kind '$kind' is unknown" ;;
         esac
-    done < <(echo "file recipes/$name.sh"; recipe_inputs)
+    done <<<"$inputs"
 }
 
 guest_load_recipe() {

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Prints where each guest artefact for the current inputs lives, without building anything:
-# "<name> <directory>" or "<name> <directory> (not built: make guest)".
+# "<name> <directory>" or "<name> <directory> (not built: make guest)". Usage: paths.sh [NAME...]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for name in "${GUEST_RECIPES[@]}"; do
+names=("$@")
+[[ ${#names[@]} -gt 0 ]] || names=("${GUEST_RECIPES[@]}")
+for name in "${names[@]}"; do
     entry=$(guest_entry "$name")
     if [[ -d "$entry" ]]; then
         echo "$name $entry"

@@ -14,7 +14,7 @@ bytes_at() {
 # guest_dir NAME: the cache entry for the current inputs; the test fails (does not build) if absent.
 guest_dir() {
     local entry
-    entry=$("$REPO/guest/paths.sh" | awk -v n="$1" '$1 == n { print $2 }')
+    entry=$("$REPO/guest/paths.sh" "$1" | awk -v n="$1" '$1 == n { print $2 }')
     [[ -n "$entry" ]] || test_fail "guest/paths.sh does not know $1"
     [[ -d "$entry" ]] || test_fail "$1 is not built for the current inputs ($entry missing): run make guest"
     echo "$entry"
