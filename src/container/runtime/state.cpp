@@ -99,7 +99,16 @@ Result<> StateStore::reserve(const std::string& id) const {
 }
 
 Result<> StateStore::save(const ContainerState& state) const {
-    return write_file_atomic(directory(state.id) + "/state.json", state.to_json().dump(), 0600);
+    // Atomic (readers never see half a file) but not fsynced: the state lives on /run, a tmpfs,
+    // and it describes processes that do not survive a reboot anyway.
+    std::string path = directory(state.id) + "/state.json";
+    std::string temporary = path + ".tmp";
+    {
+        UniqueFd fd = TRY(open_file(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+        TRY_CTX(write_all(fd.get(), state.to_json().dump()), "write {}", temporary);
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) return fail_errno("rename " + temporary);
+    return {};
 }
 
 Result<ContainerState> StateStore::load(const std::string& id) const {
