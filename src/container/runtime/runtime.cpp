@@ -79,6 +79,12 @@ struct Runtime::Launched {
 };
 
 Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mode) {
+    // Everything the undo actions touch is declared before the Rollback, so it still exists when
+    // the Rollback's destructor runs them.
+    std::unique_ptr<cgroup::Cgroup> cgroup;
+    UniqueFd state_dir;
+    Launched launched{.state = {}, .pidfd = {}, .sync = SyncChannel(UniqueFd()), .cgroup = nullptr,
+                      .original_mask = {}};
     Rollback rollback;
     TRY(validate_id(options.id));
     std::string bundle = TRY(real_directory(options.bundle.empty() ? "." : options.bundle, "bundle"));
@@ -95,12 +101,11 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
 
     cgroup::HostLayout layout = TRY(cgroup::detect_layout());
     std::string cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
-    auto cgroup = cgroup::make_cgroup(layout, cgroup_path);
+    cgroup = cgroup::make_cgroup(layout, cgroup_path);
     TRY_CTX(cgroup->create(), "config.json: linux.cgroupsPath");
     rollback.add([&] { (void)cgroup->destroy(); });
     TRY_CTX(cgroup->apply(spec.linux_config.resources, log_), "config.json");
 
-    UniqueFd state_dir;
     if (mode == Mode::create) {
         std::string fifo = store_.fifo_path(options.id);
         if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0)
@@ -113,8 +118,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     if (auto* time = spec.linux_config.find_namespace(spec::NamespaceType::time); time && time->path.empty())
         TRY_CTX(enter_time_namespace(spec.linux_config), "config.json");
 
-    Launched launched{.state = {}, .pidfd = {}, .sync = std::move(parent_end), .cgroup = nullptr,
-                      .original_mask = {}};
+    launched.sync = std::move(parent_end);
     sigset_t forwarded = forwarded_signals();
     ::sigprocmask(SIG_BLOCK, &forwarded, &launched.original_mask);
     rollback.add([&] { ::sigprocmask(SIG_SETMASK, &launched.original_mask, nullptr); });
