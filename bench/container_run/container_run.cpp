@@ -60,13 +60,14 @@ bool run_once(Runtime& runtime, const std::string& bundle, const std::string& st
         ::dup2(null, 1);
         ::dup2(null, 2);
         if (runtime.hybrid_workaround) {
-            if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-                ::mount(empty_file.c_str(), "/sys/fs/cgroup/unified/cgroup.controllers", nullptr, MS_BIND,
-                        nullptr) != 0)
+            if (::unshare(CLONE_NEWNS) != 0 ||
+                ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+                ::mount(empty_file.c_str(), "/sys/fs/cgroup/unified/cgroup.controllers", nullptr,
+                        MS_BIND, nullptr) != 0)
                 ::_exit(126);
         }
-        ::execl(runtime.binary.c_str(), runtime.binary.c_str(), "--root", root.c_str(), "run", "--bundle",
-                bundle.c_str(), id.c_str(), static_cast<char*>(nullptr));
+        ::execl(runtime.binary.c_str(), runtime.binary.c_str(), "--root", root.c_str(), "run",
+                "--bundle", bundle.c_str(), id.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
     int status = 0;
@@ -84,10 +85,12 @@ bool run_once(Runtime& runtime, const std::string& bundle, const std::string& st
 
 Result<> make_bundle(const std::string& bundle, const std::string& vessel) {
     TRY(make_directories(bundle + "/rootfs/bin"));
-    for (const char* dir : {"/proc", "/sys", "/dev", "/tmp"}) TRY(make_directories(bundle + "/rootfs" + dir));
+    for (const char* dir : {"/proc", "/sys", "/dev", "/tmp"})
+        TRY(make_directories(bundle + "/rootfs" + dir));
     auto copied = TRY(run_capture({"cp", "/bin/busybox", bundle + "/rootfs/bin/busybox"}));
     if (!copied.status.success()) return fail("cp busybox: {}", copied.err);
-    for (const char* applet : {"sh", "true"}) ::symlink("busybox", (bundle + "/rootfs/bin/" + applet).c_str());
+    for (const char* applet : {"sh", "true"})
+        ::symlink("busybox", (bundle + "/rootfs/bin/" + applet).c_str());
     auto spec = TRY(run_capture({vessel, "spec", "--bundle", bundle}));
     if (!spec.status.success()) return fail("vessel-runc spec: {}", spec.err);
     Json config = TRY(parse_json(TRY(read_file(bundle + "/config.json")), "config.json"));
@@ -142,23 +145,29 @@ int main(int argc, char** argv) {
             }
         }
 
-    std::printf("container_run: `run` of /bin/true in a busybox bundle, %d runs each, interleaved%s\n", runs,
-                hybrid ? " (hybrid cgroups: crun in a private mount namespace)" : "");
-    std::printf("%-8s %10s %10s %10s %14s %6s\n", "runtime", "median ms", "min ms", "max ms", "peak RSS MiB",
-                "fails");
+    std::printf(
+        "container_run: `run` of /bin/true in a busybox bundle, %d runs each, interleaved%s\n",
+        runs, hybrid ? " (hybrid cgroups: crun in a private mount namespace)" : "");
+    std::printf("%-8s %10s %10s %10s %14s %6s\n", "runtime", "median ms", "min ms", "max ms",
+                "peak RSS MiB", "fails");
     for (const auto& runtime : runtimes) {
-        long peak = runtime.rss_kib.empty() ? 0 : *std::max_element(runtime.rss_kib.begin(), runtime.rss_kib.end());
-        auto [low, high] = std::minmax_element(runtime.milliseconds.begin(), runtime.milliseconds.end());
-        std::printf("%-8s %10.1f %10.1f %10.1f %14.2f %6d\n", runtime.name.c_str(), median(runtime.milliseconds),
-                    runtime.milliseconds.empty() ? 0 : *low, runtime.milliseconds.empty() ? 0 : *high,
-                    peak / 1024.0, runtime.failures);
+        long peak = runtime.rss_kib.empty()
+                        ? 0
+                        : *std::max_element(runtime.rss_kib.begin(), runtime.rss_kib.end());
+        auto [low, high] =
+            std::minmax_element(runtime.milliseconds.begin(), runtime.milliseconds.end());
+        std::printf("%-8s %10.1f %10.1f %10.1f %14.2f %6d\n", runtime.name.c_str(),
+                    median(runtime.milliseconds), runtime.milliseconds.empty() ? 0 : *low,
+                    runtime.milliseconds.empty() ? 0 : *high, peak / 1024.0, runtime.failures);
     }
     if (runtimes.size() > 1 && runtimes[1].name == "crun" && !runtimes[1].milliseconds.empty()) {
-        long vessel_peak = *std::max_element(runtimes[0].rss_kib.begin(), runtimes[0].rss_kib.end());
+        long vessel_peak =
+            *std::max_element(runtimes[0].rss_kib.begin(), runtimes[0].rss_kib.end());
         long crun_peak = *std::max_element(runtimes[1].rss_kib.begin(), runtimes[1].rss_kib.end());
-        std::printf("vessel/crun: wall time %.2f (target <= 0.80), peak RSS %.2f (target <= 1.00)\n",
-                    median(runtimes[0].milliseconds) / median(runtimes[1].milliseconds),
-                    static_cast<double>(vessel_peak) / static_cast<double>(crun_peak));
+        std::printf(
+            "vessel/crun: wall time %.2f (target <= 0.80), peak RSS %.2f (target <= 1.00)\n",
+            median(runtimes[0].milliseconds) / median(runtimes[1].milliseconds),
+            static_cast<double>(vessel_peak) / static_cast<double>(crun_peak));
     }
     run_capture({"rm", "-rf", work});
     return runtimes[0].failures == 0 ? 0 : 1;

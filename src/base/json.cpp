@@ -5,7 +5,8 @@ namespace vessel {
 Result<Json> parse_json(std::string_view text, std::string_view source) {
     Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) {
-        // Parse again with exceptions only to learn the position; the library reports it no other way.
+        // Parse again with exceptions only to learn the position; the library reports it no other
+        // way.
         try {
             Json unused = Json::parse(text);
         } catch (const Json::parse_error& error) {
@@ -35,7 +36,8 @@ bool JsonAt::has(std::string_view key) const {
 
 Result<JsonAt> JsonAt::child(std::string_view key) const {
     TRY(expect_object());
-    if (!has(key)) return std::unexpected(JsonAt(*value_, json_path(path_, key)).error("is required"));
+    if (!has(key))
+        return std::unexpected(JsonAt(*value_, json_path(path_, key)).error("is required"));
     return JsonAt((*value_)[std::string(key)], json_path(path_, key));
 }
 
@@ -53,7 +55,8 @@ Result<std::vector<JsonAt>> JsonAt::array() const {
     if (!value_->is_array()) return std::unexpected(error("must be an array"));
     std::vector<JsonAt> items;
     items.reserve(value_->size());
-    for (size_t i = 0; i < value_->size(); ++i) items.emplace_back((*value_)[i], json_path(path_, i));
+    for (size_t i = 0; i < value_->size(); ++i)
+        items.emplace_back((*value_)[i], json_path(path_, i));
     return items;
 }
 
@@ -75,15 +78,18 @@ Result<int64_t> JsonAt::integer() const {
 }
 
 Result<uint64_t> JsonAt::unsigned_integer() const {
-    // A document built in code stores 0 as a signed integer; only parsed text has the unsigned kind.
-    if (!value_->is_number_integer() || (!value_->is_number_unsigned() && value_->get<int64_t>() < 0))
+    // A document built in code stores 0 as a signed integer; only parsed text has the unsigned
+    // kind.
+    if (!value_->is_number_integer() ||
+        (!value_->is_number_unsigned() && value_->get<int64_t>() < 0))
         return std::unexpected(error("must be an unsigned integer"));
     return value_->get<uint64_t>();
 }
 
 Result<std::vector<std::string>> JsonAt::string_array() const {
     std::vector<std::string> strings;
-    for (const auto& item : TRY(array())) strings.push_back(TRY(item.string()));
+    for (const auto& item : TRY(array()))
+        strings.push_back(TRY(item.string()));
     return strings;
 }
 

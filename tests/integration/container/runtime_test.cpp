@@ -47,7 +47,8 @@ std::set<std::string> list_directory(const std::string& path) {
 std::set<std::string> cgroup_directories(const std::string& parent) {
     std::set<std::string> found;
     std::vector<std::string> hierarchies{"/sys/fs/cgroup"};  // pure v2: the root is the hierarchy
-    for (const auto& name : list_directory("/sys/fs/cgroup")) hierarchies.push_back("/sys/fs/cgroup/" + name);
+    for (const auto& name : list_directory("/sys/fs/cgroup"))
+        hierarchies.push_back("/sys/fs/cgroup/" + name);
     for (const auto& hierarchy : hierarchies)
         for (const auto& child : list_directory(hierarchy + parent)) {
             struct stat info {};
@@ -58,7 +59,7 @@ std::set<std::string> cgroup_directories(const std::string& parent) {
 }
 
 class ContainerTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "needs root: containers need CAP_SYS_ADMIN";
         char pattern[] = "/tmp/vessel-it-XXXXXX";
@@ -96,7 +97,8 @@ protected:
     void TearDown() override {
         if (dir_.empty()) return;
         // Whatever a test left running goes now, so that one failure does not leak into the next.
-        for (const auto& id : list_directory(root_)) invoke({"delete", "--force", id});
+        for (const auto& id : list_directory(root_))
+            invoke({"delete", "--force", id});
         ::rmdir(("/sys/fs/cgroup/unified" + cgroup_parent_).c_str());
         for (const auto& hierarchy : list_directory("/sys/fs/cgroup"))
             ::rmdir(("/sys/fs/cgroup/" + hierarchy + cgroup_parent_).c_str());
@@ -120,8 +122,12 @@ protected:
         UniqueFd null = *open_file("/dev/null", O_RDONLY);
         std::vector<std::string> argv{VESSEL_RUNC_PATH, "--root", root_};
         argv.insert(argv.end(), arguments.begin(), arguments.end());
-        SpawnOptions options{.argv = argv, .env = std::nullopt, .cwd = bundle_, .stdin_fd = null.get(),
-                             .stdout_fd = out.get(), .stderr_fd = err.get()};
+        SpawnOptions options{.argv = argv,
+                             .env = std::nullopt,
+                             .cwd = bundle_,
+                             .stdin_fd = null.get(),
+                             .stdout_fd = out.get(),
+                             .stderr_fd = err.get()};
         auto child = spawn(options);
         EXPECT_TRUE(child) << child.error().message();
         if (!child) return {};
@@ -169,9 +175,11 @@ protected:
 };
 
 TEST_F(ContainerTest, RunsAsPidOneWithItsHostname) {
-    auto result = run_container({"sh", "-c", "echo $$; hostname; cat /proc/self/cgroup | grep -c :/$"});
+    auto result =
+        run_container({"sh", "-c", "echo $$; hostname; cat /proc/self/cgroup | grep -c :/$"});
     EXPECT_EQ(result.code, 0) << result.err;
-    EXPECT_EQ(result.out.substr(0, result.out.find('\n', result.out.find('\n') + 1) + 1), "1\nvessel-it\n");
+    EXPECT_EQ(result.out.substr(0, result.out.find('\n', result.out.find('\n') + 1) + 1),
+              "1\nvessel-it\n");
     expect_nothing_left();
 }
 
@@ -187,19 +195,25 @@ TEST_F(ContainerTest, ExitCodesArePropagated) {
 TEST_F(ContainerTest, MountsAreInPlace) {
     ASSERT_TRUE(make_directories(bundle_ + "/shared"));
     ASSERT_TRUE(write_file_atomic(bundle_ + "/shared/hello", "from the host\n"));
-    config_["mounts"].push_back(
-        {{"destination", "/data"}, {"type", "bind"}, {"source", "shared"}, {"options", {"rbind", "ro"}}});
-    config_["mounts"].push_back(
-        {{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
+    config_["mounts"].push_back({{"destination", "/data"},
+                                 {"type", "bind"},
+                                 {"source", "shared"},
+                                 {"options", {"rbind", "ro"}}});
+    config_["mounts"].push_back({{"destination", "/scratch"},
+                                 {"type", "tmpfs"},
+                                 {"source", "tmpfs"},
+                                 {"options", {"size=1m"}}});
     auto result = run_container(
         {"sh", "-c",
          "cat /data/hello; touch /data/x 2>/dev/null && echo data-writable || echo data-readonly; "
-         "touch /scratch/x && echo scratch-writable; grep -c ' /proc .* - proc ' /proc/self/mountinfo; "
+         "touch /scratch/x && echo scratch-writable; grep -c ' /proc .* - proc ' "
+         "/proc/self/mountinfo; "
          "grep -c ' /sys ro,' /proc/self/mountinfo; ls /dev/null /dev/zero /dev/pts/ptmx; "
          "ls /sys/fs/cgroup/memory/memory.limit_in_bytes"});
     EXPECT_EQ(result.code, 0) << result.err;
     EXPECT_EQ(result.out,
-              "from the host\ndata-readonly\nscratch-writable\n1\n1\n/dev/null\n/dev/pts/ptmx\n/dev/zero\n"
+              "from the "
+              "host\ndata-readonly\nscratch-writable\n1\n1\n/dev/null\n/dev/pts/ptmx\n/dev/zero\n"
               "/sys/fs/cgroup/memory/memory.limit_in_bytes\n");
     expect_nothing_left();
 }
@@ -208,17 +222,18 @@ TEST_F(ContainerTest, MaskedAndReadOnlyPaths) {
     // /proc/keys (a file, masked with /dev/null) exists on every kernel with keys support, unlike
     // /proc/kcore; /sys/firmware is a directory (masked with an empty read-only tmpfs).
     ASSERT_TRUE(path_exists("/proc/keys")) << "host kernel without /proc/keys";
-    auto result = run_container(
-        {"sh", "-c",
-         "wc -c < /proc/keys; ls /sys/firmware | wc -l; "
-         "(echo 1 > /proc/sys/kernel/ns_last_pid) 2>/dev/null && echo sys-writable || echo sys-readonly"});
+    auto result = run_container({"sh", "-c",
+                                 "wc -c < /proc/keys; ls /sys/firmware | wc -l; "
+                                 "(echo 1 > /proc/sys/kernel/ns_last_pid) 2>/dev/null && echo "
+                                 "sys-writable || echo sys-readonly"});
     EXPECT_EQ(result.code, 0) << result.err;
     EXPECT_EQ(result.out, "0\n0\nsys-readonly\n");
     expect_nothing_left();
 }
 
 TEST_F(ContainerTest, ReadOnlyRoot) {
-    auto result = run_container({"sh", "-c", "touch /newfile 2>/dev/null && echo root-writable || echo root-readonly"});
+    auto result = run_container(
+        {"sh", "-c", "touch /newfile 2>/dev/null && echo root-writable || echo root-readonly"});
     EXPECT_EQ(result.out, "root-readonly\n");
     config_["root"]["readonly"] = false;
     result = run_container({"sh", "-c", "touch /newfile && echo root-writable; rm /newfile"});
@@ -228,19 +243,20 @@ TEST_F(ContainerTest, ReadOnlyRoot) {
 
 TEST_F(ContainerTest, MemoryLimitOomKillsTheAllocator) {
     config_["linux"]["resources"]["memory"] = {{"limit", 32 << 20}, {"swap", 32 << 20}};
-    auto result = run_container(
-        {"sh", "-c", "awk 'BEGIN { s = \"x\"; while (1) s = s s }'; echo status=$?; "
-                     "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"});
+    auto result = run_container({"sh", "-c",
+                                 "awk 'BEGIN { s = \"x\"; while (1) s = s s }'; echo status=$?; "
+                                 "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"});
     EXPECT_EQ(result.out, fmt::format("status=137\n{}\n", 32 << 20)) << result.err;
     expect_nothing_left();
 }
 
 TEST_F(ContainerTest, PidsLimitStopsAForkBomb) {
     config_["linux"]["resources"]["pids"] = {{"limit", 8}};
-    auto result = run_container(
-        {"sh", "-c", "for i in $(seq 1 20); do (sleep 5 &) 2>/dev/null; done; "
-                     "cat /sys/fs/cgroup/pids/pids.current /sys/fs/cgroup/pids/pids.max; "
-                     "kill $(pidof sleep) 2>/dev/null; true"});
+    auto result =
+        run_container({"sh", "-c",
+                       "for i in $(seq 1 20); do (sleep 5 &) 2>/dev/null; done; "
+                       "cat /sys/fs/cgroup/pids/pids.current /sys/fs/cgroup/pids/pids.max; "
+                       "kill $(pidof sleep) 2>/dev/null; true"});
     EXPECT_EQ(result.code, 0) << result.err;
     EXPECT_EQ(result.out.substr(result.out.find('\n') + 1), "8\n") << result.out;
     int current = std::atoi(result.out.c_str());
@@ -294,11 +310,14 @@ TEST_F(ContainerTest, EveryStateTransition) {
     EXPECT_EQ(slurp(fmt::format("/proc/{}/comm", (*state)["pid"].get<int>())), "sleep\n");
     auto again = invoke({"start", id_});
     EXPECT_EQ(again.code, 1);
-    EXPECT_EQ(again.err, fmt::format("vessel-runc: cannot start container \"{}\": it is running, not created\n", id_));
+    EXPECT_EQ(again.err,
+              fmt::format(
+                  "vessel-runc: cannot start container \"{}\": it is running, not created\n", id_));
     auto refused = invoke({"delete", id_});
     EXPECT_EQ(refused.code, 1);
-    EXPECT_EQ(refused.err,
-              fmt::format("vessel-runc: cannot delete container \"{}\" that is not stopped: running (use --force)\n", id_));
+    EXPECT_EQ(refused.err, fmt::format("vessel-runc: cannot delete container \"{}\" that is not "
+                                       "stopped: running (use --force)\n",
+                                       id_));
 
     ASSERT_EQ(invoke({"kill", id_, "KILL"}).code, 0);
     EXPECT_TRUE(wait_for_status(id_, "stopped"));
@@ -365,19 +384,23 @@ TEST_F(ContainerTest, CleanupAfterACgroupFailure) {
     write_config();
     auto result = invoke({"create", "--bundle", bundle_, id_});
     EXPECT_EQ(result.code, 1);
-    EXPECT_EQ(result.err.rfind("vessel-runc: config.json: linux.resources.cpu.cpus: write 4000 to ", 0), 0u)
+    EXPECT_EQ(
+        result.err.rfind("vessel-runc: config.json: linux.resources.cpu.cpus: write 4000 to ", 0),
+        0u)
         << result.err;
     expect_nothing_left();
 }
 
 TEST_F(ContainerTest, CleanupAfterAMountFailure) {
-    config_["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", "/nonexistent-vessel"}});
+    config_["mounts"].push_back(
+        {{"destination", "/data"}, {"type", "bind"}, {"source", "/nonexistent-vessel"}});
     set_args({"true"});
     write_config();
     auto result = invoke({"run", "--bundle", bundle_, id_});
     EXPECT_EQ(result.code, 1);
     EXPECT_EQ(result.err,
-              "vessel-runc: config.json: mounts[7] (/data): open /nonexistent-vessel: No such file or directory\n");
+              "vessel-runc: config.json: mounts[7] (/data): open /nonexistent-vessel: No such file "
+              "or directory\n");
     expect_nothing_left();
 }
 
@@ -387,9 +410,10 @@ TEST_F(ContainerTest, CleanupAfterAMissingExecutable) {
     for (const char* command : {"create", "run"}) {
         auto result = invoke({command, "--bundle", bundle_, id_});
         EXPECT_EQ(result.code, 1);
-        EXPECT_EQ(result.err,
-                  "vessel-runc: config.json: process.args[0]: \"no-such-program\": executable file not "
-                  "found in $PATH\n");
+        EXPECT_EQ(
+            result.err,
+            "vessel-runc: config.json: process.args[0]: \"no-such-program\": executable file not "
+            "found in $PATH\n");
         expect_nothing_left();
     }
 }
@@ -399,8 +423,10 @@ TEST_F(ContainerTest, CleanupAfterAMissingRootfs) {
     write_config();
     auto result = invoke({"run", "--bundle", bundle_, id_});
     EXPECT_EQ(result.code, 1);
-    EXPECT_EQ(result.err, fmt::format("vessel-runc: config.json: root.path: rootfs {}/missing: No such file "
-                                      "or directory\n", bundle_));
+    EXPECT_EQ(result.err,
+              fmt::format("vessel-runc: config.json: root.path: rootfs {}/missing: No such file "
+                          "or directory\n",
+                          bundle_));
     expect_nothing_left();
 }
 
@@ -410,14 +436,17 @@ TEST_F(ContainerTest, CleanupAfterABadSysctl) {
     write_config();
     auto result = invoke({"run", "--bundle", bundle_, id_});
     EXPECT_EQ(result.code, 1);
-    EXPECT_EQ(result.err.rfind("vessel-runc: config.json: linux.sysctl.net.ipv4.no_such_key: ", 0), 0u)
+    EXPECT_EQ(result.err.rfind("vessel-runc: config.json: linux.sysctl.net.ipv4.no_such_key: ", 0),
+              0u)
         << result.err;
     expect_nothing_left();
 }
 
 TEST_F(ContainerTest, UnknownIdsAreErrors) {
-    for (std::vector<std::string> command : {std::vector<std::string>{"start", "nope"}, {"state", "nope"},
-                                             {"kill", "nope"}, {"delete", "nope"}}) {
+    for (std::vector<std::string> command : {std::vector<std::string>{"start", "nope"},
+                                             {"state", "nope"},
+                                             {"kill", "nope"},
+                                             {"delete", "nope"}}) {
         auto result = invoke(command);
         EXPECT_EQ(result.code, 1);
         EXPECT_EQ(result.err, "vessel-runc: container \"nope\" does not exist\n") << command[0];

@@ -41,7 +41,8 @@ TEST(SpecParse, TheDefaultSpecParses) {
     ASSERT_EQ(spec->mounts.size(), 7u);
     EXPECT_EQ(spec->mounts[1].data, "mode=755,size=65536k");
     EXPECT_EQ(spec->mounts[1].flags, static_cast<unsigned long>(MS_NOSUID | MS_STRICTATIME));
-    EXPECT_EQ(spec->mounts[5].flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY));
+    EXPECT_EQ(spec->mounts[5].flags,
+              static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY));
 }
 
 TEST(SpecParse, EmptyArgsNameTheirPath) {
@@ -88,13 +89,15 @@ TEST(SpecParse, EnvEntriesNeedAnEqualsSign) {
 
 TEST(SpecParse, Rlimits) {
     Json config = base_config();
-    config["process"]["rlimits"] = Json::parse(R"([{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 20}])");
+    config["process"]["rlimits"] =
+        Json::parse(R"([{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 20}])");
     auto spec = parse_spec(config);
     ASSERT_TRUE(spec);
     EXPECT_EQ(spec->process->rlimits[0].resource, RLIMIT_NOFILE);
     config["process"]["rlimits"][0]["type"] = "RLIMIT_BOGUS";
     EXPECT_EQ(error_of(config), "process.rlimits[0].type: unknown rlimit \"RLIMIT_BOGUS\"");
-    config["process"]["rlimits"][0] = Json::parse(R"({"type": "RLIMIT_CORE", "soft": 30, "hard": 20})");
+    config["process"]["rlimits"][0] =
+        Json::parse(R"({"type": "RLIMIT_CORE", "soft": 30, "hard": 20})");
     EXPECT_EQ(error_of(config), "process.rlimits[0]: soft limit is above the hard limit");
 }
 
@@ -124,11 +127,13 @@ TEST(SpecParse, MountErrors) {
     EXPECT_EQ(error_of(config), "mounts[0].destination: must be an absolute path");
     config["mounts"] = Json::parse(R"([{"destination": "/a/../../etc", "type": "tmpfs"}])");
     EXPECT_EQ(error_of(config), "mounts[0].destination: must not contain \"..\"");
-    config["mounts"] = Json::parse(R"([{"destination": "/a", "type": "bind", "source": "/x", "options": ["size=1"]}])");
+    config["mounts"] = Json::parse(
+        R"([{"destination": "/a", "type": "bind", "source": "/x", "options": ["size=1"]}])");
     EXPECT_EQ(error_of(config), "mounts[0].options[0]: unknown bind mount option \"size=1\"");
     config["mounts"] = Json::parse(R"([{"destination": "/a", "type": "bind"}])");
     EXPECT_EQ(error_of(config), "mounts[0]: a bind mount needs a source");
-    config["mounts"] = Json::parse(R"([{"destination": "/a", "type": "tmpfs", "options": ["idmap"]}])");
+    config["mounts"] =
+        Json::parse(R"([{"destination": "/a", "type": "tmpfs", "options": ["idmap"]}])");
     EXPECT_EQ(error_of(config), "mounts[0].options[0]: \"idmap\" is not supported yet");
 }
 
@@ -144,8 +149,9 @@ TEST(SpecParse, Namespaces) {
     EXPECT_EQ(error_of(config), "linux.namespaces[3].path: must be an absolute path");
     config = base_config();
     config["linux"]["namespaces"] = Json::parse(R"([{"type": "pid"}])");
-    EXPECT_EQ(error_of(config),
-              "linux.namespaces: a new mount namespace is required (the rootfs is pivoted into one)");
+    EXPECT_EQ(
+        error_of(config),
+        "linux.namespaces: a new mount namespace is required (the rootfs is pivoted into one)");
 }
 
 TEST(SpecParse, HostnameNeedsUtsNamespace) {
@@ -153,15 +159,18 @@ TEST(SpecParse, HostnameNeedsUtsNamespace) {
     config["hostname"] = "box";
     ASSERT_TRUE(parse_spec(config));
     config["linux"]["namespaces"] = Json::parse(R"([{"type": "mount"}])");
-    EXPECT_EQ(error_of(config), "hostname: setting a hostname needs a new uts namespace in linux.namespaces");
+    EXPECT_EQ(error_of(config),
+              "hostname: setting a hostname needs a new uts namespace in linux.namespaces");
 }
 
 TEST(SpecParse, Sysctl) {
     Json config = base_config();
     config["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
-    EXPECT_EQ(error_of(config), "linux.sysctl.net.ipv4.ip_forward: needs a network namespace in linux.namespaces");
+    EXPECT_EQ(error_of(config),
+              "linux.sysctl.net.ipv4.ip_forward: needs a network namespace in linux.namespaces");
     config["linux"]["sysctl"] = {{"vm.swappiness", "1"}};
-    EXPECT_EQ(error_of(config), "linux.sysctl.vm.swappiness: is not namespaced; setting it would change the host");
+    EXPECT_EQ(error_of(config),
+              "linux.sysctl.vm.swappiness: is not namespaced; setting it would change the host");
     config["linux"]["sysctl"] = {{"kernel.hostname", "x"}};
     EXPECT_TRUE(parse_spec(config));
 }
@@ -187,25 +196,31 @@ TEST(SpecParse, Resources) {
 TEST(SpecParse, ResourceErrors) {
     Json config = base_config();
     config["linux"]["resources"] = Json::parse(R"({"memory": {"limit": 100}})");
-    EXPECT_EQ(error_of(config), "linux.resources.memory.limit: must be -1 (unlimited) or at least 4096 bytes");
-    config["linux"]["resources"] = Json::parse(R"({"memory": {"limit": 1048576, "swap": 4096}})");
     EXPECT_EQ(error_of(config),
-              "linux.resources.memory.swap: must not be below memory.limit (it counts memory + swap)");
+              "linux.resources.memory.limit: must be -1 (unlimited) or at least 4096 bytes");
+    config["linux"]["resources"] = Json::parse(R"({"memory": {"limit": 1048576, "swap": 4096}})");
+    EXPECT_EQ(
+        error_of(config),
+        "linux.resources.memory.swap: must not be below memory.limit (it counts memory + swap)");
     config["linux"]["resources"] = Json::parse(R"({"cpu": {"shares": 1}})");
     EXPECT_EQ(error_of(config), "linux.resources.cpu.shares: must be between 2 and 262144");
     config["linux"]["resources"] = Json::parse(R"({"cpu": {"cpus": "0-a"}})");
     EXPECT_EQ(error_of(config), "linux.resources.cpu.cpus: must be a list like \"0-2,4\"");
     config["linux"]["resources"] = Json::parse(R"({"pids": {"limit": 0}})");
     EXPECT_EQ(error_of(config), "linux.resources.pids.limit: must be -1 (unlimited) or positive");
-    config["linux"]["resources"] = Json::parse(R"({"devices": [{"allow": true, "access": "rwx"}]})");
-    EXPECT_EQ(error_of(config), "linux.resources.devices[0].access: must be a combination of r, w and m");
-    config["linux"]["resources"] = Json::parse(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]})");
+    config["linux"]["resources"] =
+        Json::parse(R"({"devices": [{"allow": true, "access": "rwx"}]})");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.devices[0].access: must be a combination of r, w and m");
+    config["linux"]["resources"] =
+        Json::parse(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]})");
     EXPECT_EQ(error_of(config), "linux.resources.hugepageLimits: is not supported yet");
 }
 
 TEST(SpecParse, Devices) {
     Json config = base_config();
-    config["linux"]["devices"] = Json::parse(R"([{"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229, "fileMode": 438}])");
+    config["linux"]["devices"] = Json::parse(
+        R"([{"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229, "fileMode": 438}])");
     auto spec = parse_spec(config);
     ASSERT_TRUE(spec) << spec.error().message();
     EXPECT_EQ(*spec->linux_config.devices[0].file_mode, 0666u);
@@ -222,9 +237,10 @@ TEST(SpecParse, PathsAndPropagation) {
     EXPECT_EQ(error_of(config), "linux.maskedPaths[1]: must be an absolute path without \"..\"");
     config = base_config();
     config["linux"]["rootfsPropagation"] = "sideways";
-    EXPECT_EQ(error_of(config),
-              "linux.rootfsPropagation: unknown propagation \"sideways\" (shared, slave, private or "
-              "unbindable, optionally r-prefixed)");
+    EXPECT_EQ(
+        error_of(config),
+        "linux.rootfsPropagation: unknown propagation \"sideways\" (shared, slave, private or "
+        "unbindable, optionally r-prefixed)");
 }
 
 TEST(SpecParse, SecurityFieldsKeptRawOrRejected) {
