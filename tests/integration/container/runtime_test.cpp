@@ -279,6 +279,25 @@ TEST_F(ContainerTest, ListedDevicesAreCreatedAndAllowed) {
     expect_nothing_left();
 }
 
+TEST_F(ContainerTest, SymlinksInTheRootfsCannotRedirectMountsToTheHost) {
+    // A hostile image: /escape points at an absolute host path. The runtime must resolve it inside
+    // the rootfs and create the mount point there, never on the host.
+    std::string host_dir = dir_ + "/host";
+    ASSERT_TRUE(make_directories(host_dir));
+    ASSERT_EQ(::symlink(host_dir.c_str(), (bundle_ + "/rootfs/escape").c_str()), 0);
+    config_["mounts"].push_back({{"destination", "/escape/sub"},
+                                 {"type", "tmpfs"},
+                                 {"source", "tmpfs"},
+                                 {"options", {"size=1m"}}});
+    config_["root"]["readonly"] = false;
+    auto result = run_container({"sh", "-c", "touch /escape/sub/file && echo inside"});
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_EQ(result.out, "inside\n");
+    EXPECT_FALSE(path_exists(host_dir + "/sub"));
+    EXPECT_TRUE(path_exists(bundle_ + "/rootfs" + host_dir + "/sub"));
+    expect_nothing_left();
+}
+
 TEST_F(ContainerTest, MemoryLimitOomKillsTheAllocator) {
     config_["linux"]["resources"]["memory"] = {{"limit", 32 << 20}, {"swap", 32 << 20}};
     auto result = run_container({"sh", "-c",
