@@ -33,7 +33,7 @@ test: build guest
 unit-test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L unit -j $(JOBS)
 
-demo: build
+demo: build guest
 	tools/demo.sh $(BUILD_DIR)
 
 bench: build
