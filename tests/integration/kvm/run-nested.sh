@@ -33,6 +33,7 @@ ln -s busybox "$inner/bin/sh"
 cat >"$inner/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
 echo "VESSEL-INIT-MARKER cpus=$(/bin/busybox grep -c ^processor /proc/cpuinfo) online=$(/bin/busybox cat /sys/devices/system/cpu/online 2>/dev/null)"
 /bin/busybox poweroff -f
 INIT
