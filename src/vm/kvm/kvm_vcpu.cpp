@@ -295,8 +295,11 @@ void Vcpu::run(const Bus& port_io, const Bus& mmio, StopLatch& stop) {
             case KVM_EXIT_INTR:
                 break;
             case KVM_EXIT_SHUTDOWN:
-                stop.request(exit_code::crashed,
-                             fmt::format("guest triple-faulted: {}", describe_state()));
+                // No register dump: AMD SVM resets the vCPU on this exit, so it would show the
+                // reset vector rather than where the guest failed.
+                stop.request(
+                    exit_code::crashed,
+                    fmt::format("guest triple-faulted on vCPU {} (KVM_EXIT_SHUTDOWN)", index_));
                 return;
             case KVM_EXIT_FAIL_ENTRY:
                 stop.request(
