@@ -102,6 +102,9 @@ class Hart {
     // Interpreter.
     void run_block();
     bool execute_fp(const Insn& insn);  // false: trapped
+    // The raw bits of the instruction at pc_ (for mtval of illegal-instruction exceptions raised
+    // after decoding, e.g. FP with mstatus.FS = Off).
+    uint32_t current_instruction_bits();
     bool take_interrupt_if_pending();
     void wait_for_interrupt();
     DecodedPage* code_page_for_pc();
