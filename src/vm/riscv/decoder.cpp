@@ -107,7 +107,7 @@ Insn decode_op_fp(uint32_t raw) {
             break;
         default: break;
     }
-    if ((funct7 & 0x60) == 0x40 || (funct7 & 2)) op = Op::illegal;  // fmt H/Q are not supported
+    if (funct7 & 2) op = Op::illegal;  // fmt H and Q are not supported
     if (op == Op::illegal || (uses_rm && !valid_rm(rm))) return illegal(raw, 4);
     Insn insn = make(op, rd, rs1, rs2, 0);
     insn.rm = static_cast<uint8_t>(rm);
