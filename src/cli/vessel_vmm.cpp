@@ -1,7 +1,7 @@
 // vessel-vmm: one process per VM. main() only turns the command line into a VmConfig; run_vm()
 // does the rest.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 

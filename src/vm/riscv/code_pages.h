@@ -33,8 +33,9 @@ class CodePages {
 
     uint32_t generation(uint64_t paddr) const {
         uint64_t index = (paddr - base_) >> 12;
-        return paddr >= base_ && index < pages_ ? generations_[index].load(std::memory_order_acquire)
-                                                : 0;
+        return paddr >= base_ && index < pages_
+                   ? generations_[index].load(std::memory_order_acquire)
+                   : 0;
     }
 
     // A hart is about to cache decoded instructions of this page.

@@ -31,7 +31,9 @@ Insn illegal(uint32_t raw, uint8_t length) {
     return insn;
 }
 
-int32_t imm_i(uint32_t raw) { return static_cast<int32_t>(raw) >> 20; }
+int32_t imm_i(uint32_t raw) {
+    return static_cast<int32_t>(raw) >> 20;
+}
 int32_t imm_s(uint32_t raw) {
     return static_cast<int32_t>(((raw >> 20) & ~0x1fu) | bits(raw, 11, 7)) |
            (static_cast<int32_t>(raw) >> 31 << 12);
@@ -47,7 +49,9 @@ int32_t imm_j(uint32_t raw) {
     return sign_extend(value, 21);
 }
 
-bool valid_rm(uint32_t rm) { return rm != 5 && rm != 6; }
+bool valid_rm(uint32_t rm) {
+    return rm != 5 && rm != 6;
+}
 
 Insn decode_op_fp(uint32_t raw) {
     uint32_t rd = bits(raw, 11, 7), rs1 = bits(raw, 19, 15), rs2 = bits(raw, 24, 20);
@@ -57,10 +61,18 @@ Insn decode_op_fp(uint32_t raw) {
     bool uses_rm = false;
     auto pick = [&](Op single, Op doubl) { return dbl ? doubl : single; };
     switch (funct7 & ~1u) {
-        case 0x00: op = pick(Op::fadd_s, Op::fadd_d), uses_rm = true; break;
-        case 0x04: op = pick(Op::fsub_s, Op::fsub_d), uses_rm = true; break;
-        case 0x08: op = pick(Op::fmul_s, Op::fmul_d), uses_rm = true; break;
-        case 0x0c: op = pick(Op::fdiv_s, Op::fdiv_d), uses_rm = true; break;
+        case 0x00:
+            op = pick(Op::fadd_s, Op::fadd_d), uses_rm = true;
+            break;
+        case 0x04:
+            op = pick(Op::fsub_s, Op::fsub_d), uses_rm = true;
+            break;
+        case 0x08:
+            op = pick(Op::fmul_s, Op::fmul_d), uses_rm = true;
+            break;
+        case 0x0c:
+            op = pick(Op::fdiv_s, Op::fdiv_d), uses_rm = true;
+            break;
         case 0x2c:
             if (rs2 == 0) op = pick(Op::fsqrt_s, Op::fsqrt_d), uses_rm = true;
             break;
@@ -105,7 +117,8 @@ Insn decode_op_fp(uint32_t raw) {
         case 0x78:
             if (rs2 == 0 && rm == 0) op = pick(Op::fmv_w_x, Op::fmv_d_x);
             break;
-        default: break;
+        default:
+            break;
     }
     if (funct7 & 2) op = Op::illegal;  // fmt H and Q are not supported
     if (op == Op::illegal || (uses_rm && !valid_rm(rm))) return illegal(raw, 4);
@@ -123,17 +136,38 @@ Insn decode_amo(uint32_t raw) {
             if (bits(raw, 24, 20) != 0) return illegal(raw, 4);
             base = Op::lr_w;
             break;
-        case 0x03: base = Op::sc_w; break;
-        case 0x01: base = Op::amoswap_w; break;
-        case 0x00: base = Op::amoadd_w; break;
-        case 0x04: base = Op::amoxor_w; break;
-        case 0x0c: base = Op::amoand_w; break;
-        case 0x08: base = Op::amoor_w; break;
-        case 0x10: base = Op::amomin_w; break;
-        case 0x14: base = Op::amomax_w; break;
-        case 0x18: base = Op::amominu_w; break;
-        case 0x1c: base = Op::amomaxu_w; break;
-        default: return illegal(raw, 4);
+        case 0x03:
+            base = Op::sc_w;
+            break;
+        case 0x01:
+            base = Op::amoswap_w;
+            break;
+        case 0x00:
+            base = Op::amoadd_w;
+            break;
+        case 0x04:
+            base = Op::amoxor_w;
+            break;
+        case 0x0c:
+            base = Op::amoand_w;
+            break;
+        case 0x08:
+            base = Op::amoor_w;
+            break;
+        case 0x10:
+            base = Op::amomin_w;
+            break;
+        case 0x14:
+            base = Op::amomax_w;
+            break;
+        case 0x18:
+            base = Op::amominu_w;
+            break;
+        case 0x1c:
+            base = Op::amomaxu_w;
+            break;
+        default:
+            return illegal(raw, 4);
     }
     constexpr int kWordToDouble = static_cast<int>(Op::lr_d) - static_cast<int>(Op::lr_w);
     Op op = funct3 == 3 ? static_cast<Op>(static_cast<int>(base) + kWordToDouble) : base;
@@ -145,12 +179,18 @@ Insn decode_system(uint32_t raw) {
     uint32_t rd = bits(raw, 11, 7), rs1 = bits(raw, 19, 15);
     if (funct3 == 0) {
         switch (raw) {
-            case 0x00000073: return make(Op::ecall, 0, 0, 0, 0);
-            case 0x00100073: return make(Op::ebreak, 0, 0, 0, 0);
-            case 0x30200073: return make(Op::mret, 0, 0, 0, 0);
-            case 0x10200073: return make(Op::sret, 0, 0, 0, 0);
-            case 0x10500073: return make(Op::wfi, 0, 0, 0, 0);
-            default: break;
+            case 0x00000073:
+                return make(Op::ecall, 0, 0, 0, 0);
+            case 0x00100073:
+                return make(Op::ebreak, 0, 0, 0, 0);
+            case 0x30200073:
+                return make(Op::mret, 0, 0, 0, 0);
+            case 0x10200073:
+                return make(Op::sret, 0, 0, 0, 0);
+            case 0x10500073:
+                return make(Op::wfi, 0, 0, 0, 0);
+            default:
+                break;
         }
         if (bits(raw, 31, 25) == 0x09 && rd == 0)
             return make(Op::sfence_vma, 0, rs1, bits(raw, 24, 20), 0);
@@ -169,15 +209,18 @@ Insn decode(uint32_t raw) {
     uint32_t rd = bits(raw, 11, 7), rs1 = bits(raw, 19, 15), rs2 = bits(raw, 24, 20);
     uint32_t funct3 = bits(raw, 14, 12), funct7 = bits(raw, 31, 25);
     switch (bits(raw, 6, 0)) {
-        case 0x37: return make(Op::lui, rd, 0, 0, static_cast<int32_t>(raw & 0xfffff000u));
-        case 0x17: return make(Op::auipc, rd, 0, 0, static_cast<int32_t>(raw & 0xfffff000u));
-        case 0x6f: return make(Op::jal, rd, 0, 0, imm_j(raw));
+        case 0x37:
+            return make(Op::lui, rd, 0, 0, static_cast<int32_t>(raw & 0xfffff000u));
+        case 0x17:
+            return make(Op::auipc, rd, 0, 0, static_cast<int32_t>(raw & 0xfffff000u));
+        case 0x6f:
+            return make(Op::jal, rd, 0, 0, imm_j(raw));
         case 0x67:
             if (funct3 != 0) break;
             return make(Op::jalr, rd, rs1, 0, imm_i(raw));
         case 0x63: {
-            static constexpr Op ops[] = {Op::beq,     Op::bne, Op::illegal, Op::illegal,
-                                         Op::blt,     Op::bge, Op::bltu,    Op::bgeu};
+            static constexpr Op ops[] = {Op::beq, Op::bne, Op::illegal, Op::illegal,
+                                         Op::blt, Op::bge, Op::bltu,    Op::bgeu};
             if (ops[funct3] == Op::illegal) break;
             return make(ops[funct3], 0, rs1, rs2, imm_b(raw));
         }
@@ -196,12 +239,18 @@ Insn decode(uint32_t raw) {
             uint32_t funct6 = bits(raw, 31, 26);
             int32_t shamt = static_cast<int32_t>(bits(raw, 25, 20));
             switch (funct3) {
-                case 0: return make(Op::addi, rd, rs1, 0, imm_i(raw));
-                case 2: return make(Op::slti, rd, rs1, 0, imm_i(raw));
-                case 3: return make(Op::sltiu, rd, rs1, 0, imm_i(raw));
-                case 4: return make(Op::xori, rd, rs1, 0, imm_i(raw));
-                case 6: return make(Op::ori, rd, rs1, 0, imm_i(raw));
-                case 7: return make(Op::andi, rd, rs1, 0, imm_i(raw));
+                case 0:
+                    return make(Op::addi, rd, rs1, 0, imm_i(raw));
+                case 2:
+                    return make(Op::slti, rd, rs1, 0, imm_i(raw));
+                case 3:
+                    return make(Op::sltiu, rd, rs1, 0, imm_i(raw));
+                case 4:
+                    return make(Op::xori, rd, rs1, 0, imm_i(raw));
+                case 6:
+                    return make(Op::ori, rd, rs1, 0, imm_i(raw));
+                case 7:
+                    return make(Op::andi, rd, rs1, 0, imm_i(raw));
                 case 1:
                     if (funct6 == 0) return make(Op::slli, rd, rs1, 0, shamt);
                     break;
@@ -221,7 +270,7 @@ Insn decode(uint32_t raw) {
             break;
         }
         case 0x33: {
-            static constexpr Op base[] = {Op::add, Op::sll, Op::slt, Op::sltu,
+            static constexpr Op base[] = {Op::add,  Op::sll, Op::slt, Op::sltu,
                                           Op::xor_, Op::srl, Op::or_, Op::and_};
             static constexpr Op muldiv[] = {Op::mul, Op::mulh, Op::mulhsu, Op::mulhu,
                                             Op::div, Op::divu, Op::rem,    Op::remu};
@@ -233,12 +282,15 @@ Insn decode(uint32_t raw) {
         }
         case 0x3b: {
             Op op = Op::illegal;
-            if (funct7 == 0) op = funct3 == 0 ? Op::addw : funct3 == 1 ? Op::sllw
-                                  : funct3 == 5 ? Op::srlw : Op::illegal;
+            if (funct7 == 0)
+                op = funct3 == 0   ? Op::addw
+                     : funct3 == 1 ? Op::sllw
+                     : funct3 == 5 ? Op::srlw
+                                   : Op::illegal;
             if (funct7 == 0x20) op = funct3 == 0 ? Op::subw : funct3 == 5 ? Op::sraw : Op::illegal;
             if (funct7 == 1) {
-                static constexpr Op ops[] = {Op::mulw,    Op::illegal, Op::illegal, Op::illegal,
-                                             Op::divw,    Op::divuw,   Op::remw,    Op::remuw};
+                static constexpr Op ops[] = {Op::mulw, Op::illegal, Op::illegal, Op::illegal,
+                                             Op::divw, Op::divuw,   Op::remw,    Op::remuw};
                 op = ops[funct3];
             }
             if (op == Op::illegal) break;
@@ -248,8 +300,10 @@ Insn decode(uint32_t raw) {
             if (funct3 == 0) return make(Op::fence, 0, 0, 0, 0);
             if (funct3 == 1) return make(Op::fence_i, 0, 0, 0, 0);
             break;
-        case 0x73: return decode_system(raw);
-        case 0x2f: return decode_amo(raw);
+        case 0x73:
+            return decode_system(raw);
+        case 0x2f:
+            return decode_amo(raw);
         case 0x07:
             if (funct3 == 2) return make(Op::flw, rd, rs1, 0, imm_i(raw));
             if (funct3 == 3) return make(Op::fld, rd, rs1, 0, imm_i(raw));
@@ -272,8 +326,10 @@ Insn decode(uint32_t raw) {
             insn.rm = static_cast<uint8_t>(funct3);
             return insn;
         }
-        case 0x53: return decode_op_fp(raw);
-        default: break;
+        case 0x53:
+            return decode_op_fp(raw);
+        default:
+            break;
     }
     return illegal(raw, 4);
 }
@@ -300,22 +356,31 @@ Insn decode_compressed(uint16_t half) {
                     if (imm == 0) break;  // includes the all-zero instruction
                     return c(Op::addi, rd_short, 2, 0, static_cast<int32_t>(imm));
                 }
-                case 1: return c(Op::fld, rd_short, rs1_short, 0, static_cast<int32_t>(off_d));
-                case 2: return c(Op::lw, rd_short, rs1_short, 0, static_cast<int32_t>(off_w));
-                case 3: return c(Op::ld, rd_short, rs1_short, 0, static_cast<int32_t>(off_d));
-                case 5: return c(Op::fsd, 0, rs1_short, rd_short, static_cast<int32_t>(off_d));
-                case 6: return c(Op::sw, 0, rs1_short, rd_short, static_cast<int32_t>(off_w));
-                case 7: return c(Op::sd, 0, rs1_short, rd_short, static_cast<int32_t>(off_d));
-                default: break;
+                case 1:
+                    return c(Op::fld, rd_short, rs1_short, 0, static_cast<int32_t>(off_d));
+                case 2:
+                    return c(Op::lw, rd_short, rs1_short, 0, static_cast<int32_t>(off_w));
+                case 3:
+                    return c(Op::ld, rd_short, rs1_short, 0, static_cast<int32_t>(off_d));
+                case 5:
+                    return c(Op::fsd, 0, rs1_short, rd_short, static_cast<int32_t>(off_d));
+                case 6:
+                    return c(Op::sw, 0, rs1_short, rd_short, static_cast<int32_t>(off_w));
+                case 7:
+                    return c(Op::sd, 0, rs1_short, rd_short, static_cast<int32_t>(off_d));
+                default:
+                    break;
             }
             break;
         case 1:
             switch (funct3) {
-                case 0: return c(Op::addi, rd_full, rd_full, 0, imm6);
+                case 0:
+                    return c(Op::addi, rd_full, rd_full, 0, imm6);
                 case 1:
                     if (rd_full == 0) break;
                     return c(Op::addiw, rd_full, rd_full, 0, imm6);
-                case 2: return c(Op::addi, rd_full, 0, 0, imm6);
+                case 2:
+                    return c(Op::addi, rd_full, 0, 0, imm6);
                 case 3:
                     if (rd_full == 2) {
                         uint32_t imm = (bits(raw, 12, 12) << 9) | (bits(raw, 6, 6) << 4) |
@@ -329,13 +394,17 @@ Insn decode_compressed(uint16_t half) {
                 case 4: {
                     uint32_t rd = rs1_short, rs2 = rd_short;
                     switch (bits(raw, 11, 10)) {
-                        case 0: return c(Op::srli, rd, rd, 0, static_cast<int32_t>(shamt));
-                        case 1: return c(Op::srai, rd, rd, 0, static_cast<int32_t>(shamt));
-                        case 2: return c(Op::andi, rd, rd, 0, imm6);
-                        default: break;
+                        case 0:
+                            return c(Op::srli, rd, rd, 0, static_cast<int32_t>(shamt));
+                        case 1:
+                            return c(Op::srai, rd, rd, 0, static_cast<int32_t>(shamt));
+                        case 2:
+                            return c(Op::andi, rd, rd, 0, imm6);
+                        default:
+                            break;
                     }
-                    static constexpr Op ops[] = {Op::sub,  Op::xor_,    Op::or_,     Op::and_,
-                                                 Op::subw, Op::addw,    Op::illegal, Op::illegal};
+                    static constexpr Op ops[] = {Op::sub,  Op::xor_, Op::or_,     Op::and_,
+                                                 Op::subw, Op::addw, Op::illegal, Op::illegal};
                     Op op = ops[(bits(raw, 12, 12) << 2) | bits(raw, 6, 5)];
                     if (op == Op::illegal) break;
                     return c(op, rd, rd, rs2, 0);
@@ -352,21 +421,22 @@ Insn decode_compressed(uint16_t half) {
                     uint32_t imm = (bits(raw, 12, 12) << 8) | (bits(raw, 11, 10) << 3) |
                                    (bits(raw, 6, 5) << 6) | (bits(raw, 4, 3) << 1) |
                                    (bits(raw, 2, 2) << 5);
-                    return c(funct3 == 6 ? Op::beq : Op::bne, 0, rs1_short, 0,
-                             sign_extend(imm, 9));
+                    return c(funct3 == 6 ? Op::beq : Op::bne, 0, rs1_short, 0, sign_extend(imm, 9));
                 }
             }
             break;
         case 2: {
-            uint32_t off_sp_w = (bits(raw, 12, 12) << 5) | (bits(raw, 6, 4) << 2) |
-                                (bits(raw, 3, 2) << 6);
-            uint32_t off_sp_d = (bits(raw, 12, 12) << 5) | (bits(raw, 6, 5) << 3) |
-                                (bits(raw, 4, 2) << 6);
+            uint32_t off_sp_w =
+                (bits(raw, 12, 12) << 5) | (bits(raw, 6, 4) << 2) | (bits(raw, 3, 2) << 6);
+            uint32_t off_sp_d =
+                (bits(raw, 12, 12) << 5) | (bits(raw, 6, 5) << 3) | (bits(raw, 4, 2) << 6);
             uint32_t st_w = (bits(raw, 12, 9) << 2) | (bits(raw, 8, 7) << 6);
             uint32_t st_d = (bits(raw, 12, 10) << 3) | (bits(raw, 9, 7) << 6);
             switch (funct3) {
-                case 0: return c(Op::slli, rd_full, rd_full, 0, static_cast<int32_t>(shamt));
-                case 1: return c(Op::fld, rd_full, 2, 0, static_cast<int32_t>(off_sp_d));
+                case 0:
+                    return c(Op::slli, rd_full, rd_full, 0, static_cast<int32_t>(shamt));
+                case 1:
+                    return c(Op::fld, rd_full, 2, 0, static_cast<int32_t>(off_sp_d));
                 case 2:
                     if (rd_full == 0) break;
                     return c(Op::lw, rd_full, 2, 0, static_cast<int32_t>(off_sp_w));
@@ -386,38 +456,47 @@ Insn decode_compressed(uint16_t half) {
                         return c(Op::jalr, 1, rd_full, 0, 0);
                     }
                     return c(Op::add, rd_full, rd_full, rs2_full, 0);
-                case 5: return c(Op::fsd, 0, 2, rs2_full, static_cast<int32_t>(st_d));
-                case 6: return c(Op::sw, 0, 2, rs2_full, static_cast<int32_t>(st_w));
-                case 7: return c(Op::sd, 0, 2, rs2_full, static_cast<int32_t>(st_d));
+                case 5:
+                    return c(Op::fsd, 0, 2, rs2_full, static_cast<int32_t>(st_d));
+                case 6:
+                    return c(Op::sw, 0, 2, rs2_full, static_cast<int32_t>(st_w));
+                case 7:
+                    return c(Op::sd, 0, 2, rs2_full, static_cast<int32_t>(st_d));
             }
             break;
         }
-        default: break;
+        default:
+            break;
     }
     return illegal(raw, 2);
 }
 
 const char* op_name(Op op) {
     static constexpr const char* names[] = {
-        "undecoded", "illegal", "lui", "auipc", "jal", "jalr", "beq", "bne", "blt", "bge",
-        "bltu", "bgeu", "lb", "lh", "lw", "ld", "lbu", "lhu", "lwu", "sb", "sh", "sw", "sd",
-        "addi", "slti", "sltiu", "xori", "ori", "andi", "slli", "srli", "srai", "add", "sub",
-        "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and", "addiw", "slliw", "srliw",
-        "sraiw", "addw", "subw", "sllw", "srlw", "sraw", "fence", "fence.i", "ecall", "ebreak",
-        "mret", "sret", "wfi", "sfence.vma", "csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi",
-        "csrrci", "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu", "mulw", "divw",
-        "divuw", "remw", "remuw", "lr.w", "sc.w", "amoswap.w", "amoadd.w", "amoxor.w",
-        "amoand.w", "amoor.w", "amomin.w", "amomax.w", "amominu.w", "amomaxu.w", "lr.d", "sc.d",
-        "amoswap.d", "amoadd.d", "amoxor.d", "amoand.d", "amoor.d", "amomin.d", "amomax.d",
-        "amominu.d", "amomaxu.d", "flw", "fsw", "fld", "fsd", "fmadd.s", "fmsub.s", "fnmsub.s",
-        "fnmadd.s", "fadd.s", "fsub.s", "fmul.s", "fdiv.s", "fsqrt.s", "fsgnj.s", "fsgnjn.s",
-        "fsgnjx.s", "fmin.s", "fmax.s", "fcvt.w.s", "fcvt.wu.s", "fcvt.l.s", "fcvt.lu.s",
-        "fmv.x.w", "feq.s", "flt.s", "fle.s", "fclass.s", "fcvt.s.w", "fcvt.s.wu", "fcvt.s.l",
-        "fcvt.s.lu", "fmv.w.x", "fmadd.d", "fmsub.d", "fnmsub.d", "fnmadd.d", "fadd.d",
-        "fsub.d", "fmul.d", "fdiv.d", "fsqrt.d", "fsgnj.d", "fsgnjn.d", "fsgnjx.d", "fmin.d",
-        "fmax.d", "fcvt.w.d", "fcvt.wu.d", "fcvt.l.d", "fcvt.lu.d", "fmv.x.d", "feq.d", "flt.d",
-        "fle.d", "fclass.d", "fcvt.d.w", "fcvt.d.wu", "fcvt.d.l", "fcvt.d.lu", "fmv.d.x",
-        "fcvt.s.d", "fcvt.d.s"};
+        "undecoded", "illegal",   "lui",        "auipc",     "jal",       "jalr",     "beq",
+        "bne",       "blt",       "bge",        "bltu",      "bgeu",      "lb",       "lh",
+        "lw",        "ld",        "lbu",        "lhu",       "lwu",       "sb",       "sh",
+        "sw",        "sd",        "addi",       "slti",      "sltiu",     "xori",     "ori",
+        "andi",      "slli",      "srli",       "srai",      "add",       "sub",      "sll",
+        "slt",       "sltu",      "xor",        "srl",       "sra",       "or",       "and",
+        "addiw",     "slliw",     "srliw",      "sraiw",     "addw",      "subw",     "sllw",
+        "srlw",      "sraw",      "fence",      "fence.i",   "ecall",     "ebreak",   "mret",
+        "sret",      "wfi",       "sfence.vma", "csrrw",     "csrrs",     "csrrc",    "csrrwi",
+        "csrrsi",    "csrrci",    "mul",        "mulh",      "mulhsu",    "mulhu",    "div",
+        "divu",      "rem",       "remu",       "mulw",      "divw",      "divuw",    "remw",
+        "remuw",     "lr.w",      "sc.w",       "amoswap.w", "amoadd.w",  "amoxor.w", "amoand.w",
+        "amoor.w",   "amomin.w",  "amomax.w",   "amominu.w", "amomaxu.w", "lr.d",     "sc.d",
+        "amoswap.d", "amoadd.d",  "amoxor.d",   "amoand.d",  "amoor.d",   "amomin.d", "amomax.d",
+        "amominu.d", "amomaxu.d", "flw",        "fsw",       "fld",       "fsd",      "fmadd.s",
+        "fmsub.s",   "fnmsub.s",  "fnmadd.s",   "fadd.s",    "fsub.s",    "fmul.s",   "fdiv.s",
+        "fsqrt.s",   "fsgnj.s",   "fsgnjn.s",   "fsgnjx.s",  "fmin.s",    "fmax.s",   "fcvt.w.s",
+        "fcvt.wu.s", "fcvt.l.s",  "fcvt.lu.s",  "fmv.x.w",   "feq.s",     "flt.s",    "fle.s",
+        "fclass.s",  "fcvt.s.w",  "fcvt.s.wu",  "fcvt.s.l",  "fcvt.s.lu", "fmv.w.x",  "fmadd.d",
+        "fmsub.d",   "fnmsub.d",  "fnmadd.d",   "fadd.d",    "fsub.d",    "fmul.d",   "fdiv.d",
+        "fsqrt.d",   "fsgnj.d",   "fsgnjn.d",   "fsgnjx.d",  "fmin.d",    "fmax.d",   "fcvt.w.d",
+        "fcvt.wu.d", "fcvt.l.d",  "fcvt.lu.d",  "fmv.x.d",   "feq.d",     "flt.d",    "fle.d",
+        "fclass.d",  "fcvt.d.w",  "fcvt.d.wu",  "fcvt.d.l",  "fcvt.d.lu", "fmv.d.x",  "fcvt.s.d",
+        "fcvt.d.s"};
     static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(Op::count_));
     auto index = static_cast<size_t>(op);
     return index < static_cast<size_t>(Op::count_) ? names[index] : "?";

@@ -85,9 +85,9 @@ class Hart {
   private:
     friend class HartCsrs;
     struct TlbEntry {
-        uint64_t tag;          // page | privilege key; kInvalidTag when empty
-        uintptr_t addend;      // host address = guest virtual address + addend
-        uint64_t paddr_page;   // guest-physical page
+        uint64_t tag;                     // page | privilege key; kInvalidTag when empty
+        uintptr_t addend;                 // host address = guest virtual address + addend
+        uint64_t paddr_page;              // guest-physical page
         std::atomic<uint8_t>* code_flag;  // store TLB: the page's "holds code" flag
     };
     static constexpr unsigned kTlbEntries = 256;
@@ -200,8 +200,8 @@ class Hart {
     uint64_t fetch_key_ = 0;        // privilege key for fetch TLB tags
     uint64_t data_key_ = 0;         // privilege key for load/store TLB tags (MPRV applied)
     std::unique_ptr<DecodedPage[]> decoded_;
-    bool end_block_ = false;        // an instruction changed state the block loop caches
-    uint64_t next_timer_check_ = 0; // instret at which to look at the clock again
+    bool end_block_ = false;         // an instruction changed state the block loop caches
+    uint64_t next_timer_check_ = 0;  // instret at which to look at the clock again
 };
 
 }  // namespace vessel::riscv

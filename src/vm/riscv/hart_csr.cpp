@@ -26,12 +26,14 @@ inline constexpr uint32_t mcycle = 0xb00, minstret = 0xb02, mhpmcounter3 = 0xb03
                           mhpmcounter31 = 0xb1f;
 }  // namespace csr
 
-constexpr uint64_t bit(unsigned n) { return uint64_t{1} << n; }
+constexpr uint64_t bit(unsigned n) {
+    return uint64_t{1} << n;
+}
 constexpr uint64_t kXlen64 = 2;
 constexpr uint64_t kMstatusXl = (kXlen64 << 32) | (kXlen64 << 34);  // UXL, SXL read-only 64
 constexpr uint64_t kSupervisorInterrupts = bit(irq::ssi) | bit(irq::sti) | bit(irq::sei);
-constexpr uint64_t kAllInterrupts = kSupervisorInterrupts | bit(irq::msi) | bit(irq::mti) |
-                                    bit(irq::mei);
+constexpr uint64_t kAllInterrupts =
+    kSupervisorInterrupts | bit(irq::msi) | bit(irq::mti) | bit(irq::mei);
 constexpr uint64_t kDelegableExceptions = 0xb3ff;  // all but ecall-from-M and reserved causes
 constexpr uint64_t kMenvcfgStce = bit(63), kEnvcfgFiom = 1;
 
@@ -53,8 +55,8 @@ void Hart::reset(uint64_t pc, Priv priv) {
     cycle_offset_ = 0;
     mstatus_ = 0;
     // RV64 with I, M, A, F, D, C, S, U.
-    misa_ = (uint64_t{2} << 62) | bit(0) | bit(2) | bit(3) | bit(5) | bit(8) | bit(12) |
-            bit(18) | bit(20);
+    misa_ = (uint64_t{2} << 62) | bit(0) | bit(2) | bit(3) | bit(5) | bit(8) | bit(12) | bit(18) |
+            bit(20);
     medeleg_ = mideleg_ = mie_ = mip_software_ = 0;
     mtvec_ = stvec_ = mepc_ = sepc_ = mcause_ = scause_ = mtval_ = stval_ = 0;
     mscratch_ = sscratch_ = satp_ = 0;
@@ -71,7 +73,8 @@ void Hart::reset(uint64_t pc, Priv priv) {
 
 void Hart::flush_all_caches() {
     flush_tlb();
-    for (unsigned p = 0; p < kDecodedPages; ++p) decoded_[p].paddr_page = ~uint64_t{0};
+    for (unsigned p = 0; p < kDecodedPages; ++p)
+        decoded_[p].paddr_page = ~uint64_t{0};
 }
 
 // --- Thread-safe controls ---
@@ -114,7 +117,9 @@ uint64_t Hart::read_mip() const {
     return value;
 }
 
-uint64_t Hart::pending_interrupts() const { return read_mip() & mie_; }
+uint64_t Hart::pending_interrupts() const {
+    return read_mip() & mie_;
+}
 
 bool Hart::take_interrupt_if_pending() {
     uint64_t pending = pending_interrupts();
@@ -122,8 +127,8 @@ bool Hart::take_interrupt_if_pending() {
     uint64_t machine_level = pending & ~mideleg_;
     uint64_t supervisor_level = pending & mideleg_;
     bool machine_enabled = priv_ != Priv::machine || (mstatus_ & kMstatusMie);
-    bool supervisor_enabled = priv_ == Priv::user ||
-                              (priv_ == Priv::supervisor && (mstatus_ & kMstatusSie));
+    bool supervisor_enabled =
+        priv_ == Priv::user || (priv_ == Priv::supervisor && (mstatus_ & kMstatusSie));
     uint64_t candidates = 0;
     if (machine_enabled && machine_level)
         candidates = machine_level;
@@ -243,9 +248,10 @@ bool Hart::execute_csr(const Insn& insn) {
     uint64_t old_value = 0;
     if (!csr_read(number, old_value)) return illegal();
     if (writes) {
-        uint64_t new_value = swap                        ? source
-                             : (insn.op == Op::csrrs || insn.op == Op::csrrsi) ? old_value | source
-                                                                             : old_value & ~source;
+        uint64_t new_value = swap ? source
+                             : (insn.op == Op::csrrs || insn.op == Op::csrrsi)
+                                 ? old_value | source
+                                 : old_value & ~source;
         if (!csr_write(number, new_value)) return illegal();
     }
     x_[insn.rd] = old_value;
@@ -275,18 +281,35 @@ bool Hart::csr_read(uint32_t number, uint64_t& value) {
                     ((mstatus_ & kMstatusFs) == kMstatusFs ? kMstatusSd : 0);
             return true;
         }
-        case csr::sie: value = mie_ & mideleg_; return true;
-        case csr::stvec: value = stvec_; return true;
-        case csr::scounteren: value = scounteren_; return true;
-        case csr::senvcfg: value = senvcfg_; return true;
-        case csr::sscratch: value = sscratch_; return true;
-        case csr::sepc: value = sepc_; return true;
-        case csr::scause: value = scause_; return true;
-        case csr::stval: value = stval_; return true;
-        case csr::sip: value = read_mip() & mideleg_; return true;
+        case csr::sie:
+            value = mie_ & mideleg_;
+            return true;
+        case csr::stvec:
+            value = stvec_;
+            return true;
+        case csr::scounteren:
+            value = scounteren_;
+            return true;
+        case csr::senvcfg:
+            value = senvcfg_;
+            return true;
+        case csr::sscratch:
+            value = sscratch_;
+            return true;
+        case csr::sepc:
+            value = sepc_;
+            return true;
+        case csr::scause:
+            value = scause_;
+            return true;
+        case csr::stval:
+            value = stval_;
+            return true;
+        case csr::sip:
+            value = read_mip() & mideleg_;
+            return true;
         case csr::stimecmp:
-            if (priv_ != Priv::machine &&
-                (!(menvcfg_ & kMenvcfgStce) || !(mcounteren_ & 2)))
+            if (priv_ != Priv::machine && (!(menvcfg_ & kMenvcfgStce) || !(mcounteren_ & 2)))
                 return false;
             value = stimecmp_;
             return true;
@@ -297,28 +320,63 @@ bool Hart::csr_read(uint32_t number, uint64_t& value) {
         case csr::mvendorid:
         case csr::marchid:
         case csr::mimpid:
-        case csr::mconfigptr: value = 0; return true;
-        case csr::mhartid: value = hart_id_; return true;
-        case csr::mstatus:
-            value = mstatus_ | kMstatusXl |
-                    ((mstatus_ & kMstatusFs) == kMstatusFs ? kMstatusSd : 0);
+        case csr::mconfigptr:
+            value = 0;
             return true;
-        case csr::misa: value = misa_; return true;
-        case csr::medeleg: value = medeleg_; return true;
-        case csr::mideleg: value = mideleg_; return true;
-        case csr::mie: value = mie_; return true;
-        case csr::mtvec: value = mtvec_; return true;
-        case csr::mcounteren: value = mcounteren_; return true;
-        case csr::menvcfg: value = menvcfg_; return true;
-        case csr::mcountinhibit: value = mcountinhibit_; return true;
-        case csr::mscratch: value = mscratch_; return true;
-        case csr::mepc: value = mepc_; return true;
-        case csr::mcause: value = mcause_; return true;
-        case csr::mtval: value = mtval_; return true;
-        case csr::mip: value = read_mip(); return true;
-        case csr::mcycle: value = instret_ + cycle_offset_; return true;
-        case csr::minstret: value = instret_; return true;
-        default: break;
+        case csr::mhartid:
+            value = hart_id_;
+            return true;
+        case csr::mstatus:
+            value =
+                mstatus_ | kMstatusXl | ((mstatus_ & kMstatusFs) == kMstatusFs ? kMstatusSd : 0);
+            return true;
+        case csr::misa:
+            value = misa_;
+            return true;
+        case csr::medeleg:
+            value = medeleg_;
+            return true;
+        case csr::mideleg:
+            value = mideleg_;
+            return true;
+        case csr::mie:
+            value = mie_;
+            return true;
+        case csr::mtvec:
+            value = mtvec_;
+            return true;
+        case csr::mcounteren:
+            value = mcounteren_;
+            return true;
+        case csr::menvcfg:
+            value = menvcfg_;
+            return true;
+        case csr::mcountinhibit:
+            value = mcountinhibit_;
+            return true;
+        case csr::mscratch:
+            value = mscratch_;
+            return true;
+        case csr::mepc:
+            value = mepc_;
+            return true;
+        case csr::mcause:
+            value = mcause_;
+            return true;
+        case csr::mtval:
+            value = mtval_;
+            return true;
+        case csr::mip:
+            value = read_mip();
+            return true;
+        case csr::mcycle:
+            value = instret_ + cycle_offset_;
+            return true;
+        case csr::minstret:
+            value = instret_;
+            return true;
+        default:
+            break;
     }
     if (number >= csr::cycle && number <= csr::hpmcounter31) {
         unsigned index = number - csr::cycle;
@@ -363,8 +421,8 @@ bool Hart::csr_write(uint32_t number, uint64_t value) {
             mark_fp_dirty();
             return true;
         case csr::sstatus: {
-            uint64_t mask = kMstatusSie | kMstatusSpie | kMstatusSpp | kMstatusFs | kMstatusSum |
-                            kMstatusMxr;
+            uint64_t mask =
+                kMstatusSie | kMstatusSpie | kMstatusSpp | kMstatusFs | kMstatusSum | kMstatusMxr;
             mstatus_ = (mstatus_ & ~mask) | (value & mask);
             recompute_privilege_keys();
             return true;
@@ -375,30 +433,44 @@ bool Hart::csr_write(uint32_t number, uint64_t value) {
         case csr::stvec:
             if ((value & 3) < 2) stvec_ = value;
             return true;
-        case csr::scounteren: scounteren_ = value & 0xffffffff; return true;
-        case csr::senvcfg: senvcfg_ = value & kEnvcfgFiom; return true;
-        case csr::sscratch: sscratch_ = value; return true;
-        case csr::sepc: sepc_ = value & ~uint64_t{1}; return true;
-        case csr::scause: scause_ = value; return true;
-        case csr::stval: stval_ = value; return true;
+        case csr::scounteren:
+            scounteren_ = value & 0xffffffff;
+            return true;
+        case csr::senvcfg:
+            senvcfg_ = value & kEnvcfgFiom;
+            return true;
+        case csr::sscratch:
+            sscratch_ = value;
+            return true;
+        case csr::sepc:
+            sepc_ = value & ~uint64_t{1};
+            return true;
+        case csr::scause:
+            scause_ = value;
+            return true;
+        case csr::stval:
+            stval_ = value;
+            return true;
         case csr::sip:
             if (mideleg_ & bit(irq::ssi))
                 mip_software_ = (mip_software_ & ~bit(irq::ssi)) | (value & bit(irq::ssi));
             return true;
-        case csr::stimecmp: stimecmp_ = value; return true;
+        case csr::stimecmp:
+            stimecmp_ = value;
+            return true;
         case csr::satp: {
             uint64_t mode = value >> 60;
             if (mode != satp_mode::bare && mode != satp_mode::sv39 && mode != satp_mode::sv48)
                 return true;  // WARL: unsupported modes leave satp unchanged
-            satp_ = value & ((uint64_t{0xf} << 60) | (uint64_t{0xffff} << 44) |
-                             ((uint64_t{1} << 44) - 1));
+            satp_ = value &
+                    ((uint64_t{0xf} << 60) | (uint64_t{0xffff} << 44) | ((uint64_t{1} << 44) - 1));
             flush_tlb();
             return true;
         }
         case csr::mstatus: {
-            uint64_t mask = kMstatusSie | kMstatusMie | kMstatusSpie | kMstatusMpie |
-                            kMstatusSpp | kMstatusMpp | kMstatusFs | kMstatusMprv | kMstatusSum |
-                            kMstatusMxr | kMstatusTvm | kMstatusTw | kMstatusTsr;
+            uint64_t mask = kMstatusSie | kMstatusMie | kMstatusSpie | kMstatusMpie | kMstatusSpp |
+                            kMstatusMpp | kMstatusFs | kMstatusMprv | kMstatusSum | kMstatusMxr |
+                            kMstatusTvm | kMstatusTw | kMstatusTsr;
             uint64_t updated = (mstatus_ & ~mask) | (value & mask);
             if (((updated & kMstatusMpp) >> 11) == 2)  // reserved: keep the previous mode
                 updated = (updated & ~kMstatusMpp) | (mstatus_ & kMstatusMpp);
@@ -406,20 +478,41 @@ bool Hart::csr_write(uint32_t number, uint64_t value) {
             recompute_privilege_keys();
             return true;
         }
-        case csr::misa: return true;  // fixed extension set: writes ignored
-        case csr::medeleg: medeleg_ = value & kDelegableExceptions; return true;
-        case csr::mideleg: mideleg_ = value & kSupervisorInterrupts; return true;
-        case csr::mie: mie_ = value & kAllInterrupts; return true;
+        case csr::misa:
+            return true;  // fixed extension set: writes ignored
+        case csr::medeleg:
+            medeleg_ = value & kDelegableExceptions;
+            return true;
+        case csr::mideleg:
+            mideleg_ = value & kSupervisorInterrupts;
+            return true;
+        case csr::mie:
+            mie_ = value & kAllInterrupts;
+            return true;
         case csr::mtvec:
             if ((value & 3) < 2) mtvec_ = value;
             return true;
-        case csr::mcounteren: mcounteren_ = value & 0xffffffff; return true;
-        case csr::menvcfg: menvcfg_ = value & (kMenvcfgStce | kEnvcfgFiom); return true;
-        case csr::mcountinhibit: mcountinhibit_ = value & 0xfffffffd; return true;
-        case csr::mscratch: mscratch_ = value; return true;
-        case csr::mepc: mepc_ = value & ~uint64_t{1}; return true;
-        case csr::mcause: mcause_ = value; return true;
-        case csr::mtval: mtval_ = value; return true;
+        case csr::mcounteren:
+            mcounteren_ = value & 0xffffffff;
+            return true;
+        case csr::menvcfg:
+            menvcfg_ = value & (kMenvcfgStce | kEnvcfgFiom);
+            return true;
+        case csr::mcountinhibit:
+            mcountinhibit_ = value & 0xfffffffd;
+            return true;
+        case csr::mscratch:
+            mscratch_ = value;
+            return true;
+        case csr::mepc:
+            mepc_ = value & ~uint64_t{1};
+            return true;
+        case csr::mcause:
+            mcause_ = value;
+            return true;
+        case csr::mtval:
+            mtval_ = value;
+            return true;
         case csr::mip: {
             uint64_t mask = bit(irq::ssi) | bit(irq::sei);
             if (!(menvcfg_ & kMenvcfgStce)) mask |= bit(irq::sti);
@@ -427,9 +520,14 @@ bool Hart::csr_write(uint32_t number, uint64_t value) {
             return true;
         }
         // The write lands after this instruction retires, which then counts itself.
-        case csr::mcycle: cycle_offset_ = static_cast<int64_t>(value - instret_ - 1); return true;
-        case csr::minstret: instret_ = value - 1; return true;
-        default: break;
+        case csr::mcycle:
+            cycle_offset_ = static_cast<int64_t>(value - instret_ - 1);
+            return true;
+        case csr::minstret:
+            instret_ = value - 1;
+            return true;
+        default:
+            break;
     }
     if ((number >= csr::mhpmcounter3 && number <= csr::mhpmcounter31) ||
         (number >= csr::mhpmevent3 && number <= csr::mhpmevent31))

@@ -9,10 +9,12 @@
 namespace vessel::riscv {
 
 namespace {
-constexpr int kBranchBudget = 512;         // taken branches per block before re-checking interrupts
+constexpr int kBranchBudget = 512;  // taken branches per block before re-checking interrupts
 constexpr uint64_t kTimerCheckInterval = 8192;  // instructions between looks at the clock
 
-inline int64_t sext32(uint64_t value) { return static_cast<int32_t>(value); }
+inline int64_t sext32(uint64_t value) {
+    return static_cast<int32_t>(value);
+}
 }  // namespace
 
 void Hart::run() {
@@ -63,7 +65,8 @@ Hart::DecodedPage* Hart::code_page_for_pc() {
     machine_.code_pages.mark_code(paddr_page);
     page.paddr_page = paddr_page;
     page.generation = machine_.code_pages.generation(paddr_page);
-    for (Insn& slot : page.slots) slot.op = Op::undecoded;
+    for (Insn& slot : page.slots)
+        slot.op = Op::undecoded;
     return &page;
 }
 
@@ -117,27 +120,31 @@ void Hart::run_block() {
 #define RS1 x[i.rs1]
 #define RS2 x[i.rs2]
 #define IMM static_cast<int64_t>(i.imm)
-#define BRANCH(cond)        \
-    if (cond) {             \
-        target = pc + IMM;  \
-        goto jump;          \
-    }                       \
+#define BRANCH(cond)       \
+    if (cond) {            \
+        target = pc + IMM; \
+        goto jump;         \
+    }                      \
     break
-#define LOAD(type, extend)                               \
-    {                                                    \
-        type value;                                      \
-        if (!load<type>(RS1 + IMM, value)) return;       \
-        RD = static_cast<uint64_t>(extend(value));       \
-    }                                                    \
+#define LOAD(type, extend)                         \
+    {                                              \
+        type value;                                \
+        if (!load<type>(RS1 + IMM, value)) return; \
+        RD = static_cast<uint64_t>(extend(value)); \
+    }                                              \
     break
-#define STORE(type)                                                   \
-    if (!store<type>(RS1 + IMM, static_cast<type>(RS2))) return;      \
-    if (end_block_) goto end_after_store;                             \
+#define STORE(type)                                              \
+    if (!store<type>(RS1 + IMM, static_cast<type>(RS2))) return; \
+    if (end_block_) goto end_after_store;                        \
     break
 
         switch (i.op) {
-            case Op::lui: RD = static_cast<uint64_t>(IMM); break;
-            case Op::auipc: RD = pc + IMM; break;
+            case Op::lui:
+                RD = static_cast<uint64_t>(IMM);
+                break;
+            case Op::auipc:
+                RD = pc + IMM;
+                break;
             case Op::jal:
                 target = pc + IMM;
                 RD = next_pc;
@@ -146,52 +153,127 @@ void Hart::run_block() {
                 target = (RS1 + IMM) & ~uint64_t{1};
                 RD = next_pc;
                 goto jump;
-            case Op::beq: BRANCH(RS1 == RS2);
-            case Op::bne: BRANCH(RS1 != RS2);
-            case Op::blt: BRANCH(static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2));
-            case Op::bge: BRANCH(static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2));
-            case Op::bltu: BRANCH(RS1 < RS2);
-            case Op::bgeu: BRANCH(RS1 >= RS2);
-            case Op::lb: LOAD(int8_t, int64_t);
-            case Op::lh: LOAD(int16_t, int64_t);
-            case Op::lw: LOAD(int32_t, int64_t);
-            case Op::ld: LOAD(uint64_t, uint64_t);
-            case Op::lbu: LOAD(uint8_t, uint64_t);
-            case Op::lhu: LOAD(uint16_t, uint64_t);
-            case Op::lwu: LOAD(uint32_t, uint64_t);
-            case Op::sb: STORE(uint8_t);
-            case Op::sh: STORE(uint16_t);
-            case Op::sw: STORE(uint32_t);
-            case Op::sd: STORE(uint64_t);
-            case Op::addi: RD = RS1 + IMM; break;
-            case Op::slti: RD = static_cast<int64_t>(RS1) < IMM; break;
-            case Op::sltiu: RD = RS1 < static_cast<uint64_t>(IMM); break;
-            case Op::xori: RD = RS1 ^ IMM; break;
-            case Op::ori: RD = RS1 | IMM; break;
-            case Op::andi: RD = RS1 & IMM; break;
-            case Op::slli: RD = RS1 << i.imm; break;
-            case Op::srli: RD = RS1 >> i.imm; break;
-            case Op::srai: RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> i.imm); break;
-            case Op::add: RD = RS1 + RS2; break;
-            case Op::sub: RD = RS1 - RS2; break;
-            case Op::sll: RD = RS1 << (RS2 & 63); break;
-            case Op::slt: RD = static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2); break;
-            case Op::sltu: RD = RS1 < RS2; break;
-            case Op::xor_: RD = RS1 ^ RS2; break;
-            case Op::srl: RD = RS1 >> (RS2 & 63); break;
-            case Op::sra: RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> (RS2 & 63)); break;
-            case Op::or_: RD = RS1 | RS2; break;
-            case Op::and_: RD = RS1 & RS2; break;
-            case Op::addiw: RD = sext32(RS1 + IMM); break;
-            case Op::slliw: RD = sext32(RS1 << i.imm); break;
-            case Op::srliw: RD = sext32(static_cast<uint32_t>(RS1) >> i.imm); break;
-            case Op::sraiw: RD = static_cast<uint64_t>(sext32(RS1) >> i.imm); break;
-            case Op::addw: RD = sext32(RS1 + RS2); break;
-            case Op::subw: RD = sext32(RS1 - RS2); break;
-            case Op::sllw: RD = sext32(RS1 << (RS2 & 31)); break;
-            case Op::srlw: RD = sext32(static_cast<uint32_t>(RS1) >> (RS2 & 31)); break;
-            case Op::sraw: RD = static_cast<uint64_t>(sext32(RS1) >> (RS2 & 31)); break;
-            case Op::mul: RD = RS1 * RS2; break;
+            case Op::beq:
+                BRANCH(RS1 == RS2);
+            case Op::bne:
+                BRANCH(RS1 != RS2);
+            case Op::blt:
+                BRANCH(static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2));
+            case Op::bge:
+                BRANCH(static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2));
+            case Op::bltu:
+                BRANCH(RS1 < RS2);
+            case Op::bgeu:
+                BRANCH(RS1 >= RS2);
+            case Op::lb:
+                LOAD(int8_t, int64_t);
+            case Op::lh:
+                LOAD(int16_t, int64_t);
+            case Op::lw:
+                LOAD(int32_t, int64_t);
+            case Op::ld:
+                LOAD(uint64_t, uint64_t);
+            case Op::lbu:
+                LOAD(uint8_t, uint64_t);
+            case Op::lhu:
+                LOAD(uint16_t, uint64_t);
+            case Op::lwu:
+                LOAD(uint32_t, uint64_t);
+            case Op::sb:
+                STORE(uint8_t);
+            case Op::sh:
+                STORE(uint16_t);
+            case Op::sw:
+                STORE(uint32_t);
+            case Op::sd:
+                STORE(uint64_t);
+            case Op::addi:
+                RD = RS1 + IMM;
+                break;
+            case Op::slti:
+                RD = static_cast<int64_t>(RS1) < IMM;
+                break;
+            case Op::sltiu:
+                RD = RS1 < static_cast<uint64_t>(IMM);
+                break;
+            case Op::xori:
+                RD = RS1 ^ IMM;
+                break;
+            case Op::ori:
+                RD = RS1 | IMM;
+                break;
+            case Op::andi:
+                RD = RS1 & IMM;
+                break;
+            case Op::slli:
+                RD = RS1 << i.imm;
+                break;
+            case Op::srli:
+                RD = RS1 >> i.imm;
+                break;
+            case Op::srai:
+                RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> i.imm);
+                break;
+            case Op::add:
+                RD = RS1 + RS2;
+                break;
+            case Op::sub:
+                RD = RS1 - RS2;
+                break;
+            case Op::sll:
+                RD = RS1 << (RS2 & 63);
+                break;
+            case Op::slt:
+                RD = static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2);
+                break;
+            case Op::sltu:
+                RD = RS1 < RS2;
+                break;
+            case Op::xor_:
+                RD = RS1 ^ RS2;
+                break;
+            case Op::srl:
+                RD = RS1 >> (RS2 & 63);
+                break;
+            case Op::sra:
+                RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> (RS2 & 63));
+                break;
+            case Op::or_:
+                RD = RS1 | RS2;
+                break;
+            case Op::and_:
+                RD = RS1 & RS2;
+                break;
+            case Op::addiw:
+                RD = sext32(RS1 + IMM);
+                break;
+            case Op::slliw:
+                RD = sext32(RS1 << i.imm);
+                break;
+            case Op::srliw:
+                RD = sext32(static_cast<uint32_t>(RS1) >> i.imm);
+                break;
+            case Op::sraiw:
+                RD = static_cast<uint64_t>(sext32(RS1) >> i.imm);
+                break;
+            case Op::addw:
+                RD = sext32(RS1 + RS2);
+                break;
+            case Op::subw:
+                RD = sext32(RS1 - RS2);
+                break;
+            case Op::sllw:
+                RD = sext32(RS1 << (RS2 & 31));
+                break;
+            case Op::srlw:
+                RD = sext32(static_cast<uint32_t>(RS1) >> (RS2 & 31));
+                break;
+            case Op::sraw:
+                RD = static_cast<uint64_t>(sext32(RS1) >> (RS2 & 31));
+                break;
+            case Op::mul:
+                RD = RS1 * RS2;
+                break;
             case Op::mulh:
                 RD = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(RS1)) *
                                             static_cast<int64_t>(RS2)) >>
@@ -207,24 +289,30 @@ void Hart::run_block() {
                 break;
             case Op::div: {
                 auto a = static_cast<int64_t>(RS1), b = static_cast<int64_t>(RS2);
-                RD = b == 0 ? ~uint64_t{0}
+                RD = b == 0                        ? ~uint64_t{0}
                      : (a == INT64_MIN && b == -1) ? static_cast<uint64_t>(a)
                                                    : static_cast<uint64_t>(a / b);
                 break;
             }
-            case Op::divu: RD = RS2 == 0 ? ~uint64_t{0} : RS1 / RS2; break;
+            case Op::divu:
+                RD = RS2 == 0 ? ~uint64_t{0} : RS1 / RS2;
+                break;
             case Op::rem: {
                 auto a = static_cast<int64_t>(RS1), b = static_cast<int64_t>(RS2);
-                RD = b == 0 ? static_cast<uint64_t>(a)
+                RD = b == 0                        ? static_cast<uint64_t>(a)
                      : (a == INT64_MIN && b == -1) ? 0
                                                    : static_cast<uint64_t>(a % b);
                 break;
             }
-            case Op::remu: RD = RS2 == 0 ? RS1 : RS1 % RS2; break;
-            case Op::mulw: RD = sext32(RS1 * RS2); break;
+            case Op::remu:
+                RD = RS2 == 0 ? RS1 : RS1 % RS2;
+                break;
+            case Op::mulw:
+                RD = sext32(RS1 * RS2);
+                break;
             case Op::divw: {
                 auto a = static_cast<int32_t>(RS1), b = static_cast<int32_t>(RS2);
-                RD = b == 0 ? ~uint64_t{0}
+                RD = b == 0                        ? ~uint64_t{0}
                      : (a == INT32_MIN && b == -1) ? static_cast<uint64_t>(int64_t{a})
                                                    : static_cast<uint64_t>(int64_t{a / b});
                 break;
@@ -236,7 +324,7 @@ void Hart::run_block() {
             }
             case Op::remw: {
                 auto a = static_cast<int32_t>(RS1), b = static_cast<int32_t>(RS2);
-                RD = b == 0 ? static_cast<uint64_t>(int64_t{a})
+                RD = b == 0                        ? static_cast<uint64_t>(int64_t{a})
                      : (a == INT32_MIN && b == -1) ? 0
                                                    : static_cast<uint64_t>(int64_t{a % b});
                 break;
@@ -246,9 +334,11 @@ void Hart::run_block() {
                 RD = b == 0 ? sext32(a) : sext32(a % b);
                 break;
             }
-            case Op::fence: break;
+            case Op::fence:
+                break;
             case Op::fence_i:
-                for (unsigned p = 0; p < kDecodedPages; ++p) decoded_[p].paddr_page = ~uint64_t{0};
+                for (unsigned p = 0; p < kDecodedPages; ++p)
+                    decoded_[p].paddr_page = ~uint64_t{0};
                 pc_ = next_pc;
                 ++instret_;
                 return;
@@ -270,7 +360,9 @@ void Hart::run_block() {
                                                   : cause::ecall_from_m,
                       0);
                 return;
-            case Op::ebreak: raise(cause::breakpoint, pc); return;
+            case Op::ebreak:
+                raise(cause::breakpoint, pc);
+                return;
             case Op::mret:
                 if (priv_ != Priv::machine) {
                     raise(cause::illegal_instruction, 0x30200073);
@@ -289,8 +381,7 @@ void Hart::run_block() {
                 do_sret();
                 return;
             case Op::wfi:
-                if (priv_ == Priv::user ||
-                    (priv_ == Priv::supervisor && (mstatus_ & kMstatusTw))) {
+                if (priv_ == Priv::user || (priv_ == Priv::supervisor && (mstatus_ & kMstatusTw))) {
                     raise(cause::illegal_instruction, 0x10500073);
                     return;
                 }
@@ -349,7 +440,9 @@ void Hart::run_block() {
                 raise(cause::illegal_instruction, static_cast<uint32_t>(i.imm));
                 return;
             case Op::undecoded:
-            case Op::count_: raise(cause::illegal_instruction, 0); return;
+            case Op::count_:
+                raise(cause::illegal_instruction, 0);
+                return;
             default:
                 // F and D.
                 if (!execute_fp(i)) return;

@@ -22,7 +22,8 @@ void Hart::recompute_privilege_keys() {
 
 void Hart::flush_tlb() {
     for (auto& table : tlb_)
-        for (auto& entry : table) entry.tag = kInvalidTag;
+        for (auto& entry : table)
+            entry.tag = kInvalidTag;
 }
 
 bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {
@@ -137,15 +138,20 @@ T amo_apply(Op op, T old_value, T operand) {
     using S = std::make_signed_t<T>;
     switch (op) {
         case Op::amoswap_w:
-        case Op::amoswap_d: return operand;
+        case Op::amoswap_d:
+            return operand;
         case Op::amoadd_w:
-        case Op::amoadd_d: return old_value + operand;
+        case Op::amoadd_d:
+            return old_value + operand;
         case Op::amoxor_w:
-        case Op::amoxor_d: return old_value ^ operand;
+        case Op::amoxor_d:
+            return old_value ^ operand;
         case Op::amoand_w:
-        case Op::amoand_d: return old_value & operand;
+        case Op::amoand_d:
+            return old_value & operand;
         case Op::amoor_w:
-        case Op::amoor_d: return old_value | operand;
+        case Op::amoor_d:
+            return old_value | operand;
         case Op::amomin_w:
         case Op::amomin_d:
             return static_cast<S>(old_value) < static_cast<S>(operand) ? old_value : operand;
@@ -153,8 +159,10 @@ T amo_apply(Op op, T old_value, T operand) {
         case Op::amomax_d:
             return static_cast<S>(old_value) > static_cast<S>(operand) ? old_value : operand;
         case Op::amominu_w:
-        case Op::amominu_d: return old_value < operand ? old_value : operand;
-        default: return old_value > operand ? old_value : operand;
+        case Op::amominu_d:
+            return old_value < operand ? old_value : operand;
+        default:
+            return old_value > operand ? old_value : operand;
     }
 }
 
@@ -214,10 +222,9 @@ bool Hart::execute_amo(const Insn& insn) {
                                                       __ATOMIC_RELAXED);
             } else {
                 auto expected = static_cast<uint32_t>(reservation_value_);
-                success = __atomic_compare_exchange_n(
-                    reinterpret_cast<uint32_t*>(host), &expected,
-                    static_cast<uint32_t>(x_[insn.rs2]), false, __ATOMIC_SEQ_CST,
-                    __ATOMIC_RELAXED);
+                success = __atomic_compare_exchange_n(reinterpret_cast<uint32_t*>(host), &expected,
+                                                      static_cast<uint32_t>(x_[insn.rs2]), false,
+                                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
             }
         }
         reservation_paddr_ = ~uint64_t{0};

@@ -1,5 +1,5 @@
-// The load/store fast paths, shared by the interpreter files of Hart. A hit in the per-hart TLB is a
-// tag compare and a host memcpy; everything else (misses, MMIO, page-crossing accesses, stores to
+// The load/store fast paths, shared by the interpreter files of Hart. A hit in the per-hart TLB is
+// a tag compare and a host memcpy; everything else (misses, MMIO, page-crossing accesses, stores to
 // pages holding decoded code) goes to the out-of-line slow paths in hart_memory.cpp.
 #pragma once
 

@@ -24,7 +24,7 @@ inline constexpr uint64_t kRamBase = 0x80000000;
 class BareMachine {
   public:
     static Result<std::unique_ptr<BareMachine>> create(const std::string& elf_path,
-                                                        uint64_t memory_bytes);
+                                                       uint64_t memory_bytes);
     BareMachine(const BareMachine&) = delete;
     BareMachine& operator=(const BareMachine&) = delete;
 

@@ -20,7 +20,8 @@ uint64_t merge(uint64_t old_value, unsigned shift, unsigned size, uint64_t value
 
 Clint::Clint(const riscv::Clock& clock, std::span<riscv::Hart* const> harts)
     : clock_(clock), harts_(harts), msip_(new std::atomic<uint32_t>[harts.size()]) {
-    for (size_t i = 0; i < harts.size(); ++i) msip_[i].store(0);
+    for (size_t i = 0; i < harts.size(); ++i)
+        msip_[i].store(0);
 }
 
 uint64_t Clint::read(uint64_t offset, unsigned size) {

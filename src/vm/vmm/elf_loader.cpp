@@ -19,10 +19,10 @@ Result<LoadedElf> load_elf_image(std::span<const uint8_t> image, uint16_t machin
     if (header.e_ident[EI_DATA] != ELFDATA2LSB) return fail("not a little-endian ELF file");
     if (header.e_ident[EI_VERSION] != EV_CURRENT || header.e_version != EV_CURRENT)
         return fail("unsupported ELF version");
-    if (header.e_type != ET_EXEC) return fail("not an executable ELF file (e_type {})",
-                                              header.e_type);
     if (header.e_machine != machine)
         return fail("ELF machine type is {}, expected {} (RISC-V)", header.e_machine, machine);
+    if (header.e_type != ET_EXEC)
+        return fail("not an executable ELF file (e_type {})", header.e_type);
     if (header.e_ehsize != sizeof(Elf64_Ehdr)) return fail("bad ELF header size");
     if (header.e_phnum == 0) return fail("ELF file has no program headers");
     if (header.e_phentsize != sizeof(Elf64_Phdr)) return fail("bad ELF program header size");
@@ -50,8 +50,8 @@ Result<LoadedElf> load_elf_image(std::span<const uint8_t> image, uint16_t machin
             entry_loaded = true;
     }
     if (loaded.highest == 0) return fail("ELF file has no loadable segment");
-    if (!entry_loaded) return fail("ELF entry point {:#x} is not in a loaded segment",
-                                   header.e_entry);
+    if (!entry_loaded)
+        return fail("ELF entry point {:#x} is not in a loaded segment", header.e_entry);
     // Everything checked: copy.
     for (const Elf64_Phdr& segment : segments) {
         if (segment.p_type != PT_LOAD || segment.p_memsz == 0) continue;
