@@ -8,6 +8,7 @@
 #include "base/unique_fd.h"
 #include "vm/kvm/x86_boot.h"
 #include "vm/kvm/x86_machine.h"
+#include "vm/riscv_virt/bare_machine.h"
 
 namespace vessel::vm {
 
@@ -21,6 +22,20 @@ Result<std::vector<uint8_t>> read_head(const std::string& path, const char* what
     if (got < 0) return fail_errno(fmt::format("reading {} {}", what, path));
     head.resize(static_cast<size_t>(got));
     return head;
+}
+
+// The RISC-V emulator without a board: bare-metal ELFs in M-mode.
+Result<int> run_riscv_bare_metal(const VmConfig& config) {
+    if (!config.kernel.empty())
+        return fail("--kernel: booting Linux needs the RISC-V board, not available yet");
+    if (!config.initrd.empty()) return fail("--initrd: needs --kernel and the RISC-V board");
+    if (!config.append.empty()) return fail("--append: needs --kernel and the RISC-V board");
+    if (config.cpus != 1) return fail("--cpus: more than one hart needs the RISC-V board");
+    if (config.console == ConsoleKind::file)
+        return fail("--console: the bare-metal machine has no UART");
+    if (config.bios.empty()) return fail("--bios: a bare-metal ELF is required");
+    auto machine = TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes));
+    return machine->run(config.timeout);
 }
 
 }  // namespace
@@ -39,11 +54,15 @@ Result<GuestArch> detect_guest_arch(const VmConfig& config) {
                             config.kernel);
         }
     }
-    auto head = TRY(read_head(config.bios, "bios"));
-    if (x86::detect_kernel_format(head) == x86::KernelFormat::elf64)
-        return fail("bios {}: an x86-64 ELF goes in --kernel", config.bios);
-    if (config.accel == Accel::kvm && x86::detect_kernel_format(head) != x86::KernelFormat::riscv)
-        return GuestArch::x86_64;
+    // Only --accel kvm makes a --bios image x86 real-mode code; anything else goes to the RISC-V
+    // emulator, whose loader explains what is wrong with a file that is not RISC-V.
+    if (config.accel == Accel::kvm) {
+        auto head = TRY(read_head(config.bios, "bios"));
+        auto format = x86::detect_kernel_format(head);
+        if (format == x86::KernelFormat::elf64)
+            return fail("bios {}: an x86-64 ELF goes in --kernel", config.bios);
+        if (format != x86::KernelFormat::riscv) return GuestArch::x86_64;
+    }
     return GuestArch::riscv64;
 }
 
@@ -79,7 +98,7 @@ Result<int> run_vm(const VmConfig& config, const Logger& log) {
         case Engine::kvm:
             return kvm::run_x86_vm(config, log);
         case Engine::emulator:
-            return fail("the RISC-V emulator is not available in this build");
+            return run_riscv_bare_metal(config);
     }
     return fail("no engine");
 }
