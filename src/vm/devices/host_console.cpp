@@ -17,7 +17,8 @@ namespace {
 constexpr uint8_t kEscape = 0x01;  // Ctrl-A
 }
 
-Result<HostConsole> HostConsole::open(const std::string& output_path, bool interactive) {
+Result<HostConsole> HostConsole::open(const std::string& output_path, bool interactive,
+                                      int input_fd) {
     HostConsole console;
     if (!output_path.empty()) {
         console.output_owned_.reset(
@@ -26,6 +27,7 @@ Result<HostConsole> HostConsole::open(const std::string& output_path, bool inter
         console.output_fd_ = console.output_owned_.get();
     }
     console.interactive_ = interactive;
+    console.input_fd_ = input_fd;
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -40,13 +42,14 @@ Result<HostConsole> HostConsole::open(const std::string& output_path, bool inter
     console.wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!console.wake_fd_) return fail_errno("eventfd");
 
-    if (interactive && isatty(STDIN_FILENO)) {
-        if (tcgetattr(STDIN_FILENO, &console.saved_termios_) != 0)
-            return fail_errno("tcgetattr on stdin");
+    if (interactive && isatty(input_fd)) {
+        if (tcgetattr(input_fd, &console.saved_termios_) != 0)
+            return fail_errno("tcgetattr on the console input");
         termios raw = console.saved_termios_;
         cfmakeraw(&raw);
         raw.c_oflag |= OPOST | ONLCR;  // the guest writes "\n"; keep the host terminal readable
-        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) != 0) return fail_errno("tcsetattr on stdin");
+        if (tcsetattr(input_fd, TCSANOW, &raw) != 0)
+            return fail_errno("tcsetattr on the console input");
         console.raw_mode_ = true;
     }
     return console;
@@ -55,6 +58,7 @@ Result<HostConsole> HostConsole::open(const std::string& output_path, bool inter
 HostConsole::HostConsole(HostConsole&& other) noexcept
     : output_owned_(std::move(other.output_owned_)),
       output_fd_(other.output_fd_),
+      input_fd_(other.input_fd_),
       interactive_(other.interactive_),
       raw_mode_(std::exchange(other.raw_mode_, false)),
       saved_termios_(other.saved_termios_),
@@ -71,7 +75,7 @@ HostConsole::~HostConsole() {
         (void)!::write(wake_fd_.get(), &one, sizeof(one));
         thread_.join();
     }
-    if (raw_mode_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios_);
+    if (raw_mode_) tcsetattr(input_fd_, TCSANOW, &saved_termios_);
     if (mask_saved_) {
         // Drop signals that arrived during shutdown rather than dying of them after cleanup.
         signal_fd_.reset();
@@ -96,7 +100,7 @@ void HostConsole::input_loop(Handlers handlers) {
     for (;;) {
         pollfd fds[3] = {{wake_fd_.get(), POLLIN, 0},
                          {signal_fd_.get(), POLLIN, 0},
-                         {stdin_open && pending.empty() ? STDIN_FILENO : -1, POLLIN, 0}};
+                         {stdin_open && pending.empty() ? input_fd_ : -1, POLLIN, 0}};
         // While the guest's FIFO is full, retry every few milliseconds.
         int ready = poll(fds, 3, pending.empty() ? -1 : 5);
         if (ready < 0 && errno != EINTR) return;
@@ -108,7 +112,7 @@ void HostConsole::input_loop(Handlers handlers) {
         }
         if (fds[2].revents) {
             uint8_t buffer[256];
-            ssize_t got = read(STDIN_FILENO, buffer, sizeof(buffer));
+            ssize_t got = read(input_fd_, buffer, sizeof(buffer));
             if (got <= 0) {
                 if (got == 0 || (errno != EINTR && errno != EAGAIN)) stdin_open = false;
             } else {

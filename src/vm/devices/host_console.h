@@ -27,10 +27,12 @@ class HostConsole {
         std::function<void(std::string)> quit;
     };
 
-    // `output_path` empty: stdout. Input is read from stdin only when `interactive`.
+    // `output_path` empty: stdout. Input is read from `input_fd` (not owned) only when
+    // `interactive`; a terminal there is put in raw mode until the console is destroyed.
     // Blocks SIGINT/SIGTERM/SIGHUP in the calling thread (call before starting other threads, so
     // they inherit the mask) and receives them through a signalfd instead.
-    static Result<HostConsole> open(const std::string& output_path, bool interactive);
+    static Result<HostConsole> open(const std::string& output_path, bool interactive,
+                                    int input_fd = 0);
 
     HostConsole(HostConsole&&) noexcept;
     HostConsole& operator=(HostConsole&&) = delete;
@@ -48,6 +50,7 @@ class HostConsole {
 
     UniqueFd output_owned_;
     int output_fd_ = 1;
+    int input_fd_ = 0;
     bool interactive_ = false;
     bool raw_mode_ = false;
     termios saved_termios_{};
