@@ -35,6 +35,12 @@ cat >"$inner/init" <<'INIT'
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sys /sys
 echo "VESSEL-INIT-MARKER cpus=$(/bin/busybox grep -c ^processor /proc/cpuinfo) online=$(/bin/busybox cat /sys/devices/system/cpu/online 2>/dev/null)"
+if /bin/busybox grep -q vessel.rx /proc/cmdline; then
+    # Serial input: the host types a line once the guest is listening.
+    echo VESSEL-RX-READY
+    read -t 60 line
+    echo "VESSEL-RX-GOT:$line"
+fi
 /bin/busybox poweroff -f
 INIT
 chmod +x "$inner/init"
@@ -82,6 +88,32 @@ run() {
     end=$(cut -d' ' -f1 /proc/uptime)
     echo "=== RC $name $rc $start $end"
 }
+# Like run, but types a line into the guest's serial console once it prints VESSEL-RX-READY.
+run_rx() {
+    name=$1
+    shift
+    echo "=== CASE $name"
+    start=$(cut -d' ' -f1 /proc/uptime)
+    mkfifo /tmp/rx
+    /vessel/vessel-vmm "$@" </tmp/rx >/tmp/rx.out 2>&1 &
+    pid=$!
+    exec 3>/tmp/rx
+    for i in $(seq 1 240); do
+        grep -q VESSEL-RX-READY /tmp/rx.out && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 1
+    done
+    echo hello-vessel-rx >&3
+    (sleep 120; kill -9 $pid 2>/dev/null) &
+    watchdog=$!
+    wait $pid
+    rc=$?
+    kill $watchdog 2>/dev/null
+    exec 3>&-
+    cat /tmp/rx.out
+    end=$(cut -d' ' -f1 /proc/uptime)
+    echo "=== RC $name $rc $start $end"
+}
 linux_append="console=ttyS0 reboot=k panic=-1 quiet"
 for c in $(cat /proc/cmdline); do
     case $c in
@@ -90,7 +122,7 @@ for c in $(cat /proc/cmdline); do
     vessel.case=elf-reset) run elf-reset --kernel /g/elf_guest.elf --append reset --timeout 60 ;;
     vessel.case=elf-triple) run elf-triple --kernel /g/elf_guest.elf --append triple --timeout 60 ;;
     vessel.case=elf-timeout) run elf-timeout --kernel /g/elf_guest.elf --append spin --timeout 2 ;;
-    vessel.case=linux) run linux --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --append "$linux_append" --timeout 240 ;;
+    vessel.case=linux) run_rx linux --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --append "$linux_append vessel.rx" --timeout 240 ;;
     vessel.case=linux-smp) run linux-smp --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --cpus 2 --append "$linux_append" --timeout 240 ;;
     esac
 done
@@ -139,7 +171,7 @@ for c in $cases; do
     elf-reset) expect elf-reset 2 "ELF-GUEST resetting" "i8042" ;;
     elf-triple) expect elf-triple 3 "ELF-GUEST triple fault" "triple-faulted" ;;
     elf-timeout) expect elf-timeout 4 "ELF-GUEST spinning" "time-out" ;;
-    linux) expect linux 0 "VESSEL-INIT-MARKER cpus=1" ;;
+    linux) expect linux 0 "VESSEL-INIT-MARKER cpus=1" "VESSEL-RX-GOT:hello-vessel-rx" ;;
     linux-smp) expect linux-smp 0 "VESSEL-INIT-MARKER cpus=2 online=0-1" ;;
     *) echo "FAIL: unknown case $c"; failures=$((failures + 1)) ;;
     esac
