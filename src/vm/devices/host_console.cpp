@@ -84,8 +84,9 @@ HostConsole::~HostConsole() {
 }
 
 void HostConsole::write(uint8_t byte) const {
-    while (::write(output_fd_, &byte, 1) < 0 && errno == EINTR) {
-    }
+    // No retry on EINTR: the only signal a vCPU thread gets is the VMM's stop kick, and a reader
+    // that stopped reading must not keep the VMM from ending.
+    (void)!::write(output_fd_, &byte, 1);
 }
 
 Result<> HostConsole::start(Handlers handlers) {
