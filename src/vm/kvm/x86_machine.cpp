@@ -214,9 +214,13 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
     for (std::thread& thread : threads)
         thread.join();
 
+    // How the guest ended, when that is worth a line: a reboot is the guest's own choice
+    // (warning), a crash, time-out or VMM failure is an error.
     if (!reason->message.empty()) {
         if (reason->exit_code == exit_code::powered_off)
             log.info("{}", reason->message);
+        else if (reason->exit_code == exit_code::reboot)
+            log.warning("{}", reason->message);
         else
             log.error("{}", reason->message);
     }

@@ -25,7 +25,7 @@ gcc -O2 -ffreestanding -fno-pic -no-pie -nostdlib -static -mno-red-zone -mgenera
 cp "$kernel_dir/vmlinuz" "$work/root/g/bzImage"
 
 # Inner Linux: busybox and an /init that prints a marker with the number of online CPUs and powers
-# off (ACPI S5 -> vessel-vmm exit 0).
+# off (ACPI S5 -> vessel-vmm exit 0), or with vessel.reboot on its command line reboots (exit 2).
 inner="$work/inner"
 mkdir -p "$inner/bin" "$inner/proc" "$inner/sys" "$inner/dev"
 cp /bin/busybox "$inner/bin/busybox"
@@ -40,6 +40,9 @@ if /bin/busybox grep -q vessel.rx /proc/cmdline; then
     echo VESSEL-RX-READY
     read -t 60 line
     echo "VESSEL-RX-GOT:$line"
+fi
+if /bin/busybox grep -q vessel.reboot /proc/cmdline; then
+    /bin/busybox reboot -f
 fi
 /bin/busybox poweroff -f
 INIT
@@ -123,7 +126,9 @@ for c in $(cat /proc/cmdline); do
     vessel.case=elf-triple) run elf-triple --kernel /g/elf_guest.elf --append triple --timeout 60 ;;
     vessel.case=elf-timeout) run elf-timeout --kernel /g/elf_guest.elf --append spin --timeout 2 ;;
     vessel.case=linux) run_rx linux --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --append "$linux_append vessel.rx" --timeout 240 ;;
-    vessel.case=linux-smp) run linux-smp --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --cpus 2 --append "$linux_append" --timeout 240 ;;
+    # Two vCPUs, and a reboot through Linux's default path (no reboot=k): ACPI reset is not
+    # offered, so the kernel falls back to the i8042.
+    vessel.case=linux-smp) run linux-smp --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --cpus 2 --append "console=ttyS0 panic=-1 quiet vessel.reboot" --timeout 240 ;;
     esac
 done
 echo "=== DONE"
@@ -172,7 +177,7 @@ for c in $cases; do
     elf-triple) expect elf-triple 3 "ELF-GUEST triple fault" "triple-faulted" ;;
     elf-timeout) expect elf-timeout 4 "ELF-GUEST spinning" "time-out" ;;
     linux) expect linux 0 "VESSEL-INIT-MARKER cpus=1" "VESSEL-RX-GOT:hello-vessel-rx" ;;
-    linux-smp) expect linux-smp 0 "VESSEL-INIT-MARKER cpus=2 online=0-1" ;;
+    linux-smp) expect linux-smp 2 "VESSEL-INIT-MARKER cpus=2 online=0-1" "i8042" ;;
     *) echo "FAIL: unknown case $c"; failures=$((failures + 1)) ;;
     esac
 done
