@@ -105,6 +105,10 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
     int run_size = ioctl(kvm.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
     if (run_size < static_cast<int>(sizeof(kvm_run))) return fail_errno("KVM_GET_VCPU_MMAP_SIZE");
     std::vector<kvm_cpuid_entry2> cpuid = TRY(supported_cpuid(kvm.get()));
+    int max_vcpus = ioctl(kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    if (max_vcpus <= 0) max_vcpus = ioctl(kvm.get(), KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+    if (max_vcpus > 0 && config.cpus > static_cast<unsigned>(max_vcpus))
+        return fail("--cpus: this host's KVM allows at most {} vCPUs per VM", max_vcpus);
 
     UniqueFd vm(ioctl(kvm.get(), KVM_CREATE_VM, 0));
     if (!vm) return fail_errno("KVM_CREATE_VM");
