@@ -5,7 +5,7 @@
 # requested case and prints its output and exit status on the serial line; this script checks them.
 #
 # usage: run-nested.sh VESSEL_VMM CASE...
-# cases: realmode elf-poweroff elf-reset elf-triple elf-timeout linux linux-smp
+# cases: realmode elf-poweroff elf-reset elf-triple elf-timeout linux linux-smp linux-elf
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 vmm=$1
@@ -23,6 +23,7 @@ gcc -O2 -ffreestanding -fno-pic -no-pie -nostdlib -static -mno-red-zone -mgenera
     -fno-stack-protector -fcf-protection=none -Wall -Wextra -Werror -Wl,--build-id=none \
     -T "$here/guests/elf_guest.ld" -o "$work/root/g/elf_guest.elf" "$here/guests/elf_guest.c"
 cp "$kernel_dir/vmlinuz" "$work/root/g/bzImage"
+case " $cases " in *" linux-elf "*) cp "$kernel_dir/vmlinux" "$work/root/g/vmlinux" ;; esac
 
 # Inner Linux: busybox and an /init that prints a marker with the number of online CPUs and powers
 # off (ACPI S5 -> vessel-vmm exit 0), or with vessel.reboot on its command line reboots (exit 2).
@@ -129,6 +130,7 @@ for c in $(cat /proc/cmdline); do
     # Two vCPUs, and a reboot through Linux's default path (no reboot=k): ACPI reset is not
     # offered, so the kernel falls back to the i8042.
     vessel.case=linux-smp) run linux-smp --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --cpus 2 --append "console=ttyS0 panic=-1 quiet vessel.reboot" --timeout 240 ;;
+    vessel.case=linux-elf) run linux-elf --kernel /g/vmlinux --initrd /g/inner.gz --memory 256M --append "$linux_append" --timeout 240 ;;
     esac
 done
 echo "=== DONE"
@@ -178,6 +180,7 @@ for c in $cases; do
     elf-timeout) expect elf-timeout 4 "ELF-GUEST spinning" "time-out" ;;
     linux) expect linux 0 "VESSEL-INIT-MARKER cpus=1" "VESSEL-RX-GOT:hello-vessel-rx" ;;
     linux-smp) expect linux-smp 2 "VESSEL-INIT-MARKER cpus=2 online=0-1" "i8042" ;;
+    linux-elf) expect linux-elf 0 "VESSEL-INIT-MARKER cpus=1" ;;
     *) echo "FAIL: unknown case $c"; failures=$((failures + 1)) ;;
     esac
 done
