@@ -41,6 +41,8 @@ constexpr size_t kInitSize = 0x260;
 constexpr size_t kE820Table = 0x2d0;
 constexpr size_t kE820Max = 128;
 
+// A vmlinux has no header to say so; x86's COMMAND_LINE_SIZE is 2048 (NUL included).
+constexpr uint64_t kElfCmdlineMax = 2047;
 constexpr uint16_t kMinProtocol = 0x020c;  // 2.12: xloadflags, and with it XLF_KERNEL_64
 constexpr uint16_t kXlfKernel64 = 0x0001;
 constexpr uint8_t kLoadedHigh = 0x01;
@@ -245,6 +247,8 @@ Result<LoadedKernel> load_linux(const GuestMemory& memory, const LinuxBootInputs
             put<uint16_t>(page, kVersion, kMinProtocol);
             put<uint32_t>(page, kKernelAlignment, 0x1000000);
             put<uint32_t>(page, kInitrdAddrMax, 0x7fffffff);
+            initrd_max_end = 0x80000000;
+            cmdline_limit = kElfCmdlineMax;
             break;
         }
         case KernelFormat::riscv:

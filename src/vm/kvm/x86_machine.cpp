@@ -77,9 +77,8 @@ class KvmIrqLine : public InterruptLine {
     unsigned irq_;
 };
 
-Result<std::vector<uint8_t>> read_image(const std::string& path, const char* what) {
-    std::string bytes = TRY_CTX(read_file(path), "{} {}", what, path);
-    return std::vector<uint8_t>(bytes.begin(), bytes.end());
+std::span<const uint8_t> bytes_of(const std::string& text) {
+    return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
 }  // namespace
@@ -91,12 +90,13 @@ Result<> check_kvm_usable(const char* device) {
 
 Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
     const bool bare_real_mode = !config.bios.empty();
-    std::vector<uint8_t> kernel, initrd;
+    std::string kernel, initrd;
     if (bare_real_mode) {
-        kernel = TRY(read_image(config.bios, "bios"));
+        kernel = TRY_CTX(read_file(config.bios), "bios {}", config.bios);
     } else {
-        kernel = TRY(read_image(config.kernel, "kernel"));
-        if (!config.initrd.empty()) initrd = TRY(read_image(config.initrd, "initrd"));
+        kernel = TRY_CTX(read_file(config.kernel), "kernel {}", config.kernel);
+        if (!config.initrd.empty())
+            initrd = TRY_CTX(read_file(config.initrd), "initrd {}", config.initrd);
     }
 
     UniqueFd kvm = TRY(open_kvm(kKvmDevice));
@@ -139,7 +139,7 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
         if (kernel.size() > room)
             return fail("bios {}: {} bytes do not fit below the EBDA ({} bytes)", config.bios,
                         kernel.size(), room);
-        TRY(memory.write(x86::kRealModeLoadAddress, kernel));
+        TRY(memory.write(x86::kRealModeLoadAddress, bytes_of(kernel)));
     } else {
         TRY(require_extension(kvm.get(), KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"));
         TRY(require_extension(kvm.get(), KVM_CAP_PIT2, "KVM_CAP_PIT2"));
@@ -147,7 +147,7 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
         kvm_pit_config pit{};
         if (ioctl(vm.get(), KVM_CREATE_PIT2, &pit) != 0) return fail_errno("KVM_CREATE_PIT2");
         uint64_t rsdp = TRY(x86::write_acpi_tables(memory, config.cpus));
-        x86::LinuxBootInputs inputs{kernel, initrd, config.append, rsdp};
+        x86::LinuxBootInputs inputs{bytes_of(kernel), bytes_of(initrd), config.append, rsdp};
         x86::LoadedKernel loaded =
             TRY_CTX(x86::load_linux(memory, inputs), "kernel {}", config.kernel);
         TRY(x86::write_long_mode_tables(memory));
@@ -156,8 +156,8 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
                   loaded.initrd_size);
     }
     // The images are in guest RAM now; do not keep a second copy for the VM's lifetime.
-    kernel = {};
-    initrd = {};
+    std::string().swap(kernel);
+    std::string().swap(initrd);
 
     StopLatch stop;
     HostConsole console = TRY(

@@ -241,6 +241,19 @@ TEST(LoadElf, RejectsBadSegmentsAndEntryPoints) {
     EXPECT_FALSE(load_elf64(memory, truncated));
 }
 
+TEST(LoadLinux, BootsAnElfVmlinuxWithASynthesisedHeader) {
+    auto memory = make_memory();
+    auto elf = make_elf(0x1000000, 0x1000000, 0x100000);
+    std::vector<uint8_t> initrd(4096, 7);
+    auto loaded = load_linux(memory, {elf, initrd, "console=ttyS0", 0});
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    EXPECT_EQ(loaded->entry, 0x1000000u);
+    EXPECT_EQ(get<uint32_t>(memory, kZeroPageAddress + 0x202), 0x53726448u);
+    EXPECT_EQ(get<uint16_t>(memory, kZeroPageAddress + 0x1fe), 0xaa55);
+    EXPECT_GE(loaded->initrd_address, 0x1100000u);
+    EXPECT_FALSE(load_linux(memory, {elf, {}, std::string(2048, 'x'), 0}));
+}
+
 TEST(LongModeTables, IdentityMapTheFirstFourGigabytes) {
     auto memory = make_memory();
     ASSERT_TRUE(write_long_mode_tables(memory));
