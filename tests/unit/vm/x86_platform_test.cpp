@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/file.h"
 #include "vm/kvm/x86_acpi.h"
 #include "vm/kvm/x86_devices.h"
 #include "vm/kvm/x86_layout.h"
@@ -165,6 +166,33 @@ TEST(EngineChoice, FollowsArchitectureAndAccel) {
     auto riscv_on_kvm = choose_engine(config, GuestArch::riscv64, usable);
     ASSERT_FALSE(riscv_on_kvm);
     EXPECT_NE(riscv_on_kvm.error().message().find("RISC-V"), std::string::npos);
+}
+
+TEST(GuestArch, ComesFromTheKernelOrFromBiosAndAccel) {
+    std::string dir = ::testing::TempDir();
+    std::string bz = dir + "/arch-bzimage", flat = dir + "/arch-flat", rv = dir + "/arch-riscv";
+    std::vector<uint8_t> header(4096, 0);
+    std::memcpy(header.data() + 0x202, "HdrS", 4);
+    ASSERT_TRUE(write_file_atomic(bz, std::string(header.begin(), header.end())));
+    ASSERT_TRUE(write_file_atomic(flat, std::string(512, '\xf4')));
+    std::vector<uint8_t> image(0x40, 0);
+    std::memcpy(image.data() + 0x38, "RSC\x05", 4);
+    ASSERT_TRUE(write_file_atomic(rv, std::string(image.begin(), image.end())));
+
+    VmConfig config;
+    config.kernel = bz;
+    EXPECT_EQ(detect_guest_arch(config).value(), GuestArch::x86_64);
+    config.kernel = rv;
+    EXPECT_EQ(detect_guest_arch(config).value(), GuestArch::riscv64);
+    config.kernel = flat;
+    EXPECT_FALSE(detect_guest_arch(config));
+    config.kernel.clear();
+    config.bios = flat;
+    EXPECT_EQ(detect_guest_arch(config).value(), GuestArch::riscv64);  // firmware by default
+    config.accel = Accel::kvm;
+    EXPECT_EQ(detect_guest_arch(config).value(), GuestArch::x86_64);  // real-mode image
+    config.bios = dir + "/arch-missing";
+    EXPECT_FALSE(detect_guest_arch(config));
 }
 
 }  // namespace
