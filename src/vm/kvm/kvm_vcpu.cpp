@@ -11,6 +11,7 @@
 
 #include "vm/kvm/kvm_abi.h"
 #include "vm/kvm/x86_boot.h"
+#include "vm/kvm/x86_cpuid.h"
 #include "vm/kvm/x86_layout.h"
 #include "vm/vmm/vm_config.h"
 
@@ -98,25 +99,11 @@ Vcpu::~Vcpu() {
 
 Result<> Vcpu::configure(const std::vector<kvm_cpuid_entry2>& supported, unsigned cpu_count,
                          bool in_kernel_irqchip) {
-    CpuidBuffer cpuid(supported.size());
-    cpuid.header()->nent = static_cast<uint32_t>(supported.size());
-    for (size_t i = 0; i < supported.size(); ++i) {
-        kvm_cpuid_entry2 entry = supported[i];
-        switch (entry.function) {
-            case 1:
-                // Initial APIC ID, logical processor count; the hypervisor-present bit.
-                entry.ebx = (entry.ebx & 0x0000ffff) | (index_ << 24) | ((cpu_count & 0xff) << 16);
-                entry.ecx |= 1u << 31;
-                break;
-            case 0xb:
-            case 0x1f:
-                entry.edx = index_;  // x2APIC ID
-                break;
-            default:
-                break;
-        }
-        cpuid.entries()[i] = entry;
-    }
+    std::vector<kvm_cpuid_entry2> entries = x86::cpuid_for_vcpu(supported, index_, cpu_count);
+    CpuidBuffer cpuid(entries.size());
+    cpuid.header()->nent = static_cast<uint32_t>(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i)
+        cpuid.entries()[i] = entries[i];
     if (ioctl(fd_.get(), kSetCpuid2, cpuid.data()) != 0)
         return fail_errno(fmt::format("KVM_SET_CPUID2 on vCPU {}", index_));
 

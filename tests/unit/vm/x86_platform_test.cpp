@@ -6,6 +6,7 @@
 
 #include "base/file.h"
 #include "vm/kvm/x86_acpi.h"
+#include "vm/kvm/x86_cpuid.h"
 #include "vm/kvm/x86_devices.h"
 #include "vm/kvm/x86_layout.h"
 #include "vm/vmm/run_vm.h"
@@ -166,6 +167,34 @@ TEST(EngineChoice, FollowsArchitectureAndAccel) {
     auto riscv_on_kvm = choose_engine(config, GuestArch::riscv64, usable);
     ASSERT_FALSE(riscv_on_kvm);
     EXPECT_NE(riscv_on_kvm.error().message().find("RISC-V"), std::string::npos);
+}
+
+TEST(Cpuid, EachVcpuGetsItsApicIdAndASingleThreadedCoreTopology) {
+    std::vector<kvm_cpuid_entry2> supported(4);
+    supported[0].function = 1;
+    supported[0].ebx = 0x12345678;  // host APIC ID 0x12, 0x34 logical processors
+    supported[0].edx = 1u << 28;
+    supported[1].function = 0xb;
+    supported[1].index = 0;
+    supported[1].eax = 1;  // host: 2 threads per core
+    supported[1].ebx = 2;
+    supported[2].function = 0xb;
+    supported[2].index = 1;
+    supported[3].function = 0x80000001;
+    supported[3].ecx = 0xabcd;
+    auto entries = x86::cpuid_for_vcpu(supported, 2, 3);
+    EXPECT_EQ(entries[0].ebx, 0x02035678u);
+    EXPECT_TRUE(entries[0].ecx & (1u << 31));
+    EXPECT_TRUE(entries[0].edx & (1u << 28));
+    EXPECT_EQ(entries[1].eax, 0u);  // no SMT
+    EXPECT_EQ(entries[1].ebx, 1u);
+    EXPECT_EQ(entries[1].edx, 2u);
+    EXPECT_EQ(entries[2].eax, 2u);  // 3 cores need 2 bits of APIC ID
+    EXPECT_EQ(entries[2].ebx, 3u);
+    EXPECT_EQ(entries[2].ecx, (2u << 8) | 1);
+    EXPECT_EQ(entries[3].ecx, 0xabcdu);  // everything else as KVM offers it
+    auto single = x86::cpuid_for_vcpu(supported, 0, 1);
+    EXPECT_FALSE(single[0].edx & (1u << 28));
 }
 
 TEST(GuestArch, ComesFromTheKernelOrFromBiosAndAccel) {
