@@ -1,0 +1,106 @@
+#include "vm/vmm/run_vm.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+
+#include "base/unique_fd.h"
+#include "vm/kvm/x86_boot.h"
+#include "vm/kvm/x86_machine.h"
+#include "vm/riscv_virt/bare_machine.h"
+
+namespace vessel::vm {
+
+namespace {
+
+Result<std::vector<uint8_t>> read_head(const std::string& path, const char* what) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno(fmt::format("{} {}", what, path));
+    std::vector<uint8_t> head(4096);
+    ssize_t got = pread(fd.get(), head.data(), head.size(), 0);
+    if (got < 0) return fail_errno(fmt::format("reading {} {}", what, path));
+    head.resize(static_cast<size_t>(got));
+    return head;
+}
+
+// The RISC-V emulator without a board: bare-metal ELFs in M-mode.
+Result<int> run_riscv_bare_metal(const VmConfig& config) {
+    if (!config.kernel.empty())
+        return fail("--kernel: booting Linux needs the RISC-V board, not available yet");
+    if (!config.initrd.empty()) return fail("--initrd: needs --kernel and the RISC-V board");
+    if (!config.append.empty()) return fail("--append: needs --kernel and the RISC-V board");
+    if (config.cpus != 1) return fail("--cpus: more than one hart needs the RISC-V board");
+    if (config.console == ConsoleKind::file)
+        return fail("--console: the bare-metal machine has no UART");
+    if (config.bios.empty()) return fail("--bios: a bare-metal ELF is required");
+    auto machine = TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes));
+    return machine->run(config.timeout);
+}
+
+}  // namespace
+
+Result<GuestArch> detect_guest_arch(const VmConfig& config) {
+    if (!config.kernel.empty()) {
+        auto head = TRY(read_head(config.kernel, "kernel"));
+        switch (x86::detect_kernel_format(head)) {
+            case x86::KernelFormat::bzimage:
+            case x86::KernelFormat::elf64:
+                return GuestArch::x86_64;
+            case x86::KernelFormat::riscv:
+                return GuestArch::riscv64;
+            case x86::KernelFormat::unknown:
+                return fail("kernel {}: neither an x86-64 bzImage/ELF nor a RISC-V Image/ELF",
+                            config.kernel);
+        }
+    }
+    // Only --accel kvm makes a --bios image x86 real-mode code; anything else goes to the RISC-V
+    // emulator, whose loader explains what is wrong with a file that is not RISC-V.
+    if (config.accel == Accel::kvm) {
+        auto head = TRY(read_head(config.bios, "bios"));
+        auto format = x86::detect_kernel_format(head);
+        if (format == x86::KernelFormat::elf64)
+            return fail("bios {}: an x86-64 ELF goes in --kernel", config.bios);
+        if (format != x86::KernelFormat::riscv) return GuestArch::x86_64;
+    }
+    return GuestArch::riscv64;
+}
+
+Result<Engine> choose_engine(const VmConfig& config, GuestArch arch, const Result<>& kvm_usable) {
+    switch (arch) {
+        case GuestArch::x86_64:
+            if (config.accel == Accel::emulate)
+                return fail("--accel emulate: there is no x86-64 emulator; x86-64 guests need KVM");
+            if (!kvm_usable)
+                return fail("{}: {}",
+                            config.accel == Accel::kvm ? "--accel kvm" : "x86-64 guest needs KVM",
+                            kvm_usable.error().message());
+            return Engine::kvm;
+        case GuestArch::riscv64:
+            if (config.accel == Accel::kvm)
+                return fail(
+                    "--accel kvm: RISC-V guests run in the emulator; KVM runs x86-64 "
+                    "kernels only");
+            return Engine::emulator;
+    }
+    return fail("unknown guest architecture");
+}
+
+Result<int> run_vm(const VmConfig& config, const Logger& log) {
+    TRY(validate_vm_config(config));
+    Result<> kvm_usable = kvm::check_kvm_usable();
+    // Asking for KVM where there is none is the first thing to report, whatever the guest.
+    if (config.accel == Accel::kvm && !kvm_usable)
+        return fail("--accel kvm: {}", kvm_usable.error().message());
+    GuestArch arch = TRY(detect_guest_arch(config));
+    Engine engine = TRY(choose_engine(config, arch, kvm_usable));
+    switch (engine) {
+        case Engine::kvm:
+            return kvm::run_x86_vm(config, log);
+        case Engine::emulator:
+            return run_riscv_bare_metal(config);
+    }
+    return fail("no engine");
+}
+
+}  // namespace vessel::vm
