@@ -95,7 +95,8 @@ class Hart {
     struct DecodedPage {
         uint64_t paddr_page = ~uint64_t{0};
         uint32_t generation = 0;
-        Insn slots[2048];
+        // 2048 two-byte slots, then two end_of_page sentinels that sequential flow runs into.
+        Insn slots[2048 + 2];
     };
     static constexpr unsigned kDecodedPages = 64;
 
