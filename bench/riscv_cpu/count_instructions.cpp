@@ -23,8 +23,9 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "riscv-bench-count: workload exited with status {}\n", status);
         return 1;
     }
-    // start.S stores minstret at the start of RAM just before reporting.
-    auto retired = (*machine)->memory().load<uint64_t>(vessel::riscv_virt::kRamBase);
+    // start.S stores minstret at bench_result (link.ld) just before reporting.
+    constexpr uint64_t kResultAddress = vessel::riscv_virt::kRamBase + 0x400000;
+    auto retired = (*machine)->memory().load<uint64_t>(kResultAddress);
     if (!retired || *retired == 0) {
         fmt::print(stderr, "riscv-bench-count: the workload did not record its instret\n");
         return 1;

@@ -49,6 +49,7 @@ void Hart::run() {
     while (!stop_.load(std::memory_order_relaxed)) {
         if (attention_.load(std::memory_order_relaxed) || instret_ >= next_timer_check_) {
             attention_.store(false, std::memory_order_relaxed);
+            if (flush_requested_.exchange(false, std::memory_order_acq_rel)) flush_all_caches();
             next_timer_check_ = instret_ + kTimerCheckInterval;
             take_interrupt_if_pending();
         }
