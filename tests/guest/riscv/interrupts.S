@@ -1,9 +1,11 @@
 /* Interrupts: machine software (CLINT msip) and machine timer (CLINT mtimecmp vs mtime) with
  * their mip bits; taken only when mie and mstatus.MIE allow (in M), always when below M;
- * priority when several are pending (the S ones raised by M writing mip, undelegated): the spec's
- * MSI > MTI > SEI > SSI > STI, or QEMU 7.2's lowest-number-first (see below); vectored mtvec sending interrupts to base + 4 * cause; wfi waking on a
- * pending-and-enabled interrupt even with MIE = 0; supervisor software interrupts delegated with
- * mideleg and taken by stvec in S (sstatus.SIE in S, always in U, never in M). */
+ * priority when several are pending (the S ones raised by M writing mip, undelegated): the
+ * spec's MSI > MTI > SEI > SSI > STI, or QEMU 7.2's lowest-number-first (see below); vectored
+ * mtvec sending interrupts to base + 4 * cause; wfi waking on a pending-and-enabled interrupt
+ * even with MIE = 0; supervisor software interrupts delegated with mideleg and taken by stvec in
+ * S (sstatus.SIE in S, always in U, never in M); a supervisor timer interrupt raised by M
+ * through mip.STIP (as an SBI does) and vectored stvec. */
 #include "test.h"
 
 #define MSIP_ADDR (CLINT_BASE + CLINT_MSIP)
@@ -97,7 +99,7 @@ test_main:
   ld a0, 0(s2)
   addi a0, a0, 200                 /* 20 us */
   sd a0, 0(s1)
-  li a3, 1000
+  li a3, 10000000                 /* bound, for a wfi that returns at once */
 3:
   wfi
   csrr a1, mip
@@ -118,11 +120,23 @@ test_main:
   WAIT_IRQS 1
   CHECK_LOG 0, CAUSE_INT | IRQ_MTI
   CLEAR_LOG
-  /* a future deadline: taken after wfi */
+  /* a future deadline: wfi (with MIE = 0, so the interrupt cannot slip in before it and leave
+   * the wfi waiting forever) wakes for it, and it is taken once MIE is set */
+  csrci mstatus, MSTATUS_MIE
   ld a0, 0(s2)
   addi a0, a0, 500
   sd a0, 0(s1)
+  li a3, 10000000                 /* bound, for a wfi that returns at once */
+1:
   wfi
+  csrr a1, mip
+  andi a1, a1, 1 << IRQ_MTI
+  bnez a1, 2f
+  addi a3, a3, -1
+  bnez a3, 1b
+  j test_fail
+2:
+  csrsi mstatus, MSTATUS_MIE
   WAIT_IRQS 1
   CHECK_LOG 0, CAUSE_INT | IRQ_MTI
   CLEAR_LOG
@@ -270,8 +284,47 @@ u_2:
   CHECK a3, 0
   BACK_TO_M m_3
 m_3:
+  CLEAR_LOG
+  /* the SBI-style timer: M raises mip.STIP, delegated, taken by a vectored stvec at
+   * base + 4 * 5 in S; the handler entry sees SIE = 0 and SPIE = the SIE before the trap */
+  la a0, s_vector_table
+  ori a0, a0, 1
+  csrw stvec, a0
+  li a0, (1 << IRQ_SSI) | (1 << IRQ_STI)
+  csrw mideleg, a0
+  csrw mie, a0
+  li a0, 1 << IRQ_STI
+  csrs mip, a0
+  li a0, MSTATUS_SIE
+  csrs mstatus, a0
+  MRET_TO 1, s_4
+s_4:
+  WAIT_IRQS 1
+  CHECK_LOG 0, CAUSE_INT | IRQ_STI
+  la a1, s_vector_seen
+  ld a1, 0(a1)
+  CHECK a1, IRQ_STI
+  la a3, s_irq_status
+  ld a3, 0(a3)
+  andi a3, a3, MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP
+  CHECK a3, MSTATUS_SPIE | MSTATUS_SPP
+  CLEAR_LOG
+  li a0, 1 << IRQ_SSI               /* and the software interrupt at base + 4 * 1 */
+  csrs sip, a0
+  WAIT_IRQS 1
+  CHECK_LOG 0, CAUSE_INT | IRQ_SSI
+  la a1, s_vector_seen
+  ld a1, 0(a1)
+  CHECK a1, IRQ_SSI
+  csrci sstatus, MSTATUS_SIE
+  BACK_TO_M m_4
+m_4:
+  li a0, 1 << IRQ_STI
+  csrc mip, a0
   csrw mideleg, zero
   csrw mie, zero
+  la a0, strap_entry
+  csrw stvec, a0
   PASS
 
   /* M-mode interrupt handler: logs mcause and mepc, silences the source; exceptions go to the
@@ -399,8 +452,16 @@ s_irq_handler:
   add t0, t0, t2
   csrr t1, scause
   sd t1, 0(t0)
+  andi t1, t1, 0x3f
+  li t2, IRQ_STI
+  beq t1, t2, 1f
   li t1, 1 << IRQ_SSI
   csrc sip, t1
+  j 2f
+1:
+  li t1, 1 << IRQ_STI               /* sip.STIP is read-only in S: mask it instead */
+  csrc sie, t1
+2:
   csrr t0, sscratch
   ld t1, 0(t0)
   ld t2, 8(t0)
@@ -408,6 +469,42 @@ s_irq_handler:
   sret
 s_irq_bad:
   li gp, 125
+  j test_fail
+
+  /* Vectored stvec: exceptions to the recording S handler, SSI and STI note their entry. */
+  .balign 256
+s_vector_table:
+  .option push
+  .option norvc
+  j strap_entry
+  j s_vector_1
+  .rept 3
+  j s_vector_bad
+  .endr
+  j s_vector_5
+  .rept 10
+  j s_vector_bad
+  .endr
+  .option pop
+s_vector_1:
+  csrrw t0, sscratch, t0
+  sd t1, 24(t0)
+  li t1, IRQ_SSI
+  j s_vector_common
+s_vector_5:
+  csrrw t0, sscratch, t0
+  sd t1, 24(t0)
+  li t1, IRQ_STI
+s_vector_common:
+  sd t2, 32(t0)
+  la t2, s_vector_seen
+  sd t1, 0(t2)
+  ld t1, 24(t0)
+  ld t2, 32(t0)
+  csrrw t0, sscratch, t0
+  j s_irq_handler
+s_vector_bad:
+  li gp, 124
   j test_fail
 
   .data
@@ -421,4 +518,6 @@ vector_seen:
 s_irq_epc:
   .dword 0
 s_irq_status:
+  .dword 0
+s_vector_seen:
   .dword 0

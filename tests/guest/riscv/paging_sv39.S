@@ -5,7 +5,9 @@
  * U pages; MXR making execute-only pages readable; the hart setting A on access and D on store
  * (QEMU and Vessel update A/D in hardware); non-canonical addresses; MPRV with MPP = S/U for
  * M-mode loads and stores; sfence.vma after changing a PTE; U-mode fetch from U and S pages;
- * a page fault delegated to S (stval = address). */
+ * a page fault delegated to S (stval = address); a fetch fault on the second half of an
+ * instruction straddling into an unmapped page (mepc = instruction, mtval = that page); code
+ * patched through another virtual alias and fence.i. */
 #include "test.h"
 #include "paging.h"
 
@@ -37,6 +39,8 @@ test_main:
   SET_PTE pt_l1, 1, a0, PTE_V | PTE_R | PTE_A
   li a0, 0x80001000
   SET_PTE pt_l1, 2, a0, PTE_V | PTE_R | PTE_A
+  li a0, 0x80000000
+  SET_PTE pt_l1, 3, a0, PTE_V | PTE_R | PTE_W                      /* 2 MiB, A = D = 0 */
   /* l0: 4 KiB pages with every permission shape */
   la a0, page_a
   SET_PTE pt_l0, 0, a0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
@@ -51,10 +55,16 @@ test_main:
   SET_PTE pt_l0, 8, a1, PTE_V | PTE_R | PTE_X | PTE_U | PTE_A      /* U code */
   SET_PTE pt_l0, 9, a0, PTE_V                                      /* non-leaf at level 0 */
   SET_PTE pt_l0, 10, a0, PTE_V | PTE_R | PTE_W | PTE_A             /* D = 0 */
+  la a1, xpage_end
+  SET_PTE pt_l0, 11, a1, PTE_V | PTE_R | PTE_X | PTE_A             /* l0[12] stays invalid */
   /* page contents */
   la a0, page_a
   li a1, 0x1111111111111111
   sd a1, 0(a0)
+  li a1, 0xaabbccddeeff0011
+  li a2, 4088
+  add a2, a2, a0
+  sd a1, 0(a2)
   la a0, page_b
   li a1, 0x2222222222222222
   sd a1, 0(a0)
@@ -179,6 +189,20 @@ s_3:
   li a2, MSTATUS_SUM
   csrc sstatus, a2
 
+  /* a 32-bit instruction whose second half lies on an unmapped page: fetch page fault with
+   * mepc = its start and mtval = the start of the page that faulted */
+  EXPECT_TRAP_RESUME m_fetch_3
+  li a0, VA_4K(12) - 2
+  jalr a0
+  j test_fail
+m_fetch_3:
+  CHECK_TRAP CAUSE_FETCH_PAGE
+  LOAD_TRAP a0, TR_EPC
+  CHECK a0, VA_4K(12) - 2
+  CHECK_TVAL VA_4K(12)
+  MRET_TO 1, s_straddle
+s_straddle:
+
   /* invalid PTE, W without R, pointer PTE at level 0: page faults for every access type */
   li s0, VA_4K(4)
   EXPECT_TRAP
@@ -238,6 +262,33 @@ s_3:
   andi a0, a0, PTE_A | PTE_D
   CHECK a0, PTE_A | PTE_D
 
+  /* A and D in a 2 MiB leaf */
+  ALIAS s0, sample, 0x100600000
+  ld a1, 0(s0)
+  CHECK a1, 0x0123456789abcdef
+  LOAD_PTE a0, pt_l1, 3
+  andi a0, a0, PTE_A | PTE_D
+  CHECK a0, PTE_A
+  sd a1, 8(s0)
+  LOAD_PTE a0, pt_l1, 3
+  andi a0, a0, PTE_A | PTE_D
+  CHECK a0, PTE_A | PTE_D
+
+  /* a misaligned load across two pages (both through the TLB, the second page R-only) */
+  li s0, VA_4K(0) + 4092
+  ld a0, 0(s0)
+  CHECK a0, 0x11111111aabbccdd
+  /* a misaligned store whose second page is read-only faults; mtval is the access's address or
+   * the start of the faulting page (the spec leaves it open; QEMU 7.2 reports the page start) */
+  EXPECT_TRAP
+  sd a0, 0(s0)
+  CHECK_TRAP CAUSE_STORE_PAGE
+  LOAD_TRAP a1, TR_TVAL
+  li a2, VA_4K(1)
+  beq a1, a2, 1f
+  CHECK a1, VA_4K(0) + 4092
+1:
+
   /* sfence.vma after changing a PTE: the new mapping is seen */
   li s0, VA_4K(7)
   ld a0, 0(s0)
@@ -252,6 +303,16 @@ s_3:
   EXPECT_TRAP
   sd a0, 0(s0)
   CHECK_TRAP CAUSE_STORE_PAGE
+
+  /* code patched through a different virtual address (the RW alias) is seen after fence.i */
+  call patch_me
+  CHECK a0, 1
+  ALIAS a1, patch_me, VA_1G_ALIAS
+  li a2, 0x00200513                /* addi a0, zero, 2 */
+  sw a2, 0(a1)
+  fence.i
+  call patch_me
+  CHECK a0, 2
 
   /* a load page fault delegated to S: stval = the address, handled by stvec in S */
   BACK_TO_M m_deleg
@@ -286,6 +347,24 @@ m_mprv:
   la a2, page_a
   ld a3, 40(a2)
   CHECK a3, 0x1111111111111111
+  /* MPRV honours MXR (execute-only page readable) and SUM (U page readable with MPP = S) */
+  li s0, VA_4K(2)
+  li a0, MSTATUS_MPRV | MSTATUS_MPP_S | MSTATUS_MXR
+  csrs mstatus, a0
+  lw a1, 0(s0)
+  csrc mstatus, a0
+  la a2, xpage
+  lw a2, 0(a2)
+  CHECK_REG a1, a2
+  li s0, VA_4K(3)
+  li a0, MSTATUS_MPRV | MSTATUS_MPP_S | MSTATUS_SUM
+  csrs mstatus, a0
+  ld a1, 0(s0)
+  csrc mstatus, a0
+  CHECK a1, 0x1111111111111111
+  li a0, MSTATUS_MPP
+  csrc mstatus, a0
+
   /* MPP = U: the U page is accessible, the S page is not; fetches are not translated */
   li a0, MSTATUS_MPRV
   li s0, VA_4K(3)
@@ -338,6 +417,14 @@ m_u_3:
   sfence.vma
   PASS
 
+  .balign 4
+patch_me:
+  .option push
+  .option norvc
+  addi a0, zero, 1
+  .option pop
+  ret
+
   /* U code: s1 = load from the U page at s0, then load from the S page VA_4K(0) (faults). */
 u_probe:
   ld s1, 0(s0)
@@ -354,6 +441,13 @@ xpage:
   .balign 8
   ecall
   j .
+
+  /* A page ending in the first half of `addi a0, a0, 1`. */
+  .section .text.xpage_end, "ax"
+  .balign 4096
+xpage_end:
+  .skip 4094
+  .hword 0x0513
 
   .data
   .balign 8

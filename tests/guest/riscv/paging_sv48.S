@@ -1,7 +1,8 @@
 /* Sv48 translation from S-mode: the four-level walk down to 4 KiB pages, 2 MiB, 1 GiB and
  * 512 GiB leaves (identity, non-identity and in the upper canonical half), a misaligned 512 GiB
  * leaf, Sv48 canonical-address checks (bit 47 sign-extended; addresses that Sv39 would reject
- * are valid here), permission and A/D updates through four levels, sfence.vma. */
+ * are valid here), permission and A/D updates through four levels, sfence.vma, satp ignoring a
+ * write with a reserved MODE. */
 #include "test.h"
 #include "paging.h"
 
@@ -146,6 +147,14 @@ s_2:
 m_2:
   csrw satp, zero
   sfence.vma
+  /* a write with a reserved MODE has no effect at all */
+  la a0, pt_root
+  srli a0, a0, 12
+  li a1, 7 << 60
+  or a0, a0, a1
+  csrw satp, a0
+  csrr a1, satp
+  CHECK a1, 0
   PASS
 
   .data

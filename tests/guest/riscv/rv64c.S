@@ -1,8 +1,15 @@
 /* RV64C: every RV64 compressed form with results checked (explicit c.* mnemonics, so each is
  * really encoded in 16 bits), jumps and branches to 2-byte aligned targets, a 32-bit instruction
  * at a 2-byte aligned address and one straddling a 4 KiB page boundary, c.ebreak (epc, skipped
- * as a 2-byte instruction) and the all-zero 16-bit word being illegal. */
+ * as a 2-byte instruction), the all-zero 16-bit word and reserved encodings being illegal. */
 #include "test.h"
+
+.macro ILLEGAL16 bits
+  EXPECT_TRAP
+  .hword \bits
+  CHECK_TRAP CAUSE_ILLEGAL
+  CHECK_TVAL \bits
+.endm
 
   .option rvc
   .text
@@ -198,6 +205,12 @@ test_main:
   CHECK_TRAP CAUSE_ILLEGAL
   CHECK_EPC_ADDR 8b
   CHECK_TVAL 0
+  /* reserved compressed encodings are illegal, mtval = the 16 bits */
+  ILLEGAL16 0x8002                 /* c.jr x0 */
+  ILLEGAL16 0x4002                 /* c.lwsp x0 */
+  ILLEGAL16 0x6002                 /* c.ldsp x0 */
+  ILLEGAL16 0x6101                 /* c.addi16sp 0 */
+  ILLEGAL16 0x6501                 /* c.lui a0, 0 */
   PASS
 
 test_fail_near:

@@ -8,6 +8,13 @@
  * 2-byte aligned and JALR clears bit 0. */
 #include "test.h"
 
+.macro ILLEGAL32 bits
+  EXPECT_TRAP
+  .word \bits
+  CHECK_TRAP CAUSE_ILLEGAL
+  CHECK_TVAL \bits
+.endm
+
   .text
   .globl test_main
 test_main:
@@ -24,6 +31,12 @@ test_main:
   CHECK_TRAP CAUSE_ILLEGAL
   CHECK_TVAL 0xfe007033
   CHECK_EPC_ADDR 2b
+  /* reserved encodings inside assigned major opcodes */
+  ILLEGAL32 0x0205151b             /* slliw with shamt[5] set */
+  ILLEGAL32 0x00057503             /* LOAD with funct3 = 7 */
+  ILLEGAL32 0x00054523             /* STORE with funct3 = 4 */
+  ILLEGAL32 0x00052563             /* BRANCH with funct3 = 2 */
+  ILLEGAL32 0x02b5153b             /* OP-32 with the M funct7 and funct3 = 1 (no mulhw) */
   /* illegal 16-bit instruction: c.addi4spn with a zero immediate (not all-zero bits) */
   EXPECT_TRAP
 3:
@@ -107,6 +120,13 @@ m_2:
   CHECK_TRAP CAUSE_STORE_ACCESS
   CHECK_TVAL 0x14
   CHECK_EPC_ADDR 9b
+  li s0, 0x8                       /* a compressed load faults the same way */
+  EXPECT_TRAP
+12:
+  c.ld a1, 8(s0)
+  CHECK_TRAP CAUSE_LOAD_ACCESS
+  CHECK_TVAL 0x10
+  CHECK_EPC_ADDR 12b
   li a0, 0
   EXPECT_TRAP_RESUME 10f
   jalr ra, 0(a0)

@@ -187,10 +187,10 @@ unexpected_strap:
   .globl strap_record
 strap_record:
   .dword 0, 0, 0, 0, 0, 0, 0
-strap_save:
-  .dword 0, 0, 0
+strap_save:                       /* t1, t2, t0 of the handler; the rest free for tests' stubs */
+  .dword 0, 0, 0, 0, 0, 0
   .globl trap_record
 trap_record:
   .dword 0, 0, 0, 0, 0, 0, 0
 trap_save:
-  .dword 0, 0, 0
+  .dword 0, 0, 0, 0, 0, 0
