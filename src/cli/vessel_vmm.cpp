@@ -1,0 +1,72 @@
+// vessel-vmm: one process per VM. main() only turns the command line into a VmConfig; run_vm()
+// does the rest.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "vm/memory/guest_memory.h"
+#include "vm/vmm/run_vm.h"
+#include "vm/vmm/vm_config.h"
+
+namespace {
+
+vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, int& exit_now) {
+    using namespace vessel;
+    CLI::App app{"vessel-vmm: run one virtual machine"};
+    std::string config_path, memory, console, accel;
+    vm::VmConfig config;
+    std::optional<double> timeout;
+    std::optional<unsigned> cpus;
+    std::string kernel, initrd, append, bios;
+    app.add_option("--config", config_path, "vm.json with the same fields as the options");
+    app.add_option("--kernel", kernel, "Linux kernel image");
+    app.add_option("--initrd", initrd, "initramfs");
+    app.add_option("--append", append, "kernel command line");
+    app.add_option("--bios", bios, "firmware or bare-metal ELF run in M-mode");
+    app.add_option("--memory", memory, "guest RAM, e.g. 64M, 1G");
+    app.add_option("--cpus", cpus, "number of harts / vCPUs");
+    app.add_option("--console", console, "stdio or file:PATH");
+    app.add_option("--accel", accel, "kvm, emulate or auto");
+    app.add_option("--timeout", timeout, "stop the guest after this many seconds (exit 4)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& help) {
+        exit_now = app.exit(help);
+        return config;
+    } catch (const CLI::ParseError& error) {
+        return fail("{}", error.what());
+    }
+    if (!config_path.empty()) config = TRY(vm::load_vm_config(config_path));
+    if (!kernel.empty()) config.kernel = kernel;
+    if (!initrd.empty()) config.initrd = initrd;
+    if (!append.empty()) config.append = append;
+    if (!bios.empty()) config.bios = bios;
+    if (!memory.empty()) config.memory_bytes = TRY_CTX(vm::parse_memory_size(memory), "--memory");
+    if (cpus) config.cpus = *cpus;
+    if (!console.empty()) TRY(vm::parse_console(console, config));
+    if (!accel.empty()) config.accel = TRY(vm::parse_accel(accel));
+    if (timeout) {
+        if (!(*timeout > 0) || *timeout > 1e7) return fail("--timeout: must be positive seconds");
+        config.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
+    }
+    return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int exit_now = -1;
+    auto config = parse_command_line(argc, argv, exit_now);
+    if (exit_now >= 0) return exit_now;
+    if (!config) {
+        fmt::print(stderr, "vessel-vmm: {}\n", config.error().message());
+        return vessel::vm::exit_code::vmm_error;
+    }
+    auto status = vessel::vm::run_vm(*config);
+    if (!status) {
+        fmt::print(stderr, "vessel-vmm: {}\n", status.error().message());
+        return vessel::vm::exit_code::vmm_error;
+    }
+    return *status;
+}

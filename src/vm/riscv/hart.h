@@ -1,0 +1,207 @@
+// One emulated RV64GC hart: registers, CSRs, traps, TLBs, decoded-instruction cache and the
+// interpreter loop. A hart runs on one host thread (`run()`); everything other threads may do to
+// it (raise interrupt lines, write its mtimecmp, ask it to stop) is atomic and wakes it from WFI.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "vm/devices/bus.h"
+#include "vm/memory/guest_memory.h"
+#include "vm/riscv/clock.h"
+#include "vm/riscv/code_pages.h"
+#include "vm/riscv/decoder.h"
+#include "vm/riscv/mmu.h"
+
+namespace vessel::riscv {
+
+// Interrupt numbers (bit positions in mip/mie).
+namespace irq {
+inline constexpr unsigned ssi = 1, msi = 3, sti = 5, mti = 7, sei = 9, mei = 11;
+}
+
+class Hart;
+
+// The hypervisor's view of environment calls: the board installs one to implement the SBI for a
+// kernel started in S-mode. Called only for ECALL from S-mode, so never on the hot path.
+class EcallHandler {
+  public:
+    virtual ~EcallHandler() = default;
+    // True when handled (the hart then continues after the ecall); false raises the exception.
+    virtual bool handle_ecall(Hart& hart) = 0;
+};
+
+// What all harts of one machine share. The board owns these and outlives its harts.
+struct MachineContext {
+    const vm::GuestMemory& memory;
+    const vm::Bus& bus;
+    const Clock& clock;
+    const CodePages& code_pages;
+};
+
+class Hart {
+  public:
+    Hart(const MachineContext& machine, uint64_t hart_id);
+    ~Hart();
+    Hart(const Hart&) = delete;
+    Hart& operator=(const Hart&) = delete;
+
+    // Reset state: privilege, pc, registers zero, CSRs at their reset values.
+    void reset(uint64_t pc, Priv priv);
+
+    // Runs until request_stop(). Returns on the hart's own thread.
+    void run();
+
+    // --- Thread-safe controls ---
+    void request_stop();
+    bool stop_requested() const { return stop_.load(std::memory_order_relaxed); }
+    // The board's interrupt lines: MSIP, MEIP and SEIP (the external SEIP is ORed with the
+    // software-writable bit). MTIP comes from mtimecmp, STIP from stimecmp when Sstc is on.
+    void set_interrupt_line(unsigned irq_number, bool level);
+    void set_mtimecmp(uint64_t value);
+    uint64_t mtimecmp() const { return mtimecmp_.load(std::memory_order_relaxed); }
+    // Wakes the hart from WFI to re-evaluate (the board calls this after changing what it sees).
+    void kick();
+
+    // --- State access for the board (on the hart's thread, or while it is not running) ---
+    uint64_t hart_id() const { return hart_id_; }
+    uint64_t reg(unsigned index) const { return x_[index & 31]; }
+    void set_reg(unsigned index, uint64_t value) {
+        if (index & 31) x_[index & 31] = value;
+    }
+    uint64_t pc() const { return pc_; }
+    void set_pc(uint64_t pc) { pc_ = pc; }
+    Priv priv() const { return priv_; }
+    uint64_t instret() const { return instret_; }
+    void set_ecall_handler(EcallHandler* handler) { ecall_handler_ = handler; }
+    // Drops every cached translation and decoded instruction (remote sfence.vma / fence.i).
+    void flush_all_caches();
+
+    uint64_t fp_reg(unsigned index) const { return f_[index & 31]; }
+
+  private:
+    friend class HartCsrs;
+    struct TlbEntry {
+        uint64_t tag;                     // page | privilege key; kInvalidTag when empty
+        uintptr_t addend;                 // host address = guest virtual address + addend
+        uint64_t paddr_page;              // guest-physical page
+        std::atomic<uint8_t>* code_flag;  // store TLB: the page's "holds code" flag
+    };
+    static constexpr unsigned kTlbEntries = 256;
+    static constexpr uint64_t kInvalidTag = ~uint64_t{0};
+    struct DecodedPage {
+        uint64_t paddr_page = ~uint64_t{0};
+        uint32_t generation = 0;
+        Insn slots[2048];
+    };
+    static constexpr unsigned kDecodedPages = 64;
+
+    // Interpreter.
+    void run_block();
+    bool execute_fp(const Insn& insn);  // false: trapped
+    // The raw bits of the instruction at pc_ (for mtval of illegal-instruction exceptions raised
+    // after decoding, e.g. FP with mstatus.FS = Off).
+    uint32_t current_instruction_bits();
+    bool take_interrupt_if_pending();
+    void wait_for_interrupt();
+    DecodedPage* code_page_for_pc();
+    const Insn& fetch_slow(const Insn& cached);
+
+    // Traps.
+    void raise(uint64_t exception_cause, uint64_t tval);
+    void enter_trap(uint64_t trap_cause, bool interrupt, uint64_t tval);
+    void do_mret();
+    void do_sret();
+
+    // Memory.
+    template <typename T>
+    bool load(uint64_t vaddr, T& out);
+    template <typename T>
+    bool store(uint64_t vaddr, T value);
+    bool load_slow(uint64_t vaddr, unsigned size, uint64_t& out);
+    bool store_slow(uint64_t vaddr, unsigned size, uint64_t value);
+    // Translates and checks a naturally aligned access; on success returns the host pointer (RAM)
+    // or nullptr with `paddr` set (MMIO). On failure has raised the trap and returns false.
+    bool translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host);
+    uint8_t* amo_pointer(uint64_t vaddr, unsigned size, uint64_t& paddr);
+    bool execute_amo(const Insn& insn);
+    Priv data_priv() const;
+    void flush_tlb();
+    void recompute_privilege_keys();
+
+    // CSRs (hart_csr.cpp).
+    bool csr_read(uint32_t number, uint64_t& value);
+    bool csr_write(uint32_t number, uint64_t value);
+    bool execute_csr(const Insn& insn);
+    uint64_t pending_interrupts() const;
+    uint64_t read_mip() const;
+    bool fp_enabled() const { return (mstatus_ & kMstatusFs) != 0; }
+    void mark_fp_dirty() { mstatus_ |= kMstatusFs; }
+
+  public:
+    // mstatus bits used across files.
+    static constexpr uint64_t kMstatusSie = 1ull << 1, kMstatusMie = 1ull << 3,
+                              kMstatusSpie = 1ull << 5, kMstatusMpie = 1ull << 7,
+                              kMstatusSpp = 1ull << 8, kMstatusMpp = 3ull << 11,
+                              kMstatusFs = 3ull << 13, kMstatusMprv = 1ull << 17,
+                              kMstatusSum = 1ull << 18, kMstatusMxr = 1ull << 19,
+                              kMstatusTvm = 1ull << 20, kMstatusTw = 1ull << 21,
+                              kMstatusTsr = 1ull << 22, kMstatusSd = 1ull << 63;
+
+  private:
+    const MachineContext machine_;
+    const uint64_t hart_id_;
+
+    // Architectural state.
+    uint64_t x_[32] = {};
+    uint64_t f_[32] = {};
+    uint64_t pc_ = 0;
+    Priv priv_ = Priv::machine;
+    uint64_t instret_ = 0;
+    int64_t cycle_offset_ = 0;
+
+    uint64_t mstatus_ = 0;
+    uint64_t misa_ = 0;
+    uint64_t medeleg_ = 0, mideleg_ = 0;
+    uint64_t mie_ = 0;
+    uint64_t mip_software_ = 0;  // SSIP, STIP (without Sstc), SEIP as written by software
+    uint64_t mtvec_ = 0, stvec_ = 0;
+    uint64_t mepc_ = 0, sepc_ = 0;
+    uint64_t mcause_ = 0, scause_ = 0;
+    uint64_t mtval_ = 0, stval_ = 0;
+    uint64_t mscratch_ = 0, sscratch_ = 0;
+    uint64_t satp_ = 0;
+    uint64_t mcounteren_ = 0, scounteren_ = 0, mcountinhibit_ = 0;
+    uint64_t menvcfg_ = 0, senvcfg_ = 0;
+    uint64_t stimecmp_ = ~uint64_t{0};
+    uint32_t fflags_ = 0, frm_ = 0;
+    uint64_t pmpcfg_[2] = {};
+    uint64_t pmpaddr_[16] = {};
+
+    // LR/SC reservation: physical address and the value LR read (SC compares-and-swaps it).
+    uint64_t reservation_paddr_ = ~uint64_t{0};
+    uint64_t reservation_value_ = 0;
+
+    // Cross-thread inputs.
+    std::atomic<uint64_t> lines_{0};  // MSIP, MEIP, SEIP from the board
+    std::atomic<uint64_t> mtimecmp_{~uint64_t{0}};
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> attention_{true};  // something changed: re-check interrupts now
+    std::mutex wait_mutex_;
+    std::condition_variable wait_cv_;
+
+    EcallHandler* ecall_handler_ = nullptr;
+
+    // Caches.
+    TlbEntry tlb_[3][kTlbEntries];  // indexed by Access
+    uint64_t fetch_key_ = 0;        // privilege key for fetch TLB tags
+    uint64_t data_key_ = 0;         // privilege key for load/store TLB tags (MPRV applied)
+    std::unique_ptr<DecodedPage[]> decoded_;
+    bool end_block_ = false;         // an instruction changed state the block loop caches
+    uint64_t next_timer_check_ = 0;  // instret at which to look at the clock again
+};
+
+}  // namespace vessel::riscv

@@ -1,0 +1,244 @@
+// Guest data accesses: the TLB slow paths, MMIO dispatch, page-crossing (misaligned) accesses and
+// the atomics. Misaligned ordinary loads and stores are performed transparently, as QEMU does;
+// misaligned LR/SC/AMOs raise address-misaligned exceptions.
+#include <cstring>
+
+#include "vm/riscv/hart.h"
+#include "vm/riscv/hart_memory_inl.h"
+
+namespace vessel::riscv {
+
+Priv Hart::data_priv() const {
+    if (priv_ == Priv::machine && (mstatus_ & kMstatusMprv))
+        return static_cast<Priv>((mstatus_ & kMstatusMpp) >> 11);
+    return priv_;
+}
+
+void Hart::recompute_privilege_keys() {
+    fetch_key_ = static_cast<uint64_t>(priv_);
+    data_key_ = static_cast<uint64_t>(data_priv()) | ((mstatus_ & kMstatusSum) ? 4 : 0) |
+                ((mstatus_ & kMstatusMxr) ? 8 : 0);
+}
+
+void Hart::flush_tlb() {
+    for (auto& table : tlb_)
+        for (auto& entry : table)
+            entry.tag = kInvalidTag;
+}
+
+bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {
+    WalkRequest request{satp_, data_priv(), (mstatus_ & kMstatusSum) != 0,
+                        (mstatus_ & kMstatusMxr) != 0};
+    WalkResult result = translate(machine_.memory, request, vaddr, access);
+    if (!result.ok) {
+        raise(result.fault_cause, vaddr);
+        return false;
+    }
+    paddr = result.paddr;
+    uint64_t page = paddr & ~uint64_t{0xfff};
+    uint8_t* page_host = machine_.memory.host_pointer(page, 0x1000);
+    if (!page_host) {
+        host = nullptr;
+        return true;
+    }
+    host = page_host + (paddr & 0xfff);
+    TlbEntry& entry = tlb_[static_cast<int>(access)][(vaddr >> 12) % kTlbEntries];
+    entry.tag = (vaddr & ~uint64_t{0xfff}) | data_key_;
+    entry.addend = reinterpret_cast<uintptr_t>(page_host) - (vaddr & ~uint64_t{0xfff});
+    entry.paddr_page = page;
+    entry.code_flag = machine_.code_pages.code_flag(page);
+    if (!entry.code_flag) entry.tag = kInvalidTag;  // RAM outside the tracked span: slow path
+    return true;
+}
+
+bool Hart::load_slow(uint64_t vaddr, unsigned size, uint64_t& out) {
+    if ((vaddr & 0xfff) + size > 0x1000) {
+        uint64_t value = 0;
+        for (unsigned i = 0; i < size; ++i) {
+            uint8_t byte;
+            if (!load<uint8_t>(vaddr + i, byte)) return false;
+            value |= uint64_t{byte} << (8 * i);
+        }
+        out = value;
+        return true;
+    }
+    uint64_t paddr;
+    uint8_t* host;
+    if (!translate_data(vaddr, Access::load, paddr, host)) return false;
+    if (host) {
+        out = 0;
+        std::memcpy(&out, host, size);
+        return true;
+    }
+    uint64_t value = 0;
+    if ((paddr & (size - 1)) || !machine_.bus.read(paddr, size, value)) {
+        raise(cause::load_access, vaddr);
+        return false;
+    }
+    out = value;
+    return true;
+}
+
+bool Hart::store_slow(uint64_t vaddr, unsigned size, uint64_t value) {
+    if ((vaddr & 0xfff) + size > 0x1000) {
+        // Check both pages before writing anything, so a fault leaves memory unchanged.
+        uint64_t paddr;
+        uint8_t* host;
+        uint64_t second = (vaddr + size - 1) & ~uint64_t{0xfff};
+        if (!translate_data(vaddr, Access::store, paddr, host)) return false;
+        if (!translate_data(second, Access::store, paddr, host)) return false;
+        for (unsigned i = 0; i < size; ++i)
+            if (!store<uint8_t>(vaddr + i, static_cast<uint8_t>(value >> (8 * i)))) return false;
+        return true;
+    }
+    uint64_t paddr;
+    uint8_t* host;
+    if (!translate_data(vaddr, Access::store, paddr, host)) return false;
+    if (host) {
+        std::memcpy(host, &value, size);
+        auto* flag = machine_.code_pages.code_flag(paddr);
+        if (flag && flag->load(std::memory_order_relaxed)) {
+            machine_.code_pages.code_written(paddr);
+            end_block_ = true;
+        }
+        return true;
+    }
+    if ((paddr & (size - 1)) || !machine_.bus.write(paddr, size, value)) {
+        raise(cause::store_access, vaddr);
+        return false;
+    }
+    // A device write may have changed what this hart sees (its own timer compare, IPIs).
+    end_block_ = true;
+    return true;
+}
+
+uint8_t* Hart::amo_pointer(uint64_t vaddr, unsigned size, uint64_t& paddr) {
+    if (vaddr & (size - 1)) {
+        raise(cause::misaligned_store, vaddr);
+        return nullptr;
+    }
+    uint8_t* host;
+    if (!translate_data(vaddr, Access::store, paddr, host)) return nullptr;
+    if (!host) {
+        raise(cause::store_access, vaddr);
+        return nullptr;
+    }
+    auto* flag = machine_.code_pages.code_flag(paddr);
+    if (flag && flag->load(std::memory_order_relaxed)) {
+        machine_.code_pages.code_written(paddr);
+        end_block_ = true;
+    }
+    return host;
+}
+
+namespace {
+
+template <typename T>
+T amo_apply(Op op, T old_value, T operand) {
+    using S = std::make_signed_t<T>;
+    switch (op) {
+        case Op::amoswap_w:
+        case Op::amoswap_d:
+            return operand;
+        case Op::amoadd_w:
+        case Op::amoadd_d:
+            return old_value + operand;
+        case Op::amoxor_w:
+        case Op::amoxor_d:
+            return old_value ^ operand;
+        case Op::amoand_w:
+        case Op::amoand_d:
+            return old_value & operand;
+        case Op::amoor_w:
+        case Op::amoor_d:
+            return old_value | operand;
+        case Op::amomin_w:
+        case Op::amomin_d:
+            return static_cast<S>(old_value) < static_cast<S>(operand) ? old_value : operand;
+        case Op::amomax_w:
+        case Op::amomax_d:
+            return static_cast<S>(old_value) > static_cast<S>(operand) ? old_value : operand;
+        case Op::amominu_w:
+        case Op::amominu_d:
+            return old_value < operand ? old_value : operand;
+        default:
+            return old_value > operand ? old_value : operand;
+    }
+}
+
+template <typename T>
+T amo_execute(T* pointer, Op op, T operand) {
+    T old_value = __atomic_load_n(pointer, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(pointer, &old_value, amo_apply(op, old_value, operand),
+                                        true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+    }
+    return old_value;
+}
+
+}  // namespace
+
+// LR/SC: LR records the physical address and the value it read; SC succeeds only if it targets
+// the same address and a host compare-and-swap from that value succeeds. A store by any hart
+// that changes the word therefore breaks the reservation without a shared reservation table
+// (the ABA case — a store writing back the same value — is allowed by the ISA's forward-progress
+// rules). Traps clear the reservation.
+bool Hart::execute_amo(const Insn& insn) {
+    bool doubleword = insn.op >= Op::lr_d;
+    unsigned size = doubleword ? 8 : 4;
+    uint64_t vaddr = x_[insn.rs1];
+    uint64_t paddr;
+    if (insn.op == Op::lr_w || insn.op == Op::lr_d) {
+        if (vaddr & (size - 1)) {
+            raise(cause::misaligned_load, vaddr);
+            return false;
+        }
+        uint8_t* host;
+        if (!translate_data(vaddr, Access::load, paddr, host)) return false;
+        if (!host) {
+            raise(cause::load_access, vaddr);
+            return false;
+        }
+        uint64_t value;
+        if (doubleword) {
+            value = __atomic_load_n(reinterpret_cast<uint64_t*>(host), __ATOMIC_ACQUIRE);
+            x_[insn.rd] = value;
+        } else {
+            value = __atomic_load_n(reinterpret_cast<uint32_t*>(host), __ATOMIC_ACQUIRE);
+            x_[insn.rd] = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(value)));
+        }
+        reservation_paddr_ = paddr;
+        reservation_value_ = value;
+        return true;
+    }
+    uint8_t* host = amo_pointer(vaddr, size, paddr);
+    if (!host) return false;
+    if (insn.op == Op::sc_w || insn.op == Op::sc_d) {
+        bool success = false;
+        if (reservation_paddr_ == paddr) {
+            if (doubleword) {
+                uint64_t expected = reservation_value_;
+                success = __atomic_compare_exchange_n(reinterpret_cast<uint64_t*>(host), &expected,
+                                                      x_[insn.rs2], false, __ATOMIC_SEQ_CST,
+                                                      __ATOMIC_RELAXED);
+            } else {
+                auto expected = static_cast<uint32_t>(reservation_value_);
+                success = __atomic_compare_exchange_n(reinterpret_cast<uint32_t*>(host), &expected,
+                                                      static_cast<uint32_t>(x_[insn.rs2]), false,
+                                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+            }
+        }
+        reservation_paddr_ = ~uint64_t{0};
+        x_[insn.rd] = success ? 0 : 1;
+        return true;
+    }
+    if (doubleword) {
+        x_[insn.rd] = amo_execute(reinterpret_cast<uint64_t*>(host), insn.op, x_[insn.rs2]);
+    } else {
+        uint32_t old_value = amo_execute(reinterpret_cast<uint32_t*>(host), insn.op,
+                                         static_cast<uint32_t>(x_[insn.rs2]));
+        x_[insn.rd] = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(old_value)));
+    }
+    return true;
+}
+
+}  // namespace vessel::riscv

@@ -1,0 +1,45 @@
+#include "vm/riscv_virt/bare_machine.h"
+
+#include <thread>
+
+#include "vm/vmm/elf_loader.h"
+#include "vm/vmm/vm_config.h"
+
+namespace vessel::riscv_virt {
+
+BareMachine::BareMachine(vm::GuestMemory memory)
+    : memory_(std::move(memory)), code_pages_(memory_) {}
+
+Result<std::unique_ptr<BareMachine>> BareMachine::create(const std::string& elf_path,
+                                                         uint64_t memory_bytes) {
+    vm::RamLayout layout[] = {{kRamBase, memory_bytes}};
+    auto memory = TRY(vm::GuestMemory::create(layout));
+    std::unique_ptr<BareMachine> machine(new BareMachine(std::move(memory)));
+    auto elf = TRY(vm::load_elf(elf_path, vm::kElfMachineRiscv, machine->memory_));
+
+    riscv::MachineContext context{machine->memory_, machine->bus_, machine->clock_,
+                                  machine->code_pages_};
+    machine->hart_ = std::make_unique<riscv::Hart>(context, 0);
+    machine->hart_list_[0] = machine->hart_.get();
+    machine->clint_ = std::make_unique<Clint>(machine->clock_, machine->hart_list_);
+    machine->finisher_ = std::make_unique<TestFinisher>(machine->exit_);
+    TRY(machine->bus_.attach(Clint::kBase, Clint::kSize, *machine->clint_, "clint"));
+    TRY(machine->bus_.attach(TestFinisher::kBase, TestFinisher::kSize, *machine->finisher_,
+                             "sifive,test"));
+
+    machine->hart_->reset(elf.entry, riscv::Priv::machine);
+    machine->hart_->set_reg(10, 0);  // a0 = hartid
+    machine->hart_->set_reg(11, 0);  // a1 = no device tree
+    return machine;
+}
+
+int BareMachine::run(std::optional<std::chrono::milliseconds> timeout) {
+    std::jthread runner([this] { hart_->run(); });
+    std::optional<int> status =
+        timeout ? exit_.wait_until(std::chrono::steady_clock::now() + *timeout) : exit_.wait();
+    hart_->request_stop();
+    runner.join();
+    return status.value_or(vm::exit_code::timed_out);
+}
+
+}  // namespace vessel::riscv_virt

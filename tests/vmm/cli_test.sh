@@ -1,0 +1,54 @@
+#!/bin/bash
+# vessel-vmm: each bad input gives status 1 and exactly one line on stderr naming the problem; a
+# guest still running at --timeout gives status 4.
+set -uo pipefail
+vmm=$1 spin_elf=$2 low_elf=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+# expect STATUS PATTERN ARGS...: runs vessel-vmm ARGS, checks its status and that stderr is one
+# line matching PATTERN.
+expect() {
+    local want=$1 pattern=$2
+    shift 2
+    "$vmm" "$@" >"$work/out" 2>"$work/err"
+    local status=$?
+    local lines
+    lines=$(wc -l <"$work/err")
+    if [[ $status -ne $want ]] || { [[ -n $pattern ]] && { [[ $lines -ne 1 ]] || ! grep -Eq -- "$pattern" "$work/err"; }; }; then
+        echo "FAIL: vessel-vmm $* -> status $status (want $want), stderr:"
+        sed 's/^/  | /' "$work/err"
+        failures=$((failures + 1))
+    else
+        echo "ok: vessel-vmm $* -> $status $(head -c 120 "$work/err")"
+    fi
+}
+
+for i in 1 2 3 4; do echo 'not an ELF at all, just some text long enough for a header'; done >"$work/text"
+head -c 10 "$spin_elf" >"$work/truncated"
+cp "$spin_elf" "$work/bad-phoff"
+# e_phoff (offset 32) far beyond the file.
+printf '\xff\xff\xff\x00' | dd of="$work/bad-phoff" bs=1 seek=32 conv=notrunc status=none
+
+expect 1 'missing.*No such file' --bios "$work/missing.elf"
+expect 1 'not an ELF file' --bios "$work/text"
+expect 1 'too short' --bios "$work/truncated"
+expect 1 'machine type is 62' --bios /bin/true
+expect 1 'program headers lie outside the file' --bios "$work/bad-phoff"
+expect 1 'outside guest RAM' --bios "$low_elf"
+expect 1 'below the minimum' --bios "$spin_elf" --memory 4k
+expect 1 'unknown-flag|not expected|extra' --bios "$spin_elf" --unknown-flag
+expect 1 '--kernel: booting Linux needs the RISC-V board' --kernel "$spin_elf"
+expect 1 '--memory' --bios "$spin_elf" --memory lots
+expect 1 '--timeout' --bios "$spin_elf" --timeout -3
+
+start=$(date +%s%N)
+expect 4 '' --bios "$spin_elf" --timeout 0.5
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+if ((elapsed_ms > 5000)); then
+    echo "FAIL: --timeout 0.5 took ${elapsed_ms} ms"
+    failures=$((failures + 1))
+fi
+
+exit $((failures > 0))
