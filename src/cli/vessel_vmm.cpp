@@ -5,13 +5,15 @@
 
 #include <cstdio>
 
+#include "base/log.h"
 #include "vm/memory/guest_memory.h"
 #include "vm/vmm/run_vm.h"
 #include "vm/vmm/vm_config.h"
 
 namespace {
 
-vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, int& exit_now) {
+vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, int& exit_now,
+                                                        bool& verbose) {
     using namespace vessel;
     CLI::App app{"vessel-vmm: run one virtual machine"};
     std::string config_path, memory, console, accel;
@@ -20,7 +22,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     std::optional<unsigned> cpus;
     std::string kernel, initrd, append, bios;
     app.add_option("--config", config_path, "vm.json with the same fields as the options");
-    app.add_option("--kernel", kernel, "Linux kernel image");
+    app.add_option("--kernel", kernel, "Linux bzImage / vmlinux (x86-64) or Image (RISC-V)");
     app.add_option("--initrd", initrd, "initramfs");
     app.add_option("--append", append, "kernel command line");
     app.add_option("--bios", bios, "firmware or bare-metal ELF run in M-mode");
@@ -29,6 +31,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     app.add_option("--console", console, "stdio or file:PATH");
     app.add_option("--accel", accel, "kvm, emulate or auto");
     app.add_option("--timeout", timeout, "stop the guest after this many seconds (exit 4)");
+    app.add_flag("-v,--verbose", verbose, "log what the VMM does");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& help) {
@@ -57,13 +60,16 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
 
 int main(int argc, char** argv) {
     int exit_now = -1;
-    auto config = parse_command_line(argc, argv, exit_now);
+    bool verbose = false;
+    auto config = parse_command_line(argc, argv, exit_now, verbose);
     if (exit_now >= 0) return exit_now;
     if (!config) {
         fmt::print(stderr, "vessel-vmm: {}\n", config.error().message());
         return vessel::vm::exit_code::vmm_error;
     }
-    auto status = vessel::vm::run_vm(*config);
+    vessel::Logger log;
+    log.set_threshold(verbose ? vessel::LogLevel::debug : vessel::LogLevel::warning);
+    auto status = vessel::vm::run_vm(*config, log);
     if (!status) {
         fmt::print(stderr, "vessel-vmm: {}\n", status.error().message());
         return vessel::vm::exit_code::vmm_error;

@@ -1,10 +1,28 @@
 #include "vm/vmm/run_vm.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+
+#include "base/unique_fd.h"
+#include "vm/kvm/x86_boot.h"
+#include "vm/kvm/x86_machine.h"
 #include "vm/riscv_virt/bare_machine.h"
 
 namespace vessel::vm {
 
 namespace {
+
+Result<std::vector<uint8_t>> read_head(const std::string& path, const char* what) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno(fmt::format("{} {}", what, path));
+    std::vector<uint8_t> head(4096);
+    ssize_t got = pread(fd.get(), head.data(), head.size(), 0);
+    if (got < 0) return fail_errno(fmt::format("reading {} {}", what, path));
+    head.resize(static_cast<size_t>(got));
+    return head;
+}
 
 // The RISC-V emulator without a board: bare-metal ELFs in M-mode.
 Result<int> run_riscv_bare_metal(const VmConfig& config) {
@@ -22,11 +40,63 @@ Result<int> run_riscv_bare_metal(const VmConfig& config) {
 
 }  // namespace
 
-Result<int> run_vm(const VmConfig& config) {
+Result<GuestArch> detect_guest_arch(const VmConfig& config) {
+    if (!config.kernel.empty()) {
+        auto head = TRY(read_head(config.kernel, "kernel"));
+        switch (x86::detect_kernel_format(head)) {
+            case x86::KernelFormat::bzimage:
+            case x86::KernelFormat::elf64:
+                return GuestArch::x86_64;
+            case x86::KernelFormat::riscv:
+                return GuestArch::riscv64;
+            case x86::KernelFormat::unknown:
+                return fail("kernel {}: neither an x86-64 bzImage/ELF nor a RISC-V Image/ELF",
+                            config.kernel);
+        }
+    }
+    auto head = TRY(read_head(config.bios, "bios"));
+    if (x86::detect_kernel_format(head) == x86::KernelFormat::elf64)
+        return fail("bios {}: an x86-64 ELF goes in --kernel", config.bios);
+    if (config.accel == Accel::kvm && x86::detect_kernel_format(head) != x86::KernelFormat::riscv)
+        return GuestArch::x86_64;
+    return GuestArch::riscv64;
+}
+
+Result<Engine> choose_engine(const VmConfig& config, GuestArch arch, const Result<>& kvm_usable) {
+    switch (arch) {
+        case GuestArch::x86_64:
+            if (config.accel == Accel::emulate)
+                return fail("--accel emulate: there is no x86-64 emulator; x86-64 guests need KVM");
+            if (!kvm_usable)
+                return fail("{}: {}",
+                            config.accel == Accel::kvm ? "--accel kvm" : "x86-64 guest needs KVM",
+                            kvm_usable.error().message());
+            return Engine::kvm;
+        case GuestArch::riscv64:
+            if (config.accel == Accel::kvm)
+                return fail(
+                    "--accel kvm: RISC-V guests run in the emulator; KVM runs x86-64 "
+                    "kernels only");
+            return Engine::emulator;
+    }
+    return fail("unknown guest architecture");
+}
+
+Result<int> run_vm(const VmConfig& config, const Logger& log) {
     TRY(validate_vm_config(config));
-    if (config.accel == Accel::kvm)
-        return fail("--accel kvm: this build emulates RISC-V guests only");
-    return run_riscv_bare_metal(config);
+    Result<> kvm_usable = kvm::check_kvm_usable();
+    // Asking for KVM where there is none is the first thing to report, whatever the guest.
+    if (config.accel == Accel::kvm && !kvm_usable)
+        return fail("--accel kvm: {}", kvm_usable.error().message());
+    GuestArch arch = TRY(detect_guest_arch(config));
+    Engine engine = TRY(choose_engine(config, arch, kvm_usable));
+    switch (engine) {
+        case Engine::kvm:
+            return kvm::run_x86_vm(config, log);
+        case Engine::emulator:
+            return run_riscv_bare_metal(config);
+    }
+    return fail("no engine");
 }
 
 }  // namespace vessel::vm

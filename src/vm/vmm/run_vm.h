@@ -1,12 +1,25 @@
-// The one entry point vessel-vmm's main() calls once it has a VmConfig: picks the engine and
-// machine for the configuration and returns the process exit status (vm::exit_code).
+// vessel-vmm's whole job behind its command line: pick the CPU engine for the guest, run it, and
+// return the exit status (exit_code::...).
 #pragma once
 
 #include "base/error.h"
+#include "base/log.h"
 #include "vm/vmm/vm_config.h"
 
 namespace vessel::vm {
 
-Result<int> run_vm(const VmConfig& config);
+enum class GuestArch { x86_64, riscv64 };
+enum class Engine { kvm, emulator };
+
+// The guest's architecture from its kernel (bzImage, ELF machine, RISC-V Image magic) or, without a
+// kernel, from its --bios image: a RISC-V ELF, or else a flat image, which is RISC-V firmware for
+// the emulator unless --accel kvm makes it an x86 real-mode image.
+Result<GuestArch> detect_guest_arch(const VmConfig& config);
+
+// KVM for x86-64 guests (when `kvm_usable`, or required by --accel kvm), the emulator for RISC-V.
+// Errors explain an impossible combination in one line.
+Result<Engine> choose_engine(const VmConfig& config, GuestArch arch, const Result<>& kvm_usable);
+
+Result<int> run_vm(const VmConfig& config, const Logger& log);
 
 }  // namespace vessel::vm

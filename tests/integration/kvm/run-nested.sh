@@ -1,0 +1,148 @@
+#!/bin/sh
+# Runs vessel-vmm's KVM engine inside QEMU's emulated AMD SVM (this host has no /dev/kvm): boots
+# Debian's amd64 kernel under `qemu-system-x86_64 -accel tcg -cpu max` with an initramfs holding the
+# kvm modules, vessel-vmm with its shared libraries, and the inner guests; the initramfs runs each
+# requested case and prints its output and exit status on the serial line; this script checks them.
+#
+# usage: run-nested.sh VESSEL_VMM CASE...
+# cases: realmode elf-poweroff elf-reset elf-triple elf-timeout linux linux-smp
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+vmm=$1
+shift
+cases="$*"
+kernel_dir=$("$here/fetch-kernel.sh")
+work=$(mktemp -d /tmp/vessel-kvm-nested.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# --- inner guests ---------------------------------------------------------------------------------
+mkdir -p "$work/root/g"
+gcc -c -o "$work/real_to_long.o" "$here/guests/real_to_long.S"
+ld -Ttext=0 --oformat binary -o "$work/root/g/real_to_long.bin" "$work/real_to_long.o"
+gcc -O2 -ffreestanding -fno-pic -no-pie -nostdlib -static -mno-red-zone -mgeneral-regs-only \
+    -fno-stack-protector -fcf-protection=none -Wall -Wextra -Werror -Wl,--build-id=none \
+    -T "$here/guests/elf_guest.ld" -o "$work/root/g/elf_guest.elf" "$here/guests/elf_guest.c"
+cp "$kernel_dir/vmlinuz" "$work/root/g/bzImage"
+
+# Inner Linux: busybox and an /init that prints a marker with the number of online CPUs and powers
+# off (ACPI S5 -> vessel-vmm exit 0).
+inner="$work/inner"
+mkdir -p "$inner/bin" "$inner/proc" "$inner/sys" "$inner/dev"
+cp /bin/busybox "$inner/bin/busybox"
+ln -s busybox "$inner/bin/sh"
+cat >"$inner/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
+echo "VESSEL-INIT-MARKER cpus=$(/bin/busybox grep -c ^processor /proc/cpuinfo) online=$(/bin/busybox cat /sys/devices/system/cpu/online 2>/dev/null)"
+/bin/busybox poweroff -f
+INIT
+chmod +x "$inner/init"
+(cd "$inner" && find . | cpio -H newc -o --quiet | gzip -1) >"$work/root/g/inner.gz"
+
+# --- outer initramfs ------------------------------------------------------------------------------
+root="$work/root"
+mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/modules" "$root/vessel"
+cp /bin/busybox "$root/bin/busybox"
+cp "$kernel_dir"/modules/*.ko "$root/modules/"
+cp "$vmm" "$root/vessel/vessel-vmm"
+# A developer's extra program to run first (debugging the harness itself).
+[ -z "${VESSEL_NESTED_EXTRA:-}" ] || cp "$VESSEL_NESTED_EXTRA" "$root/vessel/extra"
+# vessel-vmm's shared libraries at their own paths, the dynamic loader included.
+for lib in $(ldd "$vmm" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in irqbypass ccp kvm kvm-amd; do insmod /modules/$m.ko >/dev/null 2>&1 || echo "INSMOD-FAILED $m"; done
+[ -c /dev/kvm ] || echo "NO-DEV-KVM"
+echo
+[ -x /vessel/extra ] && { /vessel/extra; dmesg | tail -20; }
+run() {
+    name=$1
+    shift
+    echo "=== CASE $name"
+    start=$(cut -d' ' -f1 /proc/uptime)
+    /vessel/vessel-vmm "$@" </dev/null 2>&1 &
+    pid=$!
+    # A hung VMM is a failure to report, not a reason to lose the other cases: after the case's
+    # budget, show where its threads are stuck and kill it.
+    (sleep 120; if kill -0 $pid 2>/dev/null; then
+        for t in /proc/$pid/task/*; do echo "HUNG thread $t: $(cat $t/wchan)"; cat $t/stack; done
+        kill -9 $pid; fi) &
+    watchdog=$!
+    wait $pid
+    rc=$?
+    kill $watchdog 2>/dev/null
+    end=$(cut -d' ' -f1 /proc/uptime)
+    echo "=== RC $name $rc $start $end"
+}
+linux_append="console=ttyS0 reboot=k panic=-1 quiet"
+for c in $(cat /proc/cmdline); do
+    case $c in
+    vessel.case=realmode) run realmode --accel kvm --bios /g/real_to_long.bin --timeout 60 ;;
+    vessel.case=elf-poweroff) run elf-poweroff --kernel /g/elf_guest.elf --append poweroff --timeout 60 ;;
+    vessel.case=elf-reset) run elf-reset --kernel /g/elf_guest.elf --append reset --timeout 60 ;;
+    vessel.case=elf-triple) run elf-triple --kernel /g/elf_guest.elf --append triple --timeout 60 ;;
+    vessel.case=elf-timeout) run elf-timeout --kernel /g/elf_guest.elf --append spin --timeout 2 ;;
+    vessel.case=linux) run linux --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --append "$linux_append" --timeout 240 ;;
+    vessel.case=linux-smp) run linux-smp --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --cpus 2 --append "$linux_append" --timeout 240 ;;
+    esac
+done
+echo "=== DONE"
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -H newc -o --quiet | gzip -1) >"$work/outer.gz"
+
+append="console=ttyS0 quiet panic=-1"
+for c in $cases; do append="$append vessel.case=$c"; done
+started=$(date +%s)
+timeout "${VESSEL_NESTED_TIMEOUT:-280}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 \
+    -nographic -no-reboot -kernel "$kernel_dir/vmlinuz" -initrd "$work/outer.gz" \
+    -append "$append" </dev/null >"$work/serial.log" 2>&1 || true
+finished=$(date +%s)
+tr -d '\r' <"$work/serial.log" >"$work/serial.txt"
+cat "$work/serial.txt"
+echo "--- nested run took $((finished - started)) s"
+
+# --- checks ---------------------------------------------------------------------------------------
+failures=0
+section() { awk -v n="=== CASE $1" 'substr($0, length($0) - length(n) + 1) == n { on = 1; next } /^=== RC / { on = 0 } on' "$work/serial.txt"; }
+expect() {  # case rc pattern...
+    name=$1 want=$2
+    shift 2
+    line=$(grep "^=== RC $name " "$work/serial.txt" || true)
+    if [ -z "$line" ]; then echo "FAIL $name: never finished"; failures=$((failures + 1)); return; fi
+    rc=$(echo "$line" | cut -d' ' -f4)
+    took=$(echo "$line" | awk '{ printf "%.1f", $6 - $5 }')
+    if [ "$rc" != "$want" ]; then
+        echo "FAIL $name: exit status $rc, want $want"; failures=$((failures + 1)); return
+    fi
+    for pattern in "$@"; do
+        if ! section "$name" | grep -q -- "$pattern"; then
+            echo "FAIL $name: output lacks '$pattern'"; failures=$((failures + 1)); return
+        fi
+    done
+    echo "PASS $name (exit $rc, ${took} s inside the nested guest)"
+}
+grep -q NO-DEV-KVM "$work/serial.txt" && { echo "FAIL: /dev/kvm did not appear in the QEMU guest"; exit 1; }
+for c in $cases; do
+    case $c in
+    realmode) expect realmode 0 REAL-MODE-OK LONG-MODE-OK MMIO-EXIT-OK ;;
+    elf-poweroff) expect elf-poweroff 0 "ELF-GUEST long mode, boot_params ok" "ELF-GUEST mmio ok" ;;
+    elf-reset) expect elf-reset 2 "ELF-GUEST resetting" "i8042" ;;
+    elf-triple) expect elf-triple 3 "ELF-GUEST triple fault" "triple-faulted" ;;
+    elf-timeout) expect elf-timeout 4 "ELF-GUEST spinning" "time-out" ;;
+    linux) expect linux 0 "VESSEL-INIT-MARKER cpus=1" ;;
+    linux-smp) expect linux-smp 0 "VESSEL-INIT-MARKER cpus=2 online=0-1" ;;
+    *) echo "FAIL: unknown case $c"; failures=$((failures + 1)) ;;
+    esac
+done
+[ "$failures" -eq 0 ] || exit 1
+echo "ALL PASS ($((finished - started)) s)"
