@@ -1,6 +1,7 @@
-// Runs a bare-metal ELF on Vessel's RISC-V machine and prints how many instructions hart 0
-// retired. The benchmark workload is deterministic (no timer or time-dependent branch), so this is
-// also the number QEMU executes for the same ELF; the run script divides it by each engine's time.
+// Runs the benchmark ELF on Vessel's RISC-V machine and prints the retired-instruction count the
+// workload recorded from minstret. The benchmark workload is deterministic (no timer or
+// time-dependent branch), so this is also the number QEMU executes for the same ELF; the run script
+// divides it by each engine's time.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -22,6 +23,13 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "riscv-bench-count: workload exited with status {}\n", status);
         return 1;
     }
-    fmt::print("{}\n", (*machine)->hart().instret());
+    // start.S stores minstret at bench_result (link.ld) just before reporting.
+    constexpr uint64_t kResultAddress = vessel::riscv_virt::kRamBase + 0x400000;
+    auto retired = (*machine)->memory().load<uint64_t>(kResultAddress);
+    if (!retired || *retired == 0) {
+        fmt::print(stderr, "riscv-bench-count: the workload did not record its instret\n");
+        return 1;
+    }
+    fmt::print("{}\n", *retired);
     return 0;
 }

@@ -6,175 +6,183 @@
 
 namespace vessel::riscv {
 
+// Every operation, with the interpreter handler that executes it (operations sharing a handler,
+// like the AMOs or F/D, are dispatched once more inside it). The enum and the interpreter's
+// dispatch table are both generated from this list, so they cannot disagree.
+#define VESSEL_RISCV_OPS(X)     \
+    X(undecoded, undecoded)     \
+    X(end_of_page, end_of_page) \
+    X(illegal, illegal)         \
+    X(lui, lui)                 \
+    X(auipc, auipc)             \
+    X(jal, jal)                 \
+    X(jalr, jalr)               \
+    X(beq, beq)                 \
+    X(bne, bne)                 \
+    X(blt, blt)                 \
+    X(bge, bge)                 \
+    X(bltu, bltu)               \
+    X(bgeu, bgeu)               \
+    X(lb, lb)                   \
+    X(lh, lh)                   \
+    X(lw, lw)                   \
+    X(ld, ld)                   \
+    X(lbu, lbu)                 \
+    X(lhu, lhu)                 \
+    X(lwu, lwu)                 \
+    X(sb, sb)                   \
+    X(sh, sh)                   \
+    X(sw, sw)                   \
+    X(sd, sd)                   \
+    X(addi, addi)               \
+    X(slti, slti)               \
+    X(sltiu, sltiu)             \
+    X(xori, xori)               \
+    X(ori, ori)                 \
+    X(andi, andi)               \
+    X(slli, slli)               \
+    X(srli, srli)               \
+    X(srai, srai)               \
+    X(add, add)                 \
+    X(sub, sub)                 \
+    X(sll, sll)                 \
+    X(slt, slt)                 \
+    X(sltu, sltu)               \
+    X(xor_, xor_)               \
+    X(srl, srl)                 \
+    X(sra, sra)                 \
+    X(or_, or_)                 \
+    X(and_, and_)               \
+    X(addiw, addiw)             \
+    X(slliw, slliw)             \
+    X(srliw, srliw)             \
+    X(sraiw, sraiw)             \
+    X(addw, addw)               \
+    X(subw, subw)               \
+    X(sllw, sllw)               \
+    X(srlw, srlw)               \
+    X(sraw, sraw)               \
+    X(fence, fence)             \
+    X(fence_i, fence_i)         \
+    X(ecall, ecall)             \
+    X(ebreak, ebreak)           \
+    X(mret, mret)               \
+    X(sret, sret)               \
+    X(wfi, wfi)                 \
+    X(sfence_vma, sfence_vma)   \
+    X(csrrw, csr)               \
+    X(csrrs, csr)               \
+    X(csrrc, csr)               \
+    X(csrrwi, csr)              \
+    X(csrrsi, csr)              \
+    X(csrrci, csr)              \
+    X(mul, mul)                 \
+    X(mulh, mulh)               \
+    X(mulhsu, mulhsu)           \
+    X(mulhu, mulhu)             \
+    X(div, div)                 \
+    X(divu, divu)               \
+    X(rem, rem)                 \
+    X(remu, remu)               \
+    X(mulw, mulw)               \
+    X(divw, divw)               \
+    X(divuw, divuw)             \
+    X(remw, remw)               \
+    X(remuw, remuw)             \
+    X(lr_w, amo)                \
+    X(sc_w, amo)                \
+    X(amoswap_w, amo)           \
+    X(amoadd_w, amo)            \
+    X(amoxor_w, amo)            \
+    X(amoand_w, amo)            \
+    X(amoor_w, amo)             \
+    X(amomin_w, amo)            \
+    X(amomax_w, amo)            \
+    X(amominu_w, amo)           \
+    X(amomaxu_w, amo)           \
+    X(lr_d, amo)                \
+    X(sc_d, amo)                \
+    X(amoswap_d, amo)           \
+    X(amoadd_d, amo)            \
+    X(amoxor_d, amo)            \
+    X(amoand_d, amo)            \
+    X(amoor_d, amo)             \
+    X(amomin_d, amo)            \
+    X(amomax_d, amo)            \
+    X(amominu_d, amo)           \
+    X(amomaxu_d, amo)           \
+    X(flw, fp)                  \
+    X(fsw, fp)                  \
+    X(fld, fp)                  \
+    X(fsd, fp)                  \
+    X(fmadd_s, fp)              \
+    X(fmsub_s, fp)              \
+    X(fnmsub_s, fp)             \
+    X(fnmadd_s, fp)             \
+    X(fadd_s, fp)               \
+    X(fsub_s, fp)               \
+    X(fmul_s, fp)               \
+    X(fdiv_s, fp)               \
+    X(fsqrt_s, fp)              \
+    X(fsgnj_s, fp)              \
+    X(fsgnjn_s, fp)             \
+    X(fsgnjx_s, fp)             \
+    X(fmin_s, fp)               \
+    X(fmax_s, fp)               \
+    X(fcvt_w_s, fp)             \
+    X(fcvt_wu_s, fp)            \
+    X(fcvt_l_s, fp)             \
+    X(fcvt_lu_s, fp)            \
+    X(fmv_x_w, fp)              \
+    X(feq_s, fp)                \
+    X(flt_s, fp)                \
+    X(fle_s, fp)                \
+    X(fclass_s, fp)             \
+    X(fcvt_s_w, fp)             \
+    X(fcvt_s_wu, fp)            \
+    X(fcvt_s_l, fp)             \
+    X(fcvt_s_lu, fp)            \
+    X(fmv_w_x, fp)              \
+    X(fmadd_d, fp)              \
+    X(fmsub_d, fp)              \
+    X(fnmsub_d, fp)             \
+    X(fnmadd_d, fp)             \
+    X(fadd_d, fp)               \
+    X(fsub_d, fp)               \
+    X(fmul_d, fp)               \
+    X(fdiv_d, fp)               \
+    X(fsqrt_d, fp)              \
+    X(fsgnj_d, fp)              \
+    X(fsgnjn_d, fp)             \
+    X(fsgnjx_d, fp)             \
+    X(fmin_d, fp)               \
+    X(fmax_d, fp)               \
+    X(fcvt_w_d, fp)             \
+    X(fcvt_wu_d, fp)            \
+    X(fcvt_l_d, fp)             \
+    X(fcvt_lu_d, fp)            \
+    X(fmv_x_d, fp)              \
+    X(feq_d, fp)                \
+    X(flt_d, fp)                \
+    X(fle_d, fp)                \
+    X(fclass_d, fp)             \
+    X(fcvt_d_w, fp)             \
+    X(fcvt_d_wu, fp)            \
+    X(fcvt_d_l, fp)             \
+    X(fcvt_d_lu, fp)            \
+    X(fmv_d_x, fp)              \
+    X(fcvt_s_d, fp)             \
+    X(fcvt_d_s, fp)
+
 enum class Op : uint16_t {
-    undecoded = 0,  // an empty slot of the decoded-instruction cache
-    illegal,        // imm holds the raw instruction bits (mtval)
-    // RV64I
-    lui,
-    auipc,
-    jal,
-    jalr,
-    beq,
-    bne,
-    blt,
-    bge,
-    bltu,
-    bgeu,
-    lb,
-    lh,
-    lw,
-    ld,
-    lbu,
-    lhu,
-    lwu,
-    sb,
-    sh,
-    sw,
-    sd,
-    addi,
-    slti,
-    sltiu,
-    xori,
-    ori,
-    andi,
-    slli,
-    srli,
-    srai,
-    add,
-    sub,
-    sll,
-    slt,
-    sltu,
-    xor_,
-    srl,
-    sra,
-    or_,
-    and_,
-    addiw,
-    slliw,
-    srliw,
-    sraiw,
-    addw,
-    subw,
-    sllw,
-    srlw,
-    sraw,
-    fence,
-    fence_i,
-    ecall,
-    ebreak,
-    mret,
-    sret,
-    wfi,
-    sfence_vma,
-    csrrw,
-    csrrs,
-    csrrc,
-    csrrwi,
-    csrrsi,
-    csrrci,
-    // M
-    mul,
-    mulh,
-    mulhsu,
-    mulhu,
-    div,
-    divu,
-    rem,
-    remu,
-    mulw,
-    divw,
-    divuw,
-    remw,
-    remuw,
-    // A (word then doubleword, same order)
-    lr_w,
-    sc_w,
-    amoswap_w,
-    amoadd_w,
-    amoxor_w,
-    amoand_w,
-    amoor_w,
-    amomin_w,
-    amomax_w,
-    amominu_w,
-    amomaxu_w,
-    lr_d,
-    sc_d,
-    amoswap_d,
-    amoadd_d,
-    amoxor_d,
-    amoand_d,
-    amoor_d,
-    amomin_d,
-    amomax_d,
-    amominu_d,
-    amomaxu_d,
-    // F and D
-    flw,
-    fsw,
-    fld,
-    fsd,
-    fmadd_s,
-    fmsub_s,
-    fnmsub_s,
-    fnmadd_s,
-    fadd_s,
-    fsub_s,
-    fmul_s,
-    fdiv_s,
-    fsqrt_s,
-    fsgnj_s,
-    fsgnjn_s,
-    fsgnjx_s,
-    fmin_s,
-    fmax_s,
-    fcvt_w_s,
-    fcvt_wu_s,
-    fcvt_l_s,
-    fcvt_lu_s,
-    fmv_x_w,
-    feq_s,
-    flt_s,
-    fle_s,
-    fclass_s,
-    fcvt_s_w,
-    fcvt_s_wu,
-    fcvt_s_l,
-    fcvt_s_lu,
-    fmv_w_x,
-    fmadd_d,
-    fmsub_d,
-    fnmsub_d,
-    fnmadd_d,
-    fadd_d,
-    fsub_d,
-    fmul_d,
-    fdiv_d,
-    fsqrt_d,
-    fsgnj_d,
-    fsgnjn_d,
-    fsgnjx_d,
-    fmin_d,
-    fmax_d,
-    fcvt_w_d,
-    fcvt_wu_d,
-    fcvt_l_d,
-    fcvt_lu_d,
-    fmv_x_d,
-    feq_d,
-    flt_d,
-    fle_d,
-    fclass_d,
-    fcvt_d_w,
-    fcvt_d_wu,
-    fcvt_d_l,
-    fcvt_d_lu,
-    fmv_d_x,
-    fcvt_s_d,
-    fcvt_d_s,
-    count_
+#define VESSEL_RISCV_OP_ENUM(name, handler) name,
+    VESSEL_RISCV_OPS(VESSEL_RISCV_OP_ENUM)
+#undef VESSEL_RISCV_OP_ENUM
+        count_
 };
+// undecoded (0) marks an empty slot of the decoded-instruction cache and end_of_page the sentinel
+// slots after a cached page (the decoder produces neither); illegal carries the raw instruction
+// bits in imm (for mtval).
 
 // 12 bytes: a 4 KiB page of 2-byte slots is 24 KiB of decoded cache.
 struct Insn {

@@ -65,6 +65,12 @@ class Hart {
     uint64_t mtimecmp() const { return mtimecmp_.load(std::memory_order_relaxed); }
     // Wakes the hart from WFI to re-evaluate (the board calls this after changing what it sees).
     void kick();
+    // Remote sfence.vma / fence.i (SBI RFENCE, IPIs): the hart drops its TLBs and decoded
+    // instructions at its next block boundary, before executing anything else.
+    void request_flush() {
+        flush_requested_.store(true, std::memory_order_release);
+        kick();
+    }
 
     // --- State access for the board (on the hart's thread, or while it is not running) ---
     uint64_t hart_id() const { return hart_id_; }
@@ -77,7 +83,8 @@ class Hart {
     Priv priv() const { return priv_; }
     uint64_t instret() const { return instret_; }
     void set_ecall_handler(EcallHandler* handler) { ecall_handler_ = handler; }
-    // Drops every cached translation and decoded instruction (remote sfence.vma / fence.i).
+    // Drops every cached translation and decoded instruction. On the hart's own thread only;
+    // other threads use request_flush().
     void flush_all_caches();
 
     uint64_t fp_reg(unsigned index) const { return f_[index & 31]; }
@@ -95,7 +102,8 @@ class Hart {
     struct DecodedPage {
         uint64_t paddr_page = ~uint64_t{0};
         uint32_t generation = 0;
-        Insn slots[2048];
+        // 2048 two-byte slots, then two end_of_page sentinels that sequential flow runs into.
+        Insn slots[2048 + 2];
     };
     static constexpr unsigned kDecodedPages = 64;
 
@@ -190,6 +198,7 @@ class Hart {
     std::atomic<uint64_t> mtimecmp_{~uint64_t{0}};
     std::atomic<bool> stop_{false};
     std::atomic<bool> attention_{true};  // something changed: re-check interrupts now
+    std::atomic<bool> flush_requested_{false};
     std::mutex wait_mutex_;
     std::condition_variable wait_cv_;
 

@@ -33,6 +33,7 @@ class BareMachine {
     int run(std::optional<std::chrono::milliseconds> timeout);
 
     riscv::Hart& hart() { return *hart_; }
+    const vm::GuestMemory& memory() const { return memory_; }
 
   private:
     explicit BareMachine(vm::GuestMemory memory);
