@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test unit-test demo bench format clean
+.PHONY: all deps configure build test unit-test demo bench format clean guest guest-paths
 
 all: build
 
@@ -18,8 +18,16 @@ configure: $(BUILD_DIR)/build.ninja
 build: deps configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Guest kernels and initramfs for the VM tests and the demo (guest/README.md); cached under
+# /var/cache/vessel/guest, so this takes seconds once built.
+guest: deps
+	nice -n 5 guest/build.sh >/dev/null
+
+guest-paths:
+	@guest/paths.sh
+
 # Every test: unit tests and the integration tests that run real containers and VMs (root).
-test: build
+test: build guest
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 unit-test: build

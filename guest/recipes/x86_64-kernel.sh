@@ -1,0 +1,90 @@
+# Recipe: Debian's amd64 kernel (the package linux-image-amd64 depends on) for the KVM tests:
+# vmlinuz (a bzImage) and the modules that give a TCG guest /dev/kvm. Output: vmlinuz, config,
+# kernel-release, modules/*.ko and modules/load-order (insmod them in that order).
+
+# The order insmod needs (no modules.dep in the package): each module after its dependencies.
+X86_64_KVM_MODULES=(
+    kernel/virt/lib/irqbypass.ko
+    kernel/drivers/crypto/ccp/ccp.ko
+    kernel/arch/x86/kvm/kvm.ko
+    kernel/arch/x86/kvm/kvm-amd.ko
+)
+
+# Prints "PACKAGE VERSION": the versioned kernel package the linux-image-amd64 metapackage depends
+# on (the same name `apt-cache depends linux-image-amd64` gives) and the exact version it pins.
+# apt-cache costs a CPU-second here (the machine's apt config disables apt's own binary cache), which
+# would make every cache hit slow, so the answer is remembered until apt's lists or preferences change.
+x86_64_kernel_package() {
+    local key memo answer
+    key=$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* /etc/apt/preferences* /etc/apt/preferences.d/* \
+        2>/dev/null | sha256sum | cut -d' ' -f1)
+    memo=$GUEST_CACHE/.apt-linux-image-amd64-$key
+    if [[ -f "$memo" ]]; then
+        cat "$memo"
+        return
+    fi
+    answer=$(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null | awk '
+        $1 == "Depends:" && !seen {
+            for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-[0-9]/ && $(i + 1) == "(=") {
+                version = $(i + 2); sub(/[),]+$/, "", version); print $i, version; seen = 1; break
+            }
+        }')
+    [[ "$answer" =~ ^linux-image-[0-9][^\ ]*\ [^\ ]+$ ]] ||
+        guest_die "apt-cache show linux-image-amd64 names no versioned kernel package (got '$answer')"
+    mkdir -p "$GUEST_CACHE"
+    echo "$answer" >"$memo.$$" && mv "$memo.$$" "$memo"
+    echo "$answer"
+}
+
+recipe_inputs() {
+    local package
+    package=$(x86_64_kernel_package)
+    echo "text kernel-package $package"
+    echo "text modules ${X86_64_KVM_MODULES[*]}"
+}
+
+recipe_build() {
+    local out=$1 work=$2 pkg version deb release module name
+    pkg=$(x86_64_kernel_package)
+    read -r pkg version <<<"$pkg"
+
+    # The .deb (70 MB) is kept across recipe changes; apt-get download checked its hash.
+    local downloads=${VESSEL_DOWNLOADS:-/var/cache/vessel/downloads}
+    mkdir -p "$downloads"
+    deb=$downloads/${pkg}_${version//:/%3a}_amd64.deb
+    if [[ ! -f "$deb" ]]; then
+        guest_step "apt-get download $pkg"
+        rm -rf "$work/download"
+        mkdir -p "$work/download"
+        (cd "$work/download" && apt-get download -qq "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+        [[ -f "$work/download/$(basename "$deb")" ]] || guest_die "apt-get download $pkg produced no $(basename "$deb")"
+        mv "$work/download/$(basename "$deb")" "$deb"
+    else
+        guest_step "reuse $deb"
+    fi
+
+    guest_step "dpkg-deb -x $(basename "$deb")"
+    rm -rf "$work/x"
+    dpkg-deb -x "$deb" "$work/x"
+    release=$(basename "$(find "$work/x/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1)")
+    [[ -n "$release" && -f "$work/x/boot/vmlinuz-$release" ]] || guest_die "$pkg holds no boot/vmlinuz-<release>"
+
+    guest_step "collect vmlinuz $release and the kvm modules"
+    cp "$work/x/boot/vmlinuz-$release" "$out/vmlinuz"
+    cp "$work/x/boot/config-$release" "$out/config"
+    echo "$release" >"$out/kernel-release"
+    mkdir "$out/modules"
+    : >"$out/modules/load-order"
+    for module in "${X86_64_KVM_MODULES[@]}"; do
+        name=$(basename "$module")
+        if [[ -f "$work/x/lib/modules/$release/$module" ]]; then
+            cp "$work/x/lib/modules/$release/$module" "$out/modules/$name"
+        elif [[ -f "$work/x/lib/modules/$release/$module.xz" ]]; then
+            xz -dc "$work/x/lib/modules/$release/$module.xz" >"$out/modules/$name"
+        else
+            guest_die "$pkg has no $module"
+        fi
+        echo "$name" >>"$out/modules/load-order"
+    done
+    rm -rf "$work/x"
+}
