@@ -191,8 +191,9 @@ Sbi::Return Sbi::hsm(riscv::Hart& caller, uint64_t fid, uint64_t a0, uint64_t a1
     }
 }
 
-Sbi::Return Sbi::srst(uint64_t type, uint64_t reason) {
+Sbi::Return Sbi::srst(riscv::Hart& caller, uint64_t type, uint64_t reason) {
     if (type > 2 || reason > 1) return {kErrInvalidParam, 0};
+    caller.request_stop();  // a successful reset never returns to the kernel
     if (reason == 1)
         exit_.request(vm::exit_code::crashed);
     else
@@ -255,6 +256,7 @@ bool Sbi::legacy(riscv::Hart& hart, uint64_t eid) {
             return true;
         }
         case 8:
+            hart.request_stop();
             exit_.request(vm::exit_code::powered_off);
             hart.set_reg(10, 0);
             return true;
@@ -289,7 +291,7 @@ bool Sbi::handle_ecall(riscv::Hart& hart) {
             result = hsm(hart, fid, a0, a1, a2);
             break;
         case ext::srst:
-            if (fid == 0) result = srst(a0, a1);
+            if (fid == 0) result = srst(hart, a0, a1);
             break;
         case ext::dbcn:
             result = dbcn(fid, a0, a1, a2);

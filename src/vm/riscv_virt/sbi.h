@@ -60,7 +60,7 @@ class Sbi : public riscv::EcallHandler {
     Return ipi(uint64_t mask, uint64_t mask_base);
     Return rfence(riscv::Hart& caller, uint64_t fid, uint64_t mask, uint64_t mask_base);
     Return hsm(riscv::Hart& caller, uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2);
-    Return srst(uint64_t type, uint64_t reason);
+    Return srst(riscv::Hart& caller, uint64_t type, uint64_t reason);
     Return dbcn(uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2);
     bool legacy(riscv::Hart& hart, uint64_t eid);
     // The harts a (mask, base) pair names; nullopt when it names one that does not exist.
