@@ -1,13 +1,25 @@
 // RISC-V F and D extension arithmetic (unprivileged spec v20191213, chapters 11 and 12) as pure
-// functions on raw IEEE-754 bit patterns. The hart resolves the dynamic rounding mode (frm) and
-// rejects the reserved encodings before calling; every function ORs the exceptions it raises into
-// `flags` using the fflags bit layout, so the hart can pass its fflags field directly.
+// functions on raw IEEE-754 bit patterns. Results follow RISC-V rather than x86: every NaN result
+// is the canonical NaN, tininess is detected after rounding, fcvt to integers saturates, and rmm
+// (ties away from zero) is exact.
 //
-// Results follow RISC-V rather than x86: every NaN result is the canonical NaN, tininess is
-// detected after rounding, fcvt to integers saturates, and rmm (ties away from zero) is exact.
+// How a hart uses it:
+//  - rounding: resolve_rounding(rm field, frm) before calling; nullopt = illegal instruction.
+//  - flags: every function ORs the exceptions it raises into `flags` (fflags layout), so pass
+//    the accrued fflags field directly; when it changes (or an f register is written), set
+//    mstatus.FS to Dirty.
+//  - singles: read every single-precision operand through unbox_s() (an improperly boxed register
+//    reads as the canonical NaN) and write every single-precision result, FLW and FMV.W.X through
+//    box_s(). FSW and FMV.X.W move the low 32 bits unchanged (FMV.X.W sign-extends them); FSGNJ*.S
+//    unboxes its operands like any other single instruction.
+//  - integer results: FCVT.W[U].[SD] return 32 bits that RV64 sign-extends into rd (also WU);
+//    FEQ/FLT/FLE/FCLASS write 0/1 or the class mask zero-extended.
+//  - host state: the x86-64 fast paths assume the calling thread's MXCSR is the process default
+//    (round to nearest, no flush-to-zero); the library itself always restores it.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace vessel::riscv::fp {
 
@@ -17,6 +29,17 @@ enum class Rounding : uint8_t { rne = 0, rtz = 1, rdn = 2, rup = 3, rmm = 4 };
 inline constexpr uint8_t kRoundingDynamic = 7;
 inline constexpr bool is_valid_rounding(uint8_t rm) {
     return rm <= 4;
+}
+
+// The rounding mode an instruction uses: its rm field, or frm when the field is 7 (dyn). nullopt
+// means the instruction is illegal (rm 5 or 6, or dyn with frm 5, 6 or 7) and the hart raises an
+// illegal-instruction exception. FCVT.D.S and FCVT.D.W[U] cannot round but their rm field
+// decodes like any other (an invalid value is illegal); FMIN/FMAX, FSGNJ*, FEQ/FLT/FLE, FCLASS and
+// FMV have no rm field (funct3 selects the operation).
+inline constexpr std::optional<Rounding> resolve_rounding(uint8_t rm_field, uint8_t frm) {
+    uint8_t rm = rm_field == kRoundingDynamic ? frm : rm_field;
+    if (!is_valid_rounding(rm)) return std::nullopt;
+    return static_cast<Rounding>(rm);
 }
 
 inline constexpr uint32_t kFlagNX = 0x01;  // inexact
