@@ -64,6 +64,17 @@ smp2 | smp4)
     boot 0 'echo nproc=$(nproc) cpuinfo=$(grep -c ^processor /proc/cpuinfo)' --cpus "$n"
     expect "^nproc=$n cpuinfo=$n$"
     ;;
+console-file)
+    # --console file:PATH: the guest's console goes to the file, nothing to stdout.
+    boot_out=$work/out
+    timeout -s KILL $limit "$vmm" --kernel "$kernel" --initrd "$initrd" --console "file:$work/console" \
+        --append 'console=ttyS0 vessel.run="echo to-the-file"' </dev/null >"$boot_out" 2>&1
+    status=$?
+    [[ $status -eq 0 ]] || { echo "FAIL: status $status"; exit 1; }
+    [[ ! -s $boot_out ]] || { echo "FAIL: stdout not empty"; head "$boot_out"; exit 1; }
+    tr -d '\r' <"$work/console" >"$work/out"
+    expect '^to-the-file$'
+    ;;
 opensbi)
     # Debian's OpenSBI in emulated M-mode (CLINT, PLIC M contexts, sifive,test) starts the kernel.
     fw=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin
