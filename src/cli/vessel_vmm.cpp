@@ -22,7 +22,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     std::optional<unsigned> cpus;
     std::string kernel, initrd, append, bios;
     app.add_option("--config", config_path, "vm.json with the same fields as the options");
-    app.add_option("--kernel", kernel, "Linux kernel image");
+    app.add_option("--kernel", kernel, "Linux bzImage / vmlinux (x86-64) or Image (RISC-V)");
     app.add_option("--initrd", initrd, "initramfs");
     app.add_option("--append", append, "kernel command line");
     app.add_option("--bios", bios,

@@ -34,12 +34,12 @@ printf '\xff\xff\xff\x00' | dd of="$work/bad-phoff" bs=1 seek=32 conv=notrunc st
 expect 1 'missing.*No such file' --bios "$work/missing.elf"
 expect 1 'not an ELF file' --bios "$work/text"
 expect 1 'too short' --bios "$work/truncated"
-expect 1 'machine type is 62' --bios /bin/true
+expect 1 'x86-64 ELF goes in --kernel' --bios /bin/true
 expect 1 'program headers lie outside the file' --bios "$work/bad-phoff"
 expect 1 'outside guest RAM' --bios "$low_elf"
 expect 1 'below the minimum' --bios "$spin_elf" --memory 4k
 expect 1 'unknown-flag|not expected|extra' --bios "$spin_elf" --unknown-flag
-expect 1 '--kernel: booting Linux needs the RISC-V board' --kernel "$spin_elf"
+expect 1 'not a RISC-V Linux Image' --kernel "$spin_elf"
 expect 1 '--memory' --bios "$spin_elf" --memory lots
 expect 1 '--timeout' --bios "$spin_elf" --timeout -3
 

@@ -71,6 +71,13 @@ class Hart {
         flush_requested_.store(true, std::memory_order_release);
         kick();
     }
+    // An SBI IPI: sets SSIP in mip at the hart's next block boundary (or wakes it from WFI).
+    void post_supervisor_software_interrupt() {
+        ssip_posted_.store(true, std::memory_order_release);
+        kick();
+    }
+    // Lets run() be called again after request_stop() (SBI HSM stop, then start).
+    void clear_stop() { stop_.store(false, std::memory_order_release); }
 
     // --- State access for the board (on the hart's thread, or while it is not running) ---
     uint64_t hart_id() const { return hart_id_; }
@@ -83,6 +90,13 @@ class Hart {
     Priv priv() const { return priv_; }
     uint64_t instret() const { return instret_; }
     void set_ecall_handler(EcallHandler* handler) { ecall_handler_ = handler; }
+    // For a board that plays the M-mode firmware itself (the SBI inside the VMM): sets up
+    // delegation, counters, menvcfg and stimecmp as firmware would. False for an unknown CSR.
+    bool write_csr_as_firmware(uint32_t number, uint64_t value) {
+        bool known = csr_write(number, value);
+        attention_.store(true, std::memory_order_relaxed);
+        return known;
+    }
     // Drops every cached translation and decoded instruction. On the hart's own thread only;
     // other threads use request_flush().
     void flush_all_caches();
@@ -199,6 +213,7 @@ class Hart {
     std::atomic<bool> stop_{false};
     std::atomic<bool> attention_{true};  // something changed: re-check interrupts now
     std::atomic<bool> flush_requested_{false};
+    std::atomic<bool> ssip_posted_{false};
     std::mutex wait_mutex_;
     std::condition_variable wait_cv_;
 

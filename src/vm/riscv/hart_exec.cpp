@@ -50,6 +50,8 @@ void Hart::run() {
         if (attention_.load(std::memory_order_relaxed) || instret_ >= next_timer_check_) {
             attention_.store(false, std::memory_order_relaxed);
             if (flush_requested_.exchange(false, std::memory_order_acq_rel)) flush_all_caches();
+            if (ssip_posted_.exchange(false, std::memory_order_acq_rel))
+                mip_software_ |= uint64_t{1} << irq::ssi;
             next_timer_check_ = instret_ + kTimerCheckInterval;
             take_interrupt_if_pending();
         }

@@ -9,7 +9,7 @@ uint64_t TestFinisher::read(uint64_t, unsigned) {
 }
 
 void TestFinisher::write(uint64_t offset, unsigned size, uint64_t value) {
-    if (offset != 0 || size < 4) return;
+    if (offset != 0 || size < 2) return;  // OpenSBI writes 16 bits, Linux syscon 32
     auto command = static_cast<uint32_t>(value);
     switch (command & 0xffff) {
         case kPass:

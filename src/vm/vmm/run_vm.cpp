@@ -9,6 +9,7 @@
 #include "vm/kvm/x86_boot.h"
 #include "vm/kvm/x86_machine.h"
 #include "vm/riscv_virt/bare_machine.h"
+#include "vm/riscv_virt/virt_machine.h"
 
 namespace vessel::vm {
 
@@ -26,11 +27,9 @@ Result<std::vector<uint8_t>> read_head(const std::string& path, const char* what
 
 // The RISC-V emulator without a board: bare-metal ELFs in M-mode.
 Result<int> run_riscv_bare_metal(const VmConfig& config) {
-    if (!config.kernel.empty())
-        return fail("--kernel: booting Linux needs the RISC-V board, not available yet");
-    if (!config.initrd.empty()) return fail("--initrd: needs --kernel and the RISC-V board");
-    if (!config.append.empty()) return fail("--append: needs --kernel and the RISC-V board");
-    if (config.cpus != 1) return fail("--cpus: more than one hart needs the RISC-V board");
+    if (!config.initrd.empty()) return fail("--initrd: needs --kernel");
+    if (!config.append.empty()) return fail("--append: needs --kernel");
+    if (config.cpus != 1) return fail("--cpus: more than one hart needs --kernel (the board)");
     if (config.console == ConsoleKind::file)
         return fail("--console: the bare-metal machine has no UART");
     if (config.bios.empty()) return fail("--bios: a bare-metal ELF is required");
@@ -98,6 +97,7 @@ Result<int> run_vm(const VmConfig& config, const Logger& log) {
         case Engine::kvm:
             return kvm::run_x86_vm(config, log);
         case Engine::emulator:
+            if (!config.kernel.empty()) return riscv_virt::run_virt_machine(config, log);
             return run_riscv_bare_metal(config);
     }
     return fail("no engine");

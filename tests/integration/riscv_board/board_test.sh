@@ -1,0 +1,139 @@
+#!/bin/bash
+# One case of the RISC-V board tests: boots guest/'s riscv64 kernel + initramfs on vessel-vmm and
+# checks the guest's output and vessel-vmm's exit status. Usage: board_test.sh VMM SOURCE_DIR CASE
+set -uo pipefail
+vmm=$1 src=$2 case=$3
+kernel=$("$src/guest/out.sh" riscv64-kernel Image 2>/dev/null) || {
+    echo "FAIL: no riscv64 guest kernel (run make guest)"; exit 1; }
+initrd=$("$src/guest/out.sh" riscv64-initramfs initramfs.cpio.gz 2>/dev/null) || {
+    echo "FAIL: no riscv64 initramfs (run make guest)"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Generous: the interpreter boots in ~5 s alone, but these machines are shared.
+limit=240
+
+# boot STATUS CMDS [vessel-vmm options...]: runs CMDS in the guest, expects STATUS; output in $work/out.
+boot() {
+    local want=$1 cmds=$2
+    shift 2
+    timeout -s KILL $limit "$vmm" --kernel "$kernel" --initrd "$initrd" --memory 256M \
+        --append "console=ttyS0 vessel.run=\"$cmds\"" "$@" </dev/null >"$work/out" 2>"$work/err"
+    local status=$?
+    tr -d '\r' <"$work/out" >"$work/clean" && mv "$work/clean" "$work/out"  # the tty's CR LF
+    if [[ $status -ne $want ]]; then
+        echo "FAIL: status $status, want $want"; tail -n 20 "$work/out" "$work/err"; exit 1
+    fi
+    grep -q '^vessel-guest: init started' "$work/out" || { echo "FAIL: no init marker"; exit 1; }
+}
+# expect REGEX: a line of the guest's output matches.
+expect() {
+    grep -Eq -- "$1" "$work/out" || { echo "FAIL: no line matching '$1'"; tail -n 20 "$work/out"; exit 1; }
+    echo "ok: $1"
+}
+
+case $case in
+boot)
+    boot 0 'uname -m; echo sum=$((6*7))'
+    expect '^riscv64$'
+    expect '^sum=42$'
+    expect '^vessel-guest: run exit=0'
+    ;;
+cpuinfo)
+    boot 0 'grep -c ^processor /proc/cpuinfo; grep -m1 ^isa /proc/cpuinfo; grep -m1 ^mmu /proc/cpuinfo'
+    expect '^1$'
+    expect '^isa.*rv64imafdc'
+    expect '^mmu.*sv48'
+    ;;
+arithmetic)
+    boot 0 'i=0; s=0; while [ $i -lt 2000 ]; do s=$((s + i * i)); i=$((i + 1)); done; echo squares=$s'
+    expect '^squares=2664667000$'
+    ;;
+tmpfs)
+    boot 0 'mkdir -p /t && mount -t tmpfs none /t && seq 1 500 > /t/f && echo lines=$(wc -l < /t/f) last=$(tail -n1 /t/f) && grep -q tmpfs /proc/mounts && echo mounted'
+    expect '^lines=500 last=500$'
+    expect '^mounted$'
+    ;;
+poweroff)
+    boot 0 'poweroff -f'
+    ;;
+reboot)
+    boot 2 'reboot -f'
+    ;;
+smp2 | smp4)
+    n=${case#smp}
+    boot 0 'echo nproc=$(nproc) cpuinfo=$(grep -c ^processor /proc/cpuinfo)' --cpus "$n"
+    expect "^nproc=$n cpuinfo=$n$"
+    ;;
+console-file)
+    # --console file:PATH: the guest's console goes to the file, nothing to stdout.
+    boot_out=$work/out
+    timeout -s KILL $limit "$vmm" --kernel "$kernel" --initrd "$initrd" --console "file:$work/console" \
+        --append 'console=ttyS0 vessel.run="echo to-the-file"' </dev/null >"$boot_out" 2>&1
+    status=$?
+    [[ $status -eq 0 ]] || { echo "FAIL: status $status"; exit 1; }
+    [[ ! -s $boot_out ]] || { echo "FAIL: stdout not empty"; head "$boot_out"; exit 1; }
+    tr -d '\r' <"$work/console" >"$work/out"
+    expect '^to-the-file$'
+    ;;
+opensbi)
+    # Debian's OpenSBI in emulated M-mode (CLINT, PLIC M contexts, sifive,test) starts the kernel.
+    # (With --cpus 2 it boots both harts, but one run in a few hangs: not yet diagnosed.)
+    fw=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin
+    [[ -f $fw ]] || { echo "FAIL: $fw missing (make deps installs opensbi)"; exit 1; }
+    boot 0 'uname -m; grep -c ^processor /proc/cpuinfo' --bios "$fw"
+    expect '^OpenSBI v'
+    expect '^riscv64$'
+    expect '^1$'
+    ;;
+bad-input)
+    fails=0
+    # one STATUS PATTERN ARGS...: status 1 and exactly one stderr line matching PATTERN.
+    one() {
+        local pattern=$1
+        shift
+        "$vmm" "$@" </dev/null >"$work/out" 2>"$work/err"
+        local status=$?
+        if [[ $status -ne 1 || $(wc -l <"$work/err") -ne 1 ]] || ! grep -Eq -- "$pattern" "$work/err"; then
+            echo "FAIL: vessel-vmm $* -> $status:"; cat "$work/err"; fails=$((fails + 1))
+        else
+            echo "ok: $(cat "$work/err")"
+        fi
+    }
+    head -c 8192 /dev/urandom >"$work/random"
+    # A file with the RISC-V magic but a misaligned text_offset.
+    cp "$work/random" "$work/bad-offset"
+    printf 'RSC\x05' | dd of="$work/bad-offset" bs=1 seek=56 conv=notrunc status=none
+    printf '\x00\x10\x00\x00\x00\x00\x00\x00' | dd of="$work/bad-offset" bs=1 seek=8 conv=notrunc status=none
+    one 'missing.*No such file' --kernel "$work/missing"
+    one 'neither an x86-64 bzImage/ELF nor a RISC-V Image' --kernel "$work/random"
+    one 'text_offset' --kernel "$work/bad-offset"
+    truncate -s 14M "$work/big-initrd"
+    one 'too small for the kernel .* and initrd' --kernel "$kernel" --initrd "$work/big-initrd" --memory 16M
+    one 'unrecognised|not expected|unknown|--frobnicate' --kernel "$kernel" --frobnicate
+    one 'initrd.*No such file' --kernel "$kernel" --initrd "$work/missing"
+    [[ $fails -eq 0 ]] || exit 1
+    ;;
+sigterm)
+    "$vmm" --kernel "$kernel" --initrd "$initrd" --append 'console=ttyS0 vessel.run="while :; do :; done"' \
+        </dev/null >"$work/out" 2>"$work/err" &
+    pid=$!
+    for _ in $(seq 1 $((limit * 10))); do
+        grep -q 'init started' "$work/out" && break
+        sleep 0.1
+    done
+    grep -q 'init started' "$work/out" || { echo "FAIL: guest never reached /init"; kill -KILL $pid; exit 1; }
+    sleep 0.5
+    start=$(date +%s%N)
+    kill -TERM $pid
+    for _ in $(seq 1 50); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+    if kill -0 $pid 2>/dev/null; then echo "FAIL: still running 2.5 s after SIGTERM"; kill -KILL $pid; exit 1; fi
+    wait $pid
+    status=$?
+    ms=$((($(date +%s%N) - start) / 1000000))
+    echo "ok: stopped ${ms} ms after SIGTERM, status $status"
+    [[ $status -ne 0 ]] || { echo "FAIL: SIGTERM should not look like a power-off"; exit 1; }
+    ;;
+*)
+    echo "unknown case $case"; exit 1
+    ;;
+esac
