@@ -53,15 +53,14 @@ Result<GuestArch> detect_guest_arch(const VmConfig& config) {
                             config.kernel);
         }
     }
-    // Only --accel kvm makes a --bios image x86 real-mode code; anything else goes to the RISC-V
+    // An x86-64 ELF in --bios is a mistake whatever the accelerator: say where it goes. Otherwise
+    // only --accel kvm makes a --bios image x86 real-mode code; anything else goes to the RISC-V
     // emulator, whose loader explains what is wrong with a file that is not RISC-V.
-    if (config.accel == Accel::kvm) {
-        auto head = TRY(read_head(config.bios, "bios"));
-        auto format = x86::detect_kernel_format(head);
-        if (format == x86::KernelFormat::elf64)
-            return fail("bios {}: an x86-64 ELF goes in --kernel", config.bios);
-        if (format != x86::KernelFormat::riscv) return GuestArch::x86_64;
-    }
+    auto head = TRY(read_head(config.bios, "bios"));
+    auto format = x86::detect_kernel_format(head);
+    if (format == x86::KernelFormat::elf64)
+        return fail("bios {}: an x86-64 ELF goes in --kernel", config.bios);
+    if (config.accel == Accel::kvm && format != x86::KernelFormat::riscv) return GuestArch::x86_64;
     return GuestArch::riscv64;
 }
 
