@@ -1,0 +1,51 @@
+// One container's cgroup, whatever the host's layout. The v1 driver manages one directory per
+// controller hierarchy; the v2 driver one directory in the unified tree; on hybrid hosts the v1
+// driver also joins the (controller-less) unified tree so the process is tracked there too.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "container/cgroup/layout.h"
+#include "container/spec/spec.h"
+
+namespace vessel::container::cgroup {
+
+class Cgroup {
+public:
+    virtual ~Cgroup() = default;
+
+    // Creates the directories (missing parents too). Remembers which ones it made so that
+    // destroy() removes exactly those.
+    virtual Result<> create() = 0;
+    // Writes the limits. Errors name the JSON path ("linux.resources.memory.limit: ...").
+    virtual Result<> apply(const spec::Resources& resources, const Logger& log) = 0;
+    virtual Result<> add_process(pid_t pid) = 0;
+    // Every pid in the cgroup (the container's processes).
+    virtual Result<std::vector<pid_t>> processes() const = 0;
+    // Removes the directories create() made (or, for a cgroup reopened from state, the leaf ones).
+    // The cgroup must be empty.
+    virtual Result<> destroy() = 0;
+    // The container's directory in each hierarchy, for tests and for `ps`-like readers.
+    virtual std::vector<std::string> directories() const = 0;
+    // Every directory create() made, outermost first: kept in the state file so that delete,
+    // from another process, removes them again (see restore_created).
+    virtual std::vector<std::string> created_directories() const = 0;
+    virtual void restore_created(std::vector<std::string> created) = 0;
+};
+
+// "/vessel/abc" (absolute inside every hierarchy). Relative configured paths are taken relative
+// to the hierarchy roots too; an empty one becomes "/vessel/<id>".
+std::string cgroup_path_for(const std::string& configured, const std::string& id);
+
+std::unique_ptr<Cgroup> make_cgroup(const HostLayout& layout, const std::string& path);
+
+// Writes `value` to directory/file, with a context naming the file.
+Result<> write_cgroup_file(const std::string& directory, const char* file, std::string_view value);
+
+}  // namespace vessel::container::cgroup

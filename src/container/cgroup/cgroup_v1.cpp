@@ -1,0 +1,169 @@
+// cgroup v1: one directory per controller hierarchy (cpu,cpuacct / cpuset / memory / pids / ...).
+#include <unistd.h>
+
+#include "base/file.h"
+#include "container/cgroup/drivers.h"
+
+namespace vessel::container::cgroup {
+
+namespace {
+
+std::string trimmed(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+std::string limit_text(int64_t value) { return std::to_string(value); }
+
+// A new cpuset cgroup starts with empty cpus and mems, and nothing can join it until they are
+// filled in: copy them from the parent, as the kernel would with cgroup.clone_children.
+Result<> inherit_cpuset(const std::string& directory) {
+    std::string parent = directory.substr(0, directory.rfind('/'));
+    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+        std::string value = trimmed(TRY(read_file(parent + "/" + file)));
+        if (!value.empty()) TRY(write_cgroup_file(directory, file, value));
+    }
+    return {};
+}
+
+class V1Cgroup final : public CgroupDirectories {
+public:
+    V1Cgroup(const HostLayout& layout, std::string path) : layout_(layout), path_(std::move(path)) {
+        for (const auto& hierarchy : layout_.v1) leaves_.push_back(hierarchy.mount_point + path_);
+        if (!layout_.unified.empty()) leaves_.push_back(layout_.unified + path_);
+    }
+
+    Result<> create() override {
+        for (const auto& hierarchy : layout_.v1) {
+            std::function<Result<>(const std::string&)> prepare;
+            if (hierarchy.has("cpuset")) prepare = inherit_cpuset;
+            auto made = make_cgroup_directories(hierarchy.mount_point, path_, prepare);
+            if (!made) {
+                (void)destroy();
+                return std::unexpected(made.error().context("create the container's cgroup"));
+            }
+            created_.insert(created_.end(), made->begin(), made->end());
+        }
+        if (!layout_.unified.empty()) {
+            auto made = make_cgroup_directories(layout_.unified, path_, {});
+            if (!made) {
+                (void)destroy();
+                return std::unexpected(made.error().context("create the container's cgroup"));
+            }
+            created_.insert(created_.end(), made->begin(), made->end());
+        }
+        return {};
+    }
+
+    Result<> apply(const spec::Resources& r, const Logger& log) override {
+        const auto& m = r.memory;
+        if (m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer) {
+            std::string dir = TRY(leaf_for("memory", "linux.resources.memory"));
+            if (m.limit)
+                TRY_CTX(write_cgroup_file(dir, "memory.limit_in_bytes", limit_text(*m.limit)),
+                        "linux.resources.memory.limit");
+            if (m.swap) {
+                if (!path_exists(dir + "/memory.memsw.limit_in_bytes"))
+                    return fail("linux.resources.memory.swap: the host has no swap accounting "
+                                "(memory.memsw.limit_in_bytes is missing)");
+                TRY_CTX(write_cgroup_file(dir, "memory.memsw.limit_in_bytes", limit_text(*m.swap)),
+                        "linux.resources.memory.swap");
+            }
+            if (m.reservation)
+                TRY_CTX(write_cgroup_file(dir, "memory.soft_limit_in_bytes", limit_text(*m.reservation)),
+                        "linux.resources.memory.reservation");
+            if (m.swappiness)
+                TRY_CTX(write_cgroup_file(dir, "memory.swappiness", std::to_string(*m.swappiness)),
+                        "linux.resources.memory.swappiness");
+            if (m.disable_oom_killer)
+                TRY_CTX(write_cgroup_file(dir, "memory.oom_control", "1"),
+                        "linux.resources.memory.disableOOMKiller");
+        }
+        const auto& c = r.cpu;
+        if (c.shares || c.quota || c.period) {
+            std::string dir = TRY(leaf_for("cpu", "linux.resources.cpu"));
+            if (c.shares)
+                TRY_CTX(write_cgroup_file(dir, "cpu.shares", std::to_string(*c.shares)),
+                        "linux.resources.cpu.shares");
+            // The period first: the kernel checks quota against the current period.
+            if (c.period)
+                TRY_CTX(write_cgroup_file(dir, "cpu.cfs_period_us", std::to_string(*c.period)),
+                        "linux.resources.cpu.period");
+            if (c.quota)
+                TRY_CTX(write_cgroup_file(dir, "cpu.cfs_quota_us", std::to_string(*c.quota)),
+                        "linux.resources.cpu.quota");
+        }
+        if (!c.cpus.empty() || !c.mems.empty()) {
+            std::string dir = TRY(leaf_for("cpuset", "linux.resources.cpu"));
+            if (!c.cpus.empty())
+                TRY_CTX(write_cgroup_file(dir, "cpuset.cpus", c.cpus), "linux.resources.cpu.cpus");
+            if (!c.mems.empty())
+                TRY_CTX(write_cgroup_file(dir, "cpuset.mems", c.mems), "linux.resources.cpu.mems");
+        }
+        if (r.pids_limit) {
+            std::string dir = TRY(leaf_for("pids", "linux.resources.pids"));
+            TRY_CTX(write_cgroup_file(dir, "pids.max",
+                                      *r.pids_limit < 0 ? "max" : std::to_string(*r.pids_limit)),
+                    "linux.resources.pids.limit");
+        }
+        if (r.blkio_weight) {
+            auto dir = leaf_for("blkio", "linux.resources.blockIO");
+            if (dir && path_exists(*dir + "/blkio.weight"))
+                TRY_CTX(write_cgroup_file(*dir, "blkio.weight", std::to_string(*r.blkio_weight)),
+                        "linux.resources.blockIO.weight");
+            else
+                log.warning("linux.resources.blockIO.weight: the host has no blkio.weight (no BFQ "
+                            "scheduler); not applied");
+        }
+        if (!r.unified.empty())
+            return fail("linux.resources.unified: needs a cgroup v2 host (this one is {})",
+                        layout_name(layout_.kind));
+        if (!r.devices.empty()) TRY(apply_device_rules(r.devices, log));
+        return {};
+    }
+
+private:
+    Result<std::string> leaf_for(std::string_view controller, std::string_view json_path) const {
+        const V1Hierarchy* hierarchy = layout_.find_v1(controller);
+        if (!hierarchy)
+            return fail("{}: the host has no {} cgroup controller", json_path, controller);
+        return hierarchy->mount_point + path_;
+    }
+
+    Result<> apply_device_rules(const std::vector<spec::DeviceRule>& rules, const Logger& log) {
+        auto dir = leaf_for("devices", "linux.resources.devices");
+        if (!dir) {
+            log.warning("linux.resources.devices: no devices cgroup on this host; not enforced");
+            return {};
+        }
+        auto number = [](const std::optional<int64_t>& n) {
+            return n ? std::to_string(*n) : std::string("*");
+        };
+        for (size_t i = 0; i < rules.size(); ++i) {
+            const auto& rule = rules[i];
+            std::string line = rule.type == 'a' && !rule.major && !rule.minor
+                                   ? std::string("a")
+                                   : fmt::format("{} {}:{} {}", rule.type, number(rule.major),
+                                                 number(rule.minor), rule.access);
+            TRY_CTX(write_cgroup_file(*dir, rule.allow ? "devices.allow" : "devices.deny", line),
+                    "linux.resources.devices[{}]", i);
+        }
+        // The devices every container gets (runc does the same): /dev/null, zero, full, random,
+        // urandom, tty, the pty multiplexer and the ptys.
+        for (const char* line : {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                                 "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm"})
+            TRY_CTX(write_cgroup_file(*dir, "devices.allow", line), "linux.resources.devices");
+        return {};
+    }
+
+    HostLayout layout_;
+    std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Cgroup> make_v1_cgroup(const HostLayout& layout, const std::string& path) {
+    return std::make_unique<V1Cgroup>(layout, path);
+}
+
+}  // namespace vessel::container::cgroup

@@ -1,0 +1,41 @@
+// Internals shared by the cgroup drivers.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "container/cgroup/cgroup.h"
+
+namespace vessel::container::cgroup {
+
+// Keeps the directory bookkeeping that both drivers share.
+class CgroupDirectories : public Cgroup {
+public:
+    std::vector<std::string> directories() const override { return leaves_; }
+    std::vector<std::string> created_directories() const override { return created_; }
+    void restore_created(std::vector<std::string> created) override { created_ = std::move(created); }
+    Result<std::vector<pid_t>> processes() const override;
+    Result<> add_process(pid_t pid) override;
+    Result<> destroy() override;
+
+protected:
+    std::vector<std::string> leaves_;
+    std::vector<std::string> created_;
+};
+
+std::unique_ptr<Cgroup> make_v1_cgroup(const HostLayout& layout, const std::string& path);
+std::unique_ptr<Cgroup> make_v2_cgroup(const std::string& unified_mount, const std::string& path);
+
+// mkdir -p of `path` under `mount_point`, calling on_created for each directory it makes (to
+// initialise it before anything joins). Returns the directories made, outermost first; on error
+// removes them again.
+Result<std::vector<std::string>> make_cgroup_directories(
+    const std::string& mount_point, const std::string& path,
+    const std::function<Result<>(const std::string&)>& on_created);
+
+Result<std::vector<pid_t>> read_pids(const std::string& directory);
+Result<> remove_cgroup_directory(const std::string& directory);
+
+}  // namespace vessel::container::cgroup

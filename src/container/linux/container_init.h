@@ -1,0 +1,30 @@
+// What the container's first process does between clone and exec. It runs in the cloned child
+// (already in its new namespaces) and never returns: it execs the user's program or exits.
+#pragma once
+
+#include <signal.h>
+
+#include <string>
+
+#include "container/cgroup/layout.h"
+#include "container/runtime/sync.h"
+#include "container/spec/spec.h"
+
+namespace vessel::container::sys {
+
+struct InitConfig {
+    const spec::Spec& spec;
+    std::string bundle;  // absolute
+    std::string rootfs;  // absolute
+    const cgroup::HostLayout& cgroups;
+    const runtime::SyncChannel& sync;
+    // create: the state directory holding exec.fifo, which `start` opens to release the init.
+    // run: -1, the runtime sends 's' over `sync` instead.
+    int state_dir_fd = -1;
+    // The signal mask to restore before exec (the runtime blocks signals it forwards).
+    sigset_t original_mask;
+};
+
+[[noreturn]] void container_init(const InitConfig& config);
+
+}  // namespace vessel::container::sys

@@ -1,0 +1,103 @@
+#include "container/linux/process_setup.h"
+
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/file.h"
+
+namespace vessel::container::sys {
+
+Result<> set_host_and_domain_name(const spec::Spec& spec) {
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+        return fail_errno("hostname: sethostname");
+    if (!spec.domainname.empty() &&
+        ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
+        return fail_errno("domainname: setdomainname");
+    return {};
+}
+
+Result<> apply_sysctls(const spec::Linux& config) {
+    for (const auto& [key, value] : config.sysctl) {
+        std::string path = "/proc/sys/" + key;
+        for (size_t i = 10; i < path.size(); ++i)
+            if (path[i] == '.') path[i] = '/';
+        TRY_CTX(write_existing_file(path, value), "linux.sysctl.{}", key);
+    }
+    return {};
+}
+
+Result<> set_oom_score_adj(const spec::Process& process) {
+    if (!process.oom_score_adj) return {};
+    auto written = write_existing_file("/proc/self/oom_score_adj", std::to_string(*process.oom_score_adj));
+    if (!written && written.error().code() == EACCES)
+        return std::unexpected(written.error().context(
+            "process.oomScoreAdj: lowering the OOM score needs CAP_SYS_RESOURCE, which this host lacks"));
+    return with_context(std::move(written), "process.oomScoreAdj");
+}
+
+Result<> apply_rlimits(const spec::Process& process) {
+    for (size_t i = 0; i < process.rlimits.size(); ++i) {
+        const auto& limit = process.rlimits[i];
+        rlimit value{.rlim_cur = limit.soft, .rlim_max = limit.hard};
+        if (::setrlimit(static_cast<__rlimit_resource>(limit.resource), &value) != 0) {
+            Error error(fmt::format("set {}", limit.type), errno);
+            if (errno == EPERM)
+                error.context("raising a hard limit needs CAP_SYS_RESOURCE, which this host lacks");
+            return std::unexpected(error.context(fmt::format("process.rlimits[{}]", i)));
+        }
+    }
+    return {};
+}
+
+Result<> switch_user(const spec::Process& process) {
+    const auto& user = process.user;
+    std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
+    if (::setgroups(groups.size(), groups.data()) != 0)
+        return fail_errno("process.user.additionalGids: setgroups");
+    if (::setresgid(user.gid, user.gid, user.gid) != 0) return fail_errno("process.user.gid: setgid");
+    if (::setresuid(user.uid, user.uid, user.uid) != 0) return fail_errno("process.user.uid: setuid");
+    ::umask(user.umask.value_or(022));
+    return {};
+}
+
+Result<> set_no_new_privileges(const spec::Process& process) {
+    if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return fail_errno("process.noNewPrivileges: prctl");
+    return {};
+}
+
+namespace {
+
+bool is_executable_file(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && (info.st_mode & 0111) != 0 &&
+           ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+Result<std::string> find_executable(const spec::Process& process) {
+    const std::string& name = process.args[0];
+    if (name.find('/') != std::string::npos) {
+        if (is_executable_file(name)) return name;
+        return fail_errno("process.args[0]: \"" + name + "\"");
+    }
+    std::string search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const auto& entry : process.env)
+        if (entry.rfind("PATH=", 0) == 0) search = entry.substr(5);
+    size_t position = 0;
+    while (position <= search.size()) {
+        size_t end = search.find(':', position);
+        if (end == std::string::npos) end = search.size();
+        std::string directory = search.substr(position, end - position);
+        std::string candidate = (directory.empty() ? "." : directory) + "/" + name;
+        if (is_executable_file(candidate)) return candidate;
+        position = end + 1;
+    }
+    return fail("process.args[0]: \"{}\": executable file not found in $PATH", name);
+}
+
+}  // namespace vessel::container::sys

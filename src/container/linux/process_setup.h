@@ -1,0 +1,25 @@
+// Per-process settings applied by the container's init before exec: hostname and domainname,
+// sysctls, OOM score, rlimits, user and groups, umask, no_new_privs, and finding the executable.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+#include "container/spec/spec.h"
+
+namespace vessel::container::sys {
+
+Result<> set_host_and_domain_name(const spec::Spec& spec);
+// Written through the host's /proc before pivot_root: net.* and IPC keys act on the namespaces
+// of the writing task, which are the container's by then.
+Result<> apply_sysctls(const spec::Linux& config);
+Result<> set_oom_score_adj(const spec::Process& process);
+Result<> apply_rlimits(const spec::Process& process);
+Result<> switch_user(const spec::Process& process);
+Result<> set_no_new_privileges(const spec::Process& process);
+
+// Resolves process.args[0] through PATH from process.env (as a shell would), inside the
+// container's root; "config.json: process.args[0]: ..." when nothing executable is found.
+Result<std::string> find_executable(const spec::Process& process);
+
+}  // namespace vessel::container::sys

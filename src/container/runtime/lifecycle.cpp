@@ -1,0 +1,131 @@
+// start, state, kill, delete and list: commands that act on an existing container from its state.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "base/file.h"
+#include "base/process.h"
+#include "container/cgroup/cgroup.h"
+#include "container/runtime/runtime.h"
+
+namespace vessel::container::runtime {
+
+namespace {
+
+// A pidfd for the container's init, or an invalid one when that process is gone. The start time is
+// checked after opening, so the descriptor cannot refer to a recycled pid.
+UniqueFd open_init(const ContainerState& state) {
+    auto pidfd = open_pidfd(state.pid);
+    if (!pidfd) return {};
+    if (process_start_time(state.pid) != state.start_time) return {};
+    return std::move(*pidfd);
+}
+
+bool wait_readable(int fd, int timeout_ms) {
+    pollfd waiting{.fd = fd, .events = POLLIN, .revents = 0};
+    int ready;
+    do {
+        ready = ::poll(&waiting, 1, timeout_ms);
+    } while (ready < 0 && errno == EINTR);
+    return ready > 0;
+}
+
+Result<std::unique_ptr<cgroup::Cgroup>> reopen_cgroup(const ContainerState& state) {
+    auto layout = TRY(cgroup::detect_layout());
+    auto cgroup = cgroup::make_cgroup(layout, state.cgroup_path);
+    cgroup->restore_created(state.cgroup_created);
+    return cgroup;
+}
+
+}  // namespace
+
+Result<> Runtime::start(const std::string& id) {
+    ContainerState state = TRY(store_.load(id));
+    Status status = store_.status(state);
+    if (status != Status::created)
+        return fail("cannot start container \"{}\": it is {}, not created", id, status_name(status));
+    UniqueFd init = open_init(state);
+    if (!init) return fail("cannot start container \"{}\": its process has exited", id);
+    UniqueFd fifo = TRY(open_file(store_.fifo_path(id), O_RDONLY | O_NONBLOCK));
+    pollfd waiting[2] = {{.fd = fifo.get(), .events = POLLIN, .revents = 0},
+                         {.fd = init.get(), .events = POLLIN, .revents = 0}};
+    for (;;) {
+        if (::poll(waiting, 2, 10000) <= 0) {
+            if (errno == EINTR) continue;
+            return fail("cannot start container \"{}\": its init does not answer", id);
+        }
+        if (waiting[0].revents & POLLIN) break;
+        if (waiting[1].revents) return fail("cannot start container \"{}\": its process has exited", id);
+    }
+    char byte = 0;
+    if (::read(fifo.get(), &byte, 1) != 1) return fail("cannot start container \"{}\": exec.fifo was empty", id);
+    ::unlink(store_.fifo_path(id).c_str());
+    return {};
+}
+
+Result<Json> Runtime::state(const std::string& id) const {
+    ContainerState state = TRY(store_.load(id));
+    return state.oci_state(store_.status(state));
+}
+
+Result<> Runtime::kill(const std::string& id, int signal, bool all) const {
+    ContainerState state = TRY(store_.load(id));
+    if (store_.status(state) == Status::stopped) return fail("container \"{}\" is not running", id);
+    if (all) {
+        auto cgroup = TRY(reopen_cgroup(state));
+        for (pid_t pid : TRY(cgroup->processes())) ::kill(pid, signal);
+        return {};
+    }
+    UniqueFd init = open_init(state);
+    if (!init) return fail("container \"{}\" is not running", id);
+    if (::syscall(SYS_pidfd_send_signal, init.get(), signal, nullptr, 0) != 0)
+        return fail_errno(fmt::format("send signal {} to container \"{}\"", signal, id));
+    return {};
+}
+
+Result<> Runtime::remove(const std::string& id, bool force) const {
+    ContainerState state = TRY(store_.load(id));
+    Status status = store_.status(state);
+    // Like runc, a created container (never started) may be deleted without --force.
+    if (status == Status::running && !force)
+        return fail("cannot delete container \"{}\" that is not stopped: running (use --force)", id);
+    return destroy(state);
+}
+
+Result<> Runtime::destroy(const ContainerState& state) const {
+    auto cgroup = TRY(reopen_cgroup(state));
+    if (UniqueFd init = open_init(state)) {
+        ::syscall(SYS_pidfd_send_signal, init.get(), SIGKILL, nullptr, 0);
+        if (!wait_readable(init.get(), 5000))
+            return fail("container \"{}\": its process did not die after SIGKILL", state.id);
+    }
+    // Without a pid namespace, processes other than the init survive it: kill what is left.
+    for (int round = 0; round < 100; ++round) {
+        auto pids = cgroup->processes();
+        if (!pids || pids->empty()) break;
+        for (pid_t pid : *pids) ::kill(pid, SIGKILL);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    TRY_CTX(cgroup->destroy(), "delete container \"{}\"", state.id);
+    store_.remove(state.id);
+    log_.debug("container {}: deleted", state.id);
+    return {};
+}
+
+Result<std::vector<ContainerSummary>> Runtime::list() const {
+    std::vector<ContainerSummary> containers;
+    for (const auto& id : TRY(store_.ids())) {
+        auto state = store_.load(id);
+        if (!state) continue;  // removed meanwhile
+        Status status = store_.status(*state);
+        containers.push_back({std::move(*state), status});
+    }
+    return containers;
+}
+
+}  // namespace vessel::container::runtime

@@ -1,0 +1,224 @@
+// create and run: building a container up to the point where its init waits before exec.
+#include "container/runtime/runtime.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "base/file.h"
+#include "base/process.h"
+#include "container/cgroup/cgroup.h"
+#include "container/linux/container_init.h"
+#include "container/linux/namespaces.h"
+#include "container/runtime/rollback.h"
+#include "container/runtime/sync.h"
+
+namespace vessel::container::runtime {
+
+namespace {
+
+std::string rfc3339_now() {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    tm utc{};
+    ::gmtime_r(&now.tv_sec, &utc);
+    char date[32];
+    ::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &utc);
+    return fmt::format("{}.{:09d}Z", date, now.tv_nsec);
+}
+
+Result<std::string> real_directory(const std::string& path, const char* what) {
+    char resolved[PATH_MAX];
+    if (!::realpath(path.c_str(), resolved)) return fail_errno(fmt::format("{} {}", what, path));
+    struct stat info {};
+    if (::stat(resolved, &info) != 0 || !S_ISDIR(info.st_mode))
+        return fail_errno(ENOTDIR, fmt::format("{} {}", what, path));
+    return std::string(resolved);
+}
+
+// Signals `run` passes on to the container instead of dying of them.
+sigset_t forwarded_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT})
+        sigaddset(&set, signal);
+    return set;
+}
+
+Result<> enter_time_namespace(const spec::Linux& config) {
+    // Offsets can only be written before any process lives in the namespace, so the runtime
+    // unshares it for its children and writes them; clone then puts the init inside.
+    if (::unshare(CLONE_NEWTIME) != 0) return fail_errno("linux.namespaces: unshare time");
+    std::string offsets;
+    for (const auto& [clock, seconds] : config.time_offsets_seconds)
+        offsets += fmt::format("{} {} {}\n", clock, seconds, config.time_offsets_nanoseconds.at(clock));
+    if (!offsets.empty())
+        TRY_CTX(write_existing_file("/proc/self/timens_offsets", offsets), "linux.timeOffsets");
+    return {};
+}
+
+}  // namespace
+
+struct Runtime::Launched {
+    ContainerState state;
+    UniqueFd pidfd;
+    SyncChannel sync;
+    std::unique_ptr<cgroup::Cgroup> cgroup;
+    sigset_t original_mask;
+};
+
+Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mode) {
+    Rollback rollback;
+    TRY(validate_id(options.id));
+    std::string bundle = TRY(real_directory(options.bundle.empty() ? "." : options.bundle, "bundle"));
+    spec::Spec spec = TRY(spec::load_spec(bundle));
+    if (!spec.process) return fail("config.json: process: is required to create a container");
+    if (!spec.process->capabilities.is_null())
+        log_.debug("config.json: process.capabilities: not applied yet (the container keeps root's set)");
+    std::string rootfs = TRY_CTX(
+        real_directory(spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path, "rootfs"),
+        "config.json: root.path");
+
+    TRY(store_.reserve(options.id));
+    rollback.add([&] { store_.remove(options.id); });
+
+    cgroup::HostLayout layout = TRY(cgroup::detect_layout());
+    std::string cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
+    auto cgroup = cgroup::make_cgroup(layout, cgroup_path);
+    TRY_CTX(cgroup->create(), "config.json: linux.cgroupsPath");
+    rollback.add([&] { (void)cgroup->destroy(); });
+    TRY_CTX(cgroup->apply(spec.linux_config.resources, log_), "config.json");
+
+    UniqueFd state_dir;
+    if (mode == Mode::create) {
+        std::string fifo = store_.fifo_path(options.id);
+        if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0)
+            return fail_errno("mkfifo " + fifo);
+        state_dir = TRY(open_file(store_.directory(options.id), O_PATH | O_DIRECTORY));
+    }
+
+    auto [parent_end, child_end] = TRY(SyncChannel::make_pair());
+    TRY_CTX(sys::join_namespaces(spec.linux_config, /*for_children=*/true), "config.json");
+    if (auto* time = spec.linux_config.find_namespace(spec::NamespaceType::time); time && time->path.empty())
+        TRY_CTX(enter_time_namespace(spec.linux_config), "config.json");
+
+    Launched launched{.state = {}, .pidfd = {}, .sync = std::move(parent_end), .cgroup = nullptr,
+                      .original_mask = {}};
+    sigset_t forwarded = forwarded_signals();
+    ::sigprocmask(SIG_BLOCK, &forwarded, &launched.original_mask);
+    rollback.add([&] { ::sigprocmask(SIG_SETMASK, &launched.original_mask, nullptr); });
+
+    int pidfd = -1;
+    clone_args args{};
+    args.flags = static_cast<uint64_t>(sys::clone_flags_for(spec.linux_config)) | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return fail_errno("clone the container's init");
+    if (pid == 0) {
+        launched.sync.close();
+        sys::container_init(sys::InitConfig{.spec = spec,
+                                                .bundle = bundle,
+                                                .rootfs = rootfs,
+                                                .cgroups = layout,
+                                                .sync = child_end,
+                                                .state_dir_fd = state_dir.get(),
+                                                .original_mask = launched.original_mask});
+    }
+    child_end.close();
+    launched.pidfd = UniqueFd(pidfd);
+    rollback.add([&] {
+        ::syscall(SYS_pidfd_send_signal, launched.pidfd.get(), SIGKILL, nullptr, 0);
+        siginfo_t info{};
+        ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(launched.pidfd.get()), &info, WEXITED);
+    });
+    log_.debug("container {}: init is pid {}", options.id, pid);
+
+    TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "config.json: linux.cgroupsPath");
+    TRY(launched.sync.send(SyncTag::go));
+    auto reply = launched.sync.receive();
+    if (!reply) return fail("the container's init exited during setup");
+    if (reply->tag == SyncTag::error) return std::unexpected(Error(reply->payload));
+    if (reply->tag != SyncTag::ready) return fail("unexpected message from the container's init");
+
+    ContainerState& state = launched.state;
+    state.id = options.id;
+    state.pid = static_cast<pid_t>(pid);
+    state.start_time = process_start_time(state.pid);
+    state.bundle = bundle;
+    state.rootfs = rootfs;
+    state.created = rfc3339_now();
+    state.owner = ::geteuid() == 0 ? "root" : std::to_string(::geteuid());
+    state.annotations = spec.annotations;
+    state.cgroup_path = cgroup_path;
+    state.cgroup_created = cgroup->created_directories();
+    TRY(store_.save(state));
+    if (!options.pid_file.empty())
+        TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid), 0644), "--pid-file");
+
+    launched.cgroup = std::move(cgroup);
+    rollback.commit();
+    return launched;
+}
+
+Result<> Runtime::create(const CreateOptions& options) {
+    auto launched = TRY(launch(options, Mode::create));
+    ::sigprocmask(SIG_SETMASK, &launched.original_mask, nullptr);
+    return {};
+}
+
+Result<int> Runtime::run(const CreateOptions& options, bool detach) {
+    auto launched = TRY(launch(options, Mode::run));
+    Rollback rollback;
+    rollback.add([&] { (void)destroy(launched.state); });
+    TRY(launched.sync.send(SyncTag::start));
+    // The init's end closes on exec: EOF means the program runs, a message means exec failed.
+    auto after_start = launched.sync.receive();
+    if (after_start && after_start->tag == SyncTag::error)
+        return std::unexpected(Error(after_start->payload));
+    if (detach) {
+        rollback.commit();
+        ::sigprocmask(SIG_SETMASK, &launched.original_mask, nullptr);
+        return 0;
+    }
+
+    sigset_t forwarded = forwarded_signals();
+    UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+    pollfd waiting[2] = {{.fd = launched.pidfd.get(), .events = POLLIN, .revents = 0},
+                         {.fd = signals.get(), .events = POLLIN, .revents = 0}};
+    for (;;) {
+        if (::poll(waiting, signals ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("wait for the container");
+        }
+        if (waiting[0].revents) break;
+        signalfd_siginfo info{};
+        if (waiting[1].revents && ::read(signals.get(), &info, sizeof info) == sizeof info) {
+            log_.debug("forwarding signal {} to the container", info.ssi_signo);
+            ::syscall(SYS_pidfd_send_signal, launched.pidfd.get(), info.ssi_signo, nullptr, 0);
+        }
+    }
+    siginfo_t info{};
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(launched.pidfd.get()), &info,
+                 WEXITED) != 0)
+        return fail_errno("reap the container's init");
+    ExitStatus status = info.si_code == CLD_EXITED ? ExitStatus{.code = info.si_status, .signal = 0}
+                                                   : ExitStatus{.code = 0, .signal = info.si_status};
+    log_.debug("container {}: {}", options.id, status.describe());
+    rollback.commit();
+    TRY(destroy(launched.state));
+    return status.shell_code();
+}
+
+}  // namespace vessel::container::runtime

@@ -1,0 +1,52 @@
+// The OCI lifecycle: create, start, state, kill, delete, plus run (create + start + wait) and list.
+// vessel-runc is a thin command line over this class; vesseld will use it directly.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "container/runtime/state.h"
+
+namespace vessel::container::runtime {
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle;    // directory holding config.json; relative to the cwd if not absolute
+    std::string pid_file;  // written with the init's pid when non-empty
+};
+
+struct ContainerSummary {
+    ContainerState state;
+    Status status;
+};
+
+class Runtime {
+public:
+    Runtime(std::string root, const Logger& log) : store_(std::move(root)), log_(log) {}
+
+    // Sets the container up and leaves its init blocked before exec of the user's program.
+    Result<> create(const CreateOptions& options);
+    // Releases a created container's init.
+    Result<> start(const std::string& id);
+    // Creates, starts and (unless detached) waits, then deletes. Returns the shell-style exit code
+    // of the container's process (128 + signal when killed); 0 when detached.
+    Result<int> run(const CreateOptions& options, bool detach);
+    Result<Json> state(const std::string& id) const;
+    Result<> kill(const std::string& id, int signal, bool all) const;
+    Result<> remove(const std::string& id, bool force) const;
+    Result<std::vector<ContainerSummary>> list() const;
+
+private:
+    enum class Mode { create, run };
+    struct Launched;
+    Result<Launched> launch(const CreateOptions& options, Mode mode);
+    Result<> destroy(const ContainerState& state) const;
+
+    StateStore store_;
+    const Logger& log_;
+};
+
+}  // namespace vessel::container::runtime

@@ -1,0 +1,66 @@
+// The runtime's record of one container: <root>/<id>/state.json plus, between create and start,
+// <root>/<id>/exec.fifo. The status is never stored; it is worked out from the process (pid plus
+// its start time, so a recycled pid reads as stopped) and from whether exec.fifo still exists.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+
+namespace vessel::container::runtime {
+
+enum class Status { created, running, stopped };
+const char* status_name(Status status);
+
+struct ContainerState {
+    std::string id;
+    pid_t pid = 0;
+    uint64_t start_time = 0;  // /proc/<pid>/stat field 22, in clock ticks since boot
+    std::string bundle;
+    std::string rootfs;
+    std::string created;  // RFC 3339
+    std::string owner;
+    std::map<std::string, std::string> annotations;
+    std::string cgroup_path;                       // "/vessel/<id>"
+    std::vector<std::string> cgroup_created;       // directories create made, outermost first
+
+    Json to_json() const;
+    static Result<ContainerState> from_json(const Json& json);
+    // The OCI state document `vessel-runc state` prints.
+    Json oci_state(Status status) const;
+};
+
+// Checks a container id: letters, digits, '_', '-', '.', not "." or "..", at most 1024 bytes.
+Result<> validate_id(const std::string& id);
+
+// The start time of a live process, or 0 when it is gone or a zombie.
+uint64_t process_start_time(pid_t pid);
+
+class StateStore {
+public:
+    explicit StateStore(std::string root) : root_(std::move(root)) {}
+
+    const std::string& root() const { return root_; }
+    std::string directory(const std::string& id) const { return root_ + "/" + id; }
+    std::string fifo_path(const std::string& id) const { return directory(id) + "/exec.fifo"; }
+
+    // mkdir of the container's directory; an existing one means a duplicate id.
+    Result<> reserve(const std::string& id) const;
+    Result<> save(const ContainerState& state) const;
+    // "container \"x\" does not exist" for an unknown id.
+    Result<ContainerState> load(const std::string& id) const;
+    Status status(const ContainerState& state) const;
+    // Removes the directory and what is in it.
+    void remove(const std::string& id) const;
+    Result<std::vector<std::string>> ids() const;
+
+private:
+    std::string root_;
+};
+
+}  // namespace vessel::container::runtime

@@ -1,0 +1,19 @@
+// Pieces of config.json parsing shared between parse.cpp and parse_linux.cpp.
+#pragma once
+
+#include <string>
+
+#include "base/json.h"
+#include "container/spec/spec.h"
+
+namespace vessel::container::spec {
+
+Result<Linux> parse_linux(const JsonAt& at);
+
+// Checks that need more than one section (a hostname needs a UTS namespace, ...).
+Result<> validate_cross_references(const Spec& spec);
+
+// True when a "/"-separated path has a ".." component.
+bool relative_clean_path_has_dotdot(const std::string& path);
+
+}  // namespace vessel::container::spec

@@ -1,0 +1,334 @@
+// config.json: the linux section (namespaces, devices, resources, paths, sysctl) and the checks
+// that relate sections to each other.
+#include <sched.h>
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include "container/spec/mount_options.h"
+#include "container/spec/parse_internal.h"
+
+namespace vessel::container::spec {
+
+namespace {
+
+struct NamespaceName {
+    NamespaceType type;
+    const char* name;
+    int flag;
+};
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+constexpr std::array kNamespaces{
+    NamespaceName{NamespaceType::pid, "pid", CLONE_NEWPID},
+    NamespaceName{NamespaceType::network, "network", CLONE_NEWNET},
+    NamespaceName{NamespaceType::mount, "mount", CLONE_NEWNS},
+    NamespaceName{NamespaceType::ipc, "ipc", CLONE_NEWIPC},
+    NamespaceName{NamespaceType::uts, "uts", CLONE_NEWUTS},
+    NamespaceName{NamespaceType::user, "user", CLONE_NEWUSER},
+    NamespaceName{NamespaceType::cgroup, "cgroup", CLONE_NEWCGROUP},
+    NamespaceName{NamespaceType::time, "time", CLONE_NEWTIME},
+};
+
+Result<std::vector<Namespace>> parse_namespaces(const JsonAt& at) {
+    std::vector<Namespace> namespaces;
+    std::set<NamespaceType> seen;
+    for (const auto& item : TRY(at.array())) {
+        TRY(item.expect_object());
+        auto type_at = TRY(item.child("type"));
+        std::string name = TRY(type_at.string());
+        auto known = std::find_if(kNamespaces.begin(), kNamespaces.end(),
+                                  [&](const NamespaceName& n) { return name == n.name; });
+        if (known == kNamespaces.end())
+            return std::unexpected(type_at.error(fmt::format("unknown namespace type \"{}\"", name)));
+        if (!seen.insert(known->type).second)
+            return std::unexpected(type_at.error(fmt::format("namespace \"{}\" is listed twice", name)));
+        if (known->type == NamespaceType::user)
+            return std::unexpected(type_at.error("user namespaces are not supported yet"));
+        Namespace ns{.type = known->type, .path = TRY(item.optional_string("path")).value_or("")};
+        if (!ns.path.empty() && ns.path[0] != '/')
+            return std::unexpected(TRY(item.child("path")).error("must be an absolute path"));
+        namespaces.push_back(std::move(ns));
+    }
+    return namespaces;
+}
+
+Result<std::vector<Device>> parse_devices(const JsonAt& at) {
+    std::vector<Device> devices;
+    for (const auto& item : TRY(at.array())) {
+        TRY(item.expect_object());
+        Device device;
+        auto type_at = TRY(item.child("type"));
+        std::string type = TRY(type_at.string());
+        if (type != "c" && type != "b" && type != "u" && type != "p")
+            return std::unexpected(type_at.error(fmt::format("unknown device type \"{}\" (c, b, u or p)", type)));
+        device.type = type == "u" ? 'c' : type[0];
+        auto path_at = TRY(item.child("path"));
+        device.path = TRY(path_at.string());
+        if (device.path.rfind("/dev/", 0) != 0 || relative_clean_path_has_dotdot(device.path))
+            return std::unexpected(path_at.error("must be a path under /dev/ without \"..\""));
+        if (device.type != 'p') {
+            device.major = TRY(TRY(item.child("major")).integer());
+            device.minor = TRY(TRY(item.child("minor")).integer());
+            if (device.major < 0 || device.minor < 0)
+                return std::unexpected(item.error("major and minor must not be negative"));
+        }
+        if (auto mode = item.optional_child("fileMode")) {
+            uint64_t value = TRY(mode->unsigned_integer());
+            if (value > 07777) return std::unexpected(mode->error("must be at most 07777"));
+            device.file_mode = static_cast<mode_t>(value);
+        }
+        if (auto uid = TRY(item.optional_unsigned("uid"))) device.uid = static_cast<uint32_t>(*uid);
+        if (auto gid = TRY(item.optional_unsigned("gid"))) device.gid = static_cast<uint32_t>(*gid);
+        devices.push_back(std::move(device));
+    }
+    return devices;
+}
+
+Result<std::vector<DeviceRule>> parse_device_rules(const JsonAt& at) {
+    std::vector<DeviceRule> rules;
+    for (const auto& item : TRY(at.array())) {
+        TRY(item.expect_object());
+        DeviceRule rule;
+        rule.allow = TRY(TRY(item.child("allow")).boolean());
+        if (auto type_at = item.optional_child("type")) {
+            std::string type = TRY(type_at->string());
+            if (type != "a" && type != "c" && type != "b")
+                return std::unexpected(type_at->error(fmt::format("unknown device type \"{}\" (a, c or b)", type)));
+            rule.type = type[0];
+        }
+        rule.major = TRY(item.optional_integer("major"));
+        rule.minor = TRY(item.optional_integer("minor"));
+        if (auto access_at = item.optional_child("access")) {
+            rule.access = TRY(access_at->string());
+            if (rule.access.empty() ||
+                rule.access.find_first_not_of("rwm") != std::string::npos)
+                return std::unexpected(access_at->error("must be a combination of r, w and m"));
+        }
+        rules.push_back(rule);
+    }
+    return rules;
+}
+
+Result<> reject_if_present(const JsonAt& at, std::initializer_list<const char*> keys) {
+    for (const char* key : keys) {
+        auto item = at.optional_child(key);
+        if (!item) continue;
+        if ((item->value().is_array() || item->value().is_object()) && item->value().empty()) continue;
+        return std::unexpected(item->error("is not supported yet"));
+    }
+    return {};
+}
+
+Result<Resources> parse_resources(const JsonAt& at) {
+    TRY(at.expect_object());
+    Resources resources;
+    if (auto memory = at.optional_child("memory")) {
+        TRY(memory->expect_object());
+        auto& m = resources.memory;
+        m.limit = TRY(memory->optional_integer("limit"));
+        m.reservation = TRY(memory->optional_integer("reservation"));
+        m.swap = TRY(memory->optional_integer("swap"));
+        m.swappiness = TRY(memory->optional_unsigned("swappiness"));
+        m.disable_oom_killer = TRY(memory->optional_boolean("disableOOMKiller")).value_or(false);
+        for (auto [value, key] : {std::pair{m.limit, "limit"}, std::pair{m.reservation, "reservation"},
+                                  std::pair{m.swap, "swap"}})
+            if (value && (*value < -1 || (*value > 0 && *value < 4096)))
+                return std::unexpected(
+                    TRY(memory->child(key)).error("must be -1 (unlimited) or at least 4096 bytes"));
+        if (m.limit && m.swap && *m.limit > 0 && *m.swap > 0 && *m.swap < *m.limit)
+            return std::unexpected(TRY(memory->child("swap"))
+                                       .error("must not be below memory.limit (it counts memory + swap)"));
+        if (m.swappiness && *m.swappiness > 100)
+            return std::unexpected(TRY(memory->child("swappiness")).error("must be at most 100"));
+        // "kernel" and "kernelTCP" are deprecated no-ops in runtime-spec 1.2 and on current kernels.
+        TRY(reject_if_present(*memory, {"checkBeforeUpdate"}));
+    }
+    if (auto cpu = at.optional_child("cpu")) {
+        TRY(cpu->expect_object());
+        auto& c = resources.cpu;
+        c.shares = TRY(cpu->optional_unsigned("shares"));
+        c.quota = TRY(cpu->optional_integer("quota"));
+        c.period = TRY(cpu->optional_unsigned("period"));
+        c.cpus = TRY(cpu->optional_string("cpus")).value_or("");
+        c.mems = TRY(cpu->optional_string("mems")).value_or("");
+        if (c.shares && (*c.shares < 2 || *c.shares > 262144))
+            return std::unexpected(TRY(cpu->child("shares")).error("must be between 2 and 262144"));
+        if (c.quota && *c.quota != -1 && *c.quota < 1000)
+            return std::unexpected(TRY(cpu->child("quota")).error("must be -1 or at least 1000 microseconds"));
+        if (c.period && (*c.period < 1000 || *c.period > 1000000))
+            return std::unexpected(
+                TRY(cpu->child("period")).error("must be between 1000 and 1000000 microseconds"));
+        for (auto [value, key] : {std::pair{&c.cpus, "cpus"}, std::pair{&c.mems, "mems"}})
+            if (value->find_first_not_of("0123456789,-") != std::string::npos)
+                return std::unexpected(TRY(cpu->child(key)).error("must be a list like \"0-2,4\""));
+        for (const char* key : {"realtimeRuntime", "realtimePeriod", "idle", "burst"}) {
+            auto item = cpu->optional_child(key);
+            if (item && !(item->value().is_number() && item->value().get<double>() == 0))
+                return std::unexpected(item->error("is not supported yet"));
+        }
+    }
+    if (auto pids = at.optional_child("pids")) {
+        TRY(pids->expect_object());
+        auto limit = TRY(pids->child("limit"));
+        resources.pids_limit = TRY(limit.integer());
+        if (*resources.pids_limit < -1 || *resources.pids_limit == 0)
+            return std::unexpected(limit.error("must be -1 (unlimited) or positive"));
+    }
+    if (auto block = at.optional_child("blockIO")) {
+        TRY(block->expect_object());
+        if (auto weight = TRY(block->optional_unsigned("weight"))) {
+            if (*weight != 0 && (*weight < 10 || *weight > 1000))
+                return std::unexpected(TRY(block->child("weight")).error("must be between 10 and 1000"));
+            if (*weight != 0) resources.blkio_weight = static_cast<uint16_t>(*weight);
+        }
+        TRY(reject_if_present(*block, {"leafWeight", "weightDevice", "throttleReadBpsDevice",
+                                       "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+                                       "throttleWriteIOPSDevice"}));
+    }
+    if (auto devices = at.optional_child("devices")) resources.devices = TRY(parse_device_rules(*devices));
+    if (auto unified = at.optional_child("unified")) {
+        TRY(unified->expect_object());
+        for (const auto& [key, value] : unified->value().items()) {
+            JsonAt entry(value, json_path(unified->path(), key));
+            if (key.empty() || key.find('/') != std::string::npos || key[0] == '.')
+                return std::unexpected(entry.error("must name a file of the cgroup"));
+            resources.unified[key] = TRY(entry.string());
+        }
+    }
+    TRY(reject_if_present(at, {"hugepageLimits", "network", "rdma"}));
+    return resources;
+}
+
+Result<std::map<std::string, std::string>> parse_string_map(const JsonAt& at) {
+    TRY(at.expect_object());
+    std::map<std::string, std::string> map;
+    for (const auto& [key, value] : at.value().items())
+        map[key] = TRY(JsonAt(value, json_path(at.path(), key)).string());
+    return map;
+}
+
+Result<std::vector<std::string>> parse_absolute_paths(const JsonAt& at) {
+    std::vector<std::string> paths = TRY(at.string_array());
+    for (size_t i = 0; i < paths.size(); ++i)
+        if (paths[i].empty() || paths[i][0] != '/' || relative_clean_path_has_dotdot(paths[i]))
+            return std::unexpected(JsonAt(at.value()[i], json_path(at.path(), i))
+                                       .error("must be an absolute path without \"..\""));
+    return paths;
+}
+
+}  // namespace
+
+const char* namespace_name(NamespaceType type) {
+    for (const auto& ns : kNamespaces)
+        if (ns.type == type) return ns.name;
+    return "?";
+}
+
+int namespace_clone_flag(NamespaceType type) {
+    for (const auto& ns : kNamespaces)
+        if (ns.type == type) return ns.flag;
+    return 0;
+}
+
+const Namespace* Linux::find_namespace(NamespaceType type) const {
+    for (const auto& ns : namespaces)
+        if (ns.type == type) return &ns;
+    return nullptr;
+}
+
+Result<Linux> parse_linux(const JsonAt& at) {
+    TRY(at.expect_object());
+    Linux linux_config;
+    if (auto namespaces = at.optional_child("namespaces"))
+        linux_config.namespaces = TRY(parse_namespaces(*namespaces));
+    if (auto devices = at.optional_child("devices")) linux_config.devices = TRY(parse_devices(*devices));
+    linux_config.cgroups_path = TRY(at.optional_string("cgroupsPath")).value_or("");
+    if (!linux_config.cgroups_path.empty()) {
+        auto path_at = TRY(at.child("cgroupsPath"));
+        if (linux_config.cgroups_path.find(':') != std::string::npos)
+            return std::unexpected(path_at.error("systemd cgroup paths (slice:prefix:name) are not supported yet"));
+        if (relative_clean_path_has_dotdot(linux_config.cgroups_path))
+            return std::unexpected(path_at.error("must not contain \"..\""));
+    }
+    if (auto resources = at.optional_child("resources"))
+        linux_config.resources = TRY(parse_resources(*resources));
+    if (auto propagation = at.optional_child("rootfsPropagation")) {
+        linux_config.rootfs_propagation = TRY(propagation->string());
+        if (!linux_config.rootfs_propagation.empty() && propagation_flags(linux_config.rootfs_propagation) == 0)
+            return std::unexpected(propagation->error(fmt::format(
+                "unknown propagation \"{}\" (shared, slave, private or unbindable, optionally r-prefixed)",
+                linux_config.rootfs_propagation)));
+    }
+    if (auto masked = at.optional_child("maskedPaths"))
+        linux_config.masked_paths = TRY(parse_absolute_paths(*masked));
+    if (auto readonly = at.optional_child("readonlyPaths"))
+        linux_config.readonly_paths = TRY(parse_absolute_paths(*readonly));
+    if (auto sysctl = at.optional_child("sysctl")) {
+        linux_config.sysctl = TRY(parse_string_map(*sysctl));
+        for (const auto& [key, value] : linux_config.sysctl)
+            if (key.empty() || key.find("..") != std::string::npos || key.find('/') != std::string::npos ||
+                key.front() == '.' || key.back() == '.')
+                return std::unexpected(JsonAt(sysctl->value()[key], json_path(sysctl->path(), key))
+                                           .error("is not a valid sysctl name"));
+    }
+    if (auto offsets = at.optional_child("timeOffsets")) {
+        TRY(offsets->expect_object());
+        for (const auto& [clock, value] : offsets->value().items()) {
+            JsonAt entry(value, json_path(offsets->path(), clock));
+            if (clock != "monotonic" && clock != "boottime")
+                return std::unexpected(entry.error("unknown clock (monotonic or boottime)"));
+            TRY(entry.expect_object());
+            linux_config.time_offsets_seconds[clock] = TRY(entry.optional_integer("secs")).value_or(0);
+            uint64_t nanoseconds = TRY(entry.optional_unsigned("nanosecs")).value_or(0);
+            if (nanoseconds >= 1000000000)
+                return std::unexpected(TRY(entry.child("nanosecs")).error("must be below 1000000000"));
+            linux_config.time_offsets_nanoseconds[clock] = static_cast<uint32_t>(nanoseconds);
+        }
+    }
+    for (const char* key : {"uidMappings", "gidMappings"}) {
+        auto item = at.optional_child(key);
+        if (item && !(item->value().is_array() && item->value().empty()))
+            return std::unexpected(item->error("id mappings need user namespaces, which are not supported yet"));
+    }
+    if (auto seccomp = at.optional_child("seccomp"))
+        return std::unexpected(seccomp->error("seccomp is not supported yet"));
+    TRY(reject_if_present(at, {"intelRdt", "personality", "mountLabel", "memoryPolicy"}));
+    return linux_config;
+}
+
+Result<> validate_cross_references(const Spec& spec) {
+    const Linux& l = spec.linux_config;
+    const Namespace* mount_ns = l.find_namespace(NamespaceType::mount);
+    if (!mount_ns || !mount_ns->path.empty())
+        return fail("linux.namespaces: a new mount namespace is required (the rootfs is pivoted into one)");
+    const Namespace* uts = l.find_namespace(NamespaceType::uts);
+    if (!spec.hostname.empty() && (!uts || !uts->path.empty()))
+        return fail("hostname: setting a hostname needs a new uts namespace in linux.namespaces");
+    if (!spec.domainname.empty() && (!uts || !uts->path.empty()))
+        return fail("domainname: setting a domainname needs a new uts namespace in linux.namespaces");
+    const Namespace* time = l.find_namespace(NamespaceType::time);
+    if (!l.time_offsets_seconds.empty() && (!time || !time->path.empty()))
+        return fail("linux.timeOffsets: needs a new time namespace in linux.namespaces");
+    for (const auto& [key, value] : l.sysctl) {
+        bool net = key.rfind("net.", 0) == 0;
+        bool ipc = key.rfind("kernel.msg", 0) == 0 || key.rfind("kernel.sem", 0) == 0 ||
+                   key.rfind("kernel.shm", 0) == 0 || key.rfind("fs.mqueue.", 0) == 0;
+        bool uts_key = key == "kernel.hostname" || key == "kernel.domainname";
+        const Namespace* needed = net ? l.find_namespace(NamespaceType::network)
+                                  : ipc ? l.find_namespace(NamespaceType::ipc)
+                                        : uts;
+        if (!net && !ipc && !uts_key)
+            return fail("linux.sysctl.{}: is not namespaced; setting it would change the host", key);
+        if (!needed)
+            return fail("linux.sysctl.{}: needs a {} namespace in linux.namespaces", key,
+                        net ? "network" : ipc ? "ipc" : "uts");
+    }
+    return {};
+}
+
+}  // namespace vessel::container::spec

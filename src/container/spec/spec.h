@@ -1,0 +1,161 @@
+// The OCI runtime-spec configuration (config.json, versions 1.0 to 1.2) as Vessel understands it.
+// Parsing fills these structs and validates them in one pass, so that every error names the JSON
+// path it comes from. Fields that belong to the security module (capabilities, seccomp, id
+// mappings) and to hooks are kept as raw JSON here: they are validated and applied by the modules
+// that own them, and the model stays free of their details.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+
+namespace vessel::container::spec {
+
+struct Rlimit {
+    std::string type;  // "RLIMIT_NOFILE"
+    int resource = 0;  // RLIMIT_NOFILE
+    uint64_t soft = 0;
+    uint64_t hard = 0;
+};
+
+struct User {
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    std::optional<mode_t> umask;
+    std::vector<uint32_t> additional_gids;
+};
+
+struct Process {
+    bool terminal = false;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd = "/";
+    User user;
+    std::vector<Rlimit> rlimits;
+    bool no_new_privileges = false;
+    std::optional<int> oom_score_adj;
+    // process.capabilities: validated and applied by the security module (linux/capabilities).
+    Json capabilities;
+};
+
+struct Root {
+    std::string path;
+    bool readonly = false;
+};
+
+struct Mount {
+    std::string destination;
+    std::string type;
+    std::string source;
+    std::vector<std::string> options;
+    // Derived from type and options.
+    bool bind = false;
+    bool recursive = false;
+    unsigned long flags = 0;        // MS_* set on the mount
+    unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE [| MS_REC]
+    std::string data;               // options the kernel's filesystem parses ("mode=755,size=64k")
+};
+
+enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
+
+struct Namespace {
+    NamespaceType type = NamespaceType::mount;
+    std::string path;  // empty: create a new one
+};
+
+struct Device {
+    char type = 'c';  // c, b, u (= c), p
+    std::string path;
+    int64_t major = 0;
+    int64_t minor = 0;
+    std::optional<mode_t> file_mode;
+    std::optional<uint32_t> uid;
+    std::optional<uint32_t> gid;
+};
+
+struct DeviceRule {
+    bool allow = false;
+    char type = 'a';  // a, c, b
+    std::optional<int64_t> major;  // absent: any
+    std::optional<int64_t> minor;
+    std::string access = "rwm";
+};
+
+struct MemoryResources {
+    std::optional<int64_t> limit;        // -1: unlimited
+    std::optional<int64_t> reservation;  // soft limit
+    std::optional<int64_t> swap;         // memory + swap, as in cgroup v1
+    std::optional<uint64_t> swappiness;
+    bool disable_oom_killer = false;
+};
+
+struct CpuResources {
+    std::optional<uint64_t> shares;
+    std::optional<int64_t> quota;
+    std::optional<uint64_t> period;
+    std::string cpus;
+    std::string mems;
+};
+
+struct Resources {
+    MemoryResources memory;
+    CpuResources cpu;
+    std::optional<int64_t> pids_limit;
+    std::optional<uint16_t> blkio_weight;
+    std::vector<DeviceRule> devices;
+    std::map<std::string, std::string> unified;  // cgroup v2 files, written as given
+
+    bool empty() const;
+};
+
+struct Linux {
+    std::vector<Namespace> namespaces;
+    std::vector<Device> devices;
+    std::string cgroups_path;  // empty: the runtime's default
+    Resources resources;
+    std::string rootfs_propagation;  // "", "shared", "slave", "private", "unbindable" (+ r-forms)
+    std::vector<std::string> masked_paths;
+    std::vector<std::string> readonly_paths;
+    std::map<std::string, std::string> sysctl;
+    std::map<std::string, int64_t> time_offsets_seconds;  // "monotonic"/"boottime"
+    std::map<std::string, uint32_t> time_offsets_nanoseconds;
+    // linux.seccomp, linux.uidMappings, linux.gidMappings: validated and applied by the security
+    // module; null when absent.
+    Json seccomp;
+    Json uid_mappings;
+    Json gid_mappings;
+
+    const Namespace* find_namespace(NamespaceType type) const;
+};
+
+struct Spec {
+    std::string oci_version;
+    std::optional<Process> process;
+    Root root;
+    std::string hostname;
+    std::string domainname;
+    std::vector<Mount> mounts;
+    Linux linux_config;
+    std::map<std::string, std::string> annotations;
+    // hooks: run by the hooks module; null when absent.
+    Json hooks;
+};
+
+// Parses and validates a config.json document. Errors name the JSON path
+// ("process.args: must not be empty"); the caller adds the file name.
+Result<Spec> parse_spec(const Json& document);
+
+// Reads <bundle>/config.json; errors read "config.json: <path>: <problem>".
+Result<Spec> load_spec(const std::string& bundle);
+
+// The JSON name of a namespace type ("network") and its CLONE_NEW* flag.
+const char* namespace_name(NamespaceType type);
+int namespace_clone_flag(NamespaceType type);
+
+}  // namespace vessel::container::spec
