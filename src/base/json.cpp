@@ -78,8 +78,10 @@ Result<int64_t> JsonAt::integer() const {
 }
 
 Result<uint64_t> JsonAt::unsigned_integer() const {
+    // A document built in code stores 0 as a signed integer; only parsed text has the unsigned
+    // kind.
     if (!value_->is_number_integer() ||
-        (value_->is_number_integer() && !value_->is_number_unsigned()))
+        (!value_->is_number_unsigned() && value_->get<int64_t>() < 0))
         return std::unexpected(error("must be an unsigned integer"));
     return value_->get<uint64_t>();
 }

@@ -48,31 +48,37 @@ struct Arguments {
 };
 
 Result<> write_spec(const Arguments& args) {
-    if (args.rootless_spec) return fail("spec --rootless: rootless containers are not supported yet");
+    if (args.rootless_spec)
+        return fail("spec --rootless: rootless containers are not supported yet");
     std::string path = args.bundle + "/config.json";
     if (path_exists(path)) return fail("{} already exists; remove it first", path);
     return write_file_atomic(path, container::spec::default_spec().dump(4) + "\n", 0644);
 }
 
-void print_list(const std::vector<container::runtime::ContainerSummary>& containers, const Arguments& args) {
+void print_list(const std::vector<container::runtime::ContainerSummary>& containers,
+                const Arguments& args) {
     if (args.quiet) {
-        for (const auto& c : containers) std::printf("%s\n", c.state.id.c_str());
+        for (const auto& c : containers)
+            std::printf("%s\n", c.state.id.c_str());
         return;
     }
     if (args.format == "json") {
         Json list = Json::array();
-        for (const auto& c : containers) list.push_back(c.state.oci_state(c.status));
+        for (const auto& c : containers)
+            list.push_back(c.state.oci_state(c.status));
         std::printf("%s\n", list.dump().c_str());
         return;
     }
     size_t width = 2;
-    for (const auto& c : containers) width = std::max(width, c.state.id.size());
+    for (const auto& c : containers)
+        width = std::max(width, c.state.id.size());
     std::printf("%-*s   %-7s   %-7s   %-40s   %-30s   %s\n", static_cast<int>(width), "ID", "PID",
                 "STATUS", "BUNDLE", "CREATED", "OWNER");
     for (const auto& c : containers) {
         bool alive = c.status != container::runtime::Status::stopped;
-        std::printf("%-*s   %-7d   %-7s   %-40s   %-30s   %s\n", static_cast<int>(width), c.state.id.c_str(),
-                    alive ? c.state.pid : 0, container::runtime::status_name(c.status), c.state.bundle.c_str(),
+        std::printf("%-*s   %-7d   %-7s   %-40s   %-30s   %s\n", static_cast<int>(width),
+                    c.state.id.c_str(), alive ? c.state.pid : 0,
+                    container::runtime::status_name(c.status), c.state.bundle.c_str(),
                     c.state.created.c_str(), c.state.owner.c_str());
     }
 }
@@ -82,31 +88,40 @@ void print_list(const std::vector<container::runtime::ContainerSummary>& contain
 int main(int argc, char** argv) {
     Globals globals;
     Arguments args;
-    CLI::App app{"vessel-runc: an OCI container runtime (runc-compatible command line)", "vessel-runc"};
+    CLI::App app{"vessel-runc: an OCI container runtime (runc-compatible command line)",
+                 "vessel-runc"};
     app.require_subcommand(1);
-    app.add_option("--root", globals.root, "directory for container state (default /run/vessel-runc)");
+    app.add_option("--root", globals.root,
+                   "directory for container state (default /run/vessel-runc)");
     app.add_option("--log", globals.log_path, "log file (default: standard error)");
     app.add_option("--log-format", globals.log_format, "log format: text or json");
     app.add_flag("--debug", globals.debug, "log debug messages");
-    app.add_flag("--systemd-cgroup", globals.systemd_cgroup, "use systemd for cgroups (not supported yet)");
+    app.add_flag("--systemd-cgroup", globals.systemd_cgroup,
+                 "use systemd for cgroups (not supported yet)");
     app.add_option("--rootless", globals.rootless, "accepted for runc compatibility (auto)");
 
     auto* spec_cmd = app.add_subcommand("spec", "write a default config.json into the bundle");
     spec_cmd->add_option("-b,--bundle", args.bundle, "bundle directory");
-    spec_cmd->add_flag("--rootless", args.rootless_spec, "a spec for rootless containers (not yet)");
+    spec_cmd->add_flag("--rootless", args.rootless_spec,
+                       "a spec for rootless containers (not yet)");
 
     auto add_create_flags = [&](CLI::App* command) {
         command->add_option("id", args.id, "container id")->required();
-        command->add_option("-b,--bundle", args.bundle, "bundle directory (default: current directory)");
+        command->add_option("-b,--bundle", args.bundle,
+                            "bundle directory (default: current directory)");
         command->add_option("--pid-file", args.pid_file, "file to write the container's pid to");
-        command->add_option("--console-socket", args.console_socket, "unix socket for the pty master (terminals are not supported yet)");
+        command->add_option("--console-socket", args.console_socket,
+                            "unix socket for the pty master (terminals are not supported yet)");
         command->add_flag("--no-pivot", args.no_pivot, "not supported: pivot_root is always used");
         command->add_flag("--no-new-keyring", args.no_new_keyring, "keep the session keyring");
-        command->add_option("--preserve-fds", args.preserve_fds, "extra descriptors to pass (only 0 so far)");
+        command->add_option("--preserve-fds", args.preserve_fds,
+                            "extra descriptors to pass (only 0 so far)");
     };
-    auto* create_cmd = app.add_subcommand("create", "create a container, stopped before its program runs");
+    auto* create_cmd =
+        app.add_subcommand("create", "create a container, stopped before its program runs");
     add_create_flags(create_cmd);
-    auto* run_cmd = app.add_subcommand("run", "create and start a container, wait for it, delete it");
+    auto* run_cmd =
+        app.add_subcommand("run", "create and start a container, wait for it, delete it");
     add_create_flags(run_cmd);
     run_cmd->add_flag("-d,--detach", args.detach, "do not wait for the container");
     auto* start_cmd = app.add_subcommand("start", "start a created container");
@@ -121,7 +136,8 @@ int main(int argc, char** argv) {
     delete_cmd->add_option("id", args.id, "container id")->required();
     delete_cmd->add_flag("-f,--force", args.force, "kill a running container first");
     auto* list_cmd = app.add_subcommand("list", "list containers");
-    list_cmd->add_option("-f,--format", args.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    list_cmd->add_option("-f,--format", args.format, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
     list_cmd->add_flag("-q,--quiet", args.quiet, "only ids");
     auto* features_cmd = app.add_subcommand("features", "print the OCI features document");
 
@@ -161,11 +177,14 @@ int main(int argc, char** argv) {
         return 1;
     };
 
-    if (globals.systemd_cgroup) return failed(Error("--systemd-cgroup: the systemd cgroup manager is not supported yet"));
+    if (globals.systemd_cgroup)
+        return failed(Error("--systemd-cgroup: the systemd cgroup manager is not supported yet"));
     Runtime runtime(globals.root, *log);
-    container::runtime::CreateOptions create_options{.id = args.id, .bundle = args.bundle, .pid_file = args.pid_file};
+    container::runtime::CreateOptions create_options{
+        .id = args.id, .bundle = args.bundle, .pid_file = args.pid_file};
     if ((create_cmd->parsed() || run_cmd->parsed())) {
-        if (args.no_pivot) return failed(Error("--no-pivot: not supported; the rootfs is always pivoted"));
+        if (args.no_pivot)
+            return failed(Error("--no-pivot: not supported; the rootfs is always pivoted"));
         if (args.preserve_fds != 0) return failed(Error("--preserve-fds: not supported yet"));
         if (!args.console_socket.empty())
             log->debug("--console-socket {}: unused without a terminal", args.console_socket);
@@ -188,9 +207,11 @@ int main(int argc, char** argv) {
     } else if (kill_cmd->parsed()) {
         auto signal = container::runtime::parse_signal(args.signal);
         if (!signal) return failed(signal.error());
-        if (auto killed = runtime.kill(args.id, *signal, args.all); !killed) return failed(killed.error());
+        if (auto killed = runtime.kill(args.id, *signal, args.all); !killed)
+            return failed(killed.error());
     } else if (delete_cmd->parsed()) {
-        if (auto removed = runtime.remove(args.id, args.force); !removed) return failed(removed.error());
+        if (auto removed = runtime.remove(args.id, args.force); !removed)
+            return failed(removed.error());
     } else if (list_cmd->parsed()) {
         auto containers = runtime.list();
         if (!containers) return failed(containers.error());

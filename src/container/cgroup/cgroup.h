@@ -17,7 +17,7 @@
 namespace vessel::container::cgroup {
 
 class Cgroup {
-public:
+  public:
     virtual ~Cgroup() = default;
 
     // Creates the directories (missing parents too). Remembers which ones it made so that

@@ -1,9 +1,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <algorithm>
 #include <optional>
 #include <thread>
 
@@ -16,13 +16,15 @@ namespace vessel::container::cgroup {
 std::string cgroup_path_for(const std::string& configured, const std::string& id) {
     if (configured.empty()) return "/vessel/" + id;
     std::string path = configured[0] == '/' ? configured : "/" + configured;
-    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    while (path.size() > 1 && path.back() == '/')
+        path.pop_back();
     return path;
 }
 
 Result<> write_cgroup_file(const std::string& directory, const char* file, std::string_view value) {
     std::string path = directory + "/" + file;
-    return with_context(write_existing_file(path, value), fmt::format("write {} to {}", value, path));
+    return with_context(write_existing_file(path, value),
+                        fmt::format("write {} to {}", value, path));
 }
 
 Result<std::vector<std::string>> make_cgroup_directories(
@@ -32,7 +34,8 @@ Result<std::vector<std::string>> make_cgroup_directories(
     for (int attempt = 0;; ++attempt) {
         std::vector<std::string> created;
         auto undo = [&] {
-            for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+            for (auto it = created.rbegin(); it != created.rend(); ++it)
+                ::rmdir(it->c_str());
         };
         std::string current = mount_point;
         size_t position = 1;
@@ -77,7 +80,8 @@ Result<std::vector<pid_t>> read_pids(const std::string& directory) {
         auto [next, error] = std::from_chars(cursor, end, pid);
         if (error == std::errc()) pids.push_back(pid);
         cursor = next;
-        while (cursor < end && (*cursor < '0' || *cursor > '9')) ++cursor;
+        while (cursor < end && (*cursor < '0' || *cursor > '9'))
+            ++cursor;
     }
     return pids;
 }
@@ -107,7 +111,8 @@ Result<std::vector<pid_t>> CgroupDirectories::processes() const {
 
 Result<> CgroupDirectories::add_process(pid_t pid) {
     std::string text = std::to_string(pid);
-    for (const auto& leaf : leaves_) TRY(write_cgroup_file(leaf, "cgroup.procs", text));
+    for (const auto& leaf : leaves_)
+        TRY(write_cgroup_file(leaf, "cgroup.procs", text));
     return {};
 }
 
@@ -120,7 +125,8 @@ Result<> CgroupDirectories::destroy() {
         if (!removed && !first_error) first_error = removed.error();
     }
     // Parents we made may now hold other containers' cgroups: those stay.
-    for (auto it = created_.rbegin(); it != created_.rend(); ++it) ::rmdir(it->c_str());
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it)
+        ::rmdir(it->c_str());
     created_.clear();
     if (first_error) return std::unexpected(*first_error);
     return {};

@@ -9,11 +9,14 @@ namespace vessel::container::cgroup {
 namespace {
 
 std::string trimmed(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
     return text;
 }
 
-std::string limit_text(int64_t value) { return std::to_string(value); }
+std::string limit_text(int64_t value) {
+    return std::to_string(value);
+}
 
 // A new cpuset cgroup starts with empty cpus and mems, and nothing can join it until they are
 // filled in: copy them from the parent, as the kernel would with cgroup.clone_children.
@@ -27,9 +30,10 @@ Result<> inherit_cpuset(const std::string& directory) {
 }
 
 class V1Cgroup final : public CgroupDirectories {
-public:
+  public:
     V1Cgroup(const HostLayout& layout, std::string path) : layout_(layout), path_(std::move(path)) {
-        for (const auto& hierarchy : layout_.v1) leaves_.push_back(hierarchy.mount_point + path_);
+        for (const auto& hierarchy : layout_.v1)
+            leaves_.push_back(hierarchy.mount_point + path_);
         if (!layout_.unified.empty()) leaves_.push_back(layout_.unified + path_);
     }
 
@@ -64,13 +68,15 @@ public:
                         "linux.resources.memory.limit");
             if (m.swap) {
                 if (!path_exists(dir + "/memory.memsw.limit_in_bytes"))
-                    return fail("linux.resources.memory.swap: the host has no swap accounting "
-                                "(memory.memsw.limit_in_bytes is missing)");
+                    return fail(
+                        "linux.resources.memory.swap: the host has no swap accounting "
+                        "(memory.memsw.limit_in_bytes is missing)");
                 TRY_CTX(write_cgroup_file(dir, "memory.memsw.limit_in_bytes", limit_text(*m.swap)),
                         "linux.resources.memory.swap");
             }
             if (m.reservation)
-                TRY_CTX(write_cgroup_file(dir, "memory.soft_limit_in_bytes", limit_text(*m.reservation)),
+                TRY_CTX(write_cgroup_file(dir, "memory.soft_limit_in_bytes",
+                                          limit_text(*m.reservation)),
                         "linux.resources.memory.reservation");
             if (m.swappiness)
                 TRY_CTX(write_cgroup_file(dir, "memory.swappiness", std::to_string(*m.swappiness)),
@@ -112,8 +118,9 @@ public:
                 TRY_CTX(write_cgroup_file(*dir, "blkio.weight", std::to_string(*r.blkio_weight)),
                         "linux.resources.blockIO.weight");
             else
-                log.warning("linux.resources.blockIO.weight: the host has no blkio.weight (no BFQ "
-                            "scheduler); not applied");
+                log.warning(
+                    "linux.resources.blockIO.weight: the host has no blkio.weight (no BFQ "
+                    "scheduler); not applied");
         }
         if (!r.unified.empty())
             return fail("linux.resources.unified: needs a cgroup v2 host (this one is {})",
@@ -122,7 +129,7 @@ public:
         return {};
     }
 
-private:
+  private:
     Result<std::string> leaf_for(std::string_view controller, std::string_view json_path) const {
         const V1Hierarchy* hierarchy = layout_.find_v1(controller);
         if (!hierarchy)

@@ -11,7 +11,9 @@ namespace vessel::container::cgroup {
 
 namespace {
 
-std::string max_or(int64_t value) { return value < 0 ? std::string("max") : std::to_string(value); }
+std::string max_or(int64_t value) {
+    return value < 0 ? std::string("max") : std::to_string(value);
+}
 
 bool contains_word(const std::string& text, std::string_view word) {
     size_t position = 0;
@@ -26,8 +28,9 @@ bool contains_word(const std::string& text, std::string_view word) {
 }
 
 class V2Cgroup final : public CgroupDirectories {
-public:
-    V2Cgroup(std::string mount, std::string path) : mount_(std::move(mount)), path_(std::move(path)) {
+  public:
+    V2Cgroup(std::string mount, std::string path)
+        : mount_(std::move(mount)), path_(std::move(path)) {
         leaves_.push_back(mount_ + path_);
     }
 
@@ -47,7 +50,8 @@ public:
         const std::string& dir = leaves_.front();
         const auto& m = r.memory;
         if (m.limit)
-            TRY_CTX(write(dir, "memory.max", max_or(*m.limit), "memory"), "linux.resources.memory.limit");
+            TRY_CTX(write(dir, "memory.max", max_or(*m.limit), "memory"),
+                    "linux.resources.memory.limit");
         if (m.reservation)
             TRY_CTX(write(dir, "memory.low", max_or(*m.reservation), "memory"),
                     "linux.resources.memory.reservation");
@@ -62,13 +66,19 @@ public:
                 value = std::to_string(*m.swap - *m.limit);
             TRY_CTX(write(dir, "memory.swap.max", value, "memory"), "linux.resources.memory.swap");
         }
-        if (m.swappiness) log.warning("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness; ignored");
+        if (m.swappiness)
+            log.warning(
+                "linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness; "
+                "ignored");
         if (m.disable_oom_killer)
-            log.warning("linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer; ignored");
+            log.warning(
+                "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer; "
+                "ignored");
         const auto& c = r.cpu;
         if (c.shares) {
             uint64_t weight = 1 + ((*c.shares - 2) * 9999) / 262142;
-            TRY_CTX(write(dir, "cpu.weight", std::to_string(weight), "cpu"), "linux.resources.cpu.shares");
+            TRY_CTX(write(dir, "cpu.weight", std::to_string(weight), "cpu"),
+                    "linux.resources.cpu.shares");
         }
         if (c.quota || c.period) {
             std::string quota = c.quota ? max_or(*c.quota) : "max";
@@ -81,25 +91,30 @@ public:
         if (!c.mems.empty())
             TRY_CTX(write(dir, "cpuset.mems", c.mems, "cpuset"), "linux.resources.cpu.mems");
         if (r.pids_limit)
-            TRY_CTX(write(dir, "pids.max", max_or(*r.pids_limit), "pids"), "linux.resources.pids.limit");
+            TRY_CTX(write(dir, "pids.max", max_or(*r.pids_limit), "pids"),
+                    "linux.resources.pids.limit");
         if (r.blkio_weight) {
             if (path_exists(dir + "/io.bfq.weight"))
                 TRY_CTX(write_cgroup_file(dir, "io.bfq.weight", std::to_string(*r.blkio_weight)),
                         "linux.resources.blockIO.weight");
             else if (path_exists(dir + "/io.weight"))
-                TRY_CTX(write_cgroup_file(dir, "io.weight", fmt::format("default {}", *r.blkio_weight)),
-                        "linux.resources.blockIO.weight");
+                TRY_CTX(
+                    write_cgroup_file(dir, "io.weight", fmt::format("default {}", *r.blkio_weight)),
+                    "linux.resources.blockIO.weight");
             else
-                log.warning("linux.resources.blockIO.weight: the host has no io weight file; not applied");
+                log.warning(
+                    "linux.resources.blockIO.weight: the host has no io weight file; not applied");
         }
         if (!r.devices.empty())
-            log.debug("linux.resources.devices: cgroup v2 device rules (eBPF) are not enforced yet");
+            log.debug(
+                "linux.resources.devices: cgroup v2 device rules (eBPF) are not enforced yet");
         for (const auto& [file, value] : r.unified)
-            TRY_CTX(write_cgroup_file(dir, file.c_str(), value), "linux.resources.unified.{}", file);
+            TRY_CTX(write_cgroup_file(dir, file.c_str(), value), "linux.resources.unified.{}",
+                    file);
         return {};
     }
 
-private:
+  private:
     Result<> write(const std::string& dir, const char* file, const std::string& value,
                    std::string_view controller) {
         if (!path_exists(dir + "/" + file))

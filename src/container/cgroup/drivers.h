@@ -12,15 +12,17 @@ namespace vessel::container::cgroup {
 
 // Keeps the directory bookkeeping that both drivers share.
 class CgroupDirectories : public Cgroup {
-public:
+  public:
     std::vector<std::string> directories() const override { return leaves_; }
     std::vector<std::string> created_directories() const override { return created_; }
-    void restore_created(std::vector<std::string> created) override { created_ = std::move(created); }
+    void restore_created(std::vector<std::string> created) override {
+        created_ = std::move(created);
+    }
     Result<std::vector<pid_t>> processes() const override;
     Result<> add_process(pid_t pid) override;
     Result<> destroy() override;
 
-protected:
+  protected:
     std::vector<std::string> leaves_;
     std::vector<std::string> created_;
 };

@@ -10,8 +10,8 @@ namespace vessel::container::cgroup {
 namespace {
 
 constexpr std::array<std::string_view, 14> kControllers{
-    "cpu",     "cpuacct", "cpuset",     "memory",  "devices", "freezer", "net_cls",
-    "net_prio", "blkio",  "perf_event", "hugetlb", "pids",    "rdma",    "misc"};
+    "cpu",      "cpuacct", "cpuset",     "memory",  "devices", "freezer", "net_cls",
+    "net_prio", "blkio",   "perf_event", "hugetlb", "pids",    "rdma",    "misc"};
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> parts;
@@ -39,9 +39,12 @@ const V1Hierarchy* HostLayout::find_v1(std::string_view controller) const {
 
 const char* layout_name(LayoutKind kind) {
     switch (kind) {
-        case LayoutKind::v1: return "v1";
-        case LayoutKind::hybrid: return "hybrid";
-        case LayoutKind::v2: return "v2";
+        case LayoutKind::v1:
+            return "v1";
+        case LayoutKind::hybrid:
+            return "hybrid";
+        case LayoutKind::v2:
+            return "v2";
     }
     return "?";
 }
@@ -67,18 +70,20 @@ Result<HostLayout> parse_layout(std::string_view mountinfo) {
                                   .controllers = {},
                                   .options = std::string(super_options)};
             for (auto option : split(super_options, ','))
-                if (std::find(kControllers.begin(), kControllers.end(), option) != kControllers.end())
+                if (std::find(kControllers.begin(), kControllers.end(), option) !=
+                    kControllers.end())
                     hierarchy.controllers.emplace_back(option);
             if (hierarchy.controllers.empty()) continue;  // name=systemd and other named trees
-            bool duplicate = std::any_of(layout.v1.begin(), layout.v1.end(), [&](const V1Hierarchy& h) {
-                return h.controllers == hierarchy.controllers;
-            });
+            bool duplicate = std::any_of(
+                layout.v1.begin(), layout.v1.end(),
+                [&](const V1Hierarchy& h) { return h.controllers == hierarchy.controllers; });
             if (!duplicate) layout.v1.push_back(std::move(hierarchy));
         }
     }
     if (layout.v1.empty() && layout.unified.empty()) return fail("no cgroup hierarchy is mounted");
-    layout.kind = layout.v1.empty() ? LayoutKind::v2 : layout.unified.empty() ? LayoutKind::v1
-                                                                               : LayoutKind::hybrid;
+    layout.kind = layout.v1.empty()        ? LayoutKind::v2
+                  : layout.unified.empty() ? LayoutKind::v1
+                                           : LayoutKind::hybrid;
     return layout;
 }
 

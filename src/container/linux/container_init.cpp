@@ -38,7 +38,8 @@ Result<std::string> set_up(const InitConfig& config) {
     TRY(wait_for(config.sync, SyncTag::go));
     // 2. Namespaces given by path (pid and time were joined by the runtime before clone).
     TRY(join_namespaces(spec.linux_config, /*for_children=*/false));
-    if (auto* ns = spec.linux_config.find_namespace(spec::NamespaceType::cgroup); ns && ns->path.empty())
+    if (auto* ns = spec.linux_config.find_namespace(spec::NamespaceType::cgroup);
+        ns && ns->path.empty())
         if (::unshare(CLONE_NEWCGROUP) != 0) return fail_errno("linux.namespaces: unshare cgroup");
     // 3. Identity and kernel parameters of the new namespaces.
     TRY(set_host_and_domain_name(spec));
@@ -46,7 +47,9 @@ Result<std::string> set_up(const InitConfig& config) {
     TRY(set_oom_score_adj(process));
     // 4. The filesystem: mounts, /dev, masked and read-only paths, pivot_root.
     ::umask(0);
-    TRY(prepare_rootfs(RootfsPlan{.spec = spec, .bundle = config.bundle, .rootfs = config.rootfs,
+    TRY(prepare_rootfs(RootfsPlan{.spec = spec,
+                                  .bundle = config.bundle,
+                                  .rootfs = config.rootfs,
                                   .cgroups = config.cgroups}));
     TRY(finish_rootfs(spec));
     if (::chdir(process.cwd.c_str()) != 0) return fail_errno("process.cwd: chdir " + process.cwd);
@@ -70,7 +73,8 @@ Result<> wait_for_start(const InitConfig& config) {
     return {};
 }
 
-[[noreturn]] void report_and_exit(const InitConfig& config, const Error& error, bool runtime_listening) {
+[[noreturn]] void report_and_exit(const InitConfig& config, const Error& error,
+                                  bool runtime_listening) {
     if (runtime_listening)
         (void)config.sync.send(SyncTag::error, error.message());
     else {
@@ -93,10 +97,12 @@ void container_init(const InitConfig& config) {
 
     const spec::Process& process = *config.spec.process;
     std::vector<char*> argv;
-    for (const auto& arg : process.args) argv.push_back(const_cast<char*>(arg.c_str()));
+    for (const auto& arg : process.args)
+        argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
     std::vector<char*> envp;
-    for (const auto& entry : process.env) envp.push_back(const_cast<char*>(entry.c_str()));
+    for (const auto& entry : process.env)
+        envp.push_back(const_cast<char*>(entry.c_str()));
     envp.push_back(nullptr);
     // No descriptor of the runtime may reach the container (CVE-2024-21626 class): everything
     // above stdio closes on exec, the sync channel included, which tells the runtime exec worked.

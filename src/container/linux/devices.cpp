@@ -20,8 +20,8 @@ struct DefaultDevice {
 };
 
 constexpr std::array kDefaultDevices{
-    DefaultDevice{"null", 1, 3},    DefaultDevice{"zero", 1, 5},    DefaultDevice{"full", 1, 7},
-    DefaultDevice{"random", 1, 8},  DefaultDevice{"urandom", 1, 9}, DefaultDevice{"tty", 5, 0},
+    DefaultDevice{"null", 1, 3},   DefaultDevice{"zero", 1, 5},    DefaultDevice{"full", 1, 7},
+    DefaultDevice{"random", 1, 8}, DefaultDevice{"urandom", 1, 9}, DefaultDevice{"tty", 5, 0},
 };
 
 struct DefaultLink {
@@ -30,9 +30,9 @@ struct DefaultLink {
 };
 
 constexpr std::array kDefaultLinks{
-    DefaultLink{"fd", "/proc/self/fd"},         DefaultLink{"stdin", "/proc/self/fd/0"},
-    DefaultLink{"stdout", "/proc/self/fd/1"},   DefaultLink{"stderr", "/proc/self/fd/2"},
-    DefaultLink{"core", "/proc/kcore"},         DefaultLink{"ptmx", "pts/ptmx"},
+    DefaultLink{"fd", "/proc/self/fd"},       DefaultLink{"stdin", "/proc/self/fd/0"},
+    DefaultLink{"stdout", "/proc/self/fd/1"}, DefaultLink{"stderr", "/proc/self/fd/2"},
+    DefaultLink{"core", "/proc/kcore"},       DefaultLink{"ptmx", "pts/ptmx"},
 };
 
 // mknod that replaces whatever is at the name already (a file in the image, a default node).
@@ -40,7 +40,8 @@ Result<> make_node(int directory_fd, const std::string& name, mode_t mode, dev_t
     if (::mknodat(directory_fd, name.c_str(), mode, device) == 0) return {};
     if (errno != EEXIST) return fail_errno("mknod " + name);
     if (::unlinkat(directory_fd, name.c_str(), 0) != 0) return fail_errno("replace " + name);
-    if (::mknodat(directory_fd, name.c_str(), mode, device) != 0) return fail_errno("mknod " + name);
+    if (::mknodat(directory_fd, name.c_str(), mode, device) != 0)
+        return fail_errno("mknod " + name);
     return {};
 }
 
@@ -50,7 +51,8 @@ Result<> create_devices(int rootfs_fd, const spec::Spec& spec, bool dev_is_fresh
     if (dev_is_fresh) {
         UniqueFd dev = TRY_CTX(open_in_root(rootfs_fd, "/dev", O_RDONLY | O_DIRECTORY), "/dev");
         for (const auto& device : kDefaultDevices)
-            TRY_CTX(make_node(dev.get(), device.name, S_IFCHR | 0666, makedev(device.major, device.minor)),
+            TRY_CTX(make_node(dev.get(), device.name, S_IFCHR | 0666,
+                              makedev(device.major, device.minor)),
                     "/dev/{}", device.name);
         for (const auto& link : kDefaultLinks)
             if (::symlinkat(link.target, dev.get(), link.name) != 0 && errno != EEXIST)
@@ -62,17 +64,20 @@ Result<> create_devices(int rootfs_fd, const spec::Spec& spec, bool dev_is_fresh
         std::string path = relative_clean_path(device.path);
         auto slash = path.rfind('/');
         std::string name = path.substr(slash + 1);
-        UniqueFd parent_path = TRY_CTX(make_directories_in_root(rootfs_fd, path.substr(0, slash)), "{}", where);
-        UniqueFd parent = TRY_CTX(open_in_root(rootfs_fd, path.substr(0, slash), O_RDONLY | O_DIRECTORY),
-                                  "{}", where);
+        UniqueFd parent_path =
+            TRY_CTX(make_directories_in_root(rootfs_fd, path.substr(0, slash)), "{}", where);
+        UniqueFd parent = TRY_CTX(
+            open_in_root(rootfs_fd, path.substr(0, slash), O_RDONLY | O_DIRECTORY), "{}", where);
         mode_t type = device.type == 'b' ? S_IFBLK : device.type == 'p' ? S_IFIFO : S_IFCHR;
         mode_t mode = type | (device.file_mode ? *device.file_mode & 07777 : 0666);
         TRY_CTX(make_node(parent.get(), name, mode,
-                          makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor))),
+                          makedev(static_cast<unsigned>(device.major),
+                                  static_cast<unsigned>(device.minor))),
                 "{}", where);
         if (device.uid || device.gid)
-            if (::fchownat(parent.get(), name.c_str(), device.uid ? *device.uid : static_cast<uid_t>(-1),
-                           device.gid ? *device.gid : static_cast<gid_t>(-1), AT_SYMLINK_NOFOLLOW) != 0)
+            if (::fchownat(
+                    parent.get(), name.c_str(), device.uid ? *device.uid : static_cast<uid_t>(-1),
+                    device.gid ? *device.gid : static_cast<gid_t>(-1), AT_SYMLINK_NOFOLLOW) != 0)
                 return fail_errno(fmt::format("{}: chown {}", where, device.path));
     }
     return {};

@@ -31,10 +31,12 @@ Result<> apply_sysctls(const spec::Linux& config) {
 
 Result<> set_oom_score_adj(const spec::Process& process) {
     if (!process.oom_score_adj) return {};
-    auto written = write_existing_file("/proc/self/oom_score_adj", std::to_string(*process.oom_score_adj));
+    auto written =
+        write_existing_file("/proc/self/oom_score_adj", std::to_string(*process.oom_score_adj));
     if (!written && written.error().code() == EACCES)
-        return std::unexpected(written.error().context(
-            "process.oomScoreAdj: lowering the OOM score needs CAP_SYS_RESOURCE, which this host lacks"));
+        return std::unexpected(
+            written.error().context("process.oomScoreAdj: lowering the OOM score needs "
+                                    "CAP_SYS_RESOURCE, which this host lacks"));
     return with_context(std::move(written), "process.oomScoreAdj");
 }
 
@@ -57,8 +59,10 @@ Result<> switch_user(const spec::Process& process) {
     std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
     if (::setgroups(groups.size(), groups.data()) != 0)
         return fail_errno("process.user.additionalGids: setgroups");
-    if (::setresgid(user.gid, user.gid, user.gid) != 0) return fail_errno("process.user.gid: setgid");
-    if (::setresuid(user.uid, user.uid, user.uid) != 0) return fail_errno("process.user.uid: setuid");
+    if (::setresgid(user.gid, user.gid, user.gid) != 0)
+        return fail_errno("process.user.gid: setgid");
+    if (::setresuid(user.uid, user.uid, user.uid) != 0)
+        return fail_errno("process.user.uid: setuid");
     ::umask(user.umask.value_or(022));
     return {};
 }
@@ -73,8 +77,8 @@ namespace {
 
 bool is_executable_file(const std::string& path) {
     struct stat info {};
-    return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && (info.st_mode & 0111) != 0 &&
-           ::access(path.c_str(), X_OK) == 0;
+    return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+           (info.st_mode & 0111) != 0 && ::access(path.c_str(), X_OK) == 0;
 }
 
 }  // namespace

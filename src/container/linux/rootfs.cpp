@@ -20,8 +20,8 @@ Result<> mount_at(const std::string& source, const std::string& target, const ch
                   unsigned long flags, const std::string& data) {
     if (::mount(source.empty() ? nullptr : source.c_str(), target.c_str(), type, flags,
                 data.empty() ? nullptr : data.c_str()) != 0)
-        return fail_errno(fmt::format("mount {} ({})", source.empty() ? "none" : source,
-                                      type ? type : "bind"));
+        return fail_errno(
+            fmt::format("mount {} ({})", source.empty() ? "none" : source, type ? type : "bind"));
     return {};
 }
 
@@ -52,7 +52,8 @@ Result<> remount_bind(int rootfs_fd, const std::string& destination, unsigned lo
     return mount_at("", fd_path(top.get()), nullptr, MS_REMOUNT | MS_BIND | keep | flags, "");
 }
 
-Result<> mount_cgroup_tree(int rootfs_fd, const spec::Mount& mount, const cgroup::HostLayout& layout) {
+Result<> mount_cgroup_tree(int rootfs_fd, const spec::Mount& mount,
+                           const cgroup::HostLayout& layout) {
     UniqueFd target = TRY(make_directories_in_root(rootfs_fd, mount.destination));
     unsigned long flags = mount.flags & ~MS_RDONLY;
     if (layout.kind == cgroup::LayoutKind::v2)
@@ -68,14 +69,17 @@ Result<> mount_cgroup_tree(int rootfs_fd, const spec::Mount& mount, const cgroup
             controllers += (controllers.empty() ? "" : ",") + controller;
         TRY(mount_at("cgroup", fd_path(directory.get()), "cgroup", mount.flags, controllers));
         if (hierarchy.controllers.size() > 1) {
-            UniqueFd parent = TRY(open_in_root(rootfs_fd, mount.destination, O_RDONLY | O_DIRECTORY));
+            UniqueFd parent =
+                TRY(open_in_root(rootfs_fd, mount.destination, O_RDONLY | O_DIRECTORY));
             for (const auto& controller : hierarchy.controllers)
-                if (::symlinkat(name.c_str(), parent.get(), controller.c_str()) != 0 && errno != EEXIST)
+                if (::symlinkat(name.c_str(), parent.get(), controller.c_str()) != 0 &&
+                    errno != EEXIST)
                     return fail_errno("symlink " + controller);
         }
     }
     if (!layout.unified.empty()) {
-        UniqueFd directory = TRY(make_directories_in_root(rootfs_fd, mount.destination + "/unified"));
+        UniqueFd directory =
+            TRY(make_directories_in_root(rootfs_fd, mount.destination + "/unified"));
         TRY(mount_at("cgroup2", fd_path(directory.get()), "cgroup2", mount.flags, ""));
     }
     if (mount.flags & MS_RDONLY) TRY(remount_bind(rootfs_fd, mount.destination, flags | MS_RDONLY));
@@ -87,8 +91,9 @@ Result<> mount_bind(int rootfs_fd, const spec::Mount& mount, const std::string& 
     UniqueFd source_fd = TRY(open_file(source, O_PATH));
     struct stat info {};
     if (::fstat(source_fd.get(), &info) != 0) return fail_errno("stat " + source);
-    UniqueFd target = S_ISDIR(info.st_mode) ? TRY(make_directories_in_root(rootfs_fd, mount.destination))
-                                            : TRY(make_file_in_root(rootfs_fd, mount.destination));
+    UniqueFd target = S_ISDIR(info.st_mode)
+                          ? TRY(make_directories_in_root(rootfs_fd, mount.destination))
+                          : TRY(make_file_in_root(rootfs_fd, mount.destination));
     TRY(mount_at(fd_path(source_fd.get()), fd_path(target.get()), nullptr,
                  MS_BIND | (mount.recursive ? MS_REC : 0), ""));
     if (mount.flags != 0) TRY(remount_bind(rootfs_fd, mount.destination, mount.flags));
@@ -134,8 +139,8 @@ Result<> make_readonly(int rootfs_fd, const std::string& path) {
 Result<> pivot_into(const std::string& rootfs) {
     UniqueFd new_root = TRY(open_file(rootfs, O_RDONLY | O_DIRECTORY));
     if (::fchdir(new_root.get()) != 0) return fail_errno("chdir into the rootfs");
-    // pivot_root(".", "."): the old root ends up stacked on the new one, at "."; detach it. Making it
-    // a slave first keeps the unmount from propagating to the host.
+    // pivot_root(".", "."): the old root ends up stacked on the new one, at "."; detach it. Making
+    // it a slave first keeps the unmount from propagating to the host.
     if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail_errno("pivot_root");
     if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
         return fail_errno("make the old root a slave");
@@ -165,11 +170,14 @@ Result<> prepare_rootfs(const RootfsPlan& plan) {
         if (relative_clean_path(mount.destination) == "dev") dev_is_fresh = !mount.bind;
     }
     TRY_CTX(create_devices(rootfs.get(), spec, dev_is_fresh), "linux.devices");
-    if (spec.process) TRY_CTX(make_directories_in_root(rootfs.get(), spec.process->cwd), "process.cwd");
+    if (spec.process)
+        TRY_CTX(make_directories_in_root(rootfs.get(), spec.process->cwd), "process.cwd");
     for (size_t i = 0; i < spec.linux_config.masked_paths.size(); ++i)
-        TRY_CTX(mask_path(rootfs.get(), spec.linux_config.masked_paths[i]), "linux.maskedPaths[{}]", i);
+        TRY_CTX(mask_path(rootfs.get(), spec.linux_config.masked_paths[i]), "linux.maskedPaths[{}]",
+                i);
     for (size_t i = 0; i < spec.linux_config.readonly_paths.size(); ++i)
-        TRY_CTX(make_readonly(rootfs.get(), spec.linux_config.readonly_paths[i]), "linux.readonlyPaths[{}]", i);
+        TRY_CTX(make_readonly(rootfs.get(), spec.linux_config.readonly_paths[i]),
+                "linux.readonlyPaths[{}]", i);
     TRY_CTX(pivot_into(plan.rootfs), "root.path");
     return {};
 }
@@ -182,7 +190,8 @@ Result<> finish_rootfs(const spec::Spec& spec) {
     if (spec.root.readonly) {
         UniqueFd root = TRY_CTX(open_file("/", O_PATH | O_DIRECTORY), "root.readonly");
         unsigned long keep = kept_flags(root.get());
-        TRY_CTX(mount_at("", "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, ""), "root.readonly");
+        TRY_CTX(mount_at("", "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, ""),
+                "root.readonly");
     }
     return {};
 }

@@ -3,26 +3,27 @@
 namespace vessel::container::runtime {
 
 Json features() {
-    Json mount_options = {"defaults", "ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec",
-                          "sync", "async", "dirsync", "mand", "nomand", "atime", "noatime",
-                          "diratime", "nodiratime", "relatime", "norelatime", "strictatime",
-                          "nostrictatime", "bind", "rbind", "private", "rprivate", "shared",
-                          "rshared", "slave", "rslave", "unbindable", "runbindable"};
+    Json mount_options = {
+        "defaults",   "ro",         "rw",          "suid",          "nosuid",   "dev",
+        "nodev",      "exec",       "noexec",      "sync",          "async",    "dirsync",
+        "mand",       "nomand",     "atime",       "noatime",       "diratime", "nodiratime",
+        "relatime",   "norelatime", "strictatime", "nostrictatime", "bind",     "rbind",
+        "private",    "rprivate",   "shared",      "rshared",       "slave",    "rslave",
+        "unbindable", "runbindable"};
     Json linux_section = {
         {"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "uts"}},
-        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
+        {"cgroup",
+         {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
         {"seccomp", {{"enabled", false}}},
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}},
         {"intelRdt", {{"enabled", false}}},
         {"mountExtensions", {{"idmap", {{"enabled", false}}}}},
     };
-    return Json{{"ociVersionMin", "1.0.0"},
-                {"ociVersionMax", "1.2.0"},
-                {"hooks", Json::array()},
-                {"mountOptions", mount_options},
-                {"linux", linux_section},
-                {"annotations", {{"org.vessel.runtime", "vessel-runc"}}}};
+    return Json{
+        {"ociVersionMin", "1.0.0"}, {"ociVersionMax", "1.2.0"},
+        {"hooks", Json::array()},   {"mountOptions", mount_options},
+        {"linux", linux_section},   {"annotations", {{"org.vessel.runtime", "vessel-runc"}}}};
 }
 
 }  // namespace vessel::container::runtime

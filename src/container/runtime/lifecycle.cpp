@@ -48,7 +48,8 @@ Result<> Runtime::start(const std::string& id) {
     ContainerState state = TRY(store_.load(id));
     Status status = store_.status(state);
     if (status != Status::created)
-        return fail("cannot start container \"{}\": it is {}, not created", id, status_name(status));
+        return fail("cannot start container \"{}\": it is {}, not created", id,
+                    status_name(status));
     UniqueFd init = open_init(state);
     if (!init) return fail("cannot start container \"{}\": its process has exited", id);
     UniqueFd fifo = TRY(open_file(store_.fifo_path(id), O_RDONLY | O_NONBLOCK));
@@ -60,10 +61,12 @@ Result<> Runtime::start(const std::string& id) {
             return fail("cannot start container \"{}\": its init does not answer", id);
         }
         if (waiting[0].revents & POLLIN) break;
-        if (waiting[1].revents) return fail("cannot start container \"{}\": its process has exited", id);
+        if (waiting[1].revents)
+            return fail("cannot start container \"{}\": its process has exited", id);
     }
     char byte = 0;
-    if (::read(fifo.get(), &byte, 1) != 1) return fail("cannot start container \"{}\": exec.fifo was empty", id);
+    if (::read(fifo.get(), &byte, 1) != 1)
+        return fail("cannot start container \"{}\": exec.fifo was empty", id);
     ::unlink(store_.fifo_path(id).c_str());
     return {};
 }
@@ -78,7 +81,8 @@ Result<> Runtime::kill(const std::string& id, int signal, bool all) const {
     if (store_.status(state) == Status::stopped) return fail("container \"{}\" is not running", id);
     if (all) {
         auto cgroup = TRY(reopen_cgroup(state));
-        for (pid_t pid : TRY(cgroup->processes())) ::kill(pid, signal);
+        for (pid_t pid : TRY(cgroup->processes()))
+            ::kill(pid, signal);
         return {};
     }
     UniqueFd init = open_init(state);
@@ -93,7 +97,8 @@ Result<> Runtime::remove(const std::string& id, bool force) const {
     Status status = store_.status(state);
     // Like runc, a created container (never started) may be deleted without --force.
     if (status == Status::running && !force)
-        return fail("cannot delete container \"{}\" that is not stopped: running (use --force)", id);
+        return fail("cannot delete container \"{}\" that is not stopped: running (use --force)",
+                    id);
     return destroy(state);
 }
 
@@ -108,7 +113,8 @@ Result<> Runtime::destroy(const ContainerState& state) const {
     for (int round = 0; round < 100; ++round) {
         auto pids = cgroup->processes();
         if (!pids || pids->empty()) break;
-        for (pid_t pid : *pids) ::kill(pid, SIGKILL);
+        for (pid_t pid : *pids)
+            ::kill(pid, SIGKILL);
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     TRY_CTX(cgroup->destroy(), "delete container \"{}\"", state.id);

@@ -10,7 +10,7 @@
 namespace vessel::container::runtime {
 
 class Rollback {
-public:
+  public:
     Rollback() = default;
     Rollback(const Rollback&) = delete;
     Rollback& operator=(const Rollback&) = delete;
@@ -26,7 +26,7 @@ public:
         }
     }
 
-private:
+  private:
     std::vector<std::function<void()>> undo_;
 };
 

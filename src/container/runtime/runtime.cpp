@@ -62,7 +62,8 @@ Result<> enter_time_namespace(const spec::Linux& config) {
     if (::unshare(CLONE_NEWTIME) != 0) return fail_errno("linux.namespaces: unshare time");
     std::string offsets;
     for (const auto& [clock, seconds] : config.time_offsets_seconds)
-        offsets += fmt::format("{} {} {}\n", clock, seconds, config.time_offsets_nanoseconds.at(clock));
+        offsets +=
+            fmt::format("{} {} {}\n", clock, seconds, config.time_offsets_nanoseconds.at(clock));
     if (!offsets.empty())
         TRY_CTX(write_existing_file("/proc/self/timens_offsets", offsets), "linux.timeOffsets");
     return {};
@@ -79,15 +80,27 @@ struct Runtime::Launched {
 };
 
 Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mode) {
+    // Everything the undo actions touch is declared before the Rollback, so it still exists when
+    // the Rollback's destructor runs them.
+    std::unique_ptr<cgroup::Cgroup> cgroup;
+    UniqueFd state_dir;
+    Launched launched{.state = {},
+                      .pidfd = {},
+                      .sync = SyncChannel(UniqueFd()),
+                      .cgroup = nullptr,
+                      .original_mask = {}};
     Rollback rollback;
     TRY(validate_id(options.id));
-    std::string bundle = TRY(real_directory(options.bundle.empty() ? "." : options.bundle, "bundle"));
+    std::string bundle =
+        TRY(real_directory(options.bundle.empty() ? "." : options.bundle, "bundle"));
     spec::Spec spec = TRY(spec::load_spec(bundle));
     if (!spec.process) return fail("config.json: process: is required to create a container");
     if (!spec.process->capabilities.is_null())
-        log_.debug("config.json: process.capabilities: not applied yet (the container keeps root's set)");
+        log_.debug(
+            "config.json: process.capabilities: not applied yet (the container keeps root's set)");
     std::string rootfs = TRY_CTX(
-        real_directory(spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path, "rootfs"),
+        real_directory(spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path,
+                       "rootfs"),
         "config.json: root.path");
 
     TRY(store_.reserve(options.id));
@@ -95,12 +108,11 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
 
     cgroup::HostLayout layout = TRY(cgroup::detect_layout());
     std::string cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
-    auto cgroup = cgroup::make_cgroup(layout, cgroup_path);
+    cgroup = cgroup::make_cgroup(layout, cgroup_path);
     TRY_CTX(cgroup->create(), "config.json: linux.cgroupsPath");
     rollback.add([&] { (void)cgroup->destroy(); });
     TRY_CTX(cgroup->apply(spec.linux_config.resources, log_), "config.json");
 
-    UniqueFd state_dir;
     if (mode == Mode::create) {
         std::string fifo = store_.fifo_path(options.id);
         if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0)
@@ -110,11 +122,11 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
 
     auto [parent_end, child_end] = TRY(SyncChannel::make_pair());
     TRY_CTX(sys::join_namespaces(spec.linux_config, /*for_children=*/true), "config.json");
-    if (auto* time = spec.linux_config.find_namespace(spec::NamespaceType::time); time && time->path.empty())
+    if (auto* time = spec.linux_config.find_namespace(spec::NamespaceType::time);
+        time && time->path.empty())
         TRY_CTX(enter_time_namespace(spec.linux_config), "config.json");
 
-    Launched launched{.state = {}, .pidfd = {}, .sync = std::move(parent_end), .cgroup = nullptr,
-                      .original_mask = {}};
+    launched.sync = std::move(parent_end);
     sigset_t forwarded = forwarded_signals();
     ::sigprocmask(SIG_BLOCK, &forwarded, &launched.original_mask);
     rollback.add([&] { ::sigprocmask(SIG_SETMASK, &launched.original_mask, nullptr); });
@@ -129,19 +141,20 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     if (pid == 0) {
         launched.sync.close();
         sys::container_init(sys::InitConfig{.spec = spec,
-                                                .bundle = bundle,
-                                                .rootfs = rootfs,
-                                                .cgroups = layout,
-                                                .sync = child_end,
-                                                .state_dir_fd = state_dir.get(),
-                                                .original_mask = launched.original_mask});
+                                            .bundle = bundle,
+                                            .rootfs = rootfs,
+                                            .cgroups = layout,
+                                            .sync = child_end,
+                                            .state_dir_fd = state_dir.get(),
+                                            .original_mask = launched.original_mask});
     }
     child_end.close();
     launched.pidfd = UniqueFd(pidfd);
     rollback.add([&] {
         ::syscall(SYS_pidfd_send_signal, launched.pidfd.get(), SIGKILL, nullptr, 0);
         siginfo_t info{};
-        ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(launched.pidfd.get()), &info, WEXITED);
+        ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(launched.pidfd.get()), &info,
+                 WEXITED);
     });
     log_.debug("container {}: init is pid {}", options.id, pid);
 
@@ -213,8 +226,9 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach) {
     if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(launched.pidfd.get()), &info,
                  WEXITED) != 0)
         return fail_errno("reap the container's init");
-    ExitStatus status = info.si_code == CLD_EXITED ? ExitStatus{.code = info.si_status, .signal = 0}
-                                                   : ExitStatus{.code = 0, .signal = info.si_status};
+    ExitStatus status = info.si_code == CLD_EXITED
+                            ? ExitStatus{.code = info.si_status, .signal = 0}
+                            : ExitStatus{.code = 0, .signal = info.si_status};
     log_.debug("container {}: {}", options.id, status.describe());
     rollback.commit();
     TRY(destroy(launched.state));

@@ -24,7 +24,7 @@ struct ContainerSummary {
 };
 
 class Runtime {
-public:
+  public:
     Runtime(std::string root, const Logger& log) : store_(std::move(root)), log_(log) {}
 
     // Sets the container up and leaves its init blocked before exec of the user's program.
@@ -39,7 +39,7 @@ public:
     Result<> remove(const std::string& id, bool force) const;
     Result<std::vector<ContainerSummary>> list() const;
 
-private:
+  private:
     enum class Mode { create, run };
     struct Launched;
     Result<Launched> launch(const CreateOptions& options, Mode mode);

@@ -17,17 +17,17 @@ struct SignalName {
 };
 
 constexpr std::array kSignals{
-    SignalName{"HUP", SIGHUP},       SignalName{"INT", SIGINT},       SignalName{"QUIT", SIGQUIT},
-    SignalName{"ILL", SIGILL},       SignalName{"TRAP", SIGTRAP},     SignalName{"ABRT", SIGABRT},
-    SignalName{"IOT", SIGIOT},       SignalName{"BUS", SIGBUS},       SignalName{"FPE", SIGFPE},
-    SignalName{"KILL", SIGKILL},     SignalName{"USR1", SIGUSR1},     SignalName{"SEGV", SIGSEGV},
-    SignalName{"USR2", SIGUSR2},     SignalName{"PIPE", SIGPIPE},     SignalName{"ALRM", SIGALRM},
-    SignalName{"TERM", SIGTERM},     SignalName{"STKFLT", SIGSTKFLT}, SignalName{"CHLD", SIGCHLD},
-    SignalName{"CONT", SIGCONT},     SignalName{"STOP", SIGSTOP},     SignalName{"TSTP", SIGTSTP},
-    SignalName{"TTIN", SIGTTIN},     SignalName{"TTOU", SIGTTOU},     SignalName{"URG", SIGURG},
-    SignalName{"XCPU", SIGXCPU},     SignalName{"XFSZ", SIGXFSZ},     SignalName{"VTALRM", SIGVTALRM},
-    SignalName{"PROF", SIGPROF},     SignalName{"WINCH", SIGWINCH},   SignalName{"IO", SIGIO},
-    SignalName{"POLL", SIGPOLL},     SignalName{"PWR", SIGPWR},       SignalName{"SYS", SIGSYS},
+    SignalName{"HUP", SIGHUP},   SignalName{"INT", SIGINT},       SignalName{"QUIT", SIGQUIT},
+    SignalName{"ILL", SIGILL},   SignalName{"TRAP", SIGTRAP},     SignalName{"ABRT", SIGABRT},
+    SignalName{"IOT", SIGIOT},   SignalName{"BUS", SIGBUS},       SignalName{"FPE", SIGFPE},
+    SignalName{"KILL", SIGKILL}, SignalName{"USR1", SIGUSR1},     SignalName{"SEGV", SIGSEGV},
+    SignalName{"USR2", SIGUSR2}, SignalName{"PIPE", SIGPIPE},     SignalName{"ALRM", SIGALRM},
+    SignalName{"TERM", SIGTERM}, SignalName{"STKFLT", SIGSTKFLT}, SignalName{"CHLD", SIGCHLD},
+    SignalName{"CONT", SIGCONT}, SignalName{"STOP", SIGSTOP},     SignalName{"TSTP", SIGTSTP},
+    SignalName{"TTIN", SIGTTIN}, SignalName{"TTOU", SIGTTOU},     SignalName{"URG", SIGURG},
+    SignalName{"XCPU", SIGXCPU}, SignalName{"XFSZ", SIGXFSZ},     SignalName{"VTALRM", SIGVTALRM},
+    SignalName{"PROF", SIGPROF}, SignalName{"WINCH", SIGWINCH},   SignalName{"IO", SIGIO},
+    SignalName{"POLL", SIGPOLL}, SignalName{"PWR", SIGPWR},       SignalName{"SYS", SIGSYS},
 };
 
 }  // namespace
@@ -40,7 +40,8 @@ Result<int> parse_signal(std::string_view text) {
         return number;
     }
     std::string name;
-    for (char c : text) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char c : text)
+        name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (name.rfind("SIG", 0) == 0) name.erase(0, 3);
     for (const auto& signal : kSignals)
         if (name == signal.name) return signal.number;
@@ -49,8 +50,9 @@ Result<int> parse_signal(std::string_view text) {
         int offset = 0;
         std::string_view rest = std::string_view(name).substr(5);
         if (!rest.empty()) {
-            auto [rest_end, rest_error] = std::from_chars(rest.data() + (rest[0] == '+' || rest[0] == '-'),
-                                                          rest.data() + rest.size(), offset);
+            auto [rest_end, rest_error] =
+                std::from_chars(rest.data() + (rest[0] == '+' || rest[0] == '-'),
+                                rest.data() + rest.size(), offset);
             if (rest_error != std::errc() || rest_end != rest.data() + rest.size())
                 return fail("unknown signal \"{}\"", text);
             if (rest[0] == '-') offset = -offset;

@@ -13,9 +13,12 @@ namespace vessel::container::runtime {
 
 const char* status_name(Status status) {
     switch (status) {
-        case Status::created: return "created";
-        case Status::running: return "running";
-        case Status::stopped: return "stopped";
+        case Status::created:
+            return "created";
+        case Status::running:
+            return "running";
+        case Status::stopped:
+            return "stopped";
     }
     return "unknown";
 }
@@ -64,8 +67,7 @@ Json ContainerState::oci_state(Status status) const {
 
 Result<> validate_id(const std::string& id) {
     if (id.empty()) return fail("container id must not be empty");
-    if (id == "." || id == ".." || id.size() > 1024)
-        return fail("invalid container id \"{}\"", id);
+    if (id == "." || id == ".." || id.size() > 1024) return fail("invalid container id \"{}\"", id);
     for (char c : id)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
             return fail("invalid container id \"{}\": use letters, digits, '_', '-' and '.'", id);
@@ -99,7 +101,16 @@ Result<> StateStore::reserve(const std::string& id) const {
 }
 
 Result<> StateStore::save(const ContainerState& state) const {
-    return write_file_atomic(directory(state.id) + "/state.json", state.to_json().dump(), 0600);
+    // Atomic (readers never see half a file) but not fsynced: the state lives on /run, a tmpfs,
+    // and it describes processes that do not survive a reboot anyway.
+    std::string path = directory(state.id) + "/state.json";
+    std::string temporary = path + ".tmp";
+    {
+        UniqueFd fd = TRY(open_file(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+        TRY_CTX(write_all(fd.get(), state.to_json().dump()), "write {}", temporary);
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) return fail_errno("rename " + temporary);
+    return {};
 }
 
 Result<ContainerState> StateStore::load(const std::string& id) const {
@@ -120,7 +131,8 @@ Status StateStore::status(const ContainerState& state) const {
 
 void StateStore::remove(const std::string& id) const {
     std::string dir = directory(id);
-    for (const char* name : {"exec.fifo", "state.json"}) ::unlink((dir + "/" + name).c_str());
+    for (const char* name : {"exec.fifo", "state.json"})
+        ::unlink((dir + "/" + name).c_str());
     if (DIR* stream = ::opendir(dir.c_str())) {
         // Leftover temporary files of an interrupted write.
         while (dirent* entry = ::readdir(stream))

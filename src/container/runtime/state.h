@@ -26,8 +26,8 @@ struct ContainerState {
     std::string created;  // RFC 3339
     std::string owner;
     std::map<std::string, std::string> annotations;
-    std::string cgroup_path;                       // "/vessel/<id>"
-    std::vector<std::string> cgroup_created;       // directories create made, outermost first
+    std::string cgroup_path;                  // "/vessel/<id>"
+    std::vector<std::string> cgroup_created;  // directories create made, outermost first
 
     Json to_json() const;
     static Result<ContainerState> from_json(const Json& json);
@@ -42,7 +42,7 @@ Result<> validate_id(const std::string& id);
 uint64_t process_start_time(pid_t pid);
 
 class StateStore {
-public:
+  public:
     explicit StateStore(std::string root) : root_(std::move(root)) {}
 
     const std::string& root() const { return root_; }
@@ -59,7 +59,7 @@ public:
     void remove(const std::string& id) const;
     Result<std::vector<std::string>> ids() const;
 
-private:
+  private:
     std::string root_;
 };
 

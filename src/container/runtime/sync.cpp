@@ -32,7 +32,8 @@ Result<SyncMessage> SyncChannel::receive() const {
     } while (received < 0 && errno == EINTR);
     if (received < 0) return fail_errno("receive from the container's init");
     if (received == 0) return fail_errno(EPIPE, "the other side closed the sync channel");
-    return SyncMessage{static_cast<SyncTag>(buffer[0]), std::string(buffer + 1, static_cast<size_t>(received - 1))};
+    return SyncMessage{static_cast<SyncTag>(buffer[0]),
+                       std::string(buffer + 1, static_cast<size_t>(received - 1))};
 }
 
 }  // namespace vessel::container::runtime

@@ -23,7 +23,7 @@ struct SyncMessage {
 };
 
 class SyncChannel {
-public:
+  public:
     explicit SyncChannel(UniqueFd fd) : fd_(std::move(fd)) {}
     static Result<std::pair<SyncChannel, SyncChannel>> make_pair();
 
@@ -33,7 +33,7 @@ public:
     int fd() const { return fd_.get(); }
     void close() { fd_.reset(); }
 
-private:
+  private:
     UniqueFd fd_;
 };
 

@@ -85,12 +85,14 @@ Result<> apply_mount_options(Mount& mount, const std::string& path) {
                 mount.flags |= known->flag;
             continue;
         }
-        if (mount.bind) return fail("{}.options[{}]: unknown bind mount option \"{}\"", path, i, option);
+        if (mount.bind)
+            return fail("{}.options[{}]: unknown bind mount option \"{}\"", path, i, option);
         if (!mount.data.empty()) mount.data += ',';
         mount.data += option;
     }
     if (mount.bind && !mount.data.empty())
-        return fail("{}.options: a bind mount takes no filesystem options (\"{}\")", path, mount.data);
+        return fail("{}.options: a bind mount takes no filesystem options (\"{}\")", path,
+                    mount.data);
     return {};
 }
 

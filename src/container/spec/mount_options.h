@@ -10,8 +10,8 @@
 
 namespace vessel::container::spec {
 
-// Fills mount.bind/recursive/flags/propagation/data from mount.type and mount.options. `path` is the
-// mount's JSON path ("mounts[3]") for errors.
+// Fills mount.bind/recursive/flags/propagation/data from mount.type and mount.options. `path` is
+// the mount's JSON path ("mounts[3]") for errors.
 Result<> apply_mount_options(Mount& mount, const std::string& path);
 
 // "rslave" -> MS_SLAVE|MS_REC; 0 for a name that is not a propagation.

@@ -20,14 +20,22 @@ struct RlimitName {
 };
 
 constexpr std::array kRlimits{
-    RlimitName{"RLIMIT_AS", RLIMIT_AS},           RlimitName{"RLIMIT_CORE", RLIMIT_CORE},
-    RlimitName{"RLIMIT_CPU", RLIMIT_CPU},         RlimitName{"RLIMIT_DATA", RLIMIT_DATA},
-    RlimitName{"RLIMIT_FSIZE", RLIMIT_FSIZE},     RlimitName{"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    RlimitName{"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, RlimitName{"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    RlimitName{"RLIMIT_NICE", RLIMIT_NICE},       RlimitName{"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    RlimitName{"RLIMIT_NPROC", RLIMIT_NPROC},     RlimitName{"RLIMIT_RSS", RLIMIT_RSS},
-    RlimitName{"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   RlimitName{"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    RlimitName{"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, RlimitName{"RLIMIT_STACK", RLIMIT_STACK},
+    RlimitName{"RLIMIT_AS", RLIMIT_AS},
+    RlimitName{"RLIMIT_CORE", RLIMIT_CORE},
+    RlimitName{"RLIMIT_CPU", RLIMIT_CPU},
+    RlimitName{"RLIMIT_DATA", RLIMIT_DATA},
+    RlimitName{"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    RlimitName{"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    RlimitName{"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    RlimitName{"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    RlimitName{"RLIMIT_NICE", RLIMIT_NICE},
+    RlimitName{"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    RlimitName{"RLIMIT_NPROC", RLIMIT_NPROC},
+    RlimitName{"RLIMIT_RSS", RLIMIT_RSS},
+    RlimitName{"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    RlimitName{"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    RlimitName{"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    RlimitName{"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 Result<uint32_t> id_value(const JsonAt& at) {
@@ -47,7 +55,8 @@ Result<User> parse_user(const JsonAt& at) {
         user.umask = static_cast<mode_t>(value);
     }
     if (auto gids = at.optional_child("additionalGids"))
-        for (const auto& gid : TRY(gids->array())) user.additional_gids.push_back(TRY(id_value(gid)));
+        for (const auto& gid : TRY(gids->array()))
+            user.additional_gids.push_back(TRY(id_value(gid)));
     if (at.has("username"))
         return std::unexpected(TRY(at.child("username")).error("is for Windows; use uid and gid"));
     return user;
@@ -90,7 +99,8 @@ Result<Process> parse_process(const JsonAt& at) {
     process.args = TRY(args.string_array());
     if (process.args.empty()) return std::unexpected(args.error("must not be empty"));
     if (process.args[0].empty())
-        return std::unexpected(JsonAt(args.value()[0], json_path(args.path(), 0)).error("must not be empty"));
+        return std::unexpected(
+            JsonAt(args.value()[0], json_path(args.path(), 0)).error("must not be empty"));
     if (auto env = at.optional_child("env")) {
         process.env = TRY(env->string_array());
         for (size_t i = 0; i < process.env.size(); ++i)
@@ -115,8 +125,8 @@ Result<Process> parse_process(const JsonAt& at) {
         TRY(caps->expect_object());
         process.capabilities = caps->value();
     }
-    for (const char* unsupported : {"apparmorProfile", "selinuxLabel", "ioPriority", "scheduler",
-                                    "execCPUAffinity"})
+    for (const char* unsupported :
+         {"apparmorProfile", "selinuxLabel", "ioPriority", "scheduler", "execCPUAffinity"})
         if (at.has(unsupported))
             return std::unexpected(TRY(at.child(unsupported)).error("is not supported yet"));
     return process;
@@ -138,7 +148,8 @@ Result<Mount> parse_mount(const JsonAt& at) {
         return std::unexpected(at.error("idmapped mounts are not supported yet"));
     TRY(apply_mount_options(mount, at.path()));
     if (mount.type.empty() && !mount.bind)
-        return std::unexpected(at.error("type is required unless the options contain bind or rbind"));
+        return std::unexpected(
+            at.error("type is required unless the options contain bind or rbind"));
     if (mount.type == "none" && !mount.bind)
         return std::unexpected(at.error("type \"none\" needs the bind or rbind option"));
     if (mount.bind && mount.source.empty())
@@ -189,7 +200,8 @@ Result<Spec> parse_spec(const Json& document) {
     if (spec.domainname.size() > 64)
         return std::unexpected(TRY(at.child("domainname")).error("is longer than 64 characters"));
     if (auto mounts = at.optional_child("mounts"))
-        for (const auto& item : TRY(mounts->array())) spec.mounts.push_back(TRY(parse_mount(item)));
+        for (const auto& item : TRY(mounts->array()))
+            spec.mounts.push_back(TRY(parse_mount(item)));
     if (auto annotations = at.optional_child("annotations")) {
         TRY(annotations->expect_object());
         for (const auto& [key, value] : annotations->value().items()) {

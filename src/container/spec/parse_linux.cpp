@@ -44,9 +44,11 @@ Result<std::vector<Namespace>> parse_namespaces(const JsonAt& at) {
         auto known = std::find_if(kNamespaces.begin(), kNamespaces.end(),
                                   [&](const NamespaceName& n) { return name == n.name; });
         if (known == kNamespaces.end())
-            return std::unexpected(type_at.error(fmt::format("unknown namespace type \"{}\"", name)));
+            return std::unexpected(
+                type_at.error(fmt::format("unknown namespace type \"{}\"", name)));
         if (!seen.insert(known->type).second)
-            return std::unexpected(type_at.error(fmt::format("namespace \"{}\" is listed twice", name)));
+            return std::unexpected(
+                type_at.error(fmt::format("namespace \"{}\" is listed twice", name)));
         if (known->type == NamespaceType::user)
             return std::unexpected(type_at.error("user namespaces are not supported yet"));
         Namespace ns{.type = known->type, .path = TRY(item.optional_string("path")).value_or("")};
@@ -65,7 +67,8 @@ Result<std::vector<Device>> parse_devices(const JsonAt& at) {
         auto type_at = TRY(item.child("type"));
         std::string type = TRY(type_at.string());
         if (type != "c" && type != "b" && type != "u" && type != "p")
-            return std::unexpected(type_at.error(fmt::format("unknown device type \"{}\" (c, b, u or p)", type)));
+            return std::unexpected(
+                type_at.error(fmt::format("unknown device type \"{}\" (c, b, u or p)", type)));
         device.type = type == "u" ? 'c' : type[0];
         auto path_at = TRY(item.child("path"));
         device.path = TRY(path_at.string());
@@ -98,15 +101,15 @@ Result<std::vector<DeviceRule>> parse_device_rules(const JsonAt& at) {
         if (auto type_at = item.optional_child("type")) {
             std::string type = TRY(type_at->string());
             if (type != "a" && type != "c" && type != "b")
-                return std::unexpected(type_at->error(fmt::format("unknown device type \"{}\" (a, c or b)", type)));
+                return std::unexpected(
+                    type_at->error(fmt::format("unknown device type \"{}\" (a, c or b)", type)));
             rule.type = type[0];
         }
         rule.major = TRY(item.optional_integer("major"));
         rule.minor = TRY(item.optional_integer("minor"));
         if (auto access_at = item.optional_child("access")) {
             rule.access = TRY(access_at->string());
-            if (rule.access.empty() ||
-                rule.access.find_first_not_of("rwm") != std::string::npos)
+            if (rule.access.empty() || rule.access.find_first_not_of("rwm") != std::string::npos)
                 return std::unexpected(access_at->error("must be a combination of r, w and m"));
         }
         rules.push_back(rule);
@@ -118,7 +121,8 @@ Result<> reject_if_present(const JsonAt& at, std::initializer_list<const char*> 
     for (const char* key : keys) {
         auto item = at.optional_child(key);
         if (!item) continue;
-        if ((item->value().is_array() || item->value().is_object()) && item->value().empty()) continue;
+        if ((item->value().is_array() || item->value().is_object()) && item->value().empty())
+            continue;
         return std::unexpected(item->error("is not supported yet"));
     }
     return {};
@@ -135,17 +139,20 @@ Result<Resources> parse_resources(const JsonAt& at) {
         m.swap = TRY(memory->optional_integer("swap"));
         m.swappiness = TRY(memory->optional_unsigned("swappiness"));
         m.disable_oom_killer = TRY(memory->optional_boolean("disableOOMKiller")).value_or(false);
-        for (auto [value, key] : {std::pair{m.limit, "limit"}, std::pair{m.reservation, "reservation"},
-                                  std::pair{m.swap, "swap"}})
+        for (auto [value, key] :
+             {std::pair{m.limit, "limit"}, std::pair{m.reservation, "reservation"},
+              std::pair{m.swap, "swap"}})
             if (value && (*value < -1 || (*value > 0 && *value < 4096)))
                 return std::unexpected(
                     TRY(memory->child(key)).error("must be -1 (unlimited) or at least 4096 bytes"));
         if (m.limit && m.swap && *m.limit > 0 && *m.swap > 0 && *m.swap < *m.limit)
-            return std::unexpected(TRY(memory->child("swap"))
-                                       .error("must not be below memory.limit (it counts memory + swap)"));
+            return std::unexpected(
+                TRY(memory->child("swap"))
+                    .error("must not be below memory.limit (it counts memory + swap)"));
         if (m.swappiness && *m.swappiness > 100)
             return std::unexpected(TRY(memory->child("swappiness")).error("must be at most 100"));
-        // "kernel" and "kernelTCP" are deprecated no-ops in runtime-spec 1.2 and on current kernels.
+        // "kernel" and "kernelTCP" are deprecated no-ops in runtime-spec 1.2 and on current
+        // kernels.
         TRY(reject_if_present(*memory, {"checkBeforeUpdate"}));
     }
     if (auto cpu = at.optional_child("cpu")) {
@@ -159,7 +166,8 @@ Result<Resources> parse_resources(const JsonAt& at) {
         if (c.shares && (*c.shares < 2 || *c.shares > 262144))
             return std::unexpected(TRY(cpu->child("shares")).error("must be between 2 and 262144"));
         if (c.quota && *c.quota != -1 && *c.quota < 1000)
-            return std::unexpected(TRY(cpu->child("quota")).error("must be -1 or at least 1000 microseconds"));
+            return std::unexpected(
+                TRY(cpu->child("quota")).error("must be -1 or at least 1000 microseconds"));
         if (c.period && (*c.period < 1000 || *c.period > 1000000))
             return std::unexpected(
                 TRY(cpu->child("period")).error("must be between 1000 and 1000000 microseconds"));
@@ -183,14 +191,16 @@ Result<Resources> parse_resources(const JsonAt& at) {
         TRY(block->expect_object());
         if (auto weight = TRY(block->optional_unsigned("weight"))) {
             if (*weight != 0 && (*weight < 10 || *weight > 1000))
-                return std::unexpected(TRY(block->child("weight")).error("must be between 10 and 1000"));
+                return std::unexpected(
+                    TRY(block->child("weight")).error("must be between 10 and 1000"));
             if (*weight != 0) resources.blkio_weight = static_cast<uint16_t>(*weight);
         }
         TRY(reject_if_present(*block, {"leafWeight", "weightDevice", "throttleReadBpsDevice",
                                        "throttleWriteBpsDevice", "throttleReadIOPSDevice",
                                        "throttleWriteIOPSDevice"}));
     }
-    if (auto devices = at.optional_child("devices")) resources.devices = TRY(parse_device_rules(*devices));
+    if (auto devices = at.optional_child("devices"))
+        resources.devices = TRY(parse_device_rules(*devices));
     if (auto unified = at.optional_child("unified")) {
         TRY(unified->expect_object());
         for (const auto& [key, value] : unified->value().items()) {
@@ -246,12 +256,14 @@ Result<Linux> parse_linux(const JsonAt& at) {
     Linux linux_config;
     if (auto namespaces = at.optional_child("namespaces"))
         linux_config.namespaces = TRY(parse_namespaces(*namespaces));
-    if (auto devices = at.optional_child("devices")) linux_config.devices = TRY(parse_devices(*devices));
+    if (auto devices = at.optional_child("devices"))
+        linux_config.devices = TRY(parse_devices(*devices));
     linux_config.cgroups_path = TRY(at.optional_string("cgroupsPath")).value_or("");
     if (!linux_config.cgroups_path.empty()) {
         auto path_at = TRY(at.child("cgroupsPath"));
         if (linux_config.cgroups_path.find(':') != std::string::npos)
-            return std::unexpected(path_at.error("systemd cgroup paths (slice:prefix:name) are not supported yet"));
+            return std::unexpected(
+                path_at.error("systemd cgroup paths (slice:prefix:name) are not supported yet"));
         if (relative_clean_path_has_dotdot(linux_config.cgroups_path))
             return std::unexpected(path_at.error("must not contain \"..\""));
     }
@@ -259,10 +271,12 @@ Result<Linux> parse_linux(const JsonAt& at) {
         linux_config.resources = TRY(parse_resources(*resources));
     if (auto propagation = at.optional_child("rootfsPropagation")) {
         linux_config.rootfs_propagation = TRY(propagation->string());
-        if (!linux_config.rootfs_propagation.empty() && propagation_flags(linux_config.rootfs_propagation) == 0)
-            return std::unexpected(propagation->error(fmt::format(
-                "unknown propagation \"{}\" (shared, slave, private or unbindable, optionally r-prefixed)",
-                linux_config.rootfs_propagation)));
+        if (!linux_config.rootfs_propagation.empty() &&
+            propagation_flags(linux_config.rootfs_propagation) == 0)
+            return std::unexpected(
+                propagation->error(fmt::format("unknown propagation \"{}\" (shared, slave, private "
+                                               "or unbindable, optionally r-prefixed)",
+                                               linux_config.rootfs_propagation)));
     }
     if (auto masked = at.optional_child("maskedPaths"))
         linux_config.masked_paths = TRY(parse_absolute_paths(*masked));
@@ -271,8 +285,8 @@ Result<Linux> parse_linux(const JsonAt& at) {
     if (auto sysctl = at.optional_child("sysctl")) {
         linux_config.sysctl = TRY(parse_string_map(*sysctl));
         for (const auto& [key, value] : linux_config.sysctl)
-            if (key.empty() || key.find("..") != std::string::npos || key.find('/') != std::string::npos ||
-                key.front() == '.' || key.back() == '.')
+            if (key.empty() || key.find("..") != std::string::npos ||
+                key.find('/') != std::string::npos || key.front() == '.' || key.back() == '.')
                 return std::unexpected(JsonAt(sysctl->value()[key], json_path(sysctl->path(), key))
                                            .error("is not a valid sysctl name"));
     }
@@ -283,17 +297,20 @@ Result<Linux> parse_linux(const JsonAt& at) {
             if (clock != "monotonic" && clock != "boottime")
                 return std::unexpected(entry.error("unknown clock (monotonic or boottime)"));
             TRY(entry.expect_object());
-            linux_config.time_offsets_seconds[clock] = TRY(entry.optional_integer("secs")).value_or(0);
+            linux_config.time_offsets_seconds[clock] =
+                TRY(entry.optional_integer("secs")).value_or(0);
             uint64_t nanoseconds = TRY(entry.optional_unsigned("nanosecs")).value_or(0);
             if (nanoseconds >= 1000000000)
-                return std::unexpected(TRY(entry.child("nanosecs")).error("must be below 1000000000"));
+                return std::unexpected(
+                    TRY(entry.child("nanosecs")).error("must be below 1000000000"));
             linux_config.time_offsets_nanoseconds[clock] = static_cast<uint32_t>(nanoseconds);
         }
     }
     for (const char* key : {"uidMappings", "gidMappings"}) {
         auto item = at.optional_child(key);
         if (item && !(item->value().is_array() && item->value().empty()))
-            return std::unexpected(item->error("id mappings need user namespaces, which are not supported yet"));
+            return std::unexpected(
+                item->error("id mappings need user namespaces, which are not supported yet"));
     }
     if (auto seccomp = at.optional_child("seccomp"))
         return std::unexpected(seccomp->error("seccomp is not supported yet"));
@@ -305,12 +322,14 @@ Result<> validate_cross_references(const Spec& spec) {
     const Linux& l = spec.linux_config;
     const Namespace* mount_ns = l.find_namespace(NamespaceType::mount);
     if (!mount_ns || !mount_ns->path.empty())
-        return fail("linux.namespaces: a new mount namespace is required (the rootfs is pivoted into one)");
+        return fail(
+            "linux.namespaces: a new mount namespace is required (the rootfs is pivoted into one)");
     const Namespace* uts = l.find_namespace(NamespaceType::uts);
     if (!spec.hostname.empty() && (!uts || !uts->path.empty()))
         return fail("hostname: setting a hostname needs a new uts namespace in linux.namespaces");
     if (!spec.domainname.empty() && (!uts || !uts->path.empty()))
-        return fail("domainname: setting a domainname needs a new uts namespace in linux.namespaces");
+        return fail(
+            "domainname: setting a domainname needs a new uts namespace in linux.namespaces");
     const Namespace* time = l.find_namespace(NamespaceType::time);
     if (!l.time_offsets_seconds.empty() && (!time || !time->path.empty()))
         return fail("linux.timeOffsets: needs a new time namespace in linux.namespaces");
@@ -319,14 +338,17 @@ Result<> validate_cross_references(const Spec& spec) {
         bool ipc = key.rfind("kernel.msg", 0) == 0 || key.rfind("kernel.sem", 0) == 0 ||
                    key.rfind("kernel.shm", 0) == 0 || key.rfind("fs.mqueue.", 0) == 0;
         bool uts_key = key == "kernel.hostname" || key == "kernel.domainname";
-        const Namespace* needed = net ? l.find_namespace(NamespaceType::network)
+        const Namespace* needed = net   ? l.find_namespace(NamespaceType::network)
                                   : ipc ? l.find_namespace(NamespaceType::ipc)
                                         : uts;
         if (!net && !ipc && !uts_key)
-            return fail("linux.sysctl.{}: is not namespaced; setting it would change the host", key);
+            return fail("linux.sysctl.{}: is not namespaced; setting it would change the host",
+                        key);
         if (!needed)
             return fail("linux.sysctl.{}: needs a {} namespace in linux.namespaces", key,
-                        net ? "network" : ipc ? "ipc" : "uts");
+                        net   ? "network"
+                        : ipc ? "ipc"
+                              : "uts");
     }
     return {};
 }

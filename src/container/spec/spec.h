@@ -81,7 +81,7 @@ struct Device {
 
 struct DeviceRule {
     bool allow = false;
-    char type = 'a';  // a, c, b
+    char type = 'a';               // a, c, b
     std::optional<int64_t> major;  // absent: any
     std::optional<int64_t> minor;
     std::string access = "rwm";

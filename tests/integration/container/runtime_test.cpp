@@ -1,0 +1,473 @@
+// Real containers through the vessel-runc binary: busybox-static root filesystems, root, the host's
+// cgroups. Each test uses its own container id, --root and cgroup path, so tests run in parallel.
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "base/file.h"
+#include "base/json.h"
+#include "base/process.h"
+#include "container/spec/default_spec.h"
+
+namespace vessel {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Outcome {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string slurp(const std::string& path) {
+    auto text = read_file(path);
+    return text ? *text : std::string();
+}
+
+std::set<std::string> list_directory(const std::string& path) {
+    std::set<std::string> names;
+    if (DIR* dir = ::opendir(path.c_str())) {
+        while (dirent* entry = ::readdir(dir))
+            if (entry->d_name[0] != '.') names.insert(entry->d_name);
+        ::closedir(dir);
+    }
+    return names;
+}
+
+// Every cgroup directory on the host that belongs to this test's cgroup parent.
+std::set<std::string> cgroup_directories(const std::string& parent) {
+    std::set<std::string> found;
+    std::vector<std::string> hierarchies{"/sys/fs/cgroup"};  // pure v2: the root is the hierarchy
+    for (const auto& name : list_directory("/sys/fs/cgroup"))
+        hierarchies.push_back("/sys/fs/cgroup/" + name);
+    for (const auto& hierarchy : hierarchies)
+        for (const auto& child : list_directory(hierarchy + parent)) {
+            struct stat info {};
+            std::string path = hierarchy + parent + "/" + child;
+            if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) found.insert(path);
+        }
+    return found;
+}
+
+class ContainerTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root: containers need CAP_SYS_ADMIN";
+        char pattern[] = "/tmp/vessel-it-XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+        bundle_ = dir_ + "/bundle";
+        root_ = dir_ + "/state";
+        std::string rootfs = bundle_ + "/rootfs";
+        for (const char* sub : {"/bin", "/proc", "/sys", "/dev", "/tmp", "/etc"})
+            ASSERT_TRUE(make_directories(rootfs + sub));
+        auto copied = run_capture({"cp", "/bin/busybox", rootfs + "/bin/busybox"});
+        ASSERT_TRUE(copied && copied->status.success());
+        auto applets = run_capture({"/bin/busybox", "--list"});
+        ASSERT_TRUE(applets && applets->status.success());
+        size_t position = 0;
+        while (position < applets->out.size()) {
+            size_t end = applets->out.find('\n', position);
+            if (end == std::string::npos) end = applets->out.size();
+            std::string applet = applets->out.substr(position, end - position);
+            if (!applet.empty() && applet != "busybox") {
+                ASSERT_EQ(::symlink("busybox", (rootfs + "/bin/" + applet).c_str()), 0);
+            }
+            position = end + 1;
+        }
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        id_ = fmt::format("it-{}-{}", info->name(), ::getpid());
+        cgroup_parent_ = fmt::format("/vessel-it-{}", ::getpid());
+        config_ = container::spec::default_spec();
+        config_["ociVersion"] = "1.0.2";
+        config_["hostname"] = "vessel-it";
+        config_["linux"]["cgroupsPath"] = cgroup_parent_ + "/" + id_;
+        mounts_before_ = slurp("/proc/self/mountinfo");
+    }
+
+    void TearDown() override {
+        if (dir_.empty()) return;
+        // Whatever a test left running goes now, so that one failure does not leak into the next.
+        for (const auto& id : list_directory(root_))
+            invoke({"delete", "--force", id});
+        ::rmdir(("/sys/fs/cgroup/unified" + cgroup_parent_).c_str());
+        for (const auto& hierarchy : list_directory("/sys/fs/cgroup"))
+            ::rmdir(("/sys/fs/cgroup/" + hierarchy + cgroup_parent_).c_str());
+        run_capture({"rm", "-rf", dir_});
+    }
+
+    void set_args(std::vector<std::string> args) { config_["process"]["args"] = args; }
+
+    void write_config() {
+        ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    }
+
+    // Runs vessel-runc with its output in files, not pipes: a created container inherits the
+    // streams and keeps them open.
+    Outcome invoke(std::vector<std::string> arguments, std::chrono::milliseconds timeout = 60s) {
+        static int counter = 0;
+        std::string out_path = fmt::format("{}/out.{}", dir_, counter);
+        std::string err_path = fmt::format("{}/err.{}", dir_, counter++);
+        UniqueFd out = *open_file(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        UniqueFd err = *open_file(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        UniqueFd null = *open_file("/dev/null", O_RDONLY);
+        std::vector<std::string> argv{VESSEL_RUNC_PATH, "--root", root_};
+        argv.insert(argv.end(), arguments.begin(), arguments.end());
+        SpawnOptions options{.argv = argv,
+                             .env = std::nullopt,
+                             .cwd = bundle_,
+                             .stdin_fd = null.get(),
+                             .stdout_fd = out.get(),
+                             .stderr_fd = err.get()};
+        auto child = spawn(options);
+        EXPECT_TRUE(child) << child.error().message();
+        if (!child) return {};
+        auto status = child->wait_for(timeout);
+        EXPECT_TRUE(status && *status) << "vessel-runc " << arguments[0] << " timed out";
+        if (!status || !*status) {
+            (void)child->signal(SIGKILL);
+            (void)child->wait();
+            return {};
+        }
+        return {(*status)->shell_code(), slurp(out_path), slurp(err_path)};
+    }
+
+    Outcome run_container(std::vector<std::string> args) {
+        set_args(std::move(args));
+        write_config();
+        return invoke({"run", "--bundle", bundle_, id_});
+    }
+
+    std::string status_of(const std::string& id) {
+        auto state = invoke({"state", id});
+        if (state.code != 0) return "error: " + state.err;
+        auto json = parse_json(state.out, "state");
+        return json ? (*json)["status"].get<std::string>() : "unparsable";
+    }
+
+    bool wait_for_status(const std::string& id, const std::string& wanted) {
+        for (int i = 0; i < 200; ++i) {
+            if (status_of(id) == wanted) return true;
+            std::this_thread::sleep_for(25ms);
+        }
+        return false;
+    }
+
+    // Nothing of ours is left: no state, no cgroups, no mounts in our namespace.
+    void expect_nothing_left() {
+        EXPECT_TRUE(list_directory(root_).empty()) << "state left in " << root_;
+        EXPECT_TRUE(cgroup_directories(cgroup_parent_).empty())
+            << "cgroup left: " << *cgroup_directories(cgroup_parent_).begin();
+        EXPECT_EQ(slurp("/proc/self/mountinfo"), mounts_before_);
+    }
+
+    std::string dir_, bundle_, root_, id_, cgroup_parent_, mounts_before_;
+    Json config_;
+};
+
+TEST_F(ContainerTest, RunsAsPidOneWithItsHostname) {
+    auto result =
+        run_container({"sh", "-c", "echo $$; hostname; cat /proc/self/cgroup | grep -c :/$"});
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_EQ(result.out.substr(0, result.out.find('\n', result.out.find('\n') + 1) + 1),
+              "1\nvessel-it\n");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, ExitCodesArePropagated) {
+    EXPECT_EQ(run_container({"sh", "-c", "exit 7"}).code, 7);
+    EXPECT_EQ(run_container({"true"}).code, 0);
+    // A process killed by a signal: 128 + the signal, as a shell reports it.
+    auto killed = run_container({"sh", "-c", "sh -c 'kill -9 $$'; echo child=$?"});
+    EXPECT_EQ(killed.out, "child=137\n");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, MountsAreInPlace) {
+    ASSERT_TRUE(make_directories(bundle_ + "/shared"));
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/shared/hello", "from the host\n"));
+    config_["mounts"].push_back({{"destination", "/data"},
+                                 {"type", "bind"},
+                                 {"source", "shared"},
+                                 {"options", {"rbind", "ro"}}});
+    config_["mounts"].push_back({{"destination", "/scratch"},
+                                 {"type", "tmpfs"},
+                                 {"source", "tmpfs"},
+                                 {"options", {"size=1m"}}});
+    auto result = run_container(
+        {"sh", "-c",
+         "cat /data/hello; touch /data/x 2>/dev/null && echo data-writable || echo data-readonly; "
+         "touch /scratch/x && echo scratch-writable; grep -c ' /proc .* - proc ' "
+         "/proc/self/mountinfo; "
+         "grep -c ' /sys ro,' /proc/self/mountinfo; ls /dev/null /dev/zero /dev/pts/ptmx; "
+         "ls /sys/fs/cgroup/memory/memory.limit_in_bytes"});
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_EQ(result.out,
+              "from the "
+              "host\ndata-readonly\nscratch-writable\n1\n1\n/dev/null\n/dev/pts/ptmx\n/dev/zero\n"
+              "/sys/fs/cgroup/memory/memory.limit_in_bytes\n");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, MaskedAndReadOnlyPaths) {
+    // /proc/keys (a file, masked with /dev/null) exists on every kernel with keys support, unlike
+    // /proc/kcore; /sys/firmware is a directory (masked with an empty read-only tmpfs).
+    ASSERT_TRUE(path_exists("/proc/keys")) << "host kernel without /proc/keys";
+    auto result = run_container({"sh", "-c",
+                                 "wc -c < /proc/keys; ls /sys/firmware | wc -l; "
+                                 "(echo 1 > /proc/sys/kernel/ns_last_pid) 2>/dev/null && echo "
+                                 "sys-writable || echo sys-readonly"});
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_EQ(result.out, "0\n0\nsys-readonly\n");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, ReadOnlyRoot) {
+    auto result = run_container(
+        {"sh", "-c", "touch /newfile 2>/dev/null && echo root-writable || echo root-readonly"});
+    EXPECT_EQ(result.out, "root-readonly\n");
+    config_["root"]["readonly"] = false;
+    result = run_container({"sh", "-c", "touch /newfile && echo root-writable; rm /newfile"});
+    EXPECT_EQ(result.out, "root-writable\n");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, MemoryLimitOomKillsTheAllocator) {
+    config_["linux"]["resources"]["memory"] = {{"limit", 32 << 20}, {"swap", 32 << 20}};
+    auto result = run_container({"sh", "-c",
+                                 "awk 'BEGIN { s = \"x\"; while (1) s = s s }'; echo status=$?; "
+                                 "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"});
+    EXPECT_EQ(result.out, fmt::format("status=137\n{}\n", 32 << 20)) << result.err;
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, PidsLimitStopsAForkBomb) {
+    config_["linux"]["resources"]["pids"] = {{"limit", 8}};
+    auto result =
+        run_container({"sh", "-c",
+                       "for i in $(seq 1 20); do (sleep 5 &) 2>/dev/null; done; "
+                       "cat /sys/fs/cgroup/pids/pids.current /sys/fs/cgroup/pids/pids.max; "
+                       "kill $(pidof sleep) 2>/dev/null; true"});
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_EQ(result.out.substr(result.out.find('\n') + 1), "8\n") << result.out;
+    int current = std::atoi(result.out.c_str());
+    EXPECT_LE(current, 8);
+    EXPECT_GE(current, 7);  // the bomb filled the cgroup up to its limit
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, CpuQuotaVisibleInCgroupFiles) {
+    config_["linux"]["resources"]["cpu"] = {{"quota", 50000}, {"period", 100000}, {"shares", 512}};
+    set_args({"sleep", "30"});
+    write_config();
+    ASSERT_EQ(invoke({"create", "--bundle", bundle_, id_}).code, 0);
+    std::string host_dir = "/sys/fs/cgroup/cpu" + cgroup_parent_ + "/" + id_;
+    if (!path_exists(host_dir)) host_dir = "/sys/fs/cgroup" + cgroup_parent_ + "/" + id_;
+    if (path_exists(host_dir + "/cpu.max")) {
+        EXPECT_EQ(slurp(host_dir + "/cpu.max"), "50000 100000\n");
+    } else {
+        EXPECT_EQ(slurp(host_dir + "/cpu.cfs_quota_us"), "50000\n");
+        EXPECT_EQ(slurp(host_dir + "/cpu.shares"), "512\n");
+    }
+    EXPECT_EQ(invoke({"delete", id_}).code, 0);
+    // And from inside, through the container's own cgroup mount.
+    auto inside = run_container({"cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"});
+    EXPECT_EQ(inside.out, "50000\n") << inside.err;
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, EveryStateTransition) {
+    set_args({"sleep", "30"});
+    write_config();
+    std::string pid_file = dir_ + "/pid";
+    auto created = invoke({"create", "--bundle", bundle_, "--pid-file", pid_file, id_});
+    ASSERT_EQ(created.code, 0) << created.err;
+    EXPECT_EQ(status_of(id_), "created");
+    auto state = parse_json(invoke({"state", id_}).out, "state");
+    ASSERT_TRUE(state);
+    EXPECT_EQ((*state)["pid"].get<int>(), std::atoi(slurp(pid_file).c_str()));
+    EXPECT_EQ((*state)["bundle"], bundle_);
+    // Not yet running: sleep has not been exec'd, the init is still ours.
+    EXPECT_NE(slurp(fmt::format("/proc/{}/comm", (*state)["pid"].get<int>())), "sleep\n");
+    auto listed = invoke({"list", "--format", "json"});
+    EXPECT_NE(listed.out.find("\"status\":\"created\""), std::string::npos) << listed.out;
+
+    auto duplicate = invoke({"create", "--bundle", bundle_, id_});
+    EXPECT_EQ(duplicate.code, 1);
+    EXPECT_EQ(duplicate.err, fmt::format("vessel-runc: container \"{}\" already exists\n", id_));
+
+    ASSERT_EQ(invoke({"start", id_}).code, 0);
+    EXPECT_EQ(status_of(id_), "running");
+    EXPECT_EQ(slurp(fmt::format("/proc/{}/comm", (*state)["pid"].get<int>())), "sleep\n");
+    auto again = invoke({"start", id_});
+    EXPECT_EQ(again.code, 1);
+    EXPECT_EQ(again.err,
+              fmt::format(
+                  "vessel-runc: cannot start container \"{}\": it is running, not created\n", id_));
+    auto refused = invoke({"delete", id_});
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_EQ(refused.err, fmt::format("vessel-runc: cannot delete container \"{}\" that is not "
+                                       "stopped: running (use --force)\n",
+                                       id_));
+
+    ASSERT_EQ(invoke({"kill", id_, "KILL"}).code, 0);
+    EXPECT_TRUE(wait_for_status(id_, "stopped"));
+    auto late_kill = invoke({"kill", id_, "TERM"});
+    EXPECT_EQ(late_kill.code, 1);
+    EXPECT_EQ(late_kill.err, fmt::format("vessel-runc: container \"{}\" is not running\n", id_));
+    ASSERT_EQ(invoke({"delete", id_}).code, 0);
+    auto gone = invoke({"state", id_});
+    EXPECT_EQ(gone.code, 1);
+    EXPECT_EQ(gone.err, fmt::format("vessel-runc: container \"{}\" does not exist\n", id_));
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, ForceDeleteOfARunningContainer) {
+    set_args({"sleep", "30"});
+    write_config();
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    EXPECT_EQ(status_of(id_), "running");
+    EXPECT_EQ(invoke({"kill", "--all", id_, "0"}).code, 1);  // 0 is not a signal
+    EXPECT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, SignalsReachTheContainer) {
+    // kill with a name, and --all.
+    set_args({"sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.05; done"});
+    write_config();
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    std::this_thread::sleep_for(200ms);  // let sh install its trap
+    ASSERT_EQ(invoke({"kill", id_, "SIGUSR1"}).code, 0);
+    EXPECT_TRUE(wait_for_status(id_, "stopped"));
+    ASSERT_EQ(invoke({"delete", id_}).code, 0);
+    // A foreground run forwards the signals it gets and returns the container's status.
+    set_args({"sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"});
+    write_config();
+    std::thread killer([&] {
+        std::this_thread::sleep_for(500ms);
+        run_capture({"pkill", "-TERM", "-f", "--", "run --bundle " + bundle_ + " " + id_});
+    });
+    auto result = invoke({"run", "--bundle", bundle_, id_});
+    killer.join();
+    EXPECT_EQ(result.code, 42) << result.err;
+    expect_nothing_left();
+}
+
+// Bad input: exit 1, one exact line, nothing left behind.
+TEST_F(ContainerTest, InvalidConfigIsRejectedWithItsPath) {
+    config_["process"]["args"] = Json::array();
+    write_config();
+    std::string log = dir_ + "/log.json";
+    auto result = invoke({"--log", log, "--log-format", "json", "run", "--bundle", bundle_, id_});
+    EXPECT_EQ(result.code, 1);
+    EXPECT_EQ(result.err, "vessel-runc: config.json: process.args: must not be empty\n");
+    auto logged = parse_json(slurp(log), "log");
+    ASSERT_TRUE(logged) << slurp(log);
+    EXPECT_EQ((*logged)["level"], "error");
+    EXPECT_EQ((*logged)["msg"], "config.json: process.args: must not be empty");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, CleanupAfterACgroupFailure) {
+    config_["linux"]["resources"]["cpu"] = {{"cpus", "4000"}};
+    set_args({"true"});
+    write_config();
+    auto result = invoke({"create", "--bundle", bundle_, id_});
+    EXPECT_EQ(result.code, 1);
+    EXPECT_EQ(
+        result.err.rfind("vessel-runc: config.json: linux.resources.cpu.cpus: write 4000 to ", 0),
+        0u)
+        << result.err;
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, CleanupAfterAMountFailure) {
+    config_["mounts"].push_back(
+        {{"destination", "/data"}, {"type", "bind"}, {"source", "/nonexistent-vessel"}});
+    set_args({"true"});
+    write_config();
+    auto result = invoke({"run", "--bundle", bundle_, id_});
+    EXPECT_EQ(result.code, 1);
+    EXPECT_EQ(result.err,
+              "vessel-runc: config.json: mounts[7] (/data): open /nonexistent-vessel: No such file "
+              "or directory\n");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, CleanupAfterAMissingExecutable) {
+    set_args({"no-such-program"});
+    write_config();
+    for (const char* command : {"create", "run"}) {
+        auto result = invoke({command, "--bundle", bundle_, id_});
+        EXPECT_EQ(result.code, 1);
+        EXPECT_EQ(
+            result.err,
+            "vessel-runc: config.json: process.args[0]: \"no-such-program\": executable file not "
+            "found in $PATH\n");
+        expect_nothing_left();
+    }
+}
+
+TEST_F(ContainerTest, CleanupAfterAMissingRootfs) {
+    config_["root"]["path"] = "missing";
+    write_config();
+    auto result = invoke({"run", "--bundle", bundle_, id_});
+    EXPECT_EQ(result.code, 1);
+    EXPECT_EQ(result.err,
+              fmt::format("vessel-runc: config.json: root.path: rootfs {}/missing: No such file "
+                          "or directory\n",
+                          bundle_));
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, CleanupAfterABadSysctl) {
+    config_["linux"]["sysctl"] = {{"net.ipv4.no_such_key", "1"}};
+    set_args({"true"});
+    write_config();
+    auto result = invoke({"run", "--bundle", bundle_, id_});
+    EXPECT_EQ(result.code, 1);
+    EXPECT_EQ(result.err.rfind("vessel-runc: config.json: linux.sysctl.net.ipv4.no_such_key: ", 0),
+              0u)
+        << result.err;
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, UnknownIdsAreErrors) {
+    for (std::vector<std::string> command : {std::vector<std::string>{"start", "nope"},
+                                             {"state", "nope"},
+                                             {"kill", "nope"},
+                                             {"delete", "nope"}}) {
+        auto result = invoke(command);
+        EXPECT_EQ(result.code, 1);
+        EXPECT_EQ(result.err, "vessel-runc: container \"nope\" does not exist\n") << command[0];
+    }
+    auto bad_signal = invoke({"kill", "nope", "SIGBOGUS"});
+    EXPECT_EQ(bad_signal.err, "vessel-runc: unknown signal \"SIGBOGUS\"\n");
+}
+
+TEST_F(ContainerTest, SpecAndFeatures) {
+    std::string fresh = dir_ + "/fresh";
+    ASSERT_TRUE(make_directories(fresh));
+    EXPECT_EQ(invoke({"spec", "--bundle", fresh}).code, 0);
+    auto written = parse_json(slurp(fresh + "/config.json"), "config.json");
+    ASSERT_TRUE(written);
+    EXPECT_EQ((*written)["root"]["path"], "rootfs");
+    EXPECT_EQ(invoke({"spec", "--bundle", fresh}).code, 1);  // never overwrites
+    auto features = parse_json(invoke({"features"}).out, "features");
+    ASSERT_TRUE(features);
+    EXPECT_EQ((*features)["ociVersionMax"], "1.2.0");
+    EXPECT_EQ((*features)["linux"]["cgroup"]["v1"], true);
+}
+
+}  // namespace
+}  // namespace vessel

@@ -1,0 +1,90 @@
+// The cgroup v2 driver against a directory that imitates a unified hierarchy (plain files), so the
+// OCI-to-v2 conversions are checked on any host, this hybrid one included.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "base/file.h"
+#include "base/process.h"
+#include "container/cgroup/cgroup.h"
+
+namespace vessel::container::cgroup {
+namespace {
+
+class FakeV2Tree : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/vessel-fake-v2-XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern), nullptr);
+        root_ = pattern;
+        ASSERT_TRUE(write_file_atomic(root_ + "/cgroup.controllers", "cpuset cpu io memory pids\n"));
+        ASSERT_TRUE(write_file_atomic(root_ + "/cgroup.subtree_control", ""));
+        layout_.kind = LayoutKind::v2;
+        layout_.unified = root_;
+    }
+    void TearDown() override { (void)run_capture({"rm", "-rf", root_}); }
+
+    // The kernel creates a new cgroup's interface files; the fake tree makes them beforehand.
+    void precreate(const std::string& leaf, std::initializer_list<const char*> files) {
+        ASSERT_TRUE(make_directories(root_ + leaf));
+        for (const char* file : files) ASSERT_TRUE(write_file_atomic(root_ + leaf + "/" + file, ""));
+    }
+    std::string read(const std::string& path) { return read_file(root_ + path).value_or("<missing>"); }
+
+    std::string root_;
+    HostLayout layout_;
+};
+
+TEST_F(FakeV2Tree, ConvertsOciResourcesToV2Files) {
+    precreate("/vessel", {"cgroup.subtree_control"});
+    precreate("/vessel/c1", {"memory.max", "memory.low", "memory.swap.max", "cpu.weight", "cpu.max",
+                             "pids.max", "cgroup.procs"});
+    auto cgroup = make_cgroup(layout_, "/vessel/c1");
+    ASSERT_TRUE(cgroup->create());
+    EXPECT_EQ(read("/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io");
+    EXPECT_EQ(read("/vessel/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io");
+    spec::Resources resources;
+    resources.memory.limit = 64 << 20;
+    resources.memory.reservation = 32 << 20;
+    resources.memory.swap = 96 << 20;
+    resources.cpu.shares = 1024;
+    resources.cpu.quota = 50000;
+    resources.pids_limit = -1;
+    Logger log;
+    auto applied = cgroup->apply(resources, log);
+    ASSERT_TRUE(applied) << applied.error().message();
+    EXPECT_EQ(read("/vessel/c1/memory.max"), std::to_string(64 << 20));
+    EXPECT_EQ(read("/vessel/c1/memory.low"), std::to_string(32 << 20));
+    EXPECT_EQ(read("/vessel/c1/memory.swap.max"), std::to_string(32 << 20));  // swap alone
+    EXPECT_EQ(read("/vessel/c1/cpu.weight"), "39");                          // 1 + (1022 * 9999) / 262142
+    EXPECT_EQ(read("/vessel/c1/cpu.max"), "50000 100000");
+    EXPECT_EQ(read("/vessel/c1/pids.max"), "max");
+    ASSERT_TRUE(cgroup->add_process(1234));
+    EXPECT_EQ(read("/vessel/c1/cgroup.procs"), "1234");
+}
+
+TEST_F(FakeV2Tree, MissingControllerNamesTheField) {
+    precreate("/c2", {"cgroup.procs"});
+    auto cgroup = make_cgroup(layout_, "/c2");
+    ASSERT_TRUE(cgroup->create());
+    spec::Resources resources;
+    resources.pids_limit = 10;
+    Logger log;
+    auto applied = cgroup->apply(resources, log);
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().message(),
+              "linux.resources.pids.limit: the host's cgroup v2 tree has no pids controller here "
+              "(pids.max is missing)");
+}
+
+TEST_F(FakeV2Tree, CreatedDirectoriesAreRemovedAgain) {
+    // No controllers to delegate: the fake directories need no cgroup.subtree_control.
+    ASSERT_TRUE(write_file_atomic(root_ + "/cgroup.controllers", "\n"));
+    auto cgroup = make_cgroup(layout_, "/a/b");
+    ASSERT_TRUE(cgroup->create());
+    EXPECT_EQ(cgroup->created_directories(), (std::vector<std::string>{root_ + "/a", root_ + "/a/b"}));
+    ASSERT_TRUE(cgroup->destroy());
+    EXPECT_FALSE(path_exists(root_ + "/a"));
+}
+
+}  // namespace
+}  // namespace vessel::container::cgroup

@@ -1,0 +1,273 @@
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include "container/spec/default_spec.h"
+#include "container/spec/spec.h"
+
+namespace vessel::container::spec {
+namespace {
+
+// A minimal valid config; tests patch one field at a time.
+Json base_config() {
+    return Json::parse(R"({
+        "ociVersion": "1.0.2",
+        "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+        "root": {"path": "rootfs"},
+        "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}, {"type": "uts"}]}
+    })");
+}
+
+std::string error_of(const Json& config) {
+    auto parsed = parse_spec(config);
+    if (parsed) return "(parsed)";
+    return parsed.error().message();
+}
+
+TEST(SpecParse, AcceptsTheMinimalConfig) {
+    auto spec = parse_spec(base_config());
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_EQ(spec->process->args, std::vector<std::string>{"sh"});
+    EXPECT_EQ(spec->root.path, "rootfs");
+    EXPECT_FALSE(spec->root.readonly);
+    EXPECT_EQ(spec->linux_config.namespaces.size(), 3u);
+}
+
+TEST(SpecParse, TheDefaultSpecParses) {
+    auto spec = parse_spec(default_spec());
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_TRUE(spec->root.readonly);
+    EXPECT_EQ(spec->hostname, "vessel");
+    ASSERT_EQ(spec->mounts.size(), 7u);
+    EXPECT_EQ(spec->mounts[1].data, "mode=755,size=65536k");
+    EXPECT_EQ(spec->mounts[1].flags, static_cast<unsigned long>(MS_NOSUID | MS_STRICTATIME));
+    EXPECT_EQ(spec->mounts[5].flags,
+              static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY));
+}
+
+TEST(SpecParse, EmptyArgsNameTheirPath) {
+    Json config = base_config();
+    config["process"]["args"] = Json::array();
+    EXPECT_EQ(error_of(config), "process.args: must not be empty");
+}
+
+TEST(SpecParse, WrongTypesNameTheirPath) {
+    Json config = base_config();
+    config["process"]["args"][0] = 5;
+    EXPECT_EQ(error_of(config), "process.args[0]: must be a string");
+    config = base_config();
+    config["process"]["user"]["uid"] = -1;
+    EXPECT_EQ(error_of(config), "process.user.uid: must be an unsigned integer");
+}
+
+TEST(SpecParse, MissingRequiredFields) {
+    Json config = base_config();
+    config.erase("root");
+    EXPECT_EQ(error_of(config), "root: is required");
+    config = base_config();
+    config["process"].erase("cwd");
+    EXPECT_EQ(error_of(config), "process.cwd: is required");
+}
+
+TEST(SpecParse, RejectsUnsupportedVersions) {
+    Json config = base_config();
+    config["ociVersion"] = "2.0.0";
+    EXPECT_EQ(error_of(config), "ociVersion: version \"2.0.0\" is not supported (1.0 to 1.2 are)");
+}
+
+TEST(SpecParse, CwdMustBeAbsolute) {
+    Json config = base_config();
+    config["process"]["cwd"] = "tmp";
+    EXPECT_EQ(error_of(config), "process.cwd: must be an absolute path");
+}
+
+TEST(SpecParse, EnvEntriesNeedAnEqualsSign) {
+    Json config = base_config();
+    config["process"]["env"] = {"PATH=/bin", "BROKEN"};
+    EXPECT_EQ(error_of(config), "process.env[1]: must have the form NAME=value");
+}
+
+TEST(SpecParse, Rlimits) {
+    Json config = base_config();
+    config["process"]["rlimits"] =
+        Json::parse(R"([{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 20}])");
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->process->rlimits[0].resource, RLIMIT_NOFILE);
+    config["process"]["rlimits"][0]["type"] = "RLIMIT_BOGUS";
+    EXPECT_EQ(error_of(config), "process.rlimits[0].type: unknown rlimit \"RLIMIT_BOGUS\"");
+    config["process"]["rlimits"][0] =
+        Json::parse(R"({"type": "RLIMIT_CORE", "soft": 30, "hard": 20})");
+    EXPECT_EQ(error_of(config), "process.rlimits[0]: soft limit is above the hard limit");
+}
+
+TEST(SpecParse, OomScoreAdjRange) {
+    Json config = base_config();
+    config["process"]["oomScoreAdj"] = 1001;
+    EXPECT_EQ(error_of(config), "process.oomScoreAdj: must be between -1000 and 1000");
+}
+
+TEST(SpecParse, Mounts) {
+    Json config = base_config();
+    config["mounts"] = Json::parse(R"([
+        {"destination": "/data", "type": "bind", "source": "/srv", "options": ["rbind", "ro", "rslave"]},
+        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=1m"]}])");
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_TRUE(spec->mounts[0].bind);
+    EXPECT_TRUE(spec->mounts[0].recursive);
+    EXPECT_EQ(spec->mounts[0].flags, static_cast<unsigned long>(MS_RDONLY));
+    EXPECT_EQ(spec->mounts[0].propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
+    EXPECT_EQ(spec->mounts[1].data, "size=1m");
+}
+
+TEST(SpecParse, MountErrors) {
+    Json config = base_config();
+    config["mounts"] = Json::parse(R"([{"destination": "data", "type": "tmpfs"}])");
+    EXPECT_EQ(error_of(config), "mounts[0].destination: must be an absolute path");
+    config["mounts"] = Json::parse(R"([{"destination": "/a/../../etc", "type": "tmpfs"}])");
+    EXPECT_EQ(error_of(config), "mounts[0].destination: must not contain \"..\"");
+    config["mounts"] = Json::parse(
+        R"([{"destination": "/a", "type": "bind", "source": "/x", "options": ["size=1"]}])");
+    EXPECT_EQ(error_of(config), "mounts[0].options[0]: unknown bind mount option \"size=1\"");
+    config["mounts"] = Json::parse(R"([{"destination": "/a", "type": "bind"}])");
+    EXPECT_EQ(error_of(config), "mounts[0]: a bind mount needs a source");
+    config["mounts"] =
+        Json::parse(R"([{"destination": "/a", "type": "tmpfs", "options": ["idmap"]}])");
+    EXPECT_EQ(error_of(config), "mounts[0].options[0]: \"idmap\" is not supported yet");
+}
+
+TEST(SpecParse, Namespaces) {
+    Json config = base_config();
+    config["linux"]["namespaces"].push_back({{"type", "bogus"}});
+    EXPECT_EQ(error_of(config), "linux.namespaces[3].type: unknown namespace type \"bogus\"");
+    config = base_config();
+    config["linux"]["namespaces"].push_back({{"type", "pid"}});
+    EXPECT_EQ(error_of(config), "linux.namespaces[3].type: namespace \"pid\" is listed twice");
+    config = base_config();
+    config["linux"]["namespaces"].push_back({{"type", "network"}, {"path", "relative"}});
+    EXPECT_EQ(error_of(config), "linux.namespaces[3].path: must be an absolute path");
+    config = base_config();
+    config["linux"]["namespaces"] = Json::parse(R"([{"type": "pid"}])");
+    EXPECT_EQ(
+        error_of(config),
+        "linux.namespaces: a new mount namespace is required (the rootfs is pivoted into one)");
+}
+
+TEST(SpecParse, HostnameNeedsUtsNamespace) {
+    Json config = base_config();
+    config["hostname"] = "box";
+    ASSERT_TRUE(parse_spec(config));
+    config["linux"]["namespaces"] = Json::parse(R"([{"type": "mount"}])");
+    EXPECT_EQ(error_of(config),
+              "hostname: setting a hostname needs a new uts namespace in linux.namespaces");
+}
+
+TEST(SpecParse, Sysctl) {
+    Json config = base_config();
+    config["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+    EXPECT_EQ(error_of(config),
+              "linux.sysctl.net.ipv4.ip_forward: needs a network namespace in linux.namespaces");
+    config["linux"]["sysctl"] = {{"vm.swappiness", "1"}};
+    EXPECT_EQ(error_of(config),
+              "linux.sysctl.vm.swappiness: is not namespaced; setting it would change the host");
+    config["linux"]["sysctl"] = {{"kernel.hostname", "x"}};
+    EXPECT_TRUE(parse_spec(config));
+}
+
+TEST(SpecParse, Resources) {
+    Json config = base_config();
+    config["linux"]["resources"] = Json::parse(R"({
+        "memory": {"limit": 33554432, "reservation": 16777216},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
+        "pids": {"limit": 20},
+        "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}]})");
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    const auto& r = spec->linux_config.resources;
+    EXPECT_EQ(*r.memory.limit, 33554432);
+    EXPECT_EQ(*r.cpu.quota, 50000);
+    EXPECT_EQ(*r.pids_limit, 20);
+    ASSERT_EQ(r.devices.size(), 2u);
+    EXPECT_EQ(r.devices[1].type, 'c');
+    EXPECT_EQ(*r.devices[1].minor, 3);
+}
+
+TEST(SpecParse, ResourceErrors) {
+    Json config = base_config();
+    config["linux"]["resources"] = Json::parse(R"({"memory": {"limit": 100}})");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.memory.limit: must be -1 (unlimited) or at least 4096 bytes");
+    config["linux"]["resources"] = Json::parse(R"({"memory": {"limit": 1048576, "swap": 4096}})");
+    EXPECT_EQ(
+        error_of(config),
+        "linux.resources.memory.swap: must not be below memory.limit (it counts memory + swap)");
+    config["linux"]["resources"] = Json::parse(R"({"cpu": {"shares": 1}})");
+    EXPECT_EQ(error_of(config), "linux.resources.cpu.shares: must be between 2 and 262144");
+    config["linux"]["resources"] = Json::parse(R"({"cpu": {"cpus": "0-a"}})");
+    EXPECT_EQ(error_of(config), "linux.resources.cpu.cpus: must be a list like \"0-2,4\"");
+    config["linux"]["resources"] = Json::parse(R"({"pids": {"limit": 0}})");
+    EXPECT_EQ(error_of(config), "linux.resources.pids.limit: must be -1 (unlimited) or positive");
+    config["linux"]["resources"] =
+        Json::parse(R"({"devices": [{"allow": true, "access": "rwx"}]})");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.devices[0].access: must be a combination of r, w and m");
+    config["linux"]["resources"] =
+        Json::parse(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]})");
+    EXPECT_EQ(error_of(config), "linux.resources.hugepageLimits: is not supported yet");
+}
+
+TEST(SpecParse, Devices) {
+    Json config = base_config();
+    config["linux"]["devices"] = Json::parse(
+        R"([{"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229, "fileMode": 438}])");
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_EQ(*spec->linux_config.devices[0].file_mode, 0666u);
+    config["linux"]["devices"][0]["path"] = "/etc/passwd";
+    EXPECT_EQ(error_of(config), "linux.devices[0].path: must be a path under /dev/ without \"..\"");
+    config["linux"]["devices"][0]["path"] = "/dev/x";
+    config["linux"]["devices"][0]["type"] = "z";
+    EXPECT_EQ(error_of(config), "linux.devices[0].type: unknown device type \"z\" (c, b, u or p)");
+}
+
+TEST(SpecParse, PathsAndPropagation) {
+    Json config = base_config();
+    config["linux"]["maskedPaths"] = {"/proc/kcore", "relative"};
+    EXPECT_EQ(error_of(config), "linux.maskedPaths[1]: must be an absolute path without \"..\"");
+    config = base_config();
+    config["linux"]["rootfsPropagation"] = "sideways";
+    EXPECT_EQ(
+        error_of(config),
+        "linux.rootfsPropagation: unknown propagation \"sideways\" (shared, slave, private or "
+        "unbindable, optionally r-prefixed)");
+}
+
+TEST(SpecParse, SecurityFieldsKeptRawOrRejected) {
+    Json config = base_config();
+    config["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN"}}};
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->process->capabilities["bounding"][0], "CAP_CHOWN");
+    config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}};
+    EXPECT_EQ(error_of(config), "linux.seccomp: seccomp is not supported yet");
+    config = base_config();
+    config["linux"]["namespaces"].push_back({{"type", "user"}});
+    EXPECT_EQ(error_of(config), "linux.namespaces[3].type: user namespaces are not supported yet");
+}
+
+TEST(SpecParse, CgroupsPath) {
+    Json config = base_config();
+    config["linux"]["cgroupsPath"] = "system.slice:vessel:abc";
+    EXPECT_EQ(error_of(config),
+              "linux.cgroupsPath: systemd cgroup paths (slice:prefix:name) are not supported yet");
+}
+
+TEST(SpecLoad, PrefixesTheFileName) {
+    auto spec = load_spec("/nonexistent-bundle");
+    ASSERT_FALSE(spec);
+    EXPECT_EQ(spec.error().message().rfind("config.json: ", 0), 0u) << spec.error().message();
+}
+
+}  // namespace
+}  // namespace vessel::container::spec
