@@ -69,6 +69,21 @@ Result<> enter_time_namespace(const spec::Linux& config) {
     return {};
 }
 
+// As runc does: the nodes a config lists in linux.devices are usable even when its device rules
+// start from "deny all".
+spec::Resources with_listed_devices_allowed(const spec::Linux& config) {
+    spec::Resources resources = config.resources;
+    if (resources.devices.empty()) return resources;
+    for (const auto& device : config.devices)
+        if (device.type != 'p')
+            resources.devices.push_back(spec::DeviceRule{.allow = true,
+                                                         .type = device.type,
+                                                         .major = device.major,
+                                                         .minor = device.minor,
+                                                         .access = "rwm"});
+    return resources;
+}
+
 }  // namespace
 
 struct Runtime::Launched {
@@ -111,7 +126,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     cgroup = cgroup::make_cgroup(layout, cgroup_path);
     TRY_CTX(cgroup->create(), "config.json: linux.cgroupsPath");
     rollback.add([&] { (void)cgroup->destroy(); });
-    TRY_CTX(cgroup->apply(spec.linux_config.resources, log_), "config.json");
+    TRY_CTX(cgroup->apply(with_listed_devices_allowed(spec.linux_config), log_), "config.json");
 
     if (mode == Mode::create) {
         std::string fifo = store_.fifo_path(options.id);

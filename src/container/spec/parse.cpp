@@ -92,9 +92,6 @@ Result<Process> parse_process(const JsonAt& at) {
     process.terminal = TRY(at.optional_boolean("terminal")).value_or(false);
     if (process.terminal)
         return std::unexpected(TRY(at.child("terminal")).error("terminals are not supported yet"));
-    if (at.has("consoleSize") && !process.terminal) {
-        // Harmless without a terminal; runc ignores it too.
-    }
     auto args = TRY(at.child("args"));
     process.args = TRY(args.string_array());
     if (process.args.empty()) return std::unexpected(args.error("must not be empty"));

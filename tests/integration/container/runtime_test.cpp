@@ -241,6 +241,63 @@ TEST_F(ContainerTest, ReadOnlyRoot) {
     expect_nothing_left();
 }
 
+TEST_F(ContainerTest, ProcessSettings) {
+    config_["process"]["user"] = {
+        {"uid", 1000}, {"gid", 1001}, {"additionalGids", {2000}}, {"umask", 077}};
+    // Lowering limits needs no privilege (raising a hard limit needs CAP_SYS_RESOURCE).
+    config_["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 100}, {"hard", 200}}};
+    config_["process"]["oomScoreAdj"] = 500;
+    config_["process"]["env"] = {"PATH=/bin", "GREETING=hello"};
+    config_["process"]["cwd"] = "/tmp";
+    config_["domainname"] = "example.org";
+    config_["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+    config_["root"]["readonly"] = false;
+    auto result = run_container(
+        {"sh", "-c",
+         "id; umask; ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; echo $GREETING; pwd; "
+         "cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward; grep NoNewPrivs "
+         "/proc/self/status"});
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_EQ(result.out,
+              "uid=1000 gid=1001 groups=2000\n0077\n100\n200\n500\nhello\n/tmp\nexample.org\n1\n"
+              "NoNewPrivs:\t1\n");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, ListedDevicesAreCreatedAndAllowed) {
+    config_["linux"]["devices"] = {{{"type", "c"},
+                                    {"path", "/dev/extra/null"},
+                                    {"major", 1},
+                                    {"minor", 3},
+                                    {"fileMode", 0620}}};
+    auto result = run_container(
+        {"sh", "-c",
+         "stat -c '%F %t:%T %a' /dev/extra/null; echo hi > /dev/extra/null && echo written; "
+         "(echo x > /dev/zero) 2>/dev/null && echo zero-ok"});
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_EQ(result.out, "character special file 1:3 620\nwritten\nzero-ok\n");
+    expect_nothing_left();
+}
+
+TEST_F(ContainerTest, SymlinksInTheRootfsCannotRedirectMountsToTheHost) {
+    // A hostile image: /escape points at an absolute host path. The runtime must resolve it inside
+    // the rootfs and create the mount point there, never on the host.
+    std::string host_dir = dir_ + "/host";
+    ASSERT_TRUE(make_directories(host_dir));
+    ASSERT_EQ(::symlink(host_dir.c_str(), (bundle_ + "/rootfs/escape").c_str()), 0);
+    config_["mounts"].push_back({{"destination", "/escape/sub"},
+                                 {"type", "tmpfs"},
+                                 {"source", "tmpfs"},
+                                 {"options", {"size=1m"}}});
+    config_["root"]["readonly"] = false;
+    auto result = run_container({"sh", "-c", "touch /escape/sub/file && echo inside"});
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_EQ(result.out, "inside\n");
+    EXPECT_FALSE(path_exists(host_dir + "/sub"));
+    EXPECT_TRUE(path_exists(bundle_ + "/rootfs" + host_dir + "/sub"));
+    expect_nothing_left();
+}
+
 TEST_F(ContainerTest, MemoryLimitOomKillsTheAllocator) {
     config_["linux"]["resources"]["memory"] = {{"limit", 32 << 20}, {"swap", 32 << 20}};
     auto result = run_container({"sh", "-c",

@@ -11,12 +11,13 @@ namespace vessel::container::cgroup {
 namespace {
 
 class FakeV2Tree : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         char pattern[] = "/tmp/vessel-fake-v2-XXXXXX";
         ASSERT_NE(::mkdtemp(pattern), nullptr);
         root_ = pattern;
-        ASSERT_TRUE(write_file_atomic(root_ + "/cgroup.controllers", "cpuset cpu io memory pids\n"));
+        ASSERT_TRUE(
+            write_file_atomic(root_ + "/cgroup.controllers", "cpuset cpu io memory pids\n"));
         ASSERT_TRUE(write_file_atomic(root_ + "/cgroup.subtree_control", ""));
         layout_.kind = LayoutKind::v2;
         layout_.unified = root_;
@@ -26,9 +27,12 @@ protected:
     // The kernel creates a new cgroup's interface files; the fake tree makes them beforehand.
     void precreate(const std::string& leaf, std::initializer_list<const char*> files) {
         ASSERT_TRUE(make_directories(root_ + leaf));
-        for (const char* file : files) ASSERT_TRUE(write_file_atomic(root_ + leaf + "/" + file, ""));
+        for (const char* file : files)
+            ASSERT_TRUE(write_file_atomic(root_ + leaf + "/" + file, ""));
     }
-    std::string read(const std::string& path) { return read_file(root_ + path).value_or("<missing>"); }
+    std::string read(const std::string& path) {
+        return read_file(root_ + path).value_or("<missing>");
+    }
 
     std::string root_;
     HostLayout layout_;
@@ -55,7 +59,7 @@ TEST_F(FakeV2Tree, ConvertsOciResourcesToV2Files) {
     EXPECT_EQ(read("/vessel/c1/memory.max"), std::to_string(64 << 20));
     EXPECT_EQ(read("/vessel/c1/memory.low"), std::to_string(32 << 20));
     EXPECT_EQ(read("/vessel/c1/memory.swap.max"), std::to_string(32 << 20));  // swap alone
-    EXPECT_EQ(read("/vessel/c1/cpu.weight"), "39");                          // 1 + (1022 * 9999) / 262142
+    EXPECT_EQ(read("/vessel/c1/cpu.weight"), "39");  // 1 + (1022 * 9999) / 262142
     EXPECT_EQ(read("/vessel/c1/cpu.max"), "50000 100000");
     EXPECT_EQ(read("/vessel/c1/pids.max"), "max");
     ASSERT_TRUE(cgroup->add_process(1234));
@@ -81,7 +85,8 @@ TEST_F(FakeV2Tree, CreatedDirectoriesAreRemovedAgain) {
     ASSERT_TRUE(write_file_atomic(root_ + "/cgroup.controllers", "\n"));
     auto cgroup = make_cgroup(layout_, "/a/b");
     ASSERT_TRUE(cgroup->create());
-    EXPECT_EQ(cgroup->created_directories(), (std::vector<std::string>{root_ + "/a", root_ + "/a/b"}));
+    EXPECT_EQ(cgroup->created_directories(),
+              (std::vector<std::string>{root_ + "/a", root_ + "/a/b"}));
     ASSERT_TRUE(cgroup->destroy());
     EXPECT_FALSE(path_exists(root_ + "/a"));
 }
