@@ -117,7 +117,7 @@ TEST_F(SecurityTest, SpecWritesDefaultCapabilitiesAndSeccomp) {
     auto written = parse_json(slurp(bundle_ + "/config.json"), "config.json");
     ASSERT_TRUE(written);
     EXPECT_EQ((*written)["process"]["capabilities"]["bounding"],
-              Json({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}));
+              Json({"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"}));  // capability order
     EXPECT_EQ((*written)["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
 }
 
