@@ -11,6 +11,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "cli/runc_control.h"
 #include "container/runtime/features.h"
 #include "container/runtime/runtime.h"
 #include "container/runtime/signals.h"
@@ -140,6 +141,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"table", "json"}));
     list_cmd->add_flag("-q,--quiet", args.quiet, "only ids");
     auto* features_cmd = app.add_subcommand("features", "print the OCI features document");
+    vessel::cli::ControlCommands control;
+    vessel::cli::add_control_commands(app, control);
 
     try {
         app.parse(argc, argv);
@@ -190,7 +193,9 @@ int main(int argc, char** argv) {
             log->debug("--console-socket {}: unused without a terminal", args.console_socket);
     }
 
-    if (spec_cmd->parsed()) {
+    if (auto outcome = vessel::cli::run_control_command(control, runtime)) {
+        if (!*outcome) return failed(outcome->error());
+    } else if (spec_cmd->parsed()) {
         if (auto written = write_spec(args); !written) return failed(written.error());
     } else if (create_cmd->parsed()) {
         if (auto created = runtime.create(create_options); !created) return failed(created.error());

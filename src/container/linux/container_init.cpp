@@ -55,10 +55,12 @@ Result<std::string> set_up(const InitConfig& config) {
     if (::chdir(process.cwd.c_str()) != 0) return fail_errno("process.cwd: chdir " + process.cwd);
     // 5. Process limits and identity.
     TRY(apply_rlimits(process));
-    // (issue 3) apply capabilities: bounding set here, while still root.
+    if (config.security) TRY(security_before_user_switch(*config.security));
     TRY(switch_user(process));
-    TRY(set_no_new_privileges(process));
-    // (issue 3) load seccomp: last, so that the filter does not have to allow the setup itself.
+    if (config.security)
+        TRY(security_after_user_switch(*config.security));
+    else
+        TRY(set_no_new_privileges(process));
     return find_executable(process);
 }
 

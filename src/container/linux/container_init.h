@@ -7,6 +7,7 @@
 #include <string>
 
 #include "container/cgroup/layout.h"
+#include "container/linux/security_plan.h"
 #include "container/runtime/sync.h"
 #include "container/spec/spec.h"
 
@@ -23,6 +24,8 @@ struct InitConfig {
     int state_dir_fd = -1;
     // The signal mask to restore before exec (the runtime blocks signals it forwards).
     sigset_t original_mask;
+    // Capabilities and seccomp, prepared by the runtime before clone.
+    const SecurityPlan* security = nullptr;
 };
 
 [[noreturn]] void container_init(const InitConfig& config);

@@ -14,7 +14,7 @@ Json features() {
         {"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "uts"}},
         {"cgroup",
          {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
-        {"seccomp", {{"enabled", false}}},
+        {"seccomp", {{"enabled", true}}},
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}},
         {"intelRdt", {{"enabled", false}}},

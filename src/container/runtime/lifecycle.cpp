@@ -73,7 +73,7 @@ Result<> Runtime::start(const std::string& id) {
 
 Result<Json> Runtime::state(const std::string& id) const {
     ContainerState state = TRY(store_.load(id));
-    return state.oci_state(store_.status(state));
+    return state.oci_state(live_status(state));
 }
 
 Result<> Runtime::kill(const std::string& id, int signal, bool all) const {
@@ -94,16 +94,18 @@ Result<> Runtime::kill(const std::string& id, int signal, bool all) const {
 
 Result<> Runtime::remove(const std::string& id, bool force) const {
     ContainerState state = TRY(store_.load(id));
-    Status status = store_.status(state);
+    Status status = live_status(state);
     // Like runc, a created container (never started) may be deleted without --force.
-    if (status == Status::running && !force)
-        return fail("cannot delete container \"{}\" that is not stopped: running (use --force)",
-                    id);
+    if ((status == Status::running || status == Status::paused) && !force)
+        return fail("cannot delete container \"{}\" that is not stopped: {} (use --force)", id,
+                    status_name(status));
     return destroy(state);
 }
 
 Result<> Runtime::destroy(const ContainerState& state) const {
     auto cgroup = TRY(reopen_cgroup(state));
+    // Frozen tasks do not die of SIGKILL until thawed.
+    (void)thaw_for_destroy(state);
     if (UniqueFd init = open_init(state)) {
         ::syscall(SYS_pidfd_send_signal, init.get(), SIGKILL, nullptr, 0);
         if (!wait_readable(init.get(), 5000))
@@ -128,7 +130,7 @@ Result<std::vector<ContainerSummary>> Runtime::list() const {
     for (const auto& id : TRY(store_.ids())) {
         auto state = store_.load(id);
         if (!state) continue;  // removed meanwhile
-        Status status = store_.status(*state);
+        Status status = live_status(*state);
         containers.push_back({std::move(*state), status});
     }
     return containers;

@@ -110,9 +110,9 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
         TRY(real_directory(options.bundle.empty() ? "." : options.bundle, "bundle"));
     spec::Spec spec = TRY(spec::load_spec(bundle));
     if (!spec.process) return fail("config.json: process: is required to create a container");
-    if (!spec.process->capabilities.is_null())
-        log_.debug(
-            "config.json: process.capabilities: not applied yet (the container keeps root's set)");
+    // Before anything exists: a bad capability or seccomp rule leaves nothing behind.
+    sys::SecurityPlan security =
+        TRY_CTX(sys::prepare_security(spec, store_.root() + "/.seccomp-cache"), "config.json");
     std::string rootfs = TRY_CTX(
         real_directory(spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path,
                        "rootfs"),
@@ -161,7 +161,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
                                             .cgroups = layout,
                                             .sync = child_end,
                                             .state_dir_fd = state_dir.get(),
-                                            .original_mask = launched.original_mask});
+                                            .original_mask = launched.original_mask,
+                                            .security = &security});
     }
     child_end.close();
     launched.pidfd = UniqueFd(pidfd);

@@ -39,11 +39,19 @@ class Runtime {
     Result<> remove(const std::string& id, bool force) const;
     Result<std::vector<ContainerSummary>> list() const;
 
+    // ps, pause and resume (runtime/control.cpp).
+    Result<std::vector<pid_t>> processes(const std::string& id) const;
+    Result<> pause(const std::string& id) const;
+    Result<> resume(const std::string& id) const;
+
   private:
     enum class Mode { create, run };
     struct Launched;
     Result<Launched> launch(const CreateOptions& options, Mode mode);
     Result<> destroy(const ContainerState& state) const;
+    // The stored status, refined by the cgroup freezer: a frozen running container is paused.
+    Status live_status(const ContainerState& state) const;
+    Result<> thaw_for_destroy(const ContainerState& state) const;
 
     StateStore store_;
     const Logger& log_;

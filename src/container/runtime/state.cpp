@@ -19,6 +19,8 @@ const char* status_name(Status status) {
             return "running";
         case Status::stopped:
             return "stopped";
+        case Status::paused:
+            return "paused";
     }
     return "unknown";
 }

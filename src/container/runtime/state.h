@@ -14,7 +14,7 @@
 
 namespace vessel::container::runtime {
 
-enum class Status { created, running, stopped };
+enum class Status { created, running, stopped, paused };
 const char* status_name(Status status);
 
 struct ContainerState {

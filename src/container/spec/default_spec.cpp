@@ -1,5 +1,8 @@
 #include "container/spec/default_spec.h"
 
+#include "container/linux/capabilities.h"
+#include "container/linux/seccomp.h"
+
 namespace vessel::container::spec {
 
 Json default_spec() {
@@ -12,6 +15,7 @@ Json default_spec() {
         {"cwd", "/"},
         {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
         {"noNewPrivileges", true},
+        {"capabilities", default_capabilities_json()},
     };
     Json mounts = Json::array({
         {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
@@ -53,6 +57,7 @@ Json default_spec() {
          {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
           "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
           "/proc/scsi"}},
+        {"seccomp", default_seccomp_profile_json()},
         {"readonlyPaths",
          {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
     };

@@ -312,8 +312,11 @@ Result<Linux> parse_linux(const JsonAt& at) {
             return std::unexpected(
                 item->error("id mappings need user namespaces, which are not supported yet"));
     }
-    if (auto seccomp = at.optional_child("seccomp"))
-        return std::unexpected(seccomp->error("seccomp is not supported yet"));
+    if (auto seccomp = at.optional_child("seccomp")) {
+        // Validated and compiled by the security module (linux/security_plan).
+        TRY(seccomp->expect_object());
+        linux_config.seccomp = seccomp->value();
+    }
     TRY(reject_if_present(at, {"intelRdt", "personality", "mountLabel", "memoryPolicy"}));
     return linux_config;
 }

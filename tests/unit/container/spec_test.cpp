@@ -250,7 +250,11 @@ TEST(SpecParse, SecurityFieldsKeptRawOrRejected) {
     ASSERT_TRUE(spec);
     EXPECT_EQ(spec->process->capabilities["bounding"][0], "CAP_CHOWN");
     config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}};
-    EXPECT_EQ(error_of(config), "linux.seccomp: seccomp is not supported yet");
+    spec = parse_spec(config);
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->linux_config.seccomp["defaultAction"], "SCMP_ACT_ALLOW");
+    config["linux"]["seccomp"] = "SCMP_ACT_ALLOW";
+    EXPECT_EQ(error_of(config), "linux.seccomp: must be an object");
     config = base_config();
     config["linux"]["namespaces"].push_back({{"type", "user"}});
     EXPECT_EQ(error_of(config), "linux.namespaces[3].type: user namespaces are not supported yet");

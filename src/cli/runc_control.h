@@ -1,0 +1,27 @@
+// vessel-runc's commands on a live container that need no bundle: ps, pause, resume.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "container/runtime/runtime.h"
+
+namespace vessel::cli {
+
+struct ControlCommands {
+    CLI::App* ps = nullptr;
+    CLI::App* pause = nullptr;
+    CLI::App* resume = nullptr;
+    std::string id;
+    std::string format = "table";
+};
+
+void add_control_commands(CLI::App& app, ControlCommands& commands);
+
+// nullopt when none of these commands was given; otherwise its outcome (output already printed).
+std::optional<Result<>> run_control_command(const ControlCommands& commands,
+                                            const container::runtime::Runtime& runtime);
+
+}  // namespace vessel::cli

@@ -1,0 +1,52 @@
+// ps, pause and resume: commands that act on a live container through its cgroup.
+#include "container/cgroup/cgroup.h"
+#include "container/cgroup/freezer.h"
+#include "container/runtime/runtime.h"
+
+namespace vessel::container::runtime {
+
+Status Runtime::live_status(const ContainerState& state) const {
+    Status status = store_.status(state);
+    if (status != Status::running) return status;
+    auto layout = cgroup::detect_layout();
+    if (layout && cgroup::is_frozen(*layout, state.cgroup_path)) return Status::paused;
+    return status;
+}
+
+Result<> Runtime::thaw_for_destroy(const ContainerState& state) const {
+    auto layout = TRY(cgroup::detect_layout());
+    if (!cgroup::is_frozen(layout, state.cgroup_path)) return {};
+    return cgroup::set_frozen(layout, state.cgroup_path, false);
+}
+
+Result<std::vector<pid_t>> Runtime::processes(const std::string& id) const {
+    ContainerState state = TRY(store_.load(id));
+    if (store_.status(state) == Status::stopped) return std::vector<pid_t>{};
+    auto layout = TRY(cgroup::detect_layout());
+    auto cgroup = cgroup::make_cgroup(layout, state.cgroup_path);
+    return cgroup->processes();
+}
+
+Result<> Runtime::pause(const std::string& id) const {
+    ContainerState state = TRY(store_.load(id));
+    Status status = live_status(state);
+    if (status != Status::running)
+        return fail("cannot pause container \"{}\": it is {}, not running", id,
+                    status_name(status));
+    auto layout = TRY(cgroup::detect_layout());
+    return with_context(cgroup::set_frozen(layout, state.cgroup_path, true),
+                        fmt::format("pause container \"{}\"", id));
+}
+
+Result<> Runtime::resume(const std::string& id) const {
+    ContainerState state = TRY(store_.load(id));
+    Status status = live_status(state);
+    if (status != Status::paused)
+        return fail("cannot resume container \"{}\": it is {}, not paused", id,
+                    status_name(status));
+    auto layout = TRY(cgroup::detect_layout());
+    return with_context(cgroup::set_frozen(layout, state.cgroup_path, false),
+                        fmt::format("resume container \"{}\"", id));
+}
+
+}  // namespace vessel::container::runtime
