@@ -74,8 +74,9 @@ Json container_oci_config(const std::string& name, const std::vector<std::string
             "TERM=xterm", "container=vessel"}},
           {"cwd", "/"},
           {"capabilities",
-           {{"bounding", capabilities}, {"effective", capabilities}, {"permitted", capabilities}}},
-          {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1024}}}}}},
+           {{"bounding", capabilities},
+            {"effective", capabilities},
+            {"permitted", capabilities}}}}},
         {"root", {{"path", "rootfs"}, {"readonly", false}}},
         {"hostname", name},
         {"mounts", mounts},
@@ -188,14 +189,19 @@ Result<> ContainerInstance::unfreeze() {
     return runtime_ok({"resume", record_.name}, "unfreeze");
 }
 
-Result<> ContainerInstance::destroy() {
-    if (status().state != "stopped") return fail("instance {} is still running", record_.name);
+Result<> ContainerInstance::clean_up() {
     auto dir = directory();
-    // A monitor killed with SIGKILL cannot clean up: do what it would have done.
     (void)runtime({"delete", "--force", record_.name});
     if (::umount2((dir + "/rootfs").c_str(), 0) != 0 && errno != EINVAL && errno != ENOENT)
         ::umount2((dir + "/rootfs").c_str(), MNT_DETACH);
-    return remove_instance_tree(dir);
+    return {};
+}
+
+Result<> ContainerInstance::destroy() {
+    if (status().state != "stopped") return fail("instance {} is still running", record_.name);
+    // A monitor killed with SIGKILL cannot clean up: do what it would have done.
+    TRY(clean_up());
+    return remove_instance_tree(directory());
 }
 
 Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,

@@ -18,6 +18,7 @@ class ContainerInstance final : public Instance {
     Result<> stop(std::chrono::milliseconds timeout, bool force) override;
     Result<> freeze() override;
     Result<> unfreeze() override;
+    Result<> clean_up() override;
     Result<> destroy() override;
     Result<ExecResult> exec(const std::vector<std::string>& argv,
                             const std::string& stdin_data) override;

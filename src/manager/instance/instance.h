@@ -57,6 +57,9 @@ class Instance {
     virtual Result<> stop(std::chrono::milliseconds timeout, bool force) = 0;
     virtual Result<> freeze() = 0;
     virtual Result<> unfreeze() = 0;
+    // Undoes what a monitor that died without cleaning up (SIGKILL) left behind, so that the
+    // instance can start again.
+    virtual Result<> clean_up() { return {}; }
     // Removes everything create() made. The instance must be stopped.
     virtual Result<> destroy() = 0;
     virtual Result<ExecResult> exec(const std::vector<std::string>& argv,

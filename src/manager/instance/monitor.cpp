@@ -274,13 +274,13 @@ class Monitor {
         // output is captured through a log file of its own instead.
         std::string log = plan_.instance_dir + "/runtime.log";
         ::unlink(log.c_str());
-        auto create =
-            spawn({.argv = {plan_.runtime, "--root", plan_.runtime_root, "--log", log, "create",
-                            "--bundle", plan_.bundle, "--pid-file", pid_file, plan_.container_id},
-                   .stdin_fd = null.get(),
-                   .stdout_fd = console.get(),
-                   .stderr_fd = console.get(),
-                   .search_path = true});
+        auto create = spawn({.argv = {plan_.runtime, "--root", plan_.runtime_root, "--log", log,
+                                      "--log-format", "json", "create", "--bundle", plan_.bundle,
+                                      "--pid-file", pid_file, plan_.container_id},
+                             .stdin_fd = null.get(),
+                             .stdout_fd = console.get(),
+                             .stderr_fd = console.get(),
+                             .search_path = true});
         if (!create) return std::unexpected(create.error());
         auto created = TRY(create->wait());
         if (!created.success()) {

@@ -195,6 +195,18 @@ Result<> Store::set_stopped(const std::string& name, std::optional<int> exit_cod
     return expect_one_change(db_, name);
 }
 
+Result<bool> Store::set_stopped_if(const std::string& name, pid_t pid, uint64_t pid_start_time,
+                                   std::optional<int> exit_code, std::optional<int> exit_signal) {
+    std::lock_guard lock(mutex_);
+    TRY(
+        db_.execute("UPDATE instances SET state = 'stopped', pid = 0, pid_start_time = 0, "
+                    "exit_code = ?, exit_signal = ? WHERE name = ? AND pid = ? AND "
+                    "pid_start_time = ?",
+                    {optional_int(exit_code), optional_int(exit_signal), name, int64_t{pid},
+                     static_cast<int64_t>(pid_start_time)}));
+    return db_.changes() > 0;
+}
+
 Result<> Store::set_config(const std::string& name, const Json& config) {
     std::lock_guard lock(mutex_);
     TRY(db_.execute("UPDATE instances SET config = ? WHERE name = ?", {config.dump(), name}));

@@ -71,6 +71,10 @@ class Store {
     // Records how the instance's process ended and marks it stopped.
     Result<> set_stopped(const std::string& name, std::optional<int> exit_code,
                          std::optional<int> exit_signal);
+    // The same, only while the record still names that process (compare-and-set): a watcher that
+    // noticed an old monitor's exit must not stop a newer run. True when the row changed.
+    Result<bool> set_stopped_if(const std::string& name, pid_t pid, uint64_t pid_start_time,
+                                std::optional<int> exit_code, std::optional<int> exit_signal);
     Result<> set_config(const std::string& name, const Json& config);
     // Fails with ENOENT when there is no such instance.
     Result<> delete_instance(const std::string& name);
