@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "manager/manager.h"
 
 namespace vessel::manager {
 
@@ -114,7 +115,7 @@ OperationRecord Operations::start(std::string kind, std::string instance,
         {
             std::lock_guard done_lock(mutex_);
             entry->record.status = result ? "success" : "failure";
-            entry->record.error = result ? "" : result.error().message();
+            entry->record.error = result ? "" : api_message(result.error());
             entry->record.updated_at = unix_now();
             entry->finished = true;
             done = entry->record;
