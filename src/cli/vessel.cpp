@@ -1,0 +1,370 @@
+// vessel: the command-line client of vesseld. Every command is one or two REST calls; the CLI
+// holds no logic of its own beyond formatting.
+#include <fmt/ranges.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+
+#include "manager/api/client.h"
+#include "manager/api/server.h"
+
+namespace {
+
+using namespace vessel;
+using namespace vessel::manager;
+
+struct Cli {
+    std::string socket = "/run/vessel/vessel.sock";
+
+    Result<ApiClient> connect() const {
+        auto client = ApiClient::connect(socket);
+        if (!client) {
+            int code = client.error().code();
+            if (code == ENOENT || code == ECONNREFUSED)
+                return fail("vesseld is not running (socket {}): start it with `vesseld`", socket);
+            if (code == EACCES)
+                return fail("permission denied on {}: vesseld's socket is root-only", socket);
+            return std::unexpected(client.error());
+        }
+        return client;
+    }
+
+    // One request; an error answer becomes an error with the daemon's message.
+    Result<Json> call(std::string_view method, std::string_view path,
+                      const std::optional<Json>& body = std::nullopt) const {
+        auto client = TRY(connect());
+        auto response = TRY(client.request(method, path, body));
+        if (response.status >= 400) return fail("{}", response.error());
+        return response.body.value("metadata", Json());
+    }
+
+    Result<Json> run(std::string_view method, std::string_view path,
+                     const std::optional<Json>& body = std::nullopt) const {
+        auto client = TRY(connect());
+        return client.run(method, path, body);
+    }
+};
+
+std::string encode(const std::string& text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+            out += static_cast<char>(c);
+        else
+            out += fmt::format("%{:02X}", c);
+    }
+    return out;
+}
+
+Result<Json> parse_config_pairs(const std::vector<std::string>& pairs) {
+    Json config = Json::object();
+    for (const auto& pair : pairs) {
+        auto eq = pair.find('=');
+        if (eq == std::string::npos || eq == 0)
+            return fail("{}: config must be given as key=value", pair);
+        config[pair.substr(0, eq)] = pair.substr(eq + 1);
+    }
+    return config;
+}
+
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+    std::vector<size_t> widths;
+    for (const auto& h : header)
+        widths.push_back(h.size());
+    for (const auto& row : rows)
+        for (size_t i = 0; i < row.size(); ++i)
+            widths[i] = std::max(widths[i], row[i].size());
+    auto line = [&](const std::vector<std::string>& cells) {
+        std::string out;
+        for (size_t i = 0; i < cells.size(); ++i) {
+            out += cells[i];
+            if (i + 1 < cells.size()) out += std::string(widths[i] - cells[i].size() + 2, ' ');
+        }
+        std::puts(out.c_str());
+    };
+    line(header);
+    for (const auto& row : rows)
+        line(row);
+}
+
+std::string upper(std::string text) {
+    for (auto& c : text)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"vessel: manage Vessel containers and virtual machines through vesseld"};
+    app.require_subcommand(1);
+    Cli cli;
+    app.add_option("--socket", cli.socket, "vesseld's API socket")->envname("VESSEL_SOCKET");
+
+    std::string image, name, format = "table", alias, tarball, kernel, initrd, append, key;
+    std::vector<std::string> config_pairs, command, names;
+    bool vm = false, force = false, forward_stdin = false;
+    int timeout = 30;
+
+    auto* launch = app.add_subcommand("launch", "create and start an instance");
+    launch->add_option("image", image, "image alias or fingerprint")->required();
+    launch->add_option("name", name, "instance name (a DNS label)")->required();
+    launch->add_flag("--vm", vm, "a virtual machine instead of a container");
+    launch->add_option("-c,--config", config_pairs, "key=value (limits.memory, limits.cpu, ...)");
+
+    auto* list = app.add_subcommand("list", "list instances");
+    list->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+    auto* start = app.add_subcommand("start", "start instances");
+    start->add_option("names", names)->required();
+    auto* stop = app.add_subcommand("stop", "stop instances (SIGTERM, then SIGKILL)");
+    stop->add_option("names", names)->required();
+    stop->add_flag("-f,--force", force, "kill at once");
+    stop->add_option("--timeout", timeout, "seconds to wait before killing");
+    auto* restart = app.add_subcommand("restart", "restart instances");
+    restart->add_option("names", names)->required();
+    restart->add_flag("-f,--force", force, "kill at once");
+    restart->add_option("--timeout", timeout, "seconds to wait before killing");
+    auto* freeze = app.add_subcommand("freeze", "freeze instances");
+    freeze->add_option("names", names)->required();
+    auto* unfreeze = app.add_subcommand("unfreeze", "unfreeze instances");
+    unfreeze->add_option("names", names)->required();
+    auto* remove = app.add_subcommand("delete", "delete instances");
+    remove->add_option("names", names)->required();
+    remove->add_flag("-f,--force", force, "stop a running instance first");
+
+    auto* exec = app.add_subcommand("exec", "run a command in a container: exec NAME -- CMD...");
+    exec->add_option("name", name)->required();
+    exec->add_option("command", command)->required();
+    exec->add_flag("-i,--stdin", forward_stdin, "send this process's standard input");
+
+    auto* info = app.add_subcommand("info", "show an instance");
+    info->add_option("name", name)->required();
+    auto* console = app.add_subcommand("console", "print an instance's console output");
+    console->add_option("name", name)->required();
+
+    auto* config = app.add_subcommand("config", "instance configuration");
+    config->require_subcommand(1);
+    auto* config_set = config->add_subcommand("set", "set keys: config set NAME key=value...");
+    config_set->add_option("name", name)->required();
+    config_set->add_option("pairs", config_pairs)->required();
+    auto* config_get = config->add_subcommand("get", "print one key");
+    config_get->add_option("name", name)->required();
+    config_get->add_option("key", key)->required();
+    auto* config_unset = config->add_subcommand("unset", "remove one key");
+    config_unset->add_option("name", name)->required();
+    config_unset->add_option("key", key)->required();
+    auto* config_show = config->add_subcommand("show", "print the configuration");
+    config_show->add_option("name", name)->required();
+
+    auto* image_cmd = app.add_subcommand("image", "images");
+    image_cmd->require_subcommand(1);
+    auto* image_list = image_cmd->add_subcommand("list", "list images");
+    image_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    auto* image_import = image_cmd->add_subcommand(
+        "import", "import ROOTFS.tar[.gz|.xz|.zst] --alias NAME, or --vm --kernel K [--initrd I]");
+    image_import->add_option("tarball", tarball, "root filesystem tarball");
+    image_import->add_option("--alias", alias, "name for the image")->required();
+    image_import->add_flag("--vm", vm, "a VM image from a kernel and an initramfs");
+    image_import->add_option("--kernel", kernel);
+    image_import->add_option("--initrd", initrd);
+    image_import->add_option("--append", append, "kernel command line");
+    auto* image_delete = image_cmd->add_subcommand("delete", "delete an image");
+    image_delete->add_option("name", name)->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    auto absolute = [](const std::string& path) {
+        if (path.empty() || path.front() == '/') return path;
+        char cwd[4096];
+        return ::getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + path : path;
+    };
+    auto for_each_name =
+        [&](const std::function<Result<>(const std::string&)>& action) -> Result<> {
+        for (const auto& n : names)
+            TRY(action(n));
+        return {};
+    };
+    auto state_action = [&](const std::string& action) {
+        return for_each_name([&](const std::string& n) -> Result<> {
+            TRY(cli.run("PUT", "/1.0/instances/" + encode(n) + "/state",
+                        Json{{"action", action}, {"timeout", timeout}, {"force", force}}));
+            return {};
+        });
+    };
+
+    Result<int> outcome = 0;
+    auto done = [](Result<> r) -> Result<int> {
+        if (!r) return std::unexpected(r.error());
+        return 0;
+    };
+    if (*launch) {
+        outcome = [&]() -> Result<int> {
+            auto cfg = TRY(parse_config_pairs(config_pairs));
+            TRY(cli.run("POST", "/1.0/instances",
+                        Json{{"name", name},
+                             {"source", {{"alias", image}}},
+                             {"type", vm ? "vm" : "container"},
+                             {"config", cfg}}));
+            std::printf("Launched %s\n", name.c_str());
+            return 0;
+        }();
+    } else if (*list) {
+        outcome = [&]() -> Result<int> {
+            auto instances = TRY(cli.call("GET", "/1.0/instances?recursion=1"));
+            if (format == "json") {
+                std::puts(instances.dump(2).c_str());
+                return 0;
+            }
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& i : instances) {
+                std::string ipv4;
+                for (const auto& a : i.value("ipv4", Json::array()))
+                    ipv4 += (ipv4.empty() ? "" : ", ") + a.get<std::string>();
+                rows.push_back({i.value("name", ""), upper(i.value("status", "")), ipv4,
+                                upper(i.value("type", ""))});
+            }
+            print_table({"NAME", "STATE", "IPV4", "TYPE"}, rows);
+            return 0;
+        }();
+    } else if (*start) {
+        outcome = done(state_action("start"));
+    } else if (*stop) {
+        outcome = done(state_action("stop"));
+    } else if (*restart) {
+        outcome = done(state_action("restart"));
+    } else if (*freeze) {
+        outcome = done(state_action("freeze"));
+    } else if (*unfreeze) {
+        outcome = done(state_action("unfreeze"));
+    } else if (*remove) {
+        outcome = done(for_each_name([&](const std::string& n) -> Result<> {
+            TRY(cli.run("DELETE", "/1.0/instances/" + encode(n) + (force ? "?force=1" : "")));
+            return {};
+        }));
+    } else if (*exec) {
+        outcome = [&]() -> Result<int> {
+            std::string input;
+            if (forward_stdin)
+                input.assign(std::istreambuf_iterator<char>(std::cin),
+                             std::istreambuf_iterator<char>());
+            auto result = TRY(cli.call("POST", "/1.0/instances/" + encode(name) + "/exec",
+                                       Json{{"command", command}, {"stdin", input}}));
+            auto out = result.value("stdout", "");
+            auto err = result.value("stderr", "");
+            std::fwrite(out.data(), 1, out.size(), stdout);
+            std::fwrite(err.data(), 1, err.size(), stderr);
+            return result.value("return", 1);
+        }();
+    } else if (*info) {
+        outcome = [&]() -> Result<int> {
+            auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
+            auto state = TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/state"));
+            std::printf("Name: %s\nType: %s\nStatus: %s\nImage: %s\n", name.c_str(),
+                        instance.value("type", "").c_str(),
+                        upper(state.value("status", "")).c_str(),
+                        instance.value("image", "").substr(0, 12).c_str());
+            if (state.contains("pid")) std::printf("PID: %d\n", state["pid"].get<int>());
+            if (state.contains("cgroup"))
+                std::printf("Cgroup: %s\n", state["cgroup"].get<std::string>().c_str());
+            if (state.contains("exit"))
+                std::printf("Last exit: %s\n", state["exit"].value("description", "").c_str());
+            if (!instance.value("config", Json::object()).empty()) {
+                std::puts("Config:");
+                for (const auto& [k, v] : instance["config"].items())
+                    std::printf("  %s: %s\n", k.c_str(), v.get<std::string>().c_str());
+            }
+            return 0;
+        }();
+    } else if (*console) {
+        outcome = [&]() -> Result<int> {
+            auto client = TRY(cli.connect());
+            (void)client;
+            auto fd = TRY(http::connect_unix(cli.socket));
+            http::Connection connection(std::move(fd));
+            TRY(connection.write_request("GET", "/1.0/instances/" + encode(name) + "/console", ""));
+            auto response = TRY(connection.read_response());
+            if (response.status >= 400) {
+                auto body = parse_json(response.body, "response");
+                return fail("{}", body ? body->value("error", response.body) : response.body);
+            }
+            std::fwrite(response.body.data(), 1, response.body.size(), stdout);
+            return 0;
+        }();
+    } else if (*config_set || *config_unset) {
+        outcome = [&]() -> Result<int> {
+            Json changes =
+                *config_set ? TRY(parse_config_pairs(config_pairs)) : Json{{key, nullptr}};
+            TRY(cli.call("PATCH", "/1.0/instances/" + encode(name), Json{{"config", changes}}));
+            return 0;
+        }();
+    } else if (*config_get) {
+        outcome = [&]() -> Result<int> {
+            auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
+            auto cfg = instance.value("config", Json::object());
+            if (cfg.contains(key)) std::puts(cfg[key].get<std::string>().c_str());
+            return 0;
+        }();
+    } else if (*config_show) {
+        outcome = [&]() -> Result<int> {
+            auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
+            for (const auto& [k, v] : instance.value("config", Json::object()).items())
+                std::printf("%s: %s\n", k.c_str(), v.get<std::string>().c_str());
+            return 0;
+        }();
+    } else if (*image_list) {
+        outcome = [&]() -> Result<int> {
+            auto images = TRY(cli.call("GET", "/1.0/images"));
+            if (format == "json") {
+                std::puts(images.dump(2).c_str());
+                return 0;
+            }
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& i : images)
+                rows.push_back(
+                    {fmt::format("{}",
+                                 fmt::join(i.value("aliases", std::vector<std::string>{}), ", ")),
+                     i.value("fingerprint", "").substr(0, 12), upper(i.value("type", "")),
+                     i.value("description", "")});
+            print_table({"ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"}, rows);
+            return 0;
+        }();
+    } else if (*image_import) {
+        outcome = [&]() -> Result<int> {
+            Json body = {{"alias", alias}};
+            if (vm) {
+                if (kernel.empty()) return fail("image import --vm needs --kernel");
+                body["type"] = "vm";
+                body["kernel"] = absolute(kernel);
+                if (!initrd.empty()) body["initrd"] = absolute(initrd);
+                if (!append.empty()) body["append"] = append;
+            } else {
+                if (tarball.empty()) return fail("image import needs a rootfs tarball");
+                body["type"] = "container";
+                body["source"] = absolute(tarball);
+            }
+            auto image = TRY(cli.call("POST", "/1.0/images", body));
+            std::printf("Image imported with fingerprint: %s\n",
+                        image.value("fingerprint", "").c_str());
+            return 0;
+        }();
+    } else if (*image_delete) {
+        outcome = [&]() -> Result<int> {
+            TRY(cli.call("DELETE", "/1.0/images/" + encode(name)));
+            return 0;
+        }();
+    }
+    if (!outcome) {
+        std::fprintf(stderr, "vessel: %s\n", outcome.error().message().c_str());
+        return 1;
+    }
+    return *outcome;
+}

@@ -1,0 +1,115 @@
+// vesseld: the manager daemon. Serves the REST API on a unix socket until SIGINT/SIGTERM.
+// `vesseld monitor PLAN --ready-fd=N` is the per-instance monitor (internal).
+#include <signal.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <climits>
+#include <cstdio>
+#include <thread>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "manager/api/handlers.h"
+#include "manager/api/server.h"
+#include "manager/instance/monitor.h"
+#include "manager/manager.h"
+
+namespace {
+
+using namespace vessel;
+using namespace vessel::manager;
+
+std::string own_path() {
+    char buffer[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    if (n <= 0) return "vesseld";
+    return std::string(buffer, static_cast<size_t>(n));
+}
+
+int serve(const std::string& socket_path, ManagerOptions options, bool debug) {
+    Logger logger;
+    logger.set_threshold(debug ? LogLevel::debug : LogLevel::info);
+    // SIGINT/SIGTERM are taken by a waiting thread (blocked everywhere else, so that children
+    // inherit a clean mask through spawn, which resets it).
+    sigset_t stop_signals;
+    ::sigemptyset(&stop_signals);
+    ::sigaddset(&stop_signals, SIGINT);
+    ::sigaddset(&stop_signals, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    auto slash = socket_path.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+        if (auto made = make_directories(socket_path.substr(0, slash), 0755); !made) {
+            std::fprintf(stderr, "vesseld: %s\n", made.error().message().c_str());
+            return 1;
+        }
+    }
+    auto manager = Manager::open(std::move(options), logger);
+    if (!manager) {
+        std::fprintf(stderr, "vesseld: %s\n", manager.error().message().c_str());
+        return 1;
+    }
+    auto router = make_api_router(**manager);
+    auto server =
+        http::Server::listen({.socket_path = socket_path},
+                             [&router](const http::Request& r) { return router.dispatch(r); });
+    if (!server) {
+        std::fprintf(stderr, "vesseld: %s\n", server.error().message().c_str());
+        return 1;
+    }
+    std::thread signals([&] {
+        int received = 0;
+        ::sigwait(&stop_signals, &received);
+        logger.info("signal {}: shutting down (instances keep running)", received);
+        (*server)->stop();
+    });
+    logger.info("listening on {}", socket_path);
+    auto served = (*server)->serve();
+    if (signals.joinable()) {
+        // serve() also ends on error: wake the signal thread so that it can be joined.
+        ::kill(::getpid(), SIGTERM);
+        signals.join();
+    }
+    server->reset();
+    manager->reset();
+    if (!served) {
+        std::fprintf(stderr, "vesseld: %s\n", served.error().message().c_str());
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc >= 3 && std::string_view(argv[1]) == "monitor") {
+        int ready_fd = -1;
+        for (int i = 3; i < argc; ++i)
+            if (std::string_view(argv[i]).starts_with("--ready-fd="))
+                ready_fd = std::atoi(argv[i] + 11);
+        return vessel::manager::run_monitor(argv[2], ready_fd);
+    }
+
+    CLI::App app{"vesseld: the Vessel manager daemon (REST API on a unix socket)"};
+    std::string socket_path = "/run/vessel/vessel.sock";
+    vessel::manager::ManagerOptions options;
+    bool debug = false;
+    app.add_option("--socket", socket_path, "unix socket of the API (mode 0600)")
+        ->envname("VESSEL_SOCKET");
+    app.add_option("--state-dir", options.state_dir, "database, images and instances");
+    app.add_option("--runtime", options.runtime, "runc-compatible OCI runtime for containers");
+    app.add_option("--vmm", options.vmm_binary, "vessel-vmm binary for VMs");
+    app.add_option("--cgroup-parent", options.cgroup_parent,
+                   "cgroup under which containers are placed");
+    app.add_option("--busybox", options.busybox, "static busybox for the built-in image");
+    app.add_flag("--debug", debug, "log debug messages");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    options.monitor_binary = own_path();
+    return serve(socket_path, std::move(options), debug);
+}

@@ -1,0 +1,41 @@
+// The client side of the REST API, used by `vessel` and by tests.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "manager/api/http.h"
+
+namespace vessel::manager {
+
+struct ApiResponse {
+    int status = 0;
+    Json body;
+
+    // The "error" of an error body, or empty.
+    std::string error() const;
+};
+
+class ApiClient {
+  public:
+    // Fails with ECONNREFUSED/ENOENT when no daemon listens on the socket.
+    static Result<ApiClient> connect(const std::string& socket_path);
+
+    Result<ApiResponse> request(std::string_view method, std::string_view path,
+                                const std::optional<Json>& body = std::nullopt);
+    // Requests an async operation and waits for it: a 202 answer's operation is waited on and
+    // its final record returned (an operation that failed becomes an error).
+    Result<Json> run(std::string_view method, std::string_view path,
+                     const std::optional<Json>& body = std::nullopt);
+    // Reads the event stream; on_event returns false to stop.
+    Result<> events(const std::function<bool(const Json&)>& on_event);
+
+  private:
+    explicit ApiClient(http::Connection connection) : connection_(std::move(connection)) {}
+    http::Connection connection_;
+};
+
+}  // namespace vessel::manager

@@ -1,0 +1,227 @@
+#include "manager/image/image_store.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "base/file.h"
+#include "base/process.h"
+#include "manager/instance/instance.h"
+#include "manager/instance/name.h"
+
+namespace vessel::manager {
+
+namespace {
+
+// Bump when the built-in image's layout changes, so that a new vesseld makes a new image.
+constexpr const char* busybox_layout = "vessel-busybox-1";
+
+// A system container's init for images without one: waits forever, and exits on SIGTERM (pid 1
+// ignores signals it has no handler for, so the trap is what makes a graceful stop work).
+const std::vector<std::string> idle_init = {
+    "/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"};
+
+Result<> copy_file(const std::string& from, const std::string& to, mode_t mode) {
+    auto data = TRY(read_file(from));
+    auto out = TRY(open_file(to, O_WRONLY | O_CREAT | O_EXCL, mode));
+    TRY(write_all(out.get(), data));
+    if (::fchmod(out.get(), mode) != 0) return fail_errno(fmt::format("chmod {}", to));
+    return {};
+}
+
+Result<> write_new_file(const std::string& path, std::string_view data, mode_t mode = 0644) {
+    auto out = TRY(open_file(path, O_WRONLY | O_CREAT | O_EXCL, mode));
+    return write_all(out.get(), data);
+}
+
+}  // namespace
+
+Result<std::string> sha256_file(const std::string& path) {
+    auto result = TRY(run_capture({"sha256sum", "--", path}, std::chrono::minutes(5)));
+    if (!result.status.success() || result.out.size() < 64)
+        return fail("sha256sum {}: {}", path, result.err.substr(0, result.err.find('\n')));
+    return result.out.substr(0, 64);
+}
+
+Result<std::string> ImageStore::make_temporary() {
+    TRY(make_directories(images_dir_, 0700));
+    std::string pattern = images_dir_ + "/.tmp-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+        return fail_errno(fmt::format("create a temporary directory in {}", images_dir_));
+    ::chmod(pattern.c_str(), 0755);
+    return pattern;
+}
+
+Result<ImageRecord> ImageStore::commit(const std::string& temporary, ImageRecord record) {
+    record.path = images_dir_ + "/" + record.fingerprint;
+    if (::rename(temporary.c_str(), record.path.c_str()) != 0) {
+        auto error = fail_errno(fmt::format("move image into {}", record.path));
+        (void)remove_instance_tree(temporary);
+        return error;
+    }
+    if (auto inserted = store_.insert_image(record); !inserted) {
+        (void)remove_instance_tree(record.path);
+        return std::unexpected(inserted.error());
+    }
+    return record;
+}
+
+Result<ImageRecord> ImageStore::ensure_busybox(const std::string& busybox_binary) {
+    if (auto existing = TRY(store_.find_image("busybox")); existing) return *existing;
+    if (!path_exists(busybox_binary))
+        return fail("{} is missing: install Debian's busybox-static", busybox_binary);
+    auto binary_hash = TRY(sha256_file(busybox_binary));
+    // The fingerprint covers the binary and the layout this code builds around it.
+    auto layout_file = TRY(make_temporary());
+    auto cleanup_on_error = [&](Error error) {
+        (void)remove_instance_tree(layout_file);
+        return std::unexpected(std::move(error));
+    };
+    {
+        auto id = write_new_file(layout_file + "/id", binary_hash + busybox_layout);
+        if (!id) return cleanup_on_error(id.error());
+    }
+    auto fingerprint = sha256_file(layout_file + "/id");
+    ::unlink((layout_file + "/id").c_str());
+    if (!fingerprint) return cleanup_on_error(fingerprint.error());
+
+    auto build = [&]() -> Result<> {
+        std::string root = layout_file + "/rootfs";
+        for (const char* dir :
+             {"", "/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/etc", "/root", "/home",
+              "/tmp", "/proc", "/sys", "/dev", "/run", "/var", "/var/log", "/mnt"}) {
+            mode_t mode = std::string_view(dir) == "/tmp" ? 01777 : 0755;
+            if (std::string_view(dir) == "/root") mode = 0700;
+            if (::mkdir((root + dir).c_str(), mode) != 0)
+                return fail_errno(fmt::format("mkdir {}{}", root, dir));
+            ::chmod((root + dir).c_str(), mode);
+        }
+        TRY(copy_file(busybox_binary, root + "/bin/busybox", 0755));
+        // Every applet as a symlink where busybox itself says it belongs.
+        auto list = TRY(run_capture({busybox_binary, "--list-full"}, std::chrono::seconds(10)));
+        if (!list.status.success()) return fail("{} --list-full failed", busybox_binary);
+        size_t start = 0;
+        while (start < list.out.size()) {
+            auto end = list.out.find('\n', start);
+            if (end == std::string::npos) end = list.out.size();
+            auto applet = list.out.substr(start, end - start);
+            start = end + 1;
+            if (applet.empty() || applet == "bin/busybox" || applet.find("..") != std::string::npos)
+                continue;
+            auto depth = std::count(applet.begin(), applet.end(), '/');
+            std::string target;
+            for (long i = 0; i < depth; ++i)
+                target += "../";
+            target += "bin/busybox";
+            if (::symlink(target.c_str(), (root + "/" + applet).c_str()) != 0 && errno != EEXIST)
+                return fail_errno(fmt::format("symlink {}", applet));
+        }
+        TRY(write_new_file(root + "/etc/passwd",
+                           "root:x:0:0:root:/root:/bin/sh\n"
+                           "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"));
+        TRY(write_new_file(root + "/etc/group", "root:x:0:\nnogroup:x:65534:\n"));
+        TRY(write_new_file(root + "/etc/shadow", "root:*:19000:0:99999:7:::\n", 0600));
+        TRY(write_new_file(root + "/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n"));
+        TRY(write_new_file(
+            root + "/etc/os-release",
+            "NAME=\"Vessel busybox\"\nID=busybox\nPRETTY_NAME=\"Vessel busybox\"\n"));
+        Json metadata = {{"type", "container"},
+                         {"description", "BusyBox from the host's busybox-static"},
+                         {"command", idle_init}};
+        TRY(write_new_file(layout_file + "/metadata.json", metadata.dump(2)));
+        return {};
+    };
+    if (auto built = build(); !built) return cleanup_on_error(built.error());
+    return commit(layout_file, {.fingerprint = *fingerprint,
+                                .type = "container",
+                                .path = "",
+                                .description = "BusyBox from the host's busybox-static",
+                                .aliases = {"busybox"}});
+}
+
+Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball,
+                                                      const std::string& alias) {
+    if (alias.empty()) return fail("an imported image needs an alias");
+    if (auto taken = TRY(store_.find_image(alias)); taken)
+        return fail_errno(EEXIST, fmt::format("image alias {} is already in use", alias));
+    auto fingerprint = TRY(sha256_file(tarball));
+    if (auto existing = TRY(store_.find_image(fingerprint)); existing)
+        return fail_errno(EEXIST, fmt::format("this tarball is already imported as image {}",
+                                              fingerprint.substr(0, 12)));
+    auto temporary = TRY(make_temporary());
+    auto build = [&]() -> Result<> {
+        auto root = temporary + "/rootfs";
+        if (::mkdir(root.c_str(), 0755) != 0) return fail_errno("mkdir rootfs");
+        TRY(extract_rootfs(tarball, root));
+        Json metadata = {{"type", "container"},
+                         {"description", fmt::format("imported from {}", tarball)},
+                         {"command", idle_init}};
+        return write_new_file(temporary + "/metadata.json", metadata.dump(2));
+    };
+    if (auto built = build(); !built) {
+        (void)remove_instance_tree(temporary);
+        return std::unexpected(built.error());
+    }
+    return commit(temporary, {.fingerprint = fingerprint,
+                              .type = "container",
+                              .path = "",
+                              .description = fmt::format("imported from {}", tarball),
+                              .aliases = {alias}});
+}
+
+Result<ImageRecord> ImageStore::import_vm(const std::string& kernel, const std::string& initrd,
+                                          const std::string& append, const std::string& alias) {
+    if (alias.empty()) return fail("an imported image needs an alias");
+    if (auto taken = TRY(store_.find_image(alias)); taken)
+        return fail_errno(EEXIST, fmt::format("image alias {} is already in use", alias));
+    auto fingerprint = TRY(sha256_file(kernel));
+    if (!initrd.empty()) {
+        auto initrd_hash = TRY(sha256_file(initrd));
+        auto temporary = TRY(make_temporary());
+        auto id = write_new_file(temporary + "/id", fingerprint + initrd_hash + append);
+        auto combined = id ? sha256_file(temporary + "/id") : std::unexpected(id.error());
+        (void)remove_instance_tree(temporary);
+        fingerprint = TRY(std::move(combined));
+    }
+    auto temporary = TRY(make_temporary());
+    auto build = [&]() -> Result<> {
+        TRY(copy_file(kernel, temporary + "/kernel", 0644));
+        Json metadata = {{"type", "vm"}, {"kernel", "kernel"}, {"append", append}};
+        if (!initrd.empty()) {
+            TRY(copy_file(initrd, temporary + "/initrd", 0644));
+            metadata["initrd"] = "initrd";
+        }
+        return write_new_file(temporary + "/metadata.json", metadata.dump(2));
+    };
+    if (auto built = build(); !built) {
+        (void)remove_instance_tree(temporary);
+        return std::unexpected(built.error());
+    }
+    return commit(temporary, {.fingerprint = fingerprint,
+                              .type = "vm",
+                              .path = "",
+                              .description = fmt::format("kernel {}", kernel),
+                              .aliases = {alias}});
+}
+
+Result<ImageRecord> ImageStore::resolve(const std::string& name) {
+    if (auto found = TRY(store_.find_image(name)); found) return *found;
+    std::vector<std::string> known;
+    for (const auto& image : TRY(store_.list_images()))
+        known.insert(known.end(), image.aliases.begin(), image.aliases.end());
+    return fail_errno(ENOENT, not_found_message("image", name, known));
+}
+
+Result<> ImageStore::remove(const std::string& name) {
+    auto image = TRY(resolve(name));
+    auto users = TRY(store_.instances_using_image(image.fingerprint));
+    if (!users.empty())
+        return fail_errno(EBUSY, fmt::format("image {} is used by instance {}", name, users[0]));
+    TRY(store_.delete_image(image.fingerprint));
+    return remove_instance_tree(image.path);
+}
+
+}  // namespace vessel::manager

@@ -1,0 +1,54 @@
+// The local image store: each image is a directory images/<fingerprint>/ holding metadata.json and
+// either rootfs/ (a container image, used read-only as the overlayfs lower layer of every
+// instance) or a kernel and an initramfs (a VM image). Images are built in a temporary directory
+// and renamed into place, then recorded in the database: a failure at any step leaves nothing.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+#include "manager/store/store.h"
+
+namespace vessel::manager {
+
+class ImageStore {
+  public:
+    ImageStore(Store& store, std::string images_dir)
+        : store_(store), images_dir_(std::move(images_dir)) {}
+
+    // The built-in `busybox` container image from the host's static busybox (Debian's
+    // busybox-static): made once, found again on later starts.
+    Result<ImageRecord> ensure_busybox(const std::string& busybox_binary = "/bin/busybox");
+
+    // A container image from a root filesystem tarball (any compression libarchive reads).
+    Result<ImageRecord> import_rootfs_tarball(const std::string& tarball, const std::string& alias);
+
+    // A VM image from a kernel and an optional initramfs.
+    Result<ImageRecord> import_vm(const std::string& kernel, const std::string& initrd,
+                                  const std::string& append, const std::string& alias);
+
+    // By alias or fingerprint (prefix); the error suggests close aliases.
+    Result<ImageRecord> resolve(const std::string& name);
+    // Refuses while instances use the image.
+    Result<> remove(const std::string& name);
+
+    const std::string& directory() const { return images_dir_; }
+
+  private:
+    // Moves a finished temporary directory into place and records it.
+    Result<ImageRecord> commit(const std::string& temporary, ImageRecord record);
+    Result<std::string> make_temporary();
+
+    Store& store_;
+    std::string images_dir_;
+};
+
+// Extracts a tarball into `target` (an existing empty directory). Refuses absolute names, ".."
+// components, device nodes and hard links that point outside, and never writes through a symlink;
+// on failure the caller removes the target.
+Result<> extract_rootfs(const std::string& tarball, const std::string& target);
+
+// sha256 of a file, hex.
+Result<std::string> sha256_file(const std::string& path);
+
+}  // namespace vessel::manager

@@ -1,0 +1,248 @@
+#include "manager/instance/container_driver.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/file.h"
+
+namespace vessel::manager {
+
+namespace {
+
+Json oci_resources(const ResourceLimits& limits) {
+    Json resources = Json::object();
+    if (limits.memory_bytes)
+        resources["memory"] = {{"limit", static_cast<int64_t>(*limits.memory_bytes)}};
+    if (limits.cpu_quota_us)
+        resources["cpu"] = {{"quota", static_cast<int64_t>(*limits.cpu_quota_us)},
+                            {"period", ResourceLimits::cpu_period_us}};
+    if (limits.processes) resources["pids"] = {{"limit", static_cast<int64_t>(*limits.processes)}};
+    return resources;
+}
+
+}  // namespace
+
+Json container_oci_config(const std::string& name, const std::vector<std::string>& command,
+                          const std::string& cgroups_path, const ResourceLimits& limits) {
+    // A system container's usual capability set (what Docker grants by default): enough for an
+    // init and services, without the module, time, raw-I/O and admin capabilities.
+    Json capabilities = {"CAP_CHOWN",       "CAP_DAC_OVERRIDE", "CAP_FOWNER",
+                         "CAP_FSETID",      "CAP_KILL",         "CAP_SETGID",
+                         "CAP_SETUID",      "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE",
+                         "CAP_NET_RAW",     "CAP_SYS_CHROOT",   "CAP_MKNOD",
+                         "CAP_AUDIT_WRITE", "CAP_SETFCAP"};
+    Json mounts = Json::array({
+        {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+        {{"destination", "/dev"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
+         {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+        {{"destination", "/dev/pts"},
+         {"type", "devpts"},
+         {"source", "devpts"},
+         {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+        {{"destination", "/dev/shm"},
+         {"type", "tmpfs"},
+         {"source", "shm"},
+         {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+        {{"destination", "/dev/mqueue"},
+         {"type", "mqueue"},
+         {"source", "mqueue"},
+         {"options", {"nosuid", "noexec", "nodev"}}},
+        {{"destination", "/sys"},
+         {"type", "sysfs"},
+         {"source", "sysfs"},
+         {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+        {{"destination", "/run"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
+         {"options", {"nosuid", "nodev", "mode=755"}}},
+        {{"destination", "/tmp"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
+         {"options", {"nosuid", "nodev", "mode=1777"}}},
+    });
+    return {
+        {"ociVersion", "1.0.2"},
+        {"process",
+         {{"terminal", false},
+          {"user", {{"uid", 0}, {"gid", 0}}},
+          {"args", command},
+          {"env",
+           {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+            "TERM=xterm", "container=vessel"}},
+          {"cwd", "/"},
+          {"capabilities",
+           {{"bounding", capabilities},
+            {"effective", capabilities},
+            {"permitted", capabilities}}}}},
+        {"root", {{"path", "rootfs"}, {"readonly", false}}},
+        {"hostname", name},
+        {"mounts", mounts},
+        {"linux",
+         {{"cgroupsPath", cgroups_path},
+          {"resources", oci_resources(limits)},
+          {"namespaces",
+           {{{"type", "pid"}},
+            {{"type", "network"}},
+            {{"type", "ipc"}},
+            {{"type", "uts"}},
+            {{"type", "mount"}}}},
+          {"maskedPaths",
+           {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+            "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}},
+          {"readonlyPaths",
+           {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+            "/proc/sysrq-trigger"}}}},
+    };
+}
+
+std::string ContainerInstance::cgroup_path() const {
+    return "/" + context_.cgroup_parent + "/" + record_.name;
+}
+
+Result<CapturedOutput> ContainerInstance::runtime(std::vector<std::string> args) const {
+    std::vector<std::string> argv = {context_.runtime, "--root", context_.runtime_root};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_capture(argv, std::chrono::seconds(60));
+}
+
+Result<> ContainerInstance::runtime_ok(std::vector<std::string> args, std::string_view what) const {
+    auto result = TRY(runtime(std::move(args)));
+    if (!result.status.success()) {
+        auto message = result.err.substr(0, result.err.find('\n'));
+        return fail("{} {}: {}", what, record_.name,
+                    message.empty() ? result.status.describe() : message);
+    }
+    return {};
+}
+
+Result<> ContainerInstance::create(const ImageRecord& image) {
+    if (image.type != "container")
+        return fail("image {} is a {} image; a container needs a container image",
+                    image.aliases.empty() ? image.fingerprint.substr(0, 12) : image.aliases[0],
+                    image.type);
+    auto dir = directory();
+    if (::mkdir(dir.c_str(), 0700) != 0)
+        return fail_errno(fmt::format("create instance directory {}", dir));
+    for (const char* sub : {"upper", "work", "rootfs"}) {
+        if (::mkdir((dir + "/" + sub).c_str(), 0755) != 0) {
+            auto error = fail_errno(fmt::format("create {}/{}", dir, sub));
+            (void)remove_instance_tree(dir);
+            return error;
+        }
+    }
+    return {};
+}
+
+Result<ProcessIdentity> ContainerInstance::start(const ImageRecord& image) {
+    auto dir = directory();
+    auto limits = TRY(limits_from_config(record_.config));
+    auto metadata = TRY(parse_json(TRY(read_file(image.path + "/metadata.json")), "metadata.json"));
+    auto command = TRY(JsonAt(metadata, "metadata.json").optional_string_array("command"));
+    if (command.empty()) command = {"/bin/sh"};
+    auto config = container_oci_config(record_.name, command, cgroup_path(), limits);
+    TRY(write_file_atomic(dir + "/config.json", config.dump(2)));
+    // A previous run's exit status must not be mistaken for this one's.
+    ::unlink((dir + "/exit.json").c_str());
+
+    MonitorPlan plan{.instance_dir = dir,
+                     .console_path = dir + "/console.log",
+                     .runtime = context_.runtime,
+                     .runtime_root = context_.runtime_root,
+                     .container_id = record_.name,
+                     .bundle = dir,
+                     .overlay = OverlayMount{.lower = image.path + "/rootfs",
+                                             .upper = dir + "/upper",
+                                             .work = dir + "/work",
+                                             .target = dir + "/rootfs"},
+                     .command = {}};
+    TRY(write_file_atomic(dir + "/monitor.json", plan.to_json().dump(2), 0600));
+    auto ready = TRY(launch_monitor({context_.monitor_binary, "monitor", dir + "/monitor.json"},
+                                    std::chrono::seconds(60)));
+    return ready.monitor;
+}
+
+Result<> ContainerInstance::stop(std::chrono::milliseconds timeout, bool force) {
+    auto current = status();
+    if (current.state == "stopped") return {};
+    // Frozen tasks take no signals, not even SIGKILL on a cgroup v1 freezer: thaw first.
+    if (current.state == "frozen") (void)runtime({"resume", record_.name});
+    if (!force) {
+        // The runtime refuses when the init just exited: the wait below settles it either way.
+        (void)runtime({"kill", record_.name, "TERM"});
+        if (TRY(wait_for_exit(current.monitor, timeout))) return {};
+    }
+    (void)runtime({"kill", record_.name, "KILL"});
+    if (TRY(wait_for_exit(current.monitor, std::chrono::seconds(20)))) return {};
+    return fail_errno(ETIMEDOUT, fmt::format("instance {} did not stop", record_.name));
+}
+
+Result<> ContainerInstance::freeze() {
+    if (status().state != "running") return fail("instance {} is not running", record_.name);
+    return runtime_ok({"pause", record_.name}, "freeze");
+}
+
+Result<> ContainerInstance::unfreeze() {
+    if (status().state != "frozen") return fail("instance {} is not frozen", record_.name);
+    return runtime_ok({"resume", record_.name}, "unfreeze");
+}
+
+Result<> ContainerInstance::clean_up() {
+    auto dir = directory();
+    (void)runtime({"delete", "--force", record_.name});
+    if (::umount2((dir + "/rootfs").c_str(), 0) != 0 && errno != EINVAL && errno != ENOENT)
+        ::umount2((dir + "/rootfs").c_str(), MNT_DETACH);
+    return {};
+}
+
+Result<> ContainerInstance::destroy() {
+    if (status().state != "stopped") return fail("instance {} is still running", record_.name);
+    // A monitor killed with SIGKILL cannot clean up: do what it would have done.
+    TRY(clean_up());
+    return remove_instance_tree(directory());
+}
+
+Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,
+                                           const std::string& stdin_data) {
+    if (argv.empty()) return fail("exec: no command");
+    if (status().state != "running") return fail("instance {} is not running", record_.name);
+    // The process is passed as an OCI process JSON: no argument can be mistaken for a flag.
+    Json process = {{"terminal", false},
+                    {"user", {{"uid", 0}, {"gid", 0}}},
+                    {"args", argv},
+                    {"env",
+                     {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                      "HOME=/root", "TERM=xterm"}},
+                    {"cwd", "/"}};
+    char path[] = "/tmp/vessel-exec-XXXXXX";
+    UniqueFd fd(::mkstemp(path));
+    if (!fd) return fail_errno("exec: temporary process file");
+    TRY(write_all(fd.get(), process.dump()));
+    std::vector<std::string> command = {context_.runtime, "--root", context_.runtime_root, "exec",
+                                        "--process",      path,     record_.name};
+    auto result = run_capture(command, std::chrono::minutes(10), stdin_data);
+    ::unlink(path);
+    if (!result) return std::unexpected(result.error());
+    return ExecResult{
+        .status = result->status, .out = std::move(result->out), .err = std::move(result->err)};
+}
+
+Result<> ContainerInstance::update_limits(const ResourceLimits& limits) {
+    if (status().state == "stopped") return {};  // applied from the config at the next start
+    std::vector<std::string> args = {"update"};
+    if (limits.memory_bytes) {
+        args.push_back(fmt::format("--memory={}", *limits.memory_bytes));
+    }
+    if (limits.cpu_quota_us) {
+        args.push_back(fmt::format("--cpu-period={}", ResourceLimits::cpu_period_us));
+        args.push_back(fmt::format("--cpu-quota={}", *limits.cpu_quota_us));
+    }
+    if (limits.processes) args.push_back(fmt::format("--pids-limit={}", *limits.processes));
+    if (args.size() == 1) return {};
+    args.push_back(record_.name);
+    return runtime_ok(std::move(args), "update limits of");
+}
+
+}  // namespace vessel::manager

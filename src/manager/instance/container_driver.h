@@ -1,0 +1,38 @@
+// Containers: every instance is an OCI bundle (config.json + an overlayfs root over the image) run
+// by a runc-compatible runtime under the instance's monitor. Lifecycle operations after start go
+// through the runtime's CLI (kill, pause/resume, exec, update), which is the runtime's stable,
+// runc-compatible face.
+#pragma once
+
+#include "manager/instance/instance.h"
+
+namespace vessel::manager {
+
+class ContainerInstance final : public Instance {
+  public:
+    ContainerInstance(DriverContext context, InstanceRecord record)
+        : Instance(std::move(context), std::move(record)) {}
+
+    Result<> create(const ImageRecord& image) override;
+    Result<ProcessIdentity> start(const ImageRecord& image) override;
+    Result<> stop(std::chrono::milliseconds timeout, bool force) override;
+    Result<> freeze() override;
+    Result<> unfreeze() override;
+    Result<> clean_up() override;
+    Result<> destroy() override;
+    Result<ExecResult> exec(const std::vector<std::string>& argv,
+                            const std::string& stdin_data) override;
+    Result<> update_limits(const ResourceLimits& limits) override;
+
+    std::string cgroup_path() const;
+
+  private:
+    Result<CapturedOutput> runtime(std::vector<std::string> args) const;
+    Result<> runtime_ok(std::vector<std::string> args, std::string_view what) const;
+};
+
+// The OCI config.json of a container instance (exposed for tests).
+Json container_oci_config(const std::string& name, const std::vector<std::string>& command,
+                          const std::string& cgroups_path, const ResourceLimits& limits);
+
+}  // namespace vessel::manager

@@ -1,0 +1,54 @@
+#include "manager/instance/instance.h"
+
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/file.h"
+#include "manager/instance/container_driver.h"
+#include "manager/instance/vm_driver.h"
+
+namespace vessel::manager {
+
+InstanceStatus Instance::status() const {
+    InstanceStatus status;
+    ProcessIdentity monitor{.pid = record_.pid, .start_time = record_.pid_start_time};
+    if (process_matches(monitor)) {
+        status.state = record_.state == "frozen" ? "frozen" : "running";
+        status.monitor = monitor;
+        return status;
+    }
+    status.state = "stopped";
+    if (auto exit = read_exit_status(directory()); exit && *exit) status.exit = **exit;
+    return status;
+}
+
+Result<std::unique_ptr<Instance>> make_instance(const DriverContext& context,
+                                                const InstanceRecord& record) {
+    if (record.type == "container")
+        return std::unique_ptr<Instance>(new ContainerInstance(context, record));
+    if (record.type == "vm") return std::unique_ptr<Instance>(new VmInstance(context, record));
+    return fail("instance {}: unknown type {}", record.name, record.type);
+}
+
+namespace {
+
+int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
+    int rc = (type == FTW_DP) ? ::rmdir(path) : ::unlink(path);
+    return rc == 0 || errno == ENOENT ? 0 : errno;
+}
+
+}  // namespace
+
+Result<> remove_instance_tree(const std::string& path) {
+    if (!path_exists(path)) return {};
+    // FTW_PHYS: symlinks are removed, never followed. FTW_MOUNT: a mount point is not entered, so
+    // its rmdir fails with EBUSY instead of the walk deleting an image's files.
+    int rc = ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    if (rc != 0) return fail_errno(rc > 0 ? rc : errno, fmt::format("remove {}", path));
+    return {};
+}
+
+}  // namespace vessel::manager

@@ -1,0 +1,88 @@
+// One interface for every kind of instance, as in Incus: containers and VMs share a lifecycle
+// (create, start, stop with a time-out then force, restart, delete, freeze/unfreeze where the
+// driver supports it) and the same limits.* keys. Drivers hold no state of their own beyond the
+// database record and the instance directory, so vesseld can be killed and restarted at any time
+// and rebuild every Instance from those two.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/process.h"
+#include "manager/instance/limits.h"
+#include "manager/instance/monitor.h"
+#include "manager/store/store.h"
+
+namespace vessel::manager {
+
+// Where the drivers find their tools and put their files.
+struct DriverContext {
+    std::string instances_dir;   // <state>/instances; one directory per instance
+    std::string monitor_binary;  // vesseld itself: `vesseld monitor PLAN --ready-fd=N`
+    std::string runtime;         // a runc-compatible OCI runtime CLI
+    std::string runtime_root;    // its --root, private to this vesseld
+    std::string cgroup_parent = "vessel";
+    std::string vmm_binary = "vessel-vmm";
+};
+
+struct InstanceStatus {
+    std::string state;  // "running", "frozen" or "stopped"
+    std::optional<ExitStatus> exit;
+    ProcessIdentity monitor;
+};
+
+struct ExecResult {
+    ExitStatus status;
+    std::string out;
+    std::string err;
+};
+
+class Instance {
+  public:
+    virtual ~Instance() = default;
+
+    const InstanceRecord& record() const { return record_; }
+    std::string directory() const { return context_.instances_dir + "/" + record_.name; }
+
+    // Lays out the instance directory from the image; starts nothing. On failure removes what it
+    // made.
+    virtual Result<> create(const ImageRecord& image) = 0;
+    // Starts the payload under its monitor; returns the monitor to record in the database.
+    virtual Result<ProcessIdentity> start(const ImageRecord& image) = 0;
+    // Graceful (SIGTERM or the guest's power button) for up to `timeout`, then forced.
+    virtual Result<> stop(std::chrono::milliseconds timeout, bool force) = 0;
+    virtual Result<> freeze() = 0;
+    virtual Result<> unfreeze() = 0;
+    // Undoes what a monitor that died without cleaning up (SIGKILL) left behind, so that the
+    // instance can start again.
+    virtual Result<> clean_up() { return {}; }
+    // Removes everything create() made. The instance must be stopped.
+    virtual Result<> destroy() = 0;
+    virtual Result<ExecResult> exec(const std::vector<std::string>& argv,
+                                    const std::string& stdin_data) = 0;
+    // Applies limits to a running instance, or refuses those the driver cannot change live.
+    virtual Result<> update_limits(const ResourceLimits& limits) = 0;
+
+    // Reality, not the database's belief: is the monitor (same pid, same start time) alive?
+    InstanceStatus status() const;
+
+  protected:
+    Instance(DriverContext context, InstanceRecord record)
+        : context_(std::move(context)), record_(std::move(record)) {}
+
+    DriverContext context_;
+    InstanceRecord record_;
+};
+
+Result<std::unique_ptr<Instance>> make_instance(const DriverContext& context,
+                                                const InstanceRecord& record);
+
+// Removes a directory tree without following symlinks out of it and without crossing into other
+// filesystems (a still-mounted root is refused, never emptied).
+Result<> remove_instance_tree(const std::string& path);
+
+}  // namespace vessel::manager

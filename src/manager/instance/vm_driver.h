@@ -1,0 +1,37 @@
+// Virtual machines: one vessel-vmm process per VM, started under the instance's monitor (which
+// records its exit status: 0 powered off, 1 error, 2 reboot, 3 crashed, 4 timed out). The VM image
+// holds the kernel and the initramfs; the console goes to console.log in the instance directory.
+#pragma once
+
+#include "manager/instance/instance.h"
+
+namespace vessel::manager {
+
+class VmInstance final : public Instance {
+  public:
+    VmInstance(DriverContext context, InstanceRecord record)
+        : Instance(std::move(context), std::move(record)) {}
+
+    Result<> create(const ImageRecord& image) override;
+    Result<ProcessIdentity> start(const ImageRecord& image) override;
+    Result<> stop(std::chrono::milliseconds timeout, bool force) override;
+    Result<> freeze() override;
+    Result<> unfreeze() override;
+    Result<> destroy() override;
+    Result<ExecResult> exec(const std::vector<std::string>& argv,
+                            const std::string& stdin_data) override;
+    Result<> update_limits(const ResourceLimits& limits) override;
+
+  private:
+    Result<> signal_vmm(int signal_number) const;
+};
+
+// The vessel-vmm command line for an instance (exposed for tests).
+Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
+                                             const ImageRecord& image, const Json& config,
+                                             const std::string& console_path);
+
+// What a vessel-vmm exit status means.
+std::string describe_vmm_exit(const ExitStatus& status);
+
+}  // namespace vessel::manager

@@ -1,0 +1,402 @@
+#include "manager/manager.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+#include "base/file.h"
+#include "manager/instance/name.h"
+
+namespace vessel::manager {
+
+namespace {
+
+std::unexpected<Error> invalid(const std::string& message) {
+    return fail_errno(EINVAL, message);
+}
+
+std::unexpected<Error> invalid(const Error& error) {
+    return fail_errno(EINVAL, error.message());
+}
+
+}  // namespace
+
+std::string api_message(const Error& error) {
+    auto message = error.message();
+    if (error.code() != 0) {
+        auto suffix = std::string(": ") + std::strerror(error.code());
+        if (message.ends_with(suffix)) message.resize(message.size() - suffix.size());
+    }
+    return message;
+}
+
+int http_status_for(const Error& error) {
+    switch (error.code()) {
+        case ENOENT:
+            return 404;
+        case EEXIST:
+        case EBUSY:
+            return 409;
+        case EINVAL:
+            return 400;
+        case ENOTSUP:
+            return 501;
+        default:
+            return 500;
+    }
+}
+
+Manager::Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<Store> store)
+    : options_(std::move(options)), logger_(logger), store_(std::move(store)) {
+    context_ = {.instances_dir = options_.state_dir + "/instances",
+                .monitor_binary = options_.monitor_binary,
+                .runtime = options_.runtime,
+                .runtime_root = options_.state_dir + "/runtime",
+                .cgroup_parent = options_.cgroup_parent,
+                .vmm_binary = options_.vmm_binary};
+    images_ = std::make_unique<ImageStore>(*store_, options_.state_dir + "/images");
+    operations_ = std::make_unique<Operations>(*store_, events_);
+}
+
+Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options, const Logger& logger) {
+    for (const auto& dir : {options.state_dir, options.state_dir + "/instances",
+                            options.state_dir + "/images", options.state_dir + "/runtime"})
+        TRY(make_directories(dir, 0700));
+    auto store = TRY(Store::open(options.state_dir + "/vessel.db"));
+    std::unique_ptr<Manager> manager(new Manager(std::move(options), logger, std::move(store)));
+    if (auto busybox = manager->images_->ensure_busybox(manager->options_.busybox); !busybox)
+        logger.warning("built-in busybox image unavailable: {}", busybox.error().message());
+    TRY(manager->store_->fail_unfinished_operations(
+        "vesseld stopped before the operation finished"));
+    UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake) return fail_errno("eventfd");
+    manager->watch_wake_ = std::move(wake);
+    TRY(manager->reconcile());
+    manager->watcher_ = std::thread([m = manager.get()] { m->watcher_loop(); });
+    return manager;
+}
+
+Manager::~Manager() {
+    stopping_ = true;
+    uint64_t one = 1;
+    (void)!::write(watch_wake_.get(), &one, sizeof one);
+    if (watcher_.joinable()) watcher_.join();
+    events_.close();
+    operations_.reset();  // joins running operations
+}
+
+Result<> Manager::reconcile() {
+    // After a restart (or a crash) the database says what should run; the monitors say what does.
+    for (const auto& record : TRY(store_->list_instances())) {
+        if (record.state != "running" && record.state != "frozen") continue;
+        ProcessIdentity monitor{.pid = record.pid, .start_time = record.pid_start_time};
+        if (process_matches(monitor)) {
+            logger_.info("re-attached to instance {} (monitor pid {})", record.name, record.pid);
+            watch(record.name, monitor);
+        } else {
+            record_exit(record.name, monitor);
+        }
+    }
+    return {};
+}
+
+Result<InstanceRecord> Manager::find(const std::string& name) {
+    if (auto record = TRY(store_->find_instance(name)); record) return *record;
+    return fail_errno(ENOENT, not_found_message("instance", name, TRY(store_->instance_names())));
+}
+
+std::shared_ptr<std::mutex> Manager::lock_for(const std::string& name) {
+    std::lock_guard lock(locks_mutex_);
+    auto& entry = instance_locks_[name];
+    if (!entry) entry = std::make_shared<std::mutex>();
+    return entry;
+}
+
+Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status) {
+    Json json = {{"name", record.name},    {"type", record.type},
+                 {"image", record.image},  {"config", record.config},
+                 {"status", status.state}, {"pid", status.monitor.pid},
+                 {"ipv4", Json::array()},  {"created_at", record.created_at}};
+    if (record.state == "creating" || record.state == "deleting") json["status"] = record.state;
+    if (status.state == "stopped" && status.exit)
+        json["last_exit"] = {{"code", status.exit->code},
+                             {"signal", status.exit->signal},
+                             {"description", status.exit->describe()}};
+    return json;
+}
+
+Result<Json> Manager::list_instances() {
+    Json list = Json::array();
+    for (const auto& record : TRY(store_->list_instances())) {
+        auto instance = TRY(make_instance(context_, record));
+        list.push_back(to_json(record, instance->status()));
+    }
+    return list;
+}
+
+Result<Json> Manager::instance_json(const std::string& name) {
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    return to_json(record, instance->status());
+}
+
+Result<Json> Manager::instance_state(const std::string& name) {
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    auto status = instance->status();
+    Json state = {{"status", status.state}, {"monitor_pid", status.monitor.pid}};
+    if (auto payload = read_payload_identity(instance->directory());
+        payload && *payload && status.state != "stopped")
+        state["pid"] = (*payload)->pid;
+    if (status.exit)
+        state["exit"] = {{"code", status.exit->code},
+                         {"signal", status.exit->signal},
+                         {"description", status.exit->describe()}};
+    if (record.type == "container")
+        state["cgroup"] = "/" + options_.cgroup_parent + "/" + record.name;
+    return state;
+}
+
+Result<OperationRecord> Manager::launch(LaunchRequest request) {
+    if (auto valid = validate_instance_name(request.name); !valid) return invalid(valid.error());
+    if (request.type != "container" && request.type != "vm")
+        return invalid(fmt::format("instance type {} is unknown (container or vm)", request.type));
+    if (auto limits = limits_from_config(request.config); !limits) return invalid(limits.error());
+    auto image = TRY(images_->resolve(request.image));
+    if (image.type != request.type)
+        return invalid(fmt::format("image {} is a {} image; {} needs a {} image", request.image,
+                                   image.type, request.name, request.type));
+    // The row is the name's reservation: a concurrent launch of the same name fails here.
+    TRY(store_->insert_instance({.name = request.name,
+                                 .type = request.type,
+                                 .image = image.fingerprint,
+                                 .config = request.config,
+                                 .state = "creating"}));
+    return operations_->start("launch", request.name, [this, request, image]() -> Result<> {
+        auto lock = lock_for(request.name);
+        std::lock_guard guard(*lock);
+        auto undo = [&](Error error) -> Result<> {
+            // Nothing half-created: no directory, no mount, no cgroup, no row.
+            if (auto record = store_->find_instance(request.name); record && *record) {
+                if (auto instance = make_instance(context_, **record); instance) {
+                    (void)(*instance)->stop(std::chrono::seconds(0), true);
+                    (void)(*instance)->clean_up();
+                    (void)remove_instance_tree((*instance)->directory());
+                }
+            }
+            (void)store_->delete_instance(request.name);
+            events_.publish({{"type", "lifecycle"},
+                             {"action", "instance-launch-failed"},
+                             {"instance", request.name},
+                             {"error", error.message()}});
+            return std::unexpected(std::move(error));
+        };
+        auto record = TRY(find(request.name));
+        auto instance = TRY(make_instance(context_, record));
+        if (auto created = instance->create(image); !created) return undo(created.error());
+        TRY(store_->set_state(request.name, "stopped"));
+        events_.publish(
+            {{"type", "lifecycle"}, {"action", "instance-created"}, {"instance", request.name}});
+        if (!request.start) return {};
+        if (auto started = start_instance(request.name); !started) return undo(started.error());
+        return {};
+    });
+}
+
+Result<> Manager::start_instance(const std::string& name) {
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    if (instance->status().state != "stopped")
+        return fail_errno(EBUSY, fmt::format("instance {} is already running", name));
+    // A monitor that was killed may have left mounts or runtime state behind.
+    (void)instance->clean_up();
+    auto image = TRY(store_->find_image(record.image));
+    if (!image)
+        return fail_errno(ENOENT, fmt::format("image {} of instance {} is gone",
+                                              record.image.substr(0, 12), name));
+    auto monitor = TRY(instance->start(*image));
+    TRY(store_->set_running(name, monitor.pid, monitor.start_time));
+    watch(name, monitor);
+    events_.publish({{"type", "lifecycle"}, {"action", "instance-started"}, {"instance", name}});
+    return {};
+}
+
+Result<> Manager::stop_instance(const std::string& name, std::chrono::milliseconds timeout,
+                                bool force) {
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    TRY(instance->stop(timeout, force));
+    record_exit(name, {.pid = record.pid, .start_time = record.pid_start_time});
+    return {};
+}
+
+Result<OperationRecord> Manager::change_state(const std::string& name, const std::string& action,
+                                              std::chrono::milliseconds timeout, bool force) {
+    auto record = TRY(find(name));
+    if (action != "start" && action != "stop" && action != "restart" && action != "freeze" &&
+        action != "unfreeze")
+        return invalid(
+            fmt::format("unknown action {} (start, stop, restart, freeze or unfreeze)", action));
+    return operations_->start(action, name, [this, name, action, timeout, force]() -> Result<> {
+        auto lock = lock_for(name);
+        std::lock_guard guard(*lock);
+        if (action == "start") return start_instance(name);
+        if (action == "stop") return stop_instance(name, timeout, force);
+        if (action == "restart") {
+            TRY(stop_instance(name, timeout, force));
+            return start_instance(name);
+        }
+        auto record = TRY(find(name));
+        auto instance = TRY(make_instance(context_, record));
+        if (action == "freeze") {
+            TRY(instance->freeze());
+            TRY(store_->set_state(name, "frozen"));
+        } else {
+            TRY(instance->unfreeze());
+            TRY(store_->set_state(name, "running"));
+        }
+        events_.publish(
+            {{"type", "lifecycle"},
+             {"action", fmt::format("instance-{}d", action == "freeze" ? "freeze" : "unfreeze")},
+             {"instance", name}});
+        return {};
+    });
+}
+
+Result<OperationRecord> Manager::remove(const std::string& name, bool force) {
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    if (instance->status().state != "stopped" && !force)
+        return fail_errno(EBUSY, fmt::format("instance {} is running: stop it first, or delete "
+                                             "it with --force",
+                                             name));
+    return operations_->start("delete", name, [this, name]() -> Result<> {
+        auto lock = lock_for(name);
+        std::lock_guard guard(*lock);
+        auto record = TRY(find(name));
+        auto instance = TRY(make_instance(context_, record));
+        if (instance->status().state != "stopped") {
+            TRY(instance->stop(std::chrono::seconds(0), true));
+            record_exit(name, {.pid = record.pid, .start_time = record.pid_start_time});
+        }
+        TRY(instance->destroy());
+        TRY(store_->delete_instance(name));
+        events_.publish(
+            {{"type", "lifecycle"}, {"action", "instance-deleted"}, {"instance", name}});
+        return {};
+    });
+}
+
+Result<ExecResult> Manager::exec(const std::string& name, const std::vector<std::string>& argv,
+                                 const std::string& stdin_data) {
+    if (argv.empty()) return invalid("exec: the command is empty");
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    if (instance->status().state != "running")
+        return fail_errno(EBUSY, fmt::format("instance {} is not running", name));
+    return instance->exec(argv, stdin_data);
+}
+
+Result<Json> Manager::update_config(const std::string& name, const Json& changes) {
+    if (!changes.is_object()) return invalid("config: must be an object");
+    auto lock = lock_for(name);
+    std::lock_guard guard(*lock);
+    auto record = TRY(find(name));
+    Json changed_limits = Json::object();
+    for (const auto& [key, value] : changes.items()) {
+        if (value.is_null()) {
+            record.config.erase(key);
+            continue;
+        }
+        if (!value.is_string()) return invalid(fmt::format("config key {}: must be a string", key));
+        if (auto valid = validate_config_key(key, value.get<std::string>()); !valid)
+            return invalid(valid.error());
+        record.config[key] = value;
+        if (key.starts_with("limits.")) changed_limits[key] = value;
+    }
+    auto instance = TRY(make_instance(context_, record));
+    // Applied first, recorded second: a limit the instance refuses is not saved either.
+    auto limits = TRY(limits_from_config(changed_limits));
+    if (auto applied = instance->update_limits(limits); !applied) return invalid(applied.error());
+    TRY(store_->set_config(name, record.config));
+    events_.publish({{"type", "lifecycle"}, {"action", "instance-updated"}, {"instance", name}});
+    return record.config;
+}
+
+Result<std::string> Manager::console_log(const std::string& name) {
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    auto path = instance->directory() + "/console.log";
+    if (!path_exists(path)) return std::string();
+    return read_file(path);
+}
+
+void Manager::watch(const std::string& name, ProcessIdentity monitor) {
+    auto pidfd = open_pidfd(monitor.pid);
+    if (!pidfd || !process_matches(monitor)) {
+        record_exit(name, monitor);
+        return;
+    }
+    std::lock_guard lock(watch_mutex_);
+    watched_.push_back({.name = name, .monitor = monitor, .pidfd = std::move(*pidfd)});
+    uint64_t one = 1;
+    (void)!::write(watch_wake_.get(), &one, sizeof one);
+}
+
+void Manager::watcher_loop() {
+    while (!stopping_) {
+        std::vector<pollfd> fds;
+        {
+            std::lock_guard lock(watch_mutex_);
+            fds.push_back({.fd = watch_wake_.get(), .events = POLLIN, .revents = 0});
+            for (const auto& w : watched_)
+                fds.push_back({.fd = w.pidfd.get(), .events = POLLIN, .revents = 0});
+        }
+        if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
+        if (fds[0].revents != 0) {
+            uint64_t drained;
+            (void)!::read(watch_wake_.get(), &drained, sizeof drained);
+        }
+        std::vector<std::pair<std::string, ProcessIdentity>> ended;
+        {
+            std::lock_guard lock(watch_mutex_);
+            std::erase_if(watched_, [&](const Watched& w) {
+                for (size_t i = 1; i < fds.size(); ++i) {
+                    if (fds[i].fd == w.pidfd.get() && fds[i].revents != 0) {
+                        ended.emplace_back(w.name, w.monitor);
+                        return true;
+                    }
+                }
+                return false;
+            });
+        }
+        for (const auto& [name, monitor] : ended)
+            record_exit(name, monitor);
+    }
+}
+
+void Manager::record_exit(const std::string& name, const ProcessIdentity& monitor) {
+    auto record = store_->find_instance(name);
+    if (!record || !*record) return;
+    auto instance = make_instance(context_, **record);
+    if (!instance) return;
+    auto exit = read_exit_status((*instance)->directory());
+    std::optional<int> code, signal;
+    if (exit && *exit) {
+        code = (*exit)->code;
+        signal = (*exit)->signal;
+    } else {
+        // The monitor died without recording anything (it was killed): clean up after it.
+        (void)(*instance)->clean_up();
+    }
+    auto changed = store_->set_stopped_if(name, monitor.pid, monitor.start_time, code, signal);
+    if (changed && *changed) {
+        Json event = {{"type", "lifecycle"}, {"action", "instance-stopped"}, {"instance", name}};
+        if (exit && *exit) event["exit"] = {{"code", *code}, {"signal", *signal}};
+        events_.publish(std::move(event));
+    }
+}
+
+}  // namespace vessel::manager

@@ -1,0 +1,110 @@
+// vesseld's core: instances, images, operations and events over one store. The REST handlers
+// (api/handlers.cpp) translate HTTP to these calls; nothing here knows HTTP.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/unique_fd.h"
+#include "manager/image/image_store.h"
+#include "manager/instance/instance.h"
+#include "manager/operations.h"
+#include "manager/store/store.h"
+
+namespace vessel::manager {
+
+struct ManagerOptions {
+    std::string state_dir = "/var/lib/vessel";
+    std::string monitor_binary;  // vesseld's own path
+    std::string runtime = "runc";
+    std::string vmm_binary = "vessel-vmm";
+    std::string cgroup_parent = "vessel";
+    std::string busybox = "/bin/busybox";
+};
+
+struct LaunchRequest {
+    std::string name;
+    std::string image;
+    std::string type = "container";
+    Json config = Json::object();
+    bool start = true;
+};
+
+// Errors carry an errno that tells the API which status to answer: ENOENT 404, EEXIST and EBUSY
+// 409, EINVAL 400, ENOTSUP 501; anything else is a 500.
+class Manager {
+  public:
+    static Result<std::unique_ptr<Manager>> open(ManagerOptions options, const Logger& logger);
+    ~Manager();
+
+    EventBus& events() { return events_; }
+    Operations& operations() { return *operations_; }
+    ImageStore& images() { return *images_; }
+    Store& store() { return *store_; }
+
+    Result<Json> list_instances();
+    Result<Json> instance_json(const std::string& name);
+    Result<Json> instance_state(const std::string& name);
+
+    // Validates synchronously (name, image, type, config, duplicate) and returns the operation
+    // that creates and starts the instance.
+    Result<OperationRecord> launch(LaunchRequest request);
+    // action: start, stop, restart, freeze, unfreeze.
+    Result<OperationRecord> change_state(const std::string& name, const std::string& action,
+                                         std::chrono::milliseconds timeout, bool force);
+    Result<OperationRecord> remove(const std::string& name, bool force);
+    Result<ExecResult> exec(const std::string& name, const std::vector<std::string>& argv,
+                            const std::string& stdin_data);
+    // Sets (or, for a null value, unsets) config keys; limits apply live to a running instance.
+    Result<Json> update_config(const std::string& name, const Json& changes);
+    Result<std::string> console_log(const std::string& name);
+
+  private:
+    Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<Store> store);
+    Result<> reconcile();
+    Result<InstanceRecord> find(const std::string& name);
+    std::shared_ptr<std::mutex> lock_for(const std::string& name);
+    Result<> start_instance(const std::string& name);
+    Result<> stop_instance(const std::string& name, std::chrono::milliseconds timeout, bool force);
+    void watch(const std::string& name, ProcessIdentity monitor);
+    void watcher_loop();
+    void record_exit(const std::string& name, const ProcessIdentity& monitor);
+    Json to_json(const InstanceRecord& record, const InstanceStatus& status);
+
+    ManagerOptions options_;
+    const Logger& logger_;
+    DriverContext context_;
+    std::unique_ptr<Store> store_;
+    std::unique_ptr<ImageStore> images_;
+    EventBus events_;
+    std::unique_ptr<Operations> operations_;
+
+    std::mutex locks_mutex_;
+    std::map<std::string, std::shared_ptr<std::mutex>> instance_locks_;
+
+    // One thread watches every running instance's monitor through pidfds.
+    struct Watched {
+        std::string name;
+        ProcessIdentity monitor;
+        UniqueFd pidfd;
+    };
+    std::mutex watch_mutex_;
+    std::vector<Watched> watched_;
+    UniqueFd watch_wake_;
+    std::atomic<bool> stopping_{false};
+    std::thread watcher_;
+};
+
+// The message of an error without the strerror text of the logical codes the API maps to
+// statuses ("instance c1 not found", not "...: No such file or directory").
+std::string api_message(const Error& error);
+int http_status_for(const Error& error);
+
+}  // namespace vessel::manager

@@ -1,0 +1,80 @@
+// Asynchronous operations (as in Incus): a long request (launch, stop, delete...) answers at once
+// with an operation id; the work runs on its own thread, its fate is kept in memory for waiters
+// and in the database for history. Lifecycle events go to every subscriber of the event stream.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "manager/store/store.h"
+
+namespace vessel::manager {
+
+class EventBus {
+  public:
+    class Subscription {
+      public:
+        // The next event, or nullopt after `timeout` or once the bus closed.
+        std::optional<Json> next(std::chrono::milliseconds timeout);
+
+      private:
+        friend class EventBus;
+        std::mutex mutex_;
+        std::condition_variable ready_;
+        std::deque<Json> queue_;
+        bool closed_ = false;
+    };
+
+    std::shared_ptr<Subscription> subscribe();
+    void unsubscribe(const std::shared_ptr<Subscription>& subscription);
+    // Adds a timestamp and delivers to every subscriber (a slow one loses its oldest events
+    // rather than growing without bound).
+    void publish(Json event);
+    void close();
+
+  private:
+    std::mutex mutex_;
+    std::list<std::shared_ptr<Subscription>> subscribers_;
+};
+
+class Operations {
+  public:
+    Operations(Store& store, EventBus& events) : store_(store), events_(events) {}
+    ~Operations();
+
+    // Starts `work` on a thread and returns the operation's record (status "running").
+    OperationRecord start(std::string kind, std::string instance, std::function<Result<>()> work);
+    std::optional<OperationRecord> find(const std::string& id);
+    // Waits until the operation finished or the timeout passed; returns its record then.
+    std::optional<OperationRecord> wait(const std::string& id, std::chrono::milliseconds timeout);
+
+  private:
+    struct Entry {
+        OperationRecord record;
+        std::thread thread;
+        bool finished = false;
+    };
+    void reap_finished();
+
+    Store& store_;
+    EventBus& events_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::map<std::string, std::shared_ptr<Entry>> entries_;
+    uint64_t counter_ = 0;
+};
+
+Json operation_json(const OperationRecord& record);
+
+}  // namespace vessel::manager

@@ -1,0 +1,358 @@
+#include "manager/store/store.h"
+
+#include <cerrno>
+#include <ctime>
+
+namespace vessel::manager {
+
+namespace {
+
+// Migration N (1-based) takes the schema from version N-1 to N. Never edit a released one: add the
+// next.
+const char* const migrations[] = {
+    R"sql(
+CREATE TABLE instances (
+    name TEXT PRIMARY KEY NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('container', 'vm')),
+    image TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL,
+    pid INTEGER NOT NULL DEFAULT 0,
+    pid_start_time INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    exit_signal INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE images (
+    fingerprint TEXT PRIMARY KEY NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('container', 'vm')),
+    path TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE image_aliases (
+    alias TEXT PRIMARY KEY NOT NULL,
+    fingerprint TEXT NOT NULL REFERENCES images(fingerprint) ON DELETE CASCADE
+);
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    instance TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+)sql",
+};
+
+static_assert(std::size(migrations) == Store::schema_version);
+
+constexpr const char* instance_columns =
+    "name, type, image, config, state, pid, pid_start_time, exit_code, exit_signal, created_at";
+
+Result<InstanceRecord> read_instance(Statement& row) {
+    InstanceRecord record;
+    record.name = row.column_text(0);
+    record.type = row.column_text(1);
+    record.image = row.column_text(2);
+    record.config = TRY_CTX(parse_json(row.column_text(3), "config"), "instance {}", record.name);
+    record.state = row.column_text(4);
+    record.pid = static_cast<pid_t>(row.column_int(5));
+    record.pid_start_time = static_cast<uint64_t>(row.column_int(6));
+    if (!row.column_is_null(7)) record.exit_code = static_cast<int>(row.column_int(7));
+    if (!row.column_is_null(8)) record.exit_signal = static_cast<int>(row.column_int(8));
+    record.created_at = row.column_int(9);
+    return record;
+}
+
+SqlValue optional_int(std::optional<int> value) {
+    if (!value) return std::monostate{};
+    return static_cast<int64_t>(*value);
+}
+
+}  // namespace
+
+int64_t unix_now() {
+    return static_cast<int64_t>(::time(nullptr));
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+    auto db = TRY(Database::open(path));
+    std::unique_ptr<Store> store(new Store(std::move(db)));
+    TRY_CTX(store->migrate(), "database {}", path);
+    return store;
+}
+
+Result<> Store::migrate() {
+    std::lock_guard lock(mutex_);
+    // Read first: an up-to-date database needs no write lock, so opening it never waits for
+    // another process's transaction.
+    {
+        auto current = db_.prepare("SELECT version FROM schema_version");
+        if (current && TRY(current->step()) && current->column_int(0) == schema_version) return {};
+    }
+    TRY(db_.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+    for (;;) {
+        auto tx = TRY(Transaction::begin(db_));
+        auto query = TRY(db_.prepare("SELECT version FROM schema_version"));
+        int version = TRY(query.step()) ? static_cast<int>(query.column_int(0)) : 0;
+        if (version > schema_version)
+            return fail("schema version {} is newer than this vesseld understands ({})", version,
+                        schema_version);
+        if (version == schema_version) return tx.commit();
+        TRY_CTX(db_.execute_script(migrations[version]), "migration to schema version {}",
+                version + 1);
+        if (version == 0)
+            TRY(db_.execute("INSERT INTO schema_version (version) VALUES (?)", {int64_t{1}}));
+        else
+            TRY(db_.execute("UPDATE schema_version SET version = ?", {int64_t{version + 1}}));
+        TRY(tx.commit());
+    }
+}
+
+Result<int> Store::current_schema_version() {
+    std::lock_guard lock(mutex_);
+    auto query = TRY(db_.prepare("SELECT version FROM schema_version"));
+    if (!TRY(query.step())) return 0;
+    return static_cast<int>(query.column_int(0));
+}
+
+Result<> Store::insert_instance(const InstanceRecord& r) {
+    std::lock_guard lock(mutex_);
+    auto tx = TRY(Transaction::begin(db_));
+    auto exists = TRY(db_.prepare("SELECT 1 FROM instances WHERE name = ?"));
+    TRY(exists.bind_all({r.name}));
+    if (TRY(exists.step()))
+        return fail_errno(EEXIST, fmt::format("instance {} already exists", r.name));
+    TRY(db_.execute(fmt::format("INSERT INTO instances ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                instance_columns),
+                    {r.name, r.type, r.image, r.config.dump(), r.state, int64_t{r.pid},
+                     static_cast<int64_t>(r.pid_start_time), optional_int(r.exit_code),
+                     optional_int(r.exit_signal), r.created_at != 0 ? r.created_at : unix_now()}));
+    return tx.commit();
+}
+
+Result<std::optional<InstanceRecord>> Store::find_instance(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto query =
+        TRY(db_.prepare(fmt::format("SELECT {} FROM instances WHERE name = ?", instance_columns)));
+    TRY(query.bind_all({name}));
+    if (!TRY(query.step())) return std::optional<InstanceRecord>{};
+    return std::optional<InstanceRecord>(TRY(read_instance(query)));
+}
+
+Result<std::vector<InstanceRecord>> Store::list_instances() {
+    std::lock_guard lock(mutex_);
+    auto query =
+        TRY(db_.prepare(fmt::format("SELECT {} FROM instances ORDER BY name", instance_columns)));
+    std::vector<InstanceRecord> records;
+    while (TRY(query.step()))
+        records.push_back(TRY(read_instance(query)));
+    return records;
+}
+
+Result<std::vector<std::string>> Store::instance_names() {
+    std::lock_guard lock(mutex_);
+    auto query = TRY(db_.prepare("SELECT name FROM instances ORDER BY name"));
+    std::vector<std::string> names;
+    while (TRY(query.step()))
+        names.push_back(query.column_text(0));
+    return names;
+}
+
+namespace {
+
+Result<> expect_one_change(Database& db, const std::string& name) {
+    if (db.changes() == 0) return fail_errno(ENOENT, fmt::format("instance {} not found", name));
+    return {};
+}
+
+}  // namespace
+
+Result<> Store::set_running(const std::string& name, pid_t pid, uint64_t pid_start_time) {
+    std::lock_guard lock(mutex_);
+    TRY(
+        db_.execute("UPDATE instances SET state = 'running', pid = ?, pid_start_time = ?, "
+                    "exit_code = NULL, exit_signal = NULL WHERE name = ?",
+                    {int64_t{pid}, static_cast<int64_t>(pid_start_time), name}));
+    return expect_one_change(db_, name);
+}
+
+Result<> Store::set_state(const std::string& name, const std::string& state) {
+    std::lock_guard lock(mutex_);
+    TRY(db_.execute("UPDATE instances SET state = ? WHERE name = ?", {state, name}));
+    return expect_one_change(db_, name);
+}
+
+Result<> Store::set_stopped(const std::string& name, std::optional<int> exit_code,
+                            std::optional<int> exit_signal) {
+    std::lock_guard lock(mutex_);
+    TRY(
+        db_.execute("UPDATE instances SET state = 'stopped', pid = 0, pid_start_time = 0, "
+                    "exit_code = ?, exit_signal = ? WHERE name = ?",
+                    {optional_int(exit_code), optional_int(exit_signal), name}));
+    return expect_one_change(db_, name);
+}
+
+Result<bool> Store::set_stopped_if(const std::string& name, pid_t pid, uint64_t pid_start_time,
+                                   std::optional<int> exit_code, std::optional<int> exit_signal) {
+    std::lock_guard lock(mutex_);
+    TRY(
+        db_.execute("UPDATE instances SET state = 'stopped', pid = 0, pid_start_time = 0, "
+                    "exit_code = ?, exit_signal = ? WHERE name = ? AND pid = ? AND "
+                    "pid_start_time = ?",
+                    {optional_int(exit_code), optional_int(exit_signal), name, int64_t{pid},
+                     static_cast<int64_t>(pid_start_time)}));
+    return db_.changes() > 0;
+}
+
+Result<> Store::set_config(const std::string& name, const Json& config) {
+    std::lock_guard lock(mutex_);
+    TRY(db_.execute("UPDATE instances SET config = ? WHERE name = ?", {config.dump(), name}));
+    return expect_one_change(db_, name);
+}
+
+Result<> Store::delete_instance(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    TRY(db_.execute("DELETE FROM instances WHERE name = ?", {name}));
+    return expect_one_change(db_, name);
+}
+
+Result<> Store::insert_image(const ImageRecord& r) {
+    std::lock_guard lock(mutex_);
+    auto tx = TRY(Transaction::begin(db_));
+    auto exists = TRY(db_.prepare("SELECT 1 FROM images WHERE fingerprint = ?"));
+    TRY(exists.bind_all({r.fingerprint}));
+    if (TRY(exists.step()))
+        return fail_errno(EEXIST, fmt::format("image {} already exists", r.fingerprint));
+    TRY(
+        db_.execute("INSERT INTO images (fingerprint, type, path, description, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    {r.fingerprint, r.type, r.path, r.description,
+                     r.created_at != 0 ? r.created_at : unix_now()}));
+    for (const auto& alias : r.aliases) {
+        auto taken = TRY(db_.prepare("SELECT fingerprint FROM image_aliases WHERE alias = ?"));
+        TRY(taken.bind_all({alias}));
+        if (TRY(taken.step()))
+            return fail_errno(EEXIST, fmt::format("image alias {} is already used by image {}",
+                                                  alias, taken.column_text(0).substr(0, 12)));
+        TRY(db_.execute("INSERT INTO image_aliases (alias, fingerprint) VALUES (?, ?)",
+                        {alias, r.fingerprint}));
+    }
+    return tx.commit();
+}
+
+Result<std::vector<std::string>> Store::aliases_of(const std::string& fingerprint) {
+    auto query =
+        TRY(db_.prepare("SELECT alias FROM image_aliases WHERE fingerprint = ? ORDER BY alias"));
+    TRY(query.bind_all({fingerprint}));
+    std::vector<std::string> aliases;
+    while (TRY(query.step()))
+        aliases.push_back(query.column_text(0));
+    return aliases;
+}
+
+Result<std::optional<ImageRecord>> Store::find_image(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    constexpr const char* columns = "i.fingerprint, i.type, i.path, i.description, i.created_at";
+    auto by_alias = TRY(db_.prepare(
+        fmt::format("SELECT {} FROM images i JOIN image_aliases a ON a.fingerprint = i.fingerprint "
+                    "WHERE a.alias = ?",
+                    columns)));
+    TRY(by_alias.bind_all({key}));
+    Statement* found = nullptr;
+    std::optional<Statement> by_fingerprint;
+    bool by_prefix = false;
+    if (TRY(by_alias.step())) {
+        found = &by_alias;
+    } else if (key.size() >= 12 && key.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        // A prefix match: the key is hex only, so it carries no LIKE wildcards.
+        by_fingerprint = TRY(db_.prepare(
+            fmt::format("SELECT {} FROM images i WHERE i.fingerprint LIKE ? || '%'", columns)));
+        TRY(by_fingerprint->bind_all({key}));
+        if (TRY(by_fingerprint->step())) found = &*by_fingerprint;
+        by_prefix = true;
+    }
+    if (found == nullptr) return std::optional<ImageRecord>{};
+    ImageRecord record{.fingerprint = found->column_text(0),
+                       .type = found->column_text(1),
+                       .path = found->column_text(2),
+                       .description = found->column_text(3),
+                       .aliases = {},
+                       .created_at = found->column_int(4)};
+    if (by_prefix && TRY(found->step())) return fail("image prefix {} is ambiguous", key);
+    record.aliases = TRY(aliases_of(record.fingerprint));
+    return std::optional<ImageRecord>(std::move(record));
+}
+
+Result<std::vector<ImageRecord>> Store::list_images() {
+    std::lock_guard lock(mutex_);
+    auto query = TRY(db_.prepare(
+        "SELECT fingerprint, type, path, description, created_at FROM images ORDER BY created_at"));
+    std::vector<ImageRecord> images;
+    while (TRY(query.step()))
+        images.push_back({.fingerprint = query.column_text(0),
+                          .type = query.column_text(1),
+                          .path = query.column_text(2),
+                          .description = query.column_text(3),
+                          .aliases = {},
+                          .created_at = query.column_int(4)});
+    for (auto& image : images)
+        image.aliases = TRY(aliases_of(image.fingerprint));
+    return images;
+}
+
+Result<> Store::delete_image(const std::string& fingerprint) {
+    std::lock_guard lock(mutex_);
+    TRY(db_.execute("DELETE FROM images WHERE fingerprint = ?", {fingerprint}));
+    if (db_.changes() == 0)
+        return fail_errno(ENOENT, fmt::format("image {} not found", fingerprint));
+    return {};
+}
+
+Result<std::vector<std::string>> Store::instances_using_image(const std::string& fingerprint) {
+    std::lock_guard lock(mutex_);
+    auto query = TRY(db_.prepare("SELECT name FROM instances WHERE image = ? ORDER BY name"));
+    TRY(query.bind_all({fingerprint}));
+    std::vector<std::string> names;
+    while (TRY(query.step()))
+        names.push_back(query.column_text(0));
+    return names;
+}
+
+Result<> Store::put_operation(const OperationRecord& r) {
+    std::lock_guard lock(mutex_);
+    int64_t now = unix_now();
+    return db_.execute(
+        "INSERT INTO operations (id, kind, instance, status, error, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, "
+        "error = excluded.error, updated_at = excluded.updated_at",
+        {r.id, r.kind, r.instance, r.status, r.error, r.created_at != 0 ? r.created_at : now, now});
+}
+
+Result<std::optional<OperationRecord>> Store::find_operation(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    auto query = TRY(db_.prepare(
+        "SELECT id, kind, instance, status, error, created_at, updated_at FROM operations "
+        "WHERE id = ?"));
+    TRY(query.bind_all({id}));
+    if (!TRY(query.step())) return std::optional<OperationRecord>{};
+    return std::optional<OperationRecord>(OperationRecord{.id = query.column_text(0),
+                                                          .kind = query.column_text(1),
+                                                          .instance = query.column_text(2),
+                                                          .status = query.column_text(3),
+                                                          .error = query.column_text(4),
+                                                          .created_at = query.column_int(5),
+                                                          .updated_at = query.column_int(6)});
+}
+
+Result<> Store::fail_unfinished_operations(const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    return db_.execute(
+        "UPDATE operations SET status = 'failure', error = ?, updated_at = ? "
+        "WHERE status = 'running'",
+        {reason, unix_now()});
+}
+
+}  // namespace vessel::manager

@@ -1,0 +1,109 @@
+// vesseld's persistent state: instances, images and operations in one SQLite database (WAL). The
+// schema carries a version; open() applies every missing migration, each in its own transaction.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "manager/store/sqlite.h"
+
+namespace vessel::manager {
+
+struct InstanceRecord {
+    std::string name;
+    std::string type;   // "container" or "vm"
+    std::string image;  // image fingerprint
+    Json config = Json::object();
+    std::string state = "stopped";
+    // The process that embodies the instance (a container's monitor, a VM's vessel-vmm) and its
+    // start time in clock ticks since boot (/proc/PID/stat field 22): together they tell the same
+    // process from a recycled pid after a daemon restart.
+    pid_t pid = 0;
+    uint64_t pid_start_time = 0;
+    std::optional<int> exit_code;
+    std::optional<int> exit_signal;
+    int64_t created_at = 0;
+};
+
+struct ImageRecord {
+    std::string fingerprint;
+    std::string type;  // "container" or "vm"
+    std::string path;
+    std::string description;
+    std::vector<std::string> aliases;
+    int64_t created_at = 0;
+};
+
+struct OperationRecord {
+    std::string id;
+    std::string kind;  // "launch", "start", "stop", ...
+    std::string instance;
+    std::string status = "running";  // running, success, failure
+    std::string error;
+    int64_t created_at = 0;
+    int64_t updated_at = 0;
+};
+
+class Store {
+  public:
+    static constexpr int schema_version = 1;
+
+    static Result<std::unique_ptr<Store>> open(const std::string& path);
+
+    Result<int> current_schema_version();
+
+    // Fails with EEXIST ("instance NAME already exists") when the name is taken.
+    Result<> insert_instance(const InstanceRecord& record);
+    Result<std::optional<InstanceRecord>> find_instance(const std::string& name);
+    Result<std::vector<InstanceRecord>> list_instances();
+    Result<std::vector<std::string>> instance_names();
+    // Records the process of a running instance and clears any previous exit status.
+    Result<> set_running(const std::string& name, pid_t pid, uint64_t pid_start_time);
+    Result<> set_state(const std::string& name, const std::string& state);
+    // Records how the instance's process ended and marks it stopped.
+    Result<> set_stopped(const std::string& name, std::optional<int> exit_code,
+                         std::optional<int> exit_signal);
+    // The same, only while the record still names that process (compare-and-set): a watcher that
+    // noticed an old monitor's exit must not stop a newer run. True when the row changed.
+    Result<bool> set_stopped_if(const std::string& name, pid_t pid, uint64_t pid_start_time,
+                                std::optional<int> exit_code, std::optional<int> exit_signal);
+    Result<> set_config(const std::string& name, const Json& config);
+    // Fails with ENOENT when there is no such instance.
+    Result<> delete_instance(const std::string& name);
+
+    // Inserts the image and its aliases in one transaction; an alias already in use fails the whole
+    // insert.
+    Result<> insert_image(const ImageRecord& record);
+    // By alias, full fingerprint, or unique fingerprint prefix (at least 12 characters).
+    Result<std::optional<ImageRecord>> find_image(const std::string& alias_or_fingerprint);
+    Result<std::vector<ImageRecord>> list_images();
+    Result<> delete_image(const std::string& fingerprint);
+    Result<std::vector<std::string>> instances_using_image(const std::string& fingerprint);
+
+    Result<> put_operation(const OperationRecord& record);
+    Result<std::optional<OperationRecord>> find_operation(const std::string& id);
+    // Operations left "running" by a daemon that died cannot finish any more.
+    Result<> fail_unfinished_operations(const std::string& reason);
+
+  private:
+    explicit Store(Database db) : db_(std::move(db)) {}
+    Result<> migrate();
+    Result<std::vector<std::string>> aliases_of(const std::string& fingerprint);
+
+    // One connection shared by the daemon's threads; a transaction must not interleave with
+    // another thread's statements.
+    std::mutex mutex_;
+    Database db_;
+};
+
+int64_t unix_now();
+
+}  // namespace vessel::manager

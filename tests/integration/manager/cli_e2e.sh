@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# End-to-end: the vessel CLI against a private vesseld (temporary socket, state directory and
+# cgroup parent), running real busybox containers through runc. Needs root.
+# Usage: cli_e2e.sh VESSEL VESSELD
+set -uo pipefail
+vessel_bin=$1
+vesseld_bin=$2
+if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root (containers)"; exit 77; fi
+if ! command -v runc >/dev/null; then echo "SKIP: runc is not installed"; exit 77; fi
+if [[ ! -x /bin/busybox ]]; then echo "SKIP: busybox-static is not installed"; exit 77; fi
+
+work=$(mktemp -d /tmp/vessel-e2e-XXXXXX)
+socket=$work/vessel.sock
+state=$work/state
+parent=vessel-e2e-$$
+export VESSEL_SOCKET=$socket
+daemon_pid=
+failures=0
+
+# A stand-in for vessel-vmm (its command line and exit statuses), until the real one lands: it
+# "boots" by writing its arguments to the console file and powers off on SIGTERM.
+cat >"$work/fake-vmm" <<'VMM'
+#!/bin/sh
+args="$*"
+console=
+while [ $# -gt 0 ]; do
+  case $1 in --console) console=${2#file:}; shift 2 ;; *) shift ;; esac
+done
+echo "fake-vmm booted: $args" >>"$console"
+trap 'echo "fake-vmm: power off" >>"$console"; exit 0' TERM
+while :; do sleep 1 & wait $!; done
+VMM
+chmod +x "$work/fake-vmm"
+
+start_daemon() {
+  "$vesseld_bin" --socket "$socket" --state-dir "$state" --cgroup-parent "$parent" \
+    --vmm "$work/fake-vmm" \
+    >>"$work/vesseld.log" 2>&1 &
+  daemon_pid=$!
+  # A killed daemon leaves its socket file: wait for an answer, not for the file.
+  for _ in $(seq 200); do "$vessel_bin" list >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "vesseld did not start:"; cat "$work/vesseld.log"; exit 1
+}
+cleanup() {
+  for name in $("$vessel_bin" list --format json 2>/dev/null | grep -o '"name": "[^"]*"' | cut -d'"' -f4); do
+    "$vessel_bin" delete --force "$name" >/dev/null 2>&1
+  done
+  [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  for c in /sys/fs/cgroup/*/"$parent"; do rmdir "$c" 2>/dev/null; done
+  grep -q "$work" /proc/mounts && echo "LEAK: mounts under $work remain"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass() { echo "ok - $1"; }
+failed() { echo "FAIL - $1"; failures=$((failures + 1)); }
+check() {  # check DESCRIPTION COMMAND... : the command must succeed
+  local what=$1; shift
+  if "$@" >"$work/out" 2>&1; then pass "$what"; else failed "$what"; sed 's/^/    /' "$work/out"; fi
+}
+expect_error() {  # expect_error DESCRIPTION EXPECTED-STDERR-TEXT COMMAND...
+  local what=$1 text=$2; shift 2
+  if "$@" >"$work/out" 2>&1; then failed "$what (succeeded)"; sed 's/^/    /' "$work/out"; return; fi
+  if grep -qF -- "$text" "$work/out"; then pass "$what"; else
+    failed "$what (wrong message)"; sed 's/^/    /' "$work/out"; fi
+}
+nothing_left() {  # nothing_left NAME: no row, no directory, no cgroup, no mount
+  local name=$1
+  "$vessel_bin" list --format json | grep -q "\"name\": \"$name\"" && return 1
+  [[ -e $state/instances/$name ]] && return 1
+  for c in /sys/fs/cgroup/*/"$parent"/"$name"; do [[ -e $c ]] && return 1; done
+  grep -q "$state/instances/$name" /proc/mounts && return 1
+  return 0
+}
+
+expect_error "no daemon: says how to start it" "vesseld is not running (socket $socket): start it with \`vesseld\`" \
+  "$vessel_bin" list
+start_daemon
+check "socket is root-only" test "$(stat -c %a "$socket")" = 600
+
+# Lifecycle
+check "launch busybox c1 with limits" "$vessel_bin" launch busybox c1 -c limits.memory=64MiB -c limits.processes=100 -c limits.cpu=0.5
+check "list shows c1 RUNNING" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNING +CONTAINER'"
+check "exec runs inside the container" bash -c "[[ \$('$vessel_bin' exec c1 -- hostname) == c1 ]]"
+"$vessel_bin" exec c1 -- sh -c 'exit 7'
+check "exec propagates the exit status" test $? -eq 7
+check "exec feeds stdin with -i" bash -c "[[ \$(echo piped | '$vessel_bin' exec -i c1 -- cat) == piped ]]"
+check "memory limit in the cgroup" test "$(cat /sys/fs/cgroup/memory/$parent/c1/memory.limit_in_bytes)" = 67108864
+check "pids limit in the cgroup" test "$(cat /sys/fs/cgroup/pids/$parent/c1/pids.max)" = 100
+check "cpu quota in the cgroup" test "$(cat /sys/fs/cgroup/cpu/$parent/c1/cpu.cfs_quota_us)" = 50000
+check "root is an overlay over the image" grep -q "$state/instances/c1/rootfs overlay" /proc/mounts
+check "live config set limits.memory" "$vessel_bin" config set c1 limits.memory=32MiB
+check "live limit reached the cgroup" test "$(cat /sys/fs/cgroup/memory/$parent/c1/memory.limit_in_bytes)" = 33554432
+check "config get" bash -c "[[ \$('$vessel_bin' config get c1 limits.memory) == 32MiB ]]"
+"$vessel_bin" exec c1 -- sh -c 'head -c 100000000 /dev/zero | tail -c 1 >/dev/null; x=$(head -c 64000000 /dev/zero | tr "\0" a); echo survived' >"$work/oom" 2>&1
+oom_status=$?
+check "allocation past limits.memory is OOM-killed" bash -c "[[ $oom_status -eq 137 ]] && ! grep -q survived '$work/oom'"
+expect_error "invalid live limit is refused" "limits.memory: lots: not a size" "$vessel_bin" config set c1 limits.memory=lots
+check "refused limit was not saved" bash -c "[[ \$('$vessel_bin' config get c1 limits.memory) == 32MiB ]]"
+check "freeze" "$vessel_bin" freeze c1
+check "list shows FROZEN" bash -c "'$vessel_bin' list | grep -E '^c1 +FROZEN'"
+check "unfreeze" "$vessel_bin" unfreeze c1
+check "exec after unfreeze" "$vessel_bin" exec c1 -- true
+
+# Bad input leaves nothing behind
+expect_error "unknown image" "image nosuch not found" "$vessel_bin" launch nosuch c2
+check "unknown image left nothing" nothing_left c2
+expect_error "unknown image suggests aliases" "(did you mean busybox?)" "$vessel_bin" launch busybx c2
+expect_error "duplicate name" "instance c1 already exists" "$vessel_bin" launch busybox c1
+expect_error "invalid limit at launch" "limits.memory: 12 parsecs: unknown unit" "$vessel_bin" launch busybox c3 -c "limits.memory=12 parsecs"
+check "invalid limit left nothing" nothing_left c3
+expect_error "unknown config key" "unknown config key limits.mem" "$vessel_bin" launch busybox c3 -c limits.mem=1GiB
+expect_error "invalid name" "must start with a lower-case letter" "$vessel_bin" launch busybox 9lives
+expect_error "delete of a running instance needs --force" "instance c1 is running: stop it first, or delete it with --force" "$vessel_bin" delete c1
+expect_error "unknown instance suggests close names" "instance c2 not found (did you mean c1?)" "$vessel_bin" info c2
+check "c1 is still running after the refused delete" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNING'"
+
+# The daemon dies; the instances do not.
+kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
+check "container survives kill -9 of vesseld" test -n "$(cat /sys/fs/cgroup/pids/$parent/c1/cgroup.procs)"
+start_daemon
+check "after restart: c1 RUNNING" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNING'"
+check "after restart: exec" "$vessel_bin" exec c1 -- true
+check "after restart: stop" "$vessel_bin" stop c1
+check "stopped c1 shows STOPPED" bash -c "'$vessel_bin' list | grep -E '^c1 +STOPPED'"
+check "stop recorded the exit status" bash -c "'$vessel_bin' info c1 | grep -q 'Last exit: exit status 0'"
+check "stop unmounted the root" bash -c "! grep -q '$state/instances/c1/rootfs' /proc/mounts"
+check "start again" "$vessel_bin" start c1
+check "restart" "$vessel_bin" restart c1
+check "running after restart" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNING'"
+
+# An instance that ends while vesseld is down shows its exit status afterwards.
+check "launch c4" "$vessel_bin" launch busybox c4
+kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
+runc --root "$state/runtime" kill c4 KILL
+for _ in $(seq 100); do [[ -e $state/instances/c4/exit.json ]] && break; sleep 0.05; done
+sleep 0.3
+start_daemon
+check "c4 ended while vesseld was down: STOPPED with its status" bash -c "'$vessel_bin' info c4 | grep -q 'killed by signal 9'"
+check "delete c4" "$vessel_bin" delete c4
+check "delete left nothing" nothing_left c4
+
+# Concurrency: parallel launches all succeed and list is consistent.
+pids=()
+for i in $(seq 1 8); do "$vessel_bin" launch busybox "p$i" >"$work/launch-$i" 2>&1 & pids+=($!); done
+launch_failures=0
+for pid in "${pids[@]}"; do wait "$pid" || launch_failures=$((launch_failures + 1)); done
+check "8 parallel launches succeed" test "$launch_failures" -eq 0
+check "list shows all 8 RUNNING" test "$("$vessel_bin" list | grep -cE '^p[0-9]+ +RUNNING')" -eq 8
+pids=()
+for i in $(seq 1 8); do "$vessel_bin" delete --force "p$i" & pids+=($!); done
+for pid in "${pids[@]}"; do wait "$pid"; done
+check "parallel deletes leave nothing" bash -c "! '$vessel_bin' list | grep -q '^p'"
+
+# VMs: one vessel-vmm process per VM under its monitor (here the stand-in).
+head -c 4096 /dev/urandom >"$work/kernel"
+check "import a VM image" "$vessel_bin" image import --vm --kernel "$work/kernel" --alias fakevm
+expect_error "a container image cannot boot a VM" "is a container image" "$vessel_bin" launch busybox v0 --vm
+check "a refused VM launch left nothing" nothing_left v0
+check "launch a VM" "$vessel_bin" launch fakevm v1 --vm -c limits.memory=128MiB -c limits.cpu=2
+check "list shows v1 RUNNING VM" bash -c "'$vessel_bin' list | grep -E '^v1 +RUNNING +VM'"
+check "vmm got the limits" bash -c "'$vessel_bin' console v1 | grep -q -- '--memory 128M --cpus 2 --console file:'"
+expect_error "live VM memory change is refused" "cannot change while it runs" "$vessel_bin" config set v1 limits.memory=256MiB
+expect_error "exec in a VM needs the guest agent" "needs the guest agent" "$vessel_bin" exec v1 -- true
+check "stop the VM gracefully" "$vessel_bin" stop v1
+check "the VM powered off on request" bash -c "'$vessel_bin' console v1 | grep -q 'fake-vmm: power off'"
+check "the VM's exit status is recorded" bash -c "'$vessel_bin' info v1 | grep -q 'Last exit: exit status 0'"
+check "delete the VM" "$vessel_bin" delete v1
+check "VM delete left nothing" nothing_left v1
+expect_error "an image in use cannot be deleted" "is used by instance c1" "$vessel_bin" image delete busybox
+
+check "delete --force a running instance" "$vessel_bin" delete --force c1
+check "forced delete left nothing" nothing_left c1
+
+echo "$failures failure(s)"
+[[ $failures -eq 0 ]]

@@ -1,0 +1,186 @@
+#include "manager/store/store.h"
+
+#include <gtest/gtest.h>
+
+#include "temp_dir.h"
+
+namespace vessel::manager {
+namespace {
+
+using StoreTest = testing::TempDirTest;
+
+InstanceRecord container(const std::string& name) {
+    return {
+        .name = name, .type = "container", .image = "abc", .config = {{"limits.memory", "64MiB"}}};
+}
+
+TEST_F(StoreTest, CreatesSchemaAtCurrentVersionAndReopens) {
+    {
+        auto store = Store::open(path("vessel.db"));
+        ASSERT_TRUE(store) << store.error().message();
+        EXPECT_EQ(*(*store)->current_schema_version(), Store::schema_version);
+        ASSERT_TRUE((*store)->insert_instance(container("c1")));
+    }
+    auto reopened = Store::open(path("vessel.db"));
+    ASSERT_TRUE(reopened) << reopened.error().message();
+    auto found = (*reopened)->find_instance("c1");
+    ASSERT_TRUE(found && *found);
+    EXPECT_EQ((**found).config["limits.memory"], "64MiB");
+}
+
+TEST_F(StoreTest, UsesWriteAheadLog) {
+    auto store = Store::open(path("vessel.db"));
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->insert_instance(container("c1")));
+    EXPECT_TRUE(std::filesystem::exists(path("vessel.db-wal")));
+}
+
+TEST_F(StoreTest, RefusesANewerSchema) {
+    {
+        auto db = Database::open(path("vessel.db"));
+        ASSERT_TRUE(db);
+        ASSERT_TRUE(db->execute("CREATE TABLE schema_version (version INTEGER NOT NULL)"));
+        ASSERT_TRUE(db->execute("INSERT INTO schema_version (version) VALUES (99)"));
+    }
+    auto store = Store::open(path("vessel.db"));
+    ASSERT_FALSE(store);
+    EXPECT_NE(store.error().message().find("schema version 99 is newer"), std::string::npos);
+}
+
+TEST_F(StoreTest, DuplicateInstanceIsEexistAndKeepsTheFirst) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    ASSERT_TRUE(store->insert_instance(container("c1")));
+    auto again = container("c1");
+    again.image = "other";
+    auto result = store->insert_instance(again);
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code(), EEXIST);
+    EXPECT_EQ(result.error().innermost(), "instance c1 already exists");
+    EXPECT_EQ((*store->find_instance("c1"))->image, "abc");
+}
+
+TEST_F(StoreTest, ValuesAreBoundNotSpliced) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    std::string hostile = "x'); DROP TABLE instances; --";
+    ASSERT_TRUE(store->insert_instance(container(hostile)));
+    auto names = store->instance_names();
+    ASSERT_TRUE(names);
+    ASSERT_EQ(names->size(), 1u);
+    EXPECT_EQ(names->front(), hostile);
+}
+
+TEST_F(StoreTest, RunningAndStoppedTransitions) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    ASSERT_TRUE(store->insert_instance(container("c1")));
+    ASSERT_TRUE(store->set_running("c1", 1234, 98765));
+    auto running = **store->find_instance("c1");
+    EXPECT_EQ(running.state, "running");
+    EXPECT_EQ(running.pid, 1234);
+    EXPECT_EQ(running.pid_start_time, 98765u);
+    ASSERT_TRUE(store->set_stopped("c1", std::nullopt, 9));
+    auto stopped = **store->find_instance("c1");
+    EXPECT_EQ(stopped.state, "stopped");
+    EXPECT_EQ(stopped.pid, 0);
+    EXPECT_FALSE(stopped.exit_code);
+    EXPECT_EQ(stopped.exit_signal, 9);
+    auto missing = store->set_state("nope", "running");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code(), ENOENT);
+}
+
+TEST_F(StoreTest, ImagesResolveByAliasAndPrefix) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    std::string fp(64, 'a');
+    ASSERT_TRUE(store->insert_image(
+        {.fingerprint = fp, .type = "container", .path = "/x", .aliases = {"busybox", "bb"}}));
+    EXPECT_EQ((*store->find_image("bb"))->fingerprint, fp);
+    EXPECT_EQ((*store->find_image(fp.substr(0, 12)))->aliases,
+              (std::vector<std::string>{"bb", "busybox"}));
+    EXPECT_FALSE(*store->find_image("aaaa"));  // too short for a prefix
+    EXPECT_FALSE(*store->find_image("%%%%%%%%%%%%%"));
+}
+
+TEST_F(StoreTest, ImageInsertWithTakenAliasLandsNothing) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    ASSERT_TRUE(store->insert_image({.fingerprint = std::string(64, 'a'),
+                                     .type = "container",
+                                     .path = "/a",
+                                     .aliases = {"x"}}));
+    auto second = store->insert_image({.fingerprint = std::string(64, 'b'),
+                                       .type = "container",
+                                       .path = "/b",
+                                       .aliases = {"y", "x"}});
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code(), EEXIST);
+    // The transaction rolled back: neither the image nor its first alias exists.
+    EXPECT_EQ(store->list_images()->size(), 1u);
+    EXPECT_FALSE(*store->find_image("y"));
+}
+
+TEST_F(StoreTest, DeletingAnImageDropsItsAliases) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    std::string fp(64, 'c');
+    ASSERT_TRUE(
+        store->insert_image({.fingerprint = fp, .type = "vm", .path = "/c", .aliases = {"k"}}));
+    ASSERT_TRUE(store->delete_image(fp));
+    EXPECT_FALSE(*store->find_image("k"));
+    EXPECT_EQ(store->delete_image(fp).error().code(), ENOENT);
+}
+
+TEST_F(StoreTest, UncommittedTransactionLeavesNoTrace) {
+    // A process that dies mid-transaction is modelled by a transaction that is never committed:
+    // another connection must see nothing of it, and reopening must see nothing either.
+    {
+        auto store = std::move(*Store::open(path("vessel.db")));
+        ASSERT_TRUE(store->insert_instance(container("kept")));
+    }
+    {
+        auto db = Database::open(path("vessel.db"));
+        ASSERT_TRUE(db);
+        auto tx = Transaction::begin(*db);
+        ASSERT_TRUE(tx);
+        ASSERT_TRUE(db->execute(
+            "INSERT INTO instances (name, type, image, state, created_at) VALUES (?, ?, ?, ?, ?)",
+            {std::string("half"), std::string("container"), std::string("i"),
+             std::string("stopped"), int64_t{1}}));
+        auto other = Store::open(path("vessel.db"));
+        ASSERT_TRUE(other);
+        EXPECT_EQ((*other)->instance_names()->size(), 1u);
+    }
+    auto store = std::move(*Store::open(path("vessel.db")));
+    EXPECT_EQ(*store->instance_names(), std::vector<std::string>{"kept"});
+}
+
+TEST_F(StoreTest, CommittedDataSurvivesWithoutCleanClose) {
+    // Committed data is in the WAL; a crashed process never checkpoints. Copy the files while the
+    // writer is still open (as a crash would leave them) and open the copy.
+    auto store = std::move(*Store::open(path("vessel.db")));
+    ASSERT_TRUE(store->insert_instance(container("c1")));
+    ASSERT_TRUE(store->set_running("c1", 42, 7));
+    std::filesystem::create_directory(path("copy"));
+    std::filesystem::copy_file(path("vessel.db"), path("copy/vessel.db"));
+    std::filesystem::copy_file(path("vessel.db-wal"), path("copy/vessel.db-wal"));
+    auto copy = Store::open(path("copy/vessel.db"));
+    ASSERT_TRUE(copy) << copy.error().message();
+    auto found = (*copy)->find_instance("c1");
+    ASSERT_TRUE(found && *found);
+    EXPECT_EQ((**found).state, "running");
+    EXPECT_EQ((**found).pid, 42);
+}
+
+TEST_F(StoreTest, OperationsAndTheirFateAfterACrash) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    ASSERT_TRUE(store->put_operation({.id = "op1", .kind = "launch", .instance = "c1"}));
+    ASSERT_TRUE(store->put_operation({.id = "op2", .kind = "stop", .instance = "c1"}));
+    ASSERT_TRUE(
+        store->put_operation({.id = "op2", .kind = "stop", .instance = "c1", .status = "success"}));
+    ASSERT_TRUE(store->fail_unfinished_operations("vesseld restarted"));
+    auto op1 = **store->find_operation("op1");
+    EXPECT_EQ(op1.status, "failure");
+    EXPECT_EQ(op1.error, "vesseld restarted");
+    EXPECT_EQ((**store->find_operation("op2")).status, "success");
+    EXPECT_FALSE(*store->find_operation("op3"));
+}
+
+}  // namespace
+}  // namespace vessel::manager
