@@ -65,7 +65,7 @@ class ImageStoreTest : public testing::TempDirTest {
 };
 
 TEST_F(ImageStoreTest, BuiltInBusyboxHasAppletsAndUsers) {
-    if (!path_exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
+    ASSERT_TRUE(path_exists("/bin/busybox")) << "busybox-static is missing: run make deps";
     auto image = images_->ensure_busybox();
     ASSERT_TRUE(image) << image.error().message();
     EXPECT_EQ(image->aliases, std::vector<std::string>{"busybox"});

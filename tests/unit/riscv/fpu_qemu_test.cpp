@@ -265,8 +265,8 @@ TEST(RiscvFpuQemu, EveryInstructionMatchesQemu) {
     std::string qemu = VESSEL_QEMU_RISCV64;
     std::string oracle = VESSEL_FPU_ORACLE;
     if (qemu.empty() || access(qemu.c_str(), X_OK) != 0)
-        GTEST_SKIP() << "qemu-riscv64 (Debian package qemu-user) is not installed";
-    if (oracle.empty()) GTEST_SKIP() << "riscv64-linux-gnu-gcc was not found to build the oracle";
+        FAIL() << "qemu-riscv64 (Debian package qemu-user) is missing: run make deps";
+    ASSERT_FALSE(oracle.empty()) << "riscv64-linux-gnu-gcc is missing: run make deps";
 
     struct Vector {
         const Op* op;
