@@ -1,6 +1,7 @@
 # Recipe: Debian's amd64 kernel (the package linux-image-amd64 depends on) for the KVM tests:
-# vmlinuz (a bzImage) and the modules that give a TCG guest /dev/kvm. Output: vmlinuz, config,
-# kernel-release, modules/*.ko and modules/load-order (insmod them in that order).
+# vmlinuz (a bzImage), vmlinux (the stripped ELF kernel inside it, for ELF direct boot) and the
+# modules that give a TCG guest /dev/kvm. Output: vmlinuz, vmlinux, config, kernel-release,
+# modules/*.ko and modules/load-order (insmod them in that order).
 
 # The order insmod needs (no modules.dep in the package): each module after its dependencies.
 X86_64_KVM_MODULES=(
@@ -43,6 +44,27 @@ recipe_inputs() {
     echo "text modules ${X86_64_KVM_MODULES[*]}"
 }
 
+# Writes the ELF vmlinux that a bzImage carries: the setup header gives the protected-mode code's
+# start ((setup_sects + 1) * 512, setup_sects 0 meaning 4) and, relative to it, the compressed
+# payload's offset (0x248) and length (0x24c); the payload's magic says how it is compressed.
+x86_64_extract_vmlinux() {
+    local bzimage=$1 out=$2 work=$3 setup_sects offset length
+    u32() { od -An -tu4 -j "$1" -N4 "$bzimage" | tr -d ' '; }
+    setup_sects=$(od -An -tu1 -j 497 -N1 "$bzimage" | tr -d ' ')
+    [[ "$setup_sects" -ne 0 ]] || setup_sects=4
+    offset=$(((setup_sects + 1) * 512 + $(u32 584)))
+    length=$(u32 588)
+    dd if="$bzimage" of="$work/payload" iflag=skip_bytes,count_bytes skip="$offset" count="$length" status=none
+    case "$(od -An -tx1 -N2 "$work/payload" | tr -d ' ')" in
+        fd37) xz -dc <"$work/payload" >"$work/vmlinux.full" 2>/dev/null || true ;;
+        1f8b) gzip -dc <"$work/payload" >"$work/vmlinux.full" 2>/dev/null || true ;;
+        28b5) zstd -qdc <"$work/payload" >"$work/vmlinux.full" 2>/dev/null || true ;;
+        *) guest_die "$bzimage: unknown bzImage payload compression" ;;
+    esac
+    objcopy --strip-all "$work/vmlinux.full" "$out" || guest_die "could not extract vmlinux from $bzimage"
+    rm -f "$work/payload" "$work/vmlinux.full"
+}
+
 recipe_build() {
     local out=$1 work=$2 pkg version deb release module name
     pkg=$(x86_64_kernel_package)
@@ -71,6 +93,8 @@ recipe_build() {
 
     guest_step "collect vmlinuz $release and the kvm modules"
     cp "$work/x/boot/vmlinuz-$release" "$out/vmlinuz"
+    guest_step "extract the ELF vmlinux from the bzImage"
+    x86_64_extract_vmlinux "$out/vmlinuz" "$out/vmlinux" "$work"
     cp "$work/x/boot/config-$release" "$out/config"
     echo "$release" >"$out/kernel-release"
     mkdir "$out/modules"

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 vmm=$1
 shift
 cases="$*"
-kernel_dir=$("$here/fetch-kernel.sh")
+kernel_dir=$("$here/../../../guest/out.sh" x86_64-kernel)
 work=$(mktemp -d /tmp/vessel-kvm-nested.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
