@@ -65,12 +65,27 @@ class Hart {
     uint64_t mtimecmp() const { return mtimecmp_.load(std::memory_order_relaxed); }
     // Wakes the hart from WFI to re-evaluate (the board calls this after changing what it sees).
     void kick();
-    // Remote sfence.vma / fence.i (SBI RFENCE, IPIs): the hart drops its TLBs and decoded
-    // instructions at its next block boundary, before executing anything else.
-    void request_flush() {
-        flush_requested_.store(true, std::memory_order_release);
+    // Remote sfence.vma / fence.i (SBI RFENCE): the hart drops its TLBs and decoded instructions
+    // at its next block boundary (or at once when it sleeps in WFI). Returns a ticket for
+    // flush_done(): the caller must not return to its guest before the flush is done, because the
+    // guest kernel frees or rewrites the old pages as soon as the call returns.
+    uint64_t request_flush() {
+        uint64_t ticket = flush_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
         kick();
+        return ticket;
     }
+    // True once the flush `ticket` asked for has happened, or when the hart is not running (a
+    // hart that is not in run() has no thread using its caches; it serves the request when it
+    // runs again, before its first instruction).
+    bool flush_done(uint64_t ticket) const {
+        return flush_served_.load(std::memory_order_acquire) >= ticket ||
+               !running_.load(std::memory_order_acquire);
+    }
+    // Serves flush requests other harts made of this one. On the hart's own thread; a hart that
+    // waits for another's flush calls this while it waits, so two harts fencing each other at
+    // the same time cannot deadlock.
+    void serve_flush_requests();
+    uint64_t flushes_served() const { return flush_served_.load(std::memory_order_acquire); }
     // An SBI IPI: sets SSIP in mip at the hart's next block boundary (or wakes it from WFI).
     void post_supervisor_software_interrupt() {
         ssip_posted_.store(true, std::memory_order_release);
@@ -211,8 +226,10 @@ class Hart {
     std::atomic<uint64_t> lines_{0};  // MSIP, MEIP, SEIP from the board
     std::atomic<uint64_t> mtimecmp_{~uint64_t{0}};
     std::atomic<bool> stop_{false};
-    std::atomic<bool> attention_{true};  // something changed: re-check interrupts now
-    std::atomic<bool> flush_requested_{false};
+    std::atomic<bool> attention_{true};         // something changed: re-check interrupts now
+    std::atomic<uint64_t> flush_requested_{0};  // tickets handed out by request_flush()
+    std::atomic<uint64_t> flush_served_{0};     // the last ticket the hart has served
+    std::atomic<bool> running_{false};          // inside run() on its thread
     std::atomic<bool> ssip_posted_{false};
     std::mutex wait_mutex_;
     std::condition_variable wait_cv_;

@@ -151,6 +151,7 @@ void Hart::wait_for_interrupt() {
     for (;;) {
         if (stop_.load(std::memory_order_acquire)) return;
         attention_.store(false, std::memory_order_release);
+        serve_flush_requests();
         if (ssip_posted_.exchange(false, std::memory_order_acq_rel)) mip_software_ |= bit(irq::ssi);
         // WFI resumes on any pending interrupt enabled in mie, whatever the global enables.
         if (pending_interrupts()) break;

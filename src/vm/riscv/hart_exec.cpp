@@ -46,10 +46,14 @@ inline uint64_t remainder_word(uint64_t dividend, uint64_t divisor) {
 }  // namespace
 
 void Hart::run() {
+    running_.store(true, std::memory_order_release);
+    // Requests made while the hart was not running were answered by flush_done() without a
+    // flush: serve them before the first instruction.
+    serve_flush_requests();
     while (!stop_.load(std::memory_order_relaxed)) {
         if (attention_.load(std::memory_order_relaxed) || instret_ >= next_timer_check_) {
             attention_.store(false, std::memory_order_relaxed);
-            if (flush_requested_.exchange(false, std::memory_order_acq_rel)) flush_all_caches();
+            serve_flush_requests();
             if (ssip_posted_.exchange(false, std::memory_order_acq_rel))
                 mip_software_ |= uint64_t{1} << irq::ssi;
             next_timer_check_ = instret_ + kTimerCheckInterval;
@@ -62,6 +66,14 @@ void Hart::run() {
             attention_.store(true, std::memory_order_relaxed);
         }
     }
+    running_.store(false, std::memory_order_release);
+}
+
+void Hart::serve_flush_requests() {
+    uint64_t requested = flush_requested_.load(std::memory_order_acquire);
+    if (requested == flush_served_.load(std::memory_order_relaxed)) return;
+    flush_all_caches();
+    flush_served_.store(requested, std::memory_order_release);
 }
 
 Hart::DecodedPage* Hart::code_page_for_pc() {

@@ -1,5 +1,7 @@
 #include "vm/riscv_virt/sbi.h"
 
+#include <thread>
+
 #include "vm/vmm/vm_config.h"
 
 namespace vessel::riscv_virt {
@@ -99,14 +101,24 @@ std::optional<std::vector<unsigned>> Sbi::targets(uint64_t mask, uint64_t mask_b
 }
 
 void Sbi::flush(riscv::Hart& caller, const std::vector<unsigned>& harts) {
+    std::vector<std::pair<riscv::Hart*, uint64_t>> pending;
     for (unsigned index : harts) {
         riscv::Hart& target = *harts_[index];
         // The caller is inside an ECALL on its own thread: it may drop its own caches now (as
-        // fence.i does); other harts drop theirs before their next instruction block.
+        // fence.i does); other harts drop theirs at their next block boundary.
         if (&target == &caller)
-            target.flush_all_caches();
+            caller.flush_all_caches();
         else
-            target.request_flush();
+            pending.emplace_back(&target, target.request_flush());
+    }
+    // The guest reuses the pages as soon as the call returns, so wait for every target (a
+    // target serves requests within one block, or at once from WFI). Serving our own requests
+    // meanwhile keeps two harts that fence each other from waiting forever.
+    for (auto [target, ticket] : pending) {
+        while (!target->flush_done(ticket)) {
+            caller.serve_flush_requests();
+            std::this_thread::yield();
+        }
     }
 }
 

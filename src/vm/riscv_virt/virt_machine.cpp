@@ -39,18 +39,34 @@ Result<> write_guest(const vm::GuestMemory& memory, uint64_t address, std::strin
 Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     std::string kernel = TRY_CTX(read_file(config.kernel), "kernel {}", config.kernel);
     auto kernel_bytes = std::span(reinterpret_cast<const uint8_t*>(kernel.data()), kernel.size());
-    ImageHeader header = TRY_CTX(parse_image_header(kernel_bytes), "kernel {}", config.kernel);
     std::string initrd;
     if (!config.initrd.empty())
         initrd = TRY_CTX(read_file(config.initrd), "initrd {}", config.initrd);
-    BootLayout layout =
-        TRY(plan_boot_layout(kRamBase, config.memory_bytes, header, kernel.size(), initrd.size()));
-    log.debug("kernel {:#x}-{:#x}, initrd {:#x}-{:#x}, dtb {:#x}", layout.kernel, layout.kernel_end,
-              layout.initrd, layout.initrd_end, layout.dtb);
 
     vm::RamLayout ram[] = {{kRamBase, config.memory_bytes}};
     vm::GuestMemory memory = TRY(vm::GuestMemory::create(ram));
-    TRY(write_guest(memory, layout.kernel, kernel, "kernel"));
+    // A Linux Image goes where its header says; an ELF (U-Boot's S-mode uboot.elf, a bare
+    // supervisor payload) where its segments say, entered at its entry point.
+    ImageHeader header{};
+    uint64_t kernel_entry = 0;
+    bool elf_kernel = std::string_view(kernel).starts_with("\177ELF");
+    if (elf_kernel) {
+        vm::LoadedElf loaded =
+            TRY_CTX(vm::load_elf_image(kernel_bytes, vm::kElfMachineRiscv, memory), "kernel {}",
+                    config.kernel);
+        header = {loaded.lowest - kRamBase, loaded.highest - loaded.lowest};
+        kernel_entry = loaded.entry;
+    } else {
+        header = TRY_CTX(parse_image_header(kernel_bytes), "kernel {}", config.kernel);
+    }
+    BootLayout layout = TRY(plan_boot_layout(kRamBase, config.memory_bytes, header,
+                                             elf_kernel ? 0 : kernel.size(), initrd.size()));
+    log.debug("kernel {:#x}-{:#x}, initrd {:#x}-{:#x}, dtb {:#x}", layout.kernel, layout.kernel_end,
+              layout.initrd, layout.initrd_end, layout.dtb);
+    if (!elf_kernel) {
+        TRY(write_guest(memory, layout.kernel, kernel, "kernel"));
+        kernel_entry = layout.kernel;
+    }
     if (!initrd.empty()) TRY(write_guest(memory, layout.initrd, initrd, "initrd"));
     // The file buffers are not needed once the guest holds the images; release them now (assigning
     // {} would keep their capacity: 5 MB of resident heap for the VM's whole life).
@@ -105,8 +121,14 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     TRY(bus.attach(kUartBase, 0x100, uart, "uart"));
     TRY(bus.attach(TestFinisher::kBase, TestFinisher::kSize, syscon, "sifive,test"));
 
+    // The SBI console reads the UART, as OpenSBI's does: host input waits in the UART's FIFO and
+    // goes to whichever the guest reads, its 8250 driver or the SBI (hvc0, earlycon).
+    auto sbi_console_read = [&uart]() -> int {
+        constexpr uint64_t kRbr = 0, kLsr = 5, kLsrDataReady = 1;
+        return (uart.read(kLsr, 1) & kLsrDataReady) ? static_cast<int>(uart.read(kRbr, 1)) : -1;
+    };
     Sbi sbi(memory, hart_list, exit,
-            {.write = [&console](uint8_t byte) { console.write(byte); }, .read = nullptr});
+            {.write = [&console](uint8_t byte) { console.write(byte); }, .read = sbi_console_read});
     if (firmware) {
         // Firmware in M-mode: every hart enters it at once (OpenSBI picks the boot hart).
         for (auto& hart : harts) {
@@ -117,7 +139,7 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     } else {
         for (auto& hart : harts)
             hart->set_ecall_handler(&sbi);
-        Sbi::enter_supervisor(*harts[0], layout.kernel, layout.dtb);
+        Sbi::enter_supervisor(*harts[0], kernel_entry, layout.dtb);
     }
 
     TRY(console.start(

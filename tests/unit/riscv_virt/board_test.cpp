@@ -7,8 +7,10 @@ extern "C" {
 #include <libfdt.h>
 }
 
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vm/riscv_virt/device_tree.h"
@@ -213,6 +215,50 @@ TEST_F(SbiFixture, ConsoleHsmAndResetDoWhatTheyAnnounce) {
     EXPECT_EQ(exit.wait_until(std::chrono::steady_clock::now()), std::optional<int>(2));
     sbi.shut_down();
     EXPECT_FALSE(sbi.wait_for_start(1));
+}
+
+// Linux frees or rewrites pages as soon as sbi_remote_sfence_vma() returns, so the call must not
+// return before every target hart has dropped its translations: one busy in a loop, one asleep
+// in WFI (woken to flush) and, without waiting at all, one that is not running.
+TEST(SbiRemoteFence, ReturnsOnlyAfterEveryRunningTargetHasFlushed) {
+    Board board(4);
+    MachineExit exit;
+    Sbi sbi(board.memory, board.list, exit, {.write = [](uint8_t) {}, .read = nullptr});
+    constexpr uint32_t kSpin[] = {0x0000006f};               // j .
+    constexpr uint32_t kSleep[] = {0x10500073, 0xffdff06f};  // wfi; j -4
+    auto bytes = [](std::span<const uint32_t> words) {
+        return std::span(reinterpret_cast<const uint8_t*>(words.data()), words.size_bytes());
+    };
+    ASSERT_TRUE(board.memory.write(kRam, bytes(kSpin)));
+    ASSERT_TRUE(board.memory.write(kRam + 0x100, bytes(kSleep)));
+    board.harts[1]->reset(kRam, riscv::Priv::machine);
+    board.harts[2]->reset(kRam + 0x100, riscv::Priv::machine);
+    std::vector<std::jthread> threads;
+    for (unsigned index : {1u, 2u})
+        threads.emplace_back([&board, index] { board.harts[index]->run(); });
+    // Stops the harts on every way out, a failed assertion included, before the threads join.
+    struct StopHarts {
+        Board& board;
+        ~StopHarts() {
+            for (unsigned index : {1u, 2u})
+                board.harts[index]->request_stop();
+        }
+    } stop_harts{board};
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // hart 2 is in WFI by now
+
+    riscv::Hart& caller = *board.harts[0];
+    for (uint64_t round = 1; round <= 50; ++round) {
+        for (unsigned i = 0; i < 6; ++i)
+            caller.set_reg(10 + i, 0);
+        caller.set_reg(10, 0b1110);      // harts 1, 2 and 3
+        caller.set_reg(16, 1);           // remote_sfence_vma, whole address space
+        caller.set_reg(17, 0x52464e43);  // RFNC
+        ASSERT_TRUE(sbi.handle_ecall(caller));
+        ASSERT_EQ(static_cast<int64_t>(caller.reg(10)), 0);
+        ASSERT_EQ(board.harts[1]->flushes_served(), round) << "busy hart";
+        ASSERT_EQ(board.harts[2]->flushes_served(), round) << "hart in WFI";
+    }
+    EXPECT_EQ(board.harts[3]->flushes_served(), 0u) << "hart 3 never ran, nothing to wait for";
 }
 
 }  // namespace
