@@ -250,10 +250,15 @@ bool Hart::execute_csr(const Insn& insn) {
     uint64_t old_value = 0;
     if (!csr_read(number, old_value)) return illegal();
     if (writes) {
-        uint64_t new_value = swap ? source
-                             : (insn.op == Op::csrrs || insn.op == Op::csrrsi)
-                                 ? old_value | source
-                                 : old_value & ~source;
+        // mip reads SEIP as the external signal ORed with the software bit, but only the software
+        // bit takes part in a set/clear: otherwise `csrs mip, SSIP` (OpenSBI raising an S-mode
+        // IPI) while the PLIC asserts SEIP would latch SEIP for good.
+        uint64_t base = old_value;
+        if (number == csr::mip && !swap)
+            base = (base & ~bit(irq::sei)) | (mip_software_ & bit(irq::sei));
+        uint64_t new_value = swap                                              ? source
+                             : (insn.op == Op::csrrs || insn.op == Op::csrrsi) ? base | source
+                                                                               : base & ~source;
         if (!csr_write(number, new_value)) return illegal();
     }
     x_[insn.rd] = old_value;
