@@ -297,7 +297,15 @@ Insn decode(uint32_t raw) {
             return make(op, rd, rs1, rs2, 0);
         }
         case 0x0f:
-            if (funct3 == 0) return make(Op::fence, 0, 0, 0, 0);
+            if (funct3 == 0) {
+                // imm = 1 when earlier stores (W, O) must be visible before later loads (R, I):
+                // the only ordering a TSO host (x86-64) reorders, so the only fence that costs a
+                // host barrier. fence.tso (fm = 1000) never asks for it.
+                bool tso = bits(raw, 31, 28) == 0x8;
+                uint32_t pred = bits(raw, 27, 24), succ = bits(raw, 23, 20);
+                bool store_to_load = !tso && (pred & 0b0101) && (succ & 0b1010);
+                return make(Op::fence, 0, 0, 0, store_to_load ? 1 : 0);
+            }
             if (funct3 == 1) return make(Op::fence_i, 0, 0, 0, 0);
             break;
         case 0x73:

@@ -1,6 +1,7 @@
 // The interpreter: one loop over the decoded instructions of the current code page. Control stays
 // in run_block() while execution stays in one page; leaving the page, a trap, a state change the
 // loop caches (privilege, translation, interrupt enables) or the branch budget ends the block.
+#include <atomic>
 #include <climits>
 #include <cstddef>
 #include <cstring>
@@ -310,6 +311,11 @@ handler_jalr : {
 handler_end_of_page:  // sequential flow left the page
     goto leave;
 handler_fence:
+    // Another hart runs on another host thread: a guest fence that orders stores before loads
+    // (smp_mb(), Dekker-style handshakes such as "set my flag, then look at yours") needs the
+    // host's full barrier, or both harts can miss each other's store. The other orderings hold on
+    // x86-64.
+    if (in->imm) std::atomic_thread_fence(std::memory_order_seq_cst);
     NEXT();
 handler_fence_i:
     for (unsigned p = 0; p < kDecodedPages; ++p)
