@@ -39,7 +39,10 @@ expect 1 'program headers lie outside the file' --bios "$work/bad-phoff"
 expect 1 'outside guest RAM' --bios "$low_elf"
 expect 1 'below the minimum' --bios "$spin_elf" --memory 4k
 expect 1 'unknown-flag|not expected|extra' --bios "$spin_elf" --unknown-flag
-expect 1 'not a RISC-V Linux Image' --kernel "$spin_elf"
+# A RISC-V ELF is a valid --kernel (U-Boot's uboot.elf): checked like --bios, entered in S-mode.
+expect 1 'kernel .*outside guest RAM' --kernel "$low_elf"
+expect 1 'kernel .*program headers lie outside the file' --kernel "$work/bad-phoff"
+expect 4 '' --kernel "$spin_elf" --timeout 0.5
 expect 1 '--memory' --bios "$spin_elf" --memory lots
 expect 1 '--timeout' --bios "$spin_elf" --timeout -3
 
