@@ -132,25 +132,35 @@ void Hart::run_block() {
     uint64_t* const x = x_;
     uint64_t target;
 
+// Two handlers per operation: for a 4-byte encoding (handler_NAME) and a compressed one
+// (handler_NAME_c). The common ones are compiled twice with the instruction length as a constant,
+// so stepping to the next slot does not wait for a load of `in->length`: that load sat on the one
+// dependency chain that runs through every instruction. Rare operations share one body.
 #define VESSEL_HANDLER_ADDRESS(name, handler) &&handler_##handler,
-    static const void* const kHandlers[] = {VESSEL_RISCV_OPS(VESSEL_HANDLER_ADDRESS)};
+#define VESSEL_HANDLER_ADDRESS_C(name, handler) &&handler_##handler##_c,
+    static constexpr size_t kOps = static_cast<size_t>(Op::count_);
+    static const void* const kHandlers[2 * kOps] = {VESSEL_RISCV_OPS(VESSEL_HANDLER_ADDRESS)
+                                                        VESSEL_RISCV_OPS(VESSEL_HANDLER_ADDRESS_C)};
 #undef VESSEL_HANDLER_ADDRESS
-    static_assert(sizeof(kHandlers) / sizeof(kHandlers[0]) == static_cast<size_t>(Op::count_));
+#undef VESSEL_HANDLER_ADDRESS_C
 
+#define HANDLER_FOR(slot) \
+    kHandlers[static_cast<unsigned>((slot)->op) + ((slot)->length == 2 ? kOps : 0)]
 // `in` walks the page's slots alongside pc, so sequential flow costs two adds and a compare.
-#define DISPATCH_AT_PC()                                \
-    do {                                                \
-        in = &slots[(pc & 0xfff) >> 1];                 \
-        goto* kHandlers[static_cast<unsigned>(in->op)]; \
+#define DISPATCH_AT_PC()                \
+    do {                                \
+        in = &slots[(pc & 0xfff) >> 1]; \
+        goto* HANDLER_FOR(in);          \
     } while (0)
-#define NEXT()                                          \
-    do {                                                \
-        x[0] = 0;                                       \
-        ++retired;                                      \
-        pc += in->length;                               \
-        in += in->length >> 1;                          \
-        goto* kHandlers[static_cast<unsigned>(in->op)]; \
+#define NEXT_AFTER(length)     \
+    do {                       \
+        x[0] = 0;              \
+        ++retired;             \
+        pc += (length);        \
+        in += (length) >> 1;   \
+        goto* HANDLER_FOR(in); \
     } while (0)
+#define NEXT() NEXT_AFTER(in->length)
 #define JUMP(destination)                                             \
     do {                                                              \
         target = (destination);                                       \
@@ -171,25 +181,27 @@ void Hart::run_block() {
 #define RS1 x[in->rs1]
 #define RS2 x[in->rs2]
 #define IMM static_cast<int64_t>(in->imm)
-#define BRANCH(name, cond)                     \
-    handler_##name : if (cond) JUMP(pc + IMM); \
-    NEXT();
-#define ALU(name, expression)           \
-    handler_##name : RD = (expression); \
-    NEXT();
+// Each defines handler_NAME (4-byte encoding) and handler_NAME_c (compressed).
+#define TWICE(name, body)                \
+    handler_##name : body NEXT_AFTER(4); \
+    handler_##name##_c : body NEXT_AFTER(2);
+#define BRANCH(name, cond) TWICE(name, if (cond) JUMP(pc + IMM);)
+#define ALU(name, expression) TWICE(name, RD = (expression);)
 #define LOAD(name, type, extend)                                \
-    handler_##name : {                                          \
+    TWICE(name, {                                               \
         type value;                                             \
         pc_ = pc;                                               \
         if (!load<type>(RS1 + IMM, value)) goto trapped;        \
         RD = static_cast<uint64_t>(static_cast<extend>(value)); \
-    }                                                           \
-    NEXT();
-#define STORE(name, type)                                              \
-    handler_##name : pc_ = pc;                                         \
-    if (!store<type>(RS1 + IMM, static_cast<type>(RS2))) goto trapped; \
-    if (end_block_) goto retire_and_leave;                             \
-    NEXT();
+    })
+#define STORE(name, type)                                                  \
+    TWICE(name, {                                                          \
+        pc_ = pc;                                                          \
+        if (!store<type>(RS1 + IMM, static_cast<type>(RS2))) goto trapped; \
+        if (end_block_) goto retire_and_leave;                             \
+    })
+// An operation with one body for both lengths.
+#define SHARED(name) handler_##name : handler_##name##_c:
 
     Insn* const slots = page->slots;
     // A straddling instruction is decoded into the last slot only for this block.
@@ -202,6 +214,7 @@ void Hart::run_block() {
 
     DISPATCH_AT_PC();
 
+handler_undecoded_c:
 handler_undecoded : {
     const unsigned offset = pc & 0xfff;
     uint16_t low;
@@ -229,14 +242,15 @@ handler_undecoded : {
         slots[2047] = decode(uint32_t{low} | (uint32_t{*high} << 16));
         straddle.slot = &slots[2047];
     }
-    goto* kHandlers[static_cast<unsigned>(in->op)];
+    goto* HANDLER_FOR(in);
 }
 
     ALU(lui, static_cast<uint64_t>(IMM))
     ALU(auipc, pc + IMM)
-handler_jal:
+    SHARED(jal)
     RD = pc + in->length;
     JUMP(pc + IMM);
+handler_jalr_c:
 handler_jalr : {
     uint64_t destination = (RS1 + IMM) & ~uint64_t{1};
     RD = pc + in->length;
@@ -308,20 +322,20 @@ handler_jalr : {
     ALU(remuw, static_cast<uint32_t>(RS2) == 0
                    ? sext32(RS1)
                    : sext32(static_cast<uint32_t>(RS1) % static_cast<uint32_t>(RS2)))
-handler_end_of_page:  // sequential flow left the page
+    SHARED(end_of_page)  // sequential flow left the page
     goto leave;
-handler_fence:
+    SHARED(fence)
     // Another hart runs on another host thread: a guest fence that orders stores before loads
     // (smp_mb(), Dekker-style handshakes such as "set my flag, then look at yours") needs the
     // host's full barrier, or both harts can miss each other's store. The other orderings hold on
     // x86-64.
     if (in->imm) std::atomic_thread_fence(std::memory_order_seq_cst);
     NEXT();
-handler_fence_i:
+    SHARED(fence_i)
     for (unsigned p = 0; p < kDecodedPages; ++p)
         decoded_[p].paddr_page = ~uint64_t{0};
     goto retire_and_leave;
-handler_ecall:
+    SHARED(ecall)
     SYNC();
     if (priv_ == Priv::supervisor && ecall_handler_) {
         pc_ = pc + 4;  // the handler may redirect the hart (e.g. HSM, SRST)
@@ -339,11 +353,11 @@ handler_ecall:
                                       : cause::ecall_from_m,
           0);
     return;
-handler_ebreak:
+    SHARED(ebreak)
     SYNC();
     raise(cause::breakpoint, pc);
     return;
-handler_mret:
+    SHARED(mret)
     SYNC();
     if (priv_ != Priv::machine) {
         raise(cause::illegal_instruction, 0x30200073);
@@ -352,7 +366,7 @@ handler_mret:
     ++instret_;
     do_mret();
     return;
-handler_sret:
+    SHARED(sret)
     SYNC();
     if (priv_ == Priv::user || (priv_ == Priv::supervisor && (mstatus_ & kMstatusTsr))) {
         raise(cause::illegal_instruction, 0x10200073);
@@ -361,7 +375,7 @@ handler_sret:
     ++instret_;
     do_sret();
     return;
-handler_wfi:
+    SHARED(wfi)
     SYNC();
     if (priv_ == Priv::user || (priv_ == Priv::supervisor && (mstatus_ & kMstatusTw))) {
         raise(cause::illegal_instruction, 0x10500073);
@@ -371,7 +385,7 @@ handler_wfi:
     ++instret_;
     wait_for_interrupt();
     return;
-handler_sfence_vma:
+    SHARED(sfence_vma)
     SYNC();
     if (priv_ == Priv::user || (priv_ == Priv::supervisor && (mstatus_ & kMstatusTvm))) {
         raise(cause::illegal_instruction,
@@ -380,22 +394,22 @@ handler_sfence_vma:
     }
     flush_tlb();
     goto retire_and_leave;
-handler_csr:
+    SHARED(csr)
     // CSR writes may change privilege keys, satp or interrupt enables: always end the block.
     SYNC();
     if (!execute_csr(*in)) return;
     goto retire_and_leave;
-handler_amo:
+    SHARED(amo)
     pc_ = pc;
     if (!execute_amo(*in)) goto trapped;
     if (end_block_) goto retire_and_leave;
     NEXT();
-handler_fp:
+    SHARED(fp)
     pc_ = pc;
     if (!execute_fp(*in)) goto trapped;
     if (end_block_) goto retire_and_leave;
     NEXT();
-handler_illegal:
+    SHARED(illegal)
     SYNC();
     raise(cause::illegal_instruction, static_cast<uint32_t>(in->imm));
     return;
@@ -415,6 +429,10 @@ leave:
 
 #undef DISPATCH_AT_PC
 #undef NEXT
+#undef NEXT_AFTER
+#undef HANDLER_FOR
+#undef TWICE
+#undef SHARED
 #undef JUMP
 #undef SYNC
 #undef RD
