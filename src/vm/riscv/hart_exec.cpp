@@ -112,6 +112,7 @@ Hart::DecodedPage* Hart::code_page_for_pc() {
     for (Insn& slot : page.slots)
         slot.op = Op::undecoded;
     page.slots[2048].op = page.slots[2049].op = Op::end_of_page;
+    page.handlers_valid = false;
     return &page;
 }
 
@@ -146,19 +147,23 @@ void Hart::run_block() {
 
 #define HANDLER_FOR(slot) \
     kHandlers[static_cast<unsigned>((slot)->op) + ((slot)->length == 2 ? kOps : 0)]
-// `in` walks the page's slots alongside pc, so sequential flow costs two adds and a compare.
-#define DISPATCH_AT_PC()                \
-    do {                                \
-        in = &slots[(pc & 0xfff) >> 1]; \
-        goto* HANDLER_FOR(in);          \
+// `in` and `handler` walk the page's slots and their handlers alongside pc, so sequential flow
+// costs three adds and one load.
+#define DISPATCH_AT_PC()                        \
+    do {                                        \
+        in = &slots[(pc & 0xfff) >> 1];         \
+        handler = &handlers[(pc & 0xfff) >> 1]; \
+        goto** handler;                         \
     } while (0)
-#define NEXT_AFTER(length)     \
-    do {                       \
-        x[0] = 0;              \
-        ++retired;             \
-        pc += (length);        \
-        in += (length) >> 1;   \
-        goto* HANDLER_FOR(in); \
+#define NEXT_AFTER(length)               \
+    do {                                 \
+        const unsigned step_ = (length); \
+        x[0] = 0;                        \
+        ++retired;                       \
+        pc += step_;                     \
+        in += step_ >> 1;                \
+        handler += step_ >> 1;           \
+        goto** handler;                  \
     } while (0)
 #define NEXT() NEXT_AFTER(in->length)
 #define JUMP(destination)                                             \
@@ -204,11 +209,24 @@ void Hart::run_block() {
 #define SHARED(name) handler_##name : handler_##name##_c:
 
     Insn* const slots = page->slots;
+    const void** const handlers = page->handlers;
+    const void* const* handler;
+    if (!page->handlers_valid) {
+        for (unsigned i = 0; i < 2048; ++i)
+            handlers[i] = &&handler_undecoded;
+        handlers[2048] = handlers[2049] = &&handler_end_of_page;
+        page->handlers_valid = true;
+    }
     // A straddling instruction is decoded into the last slot only for this block.
     struct StraddleSlot {
         Insn* slot = nullptr;
+        const void** handler = nullptr;
+        const void* undecoded = nullptr;
         ~StraddleSlot() {
-            if (slot) slot->op = Op::undecoded;
+            if (slot) {
+                slot->op = Op::undecoded;
+                *handler = undecoded;
+            }
         }
     } straddle;
 
@@ -240,9 +258,13 @@ handler_undecoded : {
             return;
         }
         slots[2047] = decode(uint32_t{low} | (uint32_t{*high} << 16));
+        // Fields one by one: a temporary StraddleSlot would undo this in its destructor.
         straddle.slot = &slots[2047];
+        straddle.handler = &handlers[2047];
+        straddle.undecoded = &&handler_undecoded;
     }
-    goto* HANDLER_FOR(in);
+    handlers[offset >> 1] = HANDLER_FOR(in);
+    goto** handler;
 }
 
     ALU(lui, static_cast<uint64_t>(IMM))
