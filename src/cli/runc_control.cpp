@@ -36,6 +36,26 @@ Result<> print_processes(const ControlCommands& commands,
 }  // namespace
 
 void add_control_commands(CLI::App& app, ControlCommands& commands) {
+    auto& exec = commands.exec_options;
+    commands.exec = app.add_subcommand("exec", "run a process in a running container");
+    // `exec [flags] ID COMMAND...`: everything from the id on is ours, dashes included.
+    commands.exec->prefix_command();
+    commands.exec->add_option("-p,--process", exec.process_file,
+                              "JSON file with the process to run (an OCI process object)");
+    commands.exec->add_option("--cwd", exec.cwd, "working directory in the container");
+    // One value per occurrence: the id and command that follow are not more values.
+    commands.exec->add_option("-e,--env", exec.env, "KEY=VALUE to set (repeatable)")
+        ->allow_extra_args(false);
+    commands.exec->add_option("-u,--user", exec.user, "uid[:gid] to run as");
+    commands.exec
+        ->add_option("-c,--cap", exec.additional_capabilities, "capability to add (repeatable)")
+        ->allow_extra_args(false);
+    commands.exec->add_flag("--no-new-privs", exec.no_new_privileges, "set no_new_privs");
+    commands.exec->add_flag("-t,--tty", exec.tty, "allocate a pseudo-terminal");
+    commands.exec->add_flag("-d,--detach", exec.detach, "do not wait for the process");
+    commands.exec->add_option("--pid-file", exec.pid_file, "file to write the process's pid to");
+    commands.exec->add_option("--console-socket", commands.console_socket,
+                              "unix socket for the pty master (with -t)");
     commands.ps = app.add_subcommand("ps", "list the processes in a container's cgroup");
     commands.ps->add_option("id", commands.id, "container id")->required();
     commands.ps->add_option("-f,--format", commands.format, "table or json")
@@ -46,11 +66,22 @@ void add_control_commands(CLI::App& app, ControlCommands& commands) {
     commands.resume->add_option("id", commands.id, "container id")->required();
 }
 
-std::optional<Result<>> run_control_command(const ControlCommands& commands,
-                                            const container::runtime::Runtime& runtime) {
-    if (commands.ps->parsed()) return print_processes(commands, runtime);
-    if (commands.pause->parsed()) return runtime.pause(commands.id);
-    if (commands.resume->parsed()) return runtime.resume(commands.id);
+std::optional<Result<int>> run_control_command(ControlCommands& commands,
+                                               const container::runtime::Runtime& runtime) {
+    auto done = [](Result<> outcome) -> Result<int> {
+        if (!outcome) return std::unexpected(outcome.error());
+        return 0;
+    };
+    if (commands.exec->parsed()) {
+        std::vector<std::string> rest = commands.exec->remaining();
+        if (rest.empty()) return Result<int>(fail("exec: a container id is required"));
+        commands.exec_options.id = rest.front();
+        commands.exec_options.args.assign(rest.begin() + 1, rest.end());
+        return runtime.exec(commands.exec_options);
+    }
+    if (commands.ps->parsed()) return done(print_processes(commands, runtime));
+    if (commands.pause->parsed()) return done(runtime.pause(commands.id));
+    if (commands.resume->parsed()) return done(runtime.resume(commands.id));
     return std::nullopt;
 }
 

@@ -1,4 +1,4 @@
-// vessel-runc's commands on a live container that need no bundle: ps, pause, resume.
+// vessel-runc's commands on a live container that need no bundle: exec, ps, pause, resume.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -11,6 +11,9 @@
 namespace vessel::cli {
 
 struct ControlCommands {
+    CLI::App* exec = nullptr;
+    container::runtime::ExecOptions exec_options;
+    std::string console_socket;
     CLI::App* ps = nullptr;
     CLI::App* pause = nullptr;
     CLI::App* resume = nullptr;
@@ -20,8 +23,9 @@ struct ControlCommands {
 
 void add_control_commands(CLI::App& app, ControlCommands& commands);
 
-// nullopt when none of these commands was given; otherwise its outcome (output already printed).
-std::optional<Result<>> run_control_command(const ControlCommands& commands,
-                                            const container::runtime::Runtime& runtime);
+// nullopt when none of these commands was given; otherwise the exit status to return (output
+// already printed) or the error for the caller to report.
+std::optional<Result<int>> run_control_command(ControlCommands& commands,
+                                               const container::runtime::Runtime& runtime);
 
 }  // namespace vessel::cli

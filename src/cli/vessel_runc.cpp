@@ -195,6 +195,7 @@ int main(int argc, char** argv) {
 
     if (auto outcome = vessel::cli::run_control_command(control, runtime)) {
         if (!*outcome) return failed(outcome->error());
+        return **outcome;
     } else if (spec_cmd->parsed()) {
         if (auto written = write_spec(args); !written) return failed(written.error());
     } else if (create_cmd->parsed()) {

@@ -22,6 +22,7 @@
 #include "container/linux/container_init.h"
 #include "container/linux/namespaces.h"
 #include "container/runtime/rollback.h"
+#include "container/runtime/signals.h"
 #include "container/runtime/sync.h"
 
 namespace vessel::container::runtime {
@@ -45,15 +46,6 @@ Result<std::string> real_directory(const std::string& path, const char* what) {
     if (::stat(resolved, &info) != 0 || !S_ISDIR(info.st_mode))
         return fail_errno(ENOTDIR, fmt::format("{} {}", what, path));
     return std::string(resolved);
-}
-
-// Signals `run` passes on to the container instead of dying of them.
-sigset_t forwarded_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT})
-        sigaddset(&set, signal);
-    return set;
 }
 
 Result<> enter_time_namespace(const spec::Linux& config) {
@@ -222,29 +214,7 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach) {
         return 0;
     }
 
-    sigset_t forwarded = forwarded_signals();
-    UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
-    pollfd waiting[2] = {{.fd = launched.pidfd.get(), .events = POLLIN, .revents = 0},
-                         {.fd = signals.get(), .events = POLLIN, .revents = 0}};
-    for (;;) {
-        if (::poll(waiting, signals ? 2 : 1, -1) < 0) {
-            if (errno == EINTR) continue;
-            return fail_errno("wait for the container");
-        }
-        if (waiting[0].revents) break;
-        signalfd_siginfo info{};
-        if (waiting[1].revents && ::read(signals.get(), &info, sizeof info) == sizeof info) {
-            log_.debug("forwarding signal {} to the container", info.ssi_signo);
-            ::syscall(SYS_pidfd_send_signal, launched.pidfd.get(), info.ssi_signo, nullptr, 0);
-        }
-    }
-    siginfo_t info{};
-    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(launched.pidfd.get()), &info,
-                 WEXITED) != 0)
-        return fail_errno("reap the container's init");
-    ExitStatus status = info.si_code == CLD_EXITED
-                            ? ExitStatus{.code = info.si_status, .signal = 0}
-                            : ExitStatus{.code = 0, .signal = info.si_status};
+    ExitStatus status = TRY(wait_forwarding_signals(launched.pidfd.get(), log_));
     log_.debug("container {}: {}", options.id, status.describe());
     rollback.commit();
     TRY(destroy(launched.state));

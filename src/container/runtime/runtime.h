@@ -18,6 +18,23 @@ struct CreateOptions {
     std::string pid_file;  // written with the init's pid when non-empty
 };
 
+// `exec`: a new process in a running container. Without process_file the container's own
+// process is the template, with `args` and the overrides below; with it, that JSON (an OCI
+// process object) replaces the template whole.
+struct ExecOptions {
+    std::string id;
+    std::string process_file;
+    std::vector<std::string> args;
+    std::string cwd;
+    std::vector<std::string> env;  // KEY=VALUE, added to (or replacing keys of) the template's
+    std::string user;              // "uid" or "uid:gid"
+    std::vector<std::string> additional_capabilities;  // added to every set but inheritable
+    bool no_new_privileges = false;
+    bool tty = false;
+    bool detach = false;
+    std::string pid_file;
+};
+
 struct ContainerSummary {
     ContainerState state;
     Status status;
@@ -38,6 +55,11 @@ class Runtime {
     Result<> kill(const std::string& id, int signal, bool all) const;
     Result<> remove(const std::string& id, bool force) const;
     Result<std::vector<ContainerSummary>> list() const;
+
+    // Runs a process inside a running container: its namespaces, cgroup, capabilities, seccomp
+    // and no_new_privs as the config says (runtime/exec.cpp). Returns the shell-style exit code,
+    // or 0 when detached (once the program has been exec'd).
+    Result<int> exec(const ExecOptions& options) const;
 
     // ps, pause and resume (runtime/control.cpp).
     Result<std::vector<pid_t>> processes(const std::string& id) const;

@@ -1,6 +1,11 @@
 #include "container/runtime/signals.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cctype>
@@ -61,6 +66,38 @@ Result<int> parse_signal(std::string_view text) {
         if (value >= SIGRTMIN && value <= SIGRTMAX) return value;
     }
     return fail("unknown signal \"{}\"", text);
+}
+
+sigset_t forwarded_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT})
+        sigaddset(&set, signal);
+    return set;
+}
+
+Result<ExitStatus> wait_forwarding_signals(int pidfd, const Logger& log) {
+    sigset_t forwarded = forwarded_signals();
+    UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+    pollfd waiting[2] = {{.fd = pidfd, .events = POLLIN, .revents = 0},
+                         {.fd = signals.get(), .events = POLLIN, .revents = 0}};
+    for (;;) {
+        if (::poll(waiting, signals ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("wait for the container's process");
+        }
+        if (waiting[0].revents) break;
+        signalfd_siginfo info{};
+        if (waiting[1].revents && ::read(signals.get(), &info, sizeof info) == sizeof info) {
+            log.debug("forwarding signal {} to the container", info.ssi_signo);
+            ::syscall(SYS_pidfd_send_signal, pidfd, info.ssi_signo, nullptr, 0);
+        }
+    }
+    siginfo_t info{};
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) != 0)
+        return fail_errno("reap the container's process");
+    return info.si_code == CLD_EXITED ? ExitStatus{.code = info.si_status, .signal = 0}
+                                      : ExitStatus{.code = 0, .signal = info.si_status};
 }
 
 }  // namespace vessel::container::runtime
