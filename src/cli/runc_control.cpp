@@ -1,5 +1,8 @@
 #include "cli/runc_control.h"
 
+#include <unistd.h>
+
+#include <charconv>
 #include <cstdio>
 
 #include "base/file.h"
@@ -33,6 +36,77 @@ Result<> print_processes(const ControlCommands& commands,
     return {};
 }
 
+// "512M", "1g", "4096", "-1": bytes, with runc's binary suffixes (k, m, g, t; an optional b).
+Result<int64_t> parse_bytes(const std::string& flag, std::string_view text) {
+    int64_t number = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error != std::errc() || end == text.data())
+        return fail("--{}: \"{}\" is not a size", flag, text);
+    std::string suffix(end, text.data() + text.size());
+    for (char& c : suffix)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (suffix.ends_with('b') && suffix.size() == 2) suffix.pop_back();
+    static constexpr std::pair<const char*, int> kUnits[] = {{"", 0},   {"b", 0},  {"k", 10},
+                                                             {"m", 20}, {"g", 30}, {"t", 40}};
+    for (auto [name, shift] : kUnits)
+        if (suffix == name) {
+            if (number > 0 && number > (INT64_MAX >> shift))
+                return fail("--{}: \"{}\" is too large", flag, text);
+            return number < 0 ? number : number << shift;
+        }
+    return fail("--{}: \"{}\" has an unknown unit (use k, m, g or t)", flag, text);
+}
+
+Result<int64_t> parse_integer(const std::string& flag, std::string_view text) {
+    int64_t number = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error != std::errc() || end != text.data() + text.size())
+        return fail("--{}: \"{}\" is not an integer", flag, text);
+    return number;
+}
+
+// The linux.resources object update applies: --resources, or the flags.
+Result<Json> update_resources(const ControlCommands& commands) {
+    if (!commands.resources_file.empty()) {
+        std::string text;
+        if (commands.resources_file == "-") {
+            char buffer[4096];
+            ssize_t got;
+            while ((got = ::read(0, buffer, sizeof buffer)) > 0)
+                text.append(buffer, static_cast<size_t>(got));
+        } else {
+            text = TRY_CTX(read_file(commands.resources_file), "--resources");
+        }
+        return with_context(parse_json(text, commands.resources_file), "--resources");
+    }
+    Json resources = Json::object();
+    for (const auto& [flag, value] : commands.update_flags) {
+        if (value.empty()) continue;
+        if (flag == "memory")
+            resources["memory"]["limit"] = TRY(parse_bytes(flag, value));
+        else if (flag == "memory-swap")
+            resources["memory"]["swap"] = TRY(parse_bytes(flag, value));
+        else if (flag == "memory-reservation")
+            resources["memory"]["reservation"] = TRY(parse_bytes(flag, value));
+        else if (flag == "cpu-shares")
+            resources["cpu"]["shares"] = TRY(parse_integer(flag, value));
+        else if (flag == "cpu-quota")
+            resources["cpu"]["quota"] = TRY(parse_integer(flag, value));
+        else if (flag == "cpu-period")
+            resources["cpu"]["period"] = TRY(parse_integer(flag, value));
+        else if (flag == "cpuset-cpus")
+            resources["cpu"]["cpus"] = value;
+        else if (flag == "cpuset-mems")
+            resources["cpu"]["mems"] = value;
+        else if (flag == "pids-limit")
+            resources["pids"]["limit"] = TRY(parse_integer(flag, value));
+        else if (flag == "blkio-weight")
+            resources["blockIO"]["weight"] = TRY(parse_integer(flag, value));
+    }
+    if (resources.empty()) return fail("update: nothing to change (give --resources or a limit)");
+    return resources;
+}
+
 }  // namespace
 
 void add_control_commands(CLI::App& app, ControlCommands& commands) {
@@ -56,6 +130,15 @@ void add_control_commands(CLI::App& app, ControlCommands& commands) {
     commands.exec->add_option("--pid-file", exec.pid_file, "file to write the process's pid to");
     commands.exec->add_option("--console-socket", commands.console_socket,
                               "unix socket for the pty master (with -t)");
+    commands.update = app.add_subcommand("update", "change a live container's resource limits");
+    commands.update->add_option("id", commands.id, "container id")->required();
+    commands.update->add_option("-r,--resources", commands.resources_file,
+                                "JSON file with an OCI linux.resources object (- for stdin)");
+    for (const char* flag :
+         {"memory", "memory-swap", "memory-reservation", "cpu-shares", "cpu-quota", "cpu-period",
+          "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight"})
+        commands.update->add_option(std::string("--") + flag, commands.update_flags[flag],
+                                    "as in runc update");
     commands.ps = app.add_subcommand("ps", "list the processes in a container's cgroup");
     commands.ps->add_option("id", commands.id, "container id")->required();
     commands.ps->add_option("-f,--format", commands.format, "table or json")
@@ -78,6 +161,11 @@ std::optional<Result<int>> run_control_command(ControlCommands& commands,
         commands.exec_options.id = rest.front();
         commands.exec_options.args.assign(rest.begin() + 1, rest.end());
         return runtime.exec(commands.exec_options);
+    }
+    if (commands.update->parsed()) {
+        auto resources = update_resources(commands);
+        if (!resources) return std::unexpected(resources.error());
+        return done(runtime.update(commands.id, *resources));
     }
     if (commands.ps->parsed()) return done(print_processes(commands, runtime));
     if (commands.pause->parsed()) return done(runtime.pause(commands.id));

@@ -1,7 +1,9 @@
-// vessel-runc's commands on a live container that need no bundle: exec, ps, pause, resume.
+// vessel-runc's commands on a live container that need no bundle: exec, update, ps, pause,
+// resume.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -14,6 +16,10 @@ struct ControlCommands {
     CLI::App* exec = nullptr;
     container::runtime::ExecOptions exec_options;
     std::string console_socket;
+    CLI::App* update = nullptr;
+    std::string resources_file;  // "-": standard input
+    // update's flags, as runc spells them; empty when not given.
+    std::map<std::string, std::string> update_flags;
     CLI::App* ps = nullptr;
     CLI::App* pause = nullptr;
     CLI::App* resume = nullptr;

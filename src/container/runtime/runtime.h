@@ -61,6 +61,10 @@ class Runtime {
     // or 0 when detached (once the program has been exec'd).
     Result<int> exec(const ExecOptions& options) const;
 
+    // Applies new limits to a live (created, running or paused) container's cgroups. `resources`
+    // is an OCI linux.resources object; only the limits it names change (runtime/update.cpp).
+    Result<> update(const std::string& id, const Json& resources) const;
+
     // ps, pause and resume (runtime/control.cpp).
     Result<std::vector<pid_t>> processes(const std::string& id) const;
     Result<> pause(const std::string& id) const;

@@ -251,6 +251,10 @@ const Namespace* Linux::find_namespace(NamespaceType type) const {
     return nullptr;
 }
 
+Result<Resources> parse_resources_object(const Json& resources) {
+    return parse_resources(JsonAt(resources, ""));
+}
+
 Result<Linux> parse_linux(const JsonAt& at) {
     TRY(at.expect_object());
     Linux linux_config;

@@ -151,6 +151,10 @@ struct Spec {
 // ("process.args: must not be empty"); the caller adds the file name.
 Result<Spec> parse_spec(const Json& document);
 
+// An OCI linux.resources object on its own (`vessel-runc update --resources`), checked as in a
+// config; error paths are relative to it ("memory.limit: ...").
+Result<Resources> parse_resources_object(const Json& resources);
+
 // Reads <bundle>/config.json; errors read "config.json: <path>: <problem>".
 Result<Spec> load_spec(const std::string& bundle);
 

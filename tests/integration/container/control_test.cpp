@@ -1,4 +1,4 @@
-// ps, pause and resume on real containers.
+// ps, pause, resume and update on real containers.
 #include "busybox_fixture.h"
 
 namespace vessel {
@@ -50,6 +50,72 @@ TEST_F(ControlTest, PsPauseResume) {
     ASSERT_EQ(invoke({"pause", id_}).code, 0);
     auto removed = invoke({"delete", "--force", id_});
     EXPECT_EQ(removed.code, 0) << removed.err;
+    expect_nothing_left();
+}
+
+// The container's value of a cgroup file, from whichever hierarchy has it ("" when none does).
+std::string cgroup_value(const std::string& cgroup_path, const std::string& file) {
+    for (const auto& hierarchy : list_directory("/sys/fs/cgroup")) {
+        std::string path = "/sys/fs/cgroup/" + hierarchy + cgroup_path + "/" + file;
+        if (::access(path.c_str(), F_OK) == 0) {
+            std::string value = slurp(path);
+            while (!value.empty() && value.back() == '\n')
+                value.pop_back();
+            return value;
+        }
+    }
+    if (::access(("/sys/fs/cgroup" + cgroup_path + "/" + file).c_str(), F_OK) == 0)
+        return slurp("/sys/fs/cgroup" + cgroup_path + "/" + file);
+    return "";
+}
+
+TEST_F(ControlTest, UpdateChangesLimitsLiveAndRefusesBadValues) {
+    config_["process"]["args"] = {"sleep", "100"};
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    std::string path = cgroup_parent_ + "/" + id_;
+    bool v2 = !cgroup_value(path, "memory.max").empty();
+    std::string memory_file = v2 ? "memory.max" : "memory.limit_in_bytes";
+
+    auto updated = invoke({"update", "--memory", "64M", "--pids-limit", "20", "--cpu-period",
+                           "100000", "--cpu-quota", "50000", id_});
+    ASSERT_EQ(updated.code, 0) << updated.err;
+    EXPECT_EQ(cgroup_value(path, memory_file), "67108864");
+    EXPECT_EQ(cgroup_value(path, "pids.max"), "20");
+    if (v2)
+        EXPECT_EQ(cgroup_value(path, "cpu.max"), "50000 100000");
+    else
+        EXPECT_EQ(cgroup_value(path, "cpu.cfs_quota_us"), "50000");
+
+    // --resources: an OCI linux.resources object, from a file or standard input.
+    ASSERT_TRUE(write_file_atomic(dir_ + "/resources.json", R"({"pids": {"limit": 33}})"));
+    ASSERT_EQ(invoke({"update", "--resources", dir_ + "/resources.json", id_}).code, 0);
+    EXPECT_EQ(cgroup_value(path, "pids.max"), "33");
+    EXPECT_EQ(cgroup_value(path, memory_file), "67108864") << "a limit not named is kept";
+
+    // Bad values change nothing and name the problem.
+    auto tiny = invoke({"update", "--memory", "12", id_});
+    EXPECT_EQ(tiny.code, 1);
+    EXPECT_NE(tiny.err.find("memory.limit: must be -1 (unlimited) or at least 4096 bytes"),
+              std::string::npos)
+        << tiny.err;
+    auto unit = invoke({"update", "--memory", "5parsecs", id_});
+    EXPECT_EQ(unit.code, 1);
+    EXPECT_NE(unit.err.find("--memory: \"5parsecs\" has an unknown unit"), std::string::npos)
+        << unit.err;
+    ASSERT_TRUE(write_file_atomic(dir_ + "/bad.json", R"({"pids": {"limit": 0}})"));
+    auto zero = invoke({"update", "-r", dir_ + "/bad.json", id_});
+    EXPECT_EQ(zero.code, 1);
+    EXPECT_NE(zero.err.find("pids.limit: must be -1 (unlimited) or positive"), std::string::npos)
+        << zero.err;
+    EXPECT_EQ(invoke({"update", id_}).code, 1);  // nothing to change
+    EXPECT_EQ(cgroup_value(path, "pids.max"), "33");
+    EXPECT_EQ(cgroup_value(path, memory_file), "67108864");
+
+    ASSERT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    auto gone = invoke({"update", "--pids-limit", "5", id_});
+    EXPECT_EQ(gone.code, 1);
+    EXPECT_EQ(gone.err, fmt::format("vessel-runc: container \"{}\" does not exist\n", id_));
     expect_nothing_left();
 }
 
