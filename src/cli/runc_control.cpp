@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "base/file.h"
 
@@ -107,6 +109,32 @@ Result<Json> update_resources(const ControlCommands& commands) {
     return resources;
 }
 
+// "5s", "500ms", "2m" or plain seconds.
+Result<std::chrono::milliseconds> parse_interval(std::string_view text) {
+    int64_t number = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
+    if (error != std::errc() || number <= 0)
+        return fail("--interval: \"{}\" is not a positive duration", text);
+    if (unit == "ms") return std::chrono::milliseconds(number);
+    if (unit.empty() || unit == "s") return std::chrono::milliseconds(number * 1000);
+    if (unit == "m") return std::chrono::milliseconds(number * 60000);
+    return fail("--interval: \"{}\" has an unknown unit (use ms, s or m)", text);
+}
+
+// events: one stats record with --stats; otherwise one every interval while the container lives.
+Result<> print_events(const ControlCommands& commands, const container::runtime::Runtime& runtime) {
+    auto interval = TRY(parse_interval(commands.interval));
+    for (;;) {
+        Json record = TRY(runtime.stats(commands.id));
+        std::printf("%s\n", record.dump().c_str());
+        std::fflush(stdout);
+        if (commands.stats_once) return {};
+        std::this_thread::sleep_for(interval);
+        if (!runtime.is_running(commands.id)) return {};
+    }
+}
+
 }  // namespace
 
 void add_control_commands(CLI::App& app, ControlCommands& commands) {
@@ -139,6 +167,11 @@ void add_control_commands(CLI::App& app, ControlCommands& commands) {
           "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight"})
         commands.update->add_option(std::string("--") + flag, commands.update_flags[flag],
                                     "as in runc update");
+    commands.events = app.add_subcommand("events", "print a container's resource usage");
+    commands.events->add_option("id", commands.id, "container id")->required();
+    commands.events->add_flag("--stats", commands.stats_once, "print one record and exit");
+    commands.events->add_option("--interval", commands.interval,
+                                "time between records (default 5s)");
     commands.ps = app.add_subcommand("ps", "list the processes in a container's cgroup");
     commands.ps->add_option("id", commands.id, "container id")->required();
     commands.ps->add_option("-f,--format", commands.format, "table or json")
@@ -167,6 +200,7 @@ std::optional<Result<int>> run_control_command(ControlCommands& commands,
         if (!resources) return std::unexpected(resources.error());
         return done(runtime.update(commands.id, *resources));
     }
+    if (commands.events->parsed()) return done(print_events(commands, runtime));
     if (commands.ps->parsed()) return done(print_processes(commands, runtime));
     if (commands.pause->parsed()) return done(runtime.pause(commands.id));
     if (commands.resume->parsed()) return done(runtime.resume(commands.id));

@@ -1,5 +1,5 @@
-// vessel-runc's commands on a live container that need no bundle: exec, update, ps, pause,
-// resume.
+// vessel-runc's commands on a live container that need no bundle: exec, update, events, ps,
+// pause, resume.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -20,6 +20,9 @@ struct ControlCommands {
     std::string resources_file;  // "-": standard input
     // update's flags, as runc spells them; empty when not given.
     std::map<std::string, std::string> update_flags;
+    CLI::App* events = nullptr;
+    bool stats_once = false;
+    std::string interval = "5s";
     CLI::App* ps = nullptr;
     CLI::App* pause = nullptr;
     CLI::App* resume = nullptr;

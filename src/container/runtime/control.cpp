@@ -1,6 +1,7 @@
-// ps, pause and resume: commands that act on a live container through its cgroup.
+// ps, pause, resume and stats: commands that act on a live container through its cgroup.
 #include "container/cgroup/cgroup.h"
 #include "container/cgroup/freezer.h"
+#include "container/cgroup/stats.h"
 #include "container/runtime/runtime.h"
 
 namespace vessel::container::runtime {
@@ -25,6 +26,21 @@ Result<std::vector<pid_t>> Runtime::processes(const std::string& id) const {
     auto layout = TRY(cgroup::detect_layout());
     auto cgroup = cgroup::make_cgroup(layout, state.cgroup_path);
     return cgroup->processes();
+}
+
+Result<Json> Runtime::stats(const std::string& id) const {
+    ContainerState state = TRY(store_.load(id));
+    Status status = live_status(state);
+    if (status == Status::stopped)
+        return fail("cannot read the stats of container \"{}\": it is stopped", id);
+    auto layout = TRY(cgroup::detect_layout());
+    Json data = TRY(cgroup::read_stats(layout, state.cgroup_path));
+    return Json{{"type", "stats"}, {"id", id}, {"data", data}};
+}
+
+bool Runtime::is_running(const std::string& id) const {
+    auto state = store_.load(id);
+    return state && live_status(*state) != Status::stopped;
 }
 
 Result<> Runtime::pause(const std::string& id) const {

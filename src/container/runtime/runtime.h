@@ -65,6 +65,10 @@ class Runtime {
     // is an OCI linux.resources object; only the limits it names change (runtime/update.cpp).
     Result<> update(const std::string& id, const Json& resources) const;
 
+    // One `events --stats` record: {"type": "stats", "id": ..., "data": {cpu, memory, pids}}.
+    Result<Json> stats(const std::string& id) const;
+    bool is_running(const std::string& id) const;
+
     // ps, pause and resume (runtime/control.cpp).
     Result<std::vector<pid_t>> processes(const std::string& id) const;
     Result<> pause(const std::string& id) const;

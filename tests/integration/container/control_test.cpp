@@ -1,4 +1,4 @@
-// ps, pause, resume and update on real containers.
+// ps, pause, resume, update and events on real containers.
 #include "busybox_fixture.h"
 
 namespace vessel {
@@ -116,6 +116,43 @@ TEST_F(ControlTest, UpdateChangesLimitsLiveAndRefusesBadValues) {
     auto gone = invoke({"update", "--pids-limit", "5", id_});
     EXPECT_EQ(gone.code, 1);
     EXPECT_EQ(gone.err, fmt::format("vessel-runc: container \"{}\" does not exist\n", id_));
+    expect_nothing_left();
+}
+
+TEST_F(ControlTest, EventsStatsReportsTheCgroupsUsageAndLimits) {
+    config_["process"]["args"] = {"sh", "-c", "sleep 100 & exec sleep 101"};
+    config_["linux"]["resources"] = {{"memory", {{"limit", 96 << 20}}}, {"pids", {{"limit", 50}}}};
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    // Both sleeps exist once ps shows two processes.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        auto pids = parse_json(invoke({"ps", "--format", "json", id_}).out, "ps");
+        if (pids && pids->size() == 2) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+
+    auto events = invoke({"events", "--stats", id_});
+    ASSERT_EQ(events.code, 0) << events.err;
+    auto record = parse_json(events.out, "events");
+    ASSERT_TRUE(record) << events.out;
+    EXPECT_EQ((*record)["type"], "stats");
+    EXPECT_EQ((*record)["id"], id_);
+    const Json& data = (*record)["data"];
+    EXPECT_EQ(data["memory"]["usage"]["limit"], 96 << 20) << data.dump();
+    EXPECT_GT(data["memory"]["usage"]["usage"].get<uint64_t>(), 0u) << data.dump();
+    EXPECT_EQ(data["pids"]["current"], 2) << data.dump();
+    EXPECT_EQ(data["pids"]["limit"], 50) << data.dump();
+    EXPECT_GT(data["cpu"]["usage"]["total"].get<uint64_t>(), 0u) << data.dump();
+
+    // A stopped container has no usage to report; a bad --interval is named.
+    ASSERT_EQ(invoke({"kill", id_, "KILL"}).code, 0);
+    auto stopped = invoke({"events", "--stats", id_});
+    EXPECT_EQ(stopped.code, 1);
+    EXPECT_NE(stopped.err.find("it is stopped"), std::string::npos) << stopped.err;
+    auto bad = invoke({"events", "--interval", "soon", id_});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("--interval"), std::string::npos) << bad.err;
+    ASSERT_EQ(invoke({"delete", id_}).code, 0);
     expect_nothing_left();
 }
 
