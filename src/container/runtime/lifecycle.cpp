@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
+#include "container/runtime/hooks.h"
 #include "container/runtime/runtime.h"
 
 namespace vessel::container::runtime {
@@ -52,6 +53,16 @@ Result<> Runtime::start(const std::string& id) {
                     status_name(status));
     UniqueFd init = open_init(state);
     if (!init) return fail("cannot start container \"{}\": its process has exited", id);
+    // Checked at create; a hook that has gone since fails here like any other failing hook.
+    auto hooks = parse_hooks(state.hooks);
+    if (!hooks)
+        return std::unexpected(hooks.error().context("cannot start container \"" + id + "\""));
+    if (auto ran = run_hooks(hooks->start_container, state.oci_state(Status::created), init.get());
+        !ran) {
+        // As the spec asks: the container is stopped and deleted (poststop hooks included).
+        (void)destroy(state);
+        return std::unexpected(ran.error().context(fmt::format("start container \"{}\"", id)));
+    }
     UniqueFd fifo = TRY(open_file(store_.fifo_path(id), O_RDONLY | O_NONBLOCK));
     pollfd waiting[2] = {{.fd = fifo.get(), .events = POLLIN, .revents = 0},
                          {.fd = init.get(), .events = POLLIN, .revents = 0}};
@@ -68,6 +79,7 @@ Result<> Runtime::start(const std::string& id) {
     if (::read(fifo.get(), &byte, 1) != 1)
         return fail("cannot start container \"{}\": exec.fifo was empty", id);
     ::unlink(store_.fifo_path(id).c_str());
+    run_hooks_warning_only(hooks->poststart, state.oci_state(Status::running), log_);
     return {};
 }
 
@@ -120,6 +132,12 @@ Result<> Runtime::destroy(const ContainerState& state) const {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     TRY_CTX(cgroup->destroy(), "delete container \"{}\"", state.id);
+    if (!state.hooks.is_null()) {
+        if (auto hooks = parse_hooks(state.hooks))
+            run_hooks_warning_only(hooks->poststop, state.oci_state(Status::stopped), log_);
+        else
+            log_.warning("poststop hooks not run: {}", hooks.error().message());
+    }
     store_.remove(state.id);
     log_.debug("container {}: deleted", state.id);
     return {};

@@ -21,6 +21,7 @@
 #include "container/cgroup/cgroup.h"
 #include "container/linux/container_init.h"
 #include "container/linux/namespaces.h"
+#include "container/runtime/hooks.h"
 #include "container/runtime/rollback.h"
 #include "container/runtime/signals.h"
 #include "container/runtime/sync.h"
@@ -80,6 +81,7 @@ spec::Resources with_listed_devices_allowed(const spec::Linux& config) {
 
 struct Runtime::Launched {
     ContainerState state;
+    Hooks hooks;
     UniqueFd pidfd;
     SyncChannel sync;
     std::unique_ptr<cgroup::Cgroup> cgroup;
@@ -92,6 +94,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     std::unique_ptr<cgroup::Cgroup> cgroup;
     UniqueFd state_dir;
     Launched launched{.state = {},
+                      .hooks = {},
                       .pidfd = {},
                       .sync = SyncChannel(UniqueFd()),
                       .cgroup = nullptr,
@@ -102,7 +105,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
         TRY(real_directory(options.bundle.empty() ? "." : options.bundle, "bundle"));
     spec::Spec spec = TRY(spec::load_spec(bundle));
     if (!spec.process) return fail("config.json: process: is required to create a container");
-    // Before anything exists: a bad capability or seccomp rule leaves nothing behind.
+    // Before anything exists: a bad capability, seccomp rule or hook leaves nothing behind.
+    launched.hooks = TRY_CTX(parse_hooks(spec.hooks), "config.json");
     sys::SecurityPlan security =
         TRY_CTX(sys::prepare_security(spec, store_.root() + "/.seccomp-cache"), "config.json");
     std::string rootfs = TRY_CTX(
@@ -184,7 +188,13 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     state.annotations = spec.annotations;
     state.cgroup_path = cgroup_path;
     state.cgroup_created = cgroup->created_directories();
+    state.hooks = spec.hooks;
     TRY(store_.save(state));
+    Json creating = state.oci_state(Status::created);
+    creating["status"] = "creating";
+    TRY(run_hooks(launched.hooks.prestart, creating));
+    TRY(run_hooks(launched.hooks.create_runtime, creating));
+    TRY(run_hooks(launched.hooks.create_container, creating, launched.pidfd.get()));
     if (!options.pid_file.empty())
         TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid), 0644), "--pid-file");
 
@@ -203,11 +213,15 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach) {
     auto launched = TRY(launch(options, Mode::run));
     Rollback rollback;
     rollback.add([&] { (void)destroy(launched.state); });
+    TRY(run_hooks(launched.hooks.start_container, launched.state.oci_state(Status::created),
+                  launched.pidfd.get()));
     TRY(launched.sync.send(SyncTag::start));
     // The init's end closes on exec: EOF means the program runs, a message means exec failed.
     auto after_start = launched.sync.receive();
     if (after_start && after_start->tag == SyncTag::error)
         return std::unexpected(Error(after_start->payload));
+    run_hooks_warning_only(launched.hooks.poststart, launched.state.oci_state(Status::running),
+                           log_);
     if (detach) {
         rollback.commit();
         ::sigprocmask(SIG_SETMASK, &launched.original_mask, nullptr);

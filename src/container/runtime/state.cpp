@@ -35,7 +35,8 @@ Json ContainerState::to_json() const {
                 {"owner", owner},
                 {"annotations", annotations},
                 {"cgroupPath", cgroup_path},
-                {"cgroupCreated", cgroup_created}};
+                {"cgroupCreated", cgroup_created},
+                {"hooks", hooks}};
 }
 
 Result<ContainerState> ContainerState::from_json(const Json& json) {
@@ -53,6 +54,7 @@ Result<ContainerState> ContainerState::from_json(const Json& json) {
             if (value.is_string()) state.annotations[key] = value.get<std::string>();
     state.cgroup_path = TRY(TRY(at.child("cgroupPath")).string());
     state.cgroup_created = TRY(at.optional_string_array("cgroupCreated"));
+    if (json.contains("hooks")) state.hooks = json["hooks"];
     return state;
 }
 

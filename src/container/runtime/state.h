@@ -28,6 +28,7 @@ struct ContainerState {
     std::map<std::string, std::string> annotations;
     std::string cgroup_path;                  // "/vessel/<id>"
     std::vector<std::string> cgroup_created;  // directories create made, outermost first
+    Json hooks;  // config.json's hooks, for start and delete (the bundle may change meanwhile)
 
     Json to_json() const;
     static Result<ContainerState> from_json(const Json& json);
