@@ -235,7 +235,8 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
         return std::unexpected(Error(after_exec->payload).context(source));
     }
     if (!options.pid_file.empty())
-        TRY_CTX(write_file_atomic(options.pid_file, std::to_string(program) + "\n"), "--pid-file");
+        // No newline, as runc: containerd's shim parses the file with a bare Atoi.
+        TRY_CTX(write_file_atomic(options.pid_file, std::to_string(program)), "--pid-file");
     if (options.detach) return 0;
     ExitStatus exit = TRY(wait_forwarding_signals(program_fd.get(), log_));
     log_.debug("exec in {}: {}", options.id, exit.describe());

@@ -105,6 +105,13 @@ Result<> Runtime::kill(const std::string& id, int signal, bool all) const {
 }
 
 Result<> Runtime::remove(const std::string& id, bool force) const {
+    // As runc: --force of a container that does not exist succeeds (containerd's shim deletes
+    // again after a container has gone), and clears a directory an aborted create left.
+    if (force && !path_exists(store_.directory(id) + "/state.json")) {
+        TRY(validate_id(id));
+        if (path_exists(store_.directory(id))) store_.remove(id);
+        return {};
+    }
     ContainerState state = TRY(store_.load(id));
     Status status = live_status(state);
     // Like runc, a created container (never started) may be deleted without --force.

@@ -162,6 +162,13 @@ TEST_F(ControlTest, UnknownContainer) {
         EXPECT_EQ(result.code, 1) << command;
         EXPECT_EQ(result.err, "vessel-runc: container \"nope\" does not exist\n") << command;
     }
+    // delete --force of a container that does not exist succeeds, as in runc.
+    auto plain = invoke({"delete", "nope"});
+    EXPECT_EQ(plain.code, 1);
+    EXPECT_EQ(plain.err, "vessel-runc: container \"nope\" does not exist\n");
+    auto forced = invoke({"delete", "--force", "nope"});
+    EXPECT_EQ(forced.code, 0) << forced.err;
+    EXPECT_EQ(invoke({"delete", "--force", "../escape"}).code, 1) << "ids are still checked";
 }
 
 }  // namespace
