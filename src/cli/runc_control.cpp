@@ -193,6 +193,7 @@ std::optional<Result<int>> run_control_command(ControlCommands& commands,
         if (rest.empty()) return Result<int>(fail("exec: a container id is required"));
         commands.exec_options.id = rest.front();
         commands.exec_options.args.assign(rest.begin() + 1, rest.end());
+        commands.exec_options.console_socket = commands.console_socket;
         return runtime.exec(commands.exec_options);
     }
     if (commands.update->parsed()) {

@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
                             "bundle directory (default: current directory)");
         command->add_option("--pid-file", args.pid_file, "file to write the container's pid to");
         command->add_option("--console-socket", args.console_socket,
-                            "unix socket for the pty master (terminals are not supported yet)");
+                            "unix socket to send the pty master to (process.terminal)");
         command->add_flag("--no-pivot", args.no_pivot, "not supported: pivot_root is always used");
         command->add_flag("--no-new-keyring", args.no_new_keyring, "keep the session keyring");
         command->add_option("--preserve-fds", args.preserve_fds,
@@ -183,14 +183,15 @@ int main(int argc, char** argv) {
     if (globals.systemd_cgroup)
         return failed(Error("--systemd-cgroup: the systemd cgroup manager is not supported yet"));
     Runtime runtime(globals.root, *log);
-    container::runtime::CreateOptions create_options{
-        .id = args.id, .bundle = args.bundle, .pid_file = args.pid_file};
+    container::runtime::CreateOptions create_options{.id = args.id,
+                                                     .bundle = args.bundle,
+                                                     .pid_file = args.pid_file,
+                                                     .console_socket = args.console_socket,
+                                                     .detach = args.detach};
     if ((create_cmd->parsed() || run_cmd->parsed())) {
         if (args.no_pivot)
             return failed(Error("--no-pivot: not supported; the rootfs is always pivoted"));
         if (args.preserve_fds != 0) return failed(Error("--preserve-fds: not supported yet"));
-        if (!args.console_socket.empty())
-            log->debug("--console-socket {}: unused without a terminal", args.console_socket);
     }
 
     if (auto outcome = vessel::cli::run_control_command(control, runtime)) {

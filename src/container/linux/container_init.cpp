@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "base/fd_passing.h"
+
 #include "container/linux/namespaces.h"
 #include "container/linux/process_setup.h"
 #include "container/linux/rootfs.h"
@@ -53,6 +55,12 @@ Result<std::string> set_up(const InitConfig& config) {
                                   .cgroups = config.cgroups}));
     TRY(finish_rootfs(spec));
     if (::chdir(process.cwd.c_str()) != 0) return fail_errno("process.cwd: chdir " + process.cwd);
+    if (process.terminal) {
+        // Its master goes to the runtime (for --console-socket or the foreground relay).
+        UniqueFd master = TRY(open_terminal_as_stdio(process));
+        TRY(send_fd(config.sync.fd(), master.get(),
+                    std::string(1, static_cast<char>(SyncTag::terminal))));
+    }
     // 5. Process limits and identity.
     TRY(apply_rlimits(process));
     if (config.security) TRY(security_before_user_switch(*config.security));

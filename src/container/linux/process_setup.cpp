@@ -1,6 +1,8 @@
 #include "container/linux/process_setup.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -102,6 +104,32 @@ Result<std::string> find_executable(const spec::Process& process) {
         position = end + 1;
     }
     return fail("process.args[0]: \"{}\": executable file not found in $PATH", name);
+}
+
+Result<UniqueFd> open_terminal_as_stdio(const spec::Process& process) {
+    UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) return fail_errno("process.terminal: open /dev/ptmx");
+    int unlock = 0;
+    if (::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0)
+        return fail_errno("process.terminal: unlock the pty");
+    UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY));
+    if (!slave) return fail_errno("process.terminal: open the pty");
+    if (process.console_size) {
+        winsize size{};
+        size.ws_row = process.console_size->height;
+        size.ws_col = process.console_size->width;
+        if (::ioctl(slave.get(), TIOCSWINSZ, &size) != 0)
+            return fail_errno("process.consoleSize: set the window size");
+    }
+    // The program's user owns its terminal, as after a login.
+    if (::fchown(slave.get(), process.user.uid, static_cast<gid_t>(-1)) != 0)
+        return fail_errno("process.terminal: chown the pty");
+    if (::setsid() < 0) return fail_errno("process.terminal: setsid");
+    if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0)
+        return fail_errno("process.terminal: make the pty the controlling terminal");
+    for (int stdio = 0; stdio < 3; ++stdio)
+        if (::dup2(slave.get(), stdio) < 0) return fail_errno("process.terminal: dup2");
+    return master;
 }
 
 }  // namespace vessel::container::sys

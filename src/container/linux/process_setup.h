@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "container/spec/spec.h"
 
 namespace vessel::container::sys {
@@ -17,6 +18,11 @@ Result<> set_oom_score_adj(const spec::Process& process);
 Result<> apply_rlimits(const spec::Process& process);
 Result<> switch_user(const spec::Process& process);
 Result<> set_no_new_privileges(const spec::Process& process);
+
+// process.terminal: opens a pty of the devpts at /dev/pts (the container's, once its mounts are
+// in place), sizes it (process.consoleSize), gives it to the process's user, makes it the
+// controlling terminal of a new session and stdin/stdout/stderr. Returns the master.
+Result<UniqueFd> open_terminal_as_stdio(const spec::Process& process);
 
 // Resolves process.args[0] through PATH from process.env (as a shell would), inside the
 // container's root; "config.json: process.args[0]: ..." when nothing executable is found.

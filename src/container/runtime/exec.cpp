@@ -17,6 +17,7 @@
 
 #include <charconv>
 
+#include "base/fd_passing.h"
 #include "base/file.h"
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
@@ -25,6 +26,7 @@
 #include "container/runtime/runtime.h"
 #include "container/runtime/signals.h"
 #include "container/runtime/sync.h"
+#include "container/runtime/terminal.h"
 
 namespace vessel::container::runtime {
 
@@ -105,6 +107,12 @@ int namespace_flags(const spec::Linux& config) {
         // no directory of the host is reachable from here (CVE-2024-21626 class).
         if (::chdir(process.cwd.c_str()) != 0)
             return fail_errno("process.cwd: chdir " + process.cwd);
+        if (process.terminal) {
+            // The container's devpts (our mount namespace is the container's now).
+            UniqueFd master = TRY(sys::open_terminal_as_stdio(process));
+            TRY(send_fd(sync.fd(), master.get(),
+                        std::string(1, static_cast<char>(SyncTag::terminal))));
+        }
         if (process.user.umask) ::umask(*process.user.umask);
         TRY(sys::set_oom_score_adj(process));
         TRY(sys::apply_rlimits(process));
@@ -163,12 +171,14 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
     if (status != Status::running)
         return fail("cannot exec in container \"{}\": it is {}, not running", options.id,
                     status_name(status));
-    if (options.tty) return fail("exec -t: terminals are not supported yet");
     Json document = TRY(exec_document(options, state));
     const char* source =
         options.process_file.empty() ? "config.json" : options.process_file.c_str();
     spec::Spec spec = TRY_CTX(spec::parse_spec(document), "{}", source);
     if (!spec.process) return fail("{}: process: missing", source);
+    bool terminal = spec.process->terminal;
+    if (terminal && options.console_socket.empty() && options.detach)
+        return fail("exec: a detached process with a terminal needs --console-socket");
     sys::SecurityPlan security =
         TRY_CTX(sys::prepare_security(spec, store_.root() + "/.seccomp-cache"), "{}", source);
 
@@ -224,9 +234,18 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
                     program);
     if (program <= 0) return fail("exec: no pid from the helper");
     // The helper has exited: the program is our child now. A message means its set-up or exec
-    // failed; end of file means the exec closed its end.
+    // failed; end of file means the exec closed its end. With a terminal, its master comes first.
     UniqueFd program_fd = TRY(open_pidfd(program));
-    auto after_exec = ours.receive();
+    UniqueFd master;
+    std::optional<SyncMessage> failed_setup;
+    if (terminal) {
+        auto [message, fd] = TRY(receive_fd(ours.fd()));
+        if (!message.empty() && static_cast<SyncTag>(message[0]) == SyncTag::terminal && fd)
+            master = std::move(fd);
+        else
+            failed_setup = SyncMessage{SyncTag::error, message.empty() ? "" : message.substr(1)};
+    }
+    auto after_exec = failed_setup ? Result<SyncMessage>(*failed_setup) : ours.receive();
     if (after_exec && after_exec->tag == SyncTag::error) {
         (void)::syscall(SYS_pidfd_send_signal, program_fd.get(), SIGKILL, nullptr, 0);
         siginfo_t ignored{};
@@ -237,8 +256,14 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
     if (!options.pid_file.empty())
         // No newline, as runc: containerd's shim parses the file with a bare Atoi.
         TRY_CTX(write_file_atomic(options.pid_file, std::to_string(program)), "--pid-file");
+    if (master && !options.console_socket.empty()) {
+        UniqueFd socket = TRY_CTX(connect_unix(options.console_socket), "--console-socket");
+        TRY_CTX(send_fd(socket.get(), master.get(), "/dev/ptmx"), "--console-socket");
+        master.reset();
+    }
     if (options.detach) return 0;
-    ExitStatus exit = TRY(wait_forwarding_signals(program_fd.get(), log_));
+    ExitStatus exit = TRY(master ? relay_terminal(master.get(), program_fd.get(), log_)
+                                 : wait_forwarding_signals(program_fd.get(), log_));
     log_.debug("exec in {}: {}", options.id, exit.describe());
     return exit.shell_code();
 }

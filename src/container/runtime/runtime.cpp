@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "base/fd_passing.h"
 #include "base/file.h"
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
@@ -25,6 +26,7 @@
 #include "container/runtime/rollback.h"
 #include "container/runtime/signals.h"
 #include "container/runtime/sync.h"
+#include "container/runtime/terminal.h"
 
 namespace vessel::container::runtime {
 
@@ -82,6 +84,7 @@ spec::Resources with_listed_devices_allowed(const spec::Linux& config) {
 struct Runtime::Launched {
     ContainerState state;
     Hooks hooks;
+    UniqueFd terminal;  // the pty master for a foreground run's relay
     UniqueFd pidfd;
     SyncChannel sync;
     std::unique_ptr<cgroup::Cgroup> cgroup;
@@ -95,6 +98,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     UniqueFd state_dir;
     Launched launched{.state = {},
                       .hooks = {},
+                      .terminal = {},
                       .pidfd = {},
                       .sync = SyncChannel(UniqueFd()),
                       .cgroup = nullptr,
@@ -105,6 +109,11 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
         TRY(real_directory(options.bundle.empty() ? "." : options.bundle, "bundle"));
     spec::Spec spec = TRY(spec::load_spec(bundle));
     if (!spec.process) return fail("config.json: process: is required to create a container");
+    if (spec.process->terminal && options.console_socket.empty() &&
+        (mode == Mode::create || options.detach))
+        return fail(
+            "config.json: process.terminal: a detached container needs --console-socket to hand "
+            "its terminal to");
     // Before anything exists: a bad capability, seccomp rule or hook leaves nothing behind.
     launched.hooks = TRY_CTX(parse_hooks(spec.hooks), "config.json");
     sys::SecurityPlan security =
@@ -172,6 +181,20 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
 
     TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "config.json: linux.cgroupsPath");
     TRY(launched.sync.send(SyncTag::go));
+    if (spec.process->terminal) {
+        auto [message, master] = TRY(receive_fd(launched.sync.fd()));
+        if (message.empty()) return fail("the container's init exited during setup");
+        if (static_cast<SyncTag>(message[0]) == SyncTag::error)
+            return std::unexpected(Error(message.substr(1)));
+        if (static_cast<SyncTag>(message[0]) != SyncTag::terminal || !master)
+            return fail("unexpected message from the container's init");
+        if (!options.console_socket.empty()) {
+            UniqueFd socket = TRY_CTX(connect_unix(options.console_socket), "--console-socket");
+            TRY_CTX(send_fd(socket.get(), master.get(), "/dev/ptmx"), "--console-socket");
+        } else {
+            launched.terminal = std::move(master);
+        }
+    }
     auto reply = launched.sync.receive();
     if (!reply) return fail("the container's init exited during setup");
     if (reply->tag == SyncTag::error) return std::unexpected(Error(reply->payload));
@@ -228,7 +251,9 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach) {
         return 0;
     }
 
-    ExitStatus status = TRY(wait_forwarding_signals(launched.pidfd.get(), log_));
+    ExitStatus status =
+        TRY(launched.terminal ? relay_terminal(launched.terminal.get(), launched.pidfd.get(), log_)
+                              : wait_forwarding_signals(launched.pidfd.get(), log_));
     log_.debug("container {}: {}", options.id, status.describe());
     rollback.commit();
     TRY(destroy(launched.state));

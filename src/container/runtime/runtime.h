@@ -16,6 +16,10 @@ struct CreateOptions {
     std::string id;
     std::string bundle;    // directory holding config.json; relative to the cwd if not absolute
     std::string pid_file;  // written with the init's pid when non-empty
+    // process.terminal: the pty master is sent to this unix socket (as runc does); without one,
+    // only a foreground `run` can take a terminal (it relays it to our stdio).
+    std::string console_socket;
+    bool detach = false;  // run --detach
 };
 
 // `exec`: a new process in a running container. Without process_file the container's own
@@ -31,6 +35,7 @@ struct ExecOptions {
     std::vector<std::string> additional_capabilities;  // added to every set but inheritable
     bool no_new_privileges = false;
     bool tty = false;
+    std::string console_socket;  // where the pty master goes (with a terminal)
     bool detach = false;
     std::string pid_file;
 };

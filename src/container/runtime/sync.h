@@ -1,6 +1,7 @@
 // The small protocol between the runtime and the container's init, over a SOCK_SEQPACKET
 // socketpair (one message per packet, no framing needed):
 //   runtime -> init  'g' go: the init is in its cgroups, it may set itself up
+//   init -> runtime  't' + the pty master (SCM_RIGHTS), when process.terminal is set
 //   init -> runtime  'r' ready: set up, blocked before exec; or 'e' + message: setup failed
 //   runtime -> init  's' start (run only; create/start uses exec.fifo instead)
 // After a successful exec the init's end closes (close-on-exec); an 'e' after 's' is an exec error.
@@ -15,7 +16,7 @@
 
 namespace vessel::container::runtime {
 
-enum class SyncTag : char { go = 'g', ready = 'r', error = 'e', start = 's' };
+enum class SyncTag : char { go = 'g', ready = 'r', error = 'e', start = 's', terminal = 't' };
 
 struct SyncMessage {
     SyncTag tag;

@@ -90,8 +90,15 @@ Result<Process> parse_process(const JsonAt& at) {
     TRY(at.expect_object());
     Process process;
     process.terminal = TRY(at.optional_boolean("terminal")).value_or(false);
-    if (process.terminal)
-        return std::unexpected(TRY(at.child("terminal")).error("terminals are not supported yet"));
+    if (auto size = at.optional_child("consoleSize")) {
+        TRY(size->expect_object());
+        auto height = TRY(TRY(size->child("height")).unsigned_integer());
+        auto width = TRY(TRY(size->child("width")).unsigned_integer());
+        if (height > 65535 || width > 65535)
+            return std::unexpected(size->error("height and width must be at most 65535"));
+        process.console_size =
+            ConsoleSize{static_cast<uint16_t>(height), static_cast<uint16_t>(width)};
+    }
     auto args = TRY(at.child("args"));
     process.args = TRY(args.string_array());
     if (process.args.empty()) return std::unexpected(args.error("must not be empty"));

@@ -31,8 +31,14 @@ struct User {
     std::vector<uint32_t> additional_gids;
 };
 
+struct ConsoleSize {
+    uint16_t height = 0;
+    uint16_t width = 0;
+};
+
 struct Process {
     bool terminal = false;
+    std::optional<ConsoleSize> console_size;
     std::vector<std::string> args;
     std::vector<std::string> env;
     std::string cwd = "/";

@@ -146,6 +146,11 @@ TEST_F(ControlTest, EventsStatsReportsTheCgroupsUsageAndLimits) {
 
     // A stopped container has no usage to report; a bad --interval is named.
     ASSERT_EQ(invoke({"kill", id_, "KILL"}).code, 0);
+    for (int attempt = 0; attempt < 100; ++attempt) {  // the signal is asynchronous
+        auto state = parse_json(invoke({"state", id_}).out, "state");
+        if (state && (*state)["status"] == "stopped") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     auto stopped = invoke({"events", "--stats", id_});
     EXPECT_EQ(stopped.code, 1);
     EXPECT_NE(stopped.err.find("it is stopped"), std::string::npos) << stopped.err;

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Podman drives vessel-runc as its OCI runtime (--runtime): an image imported from a busybox
 # rootfs tarball; run with output and exit status, run -d, exec (output, exit status), stop, rm,
-# --memory reaching the container's cgroup, and a clear refusal of -t (terminals are not
-# implemented yet). Podman keeps everything under a temporary --root/--runroot (vfs storage, so it
+# --memory reaching the container's cgroup, and run -t / exec -t (a pty through conmon's
+# --console-socket). Podman keeps everything under a temporary --root/--runroot (vfs storage, so it
 # mounts nothing there) and uses cgroupfs (vessel-runc has no systemd cgroup manager).
 # Usage: podman.sh VESSEL_RUNC
 set -uo pipefail
@@ -58,13 +58,14 @@ out=$(podman_ run --rm "${limits[@]}" --memory 64m "$image" sh -c \
     'line=$(grep :memory: /proc/self/cgroup); p=${line##*:}; cat /sys/fs/cgroup/memory$p/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max' 2>>"$work/err")
 check "--memory 64m reaches the cgroup" 67108864 "$out"
 
-podman_ run --rm -t "${limits[@]}" "$image" true >/dev/null 2>"$work/tty-err"
-status=$?
-if [[ $status -ne 0 ]] && grep -q 'process.terminal: terminals are not supported yet' "$work/tty-err"; then
-    echo "ok: -t is refused with a clear error (terminals not implemented yet)"
-else
-    echo "FAIL: -t: status $status"; cat "$work/tty-err"; failures=$((failures + 1))
-fi
+# -t: conmon takes the pty master through --console-socket.
+out=$(podman_ run --rm -t "${limits[@]}" "$image" sh -c 'tty; exit 2' </dev/null 2>>"$work/err" | tr -d '\r')
+check "run -t: exit status" 2 "${PIPESTATUS[0]}"
+check "run -t: a pty" /dev/pts/0 "$out"
+podman_ run -d --name "$name-tty" "${limits[@]}" "$image" sleep 1000 >/dev/null 2>>"$work/err"
+out=$(podman_ exec -t "$name-tty" sh -c 'tty' </dev/null 2>>"$work/err" | tr -d '\r')
+check "exec -t: a pty" /dev/pts/0 "$out"
+podman_ rm -f -t 0 "$name-tty" >/dev/null 2>&1
 
 if ((failures)); then echo "--- podman stderr:"; cat "$work/err"; fi
 podman_ rm -af -t 0 >/dev/null 2>&1

@@ -1,0 +1,71 @@
+#include "base/fd_passing.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vessel {
+
+Result<> send_fd(int socket, int fd, std::string_view data) {
+    char nothing = 0;
+    iovec payload{.iov_base = data.empty() ? &nothing : const_cast<char*>(data.data()),
+                  .iov_len = data.empty() ? 1 : data.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &payload;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    ssize_t sent;
+    do {
+        sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) return fail_errno("send a file descriptor");
+    return {};
+}
+
+Result<std::pair<std::string, UniqueFd>> receive_fd(int socket) {
+    char buffer[4096];
+    iovec payload{.iov_base = buffer, .iov_len = sizeof buffer};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &payload;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t received;
+    do {
+        received = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    } while (received < 0 && errno == EINTR);
+    if (received < 0) return fail_errno("receive a file descriptor");
+    if (received == 0) return fail_errno(EPIPE, "the other side closed the socket");
+    UniqueFd fd;
+    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header))
+        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
+            int passed = -1;
+            std::memcpy(&passed, CMSG_DATA(header), sizeof(int));
+            fd = UniqueFd(passed);
+        }
+    return std::pair{std::string(buffer, static_cast<size_t>(received)), std::move(fd)};
+}
+
+Result<UniqueFd> connect_unix(const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path) return fail("{}: socket path too long", path);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!socket) return fail_errno("socket");
+    if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+        return fail_errno("connect to " + path);
+    return socket;
+}
+
+}  // namespace vessel
