@@ -97,6 +97,11 @@ Result<> wait_for_start(const InitConfig& config) {
 }  // namespace
 
 void container_init(const InitConfig& config) {
+    // Until it execs the user's program this process is the vessel-runc binary, visible in the
+    // container's pid namespace: not dumpable, no process of the container may open its
+    // /proc/<pid>/exe and later write through it to the host's runtime (CVE-2019-5736 class).
+    // execve() makes the user's program dumpable again.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto executable = set_up(config);
     if (!executable) report_and_exit(config, executable.error().context("config.json"), true);
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);

@@ -146,6 +146,9 @@ int namespace_flags(const spec::Linux& config) {
                                 int init_pidfd, const SyncChannel& sync,
                                 const sigset_t& original_mask) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    // The program stays the vessel-runc binary until its execve, inside the container's pid
+    // namespace: not dumpable (inherited by the fork below), as the init (CVE-2019-5736 class).
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto go = sync.receive();
     if (!go || go->tag != SyncTag::go) ::_exit(1);
     if (::setns(init_pidfd, namespace_flags(spec.linux_config)) != 0) {
@@ -167,10 +170,10 @@ int namespace_flags(const spec::Linux& config) {
 
 Result<int> Runtime::exec(const ExecOptions& options) const {
     ContainerState state = TRY(store_.load(options.id));
+    // As runc: a created container takes exec too (its init waits before the user's program).
     Status status = live_status(state);
-    if (status != Status::running)
-        return fail("cannot exec in container \"{}\": it is {}, not running", options.id,
-                    status_name(status));
+    if (status != Status::running && status != Status::created)
+        return fail("cannot exec in container \"{}\": it is {}", options.id, status_name(status));
     Json document = TRY(exec_document(options, state));
     const char* source =
         options.process_file.empty() ? "config.json" : options.process_file.c_str();

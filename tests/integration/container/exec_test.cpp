@@ -153,5 +153,21 @@ TEST_F(ExecTest, BadInputIsRefusedAndLeavesNothing) {
     expect_nothing_left();
 }
 
+// CVE-2019-5736 class: until it execs the user's program, the container's init is the host's
+// vessel-runc binary. A process of the container must not be able to open it through
+// /proc/1/exe (and write to the host's runtime later).
+TEST_F(ExecTest, TheRuntimeBinaryIsNotReachableThroughProcExe) {
+    config_["process"]["args"] = {"sleep", "100"};
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    ASSERT_EQ(invoke({"create", "--bundle", bundle_, id_}).code, 0);  // the init waits, unexec'd
+    auto probe =
+        exec({id_, "sh", "-c",
+              "if cat /proc/1/exe > /dev/null 2>&1; then echo opened; else echo refused; fi"});
+    ASSERT_EQ(probe.code, 0) << probe.err;
+    EXPECT_EQ(probe.out, "refused\n");
+    ASSERT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
+}
+
 }  // namespace
 }  // namespace vessel
