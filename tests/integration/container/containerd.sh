@@ -23,6 +23,7 @@ cleanup() {
     [[ -n $containerd_pid ]] && kill "$containerd_pid" 2>/dev/null && wait "$containerd_pid" 2>/dev/null
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
     rm -rf "$work"
+    rmdir /run/containerd/runc/vessel-test 2>/dev/null  # the shim's runtime root for our namespace
 }
 trap cleanup EXIT
 failures=0
@@ -80,9 +81,14 @@ ctr_ task delete t2 >/dev/null 2>>"$work/err"
 check "task delete" 0 "$?"
 ctr_ containers rm t2 2>>"$work/err"
 check "containers rm" 0 "$?"
-if grep -q "failed to remove runc container" "$work/containerd.log"; then
-    echo "FAIL: the shim could not delete a container:"; grep "failed to remove" "$work/containerd.log" | head -3
-    failures=$((failures + 1))
-fi
+# Nothing of either container is left in the runtime's state (the shim's runc root). The
+# containerd log may say "failed to remove runc container ... exit status 255" when its dead-shim
+# cleanup deletes again: its reaper, not the runtime, reports that status (a wrapper logging every
+# vessel-runc call saw each of them exit 0), and the container is gone either way.
+for container in t1 t2; do
+    if [[ -e /run/containerd/runc/vessel-test/$container ]]; then
+        echo "FAIL: vessel-runc state of $container left behind"; failures=$((failures + 1))
+    fi
+done
 if ((failures)); then echo "--- stderr:"; cat "$work/err"; fi
 exit $((failures > 0))
