@@ -28,6 +28,13 @@ Result<> send_fd(int socket, int fd, std::string_view data) {
         sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) return fail_errno("send a file descriptor");
+    // The descriptor travels with the first bytes; the rest of a long message goes as plain data.
+    for (size_t done = static_cast<size_t>(sent); done < data.size();) {
+        ssize_t more = ::send(socket, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+        if (more < 0 && errno == EINTR) continue;
+        if (more <= 0) return fail_errno("send the rest of a message");
+        done += static_cast<size_t>(more);
+    }
     return {};
 }
 

@@ -3,9 +3,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include <memory>
 #include <string_view>
 
+#include "base/fd_passing.h"
 #include "base/file.h"
 
 namespace vessel::container {
@@ -350,41 +349,15 @@ Json seccomp_listener_state(const Json& container_state, int pid, const std::str
 }
 
 Result<> send_seccomp_listener_fd(const std::string& path, int fd, const Json& state) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof(address.sun_path))
-        return fail("seccomp listener path \"{}\" does not fit a unix socket address", path);
-    std::memcpy(address.sun_path, path.data(), path.size());
-
-    UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!socket) return fail_errno("creating a socket for the seccomp listener");
-    if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0)
-        return fail_errno(fmt::format("connecting to the seccomp listener at {}", path));
-
-    std::string text = state.dump();
-    iovec data{.iov_base = text.data(), .iov_len = text.size()};
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
-    msghdr message{};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control.data();
-    message.msg_controllen = control.size();
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
-
-    ssize_t sent;
-    do {
-        sent = ::sendmsg(socket.get(), &message, MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0) return fail_errno(fmt::format("sending the seccomp fd to {}", path));
-    // The fd travels with the first byte; the rest of a long state goes out as plain data.
-    if (static_cast<size_t>(sent) < text.size())
-        TRY_CTX(write_all(socket.get(), std::string_view(text).substr(static_cast<size_t>(sent))),
-                "sending the container state to the seccomp listener at {}", path);
-    return {};
+    if (path.empty()) return fail("seccomp listener path is empty");
+    auto socket = connect_unix(path);
+    if (!socket) {
+        std::string what = fmt::format("connecting to the seccomp listener at {}", path);
+        if (socket.error().code() == 0) return std::unexpected(socket.error().context(what));
+        return fail_errno(socket.error().code(), what);
+    }
+    return with_context(send_fd(socket->get(), fd, state.dump()),
+                        fmt::format("sending the seccomp fd to {}", path));
 }
 
 }  // namespace vessel::container
