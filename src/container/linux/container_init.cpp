@@ -110,20 +110,7 @@ void container_init(const InitConfig& config) {
     if (!started) report_and_exit(config, started.error(), config.state_dir_fd < 0);
     if (config.state_dir_fd >= 0) ::close(config.state_dir_fd);
 
-    const spec::Process& process = *config.spec.process;
-    std::vector<char*> argv;
-    for (const auto& arg : process.args)
-        argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (const auto& entry : process.env)
-        envp.push_back(const_cast<char*>(entry.c_str()));
-    envp.push_back(nullptr);
-    // No descriptor of the runtime may reach the container (CVE-2024-21626 class): everything
-    // above stdio closes on exec, the sync channel included, which tells the runtime exec worked.
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::sigprocmask(SIG_SETMASK, &config.original_mask, nullptr);
-    ::execve(executable->c_str(), argv.data(), envp.data());
+    exec_container_process(*executable, *config.spec.process, config.original_mask);
     Error error(fmt::format("exec {}", *executable), errno);
     report_and_exit(config, error.context("config.json: process.args[0]"), config.state_dir_fd < 0);
 }

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/file.h"
@@ -104,6 +106,21 @@ Result<std::string> find_executable(const spec::Process& process) {
         position = end + 1;
     }
     return fail("process.args[0]: \"{}\": executable file not found in $PATH", name);
+}
+
+void exec_container_process(const std::string& executable, const spec::Process& process,
+                            const sigset_t& original_mask) {
+    std::vector<char*> argv;
+    for (const auto& arg : process.args)
+        argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (const auto& entry : process.env)
+        envp.push_back(const_cast<char*>(entry.c_str()));
+    envp.push_back(nullptr);
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    ::execve(executable.c_str(), argv.data(), envp.data());
 }
 
 Result<UniqueFd> open_terminal_as_stdio(const spec::Process& process) {

@@ -2,6 +2,8 @@
 // sysctls, OOM score, rlimits, user and groups, umask, no_new_privs, and finding the executable.
 #pragma once
 
+#include <signal.h>
+
 #include <string>
 
 #include "base/error.h"
@@ -18,6 +20,13 @@ Result<> set_oom_score_adj(const spec::Process& process);
 Result<> apply_rlimits(const spec::Process& process);
 Result<> switch_user(const spec::Process& process);
 Result<> set_no_new_privileges(const spec::Process& process);
+
+// The last step of a container process: every descriptor above stdio closes on exec (no runtime
+// descriptor may reach the container, CVE-2024-21626 class; a sync channel's closing tells the
+// runtime the exec worked), the signal mask is restored and `executable` replaces the process
+// with process.args and process.env. Returns only when execve failed (errno is set).
+void exec_container_process(const std::string& executable, const spec::Process& process,
+                            const sigset_t& original_mask);
 
 // process.terminal: opens a pty of the devpts at /dev/pts (the container's, once its mounts are
 // in place), sizes it (process.consoleSize), gives it to the process's user, makes it the

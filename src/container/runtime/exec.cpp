@@ -126,17 +126,7 @@ int namespace_flags(const spec::Linux& config) {
         (void)sync.send(SyncTag::error, executable.error().message());
         ::_exit(127);
     }
-    std::vector<char*> argv;
-    for (const auto& arg : process.args)
-        argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (const auto& entry : process.env)
-        envp.push_back(const_cast<char*>(entry.c_str()));
-    envp.push_back(nullptr);
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
-    ::execve(executable->c_str(), argv.data(), envp.data());
+    sys::exec_container_process(*executable, process, original_mask);
     (void)sync.send(SyncTag::error, Error(fmt::format("exec {}", *executable), errno).message());
     ::_exit(127);
 }

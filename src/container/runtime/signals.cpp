@@ -93,6 +93,10 @@ Result<ExitStatus> wait_forwarding_signals(int pidfd, const Logger& log) {
             ::syscall(SYS_pidfd_send_signal, pidfd, info.ssi_signo, nullptr, 0);
         }
     }
+    return reap_pidfd(pidfd);
+}
+
+Result<ExitStatus> reap_pidfd(int pidfd) {
     siginfo_t info{};
     if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) != 0)
         return fail_errno("reap the container's process");

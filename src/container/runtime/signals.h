@@ -19,6 +19,9 @@ Result<int> parse_signal(std::string_view text);
 // caller blocks them before it forks, so none is lost in between.
 sigset_t forwarded_signals();
 
+// Reaps the exited child behind `pidfd` (our child).
+Result<ExitStatus> reap_pidfd(int pidfd);
+
 // Waits for the child behind `pidfd` (our child), forwarding the blocked forwarded_signals() to
 // it, and reaps it.
 Result<ExitStatus> wait_forwarding_signals(int pidfd, const Logger& log);

@@ -111,11 +111,7 @@ Result<ExitStatus> relay_terminal(int master, int pidfd, const Logger& log) {
         pollfd more{master, POLLIN, 0};
         if (::poll(&more, 1, 50) <= 0) break;
     }
-    siginfo_t info{};
-    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) != 0)
-        return fail_errno("reap the container's process");
-    return info.si_code == CLD_EXITED ? ExitStatus{.code = info.si_status, .signal = 0}
-                                      : ExitStatus{.code = 0, .signal = info.si_status};
+    return reap_pidfd(pidfd);
 }
 
 }  // namespace vessel::container::runtime
