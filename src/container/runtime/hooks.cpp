@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,8 +52,11 @@ Result<std::vector<Hook>> parse_list(const JsonAt& list) {
 
 // Runs one hook; the error says why it failed.
 Result<> run_hook(const Hook& hook, const std::string& state_text, int container_pidfd) {
+    // stdin is a socket, not a pipe: a hook that exits without reading it must not kill the
+    // runtime with SIGPIPE (send with MSG_NOSIGNAL below).
     int input[2], errors[2];
-    if (::pipe2(input, O_CLOEXEC) != 0 || ::pipe2(errors, O_CLOEXEC) != 0)
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, input) != 0 ||
+        ::pipe2(errors, O_CLOEXEC) != 0)
         return fail_errno(hook.where + ": pipe");
     UniqueFd input_read(input[0]), input_write(input[1]), errors_read(errors[0]),
         errors_write(errors[1]);
@@ -106,7 +110,7 @@ Result<> run_hook(const Hook& hook, const std::string& state_text, int container
     input_read.reset();
     errors_write.reset();
     // The state is small (well under a pipe's buffer); a hook that does not read it is fine.
-    (void)!::write(input_write.get(), state_text.data(), state_text.size());
+    (void)!::send(input_write.get(), state_text.data(), state_text.size(), MSG_NOSIGNAL);
     input_write.reset();
 
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
