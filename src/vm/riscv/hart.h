@@ -132,7 +132,8 @@ class Hart {
         uint64_t paddr_page = ~uint64_t{0};
         uint32_t generation = 0;
         bool handlers_valid = false;  // false: run_block() must reset `handlers` first
-        // 2048 two-byte slots, then two end_of_page sentinels that sequential flow runs into.
+        // 2048 two-byte slots, then two whose handlers are end_of_page sentinels that sequential
+        // flow runs into.
         Insn slots[2048 + 2];
         // The interpreter's handler for each slot (its labels' addresses), so that dispatching
         // is one load from a pointer walking alongside the slot pointer.

@@ -109,9 +109,7 @@ Hart::DecodedPage* Hart::code_page_for_pc() {
     machine_.code_pages.mark_code(paddr_page);
     page.paddr_page = paddr_page;
     page.generation = machine_.code_pages.generation(paddr_page);
-    for (Insn& slot : page.slots)
-        slot.op = Op::undecoded;
-    page.slots[2048].op = page.slots[2049].op = Op::end_of_page;
+    // Dispatch goes through `handlers`, which run_block() resets: the slots need no clearing.
     page.handlers_valid = false;
     return &page;
 }
@@ -217,16 +215,13 @@ void Hart::run_block() {
         handlers[2048] = handlers[2049] = &&handler_end_of_page;
         page->handlers_valid = true;
     }
-    // A straddling instruction is decoded into the last slot only for this block.
+    // A straddling instruction is decoded into the last slot only for this block: its handler
+    // goes back to "undecoded" when the block ends.
     struct StraddleSlot {
-        Insn* slot = nullptr;
         const void** handler = nullptr;
         const void* undecoded = nullptr;
         ~StraddleSlot() {
-            if (slot) {
-                slot->op = Op::undecoded;
-                *handler = undecoded;
-            }
+            if (handler) *handler = undecoded;
         }
     } straddle;
 
@@ -259,7 +254,6 @@ handler_undecoded : {
         }
         slots[2047] = decode(uint32_t{low} | (uint32_t{*high} << 16));
         // Fields one by one: a temporary StraddleSlot would undo this in its destructor.
-        straddle.slot = &slots[2047];
         straddle.handler = &handlers[2047];
         straddle.undecoded = &&handler_undecoded;
     }
