@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "test_machine.h"
 #include "vm/riscv/hart.h"
 
 namespace vessel::riscv {
@@ -30,15 +31,10 @@ constexpr uint32_t kProgram[] = {0x344322f3, 0x00100e13, 0x01c52c23, 0x00052e03,
 // of that read-modify-write (the privileged spec says only the software bit is), an IPI that
 // coincided with a UART interrupt latched SEIP for good: an interrupt storm no claim can end.
 TEST(HartInterrupts, CsrsOnMipDoesNotLatchTheExternalSeipSignal) {
-    vm::RamLayout layout[] = {{kRam, 1 << 20}};
-    auto memory = vm::GuestMemory::create(layout);
-    ASSERT_TRUE(memory);
-    ASSERT_TRUE(memory->write(
-        kRam, std::span(reinterpret_cast<const uint8_t*>(kProgram), sizeof(kProgram))));
-    vm::Bus bus;
-    Clock clock;
-    CodePages code_pages(*memory);
-    MachineContext machine{*memory, bus, clock, code_pages};
+    TestMachine test_machine;
+    ASSERT_TRUE(test_machine.load(kProgram));
+    const vm::GuestMemory* memory = &test_machine.memory;
+    const MachineContext& machine = test_machine.context;
     Hart hart(machine, 0);
     hart.reset(kRam, Priv::machine);
     hart.set_reg(10, kMailbox);

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "test_machine.h"
 #include "vm/riscv/hart.h"
 
 namespace vessel::riscv {
@@ -25,15 +26,10 @@ constexpr uint32_t kProgram[] = {0x100522af, 0x00128293, 0x1855232f, 0xfe031ae3,
                                  0xfff58593, 0xfe0594e3, 0x00d6202f, 0x10500073, 0xffdff06f};
 
 TEST(HartSmp, AtomicsAreExactAcrossThreadsAndWfiSleepsUntilStopped) {
-    vm::RamLayout layout[] = {{kRam, 1 << 20}};
-    auto memory = vm::GuestMemory::create(layout);
-    ASSERT_TRUE(memory);
-    ASSERT_TRUE(memory->write(
-        kRam, std::span(reinterpret_cast<const uint8_t*>(kProgram), sizeof(kProgram))));
-    vm::Bus bus;
-    Clock clock;
-    CodePages code_pages(*memory);
-    MachineContext machine{*memory, bus, clock, code_pages};
+    TestMachine test_machine;
+    ASSERT_TRUE(test_machine.load(kProgram));
+    const vm::GuestMemory* memory = &test_machine.memory;
+    const MachineContext& machine = test_machine.context;
 
     constexpr unsigned kHarts = 3;
     constexpr uint64_t kIterations = 20000;
@@ -97,15 +93,10 @@ TEST(HartSmp, FenceRwRwForbidsStoreBufferingAcrossThreads) {
     constexpr uint64_t kRounds = 100000;
     constexpr uint64_t kFlags = kRam + 0x1000, kBarrier = kRam + 0x2000, kDoneCount = kRam + 0x3000;
     constexpr uint64_t kResults[2] = {kRam + 0x10000, kRam + 0x10000 + kRounds};
-    vm::RamLayout layout[] = {{kRam, 1 << 20}};
-    auto memory = vm::GuestMemory::create(layout);
-    ASSERT_TRUE(memory);
-    ASSERT_TRUE(memory->write(kRam, std::span(reinterpret_cast<const uint8_t*>(kStoreBuffering),
-                                              sizeof(kStoreBuffering))));
-    vm::Bus bus;
-    Clock clock;
-    CodePages code_pages(*memory);
-    MachineContext machine{*memory, bus, clock, code_pages};
+    TestMachine test_machine;
+    ASSERT_TRUE(test_machine.load(kStoreBuffering));
+    const vm::GuestMemory* memory = &test_machine.memory;
+    const MachineContext& machine = test_machine.context;
     std::vector<std::unique_ptr<Hart>> harts;
     for (unsigned id = 0; id < 2; ++id) {
         auto hart = std::make_unique<Hart>(machine, id);

@@ -1,0 +1,37 @@
+// A machine for hart tests: 1 MiB of RAM at 0x80000000, no devices, and what a hart needs of its
+// board (memory, bus, clock, decoded-code tracking).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "vm/riscv/hart.h"
+
+namespace vessel::riscv {
+
+struct TestMachine {
+    static constexpr uint64_t kRamBase = 0x80000000;
+
+    TestMachine() : memory(make_memory()), code_pages(memory) {}
+
+    // Copies a program (32-bit instruction words) to the start of RAM.
+    bool load(std::span<const uint32_t> program) const {
+        return memory
+            .write(kRamBase, std::span(reinterpret_cast<const uint8_t*>(program.data()),
+                                       program.size_bytes()))
+            .has_value();
+    }
+
+    static vm::GuestMemory make_memory() {
+        vm::RamLayout layout[] = {{kRamBase, 1 << 20}};
+        return std::move(*vm::GuestMemory::create(layout));
+    }
+
+    vm::GuestMemory memory;
+    vm::Bus bus;
+    Clock clock;
+    CodePages code_pages;
+    MachineContext context{memory, bus, clock, code_pages};
+};
+
+}  // namespace vessel::riscv
