@@ -8,16 +8,30 @@
 
 namespace vessel {
 
+namespace {
+
+// Room for one descriptor's control message.
+struct OneFdControl {
+    alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int))] = {};
+};
+
+msghdr message_for(iovec& payload, OneFdControl& control) {
+    msghdr message{};
+    message.msg_iov = &payload;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    return message;
+}
+
+}  // namespace
+
 Result<> send_fd(int socket, int fd, std::string_view data) {
     char nothing = 0;
     iovec payload{.iov_base = data.empty() ? &nothing : const_cast<char*>(data.data()),
                   .iov_len = data.empty() ? 1 : data.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &payload;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
+    OneFdControl control;
+    msghdr message = message_for(payload, control);
     cmsghdr* header = CMSG_FIRSTHDR(&message);
     header->cmsg_level = SOL_SOCKET;
     header->cmsg_type = SCM_RIGHTS;
@@ -41,12 +55,8 @@ Result<> send_fd(int socket, int fd, std::string_view data) {
 Result<std::pair<std::string, UniqueFd>> receive_fd(int socket) {
     char buffer[4096];
     iovec payload{.iov_base = buffer, .iov_len = sizeof buffer};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &payload;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
+    OneFdControl control;
+    msghdr message = message_for(payload, control);
     ssize_t received;
     do {
         received = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
