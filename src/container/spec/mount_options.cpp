@@ -41,7 +41,7 @@ constexpr std::array kFlagOptions{
 };
 
 // Options of newer runtimes that Vessel does not implement yet: an error, never silently ignored.
-constexpr std::array kUnsupported{"idmap", "ridmap", "tmpcopyup", "remount"};
+constexpr std::array kUnsupported{"tmpcopyup", "remount"};
 
 }  // namespace
 
@@ -63,11 +63,19 @@ Result<> apply_mount_options(Mount& mount, const std::string& path) {
     mount.flags = 0;
     mount.propagation = 0;
     mount.data.clear();
+    mount.idmap = false;
+    mount.idmap_recursive = false;
     for (size_t i = 0; i < mount.options.size(); ++i) {
         const std::string& option = mount.options[i];
         if (option == "bind" || option == "rbind") {
             mount.bind = true;
             mount.recursive = mount.recursive || option == "rbind";
+            continue;
+        }
+        if (option == "idmap" || option == "ridmap") {
+            // ridmap: the mapping also applies to the mounts below a recursive bind.
+            mount.idmap = true;
+            mount.idmap_recursive = mount.idmap_recursive || option == "ridmap";
             continue;
         }
         if (unsigned long propagation = propagation_flags(option)) {

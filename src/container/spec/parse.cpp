@@ -7,6 +7,7 @@
 
 #include "base/file.h"
 #include "container/spec/mount_options.h"
+#include "container/spec/id_mapping.h"
 #include "container/spec/parse_internal.h"
 #include "container/spec/spec.h"
 
@@ -148,9 +149,18 @@ Result<Mount> parse_mount(const JsonAt& at) {
     mount.type = TRY(at.optional_string("type")).value_or("");
     mount.source = TRY(at.optional_string("source")).value_or("");
     mount.options = TRY(at.optional_string_array("options"));
-    if (at.has("uidMappings") || at.has("gidMappings"))
-        return std::unexpected(at.error("idmapped mounts are not supported yet"));
     TRY(apply_mount_options(mount, at.path()));
+    if (auto mappings = at.optional_child("uidMappings"))
+        mount.uid_mappings = TRY(parse_id_mappings(*mappings));
+    if (auto mappings = at.optional_child("gidMappings"))
+        mount.gid_mappings = TRY(parse_id_mappings(*mappings));
+    if (mount.uid_mappings.empty() != mount.gid_mappings.empty())
+        return std::unexpected(at.error(fmt::format(
+            "an idmapped mount needs both uidMappings and gidMappings ({} is missing)",
+            mount.uid_mappings.empty() ? "uidMappings" : "gidMappings")));
+    if (!mount.uid_mappings.empty()) mount.idmap = true;
+    if (mount.idmap && !mount.bind)
+        return std::unexpected(at.error("only bind mounts can be idmapped"));
     if (mount.type.empty() && !mount.bind)
         return std::unexpected(
             at.error("type is required unless the options contain bind or rbind"));

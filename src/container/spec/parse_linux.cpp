@@ -7,6 +7,7 @@
 #include <set>
 
 #include "container/spec/mount_options.h"
+#include "container/spec/id_mapping.h"
 #include "container/spec/parse_internal.h"
 
 namespace vessel::container::spec {
@@ -49,11 +50,15 @@ Result<std::vector<Namespace>> parse_namespaces(const JsonAt& at) {
         if (!seen.insert(known->type).second)
             return std::unexpected(
                 type_at.error(fmt::format("namespace \"{}\" is listed twice", name)));
-        if (known->type == NamespaceType::user)
-            return std::unexpected(type_at.error("user namespaces are not supported yet"));
         Namespace ns{.type = known->type, .path = TRY(item.optional_string("path")).value_or("")};
         if (!ns.path.empty() && ns.path[0] != '/')
             return std::unexpected(TRY(item.child("path")).error("must be an absolute path"));
+        // The other namespaces would have to be created inside the joined one, after it: not
+        // built yet. A new user namespace (no path) is.
+        if (known->type == NamespaceType::user && !ns.path.empty())
+            return std::unexpected(TRY(item.child("path"))
+                                       .error("joining an existing user namespace is not "
+                                              "supported yet"));
         namespaces.push_back(std::move(ns));
     }
     return namespaces;
@@ -251,6 +256,11 @@ const Namespace* Linux::find_namespace(NamespaceType type) const {
     return nullptr;
 }
 
+bool Linux::creates_user_namespace() const {
+    const Namespace* user = find_namespace(NamespaceType::user);
+    return user && user->path.empty();
+}
+
 Result<Resources> parse_resources_object(const Json& resources) {
     return parse_resources(JsonAt(resources, ""));
 }
@@ -310,12 +320,10 @@ Result<Linux> parse_linux(const JsonAt& at) {
             linux_config.time_offsets_nanoseconds[clock] = static_cast<uint32_t>(nanoseconds);
         }
     }
-    for (const char* key : {"uidMappings", "gidMappings"}) {
-        auto item = at.optional_child(key);
-        if (item && !(item->value().is_array() && item->value().empty()))
-            return std::unexpected(
-                item->error("id mappings need user namespaces, which are not supported yet"));
-    }
+    if (auto mappings = at.optional_child("uidMappings"))
+        linux_config.uid_mappings = TRY(parse_id_mappings(*mappings));
+    if (auto mappings = at.optional_child("gidMappings"))
+        linux_config.gid_mappings = TRY(parse_id_mappings(*mappings));
     if (auto seccomp = at.optional_child("seccomp")) {
         // Validated and compiled by the security module (linux/security_plan).
         TRY(seccomp->expect_object());
@@ -337,6 +345,42 @@ Result<> validate_cross_references(const Spec& spec) {
     if (!spec.domainname.empty() && (!uts || !uts->path.empty()))
         return fail(
             "domainname: setting a domainname needs a new uts namespace in linux.namespaces");
+    bool has_mappings = !l.uid_mappings.empty() || !l.gid_mappings.empty();
+    if (l.creates_user_namespace()) {
+        // The init becomes root of the namespace before it builds the rootfs (as runc's does),
+        // so root must be mapped; the process's own ids must be too.
+        if (l.uid_mappings.empty() || l.gid_mappings.empty())
+            return fail("linux.{}: a new user namespace needs both uid and gid mappings",
+                        l.uid_mappings.empty() ? "uidMappings" : "gidMappings");
+        if (!host_id_of(l.uid_mappings, 0) || !host_id_of(l.gid_mappings, 0))
+            return fail("linux.{}: container id 0 must be mapped (the runtime sets the "
+                        "container up as its root)",
+                        host_id_of(l.uid_mappings, 0) ? "gidMappings" : "uidMappings");
+        if (spec.process) {
+            const User& user = spec.process->user;
+            if (!host_id_of(l.uid_mappings, user.uid))
+                return fail("process.user.uid: {} is not mapped by linux.uidMappings", user.uid);
+            if (!host_id_of(l.gid_mappings, user.gid))
+                return fail("process.user.gid: {} is not mapped by linux.gidMappings", user.gid);
+            for (size_t i = 0; i < user.additional_gids.size(); ++i)
+                if (!host_id_of(l.gid_mappings, user.additional_gids[i]))
+                    return fail("process.user.additionalGids[{}]: {} is not mapped by "
+                                "linux.gidMappings",
+                                i, user.additional_gids[i]);
+        }
+    } else if (has_mappings) {
+        return fail("linux.{}: id mappings need a new user namespace in linux.namespaces",
+                    l.uid_mappings.empty() ? "gidMappings" : "uidMappings");
+    }
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        const Mount& mount = spec.mounts[i];
+        if (!mount.idmap) continue;
+        if (!l.creates_user_namespace() &&
+            (mount.uid_mappings.empty() || mount.gid_mappings.empty()))
+            return fail("mounts[{}]: an idmapped mount without its own uidMappings and "
+                        "gidMappings takes the container's, which needs a new user namespace",
+                        i);
+    }
     const Namespace* time = l.find_namespace(NamespaceType::time);
     if (!l.time_offsets_seconds.empty() && (!time || !time->path.empty()))
         return fail("linux.timeOffsets: needs a new time namespace in linux.namespaces");

@@ -50,6 +50,14 @@ struct Process {
     Json capabilities;
 };
 
+// One line of a uid_map or gid_map: container ids [container_id, container_id + size) are host ids
+// [host_id, host_id + size).
+struct IdMapping {
+    uint32_t container_id = 0;
+    uint32_t host_id = 0;
+    uint32_t size = 0;
+};
+
 struct Root {
     std::string path;
     bool readonly = false;
@@ -66,6 +74,13 @@ struct Mount {
     unsigned long flags = 0;        // MS_* set on the mount
     unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE [| MS_REC]
     std::string data;               // options the kernel's filesystem parses ("mode=755,size=64k")
+    // An idmapped bind mount ("idmap"/"ridmap" options or mount-level mappings): files owned by
+    // id k in the source appear owned by the host id the mapping gives k. Mappings left empty are
+    // the container's own (linux.uidMappings/gidMappings).
+    bool idmap = false;
+    bool idmap_recursive = false;  // "ridmap"
+    std::vector<IdMapping> uid_mappings;
+    std::vector<IdMapping> gid_mappings;
 };
 
 enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
@@ -131,13 +146,15 @@ struct Linux {
     std::map<std::string, std::string> sysctl;
     std::map<std::string, int64_t> time_offsets_seconds;  // "monotonic"/"boottime"
     std::map<std::string, uint32_t> time_offsets_nanoseconds;
-    // linux.seccomp, linux.uidMappings, linux.gidMappings: validated and applied by the security
-    // module; null when absent.
+    // linux.seccomp: validated and compiled by the security module; null when absent.
     Json seccomp;
-    Json uid_mappings;
-    Json gid_mappings;
+    // For a new user namespace: how its ids map to the host's.
+    std::vector<IdMapping> uid_mappings;
+    std::vector<IdMapping> gid_mappings;
 
     const Namespace* find_namespace(NamespaceType type) const;
+    // A user namespace that the container creates (not one it joins by path).
+    bool creates_user_namespace() const;
 };
 
 struct Spec {

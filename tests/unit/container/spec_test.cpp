@@ -134,7 +134,10 @@ TEST(SpecParse, MountErrors) {
     EXPECT_EQ(error_of(config), "mounts[0]: a bind mount needs a source");
     config["mounts"] =
         Json::parse(R"([{"destination": "/a", "type": "tmpfs", "options": ["idmap"]}])");
-    EXPECT_EQ(error_of(config), "mounts[0].options[0]: \"idmap\" is not supported yet");
+    EXPECT_EQ(error_of(config), "mounts[0]: only bind mounts can be idmapped");
+    config["mounts"] =
+        Json::parse(R"([{"destination": "/a", "type": "tmpfs", "options": ["tmpcopyup"]}])");
+    EXPECT_EQ(error_of(config), "mounts[0].options[0]: \"tmpcopyup\" is not supported yet");
 }
 
 TEST(SpecParse, Namespaces) {
@@ -255,9 +258,104 @@ TEST(SpecParse, SecurityFieldsKeptRawOrRejected) {
     EXPECT_EQ(spec->linux_config.seccomp["defaultAction"], "SCMP_ACT_ALLOW");
     config["linux"]["seccomp"] = "SCMP_ACT_ALLOW";
     EXPECT_EQ(error_of(config), "linux.seccomp: must be an object");
-    config = base_config();
+}
+
+// base_config() with a new user namespace mapping container ids 0-65535 to 100000-165535.
+Json user_namespace_config() {
+    Json config = base_config();
     config["linux"]["namespaces"].push_back({{"type", "user"}});
-    EXPECT_EQ(error_of(config), "linux.namespaces[3].type: user namespaces are not supported yet");
+    config["linux"]["uidMappings"] =
+        Json::parse(R"([{"containerID": 0, "hostID": 100000, "size": 65536}])");
+    config["linux"]["gidMappings"] = config["linux"]["uidMappings"];
+    return config;
+}
+
+TEST(SpecParse, UserNamespaceMappings) {
+    auto spec = parse_spec(user_namespace_config());
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_TRUE(spec->linux_config.creates_user_namespace());
+    ASSERT_EQ(spec->linux_config.uid_mappings.size(), 1u);
+    EXPECT_EQ(spec->linux_config.uid_mappings[0].host_id, 100000u);
+    EXPECT_EQ(spec->linux_config.gid_mappings[0].size, 65536u);
+}
+
+TEST(SpecParse, RejectsMappingsTheKernelWouldRefuse) {
+    Json config = user_namespace_config();
+    config["linux"]["uidMappings"].push_back({{"containerID", 100}, {"hostID", 0}, {"size", 1}});
+    EXPECT_EQ(error_of(config),
+              "linux.uidMappings[1]: its container ids overlap those of entry 0");
+    config = user_namespace_config();
+    config["linux"]["uidMappings"].push_back(
+        {{"containerID", 70000}, {"hostID", 100005}, {"size", 1}});
+    EXPECT_EQ(error_of(config), "linux.uidMappings[1]: its host ids overlap those of entry 0");
+    config = user_namespace_config();
+    config["linux"]["gidMappings"][0]["size"] = 0;
+    EXPECT_EQ(error_of(config), "linux.gidMappings[0].size: must be at least 1");
+    config["linux"]["gidMappings"][0]["size"] = -1;
+    EXPECT_EQ(error_of(config), "linux.gidMappings[0].size: must be an unsigned integer");
+    config = user_namespace_config();
+    config["linux"]["uidMappings"][0]["hostID"] = 4294967295u;
+    EXPECT_EQ(error_of(config), "linux.uidMappings[0]: the range runs past id 4294967295");
+    config = user_namespace_config();
+    config["linux"]["uidMappings"][0].erase("hostID");
+    EXPECT_EQ(error_of(config), "linux.uidMappings[0].hostID: is required");
+}
+
+TEST(SpecParse, UserNamespaceAndMappingsGoTogether) {
+    Json config = user_namespace_config();
+    config["linux"].erase("gidMappings");
+    EXPECT_EQ(error_of(config),
+              "linux.gidMappings: a new user namespace needs both uid and gid mappings");
+    config = base_config();
+    config["linux"]["uidMappings"] =
+        Json::parse(R"([{"containerID": 0, "hostID": 1000, "size": 1}])");
+    EXPECT_EQ(error_of(config),
+              "linux.uidMappings: id mappings need a new user namespace in linux.namespaces");
+    config = user_namespace_config();
+    config["linux"]["uidMappings"][0]["containerID"] = 1;
+    EXPECT_EQ(error_of(config),
+              "linux.uidMappings: container id 0 must be mapped (the runtime sets the container "
+              "up as its root)");
+    config = user_namespace_config();
+    config["process"]["user"]["uid"] = 70000;
+    EXPECT_EQ(error_of(config), "process.user.uid: 70000 is not mapped by linux.uidMappings");
+    config = user_namespace_config();
+    config["process"]["user"]["additionalGids"] = {5, 65536};
+    EXPECT_EQ(error_of(config),
+              "process.user.additionalGids[1]: 65536 is not mapped by linux.gidMappings");
+    config = user_namespace_config();
+    config["linux"]["namespaces"][3]["path"] = "/proc/1/ns/user";
+    EXPECT_EQ(error_of(config),
+              "linux.namespaces[3].path: joining an existing user namespace is not supported yet");
+}
+
+TEST(SpecParse, IdmappedMounts) {
+    Json config = user_namespace_config();
+    config["mounts"] = Json::parse(
+        R"([{"destination": "/a", "type": "bind", "source": "/x", "options": ["rbind", "ridmap"]}])");
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_TRUE(spec->mounts[0].idmap);
+    EXPECT_TRUE(spec->mounts[0].idmap_recursive);
+    EXPECT_TRUE(spec->mounts[0].uid_mappings.empty());  // the container's own
+
+    config = base_config();
+    config["mounts"] = Json::parse(
+        R"([{"destination": "/a", "type": "bind", "source": "/x", "options": ["idmap"]}])");
+    EXPECT_EQ(error_of(config),
+              "mounts[0]: an idmapped mount without its own uidMappings and gidMappings takes "
+              "the container's, which needs a new user namespace");
+    config["mounts"][0]["uidMappings"] =
+        Json::parse(R"([{"containerID": 0, "hostID": 1000, "size": 10}])");
+    EXPECT_EQ(error_of(config),
+              "mounts[0]: an idmapped mount needs both uidMappings and gidMappings "
+              "(gidMappings is missing)");
+    config["mounts"][0]["gidMappings"] = config["mounts"][0]["uidMappings"];
+    spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_EQ(spec->mounts[0].gid_mappings[0].host_id, 1000u);
+    config["mounts"][0]["uidMappings"][0]["size"] = 0;
+    EXPECT_EQ(error_of(config), "mounts[0].uidMappings[0].size: must be at least 1");
 }
 
 TEST(SpecParse, CgroupsPath) {
