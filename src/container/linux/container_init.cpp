@@ -15,6 +15,7 @@
 #include "container/linux/namespaces.h"
 #include "container/linux/process_setup.h"
 #include "container/linux/rootfs.h"
+#include "container/linux/user_namespace.h"
 
 namespace vessel::container::sys {
 
@@ -37,7 +38,12 @@ Result<std::string> set_up(const InitConfig& config) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // 1. The runtime moves us into our cgroups first, so that the cgroup namespace is rooted there
     //    and every allocation below is charged to the container.
+    //    In a new user namespace the runtime has written its id maps by then.
     TRY(wait_for(config.sync, SyncTag::go));
+    if (spec.linux_config.creates_user_namespace()) {
+        TRY(become_namespace_root());
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    }
     // 2. Namespaces given by path (pid and time were joined by the runtime before clone).
     TRY(join_namespaces(spec.linux_config, /*for_children=*/false));
     if (auto* ns = spec.linux_config.find_namespace(spec::NamespaceType::cgroup);

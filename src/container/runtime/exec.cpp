@@ -21,6 +21,7 @@
 #include "base/file.h"
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
+#include "container/linux/user_namespace.h"
 #include "container/linux/process_setup.h"
 #include "container/linux/security_plan.h"
 #include "container/runtime/runtime.h"
@@ -103,6 +104,9 @@ int namespace_flags(const spec::Linux& config) {
                                  const SyncChannel& sync, const sigset_t& original_mask) {
     const spec::Process& process = *spec.process;
     auto set_up = [&]() -> Result<std::string> {
+        // setns left our ids unmapped in the container's user namespace; as its root we own
+        // what we create there (the terminal) and can switch to the process's user.
+        if (spec.linux_config.creates_user_namespace()) TRY(sys::become_namespace_root());
         // Joining the mount namespace put our root and cwd at its root, the container's rootfs:
         // no directory of the host is reachable from here (CVE-2024-21626 class).
         if (::chdir(process.cwd.c_str()) != 0)

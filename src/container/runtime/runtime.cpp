@@ -22,6 +22,7 @@
 #include "container/cgroup/cgroup.h"
 #include "container/linux/container_init.h"
 #include "container/linux/namespaces.h"
+#include "container/linux/user_namespace.h"
 #include "container/runtime/hooks.h"
 #include "container/runtime/rollback.h"
 #include "container/runtime/signals.h"
@@ -180,6 +181,10 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     log_.debug("container {}: init is pid {}", options.id, pid);
 
     TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "config.json: linux.cgroupsPath");
+    if (spec.linux_config.creates_user_namespace())
+        TRY_CTX(sys::write_id_maps(static_cast<pid_t>(pid), spec.linux_config.uid_mappings,
+                                   spec.linux_config.gid_mappings),
+                "config.json");
     TRY(launched.sync.send(SyncTag::go));
     if (spec.process->terminal) {
         auto [message, master] = TRY(receive_fd(launched.sync.fd()));
