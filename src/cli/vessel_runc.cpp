@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -22,8 +23,17 @@ namespace {
 using namespace vessel;
 using container::runtime::Runtime;
 
+// As runc: root keeps state under /run; any other user in their runtime directory, or failing
+// that a directory of their own under /tmp.
+std::string default_state_root() {
+    if (::geteuid() == 0) return "/run/vessel-runc";
+    const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+    if (runtime_dir && runtime_dir[0] == '/') return std::string(runtime_dir) + "/vessel-runc";
+    return fmt::format("/tmp/vessel-runc-{}", ::geteuid());
+}
+
 struct Globals {
-    std::string root = "/run/vessel-runc";
+    std::string root = default_state_root();
     std::string log_path;
     std::string log_format = "text";
     bool debug = false;
@@ -49,12 +59,13 @@ struct Arguments {
 };
 
 Result<> write_spec(const Arguments& args) {
-    if (args.rootless_spec)
-        return fail("spec --rootless: rootless containers are not supported yet");
     std::string path = args.bundle + "/config.json";
     if (path_exists(path)) return fail("{} already exists; remove it first", path);
-    return write_file_atomic(path, container::spec::default_spec().dump(4) + "\n", 0644);
+    Json spec = args.rootless_spec ? container::spec::rootless_spec(::geteuid(), ::getegid())
+                                   : container::spec::default_spec();
+    return write_file_atomic(path, spec.dump(4) + "\n", 0644);
 }
+
 
 void print_list(const std::vector<container::runtime::ContainerSummary>& containers,
                 const Arguments& args) {
@@ -93,7 +104,8 @@ int main(int argc, char** argv) {
                  "vessel-runc"};
     app.require_subcommand(1);
     app.add_option("--root", globals.root,
-                   "directory for container state (default /run/vessel-runc)");
+                   "directory for container state (default /run/vessel-runc; for other users "
+                   "$XDG_RUNTIME_DIR/vessel-runc)");
     app.add_option("--log", globals.log_path, "log file (default: standard error)");
     app.add_option("--log-format", globals.log_format, "log format: text or json");
     app.add_flag("--debug", globals.debug, "log debug messages");
@@ -104,7 +116,7 @@ int main(int argc, char** argv) {
     auto* spec_cmd = app.add_subcommand("spec", "write a default config.json into the bundle");
     spec_cmd->add_option("-b,--bundle", args.bundle, "bundle directory");
     spec_cmd->add_flag("--rootless", args.rootless_spec,
-                       "a spec for rootless containers (not yet)");
+                       "a spec an unprivileged user can run");
 
     auto add_create_flags = [&](CLI::App* command) {
         command->add_option("id", args.id, "container id")->required();

@@ -43,7 +43,12 @@ class Cgroup {
 // to the hierarchy roots too; an empty one becomes "/vessel/<id>".
 std::string cgroup_path_for(const std::string& configured, const std::string& id);
 
+// An empty path: the container has no cgroup (rootless without delegation, see kNoCgroupReason).
 std::unique_ptr<Cgroup> make_cgroup(const HostLayout& layout, const std::string& path);
+
+inline constexpr const char* kNoCgroupReason =
+    "the container has no cgroup (it was created rootless, and the user has no delegated cgroup "
+    "to create one in)";
 
 // Writes `value` to directory/file, with a context naming the file.
 Result<> write_cgroup_file(const std::string& directory, const char* file, std::string_view value);

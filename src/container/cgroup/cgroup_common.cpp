@@ -133,6 +133,7 @@ Result<> CgroupDirectories::destroy() {
 }
 
 std::unique_ptr<Cgroup> make_cgroup(const HostLayout& layout, const std::string& path) {
+    if (path.empty()) return make_no_cgroup();
     if (layout.kind == LayoutKind::v2) return make_v2_cgroup(layout.unified, path);
     return make_v1_cgroup(layout, path);
 }

@@ -27,6 +27,7 @@ class CgroupDirectories : public Cgroup {
     std::vector<std::string> created_;
 };
 
+std::unique_ptr<Cgroup> make_no_cgroup();
 std::unique_ptr<Cgroup> make_v1_cgroup(const HostLayout& layout, const std::string& path);
 std::unique_ptr<Cgroup> make_v2_cgroup(const std::string& unified_mount, const std::string& path);
 

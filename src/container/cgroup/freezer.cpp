@@ -40,6 +40,7 @@ bool v2_reports(const std::string& directory, bool frozen) {
 }  // namespace
 
 Result<> set_frozen(const HostLayout& layout, const std::string& path, bool frozen) {
+    if (path.empty()) return fail("{}", kNoCgroupReason);
     FreezerFile freezer = freezer_for(layout, path);
     if (freezer.directory == path) return fail("the host has no cgroup freezer");
     bool v1 = std::string_view(freezer.file) == "freezer.state";
@@ -60,6 +61,7 @@ Result<> set_frozen(const HostLayout& layout, const std::string& path, bool froz
 }
 
 bool is_frozen(const HostLayout& layout, const std::string& path) {
+    if (path.empty()) return false;
     FreezerFile freezer = freezer_for(layout, path);
     if (std::string_view(freezer.file) == "freezer.state") {
         auto state = read_file(freezer.directory + "/" + freezer.file);

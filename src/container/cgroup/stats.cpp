@@ -1,5 +1,7 @@
 #include "container/cgroup/stats.h"
 
+#include "container/cgroup/cgroup.h"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -116,6 +118,7 @@ Json memory_stats(const std::string& directory, bool v2) {
 }  // namespace
 
 Result<Json> read_stats(const HostLayout& layout, const std::string& path) {
+    if (path.empty()) return fail("{}", kNoCgroupReason);
     Json data = Json::object();
     data["cpu"] = cpu_stats(layout, path);
     bool v2 = layout.kind == LayoutKind::v2;

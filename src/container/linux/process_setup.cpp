@@ -61,8 +61,17 @@ Result<> apply_rlimits(const spec::Process& process) {
 Result<> switch_user(const spec::Process& process) {
     const auto& user = process.user;
     std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
-    if (::setgroups(groups.size(), groups.data()) != 0)
-        return fail_errno("process.user.additionalGids: setgroups");
+    if (::setgroups(groups.size(), groups.data()) != 0) {
+        // A user namespace whose gid map an unprivileged runtime wrote itself forbids setgroups;
+        // there, no supplementary groups is what the process has anyway.
+        int error = errno;
+        auto policy = read_file("/proc/self/setgroups");
+        bool denied = error == EPERM && policy && policy->starts_with("deny");
+        if (!denied) return fail_errno(error, "process.user.additionalGids: setgroups");
+        if (!groups.empty())
+            return fail("process.user.additionalGids: setgroups is denied in this user namespace "
+                        "(its gid map was written without newgidmap)");
+    }
     if (::setresgid(user.gid, user.gid, user.gid) != 0)
         return fail_errno("process.user.gid: setgid");
     if (::setresuid(user.uid, user.uid, user.uid) != 0)

@@ -80,6 +80,16 @@ spec::Resources with_listed_devices_allowed(const spec::Linux& config) {
     return resources;
 }
 
+// As runc's rootless mode: an unprivileged user whose cgroup tree is not delegated gets a container
+// without a cgroup, unless the config asks for limits it could then not have. Device rules are no
+// loss there: a user namespace cannot create device nodes.
+bool may_run_without_cgroup(const Error& error, const spec::Resources& resources) {
+    bool denied = error.code() == EACCES || error.code() == EPERM || error.code() == EROFS;
+    spec::Resources limits = resources;
+    limits.devices.clear();
+    return ::geteuid() != 0 && denied && limits.empty();
+}
+
 }  // namespace
 
 struct Runtime::Launched {
@@ -130,9 +140,17 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     cgroup::HostLayout layout = TRY(cgroup::detect_layout());
     std::string cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
     cgroup = cgroup::make_cgroup(layout, cgroup_path);
-    TRY_CTX(cgroup->create(), "config.json: linux.cgroupsPath");
+    spec::Resources resources = with_listed_devices_allowed(spec.linux_config);
+    if (auto created = cgroup->create(); !created) {
+        if (!may_run_without_cgroup(created.error(), resources))
+            return std::unexpected(created.error().context("config.json: linux.cgroupsPath"));
+        log_.debug("container {}: no cgroup: {}", options.id, created.error().message());
+        cgroup_path.clear();
+        cgroup = cgroup::make_cgroup(layout, cgroup_path);
+        resources = {};
+    }
     rollback.add([&] { (void)cgroup->destroy(); });
-    TRY_CTX(cgroup->apply(with_listed_devices_allowed(spec.linux_config), log_), "config.json");
+    TRY_CTX(cgroup->apply(resources, log_), "config.json");
 
     if (mode == Mode::create) {
         std::string fifo = store_.fifo_path(options.id);

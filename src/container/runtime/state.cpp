@@ -97,6 +97,14 @@ uint64_t process_start_time(pid_t pid) {
 
 Result<> StateStore::reserve(const std::string& id) const {
     if (::mkdir(root_.c_str(), 0711) != 0 && errno != EEXIST) TRY(make_directories(root_, 0711));
+    // An unprivileged user's default root is under /tmp, where another user could have made it
+    // first (or put a symlink there) to read or steer the state: it must be ours.
+    struct stat info {};
+    if (::lstat(root_.c_str(), &info) != 0) return fail_errno("stat the state root " + root_);
+    if (!S_ISDIR(info.st_mode) || info.st_uid != ::geteuid())
+        return fail("the state root {} is not a directory owned by uid {}; choose another with "
+                    "--root",
+                    root_, ::geteuid());
     if (::mkdir(directory(id).c_str(), 0711) != 0) {
         if (errno == EEXIST) return fail("container \"{}\" already exists", id);
         return fail_errno("create the state directory " + directory(id));

@@ -69,4 +69,35 @@ Json default_spec() {
                 {"linux", linux_section}};
 }
 
+Json rootless_spec(uid_t uid, gid_t gid) {
+    Json spec = default_spec();
+    Json& linux_section = spec["linux"];
+    linux_section.erase("resources");
+    Json namespaces = Json::array();
+    for (const auto& ns : linux_section["namespaces"])
+        if (ns["type"] != "network") namespaces.push_back(ns);
+    namespaces.push_back({{"type", "user"}});
+    linux_section["namespaces"] = namespaces;
+    linux_section["uidMappings"] = {{{"containerID", 0}, {"hostID", uid}, {"size", 1}}};
+    linux_section["gidMappings"] = {{{"containerID", 0}, {"hostID", gid}, {"size", 1}}};
+    Json mounts = Json::array();
+    for (auto mount : spec["mounts"]) {
+        if (mount["destination"] == "/sys/fs/cgroup") continue;
+        if (mount["destination"] == "/sys")
+            mount = {{"destination", "/sys"},
+                     {"type", "none"},
+                     {"source", "/sys"},
+                     {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}};
+        if (mount["type"] == "devpts") {
+            Json options = Json::array();
+            for (const auto& option : mount["options"])
+                if (!option.get<std::string>().starts_with("gid=")) options.push_back(option);
+            mount["options"] = options;
+        }
+        mounts.push_back(mount);
+    }
+    spec["mounts"] = mounts;
+    return spec;
+}
+
 }  // namespace vessel::container::spec

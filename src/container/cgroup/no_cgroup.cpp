@@ -1,0 +1,31 @@
+// The cgroup of a rootless container whose user has no delegated cgroup: there is none. Creating
+// and joining succeed without effect so that such a container still runs (as runc's rootless
+// mode does); anything that needs the cgroup says why it cannot work.
+#include "container/cgroup/drivers.h"
+
+namespace vessel::container::cgroup {
+
+namespace {
+
+class NoCgroup final : public Cgroup {
+  public:
+    Result<> create() override { return {}; }
+    Result<> apply(const spec::Resources& resources, const Logger&) override {
+        if (resources.empty()) return {};
+        return fail("linux.resources: {}", kNoCgroupReason);
+    }
+    Result<> add_process(pid_t) override { return {}; }
+    Result<std::vector<pid_t>> processes() const override {
+        return fail("listing its processes: {}", kNoCgroupReason);
+    }
+    Result<> destroy() override { return {}; }
+    std::vector<std::string> directories() const override { return {}; }
+    std::vector<std::string> created_directories() const override { return {}; }
+    void restore_created(std::vector<std::string>) override {}
+};
+
+}  // namespace
+
+std::unique_ptr<Cgroup> make_no_cgroup() { return std::make_unique<NoCgroup>(); }
+
+}  // namespace vessel::container::cgroup
