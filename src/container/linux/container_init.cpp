@@ -58,7 +58,8 @@ Result<std::string> set_up(const InitConfig& config) {
     TRY(prepare_rootfs(RootfsPlan{.spec = spec,
                                   .bundle = config.bundle,
                                   .rootfs = config.rootfs,
-                                  .cgroups = config.cgroups}));
+                                  .cgroups = config.cgroups,
+                                  .idmapped_mounts = config.idmapped_mounts}));
     TRY(finish_rootfs(spec));
     if (::chdir(process.cwd.c_str()) != 0) return fail_errno("process.cwd: chdir " + process.cwd);
     if (process.terminal) {

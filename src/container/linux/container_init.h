@@ -5,6 +5,9 @@
 #include <signal.h>
 
 #include <string>
+#include <vector>
+
+#include "base/unique_fd.h"
 
 #include "container/cgroup/layout.h"
 #include "container/linux/security_plan.h"
@@ -26,6 +29,8 @@ struct InitConfig {
     sigset_t original_mask;
     // Capabilities and seccomp, prepared by the runtime before clone.
     const SecurityPlan* security = nullptr;
+    // Per spec.mounts[i]: the detached idmapped mount the runtime made, if any (inherited fds).
+    const std::vector<UniqueFd>* idmapped_mounts = nullptr;
 };
 
 [[noreturn]] void container_init(const InitConfig& config);

@@ -86,7 +86,9 @@ Result<> mount_cgroup_tree(int rootfs_fd, const spec::Mount& mount,
     return {};
 }
 
-Result<> mount_bind(int rootfs_fd, const spec::Mount& mount, const std::string& bundle) {
+// `idmapped`: the detached idmapped mount of the source the runtime made, or -1.
+Result<> mount_bind(int rootfs_fd, const spec::Mount& mount, const std::string& bundle,
+                    int idmapped) {
     std::string source = mount.source[0] == '/' ? mount.source : bundle + "/" + mount.source;
     UniqueFd source_fd = TRY(open_file(source, O_PATH));
     struct stat info {};
@@ -94,15 +96,23 @@ Result<> mount_bind(int rootfs_fd, const spec::Mount& mount, const std::string& 
     UniqueFd target = S_ISDIR(info.st_mode)
                           ? TRY(make_directories_in_root(rootfs_fd, mount.destination))
                           : TRY(make_file_in_root(rootfs_fd, mount.destination));
-    TRY(mount_at(fd_path(source_fd.get()), fd_path(target.get()), nullptr,
-                 MS_BIND | (mount.recursive ? MS_REC : 0), ""));
+    if (idmapped >= 0) {
+        if (::move_mount(idmapped, "", target.get(), "",
+                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+            return fail_errno("attach the idmapped mount of " + source);
+    } else {
+        TRY(mount_at(fd_path(source_fd.get()), fd_path(target.get()), nullptr,
+                     MS_BIND | (mount.recursive ? MS_REC : 0), ""));
+    }
     if (mount.flags != 0) TRY(remount_bind(rootfs_fd, mount.destination, mount.flags));
     return {};
 }
 
-Result<> mount_one(int rootfs_fd, const spec::Mount& mount, const RootfsPlan& plan) {
+Result<> mount_one(int rootfs_fd, size_t index, const RootfsPlan& plan) {
+    const spec::Mount& mount = plan.spec.mounts[index];
     if (mount.bind) {
-        TRY(mount_bind(rootfs_fd, mount, plan.bundle));
+        int idmapped = plan.idmapped_mounts ? (*plan.idmapped_mounts)[index].get() : -1;
+        TRY(mount_bind(rootfs_fd, mount, plan.bundle, idmapped));
     } else if (mount.type == "cgroup" || mount.type == "cgroup2") {
         TRY(mount_cgroup_tree(rootfs_fd, mount, plan.cgroups));
     } else {
@@ -166,7 +176,7 @@ Result<> prepare_rootfs(const RootfsPlan& plan) {
     bool dev_is_fresh = false;
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         const auto& mount = spec.mounts[i];
-        TRY_CTX(mount_one(rootfs.get(), mount, plan), "mounts[{}] ({})", i, mount.destination);
+        TRY_CTX(mount_one(rootfs.get(), i, plan), "mounts[{}] ({})", i, mount.destination);
         if (relative_clean_path(mount.destination) == "dev") dev_is_fresh = !mount.bind;
     }
     TRY_CTX(create_devices(rootfs.get(), spec, dev_is_fresh), "linux.devices");

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "base/unique_fd.h"
 
 #include "base/error.h"
 #include "container/cgroup/layout.h"
@@ -17,6 +20,8 @@ struct RootfsPlan {
     std::string bundle;  // absolute
     std::string rootfs;  // absolute
     const cgroup::HostLayout& cgroups;
+    // Per spec.mounts[i]: a detached idmapped mount to attach instead of binding the source.
+    const std::vector<UniqueFd>* idmapped_mounts = nullptr;
 };
 
 // Everything up to and including pivot_root; afterwards "/" is the container's root. Must run in a

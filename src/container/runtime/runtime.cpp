@@ -21,6 +21,7 @@
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
 #include "container/linux/container_init.h"
+#include "container/linux/idmapped_mounts.h"
 #include "container/linux/namespaces.h"
 #include "container/linux/user_namespace.h"
 #include "container/runtime/hooks.h"
@@ -129,6 +130,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     launched.hooks = TRY_CTX(parse_hooks(spec.hooks), "config.json");
     sys::SecurityPlan security =
         TRY_CTX(sys::prepare_security(spec, store_.root() + "/.seccomp-cache"), "config.json");
+    std::vector<UniqueFd> idmapped_mounts =
+        TRY_CTX(sys::prepare_idmapped_mounts(spec, bundle), "config.json");
     std::string rootfs = TRY_CTX(
         real_directory(spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path,
                        "rootfs"),
@@ -186,7 +189,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
                                             .sync = child_end,
                                             .state_dir_fd = state_dir.get(),
                                             .original_mask = launched.original_mask,
-                                            .security = &security});
+                                            .security = &security,
+                                            .idmapped_mounts = &idmapped_mounts});
     }
     child_end.close();
     launched.pidfd = UniqueFd(pidfd);
