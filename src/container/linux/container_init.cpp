@@ -44,6 +44,13 @@ Result<std::string> set_up(const InitConfig& config) {
         TRY(become_namespace_root());
         ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     }
+    // Until it execs the user's program this process is the vessel-runc binary, visible in the
+    // container's pid namespace: not dumpable, no process of the container may open its
+    // /proc/<pid>/exe and later write through it to the host's runtime (CVE-2019-5736 class).
+    // Not before the go: a non-dumpable process's /proc files are root's, and an unprivileged
+    // runtime (or newuidmap) must write its id maps first. No process can join the container
+    // before the go. execve() makes the user's program dumpable again.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // 2. Namespaces given by path (pid and time were joined by the runtime before clone).
     TRY(join_namespaces(spec.linux_config, /*for_children=*/false));
     if (auto* ns = spec.linux_config.find_namespace(spec::NamespaceType::cgroup);
@@ -104,11 +111,6 @@ Result<> wait_for_start(const InitConfig& config) {
 }  // namespace
 
 void container_init(const InitConfig& config) {
-    // Until it execs the user's program this process is the vessel-runc binary, visible in the
-    // container's pid namespace: not dumpable, no process of the container may open its
-    // /proc/<pid>/exe and later write through it to the host's runtime (CVE-2019-5736 class).
-    // execve() makes the user's program dumpable again.
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto executable = set_up(config);
     if (!executable) report_and_exit(config, executable.error().context("config.json"), true);
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);

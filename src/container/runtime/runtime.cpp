@@ -145,8 +145,14 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     cgroup = cgroup::make_cgroup(layout, cgroup_path);
     spec::Resources resources = with_listed_devices_allowed(spec.linux_config);
     if (auto created = cgroup->create(); !created) {
-        if (!may_run_without_cgroup(created.error(), resources))
-            return std::unexpected(created.error().context("config.json: linux.cgroupsPath"));
+        if (!may_run_without_cgroup(created.error(), resources)) {
+            Error error = created.error();
+            if (::geteuid() != 0)
+                error.context(
+                    "a rootless container can have resource limits only in a cgroup "
+                    "delegated to its user");
+            return std::unexpected(error.context("config.json: linux.cgroupsPath"));
+        }
         log_.debug("container {}: no cgroup: {}", options.id, created.error().message());
         cgroup_path.clear();
         cgroup = cgroup::make_cgroup(layout, cgroup_path);

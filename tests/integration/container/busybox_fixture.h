@@ -66,8 +66,8 @@ class BusyboxContainerTest : public ::testing::Test {
             ASSERT_TRUE(make_directories(rootfs + sub));
         auto copied = run_capture({"cp", "/bin/busybox", rootfs + "/bin/busybox"});
         ASSERT_TRUE(copied && copied->status.success());
-        for (const char* applet :
-             {"sh", "grep", "cat", "echo", "unshare", "mkdir", "true", "id", "sleep"})
+        for (const char* applet : {"sh", "grep", "cat", "echo", "unshare", "mkdir", "true", "id",
+                                   "sleep", "ls", "stat", "touch"})
             ASSERT_EQ(::symlink("busybox", (rootfs + "/bin/" + applet).c_str()), 0);
         const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
         id_ = fmt::format("sec-{}-{}", info->name(), ::getpid());
@@ -93,7 +93,8 @@ class BusyboxContainerTest : public ::testing::Test {
         UniqueFd out = *open_file(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         UniqueFd err = *open_file(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         UniqueFd null = *open_file("/dev/null", O_RDONLY);
-        std::vector<std::string> argv{VESSEL_RUNC_PATH, "--root", root_};
+        std::vector<std::string> argv = runner_prefix_;
+        argv.insert(argv.end(), {VESSEL_RUNC_PATH, "--root", root_});
         argv.insert(argv.end(), arguments.begin(), arguments.end());
         auto child = spawn(SpawnOptions{.argv = argv,
                                         .env = std::nullopt,
@@ -143,6 +144,8 @@ class BusyboxContainerTest : public ::testing::Test {
     }
 
     std::string dir_, bundle_, root_, id_, cgroup_parent_, mounts_before_;
+    // Put before vessel-runc's path by invoke() (to run it as another user, say).
+    std::vector<std::string> runner_prefix_;
     Json config_;
 };
 
