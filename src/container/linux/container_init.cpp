@@ -77,12 +77,15 @@ Result<std::string> set_up(const InitConfig& config) {
     }
     // 5. Process limits and identity.
     TRY(apply_rlimits(process));
-    if (config.security) TRY(security_before_user_switch(*config.security));
-    TRY(switch_user(process));
-    if (config.security)
-        TRY(security_after_user_switch(*config.security));
-    else
+    if (!config.security) {
+        TRY(switch_user(process));
         TRY(set_no_new_privileges(process));
+        return find_executable(process);
+    }
+    UniqueFd listener = TRY(become_process_user(*config.security, process));
+    if (listener)
+        TRY(send_fd(config.sync.fd(), listener.get(),
+                    std::string(1, static_cast<char>(SyncTag::seccomp_listener))));
     return find_executable(process);
 }
 

@@ -28,6 +28,13 @@ struct SecurityPlan {
     CapabilitySets capabilities;
     std::optional<CompiledSeccomp> seccomp;
     bool no_new_privileges = false;
+    // linux.seccomp.listenerPath/listenerMetadata: where the runtime sends the notify descriptor
+    // of a filter with SCMP_ACT_NOTIFY rules, and the string the agent gets with it.
+    std::string seccomp_listener_path;
+    std::string seccomp_listener_metadata;
+
+    // The filter has notify rules: loading it yields a descriptor for the agent.
+    bool hands_out_listener() const;
 };
 
 // Parses process.capabilities and linux.seccomp and compiles the filter (through the cache in
@@ -35,7 +42,15 @@ struct SecurityPlan {
 //   process.capabilities.bounding[2]: unknown capability "CAP_FOO"
 Result<SecurityPlan> prepare_security(const spec::Spec& spec, const std::string& seccomp_cache_dir);
 
-Result<> security_before_user_switch(const SecurityPlan& plan);
-Result<> security_after_user_switch(const SecurityPlan& plan);
+// Each returns the seccomp notify descriptor when it loaded a filter with notify rules (else an
+// invalid one): the caller hands it to the runtime, which passes it to the agent. Until the agent
+// answers, a notify rule's system calls block, so a profile must not aim them at the hand-over
+// (sendmsg, close) or at execve.
+Result<UniqueFd> security_before_user_switch(const SecurityPlan& plan);
+Result<UniqueFd> security_after_user_switch(const SecurityPlan& plan);
+
+// The last steps before exec, in order: before_user_switch, the switch to process.user,
+// after_user_switch. Returns the seccomp notify descriptor, if any.
+Result<UniqueFd> become_process_user(const SecurityPlan& plan, const spec::Process& process);
 
 }  // namespace vessel::container::sys

@@ -21,10 +21,11 @@
 #include "base/file.h"
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
-#include "container/linux/user_namespace.h"
 #include "container/linux/process_setup.h"
 #include "container/linux/security_plan.h"
+#include "container/linux/user_namespace.h"
 #include "container/runtime/runtime.h"
+#include "container/runtime/seccomp_listener.h"
 #include "container/runtime/signals.h"
 #include "container/runtime/sync.h"
 #include "container/runtime/terminal.h"
@@ -120,9 +121,10 @@ int namespace_flags(const spec::Linux& config) {
         if (process.user.umask) ::umask(*process.user.umask);
         TRY(sys::set_oom_score_adj(process));
         TRY(sys::apply_rlimits(process));
-        TRY(sys::security_before_user_switch(security));
-        TRY(sys::switch_user(process));
-        TRY(sys::security_after_user_switch(security));
+        UniqueFd listener = TRY(sys::become_process_user(security, process));
+        if (listener)
+            TRY(send_fd(sync.fd(), listener.get(),
+                        std::string(1, static_cast<char>(SyncTag::seccomp_listener))));
         return sys::find_executable(process);
     };
     auto executable = set_up();
@@ -242,6 +244,11 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
         else
             failed_setup = SyncMessage{SyncTag::error, message.empty() ? "" : message.substr(1)};
     }
+    if (!failed_setup && security.hands_out_listener())
+        if (auto passed = pass_seccomp_listener(ours.fd(), security,
+                                                state.oci_state(live_status(state)), program);
+            !passed)
+            failed_setup = SyncMessage{SyncTag::error, passed.error().message()};
     auto after_exec = failed_setup ? Result<SyncMessage>(*failed_setup) : ours.receive();
     if (after_exec && after_exec->tag == SyncTag::error) {
         (void)::syscall(SYS_pidfd_send_signal, program_fd.get(), SIGKILL, nullptr, 0);

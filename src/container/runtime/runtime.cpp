@@ -26,6 +26,7 @@
 #include "container/linux/user_namespace.h"
 #include "container/runtime/hooks.h"
 #include "container/runtime/rollback.h"
+#include "container/runtime/seccomp_listener.h"
 #include "container/runtime/signals.h"
 #include "container/runtime/sync.h"
 #include "container/runtime/terminal.h"
@@ -207,6 +208,18 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
                  WEXITED);
     });
     log_.debug("container {}: init is pid {}", options.id, pid);
+    ContainerState& state = launched.state;
+    state.id = options.id;
+    state.pid = static_cast<pid_t>(pid);
+    state.start_time = process_start_time(state.pid);
+    state.bundle = bundle;
+    state.rootfs = rootfs;
+    state.created = rfc3339_now();
+    state.owner = ::geteuid() == 0 ? "root" : std::to_string(::geteuid());
+    state.annotations = spec.annotations;
+    state.cgroup_path = cgroup_path;
+    state.cgroup_created = cgroup->created_directories();
+    state.hooks = spec.hooks;
 
     TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "config.json: linux.cgroupsPath");
     if (spec.linux_config.creates_user_namespace())
@@ -228,23 +241,16 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
             launched.terminal = std::move(master);
         }
     }
+    if (security.hands_out_listener()) {
+        Json creating = state.oci_state(Status::created);
+        creating["status"] = "creating";
+        TRY(pass_seccomp_listener(launched.sync.fd(), security, creating, state.pid));
+    }
     auto reply = launched.sync.receive();
     if (!reply) return fail("the container's init exited during setup");
     if (reply->tag == SyncTag::error) return std::unexpected(Error(reply->payload));
     if (reply->tag != SyncTag::ready) return fail("unexpected message from the container's init");
 
-    ContainerState& state = launched.state;
-    state.id = options.id;
-    state.pid = static_cast<pid_t>(pid);
-    state.start_time = process_start_time(state.pid);
-    state.bundle = bundle;
-    state.rootfs = rootfs;
-    state.created = rfc3339_now();
-    state.owner = ::geteuid() == 0 ? "root" : std::to_string(::geteuid());
-    state.annotations = spec.annotations;
-    state.cgroup_path = cgroup_path;
-    state.cgroup_created = cgroup->created_directories();
-    state.hooks = spec.hooks;
     TRY(store_.save(state));
     Json creating = state.oci_state(Status::created);
     creating["status"] = "creating";

@@ -16,7 +16,14 @@
 
 namespace vessel::container::runtime {
 
-enum class SyncTag : char { go = 'g', ready = 'r', error = 'e', start = 's', terminal = 't' };
+enum class SyncTag : char {
+    go = 'g',
+    ready = 'r',
+    error = 'e',
+    start = 's',
+    terminal = 't',
+    seccomp_listener = 'l',
+};
 
 struct SyncMessage {
     SyncTag tag;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <set>
@@ -524,6 +525,11 @@ TEST_F(ContainerTest, SpecAndFeatures) {
     ASSERT_TRUE(features);
     EXPECT_EQ((*features)["ociVersionMax"], "1.2.0");
     EXPECT_EQ((*features)["linux"]["cgroup"]["v1"], true);
+    EXPECT_EQ((*features)["linux"]["mountExtensions"]["idmap"]["enabled"], true);
+    EXPECT_EQ((*features)["hooks"].size(), 6u);
+    EXPECT_NE(std::find((*features)["linux"]["namespaces"].begin(),
+                        (*features)["linux"]["namespaces"].end(), "user"),
+              (*features)["linux"]["namespaces"].end());
 }
 
 }  // namespace
