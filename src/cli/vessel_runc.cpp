@@ -66,7 +66,6 @@ Result<> write_spec(const Arguments& args) {
     return write_file_atomic(path, spec.dump(4) + "\n", 0644);
 }
 
-
 void print_list(const std::vector<container::runtime::ContainerSummary>& containers,
                 const Arguments& args) {
     if (args.quiet) {
@@ -115,8 +114,7 @@ int main(int argc, char** argv) {
 
     auto* spec_cmd = app.add_subcommand("spec", "write a default config.json into the bundle");
     spec_cmd->add_option("-b,--bundle", args.bundle, "bundle directory");
-    spec_cmd->add_flag("--rootless", args.rootless_spec,
-                       "a spec an unprivileged user can run");
+    spec_cmd->add_flag("--rootless", args.rootless_spec, "a spec an unprivileged user can run");
 
     auto add_create_flags = [&](CLI::App* command) {
         command->add_option("id", args.id, "container id")->required();
