@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,6 +108,10 @@ Result<std::vector<pid_t>> CgroupDirectories::processes() const {
             if (std::find(all.begin(), all.end(), pid) == all.end()) all.push_back(pid);
     }
     return all;
+}
+
+Result<UniqueFd> CgroupDirectories::open_directory(const std::string& directory) {
+    return open_file(directory, O_RDONLY | O_DIRECTORY);
 }
 
 Result<> CgroupDirectories::add_process(pid_t pid) {

@@ -59,6 +59,18 @@ class V1Cgroup final : public CgroupDirectories {
         return {};
     }
 
+    Result<UniqueFd> open_clone_into_directory() const override {
+        if (layout_.unified.empty()) return UniqueFd();
+        return open_directory(layout_.unified + path_);
+    }
+
+    std::vector<std::string> self_join_files() const override {
+        std::vector<std::string> files;
+        for (const auto& hierarchy : layout_.v1)
+            files.push_back(hierarchy.mount_point + path_ + "/tasks");
+        return files;
+    }
+
     Result<> apply(const spec::Resources& r, const Logger& log) override {
         const auto& m = r.memory;
         if (m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer) {

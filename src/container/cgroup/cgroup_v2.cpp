@@ -46,6 +46,11 @@ class V2Cgroup final : public CgroupDirectories {
         return {};
     }
 
+    Result<UniqueFd> open_clone_into_directory() const override {
+        return open_directory(leaves_.front());
+    }
+    std::vector<std::string> self_join_files() const override { return {}; }
+
     Result<> apply(const spec::Resources& r, const Logger& log) override {
         const std::string& dir = leaves_.front();
         const auto& m = r.memory;

@@ -23,6 +23,10 @@ class CgroupDirectories : public Cgroup {
     Result<> destroy() override;
 
   protected:
+    // An O_RDONLY descriptor of a directory, as CLONE_INTO_CGROUP takes it.
+    static Result<UniqueFd> open_directory(const std::string& directory);
+
+  protected:
     std::vector<std::string> leaves_;
     std::vector<std::string> created_;
 };

@@ -15,6 +15,8 @@ class NoCgroup final : public Cgroup {
         return fail("linux.resources: {}", kNoCgroupReason);
     }
     Result<> add_process(pid_t) override { return {}; }
+    Result<UniqueFd> open_clone_into_directory() const override { return UniqueFd(); }
+    std::vector<std::string> self_join_files() const override { return {}; }
     Result<std::vector<pid_t>> processes() const override {
         return fail("listing its processes: {}", kNoCgroupReason);
     }
@@ -26,6 +28,8 @@ class NoCgroup final : public Cgroup {
 
 }  // namespace
 
-std::unique_ptr<Cgroup> make_no_cgroup() { return std::make_unique<NoCgroup>(); }
+std::unique_ptr<Cgroup> make_no_cgroup() {
+    return std::make_unique<NoCgroup>();
+}
 
 }  // namespace vessel::container::cgroup

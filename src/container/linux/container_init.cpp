@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "base/fd_passing.h"
+#include "base/file.h"
 
 #include "container/linux/namespaces.h"
 #include "container/linux/process_setup.h"
@@ -36,9 +37,13 @@ Result<std::string> set_up(const InitConfig& config) {
     const spec::Process& process = *spec.process;
     // Dies with the runtime until setup is complete: a half-made container must not linger.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    // 1. The runtime moves us into our cgroups first, so that the cgroup namespace is rooted there
-    //    and every allocation below is charged to the container.
+    // 1. Into our cgroups first, so that the cgroup namespace is rooted there and every
+    //    allocation below is charged to the container: the v1 hierarchies we join ourselves,
+    //    the rest we are in since clone or the runtime puts us in before the go.
     //    In a new user namespace the runtime has written its id maps by then.
+    if (config.cgroup_self_join)
+        for (const auto& tasks : *config.cgroup_self_join)
+            TRY_CTX(write_existing_file(tasks, "0"), "linux.cgroupsPath: join the cgroup");
     TRY(wait_for(config.sync, SyncTag::go));
     if (spec.linux_config.creates_user_namespace()) {
         TRY(become_namespace_root());

@@ -31,6 +31,9 @@ struct InitConfig {
     const SecurityPlan* security = nullptr;
     // Per spec.mounts[i]: the detached idmapped mount the runtime made, if any (inherited fds).
     const std::vector<UniqueFd>* idmapped_mounts = nullptr;
+    // cgroup v1 "tasks" files the init writes "0" to, joining its cgroups itself (the rest of
+    // its cgroup membership it has from clone, or the runtime gives it).
+    const std::vector<std::string>* cgroup_self_join = nullptr;
 };
 
 [[noreturn]] void container_init(const InitConfig& config);

@@ -180,12 +180,30 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     ::sigprocmask(SIG_BLOCK, &forwarded, &launched.original_mask);
     rollback.add([&] { ::sigprocmask(SIG_SETMASK, &launched.original_mask, nullptr); });
 
+    // The init joins its cgroup on the fast path where it can (see Cgroup::self_join_files).
+    UniqueFd clone_into =
+        TRY_CTX(cgroup->open_clone_into_directory(), "config.json: linux.cgroupsPath");
+    std::vector<std::string> self_join = cgroup->self_join_files();
     int pidfd = -1;
     clone_args args{};
     args.flags = static_cast<uint64_t>(sys::clone_flags_for(spec.linux_config)) | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
+    if (clone_into) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(clone_into.get());
+    }
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    bool runtime_joins = !clone_into;
+    if (pid < 0 && clone_into && errno != ENOMEM && errno != EAGAIN) {
+        // A cgroup the kernel will not clone into (a v2 domain whose controllers its children
+        // use): the slow path, the runtime moves the init.
+        args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+        args.cgroup = 0;
+        runtime_joins = true;
+        pid = ::syscall(SYS_clone3, &args, sizeof args);
+    }
+    if (runtime_joins) self_join.clear();
     if (pid < 0) return fail_errno("clone the container's init");
     if (pid == 0) {
         launched.sync.close();
@@ -197,7 +215,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
                                             .state_dir_fd = state_dir.get(),
                                             .original_mask = launched.original_mask,
                                             .security = &security,
-                                            .idmapped_mounts = &idmapped_mounts});
+                                            .idmapped_mounts = &idmapped_mounts,
+                                            .cgroup_self_join = &self_join});
     }
     child_end.close();
     launched.pidfd = UniqueFd(pidfd);
@@ -221,7 +240,9 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     state.cgroup_created = cgroup->created_directories();
     state.hooks = spec.hooks;
 
-    TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "config.json: linux.cgroupsPath");
+    clone_into.reset();
+    if (runtime_joins)
+        TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "config.json: linux.cgroupsPath");
     if (spec.linux_config.creates_user_namespace())
         TRY_CTX(sys::write_id_maps(static_cast<pid_t>(pid), spec.linux_config.uid_mappings,
                                    spec.linux_config.gid_mappings),

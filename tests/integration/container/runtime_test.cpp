@@ -389,6 +389,32 @@ TEST_F(ContainerTest, EveryStateTransition) {
     expect_nothing_left();
 }
 
+// The init joins its v1 hierarchies itself and the v2 one at clone (the fast path): from the
+// host, its /proc/<pid>/cgroup must name the container's cgroup in every hierarchy that has one.
+TEST_F(ContainerTest, TheInitIsInItsCgroupInEveryHierarchy) {
+    set_args({"sleep", "30"});
+    write_config();
+    ASSERT_EQ(invoke({"create", "--bundle", bundle_, id_}).code, 0);
+    auto state = parse_json(invoke({"state", id_}).out, "state");
+    ASSERT_TRUE(state);
+    std::string memberships = slurp(fmt::format("/proc/{}/cgroup", (*state)["pid"].get<int>()));
+    std::string expected = cgroup_parent_ + "/" + id_;
+    size_t checked = 0;
+    for (size_t start = 0; start < memberships.size();) {
+        size_t end = memberships.find('\n', start);
+        std::string line = memberships.substr(start, end - start);
+        start = end == std::string::npos ? memberships.size() : end + 1;
+        // "4:memory:/path", "0::/path"; the named systemd hierarchy is not the runtime's.
+        if (line.find(":name=") != std::string::npos) continue;
+        EXPECT_EQ(line.substr(line.rfind(':') + 1), expected) << line;
+        ++checked;
+    }
+    EXPECT_GE(checked, 1u);
+    EXPECT_EQ(checked, cgroup_directories(cgroup_parent_).size()) << memberships;
+    ASSERT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
+}
+
 TEST_F(ContainerTest, ForceDeleteOfARunningContainer) {
     set_args({"sleep", "30"});
     write_config();
