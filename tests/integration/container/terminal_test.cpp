@@ -138,6 +138,32 @@ TEST_F(TerminalTest, ExecWithATerminal) {
     expect_nothing_left();
 }
 
+// In a user namespace the pty must belong to the process's user too: exec could not chown it
+// while its ids were still the host's (unmapped) ones.
+TEST_F(TerminalTest, TerminalsInAUserNamespaceBelongToTheProcessUser) {
+    ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+    Json mapping = Json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+    config_["linux"]["namespaces"].push_back({{"type", "user"}});
+    config_["linux"]["uidMappings"] = mapping;
+    config_["linux"]["gidMappings"] = mapping;
+    config_["process"]["args"] = {"sh", "-c", "stat -c %u $(tty)"};
+    write_config();
+    auto ran = invoke_with_input({"run", "--bundle", bundle_, id_}, "");
+    EXPECT_EQ(ran.code, 0) << ran.out;
+    EXPECT_EQ(ran.out.substr(0, ran.out.find_first_of("\r\n")), "0") << ran.out;
+
+    config_["process"]["terminal"] = false;
+    config_["process"]["args"] = {"sleep", "100"};
+    write_config();
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    auto exec = invoke_with_input(
+        {"exec", "-t", "--user", "1000:1000", id_, "sh", "-c", "stat -c %u $(tty)"}, "");
+    EXPECT_EQ(exec.code, 0) << exec.out;
+    EXPECT_EQ(exec.out.substr(0, exec.out.find_first_of("\r\n")), "1000") << exec.out;
+    ASSERT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
+}
+
 TEST_F(TerminalTest, DetachedWithoutConsoleSocketIsRefusedBeforeAnythingExists) {
     config_["process"]["args"] = {"true"};
     write_config();
