@@ -95,12 +95,24 @@ int main(int argc, char** argv) {
     CLI::App app{"vesseld: the Vessel manager daemon (REST API on a unix socket)"};
     std::string socket_path = "/run/vessel/vessel.sock";
     vessel::manager::ManagerOptions options;
+    // The runtime and the VMM installed beside vesseld (the build tree keeps them together too).
+    std::string own_directory = own_path().substr(0, own_path().rfind('/'));
+    for (auto [option, name] :
+         {std::pair{&options.runtime, "vessel-runc"}, std::pair{&options.vmm_binary, "vessel-vmm"}})
+        *option = ::access((own_directory + "/" + name).c_str(), X_OK) == 0
+                      ? own_directory + "/" + name
+                      : std::string(name);
     bool debug = false;
     app.add_option("--socket", socket_path, "unix socket of the API (mode 0600)")
         ->envname("VESSEL_SOCKET");
     app.add_option("--state-dir", options.state_dir, "database, images and instances");
-    app.add_option("--runtime", options.runtime, "runc-compatible OCI runtime for containers");
-    app.add_option("--vmm", options.vmm_binary, "vessel-vmm binary for VMs");
+    app.add_option("--runtime", options.runtime,
+                   "runc-compatible OCI runtime for containers (default: vessel-runc beside "
+                   "vesseld)");
+    app.add_option("--vmm", options.vmm_binary,
+                   "vessel-vmm binary for VMs (default: beside vesseld)");
+    app.add_option("--guest-cache", options.guest_cache,
+                   "where `make guest` left the riscv64/busybox kernel and initramfs");
     app.add_option("--cgroup-parent", options.cgroup_parent,
                    "cgroup under which containers are placed");
     app.add_option("--busybox", options.busybox, "static busybox for the built-in image");

@@ -68,6 +68,8 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options, const Log
     std::unique_ptr<Manager> manager(new Manager(std::move(options), logger, std::move(store)));
     if (auto busybox = manager->images_->ensure_busybox(manager->options_.busybox); !busybox)
         logger.warning("built-in busybox image unavailable: {}", busybox.error().message());
+    if (auto vm = manager->images_->ensure_riscv64_busybox(manager->options_.guest_cache); !vm)
+        logger.info("built-in riscv64/busybox VM image unavailable: {}", vm.error().message());
     TRY(manager->store_->fail_unfinished_operations(
         "vesseld stopped before the operation finished"));
     UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

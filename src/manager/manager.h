@@ -23,10 +23,11 @@ namespace vessel::manager {
 struct ManagerOptions {
     std::string state_dir = "/var/lib/vessel";
     std::string monitor_binary;  // vesseld's own path
-    std::string runtime = "runc";
+    std::string runtime = "vessel-runc";
     std::string vmm_binary = "vessel-vmm";
     std::string cgroup_parent = "vessel";
     std::string busybox = "/bin/busybox";
+    std::string guest_cache = "/var/cache/vessel/guest";  // `make guest`'s output (guest/)
 };
 
 struct LaunchRequest {

@@ -142,6 +142,19 @@ Result<ImageRecord> ImageStore::ensure_busybox(const std::string& busybox_binary
                                 .aliases = {"busybox"}});
 }
 
+Result<ImageRecord> ImageStore::ensure_riscv64_busybox(const std::string& guest_cache) {
+    constexpr const char* alias = "riscv64/busybox";
+    if (auto existing = TRY(store_.find_image(alias)); existing) return *existing;
+    std::string kernel = guest_cache + "/riscv64-kernel/Image";
+    std::string initrd = guest_cache + "/riscv64-initramfs/initramfs.cpio.gz";
+    for (const auto& file : {kernel, initrd})
+        if (!path_exists(file))
+            return fail_errno(ENOENT,
+                              fmt::format("{} is missing: build it with `make guest`", file));
+    // Without vessel.run the guest's init starts a shell on the console and stays up.
+    return import_vm(kernel, initrd, "console=ttyS0", alias);
+}
+
 Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball,
                                                       const std::string& alias) {
     if (alias.empty()) return fail("an imported image needs an alias");

@@ -20,6 +20,11 @@ class ImageStore {
     // busybox-static): made once, found again on later starts.
     Result<ImageRecord> ensure_busybox(const std::string& busybox_binary = "/bin/busybox");
 
+    // The built-in `riscv64/busybox` VM image: the riscv64 kernel and busybox initramfs that
+    // `make guest` builds (guest/), found in the guest cache directory. Made once; ENOENT when
+    // the cache has no such build.
+    Result<ImageRecord> ensure_riscv64_busybox(const std::string& guest_cache);
+
     // A container image from a root filesystem tarball (any compression libarchive reads).
     Result<ImageRecord> import_rootfs_tarball(const std::string& tarball, const std::string& alias);
 

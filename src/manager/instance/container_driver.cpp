@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "container/linux/seccomp.h"
 
 namespace vessel::manager {
 
@@ -89,6 +90,9 @@ Json container_oci_config(const std::string& name, const std::vector<std::string
             {{"type", "ipc"}},
             {{"type", "uts"}},
             {{"type", "mount"}}}},
+          // The runtime's default profile (the well-known container default): security is a
+          // default, not an option.
+          {"seccomp", container::default_seccomp_profile_json()},
           {"maskedPaths",
            {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
             "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}},

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end: the vessel CLI against a private vesseld (temporary socket, state directory and
-# cgroup parent), running real busybox containers through runc. Needs root.
-# Usage: cli_e2e.sh VESSEL VESSELD
+# cgroup parent), running real busybox containers through vessel-runc, a stand-in vessel-vmm for
+# the VM lifecycle and, when `make guest` has built it, a real riscv64 VM. Needs root.
+# Usage: cli_e2e.sh VESSEL VESSELD (vessel-runc and vessel-vmm are found beside vesseld)
 set -uo pipefail
 vessel_bin=$1
 vesseld_bin=$2
 if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root (containers)"; exit 77; fi
-if ! command -v runc >/dev/null; then echo "SKIP: runc is not installed"; exit 77; fi
+runtime_bin=$(dirname "$vesseld_bin")/vessel-runc
 if [[ ! -x /bin/busybox ]]; then echo "SKIP: busybox-static is not installed"; exit 77; fi
 
 work=$(mktemp -d /tmp/vessel-e2e-XXXXXX)
@@ -32,9 +33,10 @@ while :; do sleep 1 & wait $!; done
 VMM
 chmod +x "$work/fake-vmm"
 
+vmm=$work/fake-vmm
 start_daemon() {
   "$vesseld_bin" --socket "$socket" --state-dir "$state" --cgroup-parent "$parent" \
-    --vmm "$work/fake-vmm" \
+    --vmm "$vmm" --guest-cache "${guest_cache:-$work/no-guests}" \
     >>"$work/vesseld.log" 2>&1 &
   daemon_pid=$!
   # A killed daemon leaves its socket file: wait for an answer, not for the file.
@@ -84,6 +86,8 @@ check "list shows c1 RUNNING" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNIN
 check "exec runs inside the container" bash -c "[[ \$('$vessel_bin' exec c1 -- hostname) == c1 ]]"
 "$vessel_bin" exec c1 -- sh -c 'exit 7'
 check "exec propagates the exit status" test $? -eq 7
+check "containers start with the default seccomp profile" bash -c "'$vessel_bin' exec c1 -- grep -q '^Seccomp:.*2' /proc/self/status"
+check "the container runtime is vessel-runc" test -e "$state/runtime/c1/state.json"
 check "exec feeds stdin with -i" bash -c "[[ \$(echo piped | '$vessel_bin' exec -i c1 -- cat) == piped ]]"
 check "memory limit in the cgroup" test "$(cat /sys/fs/cgroup/memory/$parent/c1/memory.limit_in_bytes)" = 67108864
 check "pids limit in the cgroup" test "$(cat /sys/fs/cgroup/pids/$parent/c1/pids.max)" = 100
@@ -132,7 +136,7 @@ check "running after restart" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNIN
 # An instance that ends while vesseld is down shows its exit status afterwards.
 check "launch c4" "$vessel_bin" launch busybox c4
 kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
-runc --root "$state/runtime" kill c4 KILL
+"$runtime_bin" --root "$state/runtime" kill c4 KILL
 for _ in $(seq 100); do [[ -e $state/instances/c4/exit.json ]] && break; sleep 0.05; done
 sleep 0.3
 start_daemon
@@ -142,13 +146,13 @@ check "delete left nothing" nothing_left c4
 
 # Concurrency: parallel launches all succeed and list is consistent.
 pids=()
-for i in $(seq 1 8); do "$vessel_bin" launch busybox "p$i" >"$work/launch-$i" 2>&1 & pids+=($!); done
+for i in $(seq 1 20); do "$vessel_bin" launch busybox "p$i" >"$work/launch-$i" 2>&1 & pids+=($!); done
 launch_failures=0
 for pid in "${pids[@]}"; do wait "$pid" || launch_failures=$((launch_failures + 1)); done
-check "8 parallel launches succeed" test "$launch_failures" -eq 0
-check "list shows all 8 RUNNING" test "$("$vessel_bin" list | grep -cE '^p[0-9]+ +RUNNING')" -eq 8
+check "20 parallel launches succeed" test "$launch_failures" -eq 0
+check "list shows all 20 RUNNING" test "$("$vessel_bin" list | grep -cE "^p[0-9]+ +RUNNING")" -eq 20
 pids=()
-for i in $(seq 1 8); do "$vessel_bin" delete --force "p$i" & pids+=($!); done
+for i in $(seq 1 20); do "$vessel_bin" delete --force "p$i" & pids+=($!); done
 for pid in "${pids[@]}"; do wait "$pid"; done
 check "parallel deletes leave nothing" bash -c "! '$vessel_bin' list | grep -q '^p'"
 
@@ -168,6 +172,31 @@ check "the VM's exit status is recorded" bash -c "'$vessel_bin' info v1 | grep -
 check "delete the VM" "$vessel_bin" delete v1
 check "VM delete left nothing" nothing_left v1
 expect_error "an image in use cannot be deleted" "is used by instance c1" "$vessel_bin" image delete busybox
+
+# A real VM: the built-in riscv64/busybox image (`make guest`'s kernel and initramfs) under
+# vessel-vmm beside vesseld.
+guest_out=$(dirname "$0")/../../../guest/out.sh
+kernel=$("$guest_out" riscv64-kernel Image 2>/dev/null) || kernel=
+initramfs=$("$guest_out" riscv64-initramfs initramfs.cpio.gz 2>/dev/null) || initramfs=
+if [[ -n $kernel && -n $initramfs ]]; then
+  mkdir -p "$work/guests"
+  ln -s "$(dirname "$kernel")" "$work/guests/riscv64-kernel"
+  ln -s "$(dirname "$initramfs")" "$work/guests/riscv64-initramfs"
+  kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
+  vmm=$(dirname "$vesseld_bin")/vessel-vmm guest_cache=$work/guests start_daemon
+  check "riscv64/busybox is a built-in image" bash -c "'$vessel_bin' image list | grep -qE '^riscv64/busybox +[0-9a-f]+ +VM'"
+  check "launch a riscv64 VM" "$vessel_bin" launch riscv64/busybox rv1 --vm -c limits.memory=128MiB -c limits.cpu=2
+  for _ in $(seq 600); do "$vessel_bin" console rv1 | grep -q 'built-in shell' && break; sleep 0.1; done
+  check "the VM booted Linux to its shell" bash -c "'$vessel_bin' console rv1 | grep -q 'vessel-guest: init started'"
+  check "the VM has 2 harts" bash -c "'$vessel_bin' console rv1 | grep -q 'smp: Brought up 1 node, 2 CPUs'"
+  check "list shows rv1 RUNNING VM" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING +VM'"
+  check "stop the VM" "$vessel_bin" stop --timeout 5 rv1
+  check "stopped VM shows STOPPED" bash -c "'$vessel_bin' list | grep -E '^rv1 +STOPPED +VM'"
+  check "delete the VM" "$vessel_bin" delete rv1
+  check "VM delete left nothing" nothing_left rv1
+else
+  echo "SKIP - real VM: make guest has not built the riscv64 kernel and initramfs"
+fi
 
 check "delete --force a running instance" "$vessel_bin" delete --force c1
 check "forced delete left nothing" nothing_left c1
