@@ -176,6 +176,14 @@ int main(int argc, char** argv) {
     auto* image_delete = image_cmd->add_subcommand("delete", "delete an image");
     image_delete->add_option("name", name)->required();
 
+    auto* network_cmd = app.add_subcommand("network", "the managed container network");
+    network_cmd->require_subcommand(1);
+    auto* network_list = network_cmd->add_subcommand("list", "list networks");
+    network_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    auto* network_delete = network_cmd->add_subcommand(
+        "delete", "remove the network from the host (bridge, NAT rules, DHCP server)");
+    network_delete->add_option("name", name)->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -354,6 +362,26 @@ int main(int argc, char** argv) {
             auto image = TRY(cli.call("POST", "/1.0/images", body));
             std::printf("Image imported with fingerprint: %s\n",
                         image.value("fingerprint", "").c_str());
+            return 0;
+        }();
+    } else if (*network_list) {
+        outcome = [&]() -> Result<int> {
+            auto networks = TRY(cli.call("GET", "/1.0/networks"));
+            if (format == "json") {
+                std::puts(networks.dump(2).c_str());
+                return 0;
+            }
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& n : networks)
+                rows.push_back({n.value("name", ""), upper(n.value("type", "")),
+                                n.value("gateway", "") + "/24", upper(n.value("state", "")),
+                                std::to_string(n.value("leases", Json::array()).size())});
+            print_table({"NAME", "TYPE", "IPV4", "STATE", "LEASES"}, rows);
+            return 0;
+        }();
+    } else if (*network_delete) {
+        outcome = [&]() -> Result<int> {
+            TRY(cli.call("DELETE", "/1.0/networks/" + encode(name)));
             return 0;
         }();
     } else if (*image_delete) {

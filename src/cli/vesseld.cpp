@@ -10,6 +10,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "manager/network/net_attach.h"
 #include "manager/api/handlers.h"
 #include "manager/api/server.h"
 #include "manager/instance/monitor.h"
@@ -84,6 +85,8 @@ int serve(const std::string& socket_path, ManagerOptions options, bool debug) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::string_view(argv[1]) == "net-attach")
+        return vessel::manager::run_net_attach(argc, argv);
     if (argc >= 3 && std::string_view(argv[1]) == "monitor") {
         int ready_fd = -1;
         for (int i = 3; i < argc; ++i)
@@ -111,6 +114,10 @@ int main(int argc, char** argv) {
                    "vesseld)");
     app.add_option("--vmm", options.vmm_binary,
                    "vessel-vmm binary for VMs (default: beside vesseld)");
+    app.add_option("--bridge", options.bridge,
+                   "managed bridge for containers (NAT, DHCP); empty: no network");
+    app.add_option("--bridge-address", options.bridge_gateway,
+                   "the bridge's IPv4 address, x.y.z.1; containers get x.y.z.2-254");
     app.add_option("--guest-cache", options.guest_cache,
                    "where `make guest` left the riscv64/busybox kernel and initramfs");
     app.add_option("--cgroup-parent", options.cgroup_parent,

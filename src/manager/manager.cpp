@@ -55,7 +55,10 @@ Manager::Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<S
                 .runtime = options_.runtime,
                 .runtime_root = options_.state_dir + "/runtime",
                 .cgroup_parent = options_.cgroup_parent,
-                .vmm_binary = options_.vmm_binary};
+                .vmm_binary = options_.vmm_binary,
+                .network_for = [this](const std::string& instance) {
+                    return network_for(instance);
+                }};
     images_ = std::make_unique<ImageStore>(*store_, options_.state_dir + "/images");
     operations_ = std::make_unique<Operations>(*store_, events_);
 }
@@ -68,6 +71,16 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options, const Log
     std::unique_ptr<Manager> manager(new Manager(std::move(options), logger, std::move(store)));
     if (auto busybox = manager->images_->ensure_busybox(manager->options_.busybox); !busybox)
         logger.warning("built-in busybox image unavailable: {}", busybox.error().message());
+    if (!manager->options_.bridge.empty()) {
+        manager->network_ = TRY(BridgeNetwork::make(
+            {.name = manager->options_.bridge,
+             .gateway = manager->options_.bridge_gateway,
+             .directory = manager->options_.state_dir + "/networks/" + manager->options_.bridge}));
+        // Repairs what went missing while vesseld was down (its dnsmasq, say).
+        if (manager->network_->exists())
+            if (auto repaired = manager->network_->ensure(); !repaired)
+                logger.warning("{}", repaired.error().message());
+    }
     if (auto vm = manager->images_->ensure_riscv64_busybox(manager->options_.guest_cache); !vm)
         logger.info("built-in riscv64/busybox VM image unavailable: {}", vm.error().message());
     TRY(manager->store_->fail_unfinished_operations(
@@ -116,11 +129,40 @@ std::shared_ptr<std::mutex> Manager::lock_for(const std::string& name) {
     return entry;
 }
 
+Result<std::optional<NetAttachment>> Manager::network_for(const std::string& instance) {
+    if (!network_) return std::optional<NetAttachment>();
+    std::lock_guard lock(network_mutex_);
+    TRY(network_->ensure());
+    return NetAttachment{.bridge = network_->config().name,
+                         .host_interface = BridgeNetwork::host_interface_for(instance),
+                         .mac = BridgeNetwork::mac_for(instance)};
+}
+
+Result<Json> Manager::list_networks() {
+    Json list = Json::array();
+    if (network_) {
+        std::lock_guard lock(network_mutex_);
+        list.push_back(network_->describe());
+    }
+    return list;
+}
+
+Result<> Manager::delete_network(const std::string& name) {
+    if (!network_ || network_->config().name != name)
+        return fail_errno(ENOENT, fmt::format("network {} not found", name));
+    std::lock_guard lock(network_mutex_);
+    if (!network_->exists()) return fail_errno(ENOENT, fmt::format("network {} not found", name));
+    return network_->destroy(false);
+}
+
 Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status) {
     Json json = {{"name", record.name},    {"type", record.type},
                  {"image", record.image},  {"config", record.config},
                  {"status", status.state}, {"pid", status.monitor.pid},
                  {"ipv4", Json::array()},  {"created_at", record.created_at}};
+    if (network_ && record.type == "container" && status.state != "stopped")
+        if (auto address = network_->lease_address(BridgeNetwork::mac_for(record.name)))
+            json["ipv4"].push_back(*address);
     if (record.state == "creating" || record.state == "deleting") json["status"] = record.state;
     if (status.state == "stopped" && status.exit)
         json["last_exit"] = {{"code", status.exit->code},

@@ -2,6 +2,8 @@
 // (api/handlers.cpp) translate HTTP to these calls; nothing here knows HTTP.
 #pragma once
 
+#include "manager/network/bridge_network.h"
+
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -28,6 +30,9 @@ struct ManagerOptions {
     std::string cgroup_parent = "vessel";
     std::string busybox = "/bin/busybox";
     std::string guest_cache = "/var/cache/vessel/guest";  // `make guest`'s output (guest/)
+    // The managed container network (bridge, NAT, DHCP); an empty name: none.
+    std::string bridge = "vessel0";
+    std::string bridge_gateway = "10.87.0.1";
 };
 
 struct LaunchRequest {
@@ -67,6 +72,10 @@ class Manager {
     Result<Json> update_config(const std::string& name, const Json& changes);
     Result<std::string> console_log(const std::string& name);
 
+    Result<Json> list_networks();
+    // Refused (EBUSY) while containers are plugged in; ENOENT for another name.
+    Result<> delete_network(const std::string& name);
+
   private:
     Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<Store> store);
     Result<> reconcile();
@@ -86,6 +95,11 @@ class Manager {
     std::unique_ptr<ImageStore> images_;
     EventBus events_;
     std::unique_ptr<Operations> operations_;
+
+    // The managed network, set up by the first container that needs it.
+    std::optional<BridgeNetwork> network_;
+    std::mutex network_mutex_;
+    Result<std::optional<NetAttachment>> network_for(const std::string& instance);
 
     std::mutex locks_mutex_;
     std::map<std::string, std::shared_ptr<std::mutex>> instance_locks_;

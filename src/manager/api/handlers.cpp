@@ -231,6 +231,17 @@ http::Router make_api_router(Manager& manager) {
         return sync(Json::object());
     });
 
+    router.add("GET", "/1.0/networks", [m](const Request&, const Params&) {
+        auto networks = m->list_networks();
+        if (!networks) return error(networks.error());
+        return sync(*networks);
+    });
+    router.add("DELETE", "/1.0/networks/{name}", [m](const Request&, const Params& p) {
+        auto removed = m->delete_network(p.at("name"));
+        if (!removed) return error(removed.error());
+        return sync(Json::object());
+    });
+
     router.add("GET", "/1.0/operations/{id}", [m](const Request&, const Params& p) {
         auto op = m->operations().find(p.at("id"));
         if (!op) return http::error_response(404, "operation " + p.at("id") + " not found");

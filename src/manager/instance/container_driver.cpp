@@ -11,6 +11,18 @@ namespace vessel::manager {
 
 namespace {
 
+// A system container's usual capability set: Docker's default, enough for an init and services,
+// without the module, time, raw-I/O and admin capabilities, plus CAP_NET_ADMIN as LXC and Incus
+// give it: a system container runs its own DHCP client, and the capability reaches no further
+// than the container's own network namespace. The init and every exec get the same.
+Json container_capabilities() {
+    Json names = {"CAP_CHOWN",     "CAP_DAC_OVERRIDE",     "CAP_FOWNER",  "CAP_FSETID",
+                  "CAP_KILL",      "CAP_SETGID",           "CAP_SETUID",  "CAP_SETPCAP",
+                  "CAP_NET_ADMIN", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
+                  "CAP_MKNOD",     "CAP_AUDIT_WRITE",      "CAP_SETFCAP"};
+    return {{"bounding", names}, {"effective", names}, {"permitted", names}};
+}
+
 Json oci_resources(const ResourceLimits& limits) {
     Json resources = Json::object();
     if (limits.memory_bytes)
@@ -26,13 +38,6 @@ Json oci_resources(const ResourceLimits& limits) {
 
 Json container_oci_config(const std::string& name, const std::vector<std::string>& command,
                           const std::string& cgroups_path, const ResourceLimits& limits) {
-    // A system container's usual capability set (what Docker grants by default): enough for an
-    // init and services, without the module, time, raw-I/O and admin capabilities.
-    Json capabilities = {"CAP_CHOWN",       "CAP_DAC_OVERRIDE", "CAP_FOWNER",
-                         "CAP_FSETID",      "CAP_KILL",         "CAP_SETGID",
-                         "CAP_SETUID",      "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE",
-                         "CAP_NET_RAW",     "CAP_SYS_CHROOT",   "CAP_MKNOD",
-                         "CAP_AUDIT_WRITE", "CAP_SETFCAP"};
     Json mounts = Json::array({
         {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
         {{"destination", "/dev"},
@@ -74,10 +79,7 @@ Json container_oci_config(const std::string& name, const std::vector<std::string
            {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
             "TERM=xterm", "container=vessel"}},
           {"cwd", "/"},
-          {"capabilities",
-           {{"bounding", capabilities},
-            {"effective", capabilities},
-            {"permitted", capabilities}}}}},
+          {"capabilities", container_capabilities()}}},
         {"root", {{"path", "rootfs"}, {"readonly", false}}},
         {"hostname", name},
         {"mounts", mounts},
@@ -147,6 +149,15 @@ Result<ProcessIdentity> ContainerInstance::start(const ImageRecord& image) {
     auto command = TRY(JsonAt(metadata, "metadata.json").optional_string_array("command"));
     if (command.empty()) command = {"/bin/sh"};
     auto config = container_oci_config(record_.name, command, cgroup_path(), limits);
+    if (context_.network_for) {
+        if (auto attachment = TRY(context_.network_for(record_.name))) {
+            std::vector<std::string> args = {"vesseld"};
+            for (auto& word : net_attach_arguments(*attachment))
+                args.push_back(std::move(word));
+            config["hooks"]["createRuntime"] =
+                Json::array({{{"path", context_.monitor_binary}, {"args", args}, {"timeout", 30}}});
+        }
+    }
     TRY(write_file_atomic(dir + "/config.json", config.dump(2)));
     // A previous run's exit status must not be mistaken for this one's.
     ::unlink((dir + "/exit.json").c_str());
@@ -219,7 +230,8 @@ Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,
                     {"env",
                      {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                       "HOME=/root", "TERM=xterm"}},
-                    {"cwd", "/"}};
+                    {"cwd", "/"},
+                    {"capabilities", container_capabilities()}};
     char path[] = "/tmp/vessel-exec-XXXXXX";
     UniqueFd fd(::mkstemp(path));
     if (!fd) return fail_errno("exec: temporary process file");

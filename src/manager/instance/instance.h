@@ -5,6 +5,11 @@
 // and rebuild every Instance from those two.
 #pragma once
 
+#include <functional>
+#include <optional>
+
+#include "manager/network/net_attach.h"
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -27,6 +32,9 @@ struct DriverContext {
     std::string runtime_root;    // its --root, private to this vesseld
     std::string cgroup_parent = "vessel";
     std::string vmm_binary = "vessel-vmm";
+    // Sets the managed network up if needed and says how to plug a container into it (nullopt:
+    // vesseld runs without a network; containers get only loopback).
+    std::function<Result<std::optional<NetAttachment>>(const std::string& instance)> network_for;
 };
 
 struct InstanceStatus {

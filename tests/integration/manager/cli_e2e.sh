@@ -14,6 +14,9 @@ work=$(mktemp -d /tmp/vessel-e2e-XXXXXX)
 socket=$work/vessel.sock
 state=$work/state
 parent=vessel-e2e-$$
+# A private managed network: its own bridge and /24, so the host's vessel0 is never touched.
+bridge=vt$$
+gateway=10.213.$(($$ % 250)).1
 export VESSEL_SOCKET=$socket
 daemon_pid=
 failures=0
@@ -37,6 +40,7 @@ vmm=$work/fake-vmm
 start_daemon() {
   "$vesseld_bin" --socket "$socket" --state-dir "$state" --cgroup-parent "$parent" \
     --vmm "$vmm" --guest-cache "${guest_cache:-$work/no-guests}" \
+    --bridge "$bridge" --bridge-address "$gateway" \
     >>"$work/vesseld.log" 2>&1 &
   daemon_pid=$!
   # A killed daemon leaves its socket file: wait for an answer, not for the file.
@@ -47,7 +51,13 @@ cleanup() {
   for name in $("$vessel_bin" list --format json 2>/dev/null | grep -o '"name": "[^"]*"' | cut -d'"' -f4); do
     "$vessel_bin" delete --force "$name" >/dev/null 2>&1
   done
+  "$vessel_bin" network delete "$bridge" >/dev/null 2>&1
   [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  [[ -n ${httpd_pid:-} ]] && kill "$httpd_pid" 2>/dev/null
+  # Whatever a failed run left of the network.
+  for pid in $(pgrep -a -x dnsmasq | grep -- "--interface=$bridge " | cut -d' ' -f1); do kill "$pid"; done
+  nft delete table ip "vessel_$bridge" 2>/dev/null
+  ip link del "$bridge" 2>/dev/null
   for c in /sys/fs/cgroup/*/"$parent"; do rmdir "$c" 2>/dev/null; done
   grep -q "$work" /proc/mounts && echo "LEAK: mounts under $work remain"
   rm -rf "$work"
@@ -105,6 +115,19 @@ check "freeze" "$vessel_bin" freeze c1
 check "list shows FROZEN" bash -c "'$vessel_bin' list | grep -E '^c1 +FROZEN'"
 check "unfreeze" "$vessel_bin" unfreeze c1
 check "exec after unfreeze" "$vessel_bin" exec c1 -- true
+
+# The managed network: DHCP from the bridge, a server on the bridge's address, DNS through it.
+for _ in $(seq 100); do "$vessel_bin" list | grep -qE "^c1 +RUNNING +${gateway%.1}\." && break; sleep 0.1; done
+check "c1 got a DHCP address on the bridge (in list)" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNING +${gateway%.1}\.[0-9]+ +CONTAINER'"
+check "the address is on the container's eth0" bash -c "'$vessel_bin' exec c1 -- ip -4 addr show eth0 | grep -q 'inet ${gateway%.1}\.'"
+mkdir -p "$work/www" && echo "hello from the host" >"$work/www/hello"
+/bin/busybox httpd -f -p "$gateway:8089" -h "$work/www" & httpd_pid=$!
+sleep 0.2
+check "the container reaches a server on the bridge's address" bash -c "[[ \$('$vessel_bin' exec c1 -- wget -q -O- http://$gateway:8089/hello) == 'hello from the host' ]]"
+kill "$httpd_pid"; wait "$httpd_pid" 2>/dev/null; httpd_pid=
+check "its resolver is the bridge's dnsmasq" bash -c "'$vessel_bin' exec c1 -- cat /etc/resolv.conf | grep -q 'nameserver $gateway'"
+check "network list shows the bridge up with a lease" bash -c "'$vessel_bin' network list | grep -E '^$bridge +BRIDGE +$gateway/24 +UP +[1-9]'"
+expect_error "a network in use cannot be deleted" "network $bridge is in use by 1 container(s)" "$vessel_bin" network delete "$bridge"
 
 # Bad input leaves nothing behind
 expect_error "unknown image" "image nosuch not found" "$vessel_bin" launch nosuch c2
@@ -200,6 +223,15 @@ fi
 
 check "delete --force a running instance" "$vessel_bin" delete --force c1
 check "forced delete left nothing" nothing_left c1
+
+# Nothing of the network survives its deletion.
+check "delete the network" "$vessel_bin" network delete "$bridge"
+check "the bridge is gone" bash -c "! ip link show '$bridge' 2>/dev/null"
+check "its NAT table is gone" bash -c "! nft list tables | grep -q 'vessel_$bridge'"
+dnsmasq_of_bridge() { pgrep -a -x dnsmasq | grep -- "--interface=$bridge " | cut -d' ' -f1; }
+for _ in $(seq 50); do [[ -z $(dnsmasq_of_bridge) ]] && break; sleep 0.1; done
+check "its dnsmasq is gone" test -z "$(dnsmasq_of_bridge)"
+expect_error "an unknown network" "network nosuch not found" "$vessel_bin" network delete nosuch
 
 echo "$failures failure(s)"
 [[ $failures -eq 0 ]]

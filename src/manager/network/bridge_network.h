@@ -1,0 +1,60 @@
+// The managed container network: a Linux bridge with the gateway address, NAT to the host's
+// uplinks (an nftables table of its own) and DHCP/DNS (a dnsmasq bound to the bridge), as Incus's
+// default `incusbr0`. One veth per container, attached by an OCI hook (net_attach.h).
+//
+// Everything it adds to the host is named after the bridge, recorded in its directory and removed
+// by destroy(): the bridge (and with it every veth still plugged in), the table
+// `ip vessel_<bridge>`, the dnsmasq process, and ip_forward if it switched that on. ensure() is
+// idempotent, so a restarted vesseld repairs what is missing (dnsmasq outlives vesseld, as the
+// containers do).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "base/json.h"
+
+namespace vessel::manager {
+
+struct BridgeConfig {
+    std::string name = "vessel0";
+    std::string gateway = "10.87.0.1";  // the bridge's address; the subnet is its /24
+    std::string directory;              // <state>/networks/<name>: leases, pid, network.json
+};
+
+class BridgeNetwork {
+  public:
+    // Checks the name (an interface name) and the address (an IPv4 address ending in .1).
+    static Result<BridgeNetwork> make(BridgeConfig config);
+
+    const BridgeConfig& config() const { return config_; }
+
+    Result<> ensure();
+    // Refused with EBUSY while a container's veth is plugged in, unless `force`.
+    Result<> destroy(bool force);
+    // Set up by ensure() and not destroyed since.
+    bool exists() const;
+    Json describe() const;
+    // The address dnsmasq leased to `mac`, if any.
+    std::optional<std::string> lease_address(const std::string& mac) const;
+
+    // The container-side MAC and the host-side veth name of an instance: derived from its name,
+    // so that vesseld finds its lease again after a restart without storing them.
+    static std::string mac_for(const std::string& instance);
+    static std::string host_interface_for(const std::string& instance);
+
+  private:
+    explicit BridgeNetwork(BridgeConfig config) : config_(std::move(config)) {}
+    std::string subnet() const;  // "10.87.0.0/24"
+    std::string prefix() const;  // "10.87.0."
+    std::string table() const { return "vessel_" + config_.name; }
+    Result<> ensure_bridge() const;
+    Result<> ensure_nat() const;
+    Result<> ensure_dnsmasq() const;
+    std::optional<pid_t> running_dnsmasq() const;
+
+    BridgeConfig config_;
+};
+
+}  // namespace vessel::manager
