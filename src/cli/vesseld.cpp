@@ -10,11 +10,11 @@
 
 #include "base/file.h"
 #include "base/log.h"
-#include "manager/network/net_attach.h"
 #include "manager/api/handlers.h"
 #include "manager/api/server.h"
 #include "manager/instance/monitor.h"
 #include "manager/manager.h"
+#include "manager/network/net_attach.h"
 
 namespace {
 
