@@ -1,40 +1,56 @@
 #!/usr/bin/env bash
-# make demo: one container and one virtual machine, each with the embedded defaults, then cleanup.
+# make demo: the manager's front door. A private vesseld launches a busybox container (on its own
+# managed network) and a riscv64 VM with the embedded defaults, runs a command in the container,
+# shows `vessel list`, and removes everything it made.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
-runc="$build/src/cli/vessel-runc"
-vmm="$build/src/cli/vessel-vmm"
+bin=$build/src/cli
 work=$(mktemp -d /tmp/vessel-demo.XXXXXX)
-root="$work/state"
+export VESSEL_SOCKET=$work/vessel.sock
+bridge=vdemo$$
+gateway=10.214.$(($$ % 250)).1
+cgroup_parent=vessel-demo-$$
+daemon=
+vessel() { "$bin/vessel" "$@"; }
 cleanup() {
-  "$runc" --root "$root" delete --force vessel-demo >/dev/null 2>&1 || true
+  vessel delete --force demo-c1 >/dev/null 2>&1 || true
+  vessel delete --force demo-vm >/dev/null 2>&1 || true
+  vessel network delete "$bridge" >/dev/null 2>&1 || true
+  [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  for dir in /sys/fs/cgroup/*/"$cgroup_parent"; do rmdir "$dir" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-echo "== A container: vessel-runc runs busybox with the default spec (namespaces, cgroups, masked /proc)"
-mkdir -p "$work/bundle/rootfs/bin"
-cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
-for applet in sh echo hostname id cat ps; do ln -s busybox "$work/bundle/rootfs/bin/$applet"; done
-(cd "$work/bundle" && "$runc" spec)
-# The default spec runs `sh`; make it say hello and show what it sees.
-python3 - "$work/bundle/config.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-spec = json.load(open(path))
-spec["process"]["terminal"] = False
-spec["process"]["args"] = ["sh", "-c",
-    "echo hello from a Vessel container; echo hostname: $(hostname); echo pid: $$; id"]
-json.dump(spec, open(path, "w"), indent=2)
-PY
-"$runc" --root "$root" run --bundle "$work/bundle" vessel-demo
+# The VM image is built by `make guest` (the demo target depends on it).
+"$top/guest/out.sh" riscv64-kernel Image >/dev/null
+"$top/guest/out.sh" riscv64-initramfs initramfs.cpio.gz >/dev/null
+
+echo "== vesseld: state in $work, network $bridge ($gateway/24)"
+"$bin/vesseld" --socket "$VESSEL_SOCKET" --state-dir "$work/state" --cgroup-parent "$cgroup_parent" \
+  --bridge "$bridge" --bridge-address "$gateway" >"$work/vesseld.log" 2>&1 &
+daemon=$!
+for _ in $(seq 100); do vessel list >/dev/null 2>&1 && break; sleep 0.05; done
+
+echo "== vessel launch busybox demo-c1"
+vessel launch busybox demo-c1
+for _ in $(seq 100); do vessel list | grep -qE "^demo-c1 +RUNNING +[0-9]" && break; sleep 0.1; done
+vessel exec demo-c1 -- sh -c \
+  'echo "hello from a Vessel container: $(hostname), pid $$, $(ip -4 -o addr show eth0 | awk "{print \$4}")"; grep ^Seccomp: /proc/self/status'
 
 echo
-echo "== A virtual machine: vessel-vmm boots Linux on the emulated RISC-V board"
-kernel=$("$top/guest/out.sh" riscv64-kernel Image)
-initrd=$("$top/guest/out.sh" riscv64-initramfs initramfs.cpio.gz)
-"$vmm" --kernel "$kernel" --initrd "$initrd" --memory 256M --cpus 2 --timeout 300 \
-  --append 'console=ttyS0 quiet vessel.run="echo hello from a Vessel VM; uname -sm; grep -c ^processor /proc/cpuinfo"'
+echo "== vessel launch riscv64/busybox demo-vm --vm -c limits.cpu=2"
+vessel launch riscv64/busybox demo-vm --vm -c limits.cpu=2 -c limits.memory=256MiB
+for _ in $(seq 900); do vessel console demo-vm | grep -q 'built-in shell' && break; sleep 0.1; done
+vessel console demo-vm | grep -E 'Linux version|smp: Brought up|vessel-guest: init started' | cut -c1-100
+
 echo
-echo "== Done: both exited cleanly."
+echo "== vessel list"
+vessel list
+echo
+echo "== Cleaning up"
+vessel delete --force demo-c1
+vessel delete --force demo-vm
+vessel network delete "$bridge"
+echo "== Done: a container and a VM, one manager."
