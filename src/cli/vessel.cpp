@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <thread>
 
 #include <cstdio>
 #include <iostream>
@@ -173,6 +174,11 @@ int main(int argc, char** argv) {
     image_import->add_option("--kernel", kernel);
     image_import->add_option("--initrd", initrd);
     image_import->add_option("--append", append, "kernel command line");
+    std::string distribution;
+    auto* image_build = image_cmd->add_subcommand(
+        "build", "build an image: build debian/12 [--alias NAME] (debootstrap, cached)");
+    image_build->add_option("distribution", distribution)->required();
+    image_build->add_option("--alias", alias, "name for the image (default: the distribution)");
     auto* image_delete = image_cmd->add_subcommand("delete", "delete an image");
     image_delete->add_option("name", name)->required();
 
@@ -382,6 +388,26 @@ int main(int argc, char** argv) {
     } else if (*network_delete) {
         outcome = [&]() -> Result<int> {
             TRY(cli.call("DELETE", "/1.0/networks/" + encode(name)));
+            return 0;
+        }();
+    } else if (*image_build) {
+        outcome = [&]() -> Result<int> {
+            std::string name = alias.empty() ? distribution : alias;
+            // Progress comes as events on a connection of its own; the thread dies with us.
+            auto watcher = TRY(cli.connect());
+            std::thread([watcher = std::move(watcher), name]() mutable {
+                (void)watcher.events([&](const Json& event) {
+                    if (event.value("type", "") == "progress" &&
+                        event["metadata"].value("image", "") == name)
+                        std::printf("%s\n", event["metadata"].value("message", "").c_str());
+                    std::fflush(stdout);
+                    return true;
+                });
+            }).detach();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            TRY(cli.run("POST", "/1.0/images",
+                        Json{{"type", "build"}, {"distribution", distribution}, {"alias", alias}}));
+            std::printf("Image %s built\n", name.c_str());
             return 0;
         }();
     } else if (*image_delete) {

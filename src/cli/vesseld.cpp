@@ -118,6 +118,8 @@ int main(int argc, char** argv) {
                    "managed bridge for containers (NAT, DHCP); empty: no network");
     app.add_option("--bridge-address", options.bridge_gateway,
                    "the bridge's IPv4 address, x.y.z.1; containers get x.y.z.2-254");
+    app.add_option("--image-cache", options.image_cache,
+                   "where `vessel image build` keeps the root filesystems it built");
     app.add_option("--guest-cache", options.guest_cache,
                    "where `make guest` left the riscv64/busybox kernel and initramfs");
     app.add_option("--cgroup-parent", options.cgroup_parent,

@@ -1,5 +1,7 @@
 #include "manager/manager.h"
 
+#include "manager/image/debian_build.h"
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
@@ -50,15 +52,14 @@ int http_status_for(const Error& error) {
 
 Manager::Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<Store> store)
     : options_(std::move(options)), logger_(logger), store_(std::move(store)) {
-    context_ = {.instances_dir = options_.state_dir + "/instances",
-                .monitor_binary = options_.monitor_binary,
-                .runtime = options_.runtime,
-                .runtime_root = options_.state_dir + "/runtime",
-                .cgroup_parent = options_.cgroup_parent,
-                .vmm_binary = options_.vmm_binary,
-                .network_for = [this](const std::string& instance) {
-                    return network_for(instance);
-                }};
+    context_ = {
+        .instances_dir = options_.state_dir + "/instances",
+        .monitor_binary = options_.monitor_binary,
+        .runtime = options_.runtime,
+        .runtime_root = options_.state_dir + "/runtime",
+        .cgroup_parent = options_.cgroup_parent,
+        .vmm_binary = options_.vmm_binary,
+        .network_for = [this](const std::string& instance) { return network_for(instance); }};
     images_ = std::make_unique<ImageStore>(*store_, options_.state_dir + "/images");
     operations_ = std::make_unique<Operations>(*store_, events_);
 }
@@ -136,6 +137,28 @@ Result<std::optional<NetAttachment>> Manager::network_for(const std::string& ins
     return NetAttachment{.bridge = network_->config().name,
                          .host_interface = BridgeNetwork::host_interface_for(instance),
                          .mac = BridgeNetwork::mac_for(instance)};
+}
+
+Result<OperationRecord> Manager::build_image(const std::string& distribution, std::string alias) {
+    std::string suite = TRY(debian_suite(distribution));
+    if (alias.empty()) alias = distribution;
+    if (TRY(store_->find_image(alias)))
+        return fail_errno(
+            EEXIST, fmt::format("image {} already exists (delete it to build it again)", alias));
+    return operations_->start("image-build", "", [this, distribution, suite, alias]() -> Result<> {
+        auto progress = [this, &alias](const std::string& line) {
+            events_.publish(
+                {{"type", "progress"}, {"metadata", {{"image", alias}, {"message", line}}}});
+        };
+        auto tarball = TRY(build_debian_tarball(
+            {.distribution = distribution, .cache_dir = options_.image_cache}, progress));
+        progress("importing " + tarball);
+        TRY(images_->import_rootfs_tarball(
+            tarball, alias, fmt::format("Debian GNU/Linux {} minbase (debootstrap)", suite),
+            {"/sbin/vessel-init"}));
+        progress("image " + alias + " is ready");
+        return {};
+    });
 }
 
 Result<Json> Manager::list_networks() {

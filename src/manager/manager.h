@@ -29,7 +29,8 @@ struct ManagerOptions {
     std::string vmm_binary = "vessel-vmm";
     std::string cgroup_parent = "vessel";
     std::string busybox = "/bin/busybox";
-    std::string guest_cache = "/var/cache/vessel/guest";  // `make guest`'s output (guest/)
+    std::string guest_cache = "/var/cache/vessel/guest";   // `make guest`'s output (guest/)
+    std::string image_cache = "/var/cache/vessel/images";  // built image tarballs (debootstrap)
     // The managed container network (bridge, NAT, DHCP); an empty name: none.
     std::string bridge = "vessel0";
     std::string bridge_gateway = "10.87.0.1";
@@ -71,6 +72,10 @@ class Manager {
     // Sets (or, for a null value, unsets) config keys; limits apply live to a running instance.
     Result<Json> update_config(const std::string& name, const Json& changes);
     Result<std::string> console_log(const std::string& name);
+
+    // `image build debian/12`: an operation that debootstraps (or takes from the cache) and
+    // imports the image; its progress lines go out as "progress" events naming the alias.
+    Result<OperationRecord> build_image(const std::string& distribution, std::string alias);
 
     Result<Json> list_networks();
     // Refused (EBUSY) while containers are plugged in; ENOENT for another name.

@@ -208,6 +208,8 @@ http::Router make_api_router(Manager& manager) {
         if (!body) return error(body.error());
         auto type = body->value("type", "container");
         auto alias = body->value("alias", "");
+        if (type == "build")
+            return async_or_error(m->build_image(body->value("distribution", ""), alias));
         Result<ImageRecord> image = fail_errno(EINVAL, "request body: type: container or vm");
         if (type == "container") {
             auto source = body->value("source", "");

@@ -2,6 +2,7 @@
 
 #include <fmt/ranges.h>
 
+#include "manager/api/http.h"
 #include "manager/api/server.h"
 
 namespace vessel::manager::http {
@@ -26,7 +27,15 @@ void Router::add(std::string method, const std::string& pattern, RouteHandler ha
 }
 
 Response Router::dispatch(const Request& request) const {
-    auto segments = split_path(request.path);
+    // Split before decoding: a name may hold an encoded "/" (the image riscv64/busybox is
+    // /1.0/images/riscv64%2Fbusybox) and must stay one segment.
+    auto raw_segments = split_path(request.target.substr(0, request.target.find('?')));
+    std::vector<std::string> segments;
+    for (const auto& raw : raw_segments) {
+        auto decoded = percent_decode(raw);
+        if (!decoded) return error_response(400, "malformed percent-encoding in path");
+        segments.push_back(std::move(*decoded));
+    }
     std::vector<std::string> allowed;
     for (const auto& route : routes_) {
         if (route.segments.size() != segments.size()) continue;

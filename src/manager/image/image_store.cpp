@@ -9,6 +9,7 @@
 
 #include "base/file.h"
 #include "base/process.h"
+#include "manager/image/init_scripts.h"
 #include "manager/instance/instance.h"
 #include "manager/instance/name.h"
 
@@ -18,42 +19,6 @@ namespace {
 
 // Bump when the built-in image's layout changes, so that a new vesseld makes a new image.
 constexpr const char* busybox_layout = "vessel-busybox-2";
-
-// The busybox image's init: the network up (DHCP on eth0 when vesseld plugged one in), then idle
-// until told to stop.
-constexpr const char* busybox_init = R"sh(#!/bin/sh
-ip link set lo up 2>/dev/null
-if [ -e /sys/class/net/eth0 ]; then
-    udhcpc -i eth0 -b -t 20 -T 1 -s /usr/share/udhcpc/default.script -x "hostname:$(hostname)"         >/dev/null 2>&1
-fi
-trap 'exit 0' TERM
-while :; do sleep 3600 & wait $!; done
-)sh";
-
-// What busybox's udhcpc runs on each lease event: address, default route and resolver.
-constexpr const char* udhcpc_script = R"sh(#!/bin/sh
-case "$1" in
-deconfig)
-    ip addr flush dev "$interface"
-    ip link set "$interface" up
-    ;;
-bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/${mask:-24}" dev "$interface"
-    if [ -n "$router" ]; then
-        ip route del default 2>/dev/null
-        set -- $router
-        ip route add default via "$1" dev "$interface"
-    fi
-    if [ -n "$dns" ]; then
-        : >/etc/resolv.conf
-        for server in $dns; do echo "nameserver $server" >>/etc/resolv.conf; done
-        [ -n "$domain" ] && echo "search $domain" >>/etc/resolv.conf
-    fi
-    ;;
-esac
-exit 0
-)sh";
 
 // A system container's init for images without one: waits forever, and exits on SIGTERM (pid 1
 // ignores signals it has no handler for, so the trap is what makes a graceful stop work).
@@ -161,9 +126,9 @@ Result<ImageRecord> ImageStore::ensure_busybox(const std::string& busybox_binary
         TRY(write_new_file(root + "/etc/group", "root:x:0:\nnogroup:x:65534:\n"));
         TRY(write_new_file(root + "/etc/shadow", "root:*:19000:0:99999:7:::\n", 0600));
         TRY(write_new_file(root + "/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n"));
-        TRY(write_new_file(root + "/sbin/vessel-init", busybox_init, 0755));
+        TRY(write_new_file(root + "/sbin/vessel-init", image_init_script, 0755));
         TRY(make_directories(root + "/usr/share/udhcpc", 0755));
-        TRY(write_new_file(root + "/usr/share/udhcpc/default.script", udhcpc_script, 0755));
+        TRY(write_new_file(root + "/usr/share/udhcpc/default.script", udhcpc_lease_script, 0755));
         TRY(write_new_file(
             root + "/etc/os-release",
             "NAME=\"Vessel busybox\"\nID=busybox\nPRETTY_NAME=\"Vessel busybox\"\n"));
@@ -195,7 +160,11 @@ Result<ImageRecord> ImageStore::ensure_riscv64_busybox(const std::string& guest_
 }
 
 Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball,
-                                                      const std::string& alias) {
+                                                      const std::string& alias,
+                                                      std::string description,
+                                                      std::vector<std::string> command) {
+    if (description.empty()) description = fmt::format("imported from {}", tarball);
+    if (command.empty()) command = idle_init;
     if (alias.empty()) return fail("an imported image needs an alias");
     if (auto taken = TRY(store_.find_image(alias)); taken)
         return fail_errno(EEXIST, fmt::format("image alias {} is already in use", alias));
@@ -208,9 +177,7 @@ Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball
         auto root = temporary + "/rootfs";
         if (::mkdir(root.c_str(), 0755) != 0) return fail_errno("mkdir rootfs");
         TRY(extract_rootfs(tarball, root));
-        Json metadata = {{"type", "container"},
-                         {"description", fmt::format("imported from {}", tarball)},
-                         {"command", idle_init}};
+        Json metadata = {{"type", "container"}, {"description", description}, {"command", command}};
         return write_new_file(temporary + "/metadata.json", metadata.dump(2));
     };
     if (auto built = build(); !built) {
@@ -220,7 +187,7 @@ Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball
     return commit(temporary, {.fingerprint = fingerprint,
                               .type = "container",
                               .path = "",
-                              .description = fmt::format("imported from {}", tarball),
+                              .description = description,
                               .aliases = {alias}});
 }
 

@@ -26,7 +26,10 @@ class ImageStore {
     Result<ImageRecord> ensure_riscv64_busybox(const std::string& guest_cache);
 
     // A container image from a root filesystem tarball (any compression libarchive reads).
-    Result<ImageRecord> import_rootfs_tarball(const std::string& tarball, const std::string& alias);
+    // `description` and `command` (its init) default to "imported from ..." and an idle shell.
+    Result<ImageRecord> import_rootfs_tarball(const std::string& tarball, const std::string& alias,
+                                              std::string description = {},
+                                              std::vector<std::string> command = {});
 
     // A VM image from a kernel and an optional initramfs.
     Result<ImageRecord> import_vm(const std::string& kernel, const std::string& initrd,

@@ -224,6 +224,32 @@ fi
 check "delete --force a running instance" "$vessel_bin" delete --force c1
 check "forced delete left nothing" nothing_left c1
 
+# vessel image build debian/12: debootstrap from apt's own archive, cached in the shared image
+# cache (the first run on a machine takes about a minute).
+image_cache=/var/cache/vessel/images
+kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
+start_daemon_with_cache() { "$vesseld_bin" --socket "$socket" --state-dir "$state" --cgroup-parent "$parent" \
+    --bridge "$bridge" --bridge-address "$gateway" --image-cache "$image_cache" >>"$work/vesseld.log" 2>&1 &
+  daemon_pid=$!
+  for _ in $(seq 200); do "$vessel_bin" list >/dev/null 2>&1 && return 0; sleep 0.05; done; }
+start_daemon_with_cache
+check "image build debian/12" "$vessel_bin" image build debian/12
+cp "$work/out" "$work/build-out"
+check "it showed its progress" grep -qE "^(I: Base system installed successfully|cached: )" "$work/build-out"
+check "debian/12 is listed" bash -c "'$vessel_bin' image list | grep -qE '^debian/12 +[0-9a-f]+ +CONTAINER'"
+check "launch debian/12" "$vessel_bin" launch debian/12 d1
+check "it is Debian 12" bash -c "'$vessel_bin' exec d1 -- cat /etc/debian_version | grep -q '^12\.'"
+for _ in $(seq 100); do "$vessel_bin" list | grep -qE "^d1 +RUNNING +[0-9]" && break; sleep 0.1; done
+check "it took a DHCP address" bash -c "'$vessel_bin' list | grep -qE '^d1 +RUNNING +${gateway%.1}\.'"
+expect_error "building it again is refused" "image debian/12 already exists" "$vessel_bin" image build debian/12
+expect_error "an unbuildable distribution" "only debian/12" "$vessel_bin" image build ubuntu/24.04
+check "delete d1" "$vessel_bin" delete --force d1
+check "delete the image" "$vessel_bin" image delete debian/12
+check "a rebuild comes from the cache" "$vessel_bin" image build debian/12
+cp "$work/out" "$work/build-out"
+check "it said so" grep -q "^cached: $image_cache/debian-bookworm-minbase-" "$work/build-out"
+check "delete the rebuilt image" "$vessel_bin" image delete debian/12
+
 # Nothing of the network survives its deletion.
 check "delete the network" "$vessel_bin" network delete "$bridge"
 check "the bridge is gone" bash -c "! ip link show '$bridge' 2>/dev/null"

@@ -64,6 +64,20 @@ class HttpServerTest : public manager::testing::TempDirTest {
     std::thread thread_;
 };
 
+// An image alias like riscv64/busybox travels as one encoded segment; the router must split the
+// path before decoding it (it answered 404 "no such endpoint" before).
+TEST_F(HttpServerTest, AnEncodedSlashStaysInsideItsSegment) {
+    auto client = ApiClient::connect(socket_);
+    ASSERT_TRUE(client) << client.error().message();
+    auto response = client->request("POST", "/echo/riscv64%2Fbusybox");
+    ASSERT_TRUE(response) << response.error().message();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body["metadata"]["word"], "riscv64/busybox");
+    auto malformed = client->request("POST", "/echo/bad%zz");
+    ASSERT_TRUE(malformed);
+    EXPECT_EQ(malformed->status, 400);
+}
+
 TEST_F(HttpServerTest, SocketIsRootOnly) {
     struct stat st {};
     ASSERT_EQ(::stat(socket_.c_str(), &st), 0);
