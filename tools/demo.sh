@@ -42,8 +42,8 @@ vessel exec demo-c1 -- sh -c \
 echo
 echo "== vessel launch riscv64/busybox demo-vm --vm -c limits.cpu=2"
 vessel launch riscv64/busybox demo-vm --vm -c limits.cpu=2 -c limits.memory=256MiB
-for _ in $(seq 900); do vessel console demo-vm | grep -q 'built-in shell' && break; sleep 0.1; done
-vessel console demo-vm | grep -E 'Linux version|smp: Brought up|vessel-guest: init started' | cut -c1-100
+for _ in $(seq 900); do vessel console --show-log demo-vm | grep -q 'built-in shell' && break; sleep 0.1; done
+vessel console --show-log demo-vm | grep -E 'Linux version|smp: Brought up|vessel-guest: init started' | cut -c1-100
 
 echo
 echo "== vessel list"

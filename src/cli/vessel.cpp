@@ -9,6 +9,8 @@
 #include <iostream>
 #include <iterator>
 
+#include "base/fd_passing.h"
+#include "cli/console_attach.h"
 #include "manager/api/client.h"
 #include "manager/api/server.h"
 
@@ -145,8 +147,11 @@ int main(int argc, char** argv) {
 
     auto* info = app.add_subcommand("info", "show an instance");
     info->add_option("name", name)->required();
-    auto* console = app.add_subcommand("console", "print an instance's console output");
+    auto* console = app.add_subcommand(
+        "console", "attach to a VM's serial console (Ctrl-A q detaches), or --show-log");
     console->add_option("name", name)->required();
+    bool show_log = false;
+    console->add_flag("--show-log", show_log, "print the console output so far and exit");
 
     auto* config = app.add_subcommand("config", "instance configuration");
     config->require_subcommand(1);
@@ -298,11 +303,18 @@ int main(int argc, char** argv) {
             }
             return 0;
         }();
+    } else if (*console && !show_log) {
+        outcome = [&]() -> Result<int> {
+            auto where =
+                TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/console?attach=1"));
+            TRY(attach_console(where.value("socket", ""), name));
+            return 0;
+        }();
     } else if (*console) {
         outcome = [&]() -> Result<int> {
             auto client = TRY(cli.connect());
             (void)client;
-            auto fd = TRY(http::connect_unix(cli.socket));
+            auto fd = TRY(connect_unix(cli.socket));
             http::Connection connection(std::move(fd));
             TRY(connection.write_request("GET", "/1.0/instances/" + encode(name) + "/console", ""));
             auto response = TRY(connection.read_response());

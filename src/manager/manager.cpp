@@ -400,6 +400,20 @@ Result<std::string> Manager::console_log(const std::string& name) {
     return read_file(path);
 }
 
+Result<std::string> Manager::console_socket(const std::string& name) {
+    auto record = TRY(find(name));
+    if (record.type != "vm")
+        return fail_errno(
+            ENOTSUP, fmt::format("instance {} is a container: its output is in `vessel console "
+                                 "--show-log {}`, a shell is `vessel exec {} -- sh`",
+                                 name, name, name));
+    auto instance = TRY(make_instance(context_, record));
+    auto path = instance->directory() + "/console.sock";
+    if (instance->status().state == "stopped" || !path_exists(path))
+        return fail_errno(EBUSY, fmt::format("VM {} is not running: start it first", name));
+    return path;
+}
+
 void Manager::watch(const std::string& name, ProcessIdentity monitor) {
     auto pidfd = open_pidfd(monitor.pid);
     if (!pidfd || !process_matches(monitor)) {

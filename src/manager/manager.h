@@ -72,6 +72,9 @@ class Manager {
     // Sets (or, for a null value, unsets) config keys; limits apply live to a running instance.
     Result<Json> update_config(const std::string& name, const Json& changes);
     Result<std::string> console_log(const std::string& name);
+    // The unix socket of a running VM's serial console (its monitor serves it); ENOTSUP for a
+    // container, EBUSY for a stopped VM.
+    Result<std::string> console_socket(const std::string& name);
 
     // `image build debian/12`: an operation that debootstraps (or takes from the cache) and
     // imports the image; its progress lines go out as "progress" events naming the alias.

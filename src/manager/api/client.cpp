@@ -1,4 +1,5 @@
 #include "manager/api/client.h"
+#include "base/fd_passing.h"
 
 #include "manager/api/server.h"
 
@@ -11,7 +12,7 @@ std::string ApiResponse::error() const {
 }
 
 Result<ApiClient> ApiClient::connect(const std::string& socket_path) {
-    auto fd = TRY(http::connect_unix(socket_path));
+    auto fd = TRY(connect_unix(socket_path));
     return ApiClient(http::Connection(std::move(fd)));
 }
 

@@ -185,7 +185,14 @@ http::Router make_api_router(Manager& manager) {
                          {"stdout", result->out},
                          {"stderr", result->err}});
     });
-    router.add("GET", "/1.0/instances/{name}/console", [m](const Request&, const Params& p) {
+    router.add("GET", "/1.0/instances/{name}/console", [m](const Request& r, const Params& p) {
+        // ?attach=1: where to attach (the API socket's peer is root on this host, as is the
+        // console socket's); otherwise the log so far.
+        if (query_flag(r, "attach")) {
+            auto socket = m->console_socket(p.at("name"));
+            if (!socket) return error(socket.error());
+            return sync(Json{{"socket", *socket}});
+        }
         auto log = m->console_log(p.at("name"));
         if (!log) return error(log.error());
         return Response{.status = 200, .content_type = "text/plain", .body = *log};

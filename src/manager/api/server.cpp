@@ -1,5 +1,7 @@
 #include "manager/api/server.h"
 
+#include "base/fd_passing.h"
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -29,15 +31,6 @@ Result<sockaddr_un> unix_address(const std::string& path) {
 Response error_response(int status, std::string_view message) {
     Json body = {{"type", "error"}, {"error", message}, {"error_code", status}};
     return Response{.status = status, .body = body.dump()};
-}
-
-Result<UniqueFd> connect_unix(const std::string& path) {
-    auto address = TRY(unix_address(path));
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return fail_errno("socket");
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-        return fail_errno(fmt::format("connect to {}", path));
-    return fd;
 }
 
 Result<std::unique_ptr<Server>> Server::listen(ServerOptions options, Handler handler) {

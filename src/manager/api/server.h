@@ -61,7 +61,4 @@ class Server {
     std::list<Worker> workers_;
 };
 
-// Connects to a unix socket (client side).
-Result<UniqueFd> connect_unix(const std::string& path);
-
 }  // namespace vessel::manager::http

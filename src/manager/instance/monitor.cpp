@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/file.h"
+#include "manager/instance/console_mux.h"
 
 namespace vessel::manager {
 
@@ -25,13 +26,10 @@ constexpr const char* payload_file = "payload.json";
 }  // namespace
 
 Json MonitorPlan::to_json() const {
-    Json json = {{"instance_dir", instance_dir},
-                 {"console_path", console_path},
-                 {"runtime", runtime},
-                 {"runtime_root", runtime_root},
-                 {"container_id", container_id},
-                 {"bundle", bundle},
-                 {"command", command}};
+    Json json = {{"instance_dir", instance_dir}, {"console_path", console_path},
+                 {"runtime", runtime},           {"runtime_root", runtime_root},
+                 {"container_id", container_id}, {"bundle", bundle},
+                 {"command", command},           {"interactive_console", interactive_console}};
     if (overlay)
         json["overlay"] = {{"lower", overlay->lower},
                            {"upper", overlay->upper},
@@ -51,6 +49,7 @@ Result<MonitorPlan> MonitorPlan::from_json(const Json& json) {
     plan.container_id = TRY(root.optional_string("container_id")).value_or("");
     plan.bundle = TRY(root.optional_string("bundle")).value_or("");
     plan.command = TRY(root.optional_string_array("command"));
+    plan.interactive_console = TRY(root.optional_boolean("interactive_console")).value_or(false);
     if (auto overlay = root.optional_child("overlay")) {
         plan.overlay = OverlayMount{.lower = TRY(TRY(overlay->child("lower")).string()),
                                     .upper = TRY(TRY(overlay->child("upper")).string()),
@@ -209,6 +208,7 @@ class Monitor {
                                 Json{{"pid", *payload}, {"start_time", payload_start}}.dump());
         report(fmt::format("ok {} {} {} {}\n", ::getpid(),
                            process_start_time(::getpid()).value_or(0), *payload, payload_start));
+        if (console_) console_->serve_until_exit(payload_->pidfd());
         ExitStatus status = wait_for_payload(*payload);
         // Recorded before cleanup, and the monitor exits only after cleanup: once vesseld sees the
         // monitor gone, the exit status is there and nothing is left mounted.
@@ -256,13 +256,22 @@ class Monitor {
     Result<pid_t> start_process() {
         auto console = TRY(open_console());
         auto null = TRY(open_file("/dev/null", O_RDONLY));
+        int input = null.get(), output = console.get();
+        if (plan_.interactive_console) {
+            console_ =
+                TRY(ConsoleMux::open(plan_.console_path, plan_.instance_dir + "/console.sock"));
+            input = output = console_->payload_end();
+        }
+        // stderr (the payload's own messages) goes to the log only.
         auto child = TRY(spawn({.argv = plan_.command,
-                                .stdin_fd = null.get(),
-                                .stdout_fd = console.get(),
+                                .stdin_fd = input,
+                                .stdout_fd = output,
                                 .stderr_fd = console.get(),
                                 .search_path = false}));
-        // The monitor waits with waitpid below; the pidfd is not needed.
-        return child.pid();
+        if (console_) console_->close_payload_end();
+        pid_t pid = child.pid();
+        payload_ = std::move(child);
+        return pid;
     }
 
     Result<pid_t> start_container() {
@@ -352,6 +361,8 @@ class Monitor {
 
     MonitorPlan plan_;
     int ready_fd_;
+    std::optional<ConsoleMux> console_;
+    std::optional<Child> payload_;  // a process payload (its pidfd tells the console when to stop)
     bool mounted_ = false;
     bool created_ = false;
 };

@@ -41,6 +41,9 @@ struct MonitorPlan {
     std::optional<OverlayMount> overlay;
     // Process payload (when runtime is empty).
     std::vector<std::string> command;
+    // Its stdin and stdout are a terminal the monitor serves on <instance_dir>/console.sock
+    // (`vessel console`), copied to the console log; otherwise its output goes to the log only.
+    bool interactive_console = false;
 
     Json to_json() const;
     static Result<MonitorPlan> from_json(const Json& json);

@@ -32,7 +32,8 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
         argv.push_back(image.path + "/" + *initrd);
     }
     argv.insert(argv.end(), {"--append", append, "--memory", fmt::format("{}M", memory_mib),
-                             "--cpus", std::to_string(cpus), "--console", "file:" + console_path});
+                             "--cpus", std::to_string(cpus), "--console",
+                             console_path.empty() ? "stdio" : "file:" + console_path});
     return argv;
 }
 
@@ -71,10 +72,11 @@ Result<> VmInstance::create(const ImageRecord& image) {
 Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
     auto dir = directory();
     ::unlink((dir + "/exit.json").c_str());
+    // The VM's serial console is a terminal the monitor serves (vessel console) and logs.
     MonitorPlan plan{.instance_dir = dir,
                      .console_path = dir + "/console.log",
-                     .command = TRY(vmm_command(context_.vmm_binary, image, record_.config,
-                                                dir + "/console.log"))};
+                     .command = TRY(vmm_command(context_.vmm_binary, image, record_.config, "")),
+                     .interactive_console = true};
     TRY(write_file_atomic(dir + "/monitor.json", plan.to_json().dump(2), 0600));
     auto ready = TRY(launch_monitor({context_.monitor_binary, "monitor", dir + "/monitor.json"},
                                     std::chrono::seconds(30)));

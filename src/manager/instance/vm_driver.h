@@ -29,7 +29,7 @@ class VmInstance final : public Instance {
 // The vessel-vmm command line for an instance (exposed for tests).
 Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
                                              const ImageRecord& image, const Json& config,
-                                             const std::string& console_path);
+                                             const std::string& console_path);  // empty: stdio
 
 // What a vessel-vmm exit status means.
 std::string describe_vmm_exit(const ExitStatus& status);

@@ -21,17 +21,13 @@ export VESSEL_SOCKET=$socket
 daemon_pid=
 failures=0
 
-# A stand-in for vessel-vmm (its command line and exit statuses), until the real one lands: it
-# "boots" by writing its arguments to the console file and powers off on SIGTERM.
+# A stand-in for vessel-vmm (its command line and exit statuses) for the fast lifecycle checks: it
+# "boots" by writing its arguments to its console (stdout, the monitor's terminal) and powers off
+# on SIGTERM. The real vessel-vmm boots Linux further down.
 cat >"$work/fake-vmm" <<'VMM'
 #!/bin/sh
-args="$*"
-console=
-while [ $# -gt 0 ]; do
-  case $1 in --console) console=${2#file:}; shift 2 ;; *) shift ;; esac
-done
-echo "fake-vmm booted: $args" >>"$console"
-trap 'echo "fake-vmm: power off" >>"$console"; exit 0' TERM
+echo "fake-vmm booted: $*"
+trap 'echo "fake-vmm: power off"; exit 0' TERM
 while :; do sleep 1 & wait $!; done
 VMM
 chmod +x "$work/fake-vmm"
@@ -186,11 +182,14 @@ expect_error "a container image cannot boot a VM" "is a container image" "$vesse
 check "a refused VM launch left nothing" nothing_left v0
 check "launch a VM" "$vessel_bin" launch fakevm v1 --vm -c limits.memory=128MiB -c limits.cpu=2
 check "list shows v1 RUNNING VM" bash -c "'$vessel_bin' list | grep -E '^v1 +RUNNING +VM'"
-check "vmm got the limits" bash -c "'$vessel_bin' console v1 | grep -q -- '--memory 128M --cpus 2 --console file:'"
+for _ in $(seq 50); do "$vessel_bin" console --show-log v1 | grep -q booted && break; sleep 0.1; done
+check "vmm got the limits" bash -c "'$vessel_bin' console --show-log v1 | grep -q -- '--memory 128M --cpus 2 --console stdio'"
+expect_error "a container has no console to attach" "instance c1 is a container" "$vessel_bin" console c1
 expect_error "live VM memory change is refused" "cannot change while it runs" "$vessel_bin" config set v1 limits.memory=256MiB
 expect_error "exec in a VM needs the guest agent" "needs the guest agent" "$vessel_bin" exec v1 -- true
 check "stop the VM gracefully" "$vessel_bin" stop v1
-check "the VM powered off on request" bash -c "'$vessel_bin' console v1 | grep -q 'fake-vmm: power off'"
+check "the VM powered off on request" bash -c "'$vessel_bin' console --show-log v1 | grep -q 'fake-vmm: power off'"
+expect_error "a stopped VM's console cannot be attached" "VM v1 is not running" "$vessel_bin" console v1
 check "the VM's exit status is recorded" bash -c "'$vessel_bin' info v1 | grep -q 'Last exit: exit status 0'"
 check "delete the VM" "$vessel_bin" delete v1
 check "VM delete left nothing" nothing_left v1
@@ -209,9 +208,14 @@ if [[ -n $kernel && -n $initramfs ]]; then
   vmm=$(dirname "$vesseld_bin")/vessel-vmm guest_cache=$work/guests start_daemon
   check "riscv64/busybox is a built-in image" bash -c "'$vessel_bin' image list | grep -qE '^riscv64/busybox +[0-9a-f]+ +VM'"
   check "launch a riscv64 VM" "$vessel_bin" launch riscv64/busybox rv1 --vm -c limits.memory=128MiB -c limits.cpu=2
-  for _ in $(seq 600); do "$vessel_bin" console rv1 | grep -q 'built-in shell' && break; sleep 0.1; done
-  check "the VM booted Linux to its shell" bash -c "'$vessel_bin' console rv1 | grep -q 'vessel-guest: init started'"
-  check "the VM has 2 harts" bash -c "'$vessel_bin' console rv1 | grep -q 'smp: Brought up 1 node, 2 CPUs'"
+  for _ in $(seq 600); do "$vessel_bin" console --show-log rv1 | grep -q 'built-in shell' && break; sleep 0.1; done
+  check "the VM booted Linux to its shell" bash -c "'$vessel_bin' console --show-log rv1 | grep -q 'vessel-guest: init started'"
+  check "the VM has 2 harts" bash -c "'$vessel_bin' console --show-log rv1 | grep -q 'smp: Brought up 1 node, 2 CPUs'"
+  { sleep 1; printf 'echo console-$((6*7))\r'; sleep 2; printf '\001q'; } |
+    timeout 30 "$vessel_bin" console rv1 >"$work/attached" 2>&1
+  check "an attached console runs a command in the guest's shell" grep -q 'console-42' "$work/attached"
+  check "Ctrl-A q detached" grep -q 'Detached from rv1' "$work/attached"
+  check "the VM runs on after the detach" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING'"
   check "list shows rv1 RUNNING VM" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING +VM'"
   check "stop the VM" "$vessel_bin" stop --timeout 5 rv1
   check "stopped VM shows STOPPED" bash -c "'$vessel_bin' list | grep -E '^rv1 +STOPPED +VM'"

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "base/fd_passing.h"
 #include "manager/api/client.h"
 #include "manager/api/router.h"
 #include "manager/api/server.h"

@@ -1,0 +1,91 @@
+#include "cli/console_attach.h"
+
+#include <poll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "base/fd_passing.h"
+#include "base/file.h"
+
+namespace vessel {
+
+namespace {
+
+constexpr char kEscape = 0x01;  // Ctrl-A
+
+// Raw mode for the attached terminal, restored on every way out.
+class RawTerminal {
+  public:
+    RawTerminal() {
+        if (!::isatty(0) || ::tcgetattr(0, &saved_) != 0) return;
+        termios raw = saved_;
+        ::cfmakeraw(&raw);
+        active_ = ::tcsetattr(0, TCSANOW, &raw) == 0;
+    }
+    ~RawTerminal() {
+        if (active_) ::tcsetattr(0, TCSANOW, &saved_);
+    }
+    RawTerminal(const RawTerminal&) = delete;
+    RawTerminal& operator=(const RawTerminal&) = delete;
+
+  private:
+    termios saved_{};
+    bool active_ = false;
+};
+
+}  // namespace
+
+Result<> attach_console(const std::string& socket_path, const std::string& name) {
+    UniqueFd console = TRY_CTX(connect_unix(socket_path), "console of {}", name);
+    std::fprintf(stderr, "Attached to the console of %s. To detach: Ctrl-A q\r\n", name.c_str());
+    RawTerminal raw;
+    bool escape = false;
+    bool input_open = true;
+    char buffer[4096];
+    for (;;) {
+        pollfd fds[2] = {{console.get(), POLLIN, 0}, {input_open ? 0 : -1, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("poll");
+        }
+        if (fds[0].revents) {
+            ssize_t got = ::read(console.get(), buffer, sizeof buffer);
+            if (got <= 0) {
+                std::fprintf(stderr, "\r\nThe console of %s closed (the VM stopped).\r\n",
+                             name.c_str());
+                return {};
+            }
+            TRY(write_all(1, std::string_view(buffer, static_cast<size_t>(got))));
+        }
+        if (fds[1].revents) {
+            ssize_t got = ::read(0, buffer, sizeof buffer);
+            if (got <= 0) {
+                input_open = false;  // keep showing output until detached or closed
+                continue;
+            }
+            std::string forward;
+            for (ssize_t i = 0; i < got; ++i) {
+                char byte = buffer[i];
+                if (escape) {
+                    escape = false;
+                    if (byte == 'q') {
+                        if (!forward.empty()) TRY(write_all(console.get(), forward));
+                        std::fprintf(stderr, "\r\nDetached from %s.\r\n", name.c_str());
+                        return {};
+                    }
+                    if (byte != kEscape) forward += kEscape;
+                    forward += byte;
+                } else if (byte == kEscape) {
+                    escape = true;
+                } else {
+                    forward += byte;
+                }
+            }
+            if (!forward.empty()) TRY(write_all(console.get(), forward));
+        }
+    }
+}
+
+}  // namespace vessel
