@@ -14,7 +14,9 @@
 #include <thread>
 
 #include "base/file.h"
+#include "container/cgroup/cgroup.h"
 #include "manager/instance/console_mux.h"
+#include "manager/instance/limits.h"
 
 namespace vessel::manager {
 
@@ -29,7 +31,8 @@ Json MonitorPlan::to_json() const {
     Json json = {{"instance_dir", instance_dir}, {"console_path", console_path},
                  {"runtime", runtime},           {"runtime_root", runtime_root},
                  {"container_id", container_id}, {"bundle", bundle},
-                 {"command", command},           {"interactive_console", interactive_console}};
+                 {"command", command},           {"interactive_console", interactive_console},
+                 {"cgroup_path", cgroup_path},   {"cpu_quota_us", cpu_quota_us}};
     if (overlay)
         json["overlay"] = {{"lower", overlay->lower},
                            {"upper", overlay->upper},
@@ -50,6 +53,8 @@ Result<MonitorPlan> MonitorPlan::from_json(const Json& json) {
     plan.bundle = TRY(root.optional_string("bundle")).value_or("");
     plan.command = TRY(root.optional_string_array("command"));
     plan.interactive_console = TRY(root.optional_boolean("interactive_console")).value_or(false);
+    plan.cgroup_path = TRY(root.optional_string("cgroup_path")).value_or("");
+    plan.cpu_quota_us = TRY(root.optional_unsigned("cpu_quota_us")).value_or(0);
     if (auto overlay = root.optional_child("overlay")) {
         plan.overlay = OverlayMount{.lower = TRY(TRY(overlay->child("lower")).string()),
                                     .upper = TRY(TRY(overlay->child("upper")).string()),
@@ -238,7 +243,11 @@ class Monitor {
     }
 
     Result<pid_t> set_up() {
-        if (plan_.runtime.empty()) return start_process();
+        if (plan_.runtime.empty()) {
+            auto started = start_process();
+            if (!started) tear_down();
+            return started;
+        }
         if (plan_.overlay) {
             const auto& o = *plan_.overlay;
             TRY(make_directories(o.target, 0755));
@@ -269,6 +278,13 @@ class Monitor {
                                 .stderr_fd = console.get(),
                                 .search_path = false}));
         if (console_) console_->close_payload_end();
+        if (!plan_.cgroup_path.empty()) {
+            if (auto placed = place_in_cgroup(child.pid()); !placed) {
+                (void)child.signal(SIGKILL);
+                (void)child.wait();
+                return std::unexpected(placed.error());
+            }
+        }
         pid_t pid = child.pid();
         payload_ = std::move(child);
         return pid;
@@ -308,6 +324,21 @@ class Monitor {
         return pid;
     }
 
+    // The VMM's own cgroup: limits.cpu as a CFS quota, which vesseld can change live.
+    Result<> place_in_cgroup(pid_t pid) {
+        auto layout = TRY(container::cgroup::detect_layout());
+        cgroup_ = container::cgroup::make_cgroup(layout, plan_.cgroup_path);
+        TRY(cgroup_->create());
+        container::spec::Resources resources;
+        if (plan_.cpu_quota_us > 0) {
+            resources.cpu.quota = static_cast<int64_t>(plan_.cpu_quota_us);
+            resources.cpu.period = ResourceLimits::cpu_period_us;
+        }
+        Logger quiet;
+        TRY(cgroup_->apply(resources, quiet));
+        return cgroup_->add_process(pid);
+    }
+
     static std::string first_line(const std::string& text) {
         auto line = text.substr(0, text.find('\n'));
         return line.empty() ? "no error message" : line;
@@ -345,6 +376,10 @@ class Monitor {
     }
 
     void tear_down() {
+        if (cgroup_) {
+            (void)cgroup_->destroy();
+            cgroup_.reset();
+        }
         if (created_) {
             (void)runtime({"delete", "--force", plan_.container_id});
             created_ = false;
@@ -362,7 +397,9 @@ class Monitor {
     MonitorPlan plan_;
     int ready_fd_;
     std::optional<ConsoleMux> console_;
-    std::optional<Child> payload_;  // a process payload (its pidfd tells the console when to stop)
+    std::optional<Child> payload_;
+    std::unique_ptr<container::cgroup::Cgroup>
+        cgroup_;  // a process payload (its pidfd tells the console when to stop)
     bool mounted_ = false;
     bool created_ = false;
 };

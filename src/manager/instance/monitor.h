@@ -44,6 +44,10 @@ struct MonitorPlan {
     // Its stdin and stdout are a terminal the monitor serves on <instance_dir>/console.sock
     // (`vessel console`), copied to the console log; otherwise its output goes to the log only.
     bool interactive_console = false;
+    // A cgroup the monitor puts the process payload in ("/vessel/v1"; empty: none) with this CPU
+    // quota per 100 ms (0: none), and removes once the payload has exited.
+    std::string cgroup_path;
+    uint64_t cpu_quota_us = 0;
 
     Json to_json() const;
     static Result<MonitorPlan> from_json(const Json& json);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "container/cgroup/cgroup.h"
 
 namespace vessel::manager {
 
@@ -73,14 +74,21 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
     auto dir = directory();
     ::unlink((dir + "/exit.json").c_str());
     // The VM's serial console is a terminal the monitor serves (vessel console) and logs.
-    MonitorPlan plan{.instance_dir = dir,
-                     .console_path = dir + "/console.log",
-                     .command = TRY(vmm_command(context_.vmm_binary, image, record_.config, "")),
-                     .interactive_console = true};
+    MonitorPlan plan{
+        .instance_dir = dir,
+        .console_path = dir + "/console.log",
+        .command = TRY(vmm_command(context_.vmm_binary, image, record_.config, "")),
+        .interactive_console = true,
+        .cgroup_path = cgroup_path(),
+        .cpu_quota_us = TRY(limits_from_config(record_.config)).cpu_quota_us.value_or(0)};
     TRY(write_file_atomic(dir + "/monitor.json", plan.to_json().dump(2), 0600));
     auto ready = TRY(launch_monitor({context_.monitor_binary, "monitor", dir + "/monitor.json"},
                                     std::chrono::seconds(30)));
     return ready.monitor;
+}
+
+std::string VmInstance::cgroup_path() const {
+    return "/" + context_.cgroup_parent + "/" + record_.name;
 }
 
 Result<> VmInstance::signal_vmm(int signal_number) const {
@@ -134,12 +142,17 @@ Result<> VmInstance::update_limits(const ResourceLimits& limits) {
             "limits.memory of VM {} cannot change while it runs (no memory balloon): "
             "stop it, set the limit, start it",
             record_.name);
-    if (limits.cpu_quota_us)
-        return fail(
-            "limits.cpu of VM {} cannot change while it runs (its vCPU count is fixed at "
-            "boot): stop it, set the limit, start it",
-            record_.name);
-    return {};
+    if (limits.processes) return fail("limits.processes applies to containers only, not to VMs");
+    if (!limits.cpu_quota_us) return {};
+    // The CPU time the VMM may use changes at once; its vCPU count only at the next start.
+    auto layout = TRY(container::cgroup::detect_layout());
+    auto cgroup = container::cgroup::make_cgroup(layout, cgroup_path());
+    container::spec::Resources resources;
+    resources.cpu.quota = static_cast<int64_t>(*limits.cpu_quota_us);
+    resources.cpu.period = ResourceLimits::cpu_period_us;
+    Logger quiet;
+    return with_context(cgroup->apply(resources, quiet),
+                        fmt::format("update limits.cpu of VM {}", record_.name));
 }
 
 }  // namespace vessel::manager

@@ -1,6 +1,8 @@
 // Virtual machines: one vessel-vmm process per VM, started under the instance's monitor (which
 // records its exit status: 0 powered off, 1 error, 2 reboot, 3 crashed, 4 timed out). The VM image
-// holds the kernel and the initramfs; the console goes to console.log in the instance directory.
+// holds the kernel and the initramfs. The serial console is a terminal the monitor serves and logs
+// to console.log; the VMM runs in a cgroup of its own, where limits.cpu is its CPU quota (its
+// vCPU count too, rounded up, fixed at boot). limits.memory is the guest's RAM, fixed at boot.
 #pragma once
 
 #include "manager/instance/instance.h"
@@ -21,6 +23,9 @@ class VmInstance final : public Instance {
     Result<ExecResult> exec(const std::vector<std::string>& argv,
                             const std::string& stdin_data) override;
     Result<> update_limits(const ResourceLimits& limits) override;
+
+    // The VMM process's cgroup (limits.cpu as a CPU quota), beside the containers'.
+    std::string cgroup_path() const;
 
   private:
     Result<> signal_vmm(int signal_number) const;

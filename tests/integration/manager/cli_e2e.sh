@@ -186,6 +186,9 @@ for _ in $(seq 50); do "$vessel_bin" console --show-log v1 | grep -q booted && b
 check "vmm got the limits" bash -c "'$vessel_bin' console --show-log v1 | grep -q -- '--memory 128M --cpus 2 --console stdio'"
 expect_error "a container has no console to attach" "instance c1 is a container" "$vessel_bin" console c1
 expect_error "live VM memory change is refused" "cannot change while it runs" "$vessel_bin" config set v1 limits.memory=256MiB
+check "the VMM runs in its own cgroup with limits.cpu as its quota" test "$(cat /sys/fs/cgroup/cpu/$parent/v1/cpu.cfs_quota_us)" = 200000
+check "live config set limits.cpu on a VM" "$vessel_bin" config set v1 limits.cpu=0.5
+check "the VMM's quota changed live" test "$(cat /sys/fs/cgroup/cpu/$parent/v1/cpu.cfs_quota_us)" = 50000
 expect_error "exec in a VM needs the guest agent" "needs the guest agent" "$vessel_bin" exec v1 -- true
 check "stop the VM gracefully" "$vessel_bin" stop v1
 check "the VM powered off on request" bash -c "'$vessel_bin' console --show-log v1 | grep -q 'fake-vmm: power off'"
