@@ -126,12 +126,20 @@ check "network list shows the bridge up with a lease" bash -c "'$vessel_bin' net
 expect_error "a network in use cannot be deleted" "network $bridge is in use by 1 container(s)" "$vessel_bin" network delete "$bridge"
 
 # Bad input leaves nothing behind
+plugged_before=$(ls "/sys/class/net/$bridge/brif" | wc -l)
 expect_error "unknown image" "image nosuch not found" "$vessel_bin" launch nosuch c2
 check "unknown image left nothing" nothing_left c2
 expect_error "unknown image suggests aliases" "(did you mean busybox?)" "$vessel_bin" launch busybx c2
 expect_error "duplicate name" "instance c1 already exists" "$vessel_bin" launch busybox c1
 expect_error "invalid limit at launch" "limits.memory: 12 parsecs: unknown unit" "$vessel_bin" launch busybox c3 -c "limits.memory=12 parsecs"
 check "invalid limit left nothing" nothing_left c3
+mkdir -p "$work/empty-root/etc" && echo empty >"$work/empty-root/etc/hostname"
+tar -C "$work/empty-root" -czf "$work/empty.tar.gz" .
+check "import an image without a shell" "$vessel_bin" image import "$work/empty.tar.gz" --alias empty
+expect_error "a container whose init cannot start" "process.args[0]: \"/bin/sh\": No such file or directory" "$vessel_bin" launch empty c5
+check "the failed start left nothing" nothing_left c5
+check "no veth was left on the bridge" test "$(ls "/sys/class/net/$bridge/brif" | wc -l)" -eq "$plugged_before"
+check "delete the shell-less image" "$vessel_bin" image delete empty
 expect_error "unknown config key" "unknown config key limits.mem" "$vessel_bin" launch busybox c3 -c limits.mem=1GiB
 expect_error "invalid name" "must start with a lower-case letter" "$vessel_bin" launch busybox 9lives
 expect_error "delete of a running instance needs --force" "instance c1 is running: stop it first, or delete it with --force" "$vessel_bin" delete c1
