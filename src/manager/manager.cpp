@@ -78,9 +78,12 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options, const Log
              .gateway = manager->options_.bridge_gateway,
              .directory = manager->options_.state_dir + "/networks/" + manager->options_.bridge}));
         // Repairs what went missing while vesseld was down (its dnsmasq, say).
-        if (manager->network_->exists())
+        if (manager->network_->exists()) {
             if (auto repaired = manager->network_->ensure(); !repaired)
                 logger.warning("{}", repaired.error().message());
+            else
+                manager->network_ready_ = true;
+        }
     }
     if (auto vm = manager->images_->ensure_riscv64_busybox(manager->options_.guest_cache); !vm)
         logger.info("built-in riscv64/busybox VM image unavailable: {}", vm.error().message());
@@ -133,7 +136,12 @@ std::shared_ptr<std::mutex> Manager::lock_for(const std::string& name) {
 Result<std::optional<NetAttachment>> Manager::network_for(const std::string& instance) {
     if (!network_) return std::optional<NetAttachment>();
     std::lock_guard lock(network_mutex_);
-    TRY(network_->ensure());
+    // The whole set-up (tools run, NAT rules rewritten) once; later launches only check that
+    // the bridge and dnsmasq are still there, and repair if not.
+    if (!network_ready_ || !network_->healthy()) {
+        TRY(network_->ensure());
+        network_ready_ = true;
+    }
     return NetAttachment{.bridge = network_->config().name,
                          .host_interface = BridgeNetwork::host_interface_for(instance),
                          .mac = BridgeNetwork::mac_for(instance)};
@@ -175,17 +183,25 @@ Result<> Manager::delete_network(const std::string& name) {
         return fail_errno(ENOENT, fmt::format("network {} not found", name));
     std::lock_guard lock(network_mutex_);
     if (!network_->exists()) return fail_errno(ENOENT, fmt::format("network {} not found", name));
-    return network_->destroy(false);
+    TRY(network_->destroy(false));
+    network_ready_ = false;
+    return {};
 }
 
-Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status) {
+std::map<std::string, std::string> Manager::current_leases() {
+    if (!network_) return {};
+    return network_->leases();
+}
+
+Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status,
+                      const std::map<std::string, std::string>& leases) {
     Json json = {{"name", record.name},    {"type", record.type},
                  {"image", record.image},  {"config", record.config},
                  {"status", status.state}, {"pid", status.monitor.pid},
                  {"ipv4", Json::array()},  {"created_at", record.created_at}};
-    if (network_ && record.type == "container" && status.state != "stopped")
-        if (auto address = network_->lease_address(BridgeNetwork::mac_for(record.name)))
-            json["ipv4"].push_back(*address);
+    if (record.type == "container" && status.state != "stopped")
+        if (auto lease = leases.find(BridgeNetwork::mac_for(record.name)); lease != leases.end())
+            json["ipv4"].push_back(lease->second);
     if (record.state == "creating" || record.state == "deleting") json["status"] = record.state;
     if (status.state == "stopped" && status.exit)
         json["last_exit"] = {{"code", status.exit->code},
@@ -196,9 +212,10 @@ Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status
 
 Result<Json> Manager::list_instances() {
     Json list = Json::array();
+    auto leases = current_leases();
     for (const auto& record : TRY(store_->list_instances())) {
         auto instance = TRY(make_instance(context_, record));
-        list.push_back(to_json(record, instance->status()));
+        list.push_back(to_json(record, instance->status(), leases));
     }
     return list;
 }
@@ -206,7 +223,7 @@ Result<Json> Manager::list_instances() {
 Result<Json> Manager::instance_json(const std::string& name) {
     auto record = TRY(find(name));
     auto instance = TRY(make_instance(context_, record));
-    return to_json(record, instance->status());
+    return to_json(record, instance->status(), current_leases());
 }
 
 Result<Json> Manager::instance_state(const std::string& name) {

@@ -94,7 +94,10 @@ class Manager {
     void watch(const std::string& name, ProcessIdentity monitor);
     void watcher_loop();
     void record_exit(const std::string& name, const ProcessIdentity& monitor);
-    Json to_json(const InstanceRecord& record, const InstanceStatus& status);
+    // `leases`: the network's MAC -> address map, read once per listing.
+    Json to_json(const InstanceRecord& record, const InstanceStatus& status,
+                 const std::map<std::string, std::string>& leases);
+    std::map<std::string, std::string> current_leases();
 
     ManagerOptions options_;
     const Logger& logger_;
@@ -107,6 +110,8 @@ class Manager {
     // The managed network, set up by the first container that needs it.
     std::optional<BridgeNetwork> network_;
     std::mutex network_mutex_;
+    // ensure() ran since start or since the network's deletion.
+    bool network_ready_ = false;
     Result<std::optional<NetAttachment>> network_for(const std::string& instance);
 
     std::mutex locks_mutex_;

@@ -83,6 +83,10 @@ bool BridgeNetwork::exists() const {
     return path_exists(config_.directory + "/network.json");
 }
 
+bool BridgeNetwork::healthy() const {
+    return exists() && path_exists("/sys/class/net/" + config_.name) && running_dnsmasq();
+}
+
 Result<> BridgeNetwork::ensure_bridge() const {
     const std::string& bridge = config_.name;
     if (!path_exists("/sys/class/net/" + bridge))
@@ -199,23 +203,30 @@ Result<> BridgeNetwork::destroy(bool force) {
     return remove_instance_tree(config_.directory);
 }
 
-Json BridgeNetwork::describe() const {
-    Json leases = Json::array();
-    if (auto text = read_file(config_.directory + "/leases")) {
-        size_t start = 0;
-        while (start < text->size()) {
-            size_t end = text->find('\n', start);
-            if (end == std::string::npos) end = text->size();
-            std::string line = text->substr(start, end - start);
-            start = end + 1;
-            // "<expiry> <mac> <ip> <hostname> <client id>"
-            auto first = line.find(' '), second = line.find(' ', first + 1),
-                 third = line.find(' ', second + 1);
-            if (third == std::string::npos) continue;
-            leases.push_back({{"mac", line.substr(first + 1, second - first - 1)},
-                              {"address", line.substr(second + 1, third - second - 1)}});
-        }
+std::map<std::string, std::string> BridgeNetwork::leases() const {
+    std::map<std::string, std::string> found;
+    auto text = read_file(config_.directory + "/leases");
+    if (!text) return found;
+    size_t start = 0;
+    while (start < text->size()) {
+        size_t end = text->find('\n', start);
+        if (end == std::string::npos) end = text->size();
+        std::string line = text->substr(start, end - start);
+        start = end + 1;
+        // "<expiry> <mac> <ip> <hostname> <client id>"
+        auto first = line.find(' '), second = line.find(' ', first + 1),
+             third = line.find(' ', second + 1);
+        if (third == std::string::npos) continue;
+        found[line.substr(first + 1, second - first - 1)] =
+            line.substr(second + 1, third - second - 1);
     }
+    return found;
+}
+
+Json BridgeNetwork::describe() const {
+    Json leased = Json::array();
+    for (const auto& [mac, address] : leases())
+        leased.push_back({{"mac", mac}, {"address", address}});
     return {{"name", config_.name},
             {"type", "bridge"},
             {"managed", true},
@@ -223,14 +234,7 @@ Json BridgeNetwork::describe() const {
             {"subnet", subnet()},
             {"state", exists() && path_exists("/sys/class/net/" + config_.name) ? "up" : "absent"},
             {"dhcp", running_dnsmasq().has_value()},
-            {"leases", leases}};
-}
-
-std::optional<std::string> BridgeNetwork::lease_address(const std::string& mac) const {
-    Json described = describe();
-    for (const auto& lease : described["leases"])
-        if (lease["mac"] == mac) return lease["address"].get<std::string>();
-    return std::nullopt;
+            {"leases", leased}};
 }
 
 }  // namespace vessel::manager

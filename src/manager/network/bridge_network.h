@@ -9,6 +9,7 @@
 // containers do).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -35,9 +36,11 @@ class BridgeNetwork {
     Result<> destroy(bool force);
     // Set up by ensure() and not destroyed since.
     bool exists() const;
+    // Its bridge and its dnsmasq are there (file reads only: cheap enough for every launch).
+    bool healthy() const;
     Json describe() const;
-    // The address dnsmasq leased to `mac`, if any.
-    std::optional<std::string> lease_address(const std::string& mac) const;
+    // MAC -> address of every lease dnsmasq holds (one read of its lease file).
+    std::map<std::string, std::string> leases() const;
 
     // The container-side MAC and the host-side veth name of an instance: derived from its name,
     // so that vesseld finds its lease again after a restart without storing them.

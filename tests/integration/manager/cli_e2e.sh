@@ -123,6 +123,11 @@ check "the container reaches a server on the bridge's address" bash -c "[[ \$('$
 kill "$httpd_pid"; wait "$httpd_pid" 2>/dev/null; httpd_pid=
 check "its resolver is the bridge's dnsmasq" bash -c "'$vessel_bin' exec c1 -- cat /etc/resolv.conf | grep -q 'nameserver $gateway'"
 check "network list shows the bridge up with a lease" bash -c "'$vessel_bin' network list | grep -E '^$bridge +BRIDGE +$gateway/24 +UP +[1-9]'"
+for pid in $(pgrep -a -x dnsmasq | grep -- "--interface=$bridge " | cut -d' ' -f1); do kill "$pid"; done
+check "a launch after dnsmasq died repairs the network" "$vessel_bin" launch busybox c6
+for _ in $(seq 100); do "$vessel_bin" list | grep -qE "^c6 +RUNNING +${gateway%.1}\." && break; sleep 0.1; done
+check "and gets its address" bash -c "'$vessel_bin' list | grep -qE '^c6 +RUNNING +${gateway%.1}\.'"
+check "delete c6" "$vessel_bin" delete --force c6
 expect_error "a network in use cannot be deleted" "network $bridge is in use by 1 container(s)" "$vessel_bin" network delete "$bridge"
 
 # Bad input leaves nothing behind
