@@ -227,8 +227,17 @@ if [[ -n $kernel && -n $initramfs ]]; then
   for _ in $(seq 600); do "$vessel_bin" console --show-log rv1 | grep -q 'built-in shell' && break; sleep 0.1; done
   check "the VM booted Linux to its shell" bash -c "'$vessel_bin' console --show-log rv1 | grep -q 'vessel-guest: init started'"
   check "the VM has 2 harts" bash -c "'$vessel_bin' console --show-log rv1 | grep -q 'smp: Brought up 1 node, 2 CPUs'"
-  { sleep 1; printf 'echo console-$((6*7))\r'; sleep 2; printf '\001q'; } |
-    timeout 30 "$vessel_bin" console rv1 >"$work/attached" 2>&1
+  # Typed through a FIFO, so that the detach comes only once the answer is there.
+  mkfifo "$work/console-in"
+  timeout 60 "$vessel_bin" console rv1 <"$work/console-in" >"$work/attached" 2>&1 &
+  attached_pid=$!
+  exec 7>"$work/console-in"
+  for _ in $(seq 100); do grep -q 'To detach' "$work/attached" && break; sleep 0.1; done
+  printf 'echo console-$((6*7))\r' >&7
+  for _ in $(seq 200); do grep -q 'console-42' "$work/attached" && break; sleep 0.1; done
+  printf '\001q' >&7
+  exec 7>&-
+  wait "$attached_pid"
   check "an attached console runs a command in the guest's shell" grep -q 'console-42' "$work/attached"
   check "Ctrl-A q detached" grep -q 'Detached from rv1' "$work/attached"
   check "the VM runs on after the detach" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING'"
