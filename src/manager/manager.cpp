@@ -1,6 +1,7 @@
 #include "manager/manager.h"
 
 #include "manager/image/debian_build.h"
+#include "manager/instance/vm_driver.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -188,6 +189,15 @@ Result<> Manager::delete_network(const std::string& name) {
     return {};
 }
 
+namespace {
+
+// A VM's exit status is vessel-vmm's code (powered off, rebooted, stopped by the host...).
+std::string describe_exit(const std::string& type, const ExitStatus& exit) {
+    return type == "vm" ? describe_vmm_exit(exit) : exit.describe();
+}
+
+}  // namespace
+
 std::map<std::string, std::string> Manager::current_leases() {
     if (!network_) return {};
     return network_->leases();
@@ -206,7 +216,7 @@ Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status
     if (status.state == "stopped" && status.exit)
         json["last_exit"] = {{"code", status.exit->code},
                              {"signal", status.exit->signal},
-                             {"description", status.exit->describe()}};
+                             {"description", describe_exit(record.type, *status.exit)}};
     return json;
 }
 
@@ -237,7 +247,7 @@ Result<Json> Manager::instance_state(const std::string& name) {
     if (status.exit)
         state["exit"] = {{"code", status.exit->code},
                          {"signal", status.exit->signal},
-                         {"description", status.exit->describe()}};
+                         {"description", describe_exit(record.type, *status.exit)}};
     if (record.type == "container")
         state["cgroup"] = "/" + options_.cgroup_parent + "/" + record.name;
     return state;

@@ -51,6 +51,8 @@ std::string describe_vmm_exit(const ExitStatus& status) {
             return "crashed";
         case 4:
             return "timed out";
+        case 5:
+            return "stopped by the host";
         default:
             return status.describe();
     }

@@ -1,5 +1,6 @@
 // Virtual machines: one vessel-vmm process per VM, started under the instance's monitor (which
-// records its exit status: 0 powered off, 1 error, 2 reboot, 3 crashed, 4 timed out). The VM image
+// records its exit status: 0 powered off, 1 error, 2 reboot, 3 crashed, 4 timed out, 5 stopped by
+// the host). The VM image
 // holds the kernel and the initramfs. The serial console is a terminal the monitor serves and logs
 // to console.log; the VMM runs in a cgroup of its own, where limits.cpu is its CPU quota (its
 // vCPU count too, rounded up, fixed at boot). limits.memory is the guest's RAM, fixed at boot.

@@ -192,7 +192,7 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
         {.input = [&com1](std::span<const uint8_t> bytes) { return com1.receive(bytes); },
          .quit =
              [&stop](std::string why) {
-                 stop.request(why == "Ctrl-A x" ? exit_code::powered_off : exit_code::vmm_error,
+                 stop.request(why == "Ctrl-A x" ? exit_code::powered_off : exit_code::host_stopped,
                               fmt::format("stopped by {}", why));
              }}));
 

@@ -148,7 +148,7 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
              [&exit, &log](std::string why) {
                  log.info("stopped by {}", why);
                  exit.request(why == "Ctrl-A x" ? vm::exit_code::powered_off
-                                                : vm::exit_code::vmm_error);
+                                                : vm::exit_code::host_stopped);
              }}));
 
     std::vector<std::jthread> threads;

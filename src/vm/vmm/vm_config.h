@@ -31,11 +31,12 @@ struct VmConfig {
 
 // vessel-vmm's exit statuses, the same for every engine (documented in docs/vm-guests.md).
 namespace exit_code {
-inline constexpr int powered_off = 0;  // guest powered off (or bare-metal test finisher: pass)
-inline constexpr int vmm_error = 1;    // bad input or VMM failure; one line on stderr says which
-inline constexpr int reboot = 2;       // guest asked for a reboot (warm or cold reset)
-inline constexpr int crashed = 3;      // guest crashed: triple fault, failed VM entry, panic reset
-inline constexpr int timed_out = 4;    // --timeout elapsed before the guest stopped
+inline constexpr int powered_off = 0;   // guest powered off (or bare-metal test finisher: pass)
+inline constexpr int vmm_error = 1;     // bad input or VMM failure; one line on stderr says which
+inline constexpr int reboot = 2;        // guest asked for a reboot (warm or cold reset)
+inline constexpr int crashed = 3;       // guest crashed: triple fault, failed VM entry, panic reset
+inline constexpr int timed_out = 4;     // --timeout elapsed before the guest stopped
+inline constexpr int host_stopped = 5;  // SIGINT/SIGTERM/SIGHUP: the host stopped it, not the guest
 // A bare-metal test finisher's failure code is passed through as the exit status.
 }  // namespace exit_code
 

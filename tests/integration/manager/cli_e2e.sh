@@ -206,7 +206,7 @@ expect_error "exec in a VM needs the guest agent" "needs the guest agent" "$vess
 check "stop the VM gracefully" "$vessel_bin" stop v1
 check "the VM powered off on request" bash -c "'$vessel_bin' console --show-log v1 | grep -q 'fake-vmm: power off'"
 expect_error "a stopped VM's console cannot be attached" "VM v1 is not running" "$vessel_bin" console v1
-check "the VM's exit status is recorded" bash -c "'$vessel_bin' info v1 | grep -q 'Last exit: exit status 0'"
+check "the VM's exit status is recorded" bash -c "'$vessel_bin' info v1 | grep -q 'Last exit: powered off'"
 check "delete the VM" "$vessel_bin" delete v1
 check "VM delete left nothing" nothing_left v1
 expect_error "an image in use cannot be deleted" "is used by instance c1" "$vessel_bin" image delete busybox
@@ -244,6 +244,7 @@ if [[ -n $kernel && -n $initramfs ]]; then
   check "list shows rv1 RUNNING VM" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING +VM'"
   check "stop the VM" "$vessel_bin" stop --timeout 5 rv1
   check "stopped VM shows STOPPED" bash -c "'$vessel_bin' list | grep -E '^rv1 +STOPPED +VM'"
+  check "its last exit says the host stopped it" bash -c "'$vessel_bin' info rv1 | grep -q 'Last exit: stopped by the host'"
   check "delete the VM" "$vessel_bin" delete rv1
   check "VM delete left nothing" nothing_left rv1
 else
