@@ -1,7 +1,9 @@
 // Containers: every instance is an OCI bundle (config.json + an overlayfs root over the image) run
-// by a runc-compatible runtime under the instance's monitor. Lifecycle operations after start go
-// through the runtime's CLI (kill, pause/resume, exec, update), which is the runtime's stable,
-// runc-compatible face.
+// by vessel-runc (src/container's command line; any runc-compatible runtime works) under the
+// instance's monitor. Lifecycle operations after start go through the runtime's CLI too (kill,
+// pause/resume, exec, update): a separate process because the runtime changes process-wide state
+// (signal masks, the child subreaper, credentials of forked children) that a multi-threaded
+// daemon must not, and because a runtime failure then cannot take vesseld down.
 #pragma once
 
 #include "manager/instance/instance.h"
