@@ -17,6 +17,9 @@ for tool in ("lxc-create", "lxc-start", "lxc-attach", "lxc-destroy"):
         sys.exit(f"{tool} is missing: make deps installs Debian's lxc")
 
 work = tempfile.mkdtemp(prefix="vessel-bench-launch-")
+# lxc-start leaves an lxc.pivot cgroup behind: removed at the end unless it was there before.
+lxc_pivots = [f"/sys/fs/cgroup/{h}/lxc.pivot" for h in os.listdir("/sys/fs/cgroup")]
+lxc_pivots_before = {p for p in lxc_pivots if os.path.isdir(p)}
 sock = f"{work}/vessel.sock"
 env = dict(os.environ, VESSEL_SOCKET=sock)
 vessel = [f"{bin_dir}/vessel"]
@@ -90,6 +93,12 @@ finally:
     daemon.terminate()
     daemon.wait()
     shutil.rmtree(work, ignore_errors=True)
+    for pivot in lxc_pivots:
+        if pivot not in lxc_pivots_before:
+            try:
+                os.rmdir(pivot)
+            except OSError:
+                pass
     # The cgroup parent vesseld's containers shared (empty now).
     for hierarchy in os.listdir("/sys/fs/cgroup"):
         try:

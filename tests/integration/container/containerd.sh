@@ -24,6 +24,9 @@ cleanup() {
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
     rm -rf "$work"
     rmdir /run/containerd/runc/vessel-test 2>/dev/null  # the shim's runtime root for our namespace
+    # containerd's default cgroupsPath is /<namespace>/<id>: the namespace's parent is ours too.
+    for dir in /sys/fs/cgroup/*/vessel-test /sys/fs/cgroup/vessel-test; do rmdir "$dir" 2>/dev/null; done
+    return 0
 }
 trap cleanup EXIT
 failures=0

@@ -13,9 +13,18 @@ podman_() {
     podman --root "$work/storage" --runroot "$work/run" --storage-driver vfs \
         --cgroup-manager cgroupfs --events-backend none --runtime "$runtime" "$@"
 }
+# Podman's cgroupfs manager puts containers under libpod_parent and leaves it; ours to remove
+# when it did not exist before.
+had_libpod_parent=$([[ -e /sys/fs/cgroup/cpu/libpod_parent || -e /sys/fs/cgroup/libpod_parent ]] && echo yes)
 cleanup() {
     podman_ rm -af -t 0 >/dev/null 2>&1
     rm -rf "$work"
+    if [[ -z $had_libpod_parent ]]; then
+        for dir in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
+            [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+        done
+    fi
+    return 0
 }
 trap cleanup EXIT
 failures=0
