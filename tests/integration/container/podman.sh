@@ -33,7 +33,9 @@ check() {  # check DESCRIPTION WANT GOT
 }
 # This host lacks CAP_SYS_RESOURCE: Podman's default RLIMIT_NOFILE (above the host's hard limit)
 # fails in every runtime (crun and runc too), so the containers ask for what the host allows.
-limits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096)
+# --network none: the test is about the runtime; Podman's default network would leave its bridge
+# (cni-podman0) and firewall chains on the host.
+limits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096 --network none)
 
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/"
