@@ -258,4 +258,15 @@ Result<CapturedOutput> run_capture(const std::vector<std::string>& argv,
     return captured;
 }
 
+Result<std::string> run_checked(const std::vector<std::string>& argv,
+                                std::chrono::milliseconds timeout, const std::string& stdin_data) {
+    auto ran = TRY(run_capture(argv, timeout, stdin_data));
+    if (ran.status.success()) return std::move(ran.out);
+    std::string command;
+    for (const auto& word : argv)
+        command += (command.empty() ? "" : " ") + word;
+    std::string reason = ran.err.substr(0, ran.err.find('\n'));
+    return fail("{}: {}", command, reason.empty() ? ran.status.describe() : reason);
+}
+
 }  // namespace vessel

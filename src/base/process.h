@@ -77,6 +77,12 @@ Result<CapturedOutput> run_capture(const std::vector<std::string>& argv,
                                    std::chrono::milliseconds timeout = std::chrono::minutes(5),
                                    const std::string& stdin_data = {});
 
+// run_capture for a host tool that must succeed (ip, nft, tar...): its standard output, or an
+// error "<command line>: <first line of its stderr>" (its exit status when stderr is empty).
+Result<std::string> run_checked(const std::vector<std::string>& argv,
+                                std::chrono::milliseconds timeout = std::chrono::minutes(5),
+                                const std::string& stdin_data = {});
+
 // Opens a pidfd for a process that is not our child (O_CLOEXEC).
 Result<UniqueFd> open_pidfd(pid_t pid);
 

@@ -156,13 +156,10 @@ Result<std::string> build_debian_tarball(const DebianBuild& build,
     std::string suite = TRY(debian_suite(build.distribution));
     std::string archive = TRY(debian_archive_for(build.apt_dir, suite));
     TRY(make_directories(build.cache_dir, 0700));
-    std::string key_file = build.cache_dir + "/.key-" + std::to_string(::getpid());
-    TRY(write_file_atomic(key_file, fmt::format("{}\n{}\n{}\n{}\n{}\n", kRecipeVersion, suite,
-                                                archive, kExtraPackages, image_init_script)));
-    auto key = sha256_file(key_file);
-    ::unlink(key_file.c_str());
+    std::string key = TRY(sha256_text(fmt::format("{}\n{}\n{}\n{}\n{}\n", kRecipeVersion, suite,
+                                                  archive, kExtraPackages, image_init_script)));
     std::string tarball =
-        fmt::format("{}/debian-{}-minbase-{}.tar.gz", build.cache_dir, suite, TRY(std::move(key)));
+        fmt::format("{}/debian-{}-minbase-{}.tar.gz", build.cache_dir, suite, key);
     if (path_exists(tarball)) {
         progress("cached: " + tarball);
         return tarball;
@@ -179,10 +176,9 @@ Result<std::string> build_debian_tarball(const DebianBuild& build,
                               0755));
         progress("packing the root filesystem");
         // Without debootstrap's device nodes: the runtime makes /dev, and images may not carry any.
-        auto packed = TRY(run_capture({"tar", "--numeric-owner", "--exclude=./dev/*", "-C",
-                                       work + "/rootfs", "-czf", work + "/rootfs.tar.gz", "."},
-                                      std::chrono::minutes(10)));
-        if (!packed.status.success()) return fail("tar: {}", packed.err);
+        TRY(run_checked({"tar", "--numeric-owner", "--exclude=./dev/*", "-C", work + "/rootfs",
+                         "-czf", work + "/rootfs.tar.gz", "."},
+                        std::chrono::minutes(10)));
         if (::rename((work + "/rootfs.tar.gz").c_str(), tarball.c_str()) != 0)
             return fail_errno("rename into " + tarball);
         return {};

@@ -47,6 +47,12 @@ Result<std::string> sha256_file(const std::string& path) {
     return result.out.substr(0, 64);
 }
 
+Result<std::string> sha256_text(const std::string& text) {
+    auto sum = TRY(run_checked({"sha256sum"}, std::chrono::minutes(1), text));
+    if (sum.size() < 64) return fail("sha256sum: short output");
+    return sum.substr(0, 64);
+}
+
 Result<std::string> ImageStore::make_temporary() {
     TRY(make_directories(images_dir_, 0700));
     std::string pattern = images_dir_ + "/.tmp-XXXXXX";
@@ -197,14 +203,8 @@ Result<ImageRecord> ImageStore::import_vm(const std::string& kernel, const std::
     if (auto taken = TRY(store_.find_image(alias)); taken)
         return fail_errno(EEXIST, fmt::format("image alias {} is already in use", alias));
     auto fingerprint = TRY(sha256_file(kernel));
-    if (!initrd.empty()) {
-        auto initrd_hash = TRY(sha256_file(initrd));
-        auto temporary = TRY(make_temporary());
-        auto id = write_new_file(temporary + "/id", fingerprint + initrd_hash + append);
-        auto combined = id ? sha256_file(temporary + "/id") : std::unexpected(id.error());
-        (void)remove_instance_tree(temporary);
-        fingerprint = TRY(std::move(combined));
-    }
+    if (!initrd.empty())
+        fingerprint = TRY(sha256_text(fingerprint + TRY(sha256_file(initrd)) + append));
     auto temporary = TRY(make_temporary());
     auto build = [&]() -> Result<> {
         TRY(copy_file(kernel, temporary + "/kernel", 0644));

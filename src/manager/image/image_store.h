@@ -58,5 +58,7 @@ Result<> extract_rootfs(const std::string& tarball, const std::string& target);
 
 // sha256 of a file, hex.
 Result<std::string> sha256_file(const std::string& path);
+// sha256 of a text (a cache key, a combined fingerprint), hex.
+Result<std::string> sha256_text(const std::string& text);
 
 }  // namespace vessel::manager

@@ -16,19 +16,6 @@ namespace vessel::manager {
 
 namespace {
 
-// Runs a host tool (ip, nft, dnsmasq); an error names the command and its first stderr line.
-Result<std::string> run_tool(const std::vector<std::string>& argv, const std::string& input = {}) {
-    auto ran = TRY(run_capture(argv, std::chrono::seconds(30), input));
-    if (!ran.status.success()) {
-        std::string reason = ran.err.substr(0, ran.err.find('\n'));
-        std::string command;
-        for (const auto& word : argv)
-            command += (command.empty() ? "" : " ") + word;
-        return fail("{}: {}", command, reason.empty() ? ran.status.describe() : reason);
-    }
-    return ran.out;
-}
-
 uint64_t name_hash(const std::string& text, uint64_t seed) {
     uint64_t hash = 1469598103934665603ULL ^ seed;  // FNV-1a
     for (unsigned char c : text)
@@ -90,11 +77,11 @@ bool BridgeNetwork::healthy() const {
 Result<> BridgeNetwork::ensure_bridge() const {
     const std::string& bridge = config_.name;
     if (!path_exists("/sys/class/net/" + bridge))
-        TRY(run_tool({"ip", "link", "add", bridge, "type", "bridge"}));
-    auto addresses = TRY(run_tool({"ip", "-4", "-o", "addr", "show", "dev", bridge}));
+        TRY(run_checked({"ip", "link", "add", bridge, "type", "bridge"}));
+    auto addresses = TRY(run_checked({"ip", "-4", "-o", "addr", "show", "dev", bridge}));
     if (addresses.find(" " + config_.gateway + "/24 ") == std::string::npos)
-        TRY(run_tool({"ip", "addr", "add", config_.gateway + "/24", "dev", bridge}));
-    TRY(run_tool({"ip", "link", "set", bridge, "up"}));
+        TRY(run_checked({"ip", "addr", "add", config_.gateway + "/24", "dev", bridge}));
+    TRY(run_checked({"ip", "link", "set", bridge, "up"}));
     return {};
 }
 
@@ -115,7 +102,7 @@ Result<> BridgeNetwork::ensure_nat() const {
         "  }}\n"
         "}}\n",
         table(), subnet(), config_.name);
-    TRY(run_tool({"nft", "-f", "-"}, rules));
+    TRY(run_checked({"nft", "-f", "-"}, std::chrono::seconds(30), rules));
     // Routing between the bridge and the uplinks needs forwarding on; remember to undo it.
     auto forwarding = trimmed(TRY(read_file("/proc/sys/net/ipv4/ip_forward")));
     if (forwarding != "1") {
@@ -140,14 +127,14 @@ std::optional<pid_t> BridgeNetwork::running_dnsmasq() const {
 Result<> BridgeNetwork::ensure_dnsmasq() const {
     if (running_dnsmasq()) return {};
     const std::string& dir = config_.directory;
-    TRY(run_tool({"dnsmasq", "--conf-file=/dev/null", "--pid-file=" + dir + "/dnsmasq.pid",
-                  "--dhcp-leasefile=" + dir + "/leases", "--bind-interfaces",
-                  "--interface=" + config_.name, "--except-interface=lo",
-                  "--listen-address=" + config_.gateway,
-                  fmt::format("--dhcp-range={}2,{}254,1h", prefix(), prefix()),
-                  // No ping before an offer (3 s per lease): nothing else hands out addresses here.
-                  "--no-ping", "--dhcp-authoritative", "--dhcp-no-override", "--no-hosts",
-                  "--domain=vessel", "--local=/vessel/", "--strict-order"}));
+    TRY(run_checked(
+        {"dnsmasq", "--conf-file=/dev/null", "--pid-file=" + dir + "/dnsmasq.pid",
+         "--dhcp-leasefile=" + dir + "/leases", "--bind-interfaces", "--interface=" + config_.name,
+         "--except-interface=lo", "--listen-address=" + config_.gateway,
+         fmt::format("--dhcp-range={}2,{}254,1h", prefix(), prefix()),
+         // No ping before an offer (3 s per lease): nothing else hands out addresses here.
+         "--no-ping", "--dhcp-authoritative", "--dhcp-no-override", "--no-hosts", "--domain=vessel",
+         "--local=/vessel/", "--strict-order"}));
     // dnsmasq writes its pid file after it has forked into the background.
     for (int attempt = 0; attempt < 100 && !running_dnsmasq(); ++attempt)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -193,11 +180,11 @@ Result<> BridgeNetwork::destroy(bool force) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     // Each step on its own: what is already gone is not an error.
-    auto tables = run_tool({"nft", "list", "tables", "ip"});
+    auto tables = run_checked({"nft", "list", "tables", "ip"});
     if (tables && tables->find("table ip " + table() + "\n") != std::string::npos)
-        TRY(run_tool({"nft", "delete", "table", "ip", table()}));
+        TRY(run_checked({"nft", "delete", "table", "ip", table()}));
     if (path_exists("/sys/class/net/" + config_.name))
-        TRY(run_tool({"ip", "link", "del", config_.name}));
+        TRY(run_checked({"ip", "link", "del", config_.name}));
     if (path_exists(config_.directory + "/ip_forward_was_off"))
         TRY(write_existing_file("/proc/sys/net/ipv4/ip_forward", "0"));
     return remove_instance_tree(config_.directory);

@@ -13,14 +13,9 @@ namespace vessel::manager {
 
 namespace {
 
+// ip and nsenter, whose output is not needed.
 Result<> run_ip(const std::vector<std::string>& argv) {
-    auto ran = TRY(run_capture(argv, std::chrono::seconds(30)));
-    if (!ran.status.success()) {
-        std::string command;
-        for (const auto& word : argv)
-            command += (command.empty() ? "" : " ") + word;
-        return fail("{}: {}", command, ran.err.substr(0, ran.err.find('\n')));
-    }
+    TRY(run_checked(argv, std::chrono::seconds(30)));
     return {};
 }
 

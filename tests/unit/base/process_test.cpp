@@ -25,6 +25,17 @@ TEST(Process, FeedsStandardInput) {
     EXPECT_TRUE(result.status.success());
 }
 
+TEST(Process, RunCheckedGivesOutputOrTheCommandAndItsFirstErrorLine) {
+    EXPECT_EQ(run_checked({"sh", "-c", "cat"}, std::chrono::seconds(10), "piped").value(), "piped");
+    auto failed = run_checked({"sh", "-c", "echo first >&2; echo second >&2; exit 3"});
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().message(),
+              "sh -c echo first >&2; echo second >&2; exit 3: first");
+    auto silent = run_checked({"false"});
+    ASSERT_FALSE(silent);
+    EXPECT_EQ(silent.error().message(), "false: exit status 1");
+}
+
 TEST(Process, ExecFailureIsAnErrorNotAChild) {
     auto result = spawn({.argv = {"/nonexistent/program"}});
     ASSERT_FALSE(result);
