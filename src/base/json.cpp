@@ -1,20 +1,95 @@
 #include "base/json.h"
 
+#include <cmath>
+
 namespace vessel {
+
+namespace {
+
+// Replays a document that failed to parse only to say where it failed: the JSON path of the value
+// being read, so that a number too large for any type reads "process.user.uid: ... is out of
+// range" instead of escaping as an exception. Builds nothing.
+class ErrorLocator final : public nlohmann::json_sax<Json> {
+  public:
+    bool null() override { return value_done(); }
+    bool boolean(bool) override { return value_done(); }
+    bool number_integer(number_integer_t) override { return value_done(); }
+    bool number_unsigned(number_unsigned_t) override { return value_done(); }
+    bool number_float(number_float_t, const string_t&) override { return value_done(); }
+    bool string(string_t&) override { return value_done(); }
+    bool binary(binary_t&) override { return value_done(); }
+    bool start_object(std::size_t) override {
+        frames_.push_back({.in_array = false, .index = 0, .key = {}});
+        return true;
+    }
+    bool key(string_t& key) override {
+        frames_.back().key = key;
+        return true;
+    }
+    bool end_object() override {
+        frames_.pop_back();
+        return value_done();
+    }
+    bool start_array(std::size_t) override {
+        frames_.push_back({.in_array = true, .index = 0, .key = {}});
+        return true;
+    }
+    bool end_array() override {
+        frames_.pop_back();
+        return value_done();
+    }
+    bool parse_error(std::size_t position, const std::string& token,
+                     const nlohmann::json::exception& error) override {
+        position_ = position;
+        token_ = token;
+        overflow_ = error.id == kNumberOverflow;
+        return false;
+    }
+
+    Error describe(std::string_view source) const {
+        if (!overflow_) return Error(fmt::format("{}: invalid JSON at byte {}", source, position_));
+        std::string shown = token_.size() > 24 ? token_.substr(0, 20) + "..." : token_;
+        std::string where = path();
+        return Error(fmt::format("{}: {}{}number {} is out of range", source, where,
+                                 where.empty() ? "" : ": ", shown));
+    }
+
+  private:
+    // nlohmann's out_of_range.406: a number no double can hold (1e999, 5000 digits).
+    static constexpr int kNumberOverflow = 406;
+
+    struct Frame {
+        bool in_array;
+        size_t index;
+        std::string key;
+    };
+
+    bool value_done() {
+        if (!frames_.empty() && frames_.back().in_array) ++frames_.back().index;
+        return true;
+    }
+
+    std::string path() const {
+        std::string joined;
+        for (const auto& frame : frames_)
+            joined = frame.in_array ? json_path(joined, frame.index) : json_path(joined, frame.key);
+        return joined;
+    }
+
+    std::vector<Frame> frames_;
+    size_t position_ = 0;
+    std::string token_;
+    bool overflow_ = false;
+};
+
+}  // namespace
 
 Result<Json> parse_json(std::string_view text, std::string_view source) {
     Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) {
-        // Parse again with exceptions only to learn the position; the library reports it no other
-        // way.
-        try {
-            Json unused = Json::parse(text);
-        } catch (const Json::parse_error& error) {
-            return fail("{}: invalid JSON at byte {}", source, error.byte);
-        }
-        return fail("{}: invalid JSON", source);
-    }
-    return value;
+    if (!value.is_discarded()) return value;
+    ErrorLocator locator;
+    Json::sax_parse(text, &locator);
+    return std::unexpected(locator.describe(source));
 }
 
 std::string json_path(std::string_view parent, std::string_view key) {
@@ -84,6 +159,13 @@ Result<uint64_t> JsonAt::unsigned_integer() const {
         (!value_->is_number_unsigned() && value_->get<int64_t>() < 0))
         return std::unexpected(error("must be an unsigned integer"));
     return value_->get<uint64_t>();
+}
+
+Result<double> JsonAt::number() const {
+    if (!value_->is_number()) return std::unexpected(error("must be a number"));
+    double value = value_->get<double>();
+    if (!std::isfinite(value)) return std::unexpected(error("must be a finite number"));
+    return value;
 }
 
 Result<std::vector<std::string>> JsonAt::string_array() const {
