@@ -44,6 +44,22 @@ Result<LogFormat> parse_log_format(std::string_view name) {
     return fail("unknown log format '{}' (use text or json)", name);
 }
 
+std::string single_line(std::string_view text) {
+    std::string line;
+    line.reserve(text.size());
+    for (unsigned char c : text) {
+        if (c == '\n')
+            line += "\\n";
+        else if (c == '\t')
+            line += "\\t";
+        else if (c < 0x20 || c == 0x7f)
+            line += fmt::format("\\x{:02x}", c);
+        else
+            line += static_cast<char>(c);
+    }
+    return line;
+}
+
 Logger::Logger(UniqueFd sink, LogFormat format, LogLevel threshold)
     : owned_(std::move(sink)), fd_(owned_.get()), format_(format), threshold_(threshold) {}
 
@@ -68,7 +84,7 @@ void Logger::write(LogLevel level, std::string_view message) const {
             {"level", level_name(level)}, {"msg", std::string(message)}, {"time", rfc3339_now()}};
         line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else {
-        line = fmt::format("{} {}: {}\n", rfc3339_now(), level_name(level), message);
+        line = fmt::format("{} {}: {}\n", rfc3339_now(), level_name(level), single_line(message));
     }
     // One write per record keeps lines whole when several processes append to one log.
     (void)write_all(fd_, line);

@@ -18,6 +18,10 @@ enum class LogFormat { text, json };
 
 Result<LogFormat> parse_log_format(std::string_view name);
 
+// The text with control characters escaped ("\n", "\x1b"), so that a message quoting untrusted
+// input (a path with a newline, a terminal escape) stays one line and cannot forge another.
+std::string single_line(std::string_view text);
+
 class Logger {
   public:
     // Logs to standard error.

@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
     }
     bool log_is_stderr = globals.log_path.empty();
     auto failed = [&](const Error& error) {
-        std::string message = error.message();
+        std::string message = single_line(error.message());
         std::fprintf(stderr, "vessel-runc: %s\n", message.c_str());
         if (!log_is_stderr) log->error("{}", message);
         return 1;

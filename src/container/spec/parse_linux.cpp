@@ -6,8 +6,8 @@
 #include <array>
 #include <set>
 
-#include "container/spec/mount_options.h"
 #include "container/spec/id_mapping.h"
+#include "container/spec/mount_options.h"
 #include "container/spec/parse_internal.h"
 
 namespace vessel::container::spec {
@@ -280,6 +280,11 @@ Result<Linux> parse_linux(const JsonAt& at) {
                 path_at.error("systemd cgroup paths (slice:prefix:name) are not supported yet"));
         if (relative_clean_path_has_dotdot(linux_config.cgroups_path))
             return std::unexpected(path_at.error("must not contain \"..\""));
+        // A cgroup name is a directory name; a newline in one would also split every message
+        // and log line that names it.
+        if (std::any_of(linux_config.cgroups_path.begin(), linux_config.cgroups_path.end(),
+                        [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+            return std::unexpected(path_at.error("must not contain control characters"));
     }
     if (auto resources = at.optional_child("resources"))
         linux_config.resources = TRY(parse_resources(*resources));
@@ -353,9 +358,10 @@ Result<> validate_cross_references(const Spec& spec) {
             return fail("linux.{}: a new user namespace needs both uid and gid mappings",
                         l.uid_mappings.empty() ? "uidMappings" : "gidMappings");
         if (!host_id_of(l.uid_mappings, 0) || !host_id_of(l.gid_mappings, 0))
-            return fail("linux.{}: container id 0 must be mapped (the runtime sets the "
-                        "container up as its root)",
-                        host_id_of(l.uid_mappings, 0) ? "gidMappings" : "uidMappings");
+            return fail(
+                "linux.{}: container id 0 must be mapped (the runtime sets the "
+                "container up as its root)",
+                host_id_of(l.uid_mappings, 0) ? "gidMappings" : "uidMappings");
         if (spec.process) {
             const User& user = spec.process->user;
             if (!host_id_of(l.uid_mappings, user.uid))
@@ -364,9 +370,10 @@ Result<> validate_cross_references(const Spec& spec) {
                 return fail("process.user.gid: {} is not mapped by linux.gidMappings", user.gid);
             for (size_t i = 0; i < user.additional_gids.size(); ++i)
                 if (!host_id_of(l.gid_mappings, user.additional_gids[i]))
-                    return fail("process.user.additionalGids[{}]: {} is not mapped by "
-                                "linux.gidMappings",
-                                i, user.additional_gids[i]);
+                    return fail(
+                        "process.user.additionalGids[{}]: {} is not mapped by "
+                        "linux.gidMappings",
+                        i, user.additional_gids[i]);
         }
     } else if (has_mappings) {
         return fail("linux.{}: id mappings need a new user namespace in linux.namespaces",
@@ -377,9 +384,10 @@ Result<> validate_cross_references(const Spec& spec) {
         if (!mount.idmap) continue;
         if (!l.creates_user_namespace() &&
             (mount.uid_mappings.empty() || mount.gid_mappings.empty()))
-            return fail("mounts[{}]: an idmapped mount without its own uidMappings and "
-                        "gidMappings takes the container's, which needs a new user namespace",
-                        i);
+            return fail(
+                "mounts[{}]: an idmapped mount without its own uidMappings and "
+                "gidMappings takes the container's, which needs a new user namespace",
+                i);
     }
     const Namespace* time = l.find_namespace(NamespaceType::time);
     if (!l.time_offsets_seconds.empty() && (!time || !time->path.empty()))

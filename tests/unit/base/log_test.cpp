@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "base/file.h"
@@ -44,6 +46,18 @@ TEST(Logger, UnknownFormatIsAnError) {
     EXPECT_EQ(parse_log_format("json").value(), LogFormat::json);
     EXPECT_EQ(parse_log_format("xml").error().message(),
               "unknown log format 'xml' (use text or json)");
+}
+
+TEST(Logger, TextRecordsStayOneLineWhateverTheMessage) {
+    std::string out = capture(LogFormat::text, LogLevel::info, [](const Logger& logger) {
+        logger.error("mkdir /sys/fs/cgroup/a\nfake: record\x1b[2J");
+    });
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+    EXPECT_TRUE(out.ends_with("error: mkdir /sys/fs/cgroup/a\\nfake: record\\x1b[2J\n")) << out;
+}
+
+TEST(SingleLine, EscapesControlCharactersOnly) {
+    EXPECT_EQ(single_line("a\tb\nc\x7f\x01 \xc3\xa9"), "a\\tb\\nc\\x7f\\x01 \xc3\xa9");
 }
 
 }  // namespace

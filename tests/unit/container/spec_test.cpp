@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "base/file.h"
 
 #include "container/spec/default_spec.h"
 #include "container/spec/spec.h"
@@ -282,8 +287,7 @@ TEST(SpecParse, UserNamespaceMappings) {
 TEST(SpecParse, RejectsMappingsTheKernelWouldRefuse) {
     Json config = user_namespace_config();
     config["linux"]["uidMappings"].push_back({{"containerID", 100}, {"hostID", 0}, {"size", 1}});
-    EXPECT_EQ(error_of(config),
-              "linux.uidMappings[1]: its container ids overlap those of entry 0");
+    EXPECT_EQ(error_of(config), "linux.uidMappings[1]: its container ids overlap those of entry 0");
     config = user_namespace_config();
     config["linux"]["uidMappings"].push_back(
         {{"containerID", 70000}, {"hostID", 100005}, {"size", 1}});
@@ -363,6 +367,32 @@ TEST(SpecParse, CgroupsPath) {
     config["linux"]["cgroupsPath"] = "system.slice:vessel:abc";
     EXPECT_EQ(error_of(config),
               "linux.cgroupsPath: systemd cgroup paths (slice:prefix:name) are not supported yet");
+    // A newline used to reach the error message whole and split it in two lines.
+    config["linux"]["cgroupsPath"] = "/vessel/a\nb";
+    EXPECT_EQ(error_of(config), "linux.cgroupsPath: must not contain control characters");
+    config["linux"]["cgroupsPath"] = "/vessel/\x1b[2J";
+    EXPECT_EQ(error_of(config), "linux.cgroupsPath: must not contain control characters");
+}
+
+// Numbers that fit no JSON type used to abort vessel-runc (nlohmann's out_of_range escaped).
+TEST(SpecLoad, NumbersTooLargeAreErrorsNamingTheirPath) {
+    char directory[] = "/tmp/vessel-spec-XXXXXX";
+    ASSERT_NE(::mkdtemp(directory), nullptr);
+    std::string config = base_config().dump();
+    config.replace(config.find("\"uid\":0"), 7, "\"uid\":1e999");
+    ASSERT_TRUE(write_file_atomic(std::string(directory) + "/config.json", config));
+    auto spec = load_spec(directory);
+    ASSERT_FALSE(spec);
+    EXPECT_EQ(spec.error().message(),
+              "config.json: process.user.uid: number 1e999 is out of range");
+    config.replace(config.find("1e999"), 5, std::string(5000, '9'));
+    ASSERT_TRUE(write_file_atomic(std::string(directory) + "/config.json", config));
+    spec = load_spec(directory);
+    ASSERT_FALSE(spec);
+    EXPECT_EQ(spec.error().message(),
+              "config.json: process.user.uid: number 99999999999999999999... is out of range");
+    ::unlink((std::string(directory) + "/config.json").c_str());
+    ::rmdir(directory);
 }
 
 TEST(SpecLoad, PrefixesTheFileName) {
