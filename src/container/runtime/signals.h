@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/process.h"
+#include "base/unique_fd.h"
 
 namespace vessel::container::runtime {
 
@@ -21,6 +22,36 @@ sigset_t forwarded_signals();
 
 // Reaps the exited child behind `pidfd` (our child).
 Result<ExitStatus> reap_pidfd(int pidfd);
+
+// What a runtime waiting for its child (the container's init, an exec'd program) reads its
+// signals from: the forwarded_signals(), blocked by the caller, and SIGCHLD, blocked here for as
+// long as the watch lives. A child that stops must not wedge that wait: one that made us its
+// tracer (PTRACE_TRACEME; we are its parent) is released from every ptrace stop by a detach that
+// delivers its signal, as if it had never been traced; and a terminating signal passed on to a
+// stopped child is followed by SIGCONT, so that it acts, as a shell's kill does for a stopped job.
+class ChildWatch {
+  public:
+    ChildWatch(int pidfd, const Logger& log);
+    ~ChildWatch();
+    ChildWatch(const ChildWatch&) = delete;
+    ChildWatch& operator=(const ChildWatch&) = delete;
+
+    // To poll for POLLIN.
+    int fd() const { return signals_.get(); }
+    // Reads what is pending: SIGCHLD is dealt with here; a forwarded signal is returned (0 when
+    // there was none) for the caller to pass on with forward() or to handle itself (SIGWINCH).
+    int next_signal();
+    void forward(int signal) const;
+
+  private:
+    void release_traced_stop() const;
+
+    int pidfd_;
+    pid_t pid_;
+    const Logger& log_;
+    UniqueFd signals_;
+    sigset_t previous_mask_{};
+};
 
 // Waits for the child behind `pidfd` (our child), forwarding the blocked forwarded_signals() to
 // it, and reaps it.

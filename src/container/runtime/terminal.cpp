@@ -68,14 +68,13 @@ Result<ExitStatus> relay_terminal(int master, int pidfd, const Logger& log) {
     RawMode raw(0);
     copy_window_size(0, master);
     ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
-    sigset_t forwarded = forwarded_signals();
-    UniqueFd signals(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+    ChildWatch watch(pidfd, log);
     bool input_open = true;
     for (;;) {
         pollfd fds[4] = {{pidfd, POLLIN, 0},
                          {master, POLLIN, 0},
                          {input_open ? 0 : -1, POLLIN, 0},
-                         {signals.get(), POLLIN, 0}};
+                         {watch.fd(), POLLIN, 0}};
         if (::poll(fds, 4, -1) < 0) {
             if (errno == EINTR) continue;
             return fail_errno("relay the container's terminal");
@@ -94,15 +93,10 @@ Result<ExitStatus> relay_terminal(int master, int pidfd, const Logger& log) {
             }
         }
         if (fds[3].revents) {
-            signalfd_siginfo info{};
-            if (::read(signals.get(), &info, sizeof info) == sizeof info) {
-                if (info.ssi_signo == SIGWINCH) {
-                    copy_window_size(0, master);
-                } else {
-                    log.debug("forwarding signal {} to the container", info.ssi_signo);
-                    ::syscall(SYS_pidfd_send_signal, pidfd, info.ssi_signo, nullptr, 0);
-                }
-            }
+            if (int signal = watch.next_signal(); signal == SIGWINCH)
+                copy_window_size(0, master);
+            else if (signal != 0)
+                watch.forward(signal);
         }
         if (fds[0].revents) break;
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -67,7 +68,7 @@ class BusyboxContainerTest : public ::testing::Test {
         auto copied = run_capture({"cp", "/bin/busybox", rootfs + "/bin/busybox"});
         ASSERT_TRUE(copied && copied->status.success());
         for (const char* applet : {"sh", "grep", "cat", "echo", "unshare", "mkdir", "true", "id",
-                                   "sleep", "ls", "stat", "touch"})
+                                   "sleep", "ls", "stat", "touch", "mknod", "head"})
             ASSERT_EQ(::symlink("busybox", (rootfs + "/bin/" + applet).c_str()), 0);
         const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
         id_ = fmt::format("sec-{}-{}", info->name(), ::getpid());
