@@ -165,13 +165,8 @@ class V1Cgroup final : public CgroupDirectories {
                                    : fmt::format("{} {}:{} {}", rule.type, number(rule.major),
                                                  number(rule.minor), rule.access);
             TRY_CTX(write_cgroup_file(*dir, rule.allow ? "devices.allow" : "devices.deny", line),
-                    "linux.resources.devices[{}]", i);
+                    "linux.resources.devices");
         }
-        // The devices every container gets (runc does the same): /dev/null, zero, full, random,
-        // urandom, tty, the pty multiplexer and the ptys.
-        for (const char* line : {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                                 "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm"})
-            TRY_CTX(write_cgroup_file(*dir, "devices.allow", line), "linux.resources.devices");
         return {};
     }
 

@@ -67,18 +67,39 @@ Result<> enter_time_namespace(const spec::Linux& config) {
     return {};
 }
 
-// As runc does: the nodes a config lists in linux.devices are usable even when its device rules
-// start from "deny all".
-spec::Resources with_listed_devices_allowed(const spec::Linux& config) {
+// The device cgroup's rules, as runc builds them: everything denied first, then the config's
+// rules in order, the nodes it lists in linux.devices, and the devices every container gets. A
+// config without rules thus gets the standard set only, never the host's "a *:* rwm"; only a rule
+// of its own can allow more.
+spec::Resources with_device_policy(const spec::Linux& config) {
     spec::Resources resources = config.resources;
-    if (resources.devices.empty()) return resources;
+    // As runc's rootless mode: an unprivileged runtime cannot write device rules, and a user
+    // namespace cannot make device nodes, so it keeps what the config says.
+    if (::geteuid() != 0) return resources;
+    std::vector<spec::DeviceRule> rules = {{.allow = false, .type = 'a', .access = "rwm"}};
+    rules.insert(rules.end(), resources.devices.begin(), resources.devices.end());
     for (const auto& device : config.devices)
         if (device.type != 'p')
-            resources.devices.push_back(spec::DeviceRule{.allow = true,
-                                                         .type = device.type,
-                                                         .major = device.major,
-                                                         .minor = device.minor,
-                                                         .access = "rwm"});
+            rules.push_back(spec::DeviceRule{.allow = true,
+                                             .type = device.type == 'u' ? 'c' : device.type,
+                                             .major = device.major,
+                                             .minor = device.minor,
+                                             .access = "rwm"});
+    auto allow = [&](char type, std::optional<int64_t> major, std::optional<int64_t> minor,
+                     const char* access) {
+        rules.push_back(
+            {.allow = true, .type = type, .major = major, .minor = minor, .access = access});
+    };
+    // Creating any node is allowed, using one is not: an image may carry device nodes (runc's
+    // choice too); whether mknod works at all is CAP_MKNOD's business.
+    allow('c', std::nullopt, std::nullopt, "m");
+    allow('b', std::nullopt, std::nullopt, "m");
+    // null, zero, full, random, urandom, tty, console, ptmx and the ptys.
+    for (auto [major, minor] :
+         {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}})
+        allow('c', major, minor, "rwm");
+    allow('c', 136, std::nullopt, "rwm");
+    resources.devices = std::move(rules);
     return resources;
 }
 
@@ -144,7 +165,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     cgroup::HostLayout layout = TRY(cgroup::detect_layout());
     std::string cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
     cgroup = cgroup::make_cgroup(layout, cgroup_path);
-    spec::Resources resources = with_listed_devices_allowed(spec.linux_config);
+    spec::Resources resources = with_device_policy(spec.linux_config);
     if (auto created = cgroup->create(); !created) {
         if (!may_run_without_cgroup(created.error(), resources)) {
             Error error = created.error();
