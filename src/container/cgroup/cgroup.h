@@ -45,6 +45,9 @@ class Cgroup {
     // from another process, removes them again (see restore_created).
     virtual std::vector<std::string> created_directories() const = 0;
     virtual void restore_created(std::vector<std::string> created) = 0;
+    // Whether create() made the container's own directory in every hierarchy. A directory that
+    // was there before may hold processes that are not the container's.
+    virtual bool owns_directories() const = 0;
 };
 
 // "/vessel/abc" (absolute inside every hierarchy). Relative configured paths are taken relative

@@ -16,10 +16,17 @@ namespace vessel::container::cgroup {
 
 std::string cgroup_path_for(const std::string& configured, const std::string& id) {
     if (configured.empty()) return "/vessel/" + id;
-    std::string path = configured[0] == '/' ? configured : "/" + configured;
-    while (path.size() > 1 && path.back() == '/')
-        path.pop_back();
-    return path;
+    // Lexically clean ("a//b/./" is "/a/b"), so that "/." is seen to be the root. The config's
+    // parser has refused "..".
+    std::string path;
+    size_t position = 0;
+    while (position <= configured.size()) {
+        size_t end = std::min(configured.find('/', position), configured.size());
+        std::string_view part(configured.data() + position, end - position);
+        if (!part.empty() && part != ".") path += "/" + std::string(part);
+        position = end + 1;
+    }
+    return path.empty() ? "/" : path;
 }
 
 Result<> write_cgroup_file(const std::string& directory, const char* file, std::string_view value) {
@@ -94,6 +101,12 @@ Result<> remove_cgroup_directory(const std::string& directory) {
         if (errno != EBUSY || attempt >= 200) return fail_errno("rmdir " + directory);
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+}
+
+bool CgroupDirectories::owns_directories() const {
+    return std::all_of(leaves_.begin(), leaves_.end(), [&](const std::string& leaf) {
+        return std::find(created_.begin(), created_.end(), leaf) != created_.end();
+    });
 }
 
 Result<std::vector<pid_t>> CgroupDirectories::processes() const {

@@ -18,6 +18,7 @@ class CgroupDirectories : public Cgroup {
     void restore_created(std::vector<std::string> created) override {
         created_ = std::move(created);
     }
+    bool owns_directories() const override;
     Result<std::vector<pid_t>> processes() const override;
     Result<> add_process(pid_t pid) override;
     Result<> destroy() override;

@@ -24,6 +24,7 @@ class NoCgroup final : public Cgroup {
     std::vector<std::string> directories() const override { return {}; }
     std::vector<std::string> created_directories() const override { return {}; }
     void restore_created(std::vector<std::string>) override {}
+    bool owns_directories() const override { return false; }
 };
 
 }  // namespace

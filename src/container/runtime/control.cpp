@@ -2,6 +2,7 @@
 #include "container/cgroup/cgroup.h"
 #include "container/cgroup/freezer.h"
 #include "container/cgroup/stats.h"
+#include "container/runtime/membership.h"
 #include "container/runtime/runtime.h"
 
 namespace vessel::container::runtime {
@@ -23,9 +24,8 @@ Result<> Runtime::thaw_for_destroy(const ContainerState& state) const {
 Result<std::vector<pid_t>> Runtime::processes(const std::string& id) const {
     ContainerState state = TRY(store_.load(id));
     if (store_.status(state) == Status::stopped) return std::vector<pid_t>{};
-    auto layout = TRY(cgroup::detect_layout());
-    auto cgroup = cgroup::make_cgroup(layout, state.cgroup_path);
-    return cgroup->processes();
+    auto cgroup = TRY(reopen_cgroup(state));
+    return container_processes(state, *cgroup);
 }
 
 Result<Json> Runtime::stats(const std::string& id) const {

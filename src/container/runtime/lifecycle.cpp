@@ -12,6 +12,7 @@
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
 #include "container/runtime/hooks.h"
+#include "container/runtime/membership.h"
 #include "container/runtime/runtime.h"
 
 namespace vessel::container::runtime {
@@ -34,13 +35,6 @@ bool wait_readable(int fd, int timeout_ms) {
         ready = ::poll(&waiting, 1, timeout_ms);
     } while (ready < 0 && errno == EINTR);
     return ready > 0;
-}
-
-Result<std::unique_ptr<cgroup::Cgroup>> reopen_cgroup(const ContainerState& state) {
-    auto layout = TRY(cgroup::detect_layout());
-    auto cgroup = cgroup::make_cgroup(layout, state.cgroup_path);
-    cgroup->restore_created(state.cgroup_created);
-    return cgroup;
 }
 
 }  // namespace
@@ -93,7 +87,7 @@ Result<> Runtime::kill(const std::string& id, int signal, bool all) const {
     if (store_.status(state) == Status::stopped) return fail("container \"{}\" is not running", id);
     if (all) {
         auto cgroup = TRY(reopen_cgroup(state));
-        for (pid_t pid : TRY(cgroup->processes()))
+        for (pid_t pid : TRY(container_processes(state, *cgroup)))
             ::kill(pid, signal);
         return {};
     }
@@ -130,9 +124,10 @@ Result<> Runtime::destroy(const ContainerState& state) const {
         if (!wait_readable(init.get(), 5000))
             return fail("container \"{}\": its process did not die after SIGKILL", state.id);
     }
-    // Without a pid namespace, processes other than the init survive it: kill what is left.
+    // Without a pid namespace, processes other than the init survive it: kill what is left of
+    // the container's, never a process that merely shares its cgroup.
     for (int round = 0; round < 100; ++round) {
-        auto pids = cgroup->processes();
+        auto pids = container_processes(state, *cgroup);
         if (!pids || pids->empty()) break;
         for (pid_t pid : *pids)
             ::kill(pid, SIGKILL);

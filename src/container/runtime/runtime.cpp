@@ -25,6 +25,7 @@
 #include "container/linux/namespaces.h"
 #include "container/linux/user_namespace.h"
 #include "container/runtime/hooks.h"
+#include "container/runtime/membership.h"
 #include "container/runtime/rollback.h"
 #include "container/runtime/seccomp_listener.h"
 #include "container/runtime/signals.h"
@@ -164,6 +165,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
 
     cgroup::HostLayout layout = TRY(cgroup::detect_layout());
     std::string cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
+    TRY_CTX(check_cgroup_path(cgroup_path), "config.json: linux.cgroupsPath");
     cgroup = cgroup::make_cgroup(layout, cgroup_path);
     spec::Resources resources = with_device_policy(spec.linux_config);
     if (auto created = cgroup->create(); !created) {
@@ -181,6 +183,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
         resources = {};
     }
     rollback.add([&] { (void)cgroup->destroy(); });
+    TRY_CTX(check_cgroup_is_the_containers(*cgroup, spec.linux_config),
+            "config.json: linux.cgroupsPath");
     TRY_CTX(cgroup->apply(resources, log_), "config.json");
 
     if (mode == Mode::create) {
@@ -259,6 +263,9 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     state.annotations = spec.annotations;
     state.cgroup_path = cgroup_path;
     state.cgroup_created = cgroup->created_directories();
+    if (auto* pid_namespace = spec.linux_config.find_namespace(spec::NamespaceType::pid);
+        pid_namespace && pid_namespace->path.empty())
+        state.pid_namespace = pid_namespace_of(state.pid);
     state.hooks = spec.hooks;
 
     clone_into.reset();

@@ -36,6 +36,7 @@ Json ContainerState::to_json() const {
                 {"annotations", annotations},
                 {"cgroupPath", cgroup_path},
                 {"cgroupCreated", cgroup_created},
+                {"pidNamespace", pid_namespace},
                 {"hooks", hooks}};
 }
 
@@ -43,7 +44,7 @@ Result<ContainerState> ContainerState::from_json(const Json& json) {
     JsonAt at(json, "");
     ContainerState state;
     state.id = TRY(TRY(at.child("id")).string());
-    state.pid = static_cast<pid_t>(TRY(TRY(at.child("pid")).integer()));
+    state.pid = TRY(TRY(at.child("pid")).integer_in<pid_t>());
     state.start_time = TRY(TRY(at.child("startTime")).unsigned_integer());
     state.bundle = TRY(TRY(at.child("bundle")).string());
     state.rootfs = TRY(TRY(at.child("rootfs")).string());
@@ -54,6 +55,7 @@ Result<ContainerState> ContainerState::from_json(const Json& json) {
             if (value.is_string()) state.annotations[key] = value.get<std::string>();
     state.cgroup_path = TRY(TRY(at.child("cgroupPath")).string());
     state.cgroup_created = TRY(at.optional_string_array("cgroupCreated"));
+    state.pid_namespace = TRY(at.optional_string("pidNamespace")).value_or("");
     if (json.contains("hooks")) state.hooks = json["hooks"];
     return state;
 }
@@ -102,9 +104,10 @@ Result<> StateStore::reserve(const std::string& id) const {
     struct stat info {};
     if (::lstat(root_.c_str(), &info) != 0) return fail_errno("stat the state root " + root_);
     if (!S_ISDIR(info.st_mode) || info.st_uid != ::geteuid())
-        return fail("the state root {} is not a directory owned by uid {}; choose another with "
-                    "--root",
-                    root_, ::geteuid());
+        return fail(
+            "the state root {} is not a directory owned by uid {}; choose another with "
+            "--root",
+            root_, ::geteuid());
     if (::mkdir(directory(id).c_str(), 0711) != 0) {
         if (errno == EEXIST) return fail("container \"{}\" already exists", id);
         return fail_errno("create the state directory " + directory(id));

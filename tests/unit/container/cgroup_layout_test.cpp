@@ -56,6 +56,10 @@ TEST(CgroupPath, DefaultsAndNormalisation) {
     EXPECT_EQ(cgroup_path_for("", "abc"), "/vessel/abc");
     EXPECT_EQ(cgroup_path_for("/a/b/", "abc"), "/a/b");
     EXPECT_EQ(cgroup_path_for("a/b", "abc"), "/a/b");
+    // Cleaned, so that the runtime sees these are the root cgroup and refuses them.
+    EXPECT_EQ(cgroup_path_for("/", "abc"), "/");
+    EXPECT_EQ(cgroup_path_for("/./", "abc"), "/");
+    EXPECT_EQ(cgroup_path_for("//a//./b", "abc"), "/a/b");
 }
 
 }  // namespace
