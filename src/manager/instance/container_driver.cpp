@@ -11,20 +11,36 @@ namespace vessel::manager {
 
 namespace {
 
-// A system container's usual capability set: Docker's default, enough for an init and services,
-// without the module, time, raw-I/O and admin capabilities, plus CAP_NET_ADMIN as LXC and Incus
-// give it: a system container runs its own DHCP client, and the capability reaches no further
-// than the container's own network namespace. The init and every exec get the same.
+// The capabilities a container's processes keep, measured against Incus, whose containers are
+// unprivileged (a user namespace: capabilities that reach only the container's own namespaces),
+// and Docker/Podman's defaults for containers without one, as these are. Each one kept, and why:
+//   CHOWN, DAC_OVERRIDE, FOWNER, FSETID  root owning and managing its own files (package managers)
+//   KILL                                 root signalling processes of other users in the container
+//   SETUID, SETGID, SETPCAP              su, login, daemons that drop to their own user
+//   SETFCAP                              dpkg installing files with capabilities (ping, for one)
+//   NET_ADMIN, NET_RAW                   the container's DHCP client configures eth0 over a packet
+//                                        socket; both reach only its own network namespace
+//   NET_BIND_SERVICE                     servers on ports below 1024
+//   SYS_CHROOT                           services and build tools that chroot
+//   AUDIT_WRITE                          PAM's login records (sshd, su)
+// Left out: MKNOD (Incus's containers cannot make usable device nodes either; a container's /dev
+// is made by the runtime, and a node made inside would be the way to a host disk wherever the
+// device cgroup is not enforced), and everything Docker leaves out too (SYS_ADMIN, SYS_MODULE,
+// SYS_RAWIO, SYS_TIME, SYS_PTRACE...). no_new_privs stays off, as in Incus and Docker: a system
+// container needs its setuid programs (su, sudo, passwd); they can gain no more than this set.
 Json container_capabilities() {
-    Json names = {"CAP_CHOWN",     "CAP_DAC_OVERRIDE",     "CAP_FOWNER",  "CAP_FSETID",
-                  "CAP_KILL",      "CAP_SETGID",           "CAP_SETUID",  "CAP_SETPCAP",
-                  "CAP_NET_ADMIN", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
-                  "CAP_MKNOD",     "CAP_AUDIT_WRITE",      "CAP_SETFCAP"};
+    Json names = {"CAP_CHOWN",      "CAP_DAC_OVERRIDE", "CAP_FOWNER",           "CAP_FSETID",
+                  "CAP_KILL",       "CAP_SETGID",       "CAP_SETUID",           "CAP_SETPCAP",
+                  "CAP_SETFCAP",    "CAP_NET_ADMIN",    "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
+                  "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
     return {{"bounding", names}, {"effective", names}, {"permitted", names}};
 }
 
 Json oci_resources(const ResourceLimits& limits) {
-    Json resources = Json::object();
+    // Every device denied but the standard set (null, zero, full, random, urandom, tty, console,
+    // ptmx, ptys) the runtime adds after the config's rules; said here so that any OCI runtime
+    // reading this bundle does the same.
+    Json resources = {{"devices", Json::array({{{"allow", false}, {"access", "rwm"}}})}};
     if (limits.memory_bytes)
         resources["memory"] = {{"limit", static_cast<int64_t>(*limits.memory_bytes)}};
     if (limits.cpu_quota_us)
