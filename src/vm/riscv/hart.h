@@ -121,10 +121,10 @@ class Hart {
   private:
     friend class HartCsrs;
     struct TlbEntry {
-        uint64_t tag;                     // page | privilege key; kInvalidTag when empty
-        uintptr_t addend;                 // host address = guest virtual address + addend
-        uint64_t paddr_page;              // guest-physical page
-        std::atomic<uint8_t>* code_flag;  // store TLB: the page's "holds code" flag
+        uint64_t tag;         // page | privilege key; kInvalidTag when empty
+        uintptr_t addend;     // host address = guest virtual address + addend
+        uint64_t paddr_page;  // guest-physical page
+        uint8_t* code_flag;   // store TLB: the page's "holds code" flag (CodePages)
     };
     static constexpr unsigned kTlbEntries = 256;
     static constexpr uint64_t kInvalidTag = ~uint64_t{0};

@@ -97,7 +97,7 @@ bool Hart::store_slow(uint64_t vaddr, unsigned size, uint64_t value) {
     if (host) {
         std::memcpy(host, &value, size);
         auto* flag = machine_.code_pages.code_flag(paddr);
-        if (flag && flag->load(std::memory_order_relaxed)) {
+        if (flag && CodePages::holds_code(flag)) {
             machine_.code_pages.code_written(paddr);
             end_block_ = true;
         }
@@ -124,7 +124,7 @@ uint8_t* Hart::amo_pointer(uint64_t vaddr, unsigned size, uint64_t& paddr) {
         return nullptr;
     }
     auto* flag = machine_.code_pages.code_flag(paddr);
-    if (flag && flag->load(std::memory_order_relaxed)) {
+    if (flag && CodePages::holds_code(flag)) {
         machine_.code_pages.code_written(paddr);
         end_block_ = true;
     }

@@ -29,7 +29,7 @@ inline bool Hart::store(uint64_t vaddr, T value) {
     const TlbEntry& entry = tlb_[static_cast<int>(Access::store)][(vaddr >> 12) % kTlbEntries];
     if (__builtin_expect(entry.tag == ((vaddr & ~uint64_t{0xfff}) | data_key_) &&
                              (vaddr & 0xfff) <= 0x1000 - sizeof(T) &&
-                             !entry.code_flag->load(std::memory_order_relaxed),
+                             !CodePages::holds_code(entry.code_flag),
                          1)) {
         std::memcpy(reinterpret_cast<void*>(vaddr + entry.addend), &value, sizeof(T));
         return true;

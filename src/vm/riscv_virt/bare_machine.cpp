@@ -7,14 +7,15 @@
 
 namespace vessel::riscv_virt {
 
-BareMachine::BareMachine(vm::GuestMemory memory)
-    : memory_(std::move(memory)), code_pages_(memory_) {}
+BareMachine::BareMachine(vm::GuestMemory memory, riscv::CodePages code_pages)
+    : memory_(std::move(memory)), code_pages_(std::move(code_pages)) {}
 
 Result<std::unique_ptr<BareMachine>> BareMachine::create(const std::string& elf_path,
                                                          uint64_t memory_bytes) {
     vm::RamLayout layout[] = {{kRamBase, memory_bytes}};
     auto memory = TRY(vm::GuestMemory::create(layout));
-    std::unique_ptr<BareMachine> machine(new BareMachine(std::move(memory)));
+    auto code_pages = TRY(riscv::CodePages::create(memory));
+    std::unique_ptr<BareMachine> machine(new BareMachine(std::move(memory), std::move(code_pages)));
     auto elf = TRY(vm::load_elf(elf_path, vm::kElfMachineRiscv, machine->memory_));
 
     riscv::MachineContext context{machine->memory_, machine->bus_, machine->clock_,

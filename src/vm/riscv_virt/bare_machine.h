@@ -36,7 +36,7 @@ class BareMachine {
     const vm::GuestMemory& memory() const { return memory_; }
 
   private:
-    explicit BareMachine(vm::GuestMemory memory);
+    BareMachine(vm::GuestMemory memory, riscv::CodePages code_pages);
 
     vm::GuestMemory memory_;
     vm::Bus bus_;

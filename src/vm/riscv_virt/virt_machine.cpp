@@ -99,7 +99,7 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
 
     vm::Bus bus;
     riscv::Clock clock;
-    riscv::CodePages code_pages(memory);
+    riscv::CodePages code_pages = TRY(riscv::CodePages::create(memory));
     riscv::MachineContext context{memory, bus, clock, code_pages};
     std::vector<std::unique_ptr<riscv::Hart>> harts;
     std::vector<riscv::Hart*> hart_list;

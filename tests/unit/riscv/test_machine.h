@@ -12,7 +12,7 @@ namespace vessel::riscv {
 struct TestMachine {
     static constexpr uint64_t kRamBase = 0x80000000;
 
-    TestMachine() : memory(make_memory()), code_pages(memory) {}
+    TestMachine() : memory(make_memory()), code_pages(std::move(*CodePages::create(memory))) {}
 
     // Copies a program (32-bit instruction words) to the start of RAM.
     bool load(std::span<const uint32_t> program) const {

@@ -24,7 +24,8 @@ namespace {
 constexpr uint64_t kRam = 0x80000000;
 
 struct Board {
-    Board(unsigned count = 2) : memory(make_memory()), code_pages(memory) {
+    Board(unsigned count = 2)
+        : memory(make_memory()), code_pages(std::move(*riscv::CodePages::create(memory))) {
         for (unsigned i = 0; i < count; ++i) {
             harts.push_back(std::make_unique<riscv::Hart>(context, i));
             list.push_back(harts.back().get());
