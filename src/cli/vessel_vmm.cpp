@@ -47,14 +47,14 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     if (!initrd.empty()) config.initrd = initrd;
     if (!append.empty()) config.append = append;
     if (!bios.empty()) config.bios = bios;
-    if (!memory.empty()) config.memory_bytes = TRY_CTX(vm::parse_memory_size(memory), "--memory");
+    if (!memory.empty()) {
+        config.memory_bytes = TRY_CTX(vm::parse_memory_size(memory), "--memory");
+        TRY_CTX(vm::check_memory_size(config.memory_bytes, vm::host_memory_capacity()), "--memory");
+    }
     if (cpus) config.cpus = *cpus;
     if (!console.empty()) TRY(vm::parse_console(console, config));
     if (!accel.empty()) config.accel = TRY(vm::parse_accel(accel));
-    if (timeout) {
-        if (!(*timeout > 0) || *timeout > 1e7) return fail("--timeout: must be positive seconds");
-        config.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
-    }
+    if (timeout) config.timeout = TRY_CTX(vm::timeout_from_seconds(*timeout), "--timeout");
     return config;
 }
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # vessel-vmm: each bad input gives status 1 and exactly one line on stderr naming the problem; a
-# guest still running at --timeout gives status 4.
+# guest still running at --timeout gives status 4. Every run is under `timeout`: an input that
+# makes vessel-vmm hang (a FIFO) fails the case with status 137 instead of hanging the test.
 set -uo pipefail
-vmm=$1 spin_elf=$2 low_elf=$3
+vmm=$1 spin_elf=$(realpath "$2") low_elf=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -12,7 +13,7 @@ failures=0
 expect() {
     local want=$1 pattern=$2
     shift 2
-    "$vmm" "$@" >"$work/out" 2>"$work/err"
+    timeout -s KILL 20 "$vmm" "$@" </dev/null >"$work/out" 2>"$work/err"
     local status=$?
     local lines
     lines=$(wc -l <"$work/err")
@@ -45,6 +46,26 @@ expect 1 'kernel .*program headers lie outside the file' --kernel "$work/bad-pho
 expect 4 '' --kernel "$spin_elf" --timeout 0.5
 expect 1 '--memory' --bios "$spin_elf" --memory lots
 expect 1 '--timeout' --bios "$spin_elf" --timeout -3
+
+config() { printf '%s\n' "$1" >"$work/vm.json"; }
+# Guest RAM is capped at what the host could ever back (RAM + swap), with the flag or key named.
+host_mib=$(awk '/^(MemTotal|SwapTotal):/ { kib += $2 } END { print int(kib / 1024) }' /proc/meminfo)
+over=$(((host_mib / 2 + 1) * 2))M
+expect 1 "^vessel-vmm: --memory: .* more than this host's RAM and swap" --bios "$spin_elf" --memory "$over"
+config "{\"bios\": \"$spin_elf\", \"memory\": \"$over\"}"
+expect 1 "^vessel-vmm: $work/vm.json: memory: .* more than this host's RAM and swap" --config "$work/vm.json"
+config "{\"bios\": \"$spin_elf\", \"memory\": \"4k\"}"
+expect 1 "^vessel-vmm: $work/vm.json: memory: 0 MiB is below the minimum" --config "$work/vm.json"
+# Every number in vm.json is range-checked like its flag.
+config "{\"bios\": \"$spin_elf\", \"timeout\": 9.3e15}"
+expect 1 "^vessel-vmm: $work/vm.json: timeout: must be a positive number of seconds" --config "$work/vm.json"
+expect 1 '^vessel-vmm: --timeout: must be a positive number of seconds' --bios "$spin_elf" --timeout 9.3e15
+config "{\"bios\": \"$spin_elf\", \"memory\": 1e300}"
+expect 1 "^vessel-vmm: $work/vm.json: memory: must be an integer" --config "$work/vm.json"
+config "{\"bios\": \"$spin_elf\", \"cpus\": 4294967297}"
+expect 1 "^vessel-vmm: $work/vm.json: cpus: must be" --config "$work/vm.json"
+config "{\"bios\": \"$spin_elf\", \"timeout\": 0.5}"
+expect 4 '' --config "$work/vm.json"
 
 start=$(date +%s%N)
 expect 4 '' --bios "$spin_elf" --timeout 0.5

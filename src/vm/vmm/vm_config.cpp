@@ -1,6 +1,9 @@
 #include "vm/vmm/vm_config.h"
 
+#include <sys/sysinfo.h>
+
 #include <algorithm>
+#include <cmath>
 
 #include "base/file.h"
 #include "vm/memory/guest_memory.h"
@@ -30,6 +33,38 @@ Result<Accel> parse_accel(std::string_view text) {
     if (text == "emulate") return Accel::emulate;
     if (text == "auto") return Accel::automatic;
     return fail("--accel: '{}' is not kvm, emulate or auto", text);
+}
+
+uint64_t host_memory_capacity() {
+    struct sysinfo info {};
+    if (::sysinfo(&info) != 0) return UINT64_MAX;  // cannot tell: mmap and the kernel decide
+    // Both fit in 64 bits for any machine that exists; saturate rather than wrap on one that
+    // reports nonsense.
+    uint64_t unit = info.mem_unit ? info.mem_unit : 1;
+    uint64_t ram = 0, swap = 0, total = 0;
+    if (__builtin_mul_overflow(uint64_t{info.totalram}, unit, &ram) ||
+        __builtin_mul_overflow(uint64_t{info.totalswap}, unit, &swap) ||
+        __builtin_add_overflow(ram, swap, &total))
+        return UINT64_MAX;
+    return total;
+}
+
+Result<> check_memory_size(uint64_t bytes, uint64_t host_capacity) {
+    if (bytes < kMinMemory)
+        return fail("{} MiB is below the minimum of {} MiB", bytes >> 20, kMinMemory >> 20);
+    if (bytes % (2ull << 20) != 0) return fail("must be a multiple of 2 MiB");
+    if (bytes > host_capacity)
+        return fail("{} MiB is more than this host's RAM and swap together ({} MiB)", bytes >> 20,
+                    host_capacity >> 20);
+    return {};
+}
+
+Result<std::chrono::milliseconds> timeout_from_seconds(double seconds) {
+    // Written so that NaN fails too.
+    if (!(seconds > 0) || !(seconds <= kMaxTimeoutSeconds))
+        return fail("must be a positive number of seconds, at most {:.0f}", kMaxTimeoutSeconds);
+    // At least 1 ms: a positive time-out never means "stop before starting".
+    return std::chrono::milliseconds(std::max<int64_t>(1, std::llround(seconds * 1000)));
 }
 
 Result<VmConfig> load_vm_config(const std::string& path) {
@@ -69,17 +104,19 @@ Result<VmConfig> load_vm_config(const std::string& path) {
             if (!parsed) return in_file(memory->error(parsed.error().message()));
             config.memory_bytes = *parsed;
         } else {
-            auto bytes = memory->unsigned_integer();
+            auto bytes = memory->integer_in<uint64_t>();
             if (!bytes) return in_file(bytes.error());
             config.memory_bytes = *bytes;
         }
+        if (auto checked = check_memory_size(config.memory_bytes, host_memory_capacity()); !checked)
+            return in_file(memory->error(checked.error().message()));
     }
     if (auto cpus = root.optional_child("cpus")) {
-        auto count = cpus->unsigned_integer();
+        auto count = cpus->integer_in<unsigned>();
         if (!count) return in_file(count.error());
         if (*count == 0 || *count > kMaxCpus)
             return in_file(cpus->error(fmt::format("must be between 1 and {}", kMaxCpus)));
-        config.cpus = static_cast<unsigned>(*count);
+        config.cpus = *count;
     }
     if (auto console = root.optional_child("console")) {
         auto text = console->string();
@@ -95,10 +132,11 @@ Result<VmConfig> load_vm_config(const std::string& path) {
         config.accel = *parsed;
     }
     if (auto timeout = root.optional_child("timeout")) {
-        if (!timeout->value().is_number() || timeout->value().get<double>() <= 0)
-            return in_file(timeout->error("must be a positive number of seconds"));
-        config.timeout =
-            std::chrono::milliseconds(static_cast<int64_t>(timeout->value().get<double>() * 1000));
+        auto seconds = timeout->number();
+        if (!seconds) return in_file(seconds.error());
+        auto limit = timeout_from_seconds(*seconds);
+        if (!limit) return in_file(timeout->error(limit.error().message()));
+        config.timeout = *limit;
     }
     return config;
 }
@@ -108,11 +146,7 @@ Result<> validate_vm_config(const VmConfig& config) {
         return fail("nothing to run: give --kernel or --bios");
     if (config.cpus == 0 || config.cpus > kMaxCpus)
         return fail("--cpus: {} is not between 1 and {}", config.cpus, kMaxCpus);
-    if (config.memory_bytes < kMinMemory)
-        return fail("--memory: {} MiB is below the minimum of {} MiB", config.memory_bytes >> 20,
-                    kMinMemory >> 20);
-    if (config.memory_bytes % (2ull << 20) != 0)
-        return fail("--memory: must be a multiple of 2 MiB");
+    TRY_CTX(check_memory_size(config.memory_bytes, host_memory_capacity()), "--memory");
     if (!config.initrd.empty() && config.kernel.empty()) return fail("--initrd needs --kernel");
     return {};
 }

@@ -44,13 +44,29 @@ inline constexpr int host_stopped = 5;  // SIGINT/SIGTERM/SIGHUP: the host stopp
 Result<> parse_console(std::string_view text, VmConfig& config);
 Result<Accel> parse_accel(std::string_view text);
 
+// The most guest RAM this host could ever back: its physical RAM plus swap. Guest RAM is mapped
+// without reserving anything and costs host memory only as the guest touches it, so a larger size
+// would start, and fail only later, when the guest's use of it makes the host kill some process.
+uint64_t host_memory_capacity();
+
+// What is wrong with a guest RAM size (below the minimum, not a 2 MiB multiple, above
+// `host_capacity`), without saying where it came from: the caller prefixes "--memory" or the config
+// file and key.
+Result<> check_memory_size(uint64_t bytes, uint64_t host_capacity);
+
+// A --timeout / "timeout" in seconds: positive and at most kMaxTimeoutSeconds (about 115 days),
+// which keeps the milliseconds and any deadline computed from them far from overflowing.
+inline constexpr double kMaxTimeoutSeconds = 1e7;
+Result<std::chrono::milliseconds> timeout_from_seconds(double seconds);
+
 // Reads a vm.json: {"kernel","initrd","append","bios","memory":"256M"|bytes,"cpus","console",
 // "accel","timeout": seconds}. Unknown keys are errors naming them; relative paths are taken
-// relative to the file's directory.
+// relative to the file's directory; every number is range-checked, and errors name the file and the
+// key ("vm.json: memory: ...").
 Result<VmConfig> load_vm_config(const std::string& path);
 
-// Checks that the combination makes sense (a kernel or a bios, cpus in 1..max, memory above a
-// floor); errors name the option.
+// Checks that the combination makes sense (a kernel or a bios, cpus in 1..max, memory as
+// check_memory_size() wants it); errors name the option.
 Result<> validate_vm_config(const VmConfig& config);
 
 }  // namespace vessel::vm

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -54,6 +55,64 @@ TEST_F(VmConfigFile, ErrorsNameTheFileAndKey) {
               dir_ + "/vm.json: accel: --accel: 'warp' is not kvm, emulate or auto");
     EXPECT_FALSE(load("[1]"));
     EXPECT_FALSE(load("{"));
+}
+
+// The file's numbers get the checks the flags get, each error naming the file and key (not the
+// flag, which the user did not write).
+TEST_F(VmConfigFile, NumbersAreRangeCheckedIntoTheirTypes) {
+    const std::string file = dir_ + "/vm.json: ";
+    EXPECT_EQ(load(R"({"timeout": 9.3e15})").error().message(),
+              file + "timeout: must be a positive number of seconds, at most 10000000");
+    EXPECT_EQ(load(R"({"timeout": 0})").error().message(),
+              file + "timeout: must be a positive number of seconds, at most 10000000");
+    EXPECT_EQ(load(R"({"timeout": "5"})").error().message(), file + "timeout: must be a number");
+    EXPECT_EQ(load(R"({"timeout": 10000000})").value().timeout->count(), 10'000'000'000);
+    EXPECT_EQ(load(R"({"timeout": 0.0001})").value().timeout->count(), 1);
+    EXPECT_EQ(load(R"({"memory": "4k"})").error().message(),
+              file + "memory: 0 MiB is below the minimum of 16 MiB");
+    EXPECT_EQ(load(R"({"memory": 16777217})").error().message(),
+              file + "memory: must be a multiple of 2 MiB");
+    EXPECT_EQ(load(R"({"memory": 1e300})").error().message(),
+              file + "memory: must be an integer from 0 to 18446744073709551615");
+    EXPECT_EQ(load(R"({"memory": -1})").error().message(),
+              file + "memory: must be an integer from 0 to 18446744073709551615");
+    EXPECT_EQ(load(R"({"memory": 33554432})").value().memory_bytes, 32ull << 20);
+    EXPECT_EQ(load(R"({"cpus": 4294967298})").error().message(),
+              file + "cpus: must be an integer from 0 to 4294967295");
+    EXPECT_EQ(load(R"({"cpus": 1.5})").error().message(),
+              file + "cpus: must be an integer from 0 to 4294967295");
+}
+
+TEST_F(VmConfigFile, MemoryAboveWhatTheHostCouldBackNamesTheKey) {
+    uint64_t capacity = host_memory_capacity();
+    ASSERT_LT(capacity, uint64_t{1} << 60);
+    uint64_t over = (capacity / (2 << 20) + 1) * (2 << 20);
+    auto error = load(fmt::format(R"({{"memory": {}}})", over)).error().message();
+    EXPECT_EQ(error, fmt::format("{}/vm.json: memory: {} MiB is more than this host's RAM and swap "
+                                 "together ({} MiB)",
+                                 dir_, over >> 20, capacity >> 20));
+}
+
+TEST(VmConfig, MemorySizeChecks) {
+    EXPECT_TRUE(check_memory_size(16ull << 20, 16ull << 20));
+    EXPECT_EQ(check_memory_size(1ull << 40, 64ull << 30).error().message(),
+              "1048576 MiB is more than this host's RAM and swap together (65536 MiB)");
+    EXPECT_EQ(check_memory_size(8ull << 20, 64ull << 30).error().message(),
+              "8 MiB is below the minimum of 16 MiB");
+    EXPECT_EQ(check_memory_size((16ull << 20) + 4096, 64ull << 30).error().message(),
+              "must be a multiple of 2 MiB");
+    // RAM + swap of the machine the test runs on: at least the RAM it has.
+    EXPECT_GE(host_memory_capacity(),
+              uint64_t(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE));
+}
+
+TEST(VmConfig, TimeoutFromSeconds) {
+    EXPECT_EQ(timeout_from_seconds(1.5).value().count(), 1500);
+    EXPECT_FALSE(timeout_from_seconds(-1));
+    EXPECT_FALSE(timeout_from_seconds(0));
+    EXPECT_FALSE(timeout_from_seconds(std::nan("")));
+    EXPECT_FALSE(timeout_from_seconds(1e7 + 1));
+    EXPECT_FALSE(timeout_from_seconds(9.3e15));
 }
 
 TEST(VmConfig, ValidationNamesTheOption) {
