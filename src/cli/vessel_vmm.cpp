@@ -43,10 +43,17 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
         return fail("{}", error.what());
     }
     if (!config_path.empty()) config = TRY(vm::load_vm_config(config_path));
-    if (!kernel.empty()) config.kernel = kernel;
-    if (!initrd.empty()) config.initrd = initrd;
+    // A flag overrides the config file's value, and errors about it name the flag.
+    auto take_file = [](const std::string& value, const char* flag, std::string& path,
+                        std::string& label) {
+        if (value.empty()) return;
+        path = value;
+        label = flag;
+    };
+    take_file(kernel, "--kernel", config.kernel, config.kernel_label);
+    take_file(initrd, "--initrd", config.initrd, config.initrd_label);
+    take_file(bios, "--bios", config.bios, config.bios_label);
     if (!append.empty()) config.append = append;
-    if (!bios.empty()) config.bios = bios;
     if (!memory.empty()) {
         config.memory_bytes = TRY_CTX(vm::parse_memory_size(memory), "--memory");
         TRY_CTX(vm::check_memory_size(config.memory_bytes, vm::host_memory_capacity()), "--memory");

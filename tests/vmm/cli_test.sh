@@ -47,7 +47,36 @@ expect 4 '' --kernel "$spin_elf" --timeout 0.5
 expect 1 '--memory' --bios "$spin_elf" --memory lots
 expect 1 '--timeout' --bios "$spin_elf" --timeout -3
 
+# Files copied into guest RAM must be regular files that fit in it: a device would be read
+# without end, a FIFO would block before --timeout starts counting.
+mkfifo "$work/fifo"
+truncate -s 17M "$work/big"
+for flag in --bios --kernel; do
+    expect 1 "^vessel-vmm: $flag: /dev/zero is a character device, not a regular file$" $flag /dev/zero
+    expect 1 "^vessel-vmm: $flag: $work/fifo is a FIFO, not a regular file$" $flag "$work/fifo"
+    expect 1 "^vessel-vmm: $flag: $work/big is 17825792 bytes, larger than guest RAM \(16777216 bytes\)$" \
+        $flag "$work/big" --memory 16M
+done
+expect 1 '^vessel-vmm: --initrd: /dev/zero is a character device' --kernel "$spin_elf" --initrd /dev/zero
+expect 1 "^vessel-vmm: --initrd: $work/fifo is a FIFO" --kernel "$spin_elf" --initrd "$work/fifo"
+expect 1 "^vessel-vmm: --initrd: $work/big is 17825792 bytes, larger than guest RAM \(16777216 bytes\)$" \
+    --kernel "$spin_elf" --initrd "$work/big" --memory 16M
+expect 1 '^vessel-vmm: --config: /dev/zero is a character device' --config /dev/zero
+expect 1 "^vessel-vmm: --config: $work/fifo is a FIFO" --config "$work/fifo"
+# The same through --config, with paths relative to the file: the error names the file and key.
+up=../../../../../../../../../..
 config() { printf '%s\n' "$1" >"$work/vm.json"; }
+config "{\"bios\": \"$up/dev/zero\"}"
+expect 1 "^vessel-vmm: $work/vm.json: bios: $work/$up/dev/zero is a character device" --config "$work/vm.json"
+config "{\"kernel\": \"$spin_elf\", \"initrd\": \"fifo\"}"
+expect 1 "^vessel-vmm: $work/vm.json: initrd: $work/fifo is a FIFO" --config "$work/vm.json"
+config '{"kernel": "big", "memory": "16M"}'
+expect 1 "^vessel-vmm: $work/vm.json: kernel: $work/big is 17825792 bytes, larger than guest RAM" \
+    --config "$work/vm.json"
+# A flag overrides the file's value, and then errors name the flag.
+config '{"bios": "big"}'
+expect 1 "^vessel-vmm: --bios: $work/fifo is a FIFO" --config "$work/vm.json" --bios "$work/fifo"
+
 # Guest RAM is capped at what the host could ever back (RAM + swap), with the flag or key named.
 host_mib=$(awk '/^(MemTotal|SwapTotal):/ { kib += $2 } END { print int(kib / 1024) }' /proc/meminfo)
 over=$(((host_mib / 2 + 1) * 2))M

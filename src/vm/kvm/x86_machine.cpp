@@ -25,6 +25,7 @@
 #include "vm/kvm/x86_devices.h"
 #include "vm/kvm/x86_layout.h"
 #include "vm/memory/guest_memory.h"
+#include "vm/vmm/guest_file.h"
 
 namespace vessel::vm::kvm {
 
@@ -92,11 +93,11 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
     const bool bare_real_mode = !config.bios.empty();
     std::string kernel, initrd;
     if (bare_real_mode) {
-        kernel = TRY_CTX(read_file(config.bios), "bios {}", config.bios);
+        kernel = TRY(read_guest_file(config.bios, config.bios_label, config.memory_bytes));
     } else {
-        kernel = TRY_CTX(read_file(config.kernel), "kernel {}", config.kernel);
+        kernel = TRY(read_guest_file(config.kernel, config.kernel_label, config.memory_bytes));
         if (!config.initrd.empty())
-            initrd = TRY_CTX(read_file(config.initrd), "initrd {}", config.initrd);
+            initrd = TRY(read_guest_file(config.initrd, config.initrd_label, config.memory_bytes));
     }
 
     UniqueFd kvm = TRY(open_kvm(kKvmDevice));
@@ -137,8 +138,8 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
     if (bare_real_mode) {
         uint64_t room = x86::kEbdaStart - x86::kRealModeLoadAddress;
         if (kernel.size() > room)
-            return fail("bios {}: {} bytes do not fit below the EBDA ({} bytes)", config.bios,
-                        kernel.size(), room);
+            return fail("{} {}: {} bytes do not fit below the EBDA ({} bytes)", config.bios_label,
+                        config.bios, kernel.size(), room);
         TRY(memory.write(x86::kRealModeLoadAddress, bytes_of(kernel)));
     } else {
         TRY(require_extension(kvm.get(), KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"));
@@ -149,7 +150,7 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
         uint64_t rsdp = TRY(x86::write_acpi_tables(memory, config.cpus));
         x86::LinuxBootInputs inputs{bytes_of(kernel), bytes_of(initrd), config.append, rsdp};
         x86::LoadedKernel loaded =
-            TRY_CTX(x86::load_linux(memory, inputs), "kernel {}", config.kernel);
+            TRY_CTX(x86::load_linux(memory, inputs), "{} {}", config.kernel_label, config.kernel);
         TRY(x86::write_long_mode_tables(memory));
         entry = loaded.entry;
         log.debug("kernel entry {:#x}, initrd {:#x}+{:#x}", loaded.entry, loaded.initrd_address,

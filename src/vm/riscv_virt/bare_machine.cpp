@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "vm/vmm/elf_loader.h"
+#include "vm/vmm/guest_file.h"
 #include "vm/vmm/vm_config.h"
 
 namespace vessel::riscv_virt {
@@ -11,12 +12,16 @@ BareMachine::BareMachine(vm::GuestMemory memory, riscv::CodePages code_pages)
     : memory_(std::move(memory)), code_pages_(std::move(code_pages)) {}
 
 Result<std::unique_ptr<BareMachine>> BareMachine::create(const std::string& elf_path,
-                                                         uint64_t memory_bytes) {
+                                                         uint64_t memory_bytes,
+                                                         std::string_view label) {
+    std::string image = TRY(vm::read_guest_file(elf_path, label, memory_bytes));
     vm::RamLayout layout[] = {{kRamBase, memory_bytes}};
     auto memory = TRY(vm::GuestMemory::create(layout));
     auto code_pages = TRY(riscv::CodePages::create(memory));
     std::unique_ptr<BareMachine> machine(new BareMachine(std::move(memory), std::move(code_pages)));
-    auto elf = TRY(vm::load_elf(elf_path, vm::kElfMachineRiscv, machine->memory_));
+    auto bytes = std::span(reinterpret_cast<const uint8_t*>(image.data()), image.size());
+    auto elf = TRY_CTX(vm::load_elf_image(bytes, vm::kElfMachineRiscv, machine->memory_), "{} {}",
+                       label, elf_path);
 
     riscv::MachineContext context{machine->memory_, machine->bus_, machine->clock_,
                                   machine->code_pages_};

@@ -3,7 +3,6 @@
 #include <cstring>
 #include <thread>
 
-#include "base/file.h"
 #include "vm/devices/bus.h"
 #include "vm/devices/host_console.h"
 #include "vm/devices/uart16550.h"
@@ -20,6 +19,7 @@
 #include "vm/riscv_virt/sbi.h"
 #include "vm/riscv_virt/test_finisher.h"
 #include "vm/vmm/elf_loader.h"
+#include "vm/vmm/guest_file.h"
 
 namespace vessel::riscv_virt {
 
@@ -37,11 +37,12 @@ Result<> write_guest(const vm::GuestMemory& memory, uint64_t address, std::strin
 }  // namespace
 
 Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
-    std::string kernel = TRY_CTX(read_file(config.kernel), "kernel {}", config.kernel);
+    std::string kernel =
+        TRY(vm::read_guest_file(config.kernel, config.kernel_label, config.memory_bytes));
     auto kernel_bytes = std::span(reinterpret_cast<const uint8_t*>(kernel.data()), kernel.size());
     std::string initrd;
     if (!config.initrd.empty())
-        initrd = TRY_CTX(read_file(config.initrd), "initrd {}", config.initrd);
+        initrd = TRY(vm::read_guest_file(config.initrd, config.initrd_label, config.memory_bytes));
 
     vm::RamLayout ram[] = {{kRamBase, config.memory_bytes}};
     vm::GuestMemory memory = TRY(vm::GuestMemory::create(ram));
@@ -52,12 +53,13 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     bool elf_kernel = std::string_view(kernel).starts_with("\177ELF");
     if (elf_kernel) {
         vm::LoadedElf loaded =
-            TRY_CTX(vm::load_elf_image(kernel_bytes, vm::kElfMachineRiscv, memory), "kernel {}",
-                    config.kernel);
+            TRY_CTX(vm::load_elf_image(kernel_bytes, vm::kElfMachineRiscv, memory), "{} {}",
+                    config.kernel_label, config.kernel);
         header = {loaded.lowest - kRamBase, loaded.highest - loaded.lowest};
         kernel_entry = loaded.entry;
     } else {
-        header = TRY_CTX(parse_image_header(kernel_bytes), "kernel {}", config.kernel);
+        header =
+            TRY_CTX(parse_image_header(kernel_bytes), "{} {}", config.kernel_label, config.kernel);
     }
     BootLayout layout = TRY(plan_boot_layout(kRamBase, config.memory_bytes, header,
                                              elf_kernel ? 0 : kernel.size(), initrd.size()));
@@ -76,16 +78,17 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     bool firmware = !config.bios.empty();
     uint64_t firmware_entry = 0;
     if (firmware) {
-        std::string bios = TRY_CTX(read_file(config.bios), "bios {}", config.bios);
-        if (bios.size() >= 4 && std::memcmp(bios.data(),
-                                            "\x7f"
-                                            "ELF",
-                                            4) == 0) {
-            firmware_entry = TRY(vm::load_elf(config.bios, vm::kElfMachineRiscv, memory)).entry;
+        std::string bios =
+            TRY(vm::read_guest_file(config.bios, config.bios_label, config.memory_bytes));
+        if (std::string_view(bios).starts_with("\177ELF")) {
+            auto bios_bytes = std::span(reinterpret_cast<const uint8_t*>(bios.data()), bios.size());
+            firmware_entry = TRY_CTX(vm::load_elf_image(bios_bytes, vm::kElfMachineRiscv, memory),
+                                     "{} {}", config.bios_label, config.bios)
+                                 .entry;
         } else {
             if (kRamBase + bios.size() > layout.kernel)
-                return fail("bios {}: {} bytes do not fit below the kernel at {:#x}", config.bios,
-                            bios.size(), layout.kernel);
+                return fail("{} {}: {} bytes do not fit below the kernel at {:#x}",
+                            config.bios_label, config.bios, bios.size(), layout.kernel);
             TRY(write_guest(memory, kRamBase, bios, "firmware"));
             firmware_entry = kRamBase;
         }

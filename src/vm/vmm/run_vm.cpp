@@ -1,29 +1,17 @@
 #include "vm/vmm/run_vm.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <array>
-
-#include "base/unique_fd.h"
 #include "vm/kvm/x86_boot.h"
 #include "vm/kvm/x86_machine.h"
 #include "vm/riscv_virt/bare_machine.h"
 #include "vm/riscv_virt/virt_machine.h"
+#include "vm/vmm/guest_file.h"
 
 namespace vessel::vm {
 
 namespace {
 
-Result<std::vector<uint8_t>> read_head(const std::string& path, const char* what) {
-    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return fail_errno(fmt::format("{} {}", what, path));
-    std::vector<uint8_t> head(4096);
-    ssize_t got = pread(fd.get(), head.data(), head.size(), 0);
-    if (got < 0) return fail_errno(fmt::format("reading {} {}", what, path));
-    head.resize(static_cast<size_t>(got));
-    return head;
-}
+// Enough of a kernel or firmware file to tell its format.
+constexpr size_t kHeadBytes = 4096;
 
 // The RISC-V emulator without a board: bare-metal ELFs in M-mode.
 Result<int> run_riscv_bare_metal(const VmConfig& config) {
@@ -33,7 +21,8 @@ Result<int> run_riscv_bare_metal(const VmConfig& config) {
     if (config.console == ConsoleKind::file)
         return fail("--console: the bare-metal machine has no UART");
     if (config.bios.empty()) return fail("--bios: a bare-metal ELF is required");
-    auto machine = TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes));
+    auto machine =
+        TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes, config.bios_label));
     return machine->run(config.timeout);
 }
 
@@ -41,7 +30,8 @@ Result<int> run_riscv_bare_metal(const VmConfig& config) {
 
 Result<GuestArch> detect_guest_arch(const VmConfig& config) {
     if (!config.kernel.empty()) {
-        auto head = TRY(read_head(config.kernel, "kernel"));
+        auto head = TRY(read_guest_file_head(config.kernel, config.kernel_label,
+                                             config.memory_bytes, kHeadBytes));
         switch (x86::detect_kernel_format(head)) {
             case x86::KernelFormat::bzimage:
             case x86::KernelFormat::elf64:
@@ -49,17 +39,18 @@ Result<GuestArch> detect_guest_arch(const VmConfig& config) {
             case x86::KernelFormat::riscv:
                 return GuestArch::riscv64;
             case x86::KernelFormat::unknown:
-                return fail("kernel {}: neither an x86-64 bzImage/ELF nor a RISC-V Image/ELF",
-                            config.kernel);
+                return fail("{} {}: neither an x86-64 bzImage/ELF nor a RISC-V Image/ELF",
+                            config.kernel_label, config.kernel);
         }
     }
     // An x86-64 ELF in --bios is a mistake whatever the accelerator: say where it goes. Otherwise
     // only --accel kvm makes a --bios image x86 real-mode code; anything else goes to the RISC-V
     // emulator, whose loader explains what is wrong with a file that is not RISC-V.
-    auto head = TRY(read_head(config.bios, "bios"));
+    auto head =
+        TRY(read_guest_file_head(config.bios, config.bios_label, config.memory_bytes, kHeadBytes));
     auto format = x86::detect_kernel_format(head);
     if (format == x86::KernelFormat::elf64)
-        return fail("bios {}: an x86-64 ELF goes in --kernel", config.bios);
+        return fail("{} {}: an x86-64 ELF goes in --kernel", config.bios_label, config.bios);
     if (config.accel == Accel::kvm && format != x86::KernelFormat::riscv) return GuestArch::x86_64;
     return GuestArch::riscv64;
 }

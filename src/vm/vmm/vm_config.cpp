@@ -5,14 +5,16 @@
 #include <algorithm>
 #include <cmath>
 
-#include "base/file.h"
 #include "vm/memory/guest_memory.h"
+#include "vm/vmm/guest_file.h"
 
 namespace vessel::vm {
 
 namespace {
 constexpr unsigned kMaxCpus = 8;
 constexpr uint64_t kMinMemory = 16ull << 20;
+// A vm.json is a dozen short fields; this only keeps --config /dev/zero from eating the host.
+constexpr uint64_t kMaxConfigBytes = 1 << 20;
 }  // namespace
 
 Result<> parse_console(std::string_view text, VmConfig& config) {
@@ -68,7 +70,7 @@ Result<std::chrono::milliseconds> timeout_from_seconds(double seconds) {
 }
 
 Result<VmConfig> load_vm_config(const std::string& path) {
-    auto text = TRY(read_file(path));
+    auto text = TRY(read_guest_file(path, "--config", kMaxConfigBytes, "a vm.json may be"));
     Json document = TRY(parse_json(text, path));
     JsonAt root(document, "");
     auto in_file = [&](Error error) { return std::unexpected(error.context(path)); };
@@ -91,13 +93,20 @@ Result<VmConfig> load_vm_config(const std::string& path) {
         if (value) out = *value;
         return {};
     };
-    if (auto r = take_string("kernel", config.kernel); !r) return in_file(r.error());
-    if (auto r = take_string("initrd", config.initrd); !r) return in_file(r.error());
+    // A file key also renames the file in errors, which then lead to this file and key.
+    auto take_file = [&](std::string_view key, std::string& out, std::string& label) -> Result<> {
+        auto value = TRY(root.optional_string(key));
+        if (!value) return {};
+        out = resolve(*value);
+        label = fmt::format("{}: {}", path, key);
+        return {};
+    };
+    if (auto r = take_file("kernel", config.kernel, config.kernel_label); !r)
+        return in_file(r.error());
+    if (auto r = take_file("initrd", config.initrd, config.initrd_label); !r)
+        return in_file(r.error());
     if (auto r = take_string("append", config.append); !r) return in_file(r.error());
-    if (auto r = take_string("bios", config.bios); !r) return in_file(r.error());
-    config.kernel = resolve(config.kernel);
-    config.initrd = resolve(config.initrd);
-    config.bios = resolve(config.bios);
+    if (auto r = take_file("bios", config.bios, config.bios_label); !r) return in_file(r.error());
     if (auto memory = root.optional_child("memory")) {
         if (memory->value().is_string()) {
             auto parsed = parse_memory_size(memory->value().get<std::string>());

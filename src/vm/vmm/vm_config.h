@@ -20,6 +20,8 @@ struct VmConfig {
     std::string initrd;
     std::string append;  // kernel command line
     std::string bios;    // firmware or bare-metal ELF run in M-mode (RISC-V)
+    // What errors call those files: the flag, or "vm.json: initrd" for a path from --config.
+    std::string kernel_label = "--kernel", initrd_label = "--initrd", bios_label = "--bios";
     uint64_t memory_bytes = 256ull << 20;
     unsigned cpus = 1;
     ConsoleKind console = ConsoleKind::stdio;

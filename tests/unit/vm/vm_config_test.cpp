@@ -93,6 +93,14 @@ TEST_F(VmConfigFile, MemoryAboveWhatTheHostCouldBackNamesTheKey) {
                                  dir_, over >> 20, capacity >> 20));
 }
 
+TEST_F(VmConfigFile, FilePathsAreNamedByTheirKey) {
+    auto config = load(R"({"kernel": "Image", "initrd": "../initrd"})").value();
+    EXPECT_EQ(config.kernel_label, dir_ + "/vm.json: kernel");
+    EXPECT_EQ(config.initrd_label, dir_ + "/vm.json: initrd");
+    EXPECT_EQ(config.initrd, dir_ + "/../initrd");
+    EXPECT_EQ(config.bios_label, "--bios");  // not in the file: a --bios flag would name itself
+}
+
 TEST(VmConfig, MemorySizeChecks) {
     EXPECT_TRUE(check_memory_size(16ull << 20, 16ull << 20));
     EXPECT_EQ(check_memory_size(1ull << 40, 64ull << 30).error().message(),
