@@ -2,34 +2,20 @@
 // writes, flush, serial, discard and write-zeroes land in the file; requests beyond the disk, with
 // ragged lengths, or writes to a read-only disk fail with a status and the device goes on. The
 // raw-file backend refuses what is not a regular file and locks the image.
-#include <fcntl.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-#include <thread>
-
 #include "base/file.h"
-#include "base/log.h"
 #include "base/process.h"
 #include "virtio_driver.h"
 #include "vm/backends/raw_file.h"
-#include "vm/devices/event_loop.h"
 #include "vm/devices/virtio/blk.h"
-#include "vm/devices/virtio/mmio_transport.h"
 
 namespace vessel::vm::virtio {
 namespace {
 
 using testing::TestDriver;
 namespace reg = mmio;
-
-class Line : public InterruptLine {
-  public:
-    void set_level(bool) override {}
-};
 
 constexpr uint64_t kDiskBytes = 1 << 20;
 
@@ -44,13 +30,10 @@ class BlkTest : public ::testing::Test {
         for (size_t i = 0; i < content.size(); ++i)
             content[i] = static_cast<char>(i / 512);
         ASSERT_TRUE(write_file_atomic(image_, content));
-        loop_ = EventLoop::create().value();
-        ASSERT_TRUE(loop_->start());
     }
     void TearDown() override {
-        transport_.reset();
+        harness_.reset();
         device_.reset();
-        loop_->stop();
         run_capture({"rm", "-rf", dir_});
     }
 
@@ -59,20 +42,9 @@ class BlkTest : public ::testing::Test {
         ASSERT_TRUE(backend) << backend.error().message();
         device_ = std::make_unique<BlockDevice>(std::move(*backend), "vessel-serial-0123456789",
                                                 "virtio-blk test");
-        transport_ = MmioTransport::create(*device_, ram_, line_, *loop_, log_).value();
-        auto set = [&](uint64_t offset, uint32_t value) { transport_->write(offset, 4, value); };
-        set(reg::status_register, status::acknowledge | status::driver);
-        set(reg::driver_features_sel, 1);
-        set(reg::driver_features, 1);
-        set(reg::status_register, status::acknowledge | status::driver | status::features_ok);
-        auto layout = driver_.layout();
-        set(reg::queue_num, layout.size);
-        set(reg::queue_desc_low, static_cast<uint32_t>(layout.descriptors));
-        set(reg::queue_driver_low, static_cast<uint32_t>(layout.driver));
-        set(reg::queue_device_low, static_cast<uint32_t>(layout.device));
-        set(reg::queue_ready, 1);
-        set(reg::status_register,
-            status::acknowledge | status::driver | status::features_ok | status::driver_ok);
+        harness_ = std::make_unique<testing::TransportHarness>(ram_);
+        harness_->attach(*device_);
+        harness_->bring_up({&driver_});
     }
 
     // One request: header, an optional data buffer (device-writable for reads), the status byte.
@@ -95,10 +67,8 @@ class BlkTest : public ::testing::Test {
         driver_.set_descriptor(status_index, {status_byte, 1, descriptor::write, 0});
         uint16_t before = driver_.used_index();
         driver_.make_available(0);
-        transport_->write(reg::queue_notify, 4, 0);
-        for (int i = 0; i < 500 && driver_.used_index() == before; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        if (driver_.used_index() == before) return -1;
+        harness_->notify(0);
+        if (!driver_.wait_used(static_cast<uint16_t>(before + 1))) return -1;
         if (used_length) *used_length = driver_.used_element(before).second;
         return ram_.load<uint8_t>(status_byte).value();
     }
@@ -110,20 +80,17 @@ class BlkTest : public ::testing::Test {
     std::string dir_, image_;
     GuestMemory ram_ = testing::make_ram();
     TestDriver driver_{ram_, 8};
-    Logger log_ = Logger::borrowing(2, LogFormat::text, LogLevel::error);
-    Line line_;
-    std::unique_ptr<EventLoop> loop_;
     std::unique_ptr<BlockDevice> device_;
-    std::unique_ptr<MmioTransport> transport_;
+    std::unique_ptr<testing::TransportHarness> harness_;
     static constexpr uint64_t kData = TestDriver::kBuffers + 0x1000;
     enum : uint32_t { kIn = 0, kOut = 1, kFlush = 4, kGetId = 8, kDiscard = 11, kZeroes = 13 };
 };
 
 TEST_F(BlkTest, ReportsItsCapacityAndFeatures) {
     attach(false);
-    EXPECT_EQ(transport_->read(reg::config, 8), kDiskBytes / 512);
-    transport_->write(reg::device_features_sel, 4, 0);
-    uint32_t offered = static_cast<uint32_t>(transport_->read(reg::device_features, 4));
+    EXPECT_EQ(harness_->transport().read(reg::config, 8), kDiskBytes / 512);
+    harness_->transport().write(reg::device_features_sel, 4, 0);
+    uint32_t offered = static_cast<uint32_t>(harness_->transport().read(reg::device_features, 4));
     EXPECT_TRUE(offered & (1u << 9));   // flush
     EXPECT_TRUE(offered & (1u << 13));  // discard
     EXPECT_FALSE(offered & (1u << 5));  // not read-only
@@ -196,8 +163,8 @@ TEST_F(BlkTest, DiscardAndWriteZeroesPunchHoles) {
 
 TEST_F(BlkTest, AReadOnlyDiskRefusesWrites) {
     attach(true);
-    transport_->write(reg::device_features_sel, 4, 0);
-    EXPECT_TRUE(transport_->read(reg::device_features, 4) & (1u << 5));
+    harness_->transport().write(reg::device_features_sel, 4, 0);
+    EXPECT_TRUE(harness_->transport().read(reg::device_features, 4) & (1u << 5));
     std::vector<uint8_t> pattern(512, 0x77);
     ASSERT_TRUE(ram_.write(kData, pattern));
     EXPECT_EQ(request(kOut, 0, kData, 512, false), 1);

@@ -7,84 +7,33 @@
 #include <chrono>
 #include <thread>
 
-#include "base/log.h"
 #include "virtio_driver.h"
-#include "vm/devices/event_loop.h"
-#include "vm/devices/virtio/mmio_transport.h"
 #include "vm/devices/virtio/rng.h"
 
 namespace vessel::vm::virtio {
 namespace {
 
 using testing::DescriptorSpec;
+using testing::Line;
 using testing::TestDriver;
 namespace reg = mmio;
 
-class Line : public InterruptLine {
-  public:
-    void set_level(bool asserted) override { level = asserted; }
-    std::atomic<bool> level{false};
-};
-
 class MmioTransportTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        loop_ = EventLoop::create().value();
-        ASSERT_TRUE(loop_->start());
-        transport_ = MmioTransport::create(rng_, ram_, line_, *loop_, log_).value();
-    }
-    void TearDown() override {
-        transport_.reset();
-        loop_->stop();
-    }
+    void SetUp() override { harness_.attach(rng_); }
 
-    uint32_t get(uint64_t offset) { return static_cast<uint32_t>(transport_->read(offset, 4)); }
-    void set(uint64_t offset, uint32_t value) { transport_->write(offset, 4, value); }
-
-    // Linux's virtio_mmio probe and virtio_dev_probe, up to FEATURES_OK.
-    void negotiate(uint64_t features) {
-        set(reg::status_register, 0);
-        set(reg::status_register, status::acknowledge);
-        set(reg::status_register, status::acknowledge | status::driver);
-        set(reg::driver_features_sel, 0);
-        set(reg::driver_features, static_cast<uint32_t>(features));
-        set(reg::driver_features_sel, 1);
-        set(reg::driver_features, static_cast<uint32_t>(features >> 32));
-        set(reg::status_register, status::acknowledge | status::driver | status::features_ok);
-    }
-
-    void set_up_queue(const QueueLayout& layout) {
-        set(reg::queue_sel, 0);
-        set(reg::queue_num, layout.size);
-        set(reg::queue_desc_low, static_cast<uint32_t>(layout.descriptors));
-        set(reg::queue_desc_high, static_cast<uint32_t>(layout.descriptors >> 32));
-        set(reg::queue_driver_low, static_cast<uint32_t>(layout.driver));
-        set(reg::queue_driver_high, static_cast<uint32_t>(layout.driver >> 32));
-        set(reg::queue_device_low, static_cast<uint32_t>(layout.device));
-        set(reg::queue_device_high, static_cast<uint32_t>(layout.device >> 32));
-        set(reg::queue_ready, 1);
-    }
-
-    void driver_ok() {
-        set(reg::status_register,
-            status::acknowledge | status::driver | status::features_ok | status::driver_ok);
-    }
-
-    bool wait_for(const std::function<bool()>& condition) {
-        for (int i = 0; i < 400; ++i) {
-            if (condition()) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        return false;
-    }
+    uint32_t get(uint64_t offset) { return harness_.get(offset); }
+    void set(uint64_t offset, uint32_t value) { harness_.set(offset, value); }
+    void negotiate(uint64_t features) { harness_.negotiate(features); }
+    void set_up_queue(const QueueLayout& layout) { harness_.set_up_queue(0, layout); }
+    void driver_ok() { harness_.driver_ok(); }
+    MmioTransport& transport() { return harness_.transport(); }
 
     GuestMemory ram_ = testing::make_ram();
     TestDriver driver_{ram_, 8};
-    Logger log_ = Logger::borrowing(2, LogFormat::text, LogLevel::error);
-    Line line_;
     RngDevice rng_;
-    std::unique_ptr<EventLoop> loop_;
-    std::unique_ptr<MmioTransport> transport_;
+    testing::TransportHarness harness_{ram_};
+    Line& line_ = harness_.line;
 };
 
 TEST_F(MmioTransportTest, IdentifiesItselfAsVersion2) {
@@ -99,7 +48,7 @@ TEST_F(MmioTransportTest, IdentifiesItselfAsVersion2) {
     set(reg::queue_sel, 1);
     EXPECT_EQ(get(reg::queue_num_max), 0u);  // no such queue
     EXPECT_EQ(get(reg::shm_len_low), 0xffffffffu);
-    EXPECT_EQ(transport_->read(reg::magic, 2), 0u);  // control registers are 32-bit only
+    EXPECT_EQ(transport().read(reg::magic, 2), 0u);  // control registers are 32-bit only
 }
 
 TEST_F(MmioTransportTest, FeaturesItDoesNotOfferOrALegacyDriverAreRefused) {
@@ -122,12 +71,12 @@ TEST_F(MmioTransportTest, ServesEntropyAndInterrupts) {
     driver_.set_descriptor(0, {TestDriver::kBuffers, 64, descriptor::write, 0});
     driver_.make_available(0);
     set(reg::queue_notify, 0);
-    ASSERT_TRUE(wait_for([&] { return driver_.used_index() == 1; }));
+    ASSERT_TRUE(testing::wait_until([&] { return driver_.used_index() == 1; }));
     EXPECT_EQ(driver_.used_element(0), std::make_pair(0u, 64u));
     std::vector<uint8_t> bytes(64);
     ASSERT_TRUE(ram_.read(TestDriver::kBuffers, bytes));
     EXPECT_NE(bytes, std::vector<uint8_t>(64, 0));
-    ASSERT_TRUE(wait_for([&] { return line_.level.load(); }));
+    ASSERT_TRUE(testing::wait_until([&] { return line_.level.load(); }));
     EXPECT_EQ(get(reg::interrupt_status), reg::interrupt_used_buffer);
     set(reg::interrupt_ack, reg::interrupt_used_buffer);
     EXPECT_EQ(get(reg::interrupt_status), 0u);
@@ -145,7 +94,7 @@ TEST_F(MmioTransportTest, NotificationsBeforeDriverOkAreDropped) {
     EXPECT_EQ(driver_.used_index(), 0);
     // DRIVER_OK then serves what was already made available.
     driver_ok();
-    ASSERT_TRUE(wait_for([&] { return driver_.used_index() == 1; }));
+    ASSERT_TRUE(testing::wait_until([&] { return driver_.used_index() == 1; }));
 }
 
 TEST_F(MmioTransportTest, ABadQueueLayoutNeedsAReset) {
@@ -169,22 +118,22 @@ TEST_F(MmioTransportTest, AHostileRingNeedsAResetAndTheDeviceRecovers) {
     driver_.set_descriptor(0, {TestDriver::kBuffers, 8, descriptor::next | descriptor::write, 0});
     driver_.make_available(0);
     set(reg::queue_notify, 0);
-    ASSERT_TRUE(wait_for([&] { return get(reg::status_register) & status::device_needs_reset; }));
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return get(reg::status_register) & status::device_needs_reset; }));
     EXPECT_TRUE(get(reg::interrupt_status) & reg::interrupt_config_change);
     EXPECT_EQ(driver_.used_index(), 0);
     // Reset, fresh rings, and it serves again.
     set(reg::status_register, 0);
     EXPECT_EQ(get(reg::status_register), 0u);
     EXPECT_EQ(get(reg::interrupt_status), 0u);
-    ASSERT_TRUE(ram_.write(TestDriver::kAvailable, std::vector<uint8_t>(64)));
-    ASSERT_TRUE(ram_.write(TestDriver::kUsed, std::vector<uint8_t>(128)));
+    driver_.clear_rings();
     negotiate(feature::version_1);
     set_up_queue(driver_.layout());
     driver_ok();
     driver_.set_descriptor(0, {TestDriver::kBuffers, 8, descriptor::write, 0});
     driver_.make_available(0);
     set(reg::queue_notify, 0);
-    ASSERT_TRUE(wait_for([&] { return driver_.used_index() == 1; }));
+    ASSERT_TRUE(testing::wait_until([&] { return driver_.used_index() == 1; }));
 }
 
 TEST_F(MmioTransportTest, TheLayoutCannotChangeUnderARunningQueue) {
@@ -196,7 +145,7 @@ TEST_F(MmioTransportTest, TheLayoutCannotChangeUnderARunningQueue) {
     driver_.set_descriptor(0, {TestDriver::kBuffers, 8, descriptor::write, 0});
     driver_.make_available(0);
     set(reg::queue_notify, 0);
-    ASSERT_TRUE(wait_for([&] { return driver_.used_index() == 1; }));
+    ASSERT_TRUE(testing::wait_until([&] { return driver_.used_index() == 1; }));
 }
 
 TEST_F(MmioTransportTest, AGuestThatNeverStopsRefillingCannotHoldTheIoThread) {
@@ -207,8 +156,9 @@ TEST_F(MmioTransportTest, AGuestThatNeverStopsRefillingCannotHoldTheIoThread) {
     // A second watch on the same loop: it must still get its turn while the guest floods.
     auto other = EventFd::create().value();
     std::atomic<int> other_runs{0};
-    auto token =
-        loop_->watch(other.fd(), EPOLLIN, [&](uint32_t) { other.drain(), ++other_runs; }).value();
+    auto token = harness_.loop()
+                     .watch(other.fd(), EPOLLIN, [&](uint32_t) { other.drain(), ++other_runs; })
+                     .value();
     std::atomic<bool> flooding{true};
     std::thread guest([&] {
         while (flooding) {
@@ -218,10 +168,10 @@ TEST_F(MmioTransportTest, AGuestThatNeverStopsRefillingCannotHoldTheIoThread) {
     });
     set(reg::queue_notify, 0);
     other.signal();
-    bool served = wait_for([&] { return other_runs > 0; });
+    bool served = testing::wait_until([&] { return other_runs > 0; });
     flooding = false;
     guest.join();
-    loop_->unwatch(token);
+    harness_.loop().unwatch(token);
     EXPECT_TRUE(served);
 }
 
