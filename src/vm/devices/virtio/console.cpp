@@ -29,10 +29,11 @@ uint64_t ConsoleDevice::read_config(uint64_t offset, unsigned size) {
 
 Result<> ConsoleDevice::activate(DeviceContext& context, uint64_t) {
     context_ = &context;
-    TRY(context.watch(input_ready_.fd(), EPOLLIN, [this](uint32_t) {
+    auto watched = context.watch(input_ready_.fd(), EPOLLIN, [this](uint32_t) {
         input_ready_.drain();
         deliver_input();
-    }));
+    });
+    if (!watched) return std::unexpected(watched.error());
     return {};
 }
 

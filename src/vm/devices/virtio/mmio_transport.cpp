@@ -294,13 +294,23 @@ void MmioTransport::needs_reset(const Error& why) {
     if (status_.load() & status::driver_ok) raise(mmio::interrupt_config_change);
 }
 
-Result<> MmioTransport::watch(int fd, uint32_t events, std::function<void(uint32_t)> handler) {
+Result<DeviceContext::WatchId> MmioTransport::watch(int fd, uint32_t events,
+                                                    std::function<void(uint32_t)> handler) {
     auto token = TRY(loop_.watch(fd, events, [this, handler = std::move(handler)](uint32_t ready) {
         std::lock_guard work(work_);
         if (active_) handler(ready);
     }));
     device_watches_.push_back(token);
-    return {};
+    return token;
+}
+
+Result<> MmioTransport::modify_watch(WatchId id, uint32_t events) {
+    return loop_.modify(id, events);
+}
+
+void MmioTransport::unwatch(WatchId id) {
+    std::erase(device_watches_, id);
+    loop_.unwatch(id);
 }
 
 }  // namespace vessel::vm::virtio

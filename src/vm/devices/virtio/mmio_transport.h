@@ -64,7 +64,9 @@ class MmioTransport final : public BusDevice, private DeviceContext {
     void notify_again(uint16_t index) override { queues_[index].kick.signal(); }
     void config_changed() override;
     void needs_reset(const Error& why) override;
-    Result<> watch(int fd, uint32_t events, std::function<void(uint32_t)> handler) override;
+    Result<WatchId> watch(int fd, uint32_t events, std::function<void(uint32_t)> handler) override;
+    Result<> modify_watch(WatchId id, uint32_t events) override;
+    void unwatch(WatchId id) override;
     const GuestMemory& memory() const override { return memory_; }
 
     VirtioDevice& device_;

@@ -31,8 +31,14 @@ class DeviceContext {
     // The device cannot go on (a broken queue, a failed backend): DEVICE_NEEDS_RESET, logged once.
     virtual void needs_reset(const Error& why) = 0;
     // Runs `handler` on the I/O thread with the device's lock held whenever `fd` has `events`; the
-    // watch ends at the next reset. `fd` must stay open until then.
-    virtual Result<> watch(int fd, uint32_t events, std::function<void(uint32_t)> handler) = 0;
+    // watch ends at the next reset or at unwatch(). `fd` must stay open until then.
+    using WatchId = uint64_t;
+    virtual Result<WatchId> watch(int fd, uint32_t events,
+                                  std::function<void(uint32_t)> handler) = 0;
+    virtual Result<> modify_watch(WatchId id, uint32_t events) = 0;
+    // From the I/O thread only (a handler, queue_notified): a vCPU thread holding the device's
+    // lock would wait for a handler that waits for that lock.
+    virtual void unwatch(WatchId id) = 0;
     virtual const GuestMemory& memory() const = 0;
 };
 
