@@ -104,15 +104,26 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
     return out;
 }
 
-// send(MSG_NOSIGNAL): a client that hangs up must cost us an EPIPE, not a SIGPIPE.
-Result<> send_all(int fd, std::string_view data) {
+// send(MSG_NOSIGNAL): a client that hangs up must cost us an EPIPE, not a SIGPIPE. A server socket
+// is non-blocking: a full buffer is waited out, but only for `timeout` in all.
+Result<> send_all(int fd, std::string_view data,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!data.empty()) {
         ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail_errno("write to socket");
+        if (n >= 0) {
+            data.remove_prefix(static_cast<size_t>(n));
+            continue;
         }
-        data.remove_prefix(static_cast<size_t>(n));
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno("write to socket");
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return fail_errno(ETIMEDOUT, "write to socket: the client does not read");
+        pollfd watch{.fd = fd, .events = POLLOUT, .revents = 0};
+        if (::poll(&watch, 1, static_cast<int>(left.count())) < 0 && errno != EINTR)
+            return fail_errno("poll socket");
     }
     return {};
 }
@@ -203,45 +214,51 @@ Result<bool> Connection::fill(size_t at_least) {
     return true;
 }
 
-std::expected<size_t, ProtocolError> Connection::fill_head() {
-    char chunk[4096];
+Result<size_t> Connection::fill_head() {
     for (;;) {
         auto end = buffer_.find("\r\n\r\n");
         if (end != std::string::npos) {
-            if (end + 4 > limits_.max_head_bytes)
-                return std::unexpected(ProtocolError{431, "request head too large"});
+            if (end + 4 > limits_.max_head_bytes) return fail("response head too large");
             return end;
         }
-        if (buffer_.size() > limits_.max_head_bytes)
-            return std::unexpected(ProtocolError{431, "request head too large"});
-        ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return std::unexpected(ProtocolError{408, "timed out reading the request"});
-            return std::unexpected(ProtocolError{0, "connection error"});
-        }
-        if (n == 0) {
-            // A clean close between requests is not an error; a close mid-head is.
-            if (buffer_.empty()) return std::unexpected(ProtocolError{0, ""});
-            return std::unexpected(ProtocolError{400, "connection closed mid-request"});
-        }
-        buffer_.append(chunk, static_cast<size_t>(n));
-        // Tolerate the empty lines RFC 9112 allows before a request line.
-        while (buffer_.starts_with(crlf))
-            buffer_.erase(0, 2);
+        if (buffer_.size() > limits_.max_head_bytes) return fail("response head too large");
+        if (!TRY(fill(buffer_.size() + 1))) return fail("server closed the connection");
     }
 }
 
-std::expected<std::optional<Request>, ProtocolError> Connection::read_request() {
-    auto head_end = fill_head();
-    if (!head_end) {
-        if (head_end.error().status == 0) return std::optional<Request>{};
-        return std::unexpected(head_end.error());
+std::expected<std::optional<Request>, ProtocolError> RequestParser::parse_head() {
+    // Tolerate the empty lines RFC 9112 allows before a request line.
+    while (buffer_.starts_with(crlf)) {
+        buffer_.erase(0, 2);
+        scanned_ = 0;
     }
-    std::string head = buffer_.substr(0, *head_end);
-    buffer_.erase(0, *head_end + 4);
+    auto end = buffer_.find("\r\n\r\n");
+    // A line that ends in a bare LF is refused at once, however the client meant it: reading it as
+    // a line end (as some servers do) would let two parsers disagree on where a header ends, and
+    // waiting for a CRLF that never comes would hold the client until it gave up.
+    for (size_t limit = end == std::string::npos ? buffer_.size() : end; scanned_ < limit;
+         ++scanned_) {
+        if (buffer_[scanned_] == '\n' && (scanned_ == 0 || buffer_[scanned_ - 1] != '\r'))
+            return std::unexpected(
+                ProtocolError{400, "a line of the request head ends in a bare LF (use CRLF)"});
+    }
+    if (end == std::string::npos) {
+        if (buffer_.size() > limits_.max_head_bytes)
+            return std::unexpected(ProtocolError{
+                431, fmt::format("request head over {} bytes", limits_.max_head_bytes)});
+        return std::optional<Request>{};
+    }
+    if (end + 4 > limits_.max_head_bytes)
+        return std::unexpected(
+            ProtocolError{431, fmt::format("request head over {} bytes", limits_.max_head_bytes)});
+    std::string head = buffer_.substr(0, end);
+    buffer_.erase(0, end + 4);
+    scanned_ = 0;
     auto lines = split_lines(head);
+    if (lines.size() - 1 > limits_.max_header_fields)
+        return std::unexpected(
+            ProtocolError{431, fmt::format("{} header fields (at most {})", lines.size() - 1,
+                                           limits_.max_header_fields)});
 
     Request request;
     auto request_line = lines.front();
@@ -292,28 +309,40 @@ std::expected<std::optional<Request>, ProtocolError> Connection::read_request() 
     if (length > limits_.max_body_bytes)
         return std::unexpected(ProtocolError{
             413, fmt::format("request body over the limit of {} bytes", limits_.max_body_bytes)});
-    auto complete = fill(length);
-    if (!complete || !*complete)
-        return std::unexpected(ProtocolError{400, "connection closed mid-body"});
-    request.body = buffer_.substr(0, length);
-    buffer_.erase(0, length);
+    pending_ = std::move(request);
+    body_length_ = length;
+    return std::optional<Request>{};
+}
+
+std::expected<std::optional<Request>, ProtocolError> RequestParser::next() {
+    if (!pending_) {
+        auto head = parse_head();
+        if (!head) return head;
+        if (!pending_) return std::optional<Request>{};
+    }
+    if (buffer_.size() < body_length_) return std::optional<Request>{};
+    Request request = std::move(*pending_);
+    pending_.reset();
+    request.body = buffer_.substr(0, body_length_);
+    buffer_.erase(0, body_length_);
     return std::optional<Request>(std::move(request));
 }
 
-Result<> Connection::write_response(const Response& response, bool keep_alive) {
+Result<> write_response(int fd, const Response& response, bool keep_alive,
+                        std::chrono::milliseconds send_timeout) {
     std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\n", response.status,
                                    reason_phrase(response.status), response.content_type);
     if (response.stream) {
         head += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-        TRY(send_all(fd_.get(), head));
-        ChunkWriter writer(fd_.get());
+        TRY(send_all(fd, head, send_timeout));
+        ChunkWriter writer(fd, send_timeout);
         response.stream(writer);
-        return send_all(fd_.get(), "0\r\n\r\n");
+        return send_all(fd, "0\r\n\r\n", send_timeout);
     }
     head += fmt::format("Content-Length: {}\r\nConnection: {}\r\n\r\n", response.body.size(),
                         keep_alive ? "keep-alive" : "close");
     head += response.body;
-    return send_all(fd_.get(), head);
+    return send_all(fd, head, send_timeout);
 }
 
 bool ChunkWriter::peer_closed() const {
@@ -323,7 +352,7 @@ bool ChunkWriter::peer_closed() const {
 
 Result<> ChunkWriter::write(std::string_view data) {
     if (data.empty()) return {};
-    return send_all(fd_, fmt::format("{:x}\r\n{}\r\n", data.size(), data));
+    return send_all(fd_, fmt::format("{:x}\r\n{}\r\n", data.size(), data), send_timeout_);
 }
 
 Result<> Connection::write_request(std::string_view method, std::string_view target,
@@ -389,10 +418,7 @@ Result<std::string> Connection::read_chunked_body(
 
 Result<Response> Connection::read_response() {
     auto head_end = fill_head();
-    if (!head_end)
-        return fail("reading response: {}", head_end.error().message.empty()
-                                                ? "server closed the connection"
-                                                : head_end.error().message);
+    if (!head_end) return fail("reading response: {}", head_end.error().message());
     std::map<std::string, std::string> fields;
     auto response =
         TRY(parse_response_head(std::string_view(buffer_).substr(0, *head_end), fields));
@@ -413,7 +439,7 @@ Result<Response> Connection::read_response() {
 Result<int> Connection::read_streamed_response(
     const std::function<bool(std::string_view)>& on_chunk) {
     auto head_end = fill_head();
-    if (!head_end) return fail("reading response: server closed the connection");
+    if (!head_end) return fail("reading response: {}", head_end.error().message());
     std::map<std::string, std::string> fields;
     auto response =
         TRY(parse_response_head(std::string_view(buffer_).substr(0, *head_end), fields));

@@ -1,8 +1,11 @@
 // A deliberately small HTTP/1.1 implementation for a unix socket: requests with Content-Length
 // bodies, keep-alive, and chunked responses for streams. Every size is bounded, so a misbehaving
 // client costs at most one connection's buffers; every malformed input maps to a 4xx status.
+// Lines end with CRLF only: a bare LF is answered 400 at once rather than read as a line end (see
+// RequestParser).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -12,11 +15,13 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "manager/cancel.h"
 
 namespace vessel::manager::http {
 
 struct Limits {
     size_t max_head_bytes = 16 * 1024;
+    size_t max_header_fields = 100;
     size_t max_body_bytes = 4 * 1024 * 1024;
 };
 
@@ -28,6 +33,8 @@ struct Request {
     std::map<std::string, std::string> headers;  // names lower-cased
     std::string body;
     bool keep_alive = true;
+    // The client's connection: work that can outlast the client stops when it hangs up.
+    manager::Cancellation client;
 
     std::string header(const std::string& lower_name) const;
 };
@@ -35,13 +42,15 @@ struct Request {
 // Streams events to the client in chunks until the writer fails (client gone) or the producer ends.
 class ChunkWriter {
   public:
-    explicit ChunkWriter(int fd) : fd_(fd) {}
+    explicit ChunkWriter(int fd, std::chrono::milliseconds send_timeout = std::chrono::seconds(30))
+        : fd_(fd), send_timeout_(send_timeout) {}
     Result<> write(std::string_view data);
     // True once the client hung up (or the server shut the connection down to stop).
     bool peer_closed() const;
 
   private:
     int fd_;
+    std::chrono::milliseconds send_timeout_;
 };
 
 struct Response {
@@ -59,28 +68,55 @@ struct ProtocolError {
     std::string message;
 };
 
-// Reads requests from (or responses to) one connected socket, keeping whatever was read past the
-// current message for the next one.
+// Takes requests off a connection's byte stream as they complete, so that a server can read many
+// connections from one thread, with deadlines, and hand only complete requests to workers.
+class RequestParser {
+  public:
+    explicit RequestParser(Limits limits = {}) : limits_(limits) {}
+
+    void append(std::string_view bytes) { buffer_.append(bytes); }
+    // The next complete request, taken off the buffer; nullopt while more bytes are needed.
+    std::expected<std::optional<Request>, ProtocolError> next();
+    // Nothing of a next request has arrived (a keep-alive connection between requests).
+    bool idle() const { return buffer_.empty() && !pending_; }
+    // The head has arrived and the body is awaited: how long it is.
+    std::optional<size_t> awaited_body() const {
+        return pending_ ? std::optional<size_t>(body_length_) : std::nullopt;
+    }
+
+  private:
+    std::expected<std::optional<Request>, ProtocolError> parse_head();
+
+    Limits limits_;
+    std::string buffer_;
+    // How far the buffer was checked for bare LFs.
+    size_t scanned_ = 0;
+    std::optional<Request> pending_;
+    size_t body_length_ = 0;
+};
+
+// Writes a whole response to a server-side socket (blocking or not: a full socket buffer is
+// waited out for up to `send_timeout`, so a client that stops reading cannot pin a thread).
+Result<> write_response(int fd, const Response& response, bool keep_alive,
+                        std::chrono::milliseconds send_timeout = std::chrono::seconds(30));
+
+// The client side of one connected socket: sends requests and reads responses, keeping whatever
+// was read past the current message for the next one.
 class Connection {
   public:
     explicit Connection(UniqueFd fd, Limits limits = {}) : fd_(std::move(fd)), limits_(limits) {}
 
     int fd() const { return fd_.get(); }
 
-    // nullopt when the peer closed cleanly between requests.
-    std::expected<std::optional<Request>, ProtocolError> read_request();
-    Result<> write_response(const Response& response, bool keep_alive);
-
-    // Client side: sends one request and reads the response (a chunked one is read whole).
     Result<> write_request(std::string_view method, std::string_view target, std::string_view body);
     Result<Response> read_response();
-    // Client side, for streams: reads the head of a chunked response, then calls on_chunk for
-    // each chunk until the stream ends or on_chunk returns false.
+    // For streams: reads the head of a chunked response, then calls on_chunk for each chunk until
+    // the stream ends or on_chunk returns false.
     Result<int> read_streamed_response(const std::function<bool(std::string_view)>& on_chunk);
 
   private:
     // Reads until the buffer holds "\r\n\r\n"; returns the head's length (without the blank line).
-    std::expected<size_t, ProtocolError> fill_head();
+    Result<size_t> fill_head();
     Result<bool> fill(size_t at_least);
     Result<std::string> read_chunked_body(const std::function<bool(std::string_view)>* on_chunk);
 

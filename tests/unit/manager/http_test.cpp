@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "base/fd_passing.h"
@@ -30,26 +33,52 @@ class HttpServerTest : public manager::testing::TempDirTest {
                     (void)w.write(fmt::format("{{\"n\":{}}}\n", i));
             }};
         });
+        router_.add("GET", "/wait-for-hang-up", [this](const Request& r, const Params&) {
+            // Stands for long work (an exec): it watches the client as that work does.
+            pollfd watch{.fd = r.client.fd(), .events = manager::Cancellation::poll_events};
+            bool gone =
+                ::poll(&watch, 1, 10000) > 0 && manager::Cancellation::signalled(watch.revents);
+            saw_hang_up_ = gone;
+            return Response{.body = "{}"};
+        });
         socket_ = path("api.sock");
-        auto server = Server::listen(
-            {.socket_path = socket_, .limits = {.max_head_bytes = 1024, .max_body_bytes = 4096}},
-            [this](const Request& r) { return router_.dispatch(r); });
+        start({.socket_path = socket_, .limits = {.max_head_bytes = 1024, .max_body_bytes = 4096}});
+    }
+    void start(ServerOptions options) {
+        auto server = Server::listen(std::move(options),
+                                     [this](const Request& r) { return router_.dispatch(r); });
         ASSERT_TRUE(server) << server.error().message();
         server_ = std::move(*server);
         thread_ = std::thread([this] { (void)server_->serve(); });
     }
-    void TearDown() override {
+    void stop() {
         server_->stop();
         thread_.join();
         server_.reset();
+    }
+    void TearDown() override {
+        stop();
         TempDirTest::TearDown();
     }
 
-    // Sends raw bytes and returns everything the server answers until it closes.
-    std::string raw(const std::string& bytes, bool half_close = true) {
+    // Sends raw bytes and returns everything the server answers until it closes (or `patience`
+    // passes without a byte).
+    std::string raw(const std::string& bytes, bool half_close = true,
+                    std::chrono::seconds patience = std::chrono::seconds(20)) {
         auto fd = connect_unix(socket_);
         EXPECT_TRUE(fd);
-        (void)!::write(fd->get(), bytes.data(), bytes.size());
+        timeval timeout{.tv_sec = patience.count(), .tv_usec = 0};
+        ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+        sent_all_ = true;
+        for (std::string_view rest = bytes; !rest.empty();) {
+            ssize_t n = ::send(fd->get(), rest.data(), rest.size(), MSG_NOSIGNAL);
+            if (n <= 0) {
+                sent_all_ = false;
+                break;
+            }
+            rest.remove_prefix(static_cast<size_t>(n));
+        }
         if (half_close) ::shutdown(fd->get(), SHUT_WR);
         std::string out;
         char buf[4096];
@@ -58,6 +87,17 @@ class HttpServerTest : public manager::testing::TempDirTest {
             out.append(buf, size_t(n));
         return out;
     }
+
+    // One GET /1.0 on a new connection: its status, or 0 when it failed.
+    int status_of_a_new_client() {
+        auto client = ApiClient::connect(socket_);
+        if (!client) return 0;
+        auto response = client->request("GET", "/1.0");
+        return response ? response->status : 0;
+    }
+
+    std::atomic<bool> saw_hang_up_{false};
+    bool sent_all_ = false;  // whether raw() could send every byte
 
     Router router_;
     std::string socket_;
@@ -166,6 +206,129 @@ TEST_F(HttpServerTest, OversizedHeadIs431) {
     // Without a blank line at all, the server stops reading at the limit too.
     EXPECT_TRUE(
         raw("GET /1.0 HTTP/1.1\r\nX: " + std::string(5000, 'b')).starts_with("HTTP/1.1 431 "));
+}
+
+// A head far over the limit, larger than the socket's buffers: the server answers after the first
+// 16 KiB, and closing then (with the client still sending) reset the connection, so that the
+// client's send failed and it never read the 431. The server now reads the rest away first.
+TEST_F(HttpServerTest, ThousandsOfHeaderFieldsGet431NotAReset) {
+    std::string head = "GET /1.0 HTTP/1.1\r\n";
+    for (int i = 0; i < 3000; ++i)
+        head += fmt::format("X-Field-{}: {}\r\n", i, std::string(100, 'v'));
+    head += "\r\n";
+    auto out = raw(head, false);
+    EXPECT_TRUE(sent_all_) << "the server reset the connection while the request was sent";
+    EXPECT_TRUE(out.starts_with("HTTP/1.1 431 ")) << out.substr(0, 80);
+    EXPECT_NE(out.find("\"error_code\":431"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, TooManyHeaderFieldsAre431EvenWithinTheSize) {
+    std::string head = "GET /1.0 HTTP/1.1\r\n";
+    for (int i = 0; i < 150; ++i)
+        head += "a: b\r\n";
+    ASSERT_LT(head.size(), 1024u);
+    auto out = raw(head + "\r\n", false);
+    EXPECT_TRUE(out.starts_with("HTTP/1.1 431 ")) << out.substr(0, 80);
+    EXPECT_NE(out.find("150 header fields (at most 100)"), std::string::npos) << out;
+}
+
+// Bare LF line ends are refused at once (the server does not wait for a CRLF that never comes).
+TEST_F(HttpServerTest, BareLineFeedsAre400AtOnce) {
+    for (const char* request :
+         {"GET /1.0 HTTP/1.1\nHost: x\n\n", "GET /1.0 HTTP/1.1\r\nHost: x\n\n",
+          "GET /1.0 HTTP/1.1\r\nHost: x\r\n\n"}) {
+        auto began = std::chrono::steady_clock::now();
+        auto out = raw(request, false, std::chrono::seconds(5));
+        auto took = std::chrono::steady_clock::now() - began;
+        EXPECT_TRUE(out.starts_with("HTTP/1.1 400 ")) << request << " -> " << out.substr(0, 80);
+        EXPECT_NE(out.find("bare LF"), std::string::npos) << out;
+        EXPECT_LT(took, std::chrono::seconds(2)) << request;
+    }
+}
+
+// Clients that send their request a byte at a time hold no thread: they are cut off at the head
+// deadline (408), and a new client is served at once all along.
+TEST_F(HttpServerTest, TricklingClientsDoNotBlockOthers) {
+    stop();
+    start({.socket_path = socket_, .head_timeout = std::chrono::seconds(2)});
+    std::vector<UniqueFd> slow;
+    for (int i = 0; i < 200; ++i) {
+        auto fd = connect_unix(socket_);
+        ASSERT_TRUE(fd) << fd.error().message();
+        ASSERT_EQ(::send(fd->get(), "G", 1, MSG_NOSIGNAL), 1);
+        slow.push_back(std::move(*fd));
+    }
+    // A byte from each every 100 ms: often, so that the server is never idle until a deadline.
+    auto began = std::chrono::steady_clock::now();
+    for (int round = 0; std::chrono::steady_clock::now() - began < std::chrono::seconds(4);
+         ++round) {
+        for (auto& fd : slow)
+            (void)::send(fd.get(), "E", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (round % 5 == 0) {
+            auto asked = std::chrono::steady_clock::now();
+            EXPECT_EQ(status_of_a_new_client(), 200);
+            EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(1));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    // Each trickler got its 408 when its head was not complete in time.
+    for (size_t i = 0; i < slow.size(); i += 50) {
+        std::string out;
+        char buf[512];
+        ssize_t n;
+        while ((n = ::recv(slow[i].get(), buf, sizeof buf, MSG_DONTWAIT)) > 0)
+            out.append(buf, static_cast<size_t>(n));
+        EXPECT_TRUE(out.starts_with("HTTP/1.1 408 ")) << i << ": " << out.substr(0, 80);
+    }
+}
+
+// Keep-alive connections between requests are only watched, so hundreds of them leave room.
+TEST_F(HttpServerTest, IdleKeepAliveConnectionsHoldNoThread) {
+    std::vector<ApiClient> idle;
+    for (int i = 0; i < 300; ++i) {
+        auto client = ApiClient::connect(socket_);
+        ASSERT_TRUE(client);
+        auto response = client->request("GET", "/1.0");
+        ASSERT_TRUE(response) << i << ": " << response.error().message();
+        ASSERT_EQ(response->status, 200) << i;
+        idle.push_back(std::move(*client));
+    }
+    EXPECT_EQ(status_of_a_new_client(), 200);
+    for (auto& client : idle) {
+        auto again = client.request("GET", "/1.0");
+        ASSERT_TRUE(again) << again.error().message();
+        EXPECT_EQ(again->status, 200);
+    }
+}
+
+// When every connection slot is taken, the one waiting longest makes room for a new client.
+TEST_F(HttpServerTest, ANewClientTakesTheSlotOfTheOldestUnfinishedOne) {
+    stop();
+    start({.socket_path = socket_, .max_connections = 8});
+    std::vector<UniqueFd> partial;
+    for (int i = 0; i < 8; ++i) {
+        auto fd = connect_unix(socket_);
+        ASSERT_TRUE(fd);
+        ASSERT_EQ(::send(fd->get(), "GET /1.0", 8, MSG_NOSIGNAL), 8);
+        partial.push_back(std::move(*fd));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(status_of_a_new_client(), 200);
+    char byte;
+    EXPECT_EQ(::recv(partial.front().get(), &byte, 1, 0), 0) << "the oldest was closed";
+}
+
+TEST_F(HttpServerTest, AHandlerSeesItsClientHangUp) {
+    auto fd = connect_unix(socket_);
+    ASSERT_TRUE(fd);
+    std::string request = "GET /wait-for-hang-up HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd->get(), request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    fd->reset();
+    for (int i = 0; i < 100 && !saw_hang_up_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_TRUE(saw_hang_up_);
 }
 
 TEST_F(HttpServerTest, OversizedBodyIs413WithoutReadingIt) {
