@@ -126,6 +126,9 @@ class SplitQueue {
     // The next chain the driver made available, nullopt when there is none, an error naming the
     // broken rule (the queue is then broken for good: the device must ask for a reset).
     Result<std::optional<DescriptorChain>> pop();
+    // Gives back the last `count` chains pop() returned, unused (a frame that needs more receive
+    // buffers than are available waits whole); the next pop() walks them again.
+    void unpop(uint16_t count) { last_available_ = static_cast<uint16_t>(last_available_ - count); }
     // Hands a chain back with `written` bytes in its device-writable part.
     void push(uint16_t head, uint32_t written);
     // After push(): whether the driver wants an interrupt for what was pushed since last asked.
