@@ -6,11 +6,10 @@
 #include <thread>
 
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 
 #include "base/fd_passing.h"
 #include "cli/console_attach.h"
+#include "manager/api/base64.h"
 #include "manager/api/client.h"
 #include "manager/api/server.h"
 
@@ -41,7 +40,7 @@ struct Cli {
         auto client = TRY(connect());
         auto response = TRY(client.request(method, path, body));
         if (response.status >= 400) return fail("{}", response.error());
-        return response.body.value("metadata", Json());
+        return response.metadata();
     }
 
     Result<Json> run(std::string_view method, std::string_view path,
@@ -98,6 +97,48 @@ std::string upper(std::string text) {
     for (auto& c : text)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return text;
+}
+
+// Fields of the daemon's answers. A field of another type than expected (or a number too large for
+// its type) is an error naming it, never an exception; an absent one is empty.
+Result<std::string> text(const JsonAt& at, std::string_view key) {
+    return TRY(at.optional_string(key)).value_or("");
+}
+
+Result<std::vector<std::string>> texts(const JsonAt& at, std::string_view key) {
+    return at.optional_string_array(key);
+}
+
+Result<std::vector<JsonAt>> items(const Json& list, std::string_view what) {
+    return JsonAt(list, std::string(what)).array();
+}
+
+// The config of an instance: an object of strings.
+Result<std::vector<std::pair<std::string, std::string>>> instance_config(const JsonAt& instance) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    auto config = instance.optional_child("config");
+    if (!config) return pairs;
+    TRY(config->expect_object());
+    for (const auto& [key, value] : config->value().items())
+        pairs.emplace_back(key, TRY(JsonAt(value, json_path(config->path(), key)).string()));
+    return pairs;
+}
+
+Result<std::string> read_standard_input() {
+    std::string input;
+    char buffer[65536];
+    for (;;) {
+        ssize_t n = ::read(0, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno("read standard input");
+        if (n == 0) return input;
+        input.append(buffer, static_cast<size_t>(n));
+    }
+}
+
+Result<std::string> decoded(const JsonAt& at, std::string_view key) {
+    auto value = TRY(base64_decode(TRY(text(at, key))));
+    return value;
 }
 
 }  // namespace
@@ -244,12 +285,12 @@ int main(int argc, char** argv) {
                 return 0;
             }
             std::vector<std::vector<std::string>> rows;
-            for (const auto& i : instances) {
+            for (const auto& i : TRY(items(instances, "instances"))) {
                 std::string ipv4;
-                for (const auto& a : i.value("ipv4", Json::array()))
-                    ipv4 += (ipv4.empty() ? "" : ", ") + a.get<std::string>();
-                rows.push_back({i.value("name", ""), upper(i.value("status", "")), ipv4,
-                                upper(i.value("type", ""))});
+                for (const auto& a : TRY(texts(i, "ipv4")))
+                    ipv4 += (ipv4.empty() ? "" : ", ") + a;
+                rows.push_back({TRY(text(i, "name")), upper(TRY(text(i, "status"))), ipv4,
+                                upper(TRY(text(i, "type")))});
             }
             print_table({"NAME", "STATE", "IPV4", "TYPE"}, rows);
             return 0;
@@ -272,34 +313,39 @@ int main(int argc, char** argv) {
     } else if (*exec) {
         outcome = [&]() -> Result<int> {
             std::string input;
-            if (forward_stdin)
-                input.assign(std::istreambuf_iterator<char>(std::cin),
-                             std::istreambuf_iterator<char>());
-            auto result = TRY(cli.call("POST", "/1.0/instances/" + encode(name) + "/exec",
-                                       Json{{"command", command}, {"stdin", input}}));
-            auto out = result.value("stdout", "");
-            auto err = result.value("stderr", "");
+            if (forward_stdin) input = TRY(read_standard_input());
+            // Streams are bytes: base64 both ways (JSON strings hold text only).
+            auto result =
+                TRY(cli.call("POST", "/1.0/instances/" + encode(name) + "/exec",
+                             Json{{"command", command}, {"stdin_base64", base64_encode(input)}}));
+            JsonAt at(result, "exec");
+            auto out = TRY(decoded(at, "stdout_base64"));
+            auto err = TRY(decoded(at, "stderr_base64"));
+            auto code = TRY(TRY(at.child("return")).integer_in<int>());
             std::fwrite(out.data(), 1, out.size(), stdout);
             std::fwrite(err.data(), 1, err.size(), stderr);
-            return result.value("return", 1);
+            return code;
         }();
     } else if (*info) {
         outcome = [&]() -> Result<int> {
-            auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
-            auto state = TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/state"));
+            auto instance_json = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
+            auto state_json = TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/state"));
+            JsonAt instance(instance_json, "instance"), state(state_json, "state");
             std::printf("Name: %s\nType: %s\nStatus: %s\nImage: %s\n", name.c_str(),
-                        instance.value("type", "").c_str(),
-                        upper(state.value("status", "")).c_str(),
-                        instance.value("image", "").substr(0, 12).c_str());
-            if (state.contains("pid")) std::printf("PID: %d\n", state["pid"].get<int>());
-            if (state.contains("cgroup"))
-                std::printf("Cgroup: %s\n", state["cgroup"].get<std::string>().c_str());
-            if (state.contains("exit"))
-                std::printf("Last exit: %s\n", state["exit"].value("description", "").c_str());
-            if (!instance.value("config", Json::object()).empty()) {
+                        TRY(text(instance, "type")).c_str(),
+                        upper(TRY(text(state, "status"))).c_str(),
+                        TRY(text(instance, "image")).substr(0, 12).c_str());
+            if (auto pid = TRY(state.optional_integer_in<pid_t>("pid")))
+                std::printf("PID: %d\n", *pid);
+            if (auto cgroup = TRY(state.optional_string("cgroup")))
+                std::printf("Cgroup: %s\n", cgroup->c_str());
+            if (auto exit = state.optional_child("exit"))
+                std::printf("Last exit: %s\n", TRY(text(*exit, "description")).c_str());
+            auto config = TRY(instance_config(instance));
+            if (!config.empty()) {
                 std::puts("Config:");
-                for (const auto& [k, v] : instance["config"].items())
-                    std::printf("  %s: %s\n", k.c_str(), v.get<std::string>().c_str());
+                for (const auto& [k, v] : config)
+                    std::printf("  %s: %s\n", k.c_str(), v.c_str());
             }
             return 0;
         }();
@@ -307,7 +353,7 @@ int main(int argc, char** argv) {
         outcome = [&]() -> Result<int> {
             auto where =
                 TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/console?attach=1"));
-            TRY(attach_console(where.value("socket", ""), name));
+            TRY(attach_console(TRY(text(JsonAt(where, "console"), "socket")), name));
             return 0;
         }();
     } else if (*console) {
@@ -320,7 +366,9 @@ int main(int argc, char** argv) {
             auto response = TRY(connection.read_response());
             if (response.status >= 400) {
                 auto body = parse_json(response.body, "response");
-                return fail("{}", body ? body->value("error", response.body) : response.body);
+                if (body && body->is_object() && (*body)["error"].is_string())
+                    return fail("{}", (*body)["error"].get<std::string>());
+                return fail("{}", response.body);
             }
             std::fwrite(response.body.data(), 1, response.body.size(), stdout);
             return 0;
@@ -335,15 +383,15 @@ int main(int argc, char** argv) {
     } else if (*config_get) {
         outcome = [&]() -> Result<int> {
             auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
-            auto cfg = instance.value("config", Json::object());
-            if (cfg.contains(key)) std::puts(cfg[key].get<std::string>().c_str());
+            for (const auto& [k, v] : TRY(instance_config(JsonAt(instance, "instance"))))
+                if (k == key) std::puts(v.c_str());
             return 0;
         }();
     } else if (*config_show) {
         outcome = [&]() -> Result<int> {
             auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
-            for (const auto& [k, v] : instance.value("config", Json::object()).items())
-                std::printf("%s: %s\n", k.c_str(), v.get<std::string>().c_str());
+            for (const auto& [k, v] : TRY(instance_config(JsonAt(instance, "instance"))))
+                std::printf("%s: %s\n", k.c_str(), v.c_str());
             return 0;
         }();
     } else if (*image_list) {
@@ -354,12 +402,10 @@ int main(int argc, char** argv) {
                 return 0;
             }
             std::vector<std::vector<std::string>> rows;
-            for (const auto& i : images)
-                rows.push_back(
-                    {fmt::format("{}",
-                                 fmt::join(i.value("aliases", std::vector<std::string>{}), ", ")),
-                     i.value("fingerprint", "").substr(0, 12), upper(i.value("type", "")),
-                     i.value("description", "")});
+            for (const auto& i : TRY(items(images, "images")))
+                rows.push_back({fmt::format("{}", fmt::join(TRY(texts(i, "aliases")), ", ")),
+                                TRY(text(i, "fingerprint")).substr(0, 12),
+                                upper(TRY(text(i, "type"))), TRY(text(i, "description"))});
             print_table({"ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"}, rows);
             return 0;
         }();
@@ -379,7 +425,7 @@ int main(int argc, char** argv) {
             }
             auto image = TRY(cli.call("POST", "/1.0/images", body));
             std::printf("Image imported with fingerprint: %s\n",
-                        image.value("fingerprint", "").c_str());
+                        TRY(text(JsonAt(image, "image"), "fingerprint")).c_str());
             return 0;
         }();
     } else if (*network_list) {
@@ -390,10 +436,13 @@ int main(int argc, char** argv) {
                 return 0;
             }
             std::vector<std::vector<std::string>> rows;
-            for (const auto& n : networks)
-                rows.push_back({n.value("name", ""), upper(n.value("type", "")),
-                                n.value("gateway", "") + "/24", upper(n.value("state", "")),
-                                std::to_string(n.value("leases", Json::array()).size())});
+            for (const auto& n : TRY(items(networks, "networks"))) {
+                auto leases = n.optional_child("leases");
+                size_t count = leases ? TRY(leases->array()).size() : 0;
+                rows.push_back({TRY(text(n, "name")), upper(TRY(text(n, "type"))),
+                                TRY(text(n, "gateway")) + "/24", upper(TRY(text(n, "state"))),
+                                std::to_string(count)});
+            }
             print_table({"NAME", "TYPE", "IPV4", "STATE", "LEASES"}, rows);
             return 0;
         }();
@@ -409,9 +458,11 @@ int main(int argc, char** argv) {
             auto watcher = TRY(cli.connect());
             std::thread([watcher = std::move(watcher), name]() mutable {
                 (void)watcher.events([&](const Json& event) {
-                    if (event.value("type", "") == "progress" &&
-                        event["metadata"].value("image", "") == name)
-                        std::printf("%s\n", event["metadata"].value("message", "").c_str());
+                    JsonAt at(event, "event");
+                    auto metadata = at.optional_child("metadata");
+                    if (text(at, "type").value_or("") == "progress" && metadata &&
+                        text(*metadata, "image").value_or("") == name)
+                        std::printf("%s\n", text(*metadata, "message").value_or("").c_str());
                     std::fflush(stdout);
                     return true;
                 });

@@ -11,6 +11,7 @@
 
 #include "base/file.h"
 #include "manager/instance/name.h"
+#include "manager/json_text.h"
 
 namespace vessel::manager {
 
@@ -44,6 +45,8 @@ int http_status_for(const Error& error) {
             return 409;
         case EINVAL:
             return 400;
+        case EFBIG:
+            return 413;
         case ENOTSUP:
             return 501;
         default:
@@ -66,6 +69,14 @@ Manager::Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<S
 }
 
 Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options, const Logger& logger) {
+    // These paths end up in JSON (bundles, monitor plans, API answers), which holds text only.
+    for (const auto& [what, path] : {std::pair{"--state-dir", &options.state_dir},
+                                     {"vesseld's own path", &options.monitor_binary},
+                                     {"--runtime", &options.runtime},
+                                     {"--vmm", &options.vmm_binary},
+                                     {"--cgroup-parent", &options.cgroup_parent}})
+        if (!is_valid_utf8(*path))
+            return fail_errno(EINVAL, fmt::format("{} {} is not valid UTF-8", what, *path));
     for (const auto& dir : {options.state_dir, options.state_dir + "/instances",
                             options.state_dir + "/images", options.state_dir + "/runtime"})
         TRY(make_directories(dir, 0700));
@@ -384,13 +395,13 @@ Result<OperationRecord> Manager::remove(const std::string& name, bool force) {
 }
 
 Result<ExecResult> Manager::exec(const std::string& name, const std::vector<std::string>& argv,
-                                 const std::string& stdin_data) {
+                                 const std::string& stdin_data, const Cancellation& cancel) {
     if (argv.empty()) return invalid("exec: the command is empty");
     auto record = TRY(find(name));
     auto instance = TRY(make_instance(context_, record));
     if (instance->status().state != "running")
         return fail_errno(EBUSY, fmt::format("instance {} is not running", name));
-    return instance->exec(argv, stdin_data);
+    return instance->exec(argv, stdin_data, cancel);
 }
 
 Result<Json> Manager::update_config(const std::string& name, const Json& changes) {

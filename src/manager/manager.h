@@ -67,8 +67,9 @@ class Manager {
     Result<OperationRecord> change_state(const std::string& name, const std::string& action,
                                          std::chrono::milliseconds timeout, bool force);
     Result<OperationRecord> remove(const std::string& name, bool force);
+    // A client that goes away (`cancel`) ends the program.
     Result<ExecResult> exec(const std::string& name, const std::vector<std::string>& argv,
-                            const std::string& stdin_data);
+                            const std::string& stdin_data, const Cancellation& cancel = {});
     // Sets (or, for a null value, unsets) config keys; limits apply live to a running instance.
     Result<Json> update_config(const std::string& name, const Json& changes);
     Result<std::string> console_log(const std::string& name);

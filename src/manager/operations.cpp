@@ -110,7 +110,13 @@ OperationRecord Operations::start(std::string kind, std::string instance,
     entries_[entry->record.id] = entry;
     events_.publish({{"type", "operation"}, {"metadata", operation_json(entry->record)}});
     entry->thread = std::thread([this, entry, work = std::move(work)] {
-        auto result = work();
+        Result<> result;
+        try {
+            result = work();
+        } catch (const std::exception& e) {
+            // Work returns errors as values; this only keeps a bug from taking vesseld down.
+            result = fail("internal error: {}", e.what());
+        }
         OperationRecord done;
         {
             std::lock_guard done_lock(mutex_);
@@ -138,7 +144,8 @@ std::optional<OperationRecord> Operations::find(const std::string& id) {
 }
 
 std::optional<OperationRecord> Operations::wait(const std::string& id,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout,
+                                                const Cancellation& client) {
     std::unique_lock lock(mutex_);
     auto it = entries_.find(id);
     if (it == entries_.end()) {
@@ -146,7 +153,15 @@ std::optional<OperationRecord> Operations::wait(const std::string& id,
         return find(id);
     }
     auto entry = it->second;
-    changed_.wait_for(lock, timeout, [&] { return entry->finished; });
+    // In slices, so that a waiter whose client hung up stops holding its thread soon.
+    constexpr auto slice = std::chrono::milliseconds(250);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!entry->finished && !client.requested()) {
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) break;
+        changed_.wait_for(lock, std::min<std::chrono::nanoseconds>(slice, deadline - now),
+                          [&] { return entry->finished; });
+    }
     return entry->record;
 }
 

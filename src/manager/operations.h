@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "manager/cancel.h"
 #include "manager/store/store.h"
 
 namespace vessel::manager {
@@ -56,8 +57,10 @@ class Operations {
     // Starts `work` on a thread and returns the operation's record (status "running").
     OperationRecord start(std::string kind, std::string instance, std::function<Result<>()> work);
     std::optional<OperationRecord> find(const std::string& id);
-    // Waits until the operation finished or the timeout passed; returns its record then.
-    std::optional<OperationRecord> wait(const std::string& id, std::chrono::milliseconds timeout);
+    // Waits until the operation finished, the timeout passed or the waiter's client left; returns
+    // its record then.
+    std::optional<OperationRecord> wait(const std::string& id, std::chrono::milliseconds timeout,
+                                        const Cancellation& client = {});
 
   private:
     struct Entry {

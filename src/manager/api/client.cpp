@@ -2,6 +2,7 @@
 #include "base/fd_passing.h"
 
 #include "manager/api/server.h"
+#include "manager/json_text.h"
 
 namespace vessel::manager {
 
@@ -11,14 +12,22 @@ std::string ApiResponse::error() const {
     return {};
 }
 
+Json ApiResponse::metadata() const {
+    if (body.is_object() && body.contains("metadata")) return body["metadata"];
+    return Json();
+}
+
 Result<ApiClient> ApiClient::connect(const std::string& socket_path) {
     auto fd = TRY(connect_unix(socket_path));
-    return ApiClient(http::Connection(std::move(fd)));
+    // Answers may be large: an exec's output, base64-encoded, is up to 2 x 16 MiB of bytes.
+    return ApiClient(http::Connection(std::move(fd), {.max_body_bytes = 64 << 20}));
 }
 
 Result<ApiResponse> ApiClient::request(std::string_view method, std::string_view path,
                                        const std::optional<Json>& body) {
-    TRY(connection_.write_request(method, path, body ? body->dump() : std::string()));
+    std::string text;
+    if (body) text = TRY(dump_json_exact(*body, "request body"));
+    TRY(connection_.write_request(method, path, text));
     auto response = TRY(connection_.read_response());
     ApiResponse api{.status = response.status, .body = Json()};
     if (!response.body.empty())
@@ -30,13 +39,15 @@ Result<Json> ApiClient::run(std::string_view method, std::string_view path,
                             const std::optional<Json>& body) {
     auto response = TRY(request(method, path, body));
     if (response.status >= 400) return fail("{}", response.error());
-    if (response.status != 202) return response.body.value("metadata", Json());
-    auto operation = response.body.value("operation", std::string());
-    if (operation.empty()) return fail("async response without an operation");
-    auto waited = TRY(request("GET", operation + "/wait"));
+    if (response.status != 202) return response.metadata();
+    auto operation = TRY(JsonAt(response.body, "response").optional_string("operation"));
+    if (!operation || operation->empty()) return fail("async response without an operation");
+    auto waited = TRY(request("GET", *operation + "/wait"));
     if (waited.status >= 400) return fail("{}", waited.error());
-    auto metadata = waited.body.value("metadata", Json::object());
-    if (metadata.value("status", "") == "failure") return fail("{}", metadata.value("err", ""));
+    auto metadata = waited.metadata();
+    JsonAt at(metadata, "operation");
+    if (TRY(at.optional_string("status")) == "failure")
+        return fail("{}", TRY(at.optional_string("err")).value_or(""));
     return metadata;
 }
 

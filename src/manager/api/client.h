@@ -17,6 +17,8 @@ struct ApiResponse {
 
     // The "error" of an error body, or empty.
     std::string error() const;
+    // The "metadata" of a sync body, or null.
+    Json metadata() const;
 };
 
 class ApiClient {
@@ -24,6 +26,8 @@ class ApiClient {
     // Fails with ECONNREFUSED/ENOENT when no daemon listens on the socket.
     static Result<ApiClient> connect(const std::string& socket_path);
 
+    // The body must be text: a string that is not UTF-8 is an error naming it, before anything is
+    // sent.
     Result<ApiResponse> request(std::string_view method, std::string_view path,
                                 const std::optional<Json>& body = std::nullopt);
     // Requests an async operation and waits for it: a 202 answer's operation is waited on and

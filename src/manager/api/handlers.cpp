@@ -2,7 +2,9 @@
 
 #include <charconv>
 
+#include "manager/api/base64.h"
 #include "manager/api/server.h"
+#include "manager/json_text.h"
 
 namespace vessel::manager {
 
@@ -15,7 +17,7 @@ using http::Response;
 Response sync(const Json& metadata, int status = 200) {
     Json body = {
         {"type", "sync"}, {"status", "Success"}, {"status_code", 200}, {"metadata", metadata}};
-    return Response{.status = status, .body = body.dump()};
+    return Response{.status = status, .body = dump_json(body)};
 }
 
 Response async(const OperationRecord& operation) {
@@ -24,7 +26,7 @@ Response async(const OperationRecord& operation) {
                  {"status_code", 100},
                  {"operation", "/1.0/operations/" + operation.id},
                  {"metadata", operation_json(operation)}};
-    return Response{.status = 202, .body = body.dump()};
+    return Response{.status = 202, .body = dump_json(body)};
 }
 
 Response error(const Error& e) {
@@ -56,13 +58,25 @@ bool query_flag(const Request& request, const std::string& key) {
     return it != request.query.end() && (it->second == "1" || it->second == "true");
 }
 
-std::optional<int64_t> query_int(const Request& request, const std::string& key) {
+// An integer query parameter from `lowest` to `highest`; nullopt when absent.
+Result<std::optional<int64_t>> query_int(const Request& request, const std::string& key,
+                                         int64_t lowest, int64_t highest) {
     auto it = request.query.find(key);
-    if (it == request.query.end()) return std::nullopt;
+    if (it == request.query.end()) return std::optional<int64_t>{};
     int64_t value = 0;
     auto [end, ec] =
         std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
-    if (ec != std::errc() || end != it->second.data() + it->second.size()) return std::nullopt;
+    if (ec != std::errc() || end != it->second.data() + it->second.size() || value < lowest ||
+        value > highest)
+        return fail_errno(EINVAL, fmt::format("query {}: must be an integer from {} to {}", key,
+                                              lowest, highest));
+    return std::optional<int64_t>(value);
+}
+
+// The value of a JsonAt getter, or its error as EINVAL (400).
+template <typename T>
+Result<T> input(Result<T> value) {
+    if (!value) return fail_errno(EINVAL, value.error().message());
     return value;
 }
 
@@ -110,6 +124,57 @@ Result<LaunchRequest> parse_launch(const Json& body) {
     if (!start) return bad(start.error());
     request.start = start->value_or(true);
     return request;
+}
+
+// An exec body: {"command": [...], "stdin_base64": "..."} (or "stdin" as text).
+Result<std::pair<std::vector<std::string>, std::string>> parse_exec(const Json& body) {
+    JsonAt at(body, "request body");
+    auto command = TRY(required_strings(at, "command"));
+    auto text = TRY(input(at.optional_string("stdin")));
+    auto encoded = TRY(input(at.optional_string("stdin_base64")));
+    if (text && encoded)
+        return fail_errno(EINVAL, "request body: stdin and stdin_base64 are exclusive");
+    std::string stdin_data = text.value_or("");
+    if (encoded) {
+        auto decoded = base64_decode(*encoded);
+        if (!decoded)
+            return fail_errno(
+                EINVAL, fmt::format("request body.stdin_base64: {}", decoded.error().message()));
+        stdin_data = std::move(*decoded);
+    }
+    return std::pair{std::move(command), std::move(stdin_data)};
+}
+
+// A container or VM image from files on this host; nullopt for {"type":"build"}, an operation.
+Result<std::optional<ImageRecord>> import_image(Manager& m, const Json& body,
+                                                const Cancellation& client) {
+    JsonAt at(body, "request body");
+    auto type = TRY(input(at.optional_string("type"))).value_or("container");
+    auto alias = TRY(input(at.optional_string("alias"))).value_or("");
+    if (type == "build") return std::optional<ImageRecord>{};
+    if (type == "container") {
+        auto source = TRY(input(at.optional_string("source"))).value_or("");
+        if (source.empty())
+            return fail_errno(EINVAL, "request body: source: the rootfs tarball's path");
+        return std::optional<ImageRecord>(
+            TRY(m.images().import_rootfs_tarball(source, alias, {}, {}, client)));
+    }
+    if (type == "vm") {
+        auto kernel = TRY(input(at.optional_string("kernel"))).value_or("");
+        auto initrd = TRY(input(at.optional_string("initrd"))).value_or("");
+        auto append = TRY(input(at.optional_string("append"))).value_or("console=ttyS0");
+        return std::optional<ImageRecord>(
+            TRY(m.images().import_vm(kernel, initrd, append, alias, client)));
+    }
+    return fail_errno(EINVAL,
+                      fmt::format("request body.type: {} is not container, vm or build", type));
+}
+
+Result<OperationRecord> build_image(Manager& m, const Json& body) {
+    JsonAt at(body, "request body");
+    auto distribution = TRY(input(at.optional_string("distribution"))).value_or("");
+    auto alias = TRY(input(at.optional_string("alias"))).value_or("");
+    return m.build_image(distribution, alias);
 }
 
 }  // namespace
@@ -161,10 +226,10 @@ http::Router make_api_router(Manager& manager) {
         JsonAt at(*body, "request body");
         auto action = required_string(at, "action");
         if (!action) return error(action.error());
-        auto timeout = at.optional_integer("timeout");
-        auto force = at.optional_boolean("force");
-        if (!timeout) return error(Error(timeout.error().message(), EINVAL));
-        if (!force) return error(Error(force.error().message(), EINVAL));
+        auto timeout = input(at.optional_integer_in<int64_t>("timeout"));
+        auto force = input(at.optional_boolean("force"));
+        if (!timeout) return error(timeout.error());
+        if (!force) return error(force.error());
         int64_t seconds = timeout->value_or(30);
         if (seconds < 0 || seconds > 3600)
             return error(Error("request body.timeout: must be 0 to 3600 seconds", EINVAL));
@@ -174,16 +239,14 @@ http::Router make_api_router(Manager& manager) {
     router.add("POST", "/1.0/instances/{name}/exec", [m](const Request& r, const Params& p) {
         auto body = body_object(r);
         if (!body) return error(body.error());
-        JsonAt at(*body, "request body");
-        auto command = required_strings(at, "command");
-        if (!command) return error(command.error());
-        auto input = at.optional_string("stdin");
-        if (!input) return error(Error(input.error().message(), EINVAL));
-        auto result = m->exec(p.at("name"), *command, input->value_or(""));
+        auto request = parse_exec(*body);
+        if (!request) return error(request.error());
+        auto result = m->exec(p.at("name"), request->first, request->second, r.client);
         if (!result) return error(result.error());
+        // Programs print bytes, not text: base64 carries them exactly.
         return sync(Json{{"return", result->status.shell_code()},
-                         {"stdout", result->out},
-                         {"stderr", result->err}});
+                         {"stdout_base64", base64_encode(result->out)},
+                         {"stderr_base64", base64_encode(result->err)}});
     });
     router.add("GET", "/1.0/instances/{name}/console", [m](const Request& r, const Params& p) {
         // ?attach=1: where to attach (the API socket's peer is root on this host, as is the
@@ -213,26 +276,15 @@ http::Router make_api_router(Manager& manager) {
     router.add("POST", "/1.0/images", [m](const Request& r, const Params&) {
         auto body = body_object(r);
         if (!body) return error(body.error());
-        auto type = body->value("type", "container");
-        auto alias = body->value("alias", "");
-        if (type == "build")
-            return async_or_error(m->build_image(body->value("distribution", ""), alias));
-        Result<ImageRecord> image = fail_errno(EINVAL, "request body: type: container or vm");
-        if (type == "container") {
-            auto source = body->value("source", "");
-            if (source.empty())
-                return error(Error("request body: source: the rootfs tarball's path", EINVAL));
-            image = m->images().import_rootfs_tarball(source, alias);
-        } else if (type == "vm") {
-            image = m->images().import_vm(body->value("kernel", ""), body->value("initrd", ""),
-                                          body->value("append", "console=ttyS0"), alias);
-        }
+        auto image = import_image(*m, *body, r.client);
         if (!image) {
             // Import failures are the caller's input (a bad tarball) unless errno says otherwise.
             if (image.error().code() == 0) return error(Error(image.error().message(), EINVAL));
             return error(image.error());
         }
-        return sync(Json{{"fingerprint", image->fingerprint}, {"aliases", image->aliases}}, 201);
+        if (!*image) return async_or_error(build_image(*m, *body));
+        return sync(Json{{"fingerprint", (*image)->fingerprint}, {"aliases", (*image)->aliases}},
+                    201);
     });
     router.add("DELETE", "/1.0/images/{name}", [m](const Request&, const Params& p) {
         auto removed = m->images().remove(p.at("name"));
@@ -257,10 +309,10 @@ http::Router make_api_router(Manager& manager) {
         return sync(operation_json(*op));
     });
     router.add("GET", "/1.0/operations/{id}/wait", [m](const Request& r, const Params& p) {
-        auto timeout = query_int(r, "timeout").value_or(-1);
-        auto wait = timeout < 0 ? std::chrono::milliseconds(std::chrono::hours(24))
-                                : std::chrono::milliseconds(timeout * 1000);
-        auto op = m->operations().wait(p.at("id"), wait);
+        auto timeout = query_int(r, "timeout", 0, 86400);
+        if (!timeout) return error(timeout.error());
+        auto wait = std::chrono::seconds(timeout->value_or(86400));
+        auto op = m->operations().wait(p.at("id"), wait, r.client);
         if (!op) return http::error_response(404, "operation " + p.at("id") + " not found");
         return sync(operation_json(*op));
     });
@@ -273,7 +325,7 @@ http::Router make_api_router(Manager& manager) {
                             // The empty chunk-free first write flushes the head to the client.
                             while (!writer.peer_closed()) {
                                 auto event = subscription->next(std::chrono::milliseconds(250));
-                                if (event && !writer.write(event->dump() + "\n")) break;
+                                if (event && !writer.write(dump_json(*event) + "\n")) break;
                             }
                             m->events().unsubscribe(subscription);
                         }};

@@ -40,7 +40,8 @@ Result<std::string> clean_member_name(std::string_view name) {
 
 }  // namespace
 
-Result<> extract_rootfs(const std::string& tarball, const std::string& target) {
+Result<> extract_rootfs(const std::string& tarball, const std::string& target,
+                        const Cancellation& cancel) {
     char resolved[PATH_MAX];
     // The target's own path may contain symlinks (a /var/lib on another disk); resolve them once so
     // that the secure-symlinks check below only judges what the archive creates.
@@ -65,6 +66,7 @@ Result<> extract_rootfs(const std::string& tarball, const std::string& target) {
 
     size_t entries = 0;
     for (;;) {
+        if (cancel.requested()) return std::unexpected(cancel.error(tarball));
         archive_entry* entry = nullptr;
         int rc = archive_read_next_header(reader.get(), &entry);
         if (rc == ARCHIVE_EOF) break;
@@ -94,6 +96,7 @@ Result<> extract_rootfs(const std::string& tarball, const std::string& target) {
             la_int64_t offset;
             while ((rc = archive_read_data_block(reader.get(), &block, &size, &offset)) ==
                    ARCHIVE_OK) {
+                if (cancel.requested()) return std::unexpected(cancel.error(tarball));
                 if (archive_write_data_block(writer.get(), block, size, offset) < ARCHIVE_WARN)
                     return fail("{}: entry {}: {}", tarball, name,
                                 archive_error_string(writer.get()));

@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "base/file.h"
 #include "base/process.h"
 #include "manager/image/init_scripts.h"
 #include "manager/instance/instance.h"
 #include "manager/instance/name.h"
+#include "manager/json_text.h"
 
 namespace vessel::manager {
 
@@ -25,10 +27,19 @@ constexpr const char* busybox_layout = "vessel-busybox-2";
 const std::vector<std::string> idle_init = {
     "/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"};
 
-Result<> copy_file(const std::string& from, const std::string& to, mode_t mode) {
-    auto data = TRY(read_file(from));
+Result<> copy_file(const std::string& from, const std::string& to, mode_t mode,
+                   const Cancellation& cancel = {}) {
+    auto in = TRY(open_file(from, O_RDONLY));
     auto out = TRY(open_file(to, O_WRONLY | O_CREAT | O_EXCL, mode));
-    TRY(write_all(out.get(), data));
+    char buffer[1 << 16];
+    for (;;) {
+        if (cancel.requested()) return std::unexpected(cancel.error(fmt::format("copy {}", from)));
+        ssize_t n = ::read(in.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno(fmt::format("read {}", from));
+        if (n == 0) break;
+        TRY(write_all(out.get(), std::string_view(buffer, static_cast<size_t>(n))));
+    }
     if (::fchmod(out.get(), mode) != 0) return fail_errno(fmt::format("chmod {}", to));
     return {};
 }
@@ -40,11 +51,21 @@ Result<> write_new_file(const std::string& path, std::string_view data, mode_t m
 
 }  // namespace
 
-Result<std::string> sha256_file(const std::string& path) {
-    auto result = TRY(run_capture({"sha256sum", "--", path}, std::chrono::minutes(5)));
+Result<std::string> sha256_file(const std::string& path, const Cancellation& cancel) {
+    auto result = TRY(run_cancellable(
+        {.argv = {"sha256sum", "--", path}, .timeout = std::chrono::minutes(5)}, cancel));
     if (!result.status.success() || result.out.size() < 64)
         return fail("sha256sum {}: {}", path, result.err.substr(0, result.err.find('\n')));
     return result.out.substr(0, 64);
+}
+
+Result<> expect_regular_file(const std::string& path, std::string_view what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return fail_errno(EINVAL, fmt::format("{} {}: {}", what, path, std::strerror(errno)));
+    if (!S_ISREG(st.st_mode))
+        return fail_errno(EINVAL, fmt::format("{} {} is not a regular file", what, path));
+    return {};
 }
 
 Result<std::string> sha256_text(const std::string& text) {
@@ -141,7 +162,8 @@ Result<ImageRecord> ImageStore::ensure_busybox(const std::string& busybox_binary
         Json metadata = {{"type", "container"},
                          {"description", "BusyBox from the host's busybox-static"},
                          {"command", Json::array({"/sbin/vessel-init"})}};
-        TRY(write_new_file(layout_file + "/metadata.json", metadata.dump(2)));
+        TRY(write_new_file(layout_file + "/metadata.json",
+                           TRY(dump_json_exact(metadata, "metadata.json", 2))));
         return {};
     };
     if (auto built = build(); !built) return cleanup_on_error(built.error());
@@ -168,13 +190,15 @@ Result<ImageRecord> ImageStore::ensure_riscv64_busybox(const std::string& guest_
 Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball,
                                                       const std::string& alias,
                                                       std::string description,
-                                                      std::vector<std::string> command) {
+                                                      std::vector<std::string> command,
+                                                      const Cancellation& cancel) {
     if (description.empty()) description = fmt::format("imported from {}", tarball);
     if (command.empty()) command = idle_init;
     if (alias.empty()) return fail("an imported image needs an alias");
     if (auto taken = TRY(store_.find_image(alias)); taken)
         return fail_errno(EEXIST, fmt::format("image alias {} is already in use", alias));
-    auto fingerprint = TRY(sha256_file(tarball));
+    TRY(expect_regular_file(tarball, "rootfs tarball"));
+    auto fingerprint = TRY(sha256_file(tarball, cancel));
     if (auto existing = TRY(store_.find_image(fingerprint)); existing)
         return fail_errno(EEXIST, fmt::format("this tarball is already imported as image {}",
                                               fingerprint.substr(0, 12)));
@@ -182,9 +206,10 @@ Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball
     auto build = [&]() -> Result<> {
         auto root = temporary + "/rootfs";
         if (::mkdir(root.c_str(), 0755) != 0) return fail_errno("mkdir rootfs");
-        TRY(extract_rootfs(tarball, root));
+        TRY(extract_rootfs(tarball, root, cancel));
         Json metadata = {{"type", "container"}, {"description", description}, {"command", command}};
-        return write_new_file(temporary + "/metadata.json", metadata.dump(2));
+        return write_new_file(temporary + "/metadata.json",
+                              TRY(dump_json_exact(metadata, "metadata.json", 2)));
     };
     if (auto built = build(); !built) {
         (void)remove_instance_tree(temporary);
@@ -198,22 +223,27 @@ Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball
 }
 
 Result<ImageRecord> ImageStore::import_vm(const std::string& kernel, const std::string& initrd,
-                                          const std::string& append, const std::string& alias) {
+                                          const std::string& append, const std::string& alias,
+                                          const Cancellation& cancel) {
     if (alias.empty()) return fail("an imported image needs an alias");
     if (auto taken = TRY(store_.find_image(alias)); taken)
         return fail_errno(EEXIST, fmt::format("image alias {} is already in use", alias));
-    auto fingerprint = TRY(sha256_file(kernel));
+    if (kernel.empty()) return fail_errno(EINVAL, "a VM image needs a kernel");
+    TRY(expect_regular_file(kernel, "kernel"));
+    if (!initrd.empty()) TRY(expect_regular_file(initrd, "initramfs"));
+    auto fingerprint = TRY(sha256_file(kernel, cancel));
     if (!initrd.empty())
-        fingerprint = TRY(sha256_text(fingerprint + TRY(sha256_file(initrd)) + append));
+        fingerprint = TRY(sha256_text(fingerprint + TRY(sha256_file(initrd, cancel)) + append));
     auto temporary = TRY(make_temporary());
     auto build = [&]() -> Result<> {
-        TRY(copy_file(kernel, temporary + "/kernel", 0644));
+        TRY(copy_file(kernel, temporary + "/kernel", 0644, cancel));
         Json metadata = {{"type", "vm"}, {"kernel", "kernel"}, {"append", append}};
         if (!initrd.empty()) {
-            TRY(copy_file(initrd, temporary + "/initrd", 0644));
+            TRY(copy_file(initrd, temporary + "/initrd", 0644, cancel));
             metadata["initrd"] = "initrd";
         }
-        return write_new_file(temporary + "/metadata.json", metadata.dump(2));
+        return write_new_file(temporary + "/metadata.json",
+                              TRY(dump_json_exact(metadata, "metadata.json", 2)));
     };
     if (auto built = build(); !built) {
         (void)remove_instance_tree(temporary);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "manager/cancel.h"
 #include "manager/store/store.h"
 
 namespace vessel::manager {
@@ -25,15 +26,18 @@ class ImageStore {
     // the cache has no such build.
     Result<ImageRecord> ensure_riscv64_busybox(const std::string& guest_cache);
 
-    // A container image from a root filesystem tarball (any compression libarchive reads).
-    // `description` and `command` (its init) default to "imported from ..." and an idle shell.
+    // A container image from a root filesystem tarball (any compression libarchive reads), which
+    // must be a regular file. `description` and `command` (its init) default to "imported from
+    // ..." and an idle shell. Stops, leaving nothing, once `cancel` fires.
     Result<ImageRecord> import_rootfs_tarball(const std::string& tarball, const std::string& alias,
                                               std::string description = {},
-                                              std::vector<std::string> command = {});
+                                              std::vector<std::string> command = {},
+                                              const Cancellation& cancel = {});
 
-    // A VM image from a kernel and an optional initramfs.
+    // A VM image from a kernel and an optional initramfs (regular files).
     Result<ImageRecord> import_vm(const std::string& kernel, const std::string& initrd,
-                                  const std::string& append, const std::string& alias);
+                                  const std::string& append, const std::string& alias,
+                                  const Cancellation& cancel = {});
 
     // By alias or fingerprint (prefix); the error suggests close aliases.
     Result<ImageRecord> resolve(const std::string& name);
@@ -53,11 +57,16 @@ class ImageStore {
 
 // Extracts a tarball into `target` (an existing empty directory). Refuses absolute names, ".."
 // components, device nodes and hard links that point outside, and never writes through a symlink;
-// on failure the caller removes the target.
-Result<> extract_rootfs(const std::string& tarball, const std::string& target);
+// on failure (or cancellation) the caller removes the target.
+Result<> extract_rootfs(const std::string& tarball, const std::string& target,
+                        const Cancellation& cancel = {});
 
 // sha256 of a file, hex.
-Result<std::string> sha256_file(const std::string& path);
+Result<std::string> sha256_file(const std::string& path, const Cancellation& cancel = {});
+
+// An image's source must be a regular file: a device (/dev/zero) or a FIFO never ends, a
+// directory is not an image. EINVAL naming `what` and the path otherwise.
+Result<> expect_regular_file(const std::string& path, std::string_view what);
 // sha256 of a text (a cache key, a combined fingerprint), hex.
 Result<std::string> sha256_text(const std::string& text);
 

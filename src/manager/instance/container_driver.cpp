@@ -1,11 +1,16 @@
 #include "manager/instance/container_driver.h"
 
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <charconv>
 
 #include "base/file.h"
 #include "container/linux/seccomp.h"
+#include "manager/json_text.h"
 
 namespace vessel::manager {
 
@@ -174,7 +179,7 @@ Result<ProcessIdentity> ContainerInstance::start(const ImageRecord& image) {
                 Json::array({{{"path", context_.monitor_binary}, {"args", args}, {"timeout", 30}}});
         }
     }
-    TRY(write_file_atomic(dir + "/config.json", config.dump(2)));
+    TRY(write_file_atomic(dir + "/config.json", TRY(dump_json_exact(config, "config.json", 2))));
     // A previous run's exit status must not be mistaken for this one's.
     ::unlink((dir + "/exit.json").c_str());
 
@@ -189,7 +194,8 @@ Result<ProcessIdentity> ContainerInstance::start(const ImageRecord& image) {
                                              .work = dir + "/work",
                                              .target = dir + "/rootfs"},
                      .command = {}};
-    TRY(write_file_atomic(dir + "/monitor.json", plan.to_json().dump(2), 0600));
+    TRY(write_file_atomic(dir + "/monitor.json",
+                          TRY(dump_json_exact(plan.to_json(), "monitor.json", 2)), 0600));
     auto ready = TRY(launch_monitor({context_.monitor_binary, "monitor", dir + "/monitor.json"},
                                     std::chrono::seconds(60)));
     return ready.monitor;
@@ -235,8 +241,79 @@ Result<> ContainerInstance::destroy() {
     return remove_instance_tree(directory());
 }
 
+namespace {
+
+// A directory of one exec's files (its process JSON, the pid vessel-runc reports), inside the
+// instance directory: root's alone, gone with the instance, and swept at start-up when vesseld
+// died during the exec.
+class ExecScratch {
+  public:
+    static Result<ExecScratch> make(const std::string& instance_dir) {
+        std::string pattern = instance_dir + "/exec-XXXXXX";
+        if (::mkdtemp(pattern.data()) == nullptr)
+            return fail_errno(fmt::format("exec: create a directory in {}", instance_dir));
+        return ExecScratch(std::move(pattern));
+    }
+    ExecScratch(ExecScratch&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+    ExecScratch& operator=(ExecScratch&&) = delete;
+    ~ExecScratch() {
+        if (!path_.empty()) (void)remove_instance_tree(path_);
+    }
+
+    std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+  private:
+    explicit ExecScratch(std::string path) : path_(std::move(path)) {}
+    std::string path_;
+};
+
+// Kills the exec's program if it is still the child of vessel-runc `runtime` (so the pid read from
+// the pid file cannot be a recycled one).
+void kill_exec_program(const Child& runtime, const std::string& pid_file) {
+    auto text = read_file(pid_file);
+    if (!text) return;
+    pid_t pid = 0;
+    std::from_chars(text->data(), text->data() + text->size(), pid);
+    if (pid <= 0) return;
+    auto pidfd = open_pidfd(pid);
+    if (!pidfd) return;
+    auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+    if (!stat) return;
+    auto close = stat->rfind(')');
+    if (close == std::string::npos) return;
+    // Fields after the command name: state, then the parent's pid.
+    pid_t parent = 0;
+    auto fields = std::string_view(*stat).substr(close + 2);
+    auto space = fields.find(' ');
+    if (space == std::string_view::npos) return;
+    fields.remove_prefix(space + 1);
+    std::from_chars(fields.data(), fields.data() + fields.size(), parent);
+    if (parent != runtime.pid()) return;
+    (void)::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+}
+
+// Ends an exec whose client went away or whose time ran out. The program first: killing
+// vessel-runc alone would leave it running under the container's init, with nobody to answer.
+// Then vessel-runc, asked (SIGTERM) and then made (SIGKILL) to go.
+void stop_exec(Child& runtime, const std::string& pid_file) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    bool asked = false;
+    for (;;) {
+        // Again each round: the pid file appears only once the program runs.
+        kill_exec_program(runtime, pid_file);
+        if (!asked) asked = runtime.signal(SIGTERM).has_value();
+        auto ended = runtime.wait_for(std::chrono::milliseconds(50));
+        if (!ended || *ended) return;
+        if (std::chrono::steady_clock::now() >= deadline) break;
+    }
+    (void)runtime.signal(SIGKILL);
+}
+
+}  // namespace
+
 Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,
-                                           const std::string& stdin_data) {
+                                           const std::string& stdin_data,
+                                           const Cancellation& cancel) {
     if (argv.empty()) return fail("exec: no command");
     if (status().state != "running") return fail("instance {} is not running", record_.name);
     // The process is passed as an OCI process JSON: no argument can be mistaken for a flag.
@@ -248,17 +325,19 @@ Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,
                       "HOME=/root", "TERM=xterm"}},
                     {"cwd", "/"},
                     {"capabilities", container_capabilities()}};
-    char path[] = "/tmp/vessel-exec-XXXXXX";
-    UniqueFd fd(::mkstemp(path));
-    if (!fd) return fail_errno("exec: temporary process file");
-    TRY(write_all(fd.get(), process.dump()));
-    std::vector<std::string> command = {context_.runtime, "--root", context_.runtime_root, "exec",
-                                        "--process",      path,     record_.name};
-    auto result = run_capture(command, std::chrono::minutes(10), stdin_data);
-    ::unlink(path);
-    if (!result) return std::unexpected(result.error());
+    auto scratch = TRY(ExecScratch::make(directory()));
+    auto process_file = scratch.file("process.json");
+    auto pid_file = scratch.file("pid");
+    TRY(write_file_atomic(process_file, TRY(dump_json_exact(process, "exec process")), 0600));
+    auto result = TRY(
+        run_cancellable({.argv = {context_.runtime, "--root", context_.runtime_root, "exec",
+                                  "--process", process_file, "--pid-file", pid_file, record_.name},
+                         .stdin_data = stdin_data,
+                         .timeout = std::chrono::minutes(10),
+                         .stop = [&](Child& runtime) { stop_exec(runtime, pid_file); }},
+                        cancel));
     return ExecResult{
-        .status = result->status, .out = std::move(result->out), .err = std::move(result->err)};
+        .status = result.status, .out = std::move(result.out), .err = std::move(result.err)};
 }
 
 Result<> ContainerInstance::update_limits(const ResourceLimits& limits) {

@@ -22,8 +22,8 @@ class ContainerInstance final : public Instance {
     Result<> unfreeze() override;
     Result<> clean_up() override;
     Result<> destroy() override;
-    Result<ExecResult> exec(const std::vector<std::string>& argv,
-                            const std::string& stdin_data) override;
+    Result<ExecResult> exec(const std::vector<std::string>& argv, const std::string& stdin_data,
+                            const Cancellation& cancel) override;
     Result<> update_limits(const ResourceLimits& limits) override;
 
     std::string cgroup_path() const;

@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "base/process.h"
+#include "manager/cancel.h"
 #include "manager/instance/limits.h"
 #include "manager/instance/monitor.h"
 #include "manager/store/store.h"
@@ -70,8 +71,10 @@ class Instance {
     virtual Result<> clean_up() { return {}; }
     // Removes everything create() made. The instance must be stopped.
     virtual Result<> destroy() = 0;
+    // Runs a program in the running instance and captures its output. A client that goes away
+    // (`cancel`) ends the program at once.
     virtual Result<ExecResult> exec(const std::vector<std::string>& argv,
-                                    const std::string& stdin_data) = 0;
+                                    const std::string& stdin_data, const Cancellation& cancel) = 0;
     // Applies limits to a running instance, or refuses those the driver cannot change live.
     virtual Result<> update_limits(const ResourceLimits& limits) = 0;
 

@@ -180,8 +180,8 @@ Result<std::optional<ExitStatus>> read_exit_status(const std::string& instance_d
     auto json = TRY(parse_json(TRY(read_file(path)), path));
     JsonAt at(json, path);
     return std::optional<ExitStatus>(
-        ExitStatus{.code = static_cast<int>(TRY(at.optional_integer("code")).value_or(0)),
-                   .signal = static_cast<int>(TRY(at.optional_integer("signal")).value_or(0))});
+        ExitStatus{.code = TRY(at.optional_integer_in<int>("code")).value_or(0),
+                   .signal = TRY(at.optional_integer_in<int>("signal")).value_or(0)});
 }
 
 Result<std::optional<ProcessIdentity>> read_payload_identity(const std::string& instance_dir) {
@@ -190,7 +190,7 @@ Result<std::optional<ProcessIdentity>> read_payload_identity(const std::string& 
     auto json = TRY(parse_json(TRY(read_file(path)), path));
     JsonAt at(json, path);
     return std::optional<ProcessIdentity>(
-        ProcessIdentity{.pid = static_cast<pid_t>(TRY(TRY(at.child("pid")).integer())),
+        ProcessIdentity{.pid = TRY(TRY(at.child("pid")).integer_in<pid_t>()),
                         .start_time = TRY(TRY(at.child("start_time")).unsigned_integer())});
 }
 

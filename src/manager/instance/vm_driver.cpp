@@ -7,6 +7,7 @@
 
 #include "base/file.h"
 #include "container/cgroup/cgroup.h"
+#include "manager/json_text.h"
 
 namespace vessel::manager {
 
@@ -83,7 +84,8 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
         .interactive_console = true,
         .cgroup_path = cgroup_path(),
         .cpu_quota_us = TRY(limits_from_config(record_.config)).cpu_quota_us.value_or(0)};
-    TRY(write_file_atomic(dir + "/monitor.json", plan.to_json().dump(2), 0600));
+    TRY(write_file_atomic(dir + "/monitor.json",
+                          TRY(dump_json_exact(plan.to_json(), "monitor.json", 2)), 0600));
     auto ready = TRY(launch_monitor({context_.monitor_binary, "monitor", dir + "/monitor.json"},
                                     std::chrono::seconds(30)));
     return ready.monitor;
@@ -131,7 +133,8 @@ Result<> VmInstance::destroy() {
     return remove_instance_tree(directory());
 }
 
-Result<ExecResult> VmInstance::exec(const std::vector<std::string>&, const std::string&) {
+Result<ExecResult> VmInstance::exec(const std::vector<std::string>&, const std::string&,
+                                    const Cancellation&) {
     return fail_errno(ENOTSUP, fmt::format("exec in VM {} needs the guest agent, which does not "
                                            "exist yet; use the console",
                                            record_.name));

@@ -21,8 +21,8 @@ class VmInstance final : public Instance {
     Result<> freeze() override;
     Result<> unfreeze() override;
     Result<> destroy() override;
-    Result<ExecResult> exec(const std::vector<std::string>& argv,
-                            const std::string& stdin_data) override;
+    Result<ExecResult> exec(const std::vector<std::string>& argv, const std::string& stdin_data,
+                            const Cancellation& cancel) override;
     Result<> update_limits(const ResourceLimits& limits) override;
 
     // The VMM process's cgroup (limits.cpu as a CPU quota), beside the containers'.

@@ -1,7 +1,10 @@
 #include "manager/store/store.h"
 
 #include <cerrno>
+#include <concepts>
 #include <ctime>
+#include <limits>
+#include <utility>
 
 namespace vessel::manager {
 
@@ -51,6 +54,18 @@ static_assert(std::size(migrations) == Store::schema_version);
 constexpr const char* instance_columns =
     "name, type, image, config, state, pid, pid_start_time, exit_code, exit_signal, created_at";
 
+// An integer column that must fit its field: a database edited by hand (or by a bug) is an error
+// naming the row and column, not a silently truncated pid.
+template <std::integral T>
+Result<T> column_in(const Statement& row, int index, std::string_view column,
+                    const std::string& name) {
+    int64_t value = row.column_int(index);
+    if (!std::in_range<T>(value))
+        return fail("instance {}: {}: {} is out of range ({} to {})", name, column, value,
+                    std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+    return static_cast<T>(value);
+}
+
 Result<InstanceRecord> read_instance(Statement& row) {
     InstanceRecord record;
     record.name = row.column_text(0);
@@ -58,10 +73,12 @@ Result<InstanceRecord> read_instance(Statement& row) {
     record.image = row.column_text(2);
     record.config = TRY_CTX(parse_json(row.column_text(3), "config"), "instance {}", record.name);
     record.state = row.column_text(4);
-    record.pid = static_cast<pid_t>(row.column_int(5));
-    record.pid_start_time = static_cast<uint64_t>(row.column_int(6));
-    if (!row.column_is_null(7)) record.exit_code = static_cast<int>(row.column_int(7));
-    if (!row.column_is_null(8)) record.exit_signal = static_cast<int>(row.column_int(8));
+    record.pid = TRY(column_in<pid_t>(row, 5, "pid", record.name));
+    record.pid_start_time = TRY(column_in<uint64_t>(row, 6, "pid_start_time", record.name));
+    if (!row.column_is_null(7))
+        record.exit_code = TRY(column_in<int>(row, 7, "exit_code", record.name));
+    if (!row.column_is_null(8))
+        record.exit_signal = TRY(column_in<int>(row, 8, "exit_signal", record.name));
     record.created_at = row.column_int(9);
     return record;
 }

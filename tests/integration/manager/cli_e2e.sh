@@ -6,80 +6,7 @@
 set -uo pipefail
 vessel_bin=$1
 vesseld_bin=$2
-if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root (containers)"; exit 77; fi
-runtime_bin=$(dirname "$vesseld_bin")/vessel-runc
-if [[ ! -x /bin/busybox ]]; then echo "SKIP: busybox-static is not installed"; exit 77; fi
-
-work=$(mktemp -d /tmp/vessel-e2e-XXXXXX)
-socket=$work/vessel.sock
-state=$work/state
-parent=vessel-e2e-$$
-# A private managed network: its own bridge and /24, so the host's vessel0 is never touched.
-bridge=vt$$
-gateway=10.213.$(($$ % 250)).1
-export VESSEL_SOCKET=$socket
-daemon_pid=
-failures=0
-
-# A stand-in for vessel-vmm (its command line and exit statuses) for the fast lifecycle checks: it
-# "boots" by writing its arguments to its console (stdout, the monitor's terminal) and powers off
-# on SIGTERM. The real vessel-vmm boots Linux further down.
-cat >"$work/fake-vmm" <<'VMM'
-#!/bin/sh
-echo "fake-vmm booted: $*"
-trap 'echo "fake-vmm: power off"; exit 0' TERM
-while :; do sleep 1 & wait $!; done
-VMM
-chmod +x "$work/fake-vmm"
-
-vmm=$work/fake-vmm
-start_daemon() {
-  "$vesseld_bin" --socket "$socket" --state-dir "$state" --cgroup-parent "$parent" \
-    --vmm "$vmm" --guest-cache "${guest_cache:-$work/no-guests}" \
-    --bridge "$bridge" --bridge-address "$gateway" \
-    >>"$work/vesseld.log" 2>&1 &
-  daemon_pid=$!
-  # A killed daemon leaves its socket file: wait for an answer, not for the file.
-  for _ in $(seq 200); do "$vessel_bin" list >/dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "vesseld did not start:"; cat "$work/vesseld.log"; exit 1
-}
-cleanup() {
-  for name in $("$vessel_bin" list --format json 2>/dev/null | grep -o '"name": "[^"]*"' | cut -d'"' -f4); do
-    "$vessel_bin" delete --force "$name" >/dev/null 2>&1
-  done
-  "$vessel_bin" network delete "$bridge" >/dev/null 2>&1
-  [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  [[ -n ${httpd_pid:-} ]] && kill "$httpd_pid" 2>/dev/null
-  # Whatever a failed run left of the network.
-  for pid in $(pgrep -a -x dnsmasq | grep -- "--interface=$bridge " | cut -d' ' -f1); do kill "$pid"; done
-  nft delete table ip "vessel_$bridge" 2>/dev/null
-  ip link del "$bridge" 2>/dev/null
-  for c in /sys/fs/cgroup/*/"$parent"; do rmdir "$c" 2>/dev/null; done
-  grep -q "$work" /proc/mounts && echo "LEAK: mounts under $work remain"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-pass() { echo "ok - $1"; }
-failed() { echo "FAIL - $1"; failures=$((failures + 1)); }
-check() {  # check DESCRIPTION COMMAND... : the command must succeed
-  local what=$1; shift
-  if "$@" >"$work/out" 2>&1; then pass "$what"; else failed "$what"; sed 's/^/    /' "$work/out"; fi
-}
-expect_error() {  # expect_error DESCRIPTION EXPECTED-STDERR-TEXT COMMAND...
-  local what=$1 text=$2; shift 2
-  if "$@" >"$work/out" 2>&1; then failed "$what (succeeded)"; sed 's/^/    /' "$work/out"; return; fi
-  if grep -qF -- "$text" "$work/out"; then pass "$what"; else
-    failed "$what (wrong message)"; sed 's/^/    /' "$work/out"; fi
-}
-nothing_left() {  # nothing_left NAME: no row, no directory, no cgroup, no mount
-  local name=$1
-  "$vessel_bin" list --format json | grep -q "\"name\": \"$name\"" && return 1
-  [[ -e $state/instances/$name ]] && return 1
-  for c in /sys/fs/cgroup/*/"$parent"/"$name"; do [[ -e $c ]] && return 1; done
-  grep -q "$state/instances/$name" /proc/mounts && return 1
-  return 0
-}
+source "$(dirname "$0")/lib.sh"
 
 expect_error "no daemon: says how to start it" "vesseld is not running (socket $socket): start it with \`vesseld\`" \
   "$vessel_bin" list
@@ -88,7 +15,7 @@ check "socket is root-only" test "$(stat -c %a "$socket")" = 600
 
 # Lifecycle
 check "launch busybox c1 with limits" "$vessel_bin" launch busybox c1 -c limits.memory=64MiB -c limits.processes=100 -c limits.cpu=0.5
-check "list shows c1 RUNNING" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNING +CONTAINER'"
+check "list shows c1 RUNNING" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNING +([0-9.]+ +)?CONTAINER'"
 check "exec runs inside the container" bash -c "[[ \$('$vessel_bin' exec c1 -- hostname) == c1 ]]"
 "$vessel_bin" exec c1 -- sh -c 'exit 7'
 check "exec propagates the exit status" test $? -eq 7
@@ -289,5 +216,4 @@ for _ in $(seq 50); do [[ -z $(dnsmasq_of_bridge) ]] && break; sleep 0.1; done
 check "its dnsmasq is gone" test -z "$(dnsmasq_of_bridge)"
 expect_error "an unknown network" "network nosuch not found" "$vessel_bin" network delete nosuch
 
-echo "$failures failure(s)"
-[[ $failures -eq 0 ]]
+finish
