@@ -88,11 +88,13 @@ int main(int argc, char** argv) {
     if (argc >= 2 && std::string_view(argv[1]) == "net-attach")
         return vessel::manager::run_net_attach(argc, argv);
     if (argc >= 3 && std::string_view(argv[1]) == "monitor") {
-        int ready_fd = -1;
-        for (int i = 3; i < argc; ++i)
-            if (std::string_view(argv[i]).starts_with("--ready-fd="))
-                ready_fd = std::atoi(argv[i] + 11);
-        return vessel::manager::run_monitor(argv[2], ready_fd);
+        int ready_fd = -1, lock_fd = -1;
+        for (int i = 3; i < argc; ++i) {
+            std::string_view arg = argv[i];
+            if (arg.starts_with("--ready-fd=")) ready_fd = std::atoi(argv[i] + 11);
+            if (arg.starts_with("--lock-fd=")) lock_fd = std::atoi(argv[i] + 10);
+        }
+        return vessel::manager::run_monitor(argv[2], ready_fd, lock_fd);
     }
 
     CLI::App app{"vesseld: the Vessel manager daemon (REST API on a unix socket)"};

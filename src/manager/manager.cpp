@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/file.h"
+#include "manager/crash_point.h"
 #include "manager/instance/name.h"
 #include "manager/json_text.h"
 
@@ -116,21 +117,6 @@ Manager::~Manager() {
     if (watcher_.joinable()) watcher_.join();
     events_.close();
     operations_.reset();  // joins running operations
-}
-
-Result<> Manager::reconcile() {
-    // After a restart (or a crash) the database says what should run; the monitors say what does.
-    for (const auto& record : TRY(store_->list_instances())) {
-        if (record.state != "running" && record.state != "frozen") continue;
-        ProcessIdentity monitor{.pid = record.pid, .start_time = record.pid_start_time};
-        if (process_matches(monitor)) {
-            logger_.info("re-attached to instance {} (monitor pid {})", record.name, record.pid);
-            watch(record.name, monitor);
-        } else {
-            record_exit(record.name, monitor);
-        }
-    }
-    return {};
 }
 
 Result<InstanceRecord> Manager::find(const std::string& name) {
@@ -298,13 +284,16 @@ Result<OperationRecord> Manager::launch(LaunchRequest request) {
                              {"error", error.message()}});
             return std::unexpected(std::move(error));
         };
+        crash_point("launch-row-inserted");
         auto record = TRY(find(request.name));
         auto instance = TRY(make_instance(context_, record));
         if (auto created = instance->create(image); !created) return undo(created.error());
-        TRY(store_->set_state(request.name, "stopped"));
+        crash_point("launch-created");
         events_.publish(
             {{"type", "lifecycle"}, {"action", "instance-created"}, {"instance", request.name}});
-        if (!request.start) return {};
+        // The row stays "creating" until the launch is whole (set_running ends it), so that a
+        // vesseld that dies on the way knows at its next start what to finish or roll back.
+        if (!request.start) return store_->set_state(request.name, "stopped");
         if (auto started = start_instance(request.name); !started) return undo(started.error());
         return {};
     });
@@ -312,6 +301,10 @@ Result<OperationRecord> Manager::launch(LaunchRequest request) {
 
 Result<> Manager::start_instance(const std::string& name) {
     auto record = TRY(find(name));
+    if (record.state == "deleting")
+        return fail_errno(EBUSY, fmt::format("instance {} is being deleted: delete it again to "
+                                             "finish",
+                                             name));
     auto instance = TRY(make_instance(context_, record));
     if (instance->status().state != "stopped")
         return fail_errno(EBUSY, fmt::format("instance {} is already running", name));
@@ -322,6 +315,7 @@ Result<> Manager::start_instance(const std::string& name) {
         return fail_errno(ENOENT, fmt::format("image {} of instance {} is gone",
                                               record.image.substr(0, 12), name));
     auto monitor = TRY(instance->start(*image));
+    crash_point("start-monitor-ready");
     TRY(store_->set_running(name, monitor.pid, monitor.start_time));
     watch(name, monitor);
     events_.publish({{"type", "lifecycle"}, {"action", "instance-started"}, {"instance", name}});
@@ -386,7 +380,11 @@ Result<OperationRecord> Manager::remove(const std::string& name, bool force) {
             TRY(instance->stop(std::chrono::seconds(0), true));
             record_exit(name, {.pid = record.pid, .start_time = record.pid_start_time});
         }
+        // From here the instance is going whatever happens: a vesseld that dies before the row is
+        // gone finishes the deletion at its next start.
+        TRY(store_->set_state(name, "deleting"));
         TRY(instance->destroy());
+        crash_point("delete-destroyed");
         TRY(store_->delete_instance(name));
         events_.publish(
             {{"type", "lifecycle"}, {"action", "instance-deleted"}, {"instance", name}});

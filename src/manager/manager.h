@@ -87,7 +87,14 @@ class Manager {
 
   private:
     Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<Store> store);
+    // At start-up (reconcile.cpp): every row against reality. What runs is watched again, with the
+    // state it really has; half-done launches are finished (their monitor runs) or rolled back,
+    // half-done deletions finished, leftovers of crashed work removed.
     Result<> reconcile();
+    Result<> reconcile_instance(const InstanceRecord& record);
+    std::optional<ProcessIdentity> live_monitor(const InstanceRecord& record,
+                                                const std::string& directory);
+    void roll_back_launch(const InstanceRecord& record, Instance& instance);
     Result<InstanceRecord> find(const std::string& name);
     std::shared_ptr<std::mutex> lock_for(const std::string& name);
     Result<> start_instance(const std::string& name);

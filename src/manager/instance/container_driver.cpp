@@ -9,8 +9,11 @@
 #include <charconv>
 
 #include "base/file.h"
+#include "container/cgroup/freezer.h"
 #include "container/linux/seccomp.h"
+#include "manager/crash_point.h"
 #include "manager/json_text.h"
+#include "manager/network/bridge_network.h"
 
 namespace vessel::manager {
 
@@ -196,8 +199,9 @@ Result<ProcessIdentity> ContainerInstance::start(const ImageRecord& image) {
                      .command = {}};
     TRY(write_file_atomic(dir + "/monitor.json",
                           TRY(dump_json_exact(plan.to_json(), "monitor.json", 2)), 0600));
+    crash_point("start-plan-written");
     auto ready = TRY(launch_monitor({context_.monitor_binary, "monitor", dir + "/monitor.json"},
-                                    std::chrono::seconds(60)));
+                                    dir, std::chrono::seconds(60)));
     return ready.monitor;
 }
 
@@ -228,10 +232,22 @@ Result<> ContainerInstance::unfreeze() {
 
 Result<> ContainerInstance::clean_up() {
     auto dir = directory();
-    (void)runtime({"delete", "--force", record_.name});
+    // The runtime keeps a directory per container: none, nothing for `delete` to do.
+    if (path_exists(context_.runtime_root + "/" + record_.name))
+        (void)runtime({"delete", "--force", record_.name});
     if (::umount2((dir + "/rootfs").c_str(), 0) != 0 && errno != EINVAL && errno != ENOENT)
         ::umount2((dir + "/rootfs").c_str(), MNT_DETACH);
+    // The host end of a veth whose container end outlived a crash (the kernel removes both ends
+    // with the container's network namespace, so normally there is none).
+    auto veth = BridgeNetwork::host_interface_for(record_.name);
+    if (path_exists("/sys/class/net/" + veth)) (void)run_checked({"ip", "link", "del", veth});
+    remove_leftover_cgroup(cgroup_path());
     return {};
+}
+
+bool ContainerInstance::frozen() const {
+    auto layout = container::cgroup::detect_layout();
+    return layout && container::cgroup::is_frozen(*layout, cgroup_path());
 }
 
 Result<> ContainerInstance::destroy() {

@@ -25,6 +25,7 @@ class ContainerInstance final : public Instance {
     Result<ExecResult> exec(const std::vector<std::string>& argv, const std::string& stdin_data,
                             const Cancellation& cancel) override;
     Result<> update_limits(const ResourceLimits& limits) override;
+    bool frozen() const override;
 
     std::string cgroup_path() const;
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "base/file.h"
+#include "container/cgroup/cgroup.h"
 #include "manager/instance/container_driver.h"
 #include "manager/instance/vm_driver.h"
 
@@ -49,6 +50,20 @@ Result<> remove_instance_tree(const std::string& path) {
     int rc = ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     if (rc != 0) return fail_errno(rc > 0 ? rc : errno, fmt::format("remove {}", path));
     return {};
+}
+
+void remove_leftover_cgroup(const std::string& path) {
+    auto layout = container::cgroup::detect_layout();
+    if (!layout) return;
+    auto cgroup = container::cgroup::make_cgroup(*layout, path);
+    std::vector<std::string> present;
+    for (const auto& directory : cgroup->directories())
+        if (path_exists(directory)) present.push_back(directory);
+    if (present.empty()) return;
+    // One with processes is someone's: it stays.
+    if (auto processes = cgroup->processes(); !processes || !processes->empty()) return;
+    cgroup->restore_created(std::move(present));
+    (void)cgroup->destroy();
 }
 
 }  // namespace vessel::manager

@@ -67,8 +67,9 @@ class Instance {
     virtual Result<> freeze() = 0;
     virtual Result<> unfreeze() = 0;
     // Undoes what a monitor that died without cleaning up (SIGKILL) left behind, so that the
-    // instance can start again.
-    virtual Result<> clean_up() { return {}; }
+    // instance can start again: runtime state, a mount, a cgroup, a network interface, a payload
+    // that outlived its monitor. Cheap when there is nothing to undo.
+    virtual Result<> clean_up() = 0;
     // Removes everything create() made. The instance must be stopped.
     virtual Result<> destroy() = 0;
     // Runs a program in the running instance and captures its output. A client that goes away
@@ -77,6 +78,9 @@ class Instance {
                                     const std::string& stdin_data, const Cancellation& cancel) = 0;
     // Applies limits to a running instance, or refuses those the driver cannot change live.
     virtual Result<> update_limits(const ResourceLimits& limits) = 0;
+    // Whether the running instance is frozen in fact (its cgroup, its process), whatever the
+    // database says.
+    virtual bool frozen() const = 0;
 
     // Reality, not the database's belief: is the monitor (same pid, same start time) alive?
     InstanceStatus status() const;
@@ -95,5 +99,8 @@ Result<std::unique_ptr<Instance>> make_instance(const DriverContext& context,
 // Removes a directory tree without following symlinks out of it and without crossing into other
 // filesystems (a still-mounted root is refused, never emptied).
 Result<> remove_instance_tree(const std::string& path);
+
+// Removes an instance's cgroup ("/vessel/c1") in every hierarchy, when it is there and empty.
+void remove_leftover_cgroup(const std::string& path);
 
 }  // namespace vessel::manager

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #include "base/file.h"
 #include "container/cgroup/cgroup.h"
+#include "manager/crash_point.h"
 #include "manager/instance/console_mux.h"
 #include "manager/instance/limits.h"
 
@@ -24,6 +26,17 @@ namespace {
 
 constexpr const char* exit_file = "exit.json";
 constexpr const char* payload_file = "payload.json";
+constexpr const char* identity_file = "monitor-pid.json";
+constexpr const char* lock_file = "monitor.lock";
+
+Result<std::optional<ProcessIdentity>> read_identity(const std::string& path) {
+    if (!path_exists(path)) return std::optional<ProcessIdentity>{};
+    auto json = TRY(parse_json(TRY(read_file(path)), path));
+    JsonAt at(json, path);
+    return std::optional<ProcessIdentity>(
+        ProcessIdentity{.pid = TRY(TRY(at.child("pid")).integer_in<pid_t>()),
+                        .start_time = TRY(TRY(at.child("start_time")).unsigned_integer())});
+}
 
 }  // namespace
 
@@ -123,21 +136,30 @@ Result<bool> wait_for_exit(const ProcessIdentity& identity, std::chrono::millise
 }
 
 Result<MonitorReady> launch_monitor(std::vector<std::string> monitor_argv,
+                                    const std::string& instance_dir,
                                     std::chrono::milliseconds timeout) {
+    auto lock = TRY(open_file(instance_dir + "/" + lock_file, O_RDWR | O_CREAT, 0600));
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
+        return fail_errno(errno == EWOULDBLOCK ? EBUSY : errno,
+                          fmt::format("a monitor already runs for {}", instance_dir));
+    // Stale from a monitor that was killed: this one writes its own.
+    ::unlink((instance_dir + "/" + identity_file).c_str());
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe");
     UniqueFd read_end(fds[0]);
     UniqueFd write_end(fds[1]);
     auto null = TRY(open_file("/dev/null", O_RDWR));
     monitor_argv.push_back(fmt::format("--ready-fd={}", write_end.get()));
+    monitor_argv.push_back(fmt::format("--lock-fd={}", lock.get()));
     auto child = TRY(spawn({.argv = monitor_argv,
                             .stdin_fd = null.get(),
                             .stdout_fd = null.get(),
                             .stderr_fd = null.get(),
-                            .keep_fds = {write_end.get()},
+                            .keep_fds = {write_end.get(), lock.get()},
                             .search_path = false,
                             .new_session = true}));
     write_end.reset();
+    crash_point("monitor-spawned");
     // The first process forks the real monitor and exits at once.
     (void)child.wait();
 
@@ -174,6 +196,17 @@ Result<MonitorReady> launch_monitor(std::vector<std::string> monitor_argv,
     return ready;
 }
 
+bool monitor_holds_lock(const std::string& instance_dir) {
+    auto lock = open_file(instance_dir + "/" + lock_file, O_RDWR);
+    if (!lock) return false;
+    if (::flock(lock->get(), LOCK_EX | LOCK_NB) == 0) return false;  // released with the close
+    return errno == EWOULDBLOCK;
+}
+
+Result<std::optional<ProcessIdentity>> read_monitor_identity(const std::string& instance_dir) {
+    return read_identity(instance_dir + "/" + identity_file);
+}
+
 Result<std::optional<ExitStatus>> read_exit_status(const std::string& instance_dir) {
     auto path = instance_dir + "/" + exit_file;
     if (!path_exists(path)) return std::optional<ExitStatus>{};
@@ -185,13 +218,7 @@ Result<std::optional<ExitStatus>> read_exit_status(const std::string& instance_d
 }
 
 Result<std::optional<ProcessIdentity>> read_payload_identity(const std::string& instance_dir) {
-    auto path = instance_dir + "/" + payload_file;
-    if (!path_exists(path)) return std::optional<ProcessIdentity>{};
-    auto json = TRY(parse_json(TRY(read_file(path)), path));
-    JsonAt at(json, path);
-    return std::optional<ProcessIdentity>(
-        ProcessIdentity{.pid = TRY(TRY(at.child("pid")).integer_in<pid_t>()),
-                        .start_time = TRY(TRY(at.child("start_time")).unsigned_integer())});
+    return read_identity(instance_dir + "/" + payload_file);
 }
 
 namespace {
@@ -406,7 +433,7 @@ class Monitor {
 
 }  // namespace
 
-int run_monitor(const std::string& plan_path, int ready_fd) {
+int run_monitor(const std::string& plan_path, int ready_fd, int lock_fd) {
     auto report_error = [&](const Error& error) {
         (void)write_all(ready_fd, "error " + error.message() + "\n");
         return 1;
@@ -423,10 +450,21 @@ int run_monitor(const std::string& plan_path, int ready_fd) {
     pid_t forked = ::fork();
     if (forked < 0) return report_error(Error("fork", errno));
     if (forked > 0) ::_exit(0);
+    // The lock stays with this process alone: nothing it starts inherits it.
+    if (lock_fd >= 0) ::fcntl(lock_fd, F_SETFD, FD_CLOEXEC);
+    auto self = process_start_time(::getpid());
+    if (!self) return report_error(self.error());
+    if (auto recorded = write_file_atomic(plan->instance_dir + "/" + identity_file,
+                                          Json{{"pid", ::getpid()}, {"start_time", *self}}.dump());
+        !recorded)
+        return report_error(recorded.error());
     ::signal(SIGPIPE, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return report_error(Error("subreaper", errno));
-    return Monitor(std::move(*plan), ready_fd).run();
+    int code = Monitor(*plan, ready_fd).run();
+    // Gone before the lock is released (at exit): whoever sees the lock held may find this file.
+    ::unlink((plan->instance_dir + "/" + identity_file).c_str());
+    return code;
 }
 
 }  // namespace vessel::manager

@@ -72,15 +72,29 @@ struct MonitorReady {
 // Starts `monitor_argv` (which must end up calling run_monitor with the plan), waits for it to
 // report, and returns the identities of the monitor and of the payload. On a setup failure the
 // monitor has already undone everything and the error carries its message.
+//
+// The instance's monitor lock (monitor.lock in instance_dir, an flock) is taken here, before the
+// monitor exists, and handed to it; the monitor holds it for its whole life. So whenever vesseld
+// dies, even between this spawn and recording the monitor in its database, the next vesseld can
+// tell that a monitor is alive (monitor_holds_lock) and find it (read_monitor_identity). EBUSY when
+// a monitor already holds the lock.
 Result<MonitorReady> launch_monitor(std::vector<std::string> monitor_argv,
+                                    const std::string& instance_dir,
                                     std::chrono::milliseconds timeout);
 
-// The monitor's main: reads the plan, forks away from its parent, sets the payload up, writes the
-// readiness line to ready_fd and waits. Returns the monitor's exit code.
-int run_monitor(const std::string& plan_path, int ready_fd);
+// The monitor's main: reads the plan, forks away from its parent, records its identity, sets the
+// payload up, writes the readiness line to ready_fd and waits, holding lock_fd (the monitor lock)
+// until it exits. Returns the monitor's exit code.
+int run_monitor(const std::string& plan_path, int ready_fd, int lock_fd);
+
+// Whether a monitor (this instance's, whoever started it) is alive: it holds the monitor lock.
+bool monitor_holds_lock(const std::string& instance_dir);
+// monitor-pid.json, written by the monitor as soon as it runs.
+Result<std::optional<ProcessIdentity>> read_monitor_identity(const std::string& instance_dir);
 
 // exit.json in the instance directory, written by the monitor when the payload ended.
 Result<std::optional<ExitStatus>> read_exit_status(const std::string& instance_dir);
+// payload.json, present while the payload runs (written once it is set up).
 Result<std::optional<ProcessIdentity>> read_payload_identity(const std::string& instance_dir);
 
 // Waits until the process is gone (or the timeout passes); true when it is gone.

@@ -7,6 +7,7 @@
 
 #include "base/file.h"
 #include "container/cgroup/cgroup.h"
+#include "manager/crash_point.h"
 #include "manager/json_text.h"
 
 namespace vessel::manager {
@@ -86,8 +87,9 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
         .cpu_quota_us = TRY(limits_from_config(record_.config)).cpu_quota_us.value_or(0)};
     TRY(write_file_atomic(dir + "/monitor.json",
                           TRY(dump_json_exact(plan.to_json(), "monitor.json", 2)), 0600));
+    crash_point("start-plan-written");
     auto ready = TRY(launch_monitor({context_.monitor_binary, "monitor", dir + "/monitor.json"},
-                                    std::chrono::seconds(30)));
+                                    dir, std::chrono::seconds(30)));
     return ready.monitor;
 }
 
@@ -128,8 +130,31 @@ Result<> VmInstance::unfreeze() {
     return signal_vmm(SIGCONT);
 }
 
+bool VmInstance::frozen() const {
+    auto payload = read_payload_identity(directory());
+    if (!payload || !*payload || !process_matches(**payload)) return false;
+    auto stat = read_file(fmt::format("/proc/{}/stat", (*payload)->pid));
+    if (!stat) return false;
+    auto close = stat->rfind(')');
+    return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'T';
+}
+
+Result<> VmInstance::clean_up() {
+    // A VMM whose monitor was killed runs on unwatched: nothing would record its end.
+    if (auto payload = read_payload_identity(directory()); payload && *payload) {
+        if (auto pidfd = open_pidfd((*payload)->pid); pidfd && process_matches(**payload)) {
+            (void)::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+            (void)wait_for_exit(**payload, std::chrono::seconds(10));
+        }
+        ::unlink((directory() + "/payload.json").c_str());
+    }
+    remove_leftover_cgroup(cgroup_path());
+    return {};
+}
+
 Result<> VmInstance::destroy() {
     if (status().state != "stopped") return fail("instance {} is still running", record_.name);
+    TRY(clean_up());
     return remove_instance_tree(directory());
 }
 

@@ -20,10 +20,12 @@ class VmInstance final : public Instance {
     Result<> stop(std::chrono::milliseconds timeout, bool force) override;
     Result<> freeze() override;
     Result<> unfreeze() override;
+    Result<> clean_up() override;
     Result<> destroy() override;
     Result<ExecResult> exec(const std::vector<std::string>& argv, const std::string& stdin_data,
                             const Cancellation& cancel) override;
     Result<> update_limits(const ResourceLimits& limits) override;
+    bool frozen() const override;
 
     // The VMM process's cgroup (limits.cpu as a CPU quota), beside the containers'.
     std::string cgroup_path() const;
