@@ -132,7 +132,15 @@ TEST_F(CgroupSharingTest, AContainerJoiningAPodMayShareItsCgroupButDeletesOnlyIt
     detach(id_, member);
     auto removed = invoke({"delete", "--force", id_});
     EXPECT_EQ(removed.code, 0) << removed.err;
-    EXPECT_EQ(::kill(pod_init, 0), 0) << "the pod's init was killed with its member";
+    auto pod_state = parse_json(invoke({"state", pod}).out, "state");
+    ASSERT_TRUE(pod_state);
+    EXPECT_EQ((*pod_state)["status"], "running") << "the pod's init was killed with its member";
+    // ...and still in the cgroup it shares.
+    EXPECT_NE(
+        slurp(fmt::format("/proc/{}/cgroup", pod_init))
+            .find(fmt::format(":pids:{}\n", config_["linux"]["cgroupsPath"].get<std::string>())),
+        std::string::npos)
+        << slurp(fmt::format("/proc/{}/cgroup", pod_init));
     EXPECT_EQ(invoke({"delete", "--force", pod}).code, 0);
     expect_nothing_left();
 }
