@@ -20,7 +20,7 @@ constexpr uint64_t kSpecVersion2 = uint64_t{2} << 24;
 
 namespace csr {
 constexpr uint32_t medeleg = 0x302, mideleg = 0x303, mcounteren = 0x306, menvcfg = 0x30a,
-                   stimecmp = 0x14d, satp = 0x180;
+                   scounteren = 0x106, stimecmp = 0x14d, satp = 0x180;
 }
 constexpr uint64_t kMenvcfgStce = uint64_t{1} << 63;
 // What OpenSBI delegates and more: no M-mode trap handler exists behind the SBI, so every
@@ -47,7 +47,11 @@ void Sbi::enter_supervisor(riscv::Hart& hart, uint64_t entry, uint64_t opaque) {
     hart.reset(entry, riscv::Priv::supervisor);
     hart.write_csr_as_firmware(csr::medeleg, kDelegatedExceptions);
     hart.write_csr_as_firmware(csr::mideleg, kDelegatedInterrupts);
-    hart.write_csr_as_firmware(csr::mcounteren, 7);  // cycle, time, instret readable in S and U
+    // cycle, time and instret readable in S-mode (mcounteren) and, as OpenSBI leaves them, in
+    // U-mode (scounteren): Linux writes scounteren only from its SBI PMU driver, and without that
+    // the vDSO's clock_gettime, which reads `time` in U-mode, would trap.
+    hart.write_csr_as_firmware(csr::mcounteren, 7);
+    hart.write_csr_as_firmware(csr::scounteren, 7);
     hart.write_csr_as_firmware(csr::menvcfg, kMenvcfgStce);
     hart.write_csr_as_firmware(csr::stimecmp, ~uint64_t{0});
     hart.write_csr_as_firmware(csr::satp, 0);

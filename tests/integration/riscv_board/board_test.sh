@@ -1,8 +1,9 @@
 #!/bin/bash
 # One case of the RISC-V board tests: boots guest/'s riscv64 kernel + initramfs on vessel-vmm and
-# checks the guest's output and vessel-vmm's exit status. Usage: board_test.sh VMM SOURCE_DIR CASE
+# checks the guest's output and vessel-vmm's exit status.
+# Usage: board_test.sh VMM SOURCE_DIR CASE [CLOCK_PROBE] (the static riscv64 program `clock` runs)
 set -uo pipefail
-vmm=$1 src=$2 case=$3
+vmm=$1 src=$2 case=$3 clock_probe=${4:-}
 kernel=$("$src/guest/out.sh" riscv64-kernel Image 2>/dev/null) || {
     echo "FAIL: no riscv64 guest kernel (run make guest)"; exit 1; }
 initrd=$("$src/guest/out.sh" riscv64-initramfs initramfs.cpio.gz 2>/dev/null) || {
@@ -11,6 +12,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Generous: the interpreter boots in ~5 s alone, but these machines are shared.
 limit=240
+
+fw=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin
 
 # boot STATUS CMDS [vessel-vmm options...]: runs CMDS in the guest, expects STATUS; output in $work/out.
 boot() {
@@ -101,7 +104,6 @@ sbi-console)
 opensbi | opensbi-smp2)
     # Debian's OpenSBI in emulated M-mode (CLINT, PLIC M contexts, sifive,test) starts the kernel;
     # with two harts its HSM (IPIs through the CLINT) brings the second one up.
-    fw=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin
     [[ -f $fw ]] || { echo "FAIL: $fw missing (make deps installs opensbi)"; exit 1; }
     n=1
     [[ $case == opensbi-smp2 ]] && n=2
@@ -143,6 +145,18 @@ u-boot)
     expect '^U-Boot 20'
     expect '^In: +serial@10000000'
     expect '^model=vessel,riscv-virt$'
+    ;;
+clock)
+    # A static glibc program reads the clock from U-mode: clock_gettime through the vDSO, and the
+    # `time` CSR itself. It is added to the initramfs as a second cpio archive.
+    [[ -x $clock_probe ]] || { echo "FAIL: no clock probe at '$clock_probe'"; exit 1; }
+    mkdir "$work/extra" && cp "$clock_probe" "$work/extra/clock_probe"
+    (cd "$work/extra" && echo clock_probe | cpio --quiet -o -H newc -R 0:0) | gzip -n >"$work/extra.cpio.gz"
+    cat "$initrd" "$work/extra.cpio.gz" >"$work/initrd.gz"
+    initrd=$work/initrd.gz
+    boot 0 '/clock_probe; echo probe-exit=$?'
+    expect '^clock-probe: vdso=yes rdtime=moves monotonic=[0-9]+\.[0-9]{9}$'
+    expect '^probe-exit=0$'
     ;;
 bad-input)
     fails=0

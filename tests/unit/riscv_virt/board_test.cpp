@@ -218,6 +218,46 @@ TEST_F(SbiFixture, ConsoleHsmAndResetDoWhatTheyAnnounce) {
     EXPECT_FALSE(sbi.wait_for_start(1));
 }
 
+// A kernel started by the SBI finds the counter CSRs as OpenSBI leaves them: readable in S-mode
+// (mcounteren) and in U-mode (scounteren). Linux without an SBI PMU driver never writes
+// scounteren, and glibc's clock_gettime reads `time` in the vDSO, in U-mode: with scounteren 0
+// every such call died of SIGILL.
+TEST(SbiEnterSupervisor, LeavesTimeCycleAndInstretReadableInUserMode) {
+    Board board(1);
+    constexpr uint64_t kMailbox = kRam + 0x1000;  // +0 scause, +8 time, +16 reads done, +24 flag
+    // Assembled with riscv64-unknown-elf-as -march=rv64g, linked at 0x80000000, from:
+    //         la t0, handler; csrw stvec, t0; la t0, user; csrw sepc, t0
+    //         sret                   # sstatus.SPP is 0: to U-mode
+    //   user: csrr a5, time; csrr a6, cycle; csrr a7, instret; li t1, 1
+    //         ecall                  # delegated: back to the S-mode handler, scause 8
+    //   handler: csrr t2, scause; sd t2, 0(a1); sd a5, 8(a1); sd t1, 16(a1)
+    //         li t3, 1; sw t3, 24(a1)
+    //   spin: j spin
+    constexpr uint32_t kProgram[] = {0x00000297, 0x03028293, 0x10529073, 0x00000297, 0x01028293,
+                                     0x14129073, 0x10200073, 0xc01027f3, 0xc0002873, 0xc02028f3,
+                                     0x00100313, 0x00000073, 0x142023f3, 0x0075b023, 0x00f5b423,
+                                     0x0065b823, 0x00100e13, 0x01c5ac23, 0x0000006f};
+    ASSERT_TRUE(board.memory.write(
+        kRam, std::span(reinterpret_cast<const uint8_t*>(kProgram), sizeof kProgram)));
+    riscv::Hart& hart = *board.harts[0];
+    Sbi::enter_supervisor(hart, kRam, kMailbox);
+    std::jthread thread([&hart] { hart.run(); });
+    struct Stop {
+        riscv::Hart& hart;
+        ~Stop() { hart.request_stop(); }
+    } stop{hart};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (board.memory.load<uint32_t>(kMailbox + 24).value_or(0) == 0 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(board.memory.load<uint32_t>(kMailbox + 24).value_or(0), 1u) << "never trapped";
+    EXPECT_EQ(board.memory.load<uint64_t>(kMailbox).value(), 8u)
+        << "scause 8 is the ecall from U-mode; 2 (illegal instruction) is a counter read that "
+           "trapped";
+    EXPECT_EQ(board.memory.load<uint64_t>(kMailbox + 16).value(), 1u);
+    EXPECT_GT(board.memory.load<uint64_t>(kMailbox + 8).value(), 0u) << "time reads the clock";
+}
+
 // Linux frees or rewrites pages as soon as sbi_remote_sfence_vma() returns, so the call must not
 // return before every target hart has dropped its translations: one busy in a loop, one asleep
 // in WFI (woken to flush) and, without waiting at all, one that is not running.
