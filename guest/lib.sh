@@ -129,4 +129,4 @@ guest_entry() {
     echo "$GUEST_CACHE/$name-$hash"
 }
 
-GUEST_RECIPES=(riscv64-kernel riscv64-initramfs x86_64-kernel x86_64-initramfs)
+GUEST_RECIPES=(riscv64-kernel riscv64-initramfs riscv64-rootfs x86_64-kernel x86_64-initramfs)
