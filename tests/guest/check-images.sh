@@ -81,6 +81,27 @@ riscv64-initramfs)
     check_manifest "$dir" riscv64-initramfs
     check_initramfs "$dir" "UCB RISC-V"
     ;;
+riscv64-rootfs)
+    dir=$(guest_dir riscv64-rootfs)
+    check_manifest "$dir" riscv64-rootfs
+    image=$dir/root.ext4
+    [[ $(stat -c %s "$image") -eq $((256 << 20)) ]] || test_fail "$image is not 256 MiB"
+    # Sparse: the blocks in use, not the size, are what the cache holds.
+    (($(stat -c %b "$image") * 512 < 64 << 20)) || test_fail "$image is not sparse"
+    e2fsck -fn "$image" >/dev/null 2>&1 || test_fail "$image does not check clean"
+    for path in /init /bin/busybox /usr/local/bin/vsockcat /usr/local/bin/randread; do
+        debugfs -R "stat $path" "$image" 2>/dev/null | grep -q 'Type: regular' ||
+            test_fail "$image has no file $path"
+    done
+    [[ "$(debugfs -R 'cat /init' "$image" 2>/dev/null)" == "$(cat "$REPO/guest/init.sh")" ]] ||
+        test_fail "$image: /init is not guest/init.sh"
+    debugfs -R 'stat /sbin/init' "$image" 2>/dev/null | grep -q 'Fast link dest: "/init"' ||
+        test_fail "$image: /sbin/init does not point at /init"
+    debugfs -R 'dump /usr/local/bin/vsockcat '"$scratch/vsockcat" "$image" >/dev/null 2>&1
+    file -b "$scratch/vsockcat" | grep -Eq 'RISC-V.*statically linked' ||
+        test_fail "vsockcat is not a static RISC-V binary: $(file -b "$scratch/vsockcat")"
+    echo "ok: $image: clean sparse ext4 with /sbin/init and the guest tools"
+    ;;
 x86_64-initramfs)
     dir=$(guest_dir x86_64-initramfs)
     check_manifest "$dir" x86_64-initramfs
@@ -88,15 +109,16 @@ x86_64-initramfs)
     ;;
 cache-hit)
     # With every image built, the whole recipe run must only hash and find the cache entries.
-    for name in riscv64-kernel riscv64-initramfs x86_64-kernel x86_64-initramfs; do guest_dir "$name" >/dev/null; done
+    names=(riscv64-kernel riscv64-initramfs riscv64-rootfs x86_64-kernel x86_64-initramfs)
+    for name in "${names[@]}"; do guest_dir "$name" >/dev/null; done
     start=$(date +%s%N)
     "$REPO/guest/build.sh" >"$scratch/out" 2>"$scratch/err" || test_fail "guest/build.sh failed: $(cat "$scratch/err")"
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-    [[ $(grep -c '^guest\[.*\]: cache hit ' "$scratch/err") -eq 4 ]] || test_fail "not four cache hits: $(cat "$scratch/err")"
+    [[ $(grep -c '^guest\[.*\]: cache hit ' "$scratch/err") -eq ${#names[@]} ]] ||
+        test_fail "not ${#names[@]} cache hits: $(cat "$scratch/err")"
     grep -q 'building' "$scratch/err" && test_fail "a cached recipe rebuilt: $(cat "$scratch/err")"
     ((elapsed_ms < 6000)) || test_fail "cached run took $elapsed_ms ms (limit 6000)"
     mapfile -t printed <"$scratch/out"
-    names=(riscv64-kernel riscv64-initramfs x86_64-kernel x86_64-initramfs)
     for i in "${!names[@]}"; do
         name=${names[$i]}
         entry=$(guest_dir "$name")
@@ -106,7 +128,7 @@ cache-hit)
     done
     [[ "$("$REPO/guest/out.sh" riscv64-kernel Image 2>/dev/null)" == "$(guest_dir riscv64-kernel)/Image" ]] ||
         test_fail "guest/out.sh riscv64-kernel Image does not print the Image in the current entry"
-    echo "ok: all four recipes were cache hits in $elapsed_ms ms"
+    echo "ok: all ${#names[@]} recipes were cache hits in $elapsed_ms ms"
     ;;
 *)
     test_fail "unknown artefact '$2'"
