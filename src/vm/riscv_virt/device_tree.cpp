@@ -1,8 +1,14 @@
 #include "vm/riscv_virt/device_tree.h"
 
+#include <sys/random.h>
+
 extern "C" {
 #include <libfdt.h>
 }
+
+#include <array>
+#include <cerrno>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -51,6 +57,9 @@ class Writer {
         check(fdt_property(blob_.data(), name, joined.data(), static_cast<int>(joined.size())));
     }
     void prop_empty(const char* name) { check(fdt_property(blob_.data(), name, nullptr, 0)); }
+    void prop_bytes(const char* name, std::span<const uint8_t> bytes) {
+        check(fdt_property(blob_.data(), name, bytes.data(), static_cast<int>(bytes.size())));
+    }
     void reg(uint64_t base, uint64_t size) {
         prop_cells("reg", {hi(base), lo(base), hi(size), lo(size)});
     }
@@ -71,9 +80,25 @@ class Writer {
     int error_ = 0;
 };
 
+// 64 bytes, as QEMU's virt board gives: 512 bits, twice what Linux's crng needs to initialise.
+constexpr size_t kRngSeedBytes = 64;
+
+Result<std::array<uint8_t, kRngSeedBytes>> host_random_seed() {
+    std::array<uint8_t, kRngSeedBytes> seed{};
+    // Up to 256 bytes from an initialised pool arrive whole; EINTR only before any byte.
+    for (;;) {
+        ssize_t got = ::getrandom(seed.data(), seed.size(), 0);
+        if (got == static_cast<ssize_t>(seed.size())) return seed;
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return fail_errno("getrandom for the device tree's rng-seed");
+        return fail("getrandom for the device tree's rng-seed: {} of {} bytes", got, seed.size());
+    }
+}
+
 }  // namespace
 
 Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeInputs& inputs) {
+    auto seed = TRY(host_random_seed());
     std::vector<uint8_t> blob(64 * 1024);
     Writer fdt(blob);
     fdt.begin("");
@@ -85,6 +110,7 @@ Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeInputs& inputs) {
     fdt.begin("chosen");
     fdt.prop("bootargs", inputs.bootargs);
     fdt.prop("stdout-path", fmt::format("/soc/serial@{:x}", kUartBase));
+    fdt.prop_bytes("rng-seed", seed);
     if (inputs.initrd_end > inputs.initrd_start) {
         fdt.prop_cells("linux,initrd-start",
                        {Writer::hi(inputs.initrd_start), Writer::lo(inputs.initrd_start)});

@@ -24,6 +24,10 @@ struct DeviceTreeInputs {
 // The ISA string advertised in every cpu node (and what the hart implements).
 inline constexpr const char* kRiscvIsa = "rv64imafdc_zicsr_zifencei_zicntr_sstc";
 
+// /chosen carries a fresh 64-byte rng-seed from the host's getrandom() on every call: the guest
+// kernel's RNG can be seeded at boot instead of waiting for entropy an emulated machine is slow to
+// gather. The same tree goes to the kernel directly or through --bios firmware (OpenSBI passes it
+// on).
 Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeInputs& inputs);
 
 }  // namespace vessel::riscv_virt

@@ -158,6 +158,23 @@ clock)
     expect '^clock-probe: vdso=yes rdtime=moves monotonic=[0-9]+\.[0-9]{9}$'
     expect '^probe-exit=0$'
     ;;
+rng-seed | rng-seed-opensbi)
+    # The device tree's /chosen/rng-seed seeds the guest's RNG before anything runs, whether the
+    # kernel gets the tree from the VMM or through OpenSBI (the guest kernel credits it:
+    # CONFIG_RANDOM_TRUST_BOOTLOADER).
+    [[ -f $fw ]] || { echo "FAIL: $fw missing (make deps installs opensbi)"; exit 1; }
+    opts=()
+    [[ $case == rng-seed-opensbi ]] && opts=(--bios "$fw")
+    boot 0 'cat /proc/sys/kernel/random/entropy_avail' "${opts[@]}"
+    expect 'random: crng init done'
+    seeded=$(grep -n 'random: crng init done' "$work/out" | head -n1 | cut -d: -f1)
+    init=$(grep -n '^vessel-guest: init started' "$work/out" | head -n1 | cut -d: -f1)
+    if ((seeded > init)); then
+        echo "FAIL: crng init done (line $seeded) only after /init started (line $init)"
+        exit 1
+    fi
+    echo "ok: crng init done at line $seeded, /init at line $init"
+    ;;
 bad-input)
     fails=0
     # one STATUS PATTERN ARGS...: status 1 and exactly one stderr line matching PATTERN.
