@@ -26,6 +26,12 @@ check "memory limit in the cgroup" test "$(cat /sys/fs/cgroup/memory/$parent/c1/
 check "pids limit in the cgroup" test "$(cat /sys/fs/cgroup/pids/$parent/c1/pids.max)" = 100
 check "cpu quota in the cgroup" test "$(cat /sys/fs/cgroup/cpu/$parent/c1/cpu.cfs_quota_us)" = 50000
 check "root is an overlay over the image" grep -q "$state/instances/c1/rootfs overlay" /proc/mounts
+# A tenant reaches no host device: the device cgroup denies all but the standard set, and there is
+# no CAP_MKNOD to make a node with (it was: 'a *:* rwm', and mknod c 1 11 wrote the host's kmsg).
+devices=/sys/fs/cgroup/devices/$parent/c1/devices.list
+check "the device cgroup allows only the standard devices" bash -c "! grep -q '^a ' $devices && grep -qx 'c 1:3 rwm' $devices && grep -qx 'c 136:\* rwm' $devices"
+check "mknod is refused in the container" bash -c "! '$vessel_bin' exec c1 -- mknod /dev/k c 1 11"
+check "CAP_MKNOD is not in the bounding set" bash -c "bounding=\$('$vessel_bin' exec c1 -- grep CapBnd /proc/self/status | cut -f2); (( ((0x\$bounding >> 27) & 1) == 0 ))"
 check "live config set limits.memory" "$vessel_bin" config set c1 limits.memory=32MiB
 check "live limit reached the cgroup" test "$(cat /sys/fs/cgroup/memory/$parent/c1/memory.limit_in_bytes)" = 33554432
 check "config get" bash -c "[[ \$('$vessel_bin' config get c1 limits.memory) == 32MiB ]]"
