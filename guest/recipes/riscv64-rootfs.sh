@@ -26,11 +26,11 @@ recipe_build() {
     (cd "$work/root" && gzip -dc "$initramfs" | cpio -idm --quiet --no-absolute-filenames)
     [[ -x "$work/root/init" ]] || guest_die "the initramfs has no /init"
     rm -f "$work/root/dev/console"  # made by the kernel's devtmpfs on a disk root
-    mkdir -p "$work/root/sbin" "$work/root/usr/local/bin"
+    mkdir -p "$work/root/sbin" "$work/root/usr/bin"
     ln -sfn /init "$work/root/sbin/init"
     for tool in vsockcat randread; do
         guest_step "cross-compile $tool (static riscv64)"
-        riscv64-linux-gnu-gcc -static -O2 -Wall -Wextra -o "$work/root/usr/local/bin/$tool" \
+        riscv64-linux-gnu-gcc -static -O2 -Wall -Wextra -o "$work/root/usr/bin/$tool" \
             "$GUEST_DIR/tools/$tool.c" || guest_die "$tool did not build"
     done
     guest_step "mkfs.ext4 -d: root.ext4 (256 MiB, sparse)"

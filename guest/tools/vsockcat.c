@@ -1,10 +1,14 @@
-/* vsockcat: netcat for AF_VSOCK, for the test guests (busybox has no vsock).
- *   vsockcat CID PORT         connect; stdin goes to the socket, the socket to stdout
- *   vsockcat -l PORT          accept one connection and do the same
- *   vsockcat -l -e PORT       accept connections for ever, echoing each back (one process each)
+/* vsockcat: netcat for AF_VSOCK (busybox has none) and TCP (busybox's small nc stops after its
+ * first buffer), for the test guests.
+ *   vsockcat CID PORT          connect; stdin goes to the socket, the socket to stdout
+ *   vsockcat -l PORT           accept one connection and do the same
+ *   vsockcat -l -e PORT        accept connections for ever, echoing each back (one process each)
+ *   -t                         TCP instead: vsockcat -t ADDRESS PORT, vsockcat -l -t PORT
  * When stdin ends, the write side is shut down and the rest of the socket is still read, so a
  * checksum over what comes back covers everything. Exit status 0 on a clean end. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,12 +36,13 @@ static int write_all(int fd, const char *data, size_t size) {
     return 0;
 }
 
-/* stdin -> socket and socket -> stdout until the socket ends. */
+/* stdin -> socket and socket -> stdout, until both directions have ended: a peer that shuts its
+ * side early (it has nothing to send) still gets all of stdin. */
 static int relay(int socket_fd) {
     static char buffer[65536];
     struct pollfd fds[2] = {{.fd = 0, .events = POLLIN}, {.fd = socket_fd, .events = POLLIN}};
-    int input_open = 1;
-    for (;;) {
+    int input_open = 1, socket_open = 1;
+    while (input_open || socket_open) {
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
             return fail("poll");
@@ -52,14 +57,19 @@ static int relay(int socket_fd) {
                 shutdown(socket_fd, SHUT_WR);
             }
         }
-        if (fds[1].revents) {
+        if (socket_open && fds[1].revents) {
             ssize_t got = read(socket_fd, buffer, sizeof buffer);
             if (got < 0 && errno == EINTR) continue;
             if (got < 0) return fail("receive");
-            if (got == 0) return 0;
-            if (write_all(1, buffer, (size_t)got) != 0) return fail("stdout");
+            if (got == 0) {
+                socket_open = 0;
+                fds[1].fd = -1;
+            } else if (write_all(1, buffer, (size_t)got) != 0) {
+                return fail("stdout");
+            }
         }
     }
+    return 0;
 }
 
 static int echo(int socket_fd) {
@@ -73,34 +83,42 @@ static int echo(int socket_fd) {
 }
 
 int main(int argc, char **argv) {
-    int listen_mode = 0, echo_mode = 0, arg = 1;
+    int listen_mode = 0, echo_mode = 0, tcp = 0, arg = 1;
     while (arg < argc && argv[arg][0] == '-') {
         if (strcmp(argv[arg], "-l") == 0) listen_mode = 1;
         else if (strcmp(argv[arg], "-e") == 0) echo_mode = 1;
+        else if (strcmp(argv[arg], "-t") == 0) tcp = 1;
         else break;
         ++arg;
     }
     signal(SIGPIPE, SIG_IGN);
-    struct sockaddr_vm address = {.svm_family = AF_VSOCK};
-    int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
-    if (fd < 0) return fail("socket");
-    if (!listen_mode) {
-        if (argc - arg != 2) {
-            fprintf(stderr, "usage: vsockcat CID PORT | vsockcat -l [-e] PORT\n");
-            return 2;
-        }
-        address.svm_cid = (unsigned)strtoul(argv[arg], NULL, 10);
-        address.svm_port = (unsigned)strtoul(argv[arg + 1], NULL, 10);
-        if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) return fail("connect");
-        return relay(fd);
-    }
-    if (argc - arg != 1) {
-        fprintf(stderr, "usage: vsockcat -l [-e] PORT\n");
+    if (argc - arg != (listen_mode ? 1 : 2)) {
+        fprintf(stderr, "usage: vsockcat [-t] CID|ADDRESS PORT | vsockcat -l [-e] [-t] PORT\n");
         return 2;
     }
-    address.svm_cid = VMADDR_CID_ANY;
-    address.svm_port = (unsigned)strtoul(argv[arg], NULL, 10);
-    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) return fail("bind");
+    struct sockaddr_vm vsock = {.svm_family = AF_VSOCK};
+    struct sockaddr_in inet = {.sin_family = AF_INET};
+    struct sockaddr *address = tcp ? (struct sockaddr *)&inet : (struct sockaddr *)&vsock;
+    socklen_t length = tcp ? sizeof inet : sizeof vsock;
+    int fd = socket(tcp ? AF_INET : AF_VSOCK, SOCK_STREAM, 0);
+    if (fd < 0) return fail("socket");
+    unsigned port = (unsigned)strtoul(argv[argc - 1], NULL, 10);
+    vsock.svm_port = port;
+    inet.sin_port = htons((uint16_t)port);
+    if (!listen_mode) {
+        if (tcp && inet_pton(AF_INET, argv[arg], &inet.sin_addr) != 1) {
+            fprintf(stderr, "vsockcat: %s is not an IPv4 address\n", argv[arg]);
+            return 2;
+        }
+        vsock.svm_cid = (unsigned)strtoul(argv[arg], NULL, 10);
+        if (connect(fd, address, length) != 0) return fail("connect");
+        return relay(fd);
+    }
+    vsock.svm_cid = VMADDR_CID_ANY;
+    inet.sin_addr.s_addr = htonl(INADDR_ANY);
+    int one = 1;
+    if (tcp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, address, length) != 0) return fail("bind");
     if (listen(fd, 128) != 0) return fail("listen");
     if (!echo_mode) {
         int connection = accept(fd, NULL, NULL);

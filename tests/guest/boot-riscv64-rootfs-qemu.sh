@@ -11,7 +11,7 @@ trap 'rm -rf "$scratch"' EXIT
 cp --sparse=always "$(guest_dir riscv64-rootfs)/root.ext4" "$scratch/root.ext4"
 
 # vessel.run64: the commands need quotes.
-commands=$(printf '%s' 'grep " / " /proc/mounts; echo written >/marker; sync; ls -1 /usr/local/bin' | base64 -w0)
+commands=$(printf '%s' 'grep " / " /proc/mounts; echo written >/marker; sync; ls -1 /usr/bin' | base64 -w0)
 status=0
 timeout -k 5 240 qemu-system-riscv64 -machine virt -bios default -nographic -no-reboot -m 256 \
     -kernel "$kernel" -drive "file=$scratch/root.ext4,if=none,format=raw,id=root" \

@@ -89,7 +89,7 @@ riscv64-rootfs)
     # Sparse: the blocks in use, not the size, are what the cache holds.
     (($(stat -c %b "$image") * 512 < 64 << 20)) || test_fail "$image is not sparse"
     e2fsck -fn "$image" >/dev/null 2>&1 || test_fail "$image does not check clean"
-    for path in /init /bin/busybox /usr/local/bin/vsockcat /usr/local/bin/randread; do
+    for path in /init /bin/busybox /usr/bin/vsockcat /usr/bin/randread; do
         debugfs -R "stat $path" "$image" 2>/dev/null | grep -q 'Type: regular' ||
             test_fail "$image has no file $path"
     done
@@ -97,7 +97,7 @@ riscv64-rootfs)
         test_fail "$image: /init is not guest/init.sh"
     debugfs -R 'stat /sbin/init' "$image" 2>/dev/null | grep -q 'Fast link dest: "/init"' ||
         test_fail "$image: /sbin/init does not point at /init"
-    debugfs -R 'dump /usr/local/bin/vsockcat '"$scratch/vsockcat" "$image" >/dev/null 2>&1
+    debugfs -R 'dump /usr/bin/vsockcat '"$scratch/vsockcat" "$image" >/dev/null 2>&1
     file -b "$scratch/vsockcat" | grep -Eq 'RISC-V.*statically linked' ||
         test_fail "vsockcat is not a static RISC-V binary: $(file -b "$scratch/vsockcat")"
     echo "ok: $image: clean sparse ext4 with /sbin/init and the guest tools"
