@@ -6,9 +6,9 @@
 #include <cstdio>
 
 #include "base/log.h"
+#include "vm/boot/vm_config.h"
 #include "vm/memory/guest_memory.h"
 #include "vm/vmm/run_vm.h"
-#include "vm/vmm/vm_config.h"
 
 namespace {
 
@@ -20,7 +20,9 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     vm::VmConfig config;
     std::optional<double> timeout;
     std::optional<unsigned> cpus;
-    std::string kernel, initrd, append, bios;
+    std::string kernel, initrd, append, bios, vsock;
+    std::vector<std::string> disks, nets;
+    bool rng = false;
     app.add_option("--config", config_path, "vm.json with the same fields as the options");
     app.add_option("--kernel", kernel, "Linux bzImage / vmlinux (x86-64) or Image (RISC-V)");
     app.add_option("--initrd", initrd, "initramfs");
@@ -30,7 +32,15 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
                    "real-mode image");
     app.add_option("--memory", memory, "guest RAM, e.g. 64M, 1G");
     app.add_option("--cpus", cpus, "number of harts / vCPUs");
-    app.add_option("--console", console, "stdio or file:PATH");
+    app.add_option("--console", console,
+                   "host side stdio or file:PATH, guest side uart or virtio (hvc0); e.g. "
+                   "virtio,file:/tmp/log");
+    app.add_option("--disk", disks, "PATH[,ro][,serial=ID]: a virtio-blk disk (repeatable)");
+    app.add_option("--net", nets,
+                   "tap=NAME|bridge=BRIDGE|user[,mac=MAC][,hostfwd=tcp:HOSTPORT-GUESTPORT]: a "
+                   "virtio-net NIC (repeatable)");
+    app.add_option("--vsock", vsock, "CID,SOCKET: virtio-vsock to host unix sockets");
+    app.add_flag("--rng", rng, "virtio-rng from the host's getrandom");
     app.add_option("--accel", accel, "kvm, emulate or auto");
     app.add_option("--timeout", timeout, "stop the guest after this many seconds (exit 4)");
     app.add_flag("-v,--verbose", verbose, "log what the VMM does");
@@ -61,6 +71,15 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     if (cpus) config.cpus = *cpus;
     if (!console.empty()) TRY(vm::parse_console(console, config));
     if (!accel.empty()) config.accel = TRY(vm::parse_accel(accel));
+    // Devices on the command line replace those of the config file, kind by kind.
+    if (!disks.empty()) config.disks.clear();
+    for (const auto& disk : disks)
+        config.disks.push_back(TRY_CTX(vm::parse_disk_option(disk), "--disk"));
+    if (!nets.empty()) config.nets.clear();
+    for (const auto& net : nets)
+        config.nets.push_back(TRY_CTX(vm::parse_net_option(net), "--net"));
+    if (!vsock.empty()) config.vsock = TRY_CTX(vm::parse_vsock_option(vsock), "--vsock");
+    if (rng) config.rng = true;
     if (timeout) config.timeout = TRY_CTX(vm::timeout_from_seconds(*timeout), "--timeout");
     return config;
 }

@@ -3,19 +3,17 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <slirp/libslirp.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <algorithm>
-#include <cstring>
+#include <memory>
 
 namespace vessel::vm {
 
 namespace {
 
-// Frames waiting in either direction: a side that does not keep up loses frames (TCP resends
-// them), never host memory.
-constexpr size_t kMaxQueuedFrames = 512;
-constexpr size_t kMaxFrame = 65536;
+constexpr size_t kMaxFrame = 65536 + 64;
 
 int64_t now_ns() {
     timespec now{};
@@ -47,29 +45,80 @@ int to_slirp_events(short revents) {
     return events;
 }
 
-}  // namespace
-
-struct SlirpBackend::Timer {
+struct Timer {
     SlirpTimerId id;
     void* callback_opaque;
     int64_t expire_ms = -1;  // -1: not armed
 };
 
-namespace {
+// The stack's state: libslirp calls back into it, all on the one thread that runs the loop.
+struct Stack {
+    int frames;
+    const Logger& log;
+    Slirp* slirp = nullptr;
+    std::vector<std::unique_ptr<Timer>> timers;
+    std::vector<pollfd> poll_fds;
 
-SlirpBackend* backend_of(void* opaque) {
-    return static_cast<SlirpBackend*>(opaque);
+    ~Stack() {
+        if (slirp) ::slirp_cleanup(slirp);
+    }
+};
+
+Stack& stack_of(void* opaque) {
+    return *static_cast<Stack*>(opaque);
+}
+
+const SlirpCb kCallbacks = {
+    // A frame for the guest: one message. A VMM that does not keep up loses it; TCP resends.
+    .send_packet = [](const void* data, size_t length, void* opaque) -> ssize_t {
+        ::send(stack_of(opaque).frames, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+        return static_cast<ssize_t>(length);
+    },
+    .guest_error =
+        [](const char* message, void* opaque) {
+            stack_of(opaque).log.warning("user-mode network: guest error: {}", message);
+        },
+    .clock_get_ns = [](void*) { return now_ns(); },
+    .timer_new = nullptr,
+    .timer_free =
+        [](void* timer, void* opaque) {
+            std::erase_if(stack_of(opaque).timers,
+                          [&](const auto& owned) { return owned.get() == timer; });
+        },
+    .timer_mod = [](void* timer, int64_t expire_ms,
+                    void*) { static_cast<Timer*>(timer)->expire_ms = expire_ms; },
+    .register_poll_fd = [](int, void*) {},
+    .unregister_poll_fd = [](int, void*) {},
+    .notify = [](void*) {},
+    .init_completed = nullptr,
+    .timer_new_opaque = [](SlirpTimerId id, void* callback_opaque, void* opaque) -> void* {
+        auto timer = std::make_unique<Timer>(Timer{.id = id, .callback_opaque = callback_opaque});
+        void* raw = timer.get();
+        stack_of(opaque).timers.push_back(std::move(timer));
+        return raw;
+    },
+};
+
+void fire_due_timers(Stack& stack) {
+    int64_t now_ms = now_ns() / 1'000'000;
+    // A callback may arm or free timers: collect the due ones first, check each is still there.
+    std::vector<Timer*> due;
+    for (const auto& timer : stack.timers)
+        if (timer->expire_ms >= 0 && timer->expire_ms <= now_ms) due.push_back(timer.get());
+    for (Timer* timer : due) {
+        bool alive = std::any_of(stack.timers.begin(), stack.timers.end(),
+                                 [&](const auto& owned) { return owned.get() == timer; });
+        if (!alive) continue;
+        timer->expire_ms = -1;
+        ::slirp_handle_timer(stack.slirp, timer->id, timer->callback_opaque);
+    }
 }
 
 }  // namespace
 
-SlirpBackend::SlirpBackend(EventFd wake, EventFd to_guest_ready, const Logger& log)
-    : wake_(std::move(wake)), to_guest_ready_(std::move(to_guest_ready)), log_(log) {}
-
-Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(const std::vector<PortForward>& forwards,
-                                                           const Logger& log) {
-    std::unique_ptr<SlirpBackend> backend(
-        new SlirpBackend(TRY(EventFd::create()), TRY(EventFd::create()), log));
+Result<> run_slirp(int frames, const std::vector<PortForward>& forwards, const Logger& log,
+                   const std::function<void()>& started) {
+    Stack stack{.frames = frames, .log = log};
     SlirpConfig config{};
     config.version = 4;
     config.in_enabled = true;
@@ -80,154 +129,57 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::create(const std::vector<Por
     config.vnameserver = address("10.0.2.3");
     config.vhostname = "vessel";
     config.disable_host_loopback = false;  // 10.0.2.2 is the host's loopback, as in QEMU
-    static const SlirpCb callbacks = {
-        .send_packet = [](const void* data, size_t length, void* opaque) -> ssize_t {
-            backend_of(opaque)->queue_for_guest(data, length);
-            return static_cast<ssize_t>(length);
-        },
-        .guest_error =
-            [](const char* message, void* opaque) {
-                backend_of(opaque)->log_.warning("user-mode network: guest error: {}", message);
-            },
-        .clock_get_ns = [](void*) { return now_ns(); },
-        .timer_new = nullptr,
-        .timer_free =
-            [](void* timer, void* opaque) {
-                std::erase_if(backend_of(opaque)->timers_,
-                              [&](const auto& owned) { return owned.get() == timer; });
-            },
-        .timer_mod = [](void* timer, int64_t expire_ms,
-                        void*) { static_cast<Timer*>(timer)->expire_ms = expire_ms; },
-        .register_poll_fd = [](int, void*) {},
-        .unregister_poll_fd = [](int, void*) {},
-        .notify = [](void* opaque) { backend_of(opaque)->wake_.signal(); },
-        .init_completed = nullptr,
-        .timer_new_opaque = [](SlirpTimerId id, void* callback_opaque, void* opaque) -> void* {
-            auto timer =
-                std::make_unique<Timer>(Timer{.id = id, .callback_opaque = callback_opaque});
-            void* raw = timer.get();
-            backend_of(opaque)->timers_.push_back(std::move(timer));
-            return raw;
-        },
-    };
-    backend->slirp_ = ::slirp_new(&config, &callbacks, backend.get());
-    if (!backend->slirp_) return fail("user-mode network: libslirp did not start");
+    stack.slirp = ::slirp_new(&config, &kCallbacks, &stack);
+    if (!stack.slirp) return fail("user-mode network: libslirp did not start");
     for (const auto& forward : forwards)
-        if (::slirp_add_hostfwd(backend->slirp_, 0, address("127.0.0.1"), forward.host_port,
+        if (::slirp_add_hostfwd(stack.slirp, 0, address("127.0.0.1"), forward.host_port,
                                 address("10.0.2.15"), forward.guest_port) != 0)
             return fail(
                 "user-mode network: hostfwd tcp:{}-{}: cannot listen on 127.0.0.1:{} (in "
                 "use?)",
                 forward.host_port, forward.guest_port, forward.host_port);
-    SlirpBackend* raw = backend.get();
-    backend->thread_ = std::thread([raw] { raw->run(); });
-    return backend;
-}
-
-SlirpBackend::~SlirpBackend() {
-    stopping_ = true;
-    wake_.signal();
-    if (thread_.joinable()) thread_.join();
-    if (slirp_) ::slirp_cleanup(slirp_);
-}
-
-void SlirpBackend::queue_for_guest(const void* data, size_t length) {
-    {
-        std::lock_guard lock(queues_mutex_);
-        if (to_guest_.size() >= kMaxQueuedFrames) return;
-        auto bytes = static_cast<const uint8_t*>(data);
-        to_guest_.emplace_back(bytes, bytes + length);
-    }
-    to_guest_ready_.signal();
-}
-
-Result<size_t> SlirpBackend::receive(std::span<const iovec> buffers) {
-    std::vector<uint8_t> frame;
-    {
-        std::lock_guard lock(queues_mutex_);
-        if (to_guest_.empty()) {
-            to_guest_ready_.drain();
-            return size_t{0};
-        }
-        frame = std::move(to_guest_.front());
-        to_guest_.pop_front();
-    }
-    size_t copied = 0;
-    for (const auto& buffer : buffers) {
-        if (copied == frame.size()) break;
-        size_t chunk = std::min(buffer.iov_len, frame.size() - copied);
-        std::memcpy(buffer.iov_base, frame.data() + copied, chunk);
-        copied += chunk;
-    }
-    return copied;
-}
-
-Result<> SlirpBackend::send(std::span<const iovec> frame) {
-    std::vector<uint8_t> bytes;
-    for (const auto& buffer : frame) {
-        auto* begin = static_cast<const uint8_t*>(buffer.iov_base);
-        bytes.insert(bytes.end(), begin, begin + buffer.iov_len);
-    }
-    if (bytes.size() > kMaxFrame) return {};
-    {
-        std::lock_guard lock(queues_mutex_);
-        if (to_slirp_.size() >= kMaxQueuedFrames) return {};
-        to_slirp_.push_back(std::move(bytes));
-    }
-    wake_.signal();
-    return {};
-}
-
-int SlirpBackend::add_poll(int fd, int events) {
-    poll_fds_.push_back({.fd = fd, .events = to_poll_events(events), .revents = 0});
-    return static_cast<int>(poll_fds_.size() - 1);
-}
-
-void SlirpBackend::run() {
-    while (!stopping_) {
-        poll_fds_.clear();
-        poll_fds_.push_back({.fd = wake_.fd(), .events = POLLIN, .revents = 0});
+    started();
+    std::vector<uint8_t> frame(kMaxFrame);
+    for (;;) {
+        stack.poll_fds.clear();
+        stack.poll_fds.push_back({.fd = frames, .events = POLLIN, .revents = 0});
         uint32_t timeout_ms = 1000;
         int64_t now_ms = now_ns() / 1'000'000;
-        for (const auto& timer : timers_)
+        for (const auto& timer : stack.timers)
             if (timer->expire_ms >= 0)
                 timeout_ms = static_cast<uint32_t>(std::clamp<int64_t>(
                     timer->expire_ms - now_ms, 0, static_cast<int64_t>(timeout_ms)));
         ::slirp_pollfds_fill(
-            slirp_, &timeout_ms,
+            stack.slirp, &timeout_ms,
             [](int fd, int events, void* opaque) {
-                return backend_of(opaque)->add_poll(fd, events);
+                auto& fds = stack_of(opaque).poll_fds;
+                fds.push_back({.fd = fd, .events = to_poll_events(events), .revents = 0});
+                return static_cast<int>(fds.size() - 1);
             },
-            this);
-        int ready = ::poll(poll_fds_.data(), poll_fds_.size(), static_cast<int>(timeout_ms));
-        if (poll_fds_[0].revents) wake_.drain();
+            &stack);
+        int ready =
+            ::poll(stack.poll_fds.data(), stack.poll_fds.size(), static_cast<int>(timeout_ms));
+        if (ready < 0 && errno != EINTR) return fail_errno("user-mode network: poll");
+        short frame_events = stack.poll_fds[0].revents;
         ::slirp_pollfds_poll(
-            slirp_, ready < 0,
+            stack.slirp, ready < 0,
             [](int index, void* opaque) {
-                auto& fds = backend_of(opaque)->poll_fds_;
+                auto& fds = stack_of(opaque).poll_fds;
                 if (index < 0 || static_cast<size_t>(index) >= fds.size()) return 0;
                 return to_slirp_events(fds[static_cast<size_t>(index)].revents);
             },
-            this);
-        std::deque<std::vector<uint8_t>> frames;
-        {
-            std::lock_guard lock(queues_mutex_);
-            frames.swap(to_slirp_);
+            &stack);
+        if (frame_events & POLLIN) {
+            for (;;) {
+                ssize_t got = ::recv(frames, frame.data(), frame.size(), MSG_DONTWAIT);
+                if (got < 0) break;
+                if (got == 0) return {};  // the VMM is gone
+                ::slirp_input(stack.slirp, frame.data(), static_cast<int>(got));
+            }
+        } else if (frame_events & (POLLHUP | POLLERR)) {
+            return {};
         }
-        for (const auto& frame : frames)
-            ::slirp_input(slirp_, frame.data(), static_cast<int>(frame.size()));
-        now_ms = now_ns() / 1'000'000;
-        // A timer's callback may arm or free timers: collect the due ones first.
-        std::vector<Timer*> due;
-        for (const auto& timer : timers_)
-            if (timer->expire_ms >= 0 && timer->expire_ms <= now_ms) due.push_back(timer.get());
-        for (Timer* timer : due) {
-            bool alive = std::any_of(timers_.begin(), timers_.end(),
-                                     [&](const auto& owned) { return owned.get() == timer; });
-            if (!alive) continue;  // freed by an earlier callback
-            timer->expire_ms = -1;
-            ::slirp_handle_timer(slirp_, timer->id, timer->callback_opaque);
-        }
+        fire_due_timers(stack);
     }
 }
 

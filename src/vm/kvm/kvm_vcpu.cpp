@@ -9,11 +9,11 @@
 #include <cstring>
 #include <memory>
 
+#include "vm/boot/vm_config.h"
 #include "vm/kvm/kvm_abi.h"
 #include "vm/kvm/x86_boot.h"
 #include "vm/kvm/x86_cpuid.h"
 #include "vm/kvm/x86_layout.h"
-#include "vm/vmm/vm_config.h"
 
 namespace vessel::vm::kvm {
 

@@ -12,7 +12,7 @@
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "vm/devices/bus.h"
-#include "vm/kvm/stop_latch.h"
+#include "vm/machine/stop_latch.h"
 
 namespace vessel::vm::kvm {
 

@@ -1,5 +1,7 @@
 #include "vm/kvm/x86_acpi.h"
 
+#include <fmt/format.h>
+
 #include <cstring>
 #include <string_view>
 
@@ -65,6 +67,58 @@ void io_gas(TableWriter& w, uint16_t port, uint8_t bit_width) {
     w.u64(port);
 }
 
+// AML's PkgLength: the length of what follows, counting its own bytes.
+void package_length(std::vector<uint8_t>& out, size_t content) {
+    if (content + 1 < 64) {
+        out.push_back(static_cast<uint8_t>(content + 1));
+        return;
+    }
+    size_t total = content + 2;  // two bytes cover up to 4095
+    out.push_back(static_cast<uint8_t>(0x40 | (total & 0x0f)));
+    out.push_back(static_cast<uint8_t>(total >> 4));
+}
+
+void append_u32(std::vector<uint8_t>& out, uint32_t value) {
+    for (int shift = 0; shift < 32; shift += 8)
+        out.push_back(static_cast<uint8_t>(value >> shift));
+}
+
+// Name (NAME, ...) with a four-character name.
+void aml_name(std::vector<uint8_t>& out, std::string_view name, std::span<const uint8_t> value) {
+    out.push_back(0x08);  // NameOp
+    out.insert(out.end(), name.begin(), name.end());
+    out.insert(out.end(), value.begin(), value.end());
+}
+
+// Device (VRnn) { Name (_HID, "LNRO0005") Name (_UID, n)
+//   Name (_CRS, ResourceTemplate () { Memory32Fixed (ReadWrite, base, 0x1000)
+//     Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { irq } }) }
+std::vector<uint8_t> virtio_device_aml(unsigned index, const AcpiVirtioDevice& device) {
+    std::vector<uint8_t> resources = {0x86, 0x09, 0x00, 0x01};  // Memory32Fixed, read-write
+    append_u32(resources, static_cast<uint32_t>(device.base));
+    append_u32(resources, 0x1000);
+    resources.insert(resources.end(), {0x89, 0x06, 0x00, 0x03, 0x01});  // one consumer edge irq
+    append_u32(resources, device.irq);
+    resources.insert(resources.end(), {0x79, 0x00});  // end tag
+    std::vector<uint8_t> buffer = {0x11};             // BufferOp
+    package_length(buffer, 2 + resources.size());
+    buffer.insert(buffer.end(), {0x0a, static_cast<uint8_t>(resources.size())});
+    buffer.insert(buffer.end(), resources.begin(), resources.end());
+
+    const uint8_t hid[] = {0x0d, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0x00};
+    const uint8_t uid[] = {0x0a, static_cast<uint8_t>(index)};
+    std::vector<uint8_t> body;
+    aml_name(body, "_HID", hid);
+    aml_name(body, "_UID", uid);
+    aml_name(body, "_CRS", buffer);
+    std::vector<uint8_t> aml = {0x5b, 0x82};  // DeviceOp
+    package_length(aml, 4 + body.size());
+    std::string name = fmt::format("VR{:02}", index);
+    aml.insert(aml.end(), name.begin(), name.end());
+    aml.insert(aml.end(), body.begin(), body.end());
+    return aml;
+}
+
 }  // namespace
 
 uint8_t acpi_checksum(const uint8_t* data, size_t length) {
@@ -74,7 +128,8 @@ uint8_t acpi_checksum(const uint8_t* data, size_t length) {
     return sum;
 }
 
-std::vector<uint8_t> build_acpi_tables(uint64_t base, unsigned cpus) {
+std::vector<uint8_t> build_acpi_tables(uint64_t base, unsigned cpus,
+                                       std::span<const AcpiVirtioDevice> virtio) {
     std::vector<uint8_t> out;
     TableWriter w(out);
 
@@ -109,6 +164,20 @@ std::vector<uint8_t> build_acpi_tables(uint64_t base, unsigned cpus) {
                           0x04, 0x0a, kSleepTypeS5, 0x00, 0x00, 0x00};
     for (uint8_t byte : s5)
         w.u8(byte);
+    if (!virtio.empty()) {
+        // Scope (\_SB) { the virtio devices }
+        std::vector<uint8_t> devices;
+        for (size_t i = 0; i < virtio.size(); ++i) {
+            auto aml = virtio_device_aml(static_cast<unsigned>(i), virtio[i]);
+            devices.insert(devices.end(), aml.begin(), aml.end());
+        }
+        std::vector<uint8_t> scope = {0x10};  // ScopeOp
+        package_length(scope, 4 + devices.size());
+        scope.insert(scope.end(), {'_', 'S', 'B', '_'});
+        scope.insert(scope.end(), devices.begin(), devices.end());
+        for (uint8_t byte : scope)
+            w.u8(byte);
+    }
     w.end(dsdt);
 
     // FADT, revision 6 layout (276 bytes).
@@ -207,8 +276,9 @@ std::vector<uint8_t> build_acpi_tables(uint64_t base, unsigned cpus) {
     return out;
 }
 
-Result<uint64_t> write_acpi_tables(const GuestMemory& memory, unsigned cpus) {
-    std::vector<uint8_t> tables = build_acpi_tables(kAcpiTablesAddress, cpus);
+Result<uint64_t> write_acpi_tables(const GuestMemory& memory, unsigned cpus,
+                                   std::span<const AcpiVirtioDevice> virtio) {
+    std::vector<uint8_t> tables = build_acpi_tables(kAcpiTablesAddress, cpus, virtio);
     if (tables.size() > kAcpiTablesMax)
         return fail("ACPI tables too large ({} bytes)", tables.size());
     TRY_CTX(memory.write(kAcpiTablesAddress, tables), "writing ACPI tables");

@@ -2,8 +2,8 @@
 
 #include <ctime>
 
+#include "vm/boot/vm_config.h"
 #include "vm/kvm/x86_acpi.h"
-#include "vm/vmm/vm_config.h"
 
 namespace vessel::vm::x86 {
 

@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "vm/devices/bus_device.h"
-#include "vm/kvm/stop_latch.h"
+#include "vm/machine/stop_latch.h"
 
 namespace vessel::vm::x86 {
 

@@ -14,18 +14,18 @@
 
 #include "base/file.h"
 #include "base/unique_fd.h"
+#include "vm/boot/guest_file.h"
 #include "vm/devices/bus.h"
-#include "vm/devices/host_console.h"
 #include "vm/devices/uart16550.h"
 #include "vm/kvm/kvm_abi.h"
+#include "vm/kvm/kvm_engine.h"
 #include "vm/kvm/kvm_vcpu.h"
-#include "vm/kvm/stop_latch.h"
 #include "vm/kvm/x86_acpi.h"
 #include "vm/kvm/x86_boot.h"
 #include "vm/kvm/x86_devices.h"
 #include "vm/kvm/x86_layout.h"
+#include "vm/machine/machine.h"
 #include "vm/memory/guest_memory.h"
-#include "vm/vmm/guest_file.h"
 
 namespace vessel::vm::kvm {
 
@@ -78,6 +78,16 @@ class KvmIrqLine : public InterruptLine {
     unsigned irq_;
 };
 
+// Eight virtio-mmio windows at the start of the 32-bit MMIO hole, on the ISA interrupts the PC
+// leaves free (COM1 is 4, the RTC 8, the ACPI SCI 9).
+std::vector<VirtioSlot> virtio_slots() {
+    constexpr unsigned kIrqs[] = {5, 6, 7, 10, 11, 12, 14, 15};
+    std::vector<VirtioSlot> slots;
+    for (unsigned i = 0; i < std::size(kIrqs); ++i)
+        slots.push_back({.base = x86::kMmioHoleStart + i * 0x1000ull, .irq = kIrqs[i]});
+    return slots;
+}
+
 std::span<const uint8_t> bytes_of(const std::string& text) {
     return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
@@ -91,6 +101,11 @@ Result<> check_kvm_usable(const char* device) {
 
 Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
     const bool bare_real_mode = !config.bios.empty();
+    if (bare_real_mode && (!config.disks.empty() || !config.nets.empty() || config.vsock ||
+                           config.rng || config.console_device == ConsoleDevice::virtio))
+        return fail("virtio devices need a Linux kernel (--kernel), not a real-mode --bios image");
+    // The console first: it blocks the stop signals for every thread started after it.
+    auto machine = TRY(Machine::create(config, log));
     std::string kernel, initrd;
     if (bare_real_mode) {
         kernel = TRY(read_guest_file(config.bios, config.bios_label, config.memory_bytes));
@@ -133,43 +148,21 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
         return fail_errno("KVM_SET_IDENTITY_MAP_ADDR");
     if (ioctl(vm.get(), KVM_SET_TSS_ADDR, static_cast<unsigned long>(x86::kTssAddress)) != 0)
         return fail_errno("KVM_SET_TSS_ADDR");
-
-    uint64_t entry = 0;
-    if (bare_real_mode) {
-        uint64_t room = x86::kEbdaStart - x86::kRealModeLoadAddress;
-        if (kernel.size() > room)
-            return fail("{} {}: {} bytes do not fit below the EBDA ({} bytes)", config.bios_label,
-                        config.bios, kernel.size(), room);
-        TRY(memory.write(x86::kRealModeLoadAddress, bytes_of(kernel)));
-    } else {
+    if (!bare_real_mode) {
         TRY(require_extension(kvm.get(), KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"));
         TRY(require_extension(kvm.get(), KVM_CAP_PIT2, "KVM_CAP_PIT2"));
         if (ioctl(vm.get(), KVM_CREATE_IRQCHIP, 0) != 0) return fail_errno("KVM_CREATE_IRQCHIP");
         kvm_pit_config pit{};
         if (ioctl(vm.get(), KVM_CREATE_PIT2, &pit) != 0) return fail_errno("KVM_CREATE_PIT2");
-        uint64_t rsdp = TRY(x86::write_acpi_tables(memory, config.cpus));
-        x86::LinuxBootInputs inputs{bytes_of(kernel), bytes_of(initrd), config.append, rsdp};
-        x86::LoadedKernel loaded =
-            TRY_CTX(x86::load_linux(memory, inputs), "{} {}", config.kernel_label, config.kernel);
-        TRY(x86::write_long_mode_tables(memory));
-        entry = loaded.entry;
-        log.debug("kernel entry {:#x}, initrd {:#x}+{:#x}", loaded.entry, loaded.initrd_address,
-                  loaded.initrd_size);
     }
-    // The images are in guest RAM now; do not keep a second copy for the VM's lifetime.
-    std::string().swap(kernel);
-    std::string().swap(initrd);
 
-    StopLatch stop;
-    HostConsole console = TRY(
-        HostConsole::open(config.console == ConsoleKind::file ? config.console_path : std::string(),
-                          config.console == ConsoleKind::stdio));
     KvmIrqLine com1_irq(vm.get(), x86::kCom1Irq);
-    Uart16550 com1([&console](uint8_t byte) { console.write(byte); },
+    Machine& vm_machine = *machine;
+    Uart16550 com1([&vm_machine](uint8_t byte) { vm_machine.console_write(byte); },
                    bare_real_mode ? nullptr : &com1_irq);
-    x86::I8042 i8042(stop);
+    x86::I8042 i8042(machine->stop_latch());
     x86::CmosRtc rtc;
-    x86::AcpiPm pm(stop);
+    x86::AcpiPm pm(machine->stop_latch());
     Bus port_io, mmio;
     TRY(port_io.attach(x86::kCom1Port, Uart16550::kWindowSize, com1, "COM1"));
     TRY(port_io.attach(x86::kI8042Port, x86::I8042::kWindowSize, i8042, "i8042"));
@@ -182,6 +175,35 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
         TRY_CTX(vcpu.configure(cpuid, config.cpus, !bare_real_mode), "vCPU {}", index);
         vcpus.push_back(std::move(vcpu));
     }
+    KvmEngine engine(vm.get(), vcpus, port_io, mmio, machine->stop_latch());
+    Machine::Teardown devices_first{*machine};
+    auto slots = virtio_slots();
+    auto attached = TRY(machine->attach_virtio_devices(memory, mmio, engine, slots));
+
+    uint64_t entry = 0;
+    if (bare_real_mode) {
+        uint64_t room = x86::kEbdaStart - x86::kRealModeLoadAddress;
+        if (kernel.size() > room)
+            return fail("{} {}: {} bytes do not fit below the EBDA ({} bytes)", config.bios_label,
+                        config.bios, kernel.size(), room);
+        TRY(memory.write(x86::kRealModeLoadAddress, bytes_of(kernel)));
+    } else {
+        std::vector<x86::AcpiVirtioDevice> acpi_virtio;
+        for (const auto& used : attached)
+            acpi_virtio.push_back({.base = used.base, .irq = used.irq});
+        uint64_t rsdp = TRY(x86::write_acpi_tables(memory, config.cpus, acpi_virtio));
+        x86::LinuxBootInputs inputs{bytes_of(kernel), bytes_of(initrd), config.append, rsdp};
+        x86::LoadedKernel loaded =
+            TRY_CTX(x86::load_linux(memory, inputs), "{} {}", config.kernel_label, config.kernel);
+        TRY(x86::write_long_mode_tables(memory));
+        entry = loaded.entry;
+        log.debug("kernel entry {:#x}, initrd {:#x}+{:#x}", loaded.entry, loaded.initrd_address,
+                  loaded.initrd_size);
+    }
+    // The images are in guest RAM now; do not keep a second copy for the VM's lifetime.
+    std::string().swap(kernel);
+    std::string().swap(initrd);
+
     if (bare_real_mode)
         TRY(vcpus[0].enter_real_mode(static_cast<uint16_t>(x86::kRealModeLoadAddress >> 4)));
     else
@@ -189,47 +211,8 @@ Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
     // The other vCPUs wait in the in-kernel LAPIC for the guest's INIT/SIPI.
 
     TRY(install_kick_handler());
-    TRY(console.start(
-        {.input = [&com1](std::span<const uint8_t> bytes) { return com1.receive(bytes); },
-         .quit =
-             [&stop](std::string why) {
-                 stop.request(why == "Ctrl-A x" ? exit_code::powered_off : exit_code::host_stopped,
-                              fmt::format("stopped by {}", why));
-             }}));
-
-    auto started = std::chrono::steady_clock::now();
-    std::vector<std::thread> threads;
-    threads.reserve(vcpus.size());
-    for (Vcpu& vcpu : vcpus)
-        threads.emplace_back([&vcpu, &port_io, &mmio, &stop] { vcpu.run(port_io, mmio, stop); });
-
-    std::optional<std::chrono::steady_clock::time_point> deadline;
-    if (config.timeout) deadline = started + *config.timeout;
-    std::optional<StopReason> reason = stop.wait_until(deadline);
-    if (!reason) {
-        stop.request(
-            exit_code::timed_out,
-            fmt::format("guest still running after the {} ms time-out", config.timeout->count()));
-        reason = stop.reason();
-    }
-    for (size_t i = 0; i < vcpus.size(); ++i) {
-        vcpus[i].request_immediate_exit();
-        pthread_kill(threads[i].native_handle(), kick_signal());
-    }
-    for (std::thread& thread : threads)
-        thread.join();
-
-    // How the guest ended, when that is worth a line: a reboot is the guest's own choice
-    // (warning), a crash, time-out or VMM failure is an error.
-    if (!reason->message.empty()) {
-        if (reason->exit_code == exit_code::powered_off)
-            log.info("{}", reason->message);
-        else if (reason->exit_code == exit_code::reboot)
-            log.warning("{}", reason->message);
-        else
-            log.error("{}", reason->message);
-    }
-    return reason->exit_code;
+    return machine->run(engine,
+                        [&com1](std::span<const uint8_t> bytes) { return com1.receive(bytes); });
 }
 
 }  // namespace vessel::vm::kvm

@@ -5,7 +5,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "vm/vmm/vm_config.h"
+#include "vm/boot/vm_config.h"
 
 namespace vessel::vm::kvm {
 

@@ -2,9 +2,9 @@
 
 #include <thread>
 
-#include "vm/vmm/elf_loader.h"
-#include "vm/vmm/guest_file.h"
-#include "vm/vmm/vm_config.h"
+#include "vm/boot/elf_loader.h"
+#include "vm/boot/guest_file.h"
+#include "vm/boot/vm_config.h"
 
 namespace vessel::riscv_virt {
 
@@ -41,8 +41,8 @@ Result<std::unique_ptr<BareMachine>> BareMachine::create(const std::string& elf_
 
 int BareMachine::run(std::optional<std::chrono::milliseconds> timeout) {
     std::jthread runner([this] { hart_->run(); });
-    std::optional<int> status =
-        timeout ? exit_.wait_until(std::chrono::steady_clock::now() + *timeout) : exit_.wait();
+    std::optional<int> status = exit_.exit_code_by(
+        timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt);
     hart_->request_stop();
     runner.join();
     return status.value_or(vm::exit_code::timed_out);

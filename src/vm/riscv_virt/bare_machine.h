@@ -9,12 +9,12 @@
 
 #include "base/error.h"
 #include "vm/devices/bus.h"
+#include "vm/machine/stop_latch.h"
 #include "vm/memory/guest_memory.h"
 #include "vm/riscv/clock.h"
 #include "vm/riscv/code_pages.h"
 #include "vm/riscv/hart.h"
 #include "vm/riscv_virt/clint.h"
-#include "vm/riscv_virt/machine_exit.h"
 #include "vm/riscv_virt/test_finisher.h"
 
 namespace vessel::riscv_virt {
@@ -44,7 +44,7 @@ class BareMachine {
     vm::Bus bus_;
     riscv::Clock clock_;
     riscv::CodePages code_pages_;
-    MachineExit exit_;
+    vm::StopLatch exit_;
     std::unique_ptr<riscv::Hart> hart_;
     riscv::Hart* hart_list_[1] = {};
     std::unique_ptr<Clint> clint_;

@@ -192,6 +192,15 @@ Result<std::vector<uint8_t>> build_device_tree(const DeviceTreeInputs& inputs) {
     fdt.prop_u32("interrupts", kUartIrq);
     fdt.end();
 
+    for (const auto& node : inputs.virtio) {
+        fdt.begin(fmt::format("virtio_mmio@{:x}", node.base));
+        fdt.prop("compatible", "virtio,mmio");
+        fdt.reg(node.base, kVirtioWindow);
+        fdt.prop_u32("interrupt-parent", kPlicPhandle);
+        fdt.prop_u32("interrupts", node.irq);
+        fdt.end();
+    }
+
     fdt.begin(fmt::format("test@{:x}", TestFinisher::kBase));
     fdt.prop_strings("compatible", {"sifive,test1", "sifive,test0", "syscon"});
     fdt.reg(TestFinisher::kBase, 0x1000);

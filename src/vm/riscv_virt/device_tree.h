@@ -19,7 +19,16 @@ struct DeviceTreeInputs {
     uint64_t initrd_end = 0;
     // The M-mode entries (CLINT, PLIC M contexts) matter when firmware runs in M-mode (--bios).
     bool machine_mode_firmware = false;
+    // One "virtio,mmio" node each: the window's base and its PLIC source.
+    struct VirtioNode {
+        uint64_t base;
+        unsigned irq;
+    };
+    std::vector<VirtioNode> virtio;
 };
+
+// Each virtio-mmio node's window, as on QEMU's virt board.
+inline constexpr uint64_t kVirtioWindow = 0x1000;
 
 // The ISA string advertised in every cpu node (and what the hart implements).
 inline constexpr const char* kRiscvIsa = "rv64imafdc_zicsr_zifencei_zicntr_sstc";

@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "vm/vmm/vm_config.h"
+#include "vm/boot/vm_config.h"
 
 namespace vessel::riscv_virt {
 
@@ -33,7 +33,7 @@ constexpr uint64_t kMaxConsoleChunk = 4096;
 
 }  // namespace
 
-Sbi::Sbi(const vm::GuestMemory& memory, std::span<riscv::Hart* const> harts, MachineExit& exit,
+Sbi::Sbi(const vm::GuestMemory& memory, std::span<riscv::Hart* const> harts, vm::StopLatch& exit,
          Console console)
     : memory_(memory),
       harts_(harts),

@@ -15,9 +15,9 @@
 #include <span>
 #include <vector>
 
+#include "vm/machine/stop_latch.h"
 #include "vm/memory/guest_memory.h"
 #include "vm/riscv/hart.h"
-#include "vm/riscv_virt/machine_exit.h"
 
 namespace vessel::riscv_virt {
 
@@ -34,7 +34,7 @@ class Sbi : public riscv::EcallHandler {
     };
 
     // Hart 0 is started; the others wait for HSM hart_start.
-    Sbi(const vm::GuestMemory& memory, std::span<riscv::Hart* const> harts, MachineExit& exit,
+    Sbi(const vm::GuestMemory& memory, std::span<riscv::Hart* const> harts, vm::StopLatch& exit,
         Console console);
 
     bool handle_ecall(riscv::Hart& hart) override;
@@ -69,7 +69,7 @@ class Sbi : public riscv::EcallHandler {
 
     const vm::GuestMemory& memory_;
     std::span<riscv::Hart* const> harts_;
-    MachineExit& exit_;
+    vm::StopLatch& exit_;
     Console console_;
 
     std::mutex mutex_;  // HSM state

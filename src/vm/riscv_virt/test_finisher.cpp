@@ -1,6 +1,6 @@
 #include "vm/riscv_virt/test_finisher.h"
 
-#include "vm/vmm/vm_config.h"
+#include "vm/boot/vm_config.h"
 
 namespace vessel::riscv_virt {
 

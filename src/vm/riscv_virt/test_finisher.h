@@ -3,7 +3,7 @@
 #pragma once
 
 #include "vm/devices/bus_device.h"
-#include "vm/riscv_virt/machine_exit.h"
+#include "vm/machine/stop_latch.h"
 
 namespace vessel::riscv_virt {
 
@@ -15,13 +15,13 @@ class TestFinisher : public vm::BusDevice {
     static constexpr uint32_t kFail = 0x3333;   // (code << 16) | kFail: exit `code`
     static constexpr uint32_t kReset = 0x7777;  // reboot
 
-    explicit TestFinisher(MachineExit& exit) : exit_(exit) {}
+    explicit TestFinisher(vm::StopLatch& exit) : exit_(exit) {}
 
     uint64_t read(uint64_t offset, unsigned size) override;
     void write(uint64_t offset, unsigned size, uint64_t value) override;
 
   private:
-    MachineExit& exit_;
+    vm::StopLatch& exit_;
 };
 
 }  // namespace vessel::riscv_virt

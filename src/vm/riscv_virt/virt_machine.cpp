@@ -3,9 +3,12 @@
 #include <cstring>
 #include <thread>
 
+#include "vm/boot/elf_loader.h"
+#include "vm/boot/guest_file.h"
+#include "vm/boot/riscv_image.h"
 #include "vm/devices/bus.h"
-#include "vm/devices/host_console.h"
 #include "vm/devices/uart16550.h"
+#include "vm/machine/machine.h"
 #include "vm/memory/guest_memory.h"
 #include "vm/riscv/clock.h"
 #include "vm/riscv/code_pages.h"
@@ -13,13 +16,9 @@
 #include "vm/riscv_virt/bare_machine.h"
 #include "vm/riscv_virt/clint.h"
 #include "vm/riscv_virt/device_tree.h"
-#include "vm/riscv_virt/linux_image.h"
-#include "vm/riscv_virt/machine_exit.h"
 #include "vm/riscv_virt/plic.h"
 #include "vm/riscv_virt/sbi.h"
 #include "vm/riscv_virt/test_finisher.h"
-#include "vm/vmm/elf_loader.h"
-#include "vm/vmm/guest_file.h"
 
 namespace vessel::riscv_virt {
 
@@ -27,6 +26,39 @@ namespace {
 
 constexpr uint64_t kUartBase = 0x10000000;
 constexpr unsigned kUartIrq = 10;
+
+// The emulator as the machine's engine: one host thread per hart. With the SBI in the VMM a hart
+// runs once the guest starts it (HSM); firmware in M-mode starts them all at once itself.
+class EmulatorEngine final : public vm::Engine {
+  public:
+    EmulatorEngine(std::span<riscv::Hart* const> harts, Plic& plic, Sbi& sbi, bool firmware)
+        : harts_(harts), plic_(plic), sbi_(sbi), firmware_(firmware) {}
+
+    unsigned vcpu_count() const override { return static_cast<unsigned>(harts_.size()); }
+    void run_vcpu(unsigned index) override {
+        if (firmware_) return harts_[index]->run();
+        while (sbi_.wait_for_start(index)) {
+            harts_[index]->run();
+            sbi_.hart_returned(index);
+        }
+    }
+    void stop_vcpus() override { sbi_.shut_down(); }
+    vm::InterruptLine& interrupt_line(unsigned number) override { return plic_.line(number); }
+
+  private:
+    std::span<riscv::Hart* const> harts_;
+    Plic& plic_;
+    Sbi& sbi_;
+    bool firmware_;
+};
+
+// QEMU virt's virtio-mmio window: eight slots from 0x10001000, PLIC sources 1 to 8.
+std::vector<vm::VirtioSlot> virtio_slots() {
+    std::vector<vm::VirtioSlot> slots;
+    for (unsigned i = 0; i < vm::kMaxVirtioDevices; ++i)
+        slots.push_back({.base = 0x10001000 + i * kVirtioWindow, .irq = 1 + i});
+    return slots;
+}
 
 Result<> write_guest(const vm::GuestMemory& memory, uint64_t address, std::string_view bytes,
                      const char* what) {
@@ -37,6 +69,8 @@ Result<> write_guest(const vm::GuestMemory& memory, uint64_t address, std::strin
 }  // namespace
 
 Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
+    // The console first: it blocks the stop signals for every thread started after it.
+    auto machine = TRY(vm::Machine::create(config, log));
     std::string kernel =
         TRY(vm::read_guest_file(config.kernel, config.kernel_label, config.memory_bytes));
     auto kernel_bytes = std::span(reinterpret_cast<const uint8_t*>(kernel.data()), kernel.size());
@@ -48,7 +82,7 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     vm::GuestMemory memory = TRY(vm::GuestMemory::create(ram));
     // A Linux Image goes where its header says; an ELF (U-Boot's S-mode uboot.elf, a bare
     // supervisor payload) where its segments say, entered at its entry point.
-    ImageHeader header{};
+    vm::RiscvImageHeader header{};
     uint64_t kernel_entry = 0;
     bool elf_kernel = std::string_view(kernel).starts_with("\177ELF");
     if (elf_kernel) {
@@ -58,11 +92,11 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
         header = {loaded.lowest - kRamBase, loaded.highest - loaded.lowest};
         kernel_entry = loaded.entry;
     } else {
-        header =
-            TRY_CTX(parse_image_header(kernel_bytes), "{} {}", config.kernel_label, config.kernel);
+        header = TRY_CTX(vm::parse_riscv_image_header(kernel_bytes), "{} {}", config.kernel_label,
+                         config.kernel);
     }
-    BootLayout layout = TRY(plan_boot_layout(kRamBase, config.memory_bytes, header,
-                                             elf_kernel ? 0 : kernel.size(), initrd.size()));
+    vm::RiscvBootLayout layout = TRY(vm::plan_riscv_boot_layout(
+        kRamBase, config.memory_bytes, header, elf_kernel ? 0 : kernel.size(), initrd.size()));
     log.debug("kernel {:#x}-{:#x}, initrd {:#x}-{:#x}, dtb {:#x}", layout.kernel, layout.kernel_end,
               layout.initrd, layout.initrd_end, layout.dtb);
     if (!elf_kernel) {
@@ -94,12 +128,6 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
         }
     }
 
-    DeviceTreeInputs dt{config.cpus,   kRamBase,      config.memory_bytes,
-                        config.append, layout.initrd, layout.initrd_end,
-                        firmware};
-    std::vector<uint8_t> dtb = TRY(build_device_tree(dt));
-    TRY(with_context(memory.write(layout.dtb, dtb), "placing the device tree"));
-
     vm::Bus bus;
     riscv::Clock clock;
     riscv::CodePages code_pages = TRY(riscv::CodePages::create(memory));
@@ -111,14 +139,12 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
         hart_list.push_back(harts.back().get());
     }
 
-    MachineExit exit;
-    vm::HostConsole console = TRY(vm::HostConsole::open(
-        config.console == vm::ConsoleKind::file ? config.console_path : std::string(),
-        config.console == vm::ConsoleKind::stdio));
+    vm::Machine& vm_machine = *machine;
     Clint clint(clock, hart_list);
     Plic plic(hart_list);
-    vm::Uart16550 uart([&console](uint8_t byte) { console.write(byte); }, &plic.line(kUartIrq));
-    TestFinisher syscon(exit);
+    vm::Uart16550 uart([&vm_machine](uint8_t byte) { vm_machine.console_write(byte); },
+                       &plic.line(kUartIrq));
+    TestFinisher syscon(machine->stop_latch());
     TRY(bus.attach(Clint::kBase, Clint::kSize, clint, "clint"));
     TRY(bus.attach(Plic::kBase, Plic::kSize, plic, "plic"));
     TRY(bus.attach(kUartBase, 0x100, uart, "uart"));
@@ -130,8 +156,22 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
         constexpr uint64_t kRbr = 0, kLsr = 5, kLsrDataReady = 1;
         return (uart.read(kLsr, 1) & kLsrDataReady) ? static_cast<int>(uart.read(kRbr, 1)) : -1;
     };
-    Sbi sbi(memory, hart_list, exit,
-            {.write = [&console](uint8_t byte) { console.write(byte); }, .read = sbi_console_read});
+    Sbi sbi(memory, hart_list, machine->stop_latch(),
+            {.write = [&vm_machine](uint8_t byte) { vm_machine.console_write(byte); },
+             .read = sbi_console_read});
+    EmulatorEngine engine(hart_list, plic, sbi, firmware);
+    auto slots = virtio_slots();
+    vm::Machine::Teardown devices_first{*machine};
+    auto attached = TRY(machine->attach_virtio_devices(memory, bus, engine, slots));
+
+    DeviceTreeInputs dt{
+        config.cpus, kRamBase, config.memory_bytes, config.append, layout.initrd, layout.initrd_end,
+        firmware,    {}};
+    for (const auto& slot : attached)
+        dt.virtio.push_back({.base = slot.base, .irq = slot.irq});
+    std::vector<uint8_t> dtb = TRY(build_device_tree(dt));
+    TRY(with_context(memory.write(layout.dtb, dtb), "placing the device tree"));
+
     if (firmware) {
         // Firmware in M-mode: every hart enters it at once (OpenSBI picks the boot hart).
         for (auto& hart : harts) {
@@ -144,40 +184,8 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
             hart->set_ecall_handler(&sbi);
         Sbi::enter_supervisor(*harts[0], kernel_entry, layout.dtb);
     }
-
-    TRY(console.start(
-        {.input = [&uart](std::span<const uint8_t> bytes) { return uart.receive(bytes); },
-         .quit =
-             [&exit, &log](std::string why) {
-                 log.info("stopped by {}", why);
-                 exit.request(why == "Ctrl-A x" ? vm::exit_code::powered_off
-                                                : vm::exit_code::host_stopped);
-             }}));
-
-    std::vector<std::jthread> threads;
-    for (unsigned index = 0; index < config.cpus; ++index) {
-        riscv::Hart& hart = *harts[index];
-        if (firmware) {
-            threads.emplace_back([&hart] { hart.run(); });
-        } else {
-            threads.emplace_back([&hart, &sbi, index] {
-                while (sbi.wait_for_start(index)) {
-                    hart.run();
-                    sbi.hart_returned(index);
-                }
-            });
-        }
-    }
-
-    std::optional<int> status;
-    if (config.timeout)
-        status = exit.wait_until(std::chrono::steady_clock::now() + *config.timeout);
-    else
-        status = exit.wait();
-    if (!status) log.error("guest still running after the {} ms time-out", config.timeout->count());
-    sbi.shut_down();
-    threads.clear();  // joins
-    return status.value_or(vm::exit_code::timed_out);
+    return machine->run(engine,
+                        [&uart](std::span<const uint8_t> bytes) { return uart.receive(bytes); });
 }
 
 }  // namespace vessel::riscv_virt

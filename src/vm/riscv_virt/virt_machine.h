@@ -11,7 +11,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "vm/vmm/vm_config.h"
+#include "vm/boot/vm_config.h"
 
 namespace vessel::riscv_virt {
 

@@ -1,10 +1,10 @@
 #include "vm/vmm/run_vm.h"
 
+#include "vm/boot/guest_file.h"
 #include "vm/kvm/x86_boot.h"
 #include "vm/kvm/x86_machine.h"
 #include "vm/riscv_virt/bare_machine.h"
 #include "vm/riscv_virt/virt_machine.h"
-#include "vm/vmm/guest_file.h"
 
 namespace vessel::vm {
 
@@ -55,7 +55,8 @@ Result<GuestArch> detect_guest_arch(const VmConfig& config) {
     return GuestArch::riscv64;
 }
 
-Result<Engine> choose_engine(const VmConfig& config, GuestArch arch, const Result<>& kvm_usable) {
+Result<EngineKind> choose_engine(const VmConfig& config, GuestArch arch,
+                                 const Result<>& kvm_usable) {
     switch (arch) {
         case GuestArch::x86_64:
             if (config.accel == Accel::emulate)
@@ -64,13 +65,13 @@ Result<Engine> choose_engine(const VmConfig& config, GuestArch arch, const Resul
                 return fail("{}: {}",
                             config.accel == Accel::kvm ? "--accel kvm" : "x86-64 guest needs KVM",
                             kvm_usable.error().message());
-            return Engine::kvm;
+            return EngineKind::kvm;
         case GuestArch::riscv64:
             if (config.accel == Accel::kvm)
                 return fail(
                     "--accel kvm: RISC-V guests run in the emulator; KVM runs x86-64 "
                     "kernels only");
-            return Engine::emulator;
+            return EngineKind::emulator;
     }
     return fail("unknown guest architecture");
 }
@@ -82,11 +83,11 @@ Result<int> run_vm(const VmConfig& config, const Logger& log) {
     if (config.accel == Accel::kvm && !kvm_usable)
         return fail("--accel kvm: {}", kvm_usable.error().message());
     GuestArch arch = TRY(detect_guest_arch(config));
-    Engine engine = TRY(choose_engine(config, arch, kvm_usable));
+    EngineKind engine = TRY(choose_engine(config, arch, kvm_usable));
     switch (engine) {
-        case Engine::kvm:
+        case EngineKind::kvm:
             return kvm::run_x86_vm(config, log);
-        case Engine::emulator:
+        case EngineKind::emulator:
             if (!config.kernel.empty()) return riscv_virt::run_virt_machine(config, log);
             return run_riscv_bare_metal(config);
     }

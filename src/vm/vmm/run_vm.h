@@ -4,12 +4,12 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "vm/vmm/vm_config.h"
+#include "vm/boot/vm_config.h"
 
 namespace vessel::vm {
 
 enum class GuestArch { x86_64, riscv64 };
-enum class Engine { kvm, emulator };
+enum class EngineKind { kvm, emulator };
 
 // The guest's architecture from its kernel (bzImage, ELF machine, RISC-V Image magic) or, without a
 // kernel, from its --bios image: a RISC-V ELF, or else a flat image, which is RISC-V firmware for
@@ -18,7 +18,8 @@ Result<GuestArch> detect_guest_arch(const VmConfig& config);
 
 // KVM for x86-64 guests (when `kvm_usable`, or required by --accel kvm), the emulator for RISC-V.
 // Errors explain an impossible combination in one line.
-Result<Engine> choose_engine(const VmConfig& config, GuestArch arch, const Result<>& kvm_usable);
+Result<EngineKind> choose_engine(const VmConfig& config, GuestArch arch,
+                                 const Result<>& kvm_usable);
 
 Result<int> run_vm(const VmConfig& config, const Logger& log);
 

@@ -13,8 +13,8 @@ extern "C" {
 #include <thread>
 #include <vector>
 
+#include "vm/boot/riscv_image.h"
 #include "vm/riscv_virt/device_tree.h"
-#include "vm/riscv_virt/linux_image.h"
 #include "vm/riscv_virt/plic.h"
 #include "vm/riscv_virt/sbi.h"
 
@@ -89,7 +89,7 @@ std::vector<uint8_t> image_with(uint64_t text_offset, uint64_t image_size) {
 }
 
 TEST(LinuxImage, ParsesTheHeaderAndRejectsOthers) {
-    auto header = parse_image_header(image_with(0x200000, 0x500000));
+    auto header = vm::parse_riscv_image_header(image_with(0x200000, 0x500000));
     ASSERT_TRUE(header);
     EXPECT_EQ(header->text_offset, 0x200000u);
     EXPECT_EQ(header->image_size, 0x500000u);
@@ -98,27 +98,28 @@ TEST(LinuxImage, ParsesTheHeaderAndRejectsOthers) {
                 "\x7f"
                 "ELF",
                 4);
-    auto not_image = parse_image_header(elf);
+    auto not_image = vm::parse_riscv_image_header(elf);
     ASSERT_FALSE(not_image);
     EXPECT_NE(not_image.error().message().find("not a RISC-V Linux Image"), std::string::npos);
-    EXPECT_FALSE(parse_image_header(std::vector<uint8_t>(0x20)));
-    EXPECT_FALSE(parse_image_header(image_with(0x1000, 0x100)));
+    EXPECT_FALSE(vm::parse_riscv_image_header(std::vector<uint8_t>(0x20)));
+    EXPECT_FALSE(vm::parse_riscv_image_header(image_with(0x1000, 0x100)));
 }
 
 TEST(LinuxImage, PlacesInitrdAndDeviceTreeAtTheTopOrFailsWhenRamIsShort) {
-    ImageHeader header{0x200000, 0x600000};
-    auto layout = plan_boot_layout(kRam, 64 << 20, header, 0x400000, 0x100001);
+    vm::RiscvImageHeader header{0x200000, 0x600000};
+    auto layout = vm::plan_riscv_boot_layout(kRam, 64 << 20, header, 0x400000, 0x100001);
     ASSERT_TRUE(layout);
     EXPECT_EQ(layout->kernel, kRam + 0x200000);
-    EXPECT_EQ(layout->dtb, kRam + (64 << 20) - kDtbMaxSize);
+    EXPECT_EQ(layout->dtb, kRam + (64 << 20) - vm::kDtbMaxSize);
     EXPECT_EQ(layout->initrd_end - layout->initrd, 0x100001u);
     EXPECT_LE(layout->initrd_end, layout->dtb);
     EXPECT_GE(layout->initrd, layout->kernel_end);
     EXPECT_EQ(layout->initrd % 4096, 0u);
-    auto short_ram = plan_boot_layout(kRam, 16 << 20, header, 0x400000, 12 << 20);
+    auto short_ram = vm::plan_riscv_boot_layout(kRam, 16 << 20, header, 0x400000, 12 << 20);
     ASSERT_FALSE(short_ram);
     EXPECT_NE(short_ram.error().message().find("too small"), std::string::npos);
-    EXPECT_FALSE(plan_boot_layout(kRam, 8 << 20, ImageHeader{0x200000, 0x800000}, 0, 0));
+    EXPECT_FALSE(
+        vm::plan_riscv_boot_layout(kRam, 8 << 20, vm::RiscvImageHeader{0x200000, 0x800000}, 0, 0));
 }
 
 TEST(DeviceTree, HoldsWhatLinuxBindsDriversFrom) {
@@ -173,7 +174,7 @@ TEST(DeviceTree, ChosenCarriesAFreshRngSeed) {
 
 struct SbiFixture : ::testing::Test {
     Board board;
-    MachineExit exit;
+    vm::StopLatch exit;
     std::string console;
     Sbi sbi{board.memory,
             board.list,
@@ -214,7 +215,7 @@ TEST_F(SbiFixture, HostileArgumentsGetErrorsNotCrashes) {
     EXPECT_EQ(call(0x4442434e, 0, {~uint64_t{0}, kRam + (1 << 20) - 100, 0}).first, -3);
     EXPECT_EQ(call(0x4442434e, 0, {4, kRam, 1}).first, -3);
     EXPECT_EQ(call(0x53525354, 0, {9, 0}).first, -3);
-    EXPECT_FALSE(exit.wait_until(std::chrono::steady_clock::now()));
+    EXPECT_FALSE(exit.exit_code_by(std::chrono::steady_clock::now()));
 }
 
 TEST_F(SbiFixture, ConsoleHsmAndResetDoWhatTheyAnnounce) {
@@ -234,7 +235,7 @@ TEST_F(SbiFixture, ConsoleHsmAndResetDoWhatTheyAnnounce) {
     EXPECT_EQ(board.harts[1]->reg(11), 42u);
     EXPECT_EQ(board.harts[1]->priv(), riscv::Priv::supervisor);
     EXPECT_EQ(call(0x53525354, 0, {1, 0}).first, 0);  // cold reboot
-    EXPECT_EQ(exit.wait_until(std::chrono::steady_clock::now()), std::optional<int>(2));
+    EXPECT_EQ(exit.exit_code_by(std::chrono::steady_clock::now()), std::optional<int>(2));
     sbi.shut_down();
     EXPECT_FALSE(sbi.wait_for_start(1));
 }
@@ -284,7 +285,7 @@ TEST(SbiEnterSupervisor, LeavesTimeCycleAndInstretReadableInUserMode) {
 // in WFI (woken to flush) and, without waiting at all, one that is not running.
 TEST(SbiRemoteFence, ReturnsOnlyAfterEveryRunningTargetHasFlushed) {
     Board board(4);
-    MachineExit exit;
+    vm::StopLatch exit;
     Sbi sbi(board.memory, board.list, exit, {.write = [](uint8_t) {}, .read = nullptr});
     constexpr uint32_t kSpin[] = {0x0000006f};               // j .
     constexpr uint32_t kSleep[] = {0x10500073, 0xffdff06f};  // wfi; j -4

@@ -1,6 +1,6 @@
 // Only regular files that fit in guest RAM are read into it; anything else is refused at once,
 // without reading (a device) or blocking (a FIFO).
-#include "vm/vmm/guest_file.h"
+#include "vm/boot/guest_file.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>

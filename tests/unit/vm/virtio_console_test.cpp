@@ -70,6 +70,19 @@ TEST_F(ConsoleTest, InputWaitsForReceiveBuffersAndFillsThemInOrder) {
     EXPECT_EQ(std::string(first, 4) + std::string(second, 2), typed);
 }
 
+TEST_F(ConsoleTest, InputArrivingAfterTheBuffersIsDeliveredAtOnce) {
+    receive_.set_descriptor(0, {kIn, 64, descriptor::write, 0});
+    receive_.make_available(0);
+    harness_.notify(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::string typed = "late\n";
+    EXPECT_EQ(console_->receive(std::span(reinterpret_cast<const uint8_t*>(typed.data()),
+                                          typed.size())),
+              typed.size());
+    ASSERT_TRUE(receive_.wait_used(1));
+    EXPECT_EQ(receive_.used_element(0), std::make_pair(0u, 5u));
+}
+
 TEST_F(ConsoleTest, InputBeyondTheBufferIsLeftToTheCaller) {
     std::vector<uint8_t> flood(ConsoleDevice::kInputBuffer + 100, 'x');
     EXPECT_EQ(console_->receive(flood), ConsoleDevice::kInputBuffer);

@@ -4,6 +4,7 @@
 // answering a host port forward.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "base/log.h"
 #include "virtio_driver.h"
 #include "vm/backends/slirp.h"
+#include "vm/boot/device_options.h"
 #include "vm/devices/virtio/net.h"
 
 namespace vessel::vm::virtio {
@@ -186,8 +188,8 @@ TEST_F(NetTest, TheBackendGetsTheOffloadsTheGuestAccepted) {
 }
 
 // The user-mode network answers a connection to a forwarded host port by looking for the guest:
-// an ARP request for 10.0.2.15 from 10.0.2.2.
-TEST(SlirpBackend, AHostPortForwardReachesForTheGuest) {
+// an ARP request for 10.0.2.15 from 10.0.2.2, as a frame on the stack's socket.
+TEST(UserModeNetwork, AHostPortForwardReachesForTheGuest) {
     UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -197,30 +199,39 @@ TEST(SlirpBackend, AHostPortForwardReachesForTheGuest) {
     ASSERT_EQ(::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
     uint16_t port = ntohs(address.sin_port);
     probe.reset();
+    int ends[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends), 0);
+    UniqueFd vmm(ends[0]), stack_end(ends[1]);
     Logger log = Logger::borrowing(2, LogFormat::text, LogLevel::error);
-    auto backend = SlirpBackend::create({{.host_port = port, .guest_port = 22}}, log);
-    ASSERT_TRUE(backend) << backend.error().message();
-    // A second forward of the same host port is refused with the port named.
-    auto taken = SlirpBackend::create({{.host_port = port, .guest_port = 22}}, log);
+    std::atomic<bool> started{false};
+    std::thread stack([&] {
+        auto ran = run_slirp(stack_end.get(), {{.host_port = port, .guest_port = 22}}, log,
+                             [&] { started = true; });
+        EXPECT_TRUE(ran) << ran.error().message();
+    });
+    ASSERT_TRUE(testing::wait_until([&] { return started.load(); }));
+    // A second stack cannot forward the same host port: the error names it.
+    int other[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, other), 0);
+    UniqueFd other_vmm(other[0]), other_stack(other[1]);
+    auto taken = run_slirp(other_stack.get(), {{.host_port = port, .guest_port = 22}}, log, [] {});
     ASSERT_FALSE(taken);
     EXPECT_NE(taken.error().message().find(fmt::format("127.0.0.1:{}", port)), std::string::npos);
+
     UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
-    std::vector<uint8_t> frame(2048);
-    iovec target{frame.data(), frame.size()};
-    size_t got = 0;
-    for (int i = 0; i < 500 && got == 0; ++i) {
-        got = (*backend)->receive(std::span(&target, 1)).value();
-        if (!got) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    ASSERT_GE(got, 42u);
+    uint8_t frame[2048];
+    pollfd waiting{.fd = vmm.get(), .events = POLLIN, .revents = 0};
+    ASSERT_EQ(::poll(&waiting, 1, 5000), 1);
+    ssize_t got = ::recv(vmm.get(), frame, sizeof frame, 0);
+    vmm.reset();  // ends the stack
+    stack.join();
+    ASSERT_GE(got, 42);
     EXPECT_EQ(frame[12], 0x08);  // EtherType ARP
     EXPECT_EQ(frame[13], 0x06);
     EXPECT_EQ(frame[21], 1);  // a request
-    EXPECT_EQ(std::vector<uint8_t>(frame.begin() + 28, frame.begin() + 32),
-              (std::vector<uint8_t>{10, 0, 2, 2}));
-    EXPECT_EQ(std::vector<uint8_t>(frame.begin() + 38, frame.begin() + 42),
-              (std::vector<uint8_t>{10, 0, 2, 15}));
+    EXPECT_EQ(std::vector<uint8_t>(frame + 28, frame + 32), (std::vector<uint8_t>{10, 0, 2, 2}));
+    EXPECT_EQ(std::vector<uint8_t>(frame + 38, frame + 42), (std::vector<uint8_t>{10, 0, 2, 15}));
 }
 
 }  // namespace

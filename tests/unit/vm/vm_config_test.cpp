@@ -1,4 +1,4 @@
-#include "vm/vmm/vm_config.h"
+#include "vm/boot/vm_config.h"
 
 #include <stdlib.h>
 #include <unistd.h>

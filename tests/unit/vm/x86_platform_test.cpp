@@ -156,8 +156,8 @@ TEST(EngineChoice, FollowsArchitectureAndAccel) {
     VmConfig config;
     Result<> usable;
     Result<> absent = fail("cannot open /dev/kvm");
-    EXPECT_EQ(choose_engine(config, GuestArch::x86_64, usable).value(), Engine::kvm);
-    EXPECT_EQ(choose_engine(config, GuestArch::riscv64, absent).value(), Engine::emulator);
+    EXPECT_EQ(choose_engine(config, GuestArch::x86_64, usable).value(), EngineKind::kvm);
+    EXPECT_EQ(choose_engine(config, GuestArch::riscv64, absent).value(), EngineKind::emulator);
     auto no_kvm = choose_engine(config, GuestArch::x86_64, absent);
     ASSERT_FALSE(no_kvm);
     EXPECT_NE(no_kvm.error().message().find("/dev/kvm"), std::string::npos);

@@ -1,10 +1,8 @@
 #include "vm/devices/virtio/net.h"
 
 #include <sys/epoll.h>
-#include <sys/random.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 
 namespace vessel::vm::virtio {
@@ -30,29 +28,6 @@ constexpr uint64_t status = 1ull << 16;
 }  // namespace net_feature
 
 }  // namespace
-
-Result<MacAddress> parse_mac(std::string_view text) {
-    MacAddress mac{};
-    auto bad = [&] {
-        return fail("MAC address '{}' is not six hex bytes like 52:54:00:12:34:56", text);
-    };
-    if (text.size() != 17) return bad();
-    for (size_t i = 0; i < 6; ++i) {
-        if (i > 0 && text[i * 3 - 1] != ':') return bad();
-        auto [end, error] =
-            std::from_chars(text.data() + i * 3, text.data() + i * 3 + 2, mac[i], 16);
-        if (error != std::errc() || end != text.data() + i * 3 + 2) return bad();
-    }
-    if (mac[0] & 1) return fail("MAC address '{}' is a multicast address", text);
-    return mac;
-}
-
-MacAddress random_mac() {
-    MacAddress mac{};
-    (void)::getrandom(mac.data(), mac.size(), 0);
-    mac[0] = static_cast<uint8_t>((mac[0] & 0xfe) | 0x02);  // unicast, locally administered
-    return mac;
-}
 
 NetDevice::NetDevice(std::unique_ptr<NetBackend> backend, MacAddress mac, std::string name)
     : backend_(std::move(backend)), mac_(mac), name_(std::move(name)) {}

@@ -11,16 +11,10 @@
 #include <vector>
 
 #include "vm/backends/net_backend.h"
+#include "vm/boot/device_options.h"
 #include "vm/devices/virtio/virtio_device.h"
 
 namespace vessel::vm::virtio {
-
-using MacAddress = std::array<uint8_t, 6>;
-
-// "52:54:00:12:34:56"; an error names the text. A multicast address is refused.
-Result<MacAddress> parse_mac(std::string_view text);
-// A random locally administered unicast address.
-MacAddress random_mac();
 
 class NetDevice final : public VirtioDevice {
   public:

@@ -46,7 +46,9 @@ namespace mmio {
 inline constexpr uint32_t magic_value = 0x74726976;  // "virt"
 inline constexpr uint32_t version = 2;
 inline constexpr uint32_t vendor_id = 0x4c535356;  // "VSSL"
-inline constexpr uint64_t window_size = 0x200;
+// The window a transport answers in: the registers, the config space, and room to spare, as the
+// 4 KiB QEMU gives each device.
+inline constexpr uint64_t window_size = 0x1000;
 
 enum Register : uint64_t {
     magic = 0x000,

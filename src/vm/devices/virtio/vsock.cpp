@@ -447,11 +447,8 @@ void VsockDevice::handle_packet(const VsockPacket& packet, ChainReader& payload)
             if (packet.flags & kShutdownSend) connection.guest_done_sending = true;
             if (connection.guest_done_sending && connection.pending_bytes() == 0)
                 ::shutdown(connection.socket.get(), SHUT_WR);
-            // Both ways shut: the guest waits for our RST to finish its close.
-            if (connection.guest_done_sending && connection.guest_done_receiving) {
-                if (!flush_to_host(connection)) return;
-                return close(connection, true);
-            }
+            // Both ways shut: the guest waits for our RST to finish its close, which comes once
+            // what it sent has reached the host socket (finish_if_done).
             update_watch(connection);
             finish_if_done(connection);
             return;
@@ -549,9 +546,10 @@ bool VsockDevice::flush_to_host(Connection& connection) {
 }
 
 bool VsockDevice::finish_if_done(Connection& connection) {
-    // Both directions finished: the connection is over.
-    if (!connection.host_done_sending || !connection.guest_done_sending ||
-        connection.pending_bytes() > 0)
+    // Over once the guest sends no more and all it sent has reached the host, and either the host
+    // sends no more or the guest takes no more.
+    bool host_side_done = connection.host_done_sending || connection.guest_done_receiving;
+    if (!connection.guest_done_sending || !host_side_done || connection.pending_bytes() > 0)
         return false;
     close(connection, true);
     return true;

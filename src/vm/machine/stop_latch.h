@@ -1,6 +1,7 @@
-// How a running machine ends: any vCPU thread or device (power-off register, reset, fatal exit) or
-// the VMM itself (time-out, signal) records an exit status and a reason; the first request wins and
-// wakes the thread waiting on the machine.
+// How a running machine ends, whatever its CPU engine: any vCPU thread or device (power-off
+// register, test finisher, SBI reset, fatal exit) or the VMM itself (time-out, signal) records an
+// exit status and a reason; the first request wins (a guest may write the finisher twice) and wakes
+// the thread waiting on the machine.
 #pragma once
 
 #include <atomic>
@@ -40,6 +41,12 @@ class StopLatch {
         else
             changed_.wait(lock, [&] { return reason_.has_value(); });
         return reason_;
+    }
+
+    // The exit status once stopped, or nullopt when `deadline` passed first.
+    std::optional<int> exit_code_by(std::optional<std::chrono::steady_clock::time_point> deadline) {
+        auto reason = wait_until(deadline);
+        return reason ? std::optional<int>(reason->exit_code) : std::nullopt;
     }
 
     std::optional<StopReason> reason() const {

@@ -1,12 +1,12 @@
-#include "vm/vmm/vm_config.h"
+#include "vm/boot/vm_config.h"
 
 #include <sys/sysinfo.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "vm/boot/guest_file.h"
 #include "vm/memory/guest_memory.h"
-#include "vm/vmm/guest_file.h"
 
 namespace vessel::vm {
 
@@ -18,16 +18,28 @@ constexpr uint64_t kMaxConfigBytes = 1 << 20;
 }  // namespace
 
 Result<> parse_console(std::string_view text, VmConfig& config) {
-    if (text == "stdio") {
-        config.console = ConsoleKind::stdio;
-        return {};
-    }
-    if (text.starts_with("file:") && text.size() > 5) {
-        config.console = ConsoleKind::file;
-        config.console_path = std::string(text.substr(5));
-        return {};
-    }
-    return fail("--console: '{}' is not stdio or file:PATH", text);
+    size_t position = 0;
+    do {
+        size_t end = text.find(',', position);
+        // A file path may hold commas: file: takes the rest of the text.
+        std::string_view part = text.substr(position);
+        if (!part.starts_with("file:") && end != std::string_view::npos)
+            part = text.substr(position, end - position);
+        if (part == "stdio") {
+            config.console = ConsoleKind::stdio;
+        } else if (part.starts_with("file:") && part.size() > 5) {
+            config.console = ConsoleKind::file;
+            config.console_path = std::string(part.substr(5));
+        } else if (part == "uart") {
+            config.console_device = ConsoleDevice::uart;
+        } else if (part == "virtio") {
+            config.console_device = ConsoleDevice::virtio;
+        } else {
+            return fail("--console: '{}' is not stdio, file:PATH, uart or virtio", part);
+        }
+        position += part.size() + 1;
+    } while (position < text.size());
+    return {};
 }
 
 Result<Accel> parse_accel(std::string_view text) {
@@ -69,6 +81,40 @@ Result<std::chrono::milliseconds> timeout_from_seconds(double seconds) {
     return std::chrono::milliseconds(std::max<int64_t>(1, std::llround(seconds * 1000)));
 }
 
+namespace {
+
+// "disk" and "net": arrays of what the repeatable flags take; "vsock": the flag's text; "rng":
+// bool.
+Result<> load_device_keys(const JsonAt& root, const std::string& directory, VmConfig& config) {
+    auto each_string = [&](std::string_view key, auto&& take) -> Result<> {
+        auto list = root.optional_child(key);
+        if (!list) return {};
+        for (const auto& item : TRY(list->array())) {
+            auto text = TRY(item.string());
+            if (auto taken = take(text); !taken)
+                return std::unexpected(item.error(taken.error().message()));
+        }
+        return {};
+    };
+    TRY(each_string("disk", [&](const std::string& text) -> Result<> {
+        config.disks.push_back(TRY(parse_disk_option(text, directory)));
+        return {};
+    }));
+    TRY(each_string("net", [&](const std::string& text) -> Result<> {
+        config.nets.push_back(TRY(parse_net_option(text)));
+        return {};
+    }));
+    if (auto vsock = root.optional_child("vsock")) {
+        auto parsed = parse_vsock_option(TRY(vsock->string()), directory);
+        if (!parsed) return std::unexpected(vsock->error(parsed.error().message()));
+        config.vsock = *parsed;
+    }
+    if (auto rng = TRY(root.optional_boolean("rng"))) config.rng = *rng;
+    return {};
+}
+
+}  // namespace
+
 Result<VmConfig> load_vm_config(const std::string& path) {
     auto text = TRY(read_guest_file(path, "--config", kMaxConfigBytes, "a vm.json may be"));
     Json document = TRY(parse_json(text, path));
@@ -81,8 +127,9 @@ Result<VmConfig> load_vm_config(const std::string& path) {
     auto resolve = [&](const std::string& file) {
         return file.empty() || file.front() == '/' ? file : directory + "/" + file;
     };
-    static constexpr std::string_view known[] = {"kernel", "initrd",  "append", "bios",   "memory",
-                                                 "cpus",   "console", "accel",  "timeout"};
+    static constexpr std::string_view known[] = {"kernel", "initrd",  "append", "bios",    "memory",
+                                                 "cpus",   "console", "accel",  "timeout", "disk",
+                                                 "net",    "vsock",   "rng"};
     for (const auto& [key, value] : document.items()) {
         if (std::find(std::begin(known), std::end(known), key) == std::end(known))
             return in_file(JsonAt(value, key).error("unknown key"));
@@ -140,6 +187,8 @@ Result<VmConfig> load_vm_config(const std::string& path) {
         if (!parsed) return in_file(accel->error(parsed.error().message()));
         config.accel = *parsed;
     }
+    if (auto devices = load_device_keys(root, directory, config); !devices)
+        return in_file(devices.error());
     if (auto timeout = root.optional_child("timeout")) {
         auto seconds = timeout->number();
         if (!seconds) return in_file(seconds.error());
@@ -157,6 +206,15 @@ Result<> validate_vm_config(const VmConfig& config) {
         return fail("--cpus: {} is not between 1 and {}", config.cpus, kMaxCpus);
     TRY_CTX(check_memory_size(config.memory_bytes, host_memory_capacity()), "--memory");
     if (!config.initrd.empty() && config.kernel.empty()) return fail("--initrd needs --kernel");
+    bool devices = !config.disks.empty() || !config.nets.empty() || config.vsock || config.rng ||
+                   config.console_device == ConsoleDevice::virtio;
+    if (devices && config.kernel.empty())
+        return fail(
+            "virtio devices (--disk, --net, --vsock, --rng, --console virtio) need --kernel");
+    size_t count = config.disks.size() + config.nets.size() + (config.vsock ? 1 : 0) +
+                   (config.rng ? 1 : 0) + (config.console_device == ConsoleDevice::virtio ? 1 : 0);
+    if (count > kMaxVirtioDevices)
+        return fail("{} virtio devices asked for; a VM has room for {}", count, kMaxVirtioDevices);
     return {};
 }
 

@@ -1,4 +1,4 @@
-#include "vm/vmm/elf_loader.h"
+#include "vm/boot/elf_loader.h"
 
 #include <elf.h>
 

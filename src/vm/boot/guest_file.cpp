@@ -1,4 +1,4 @@
-#include "vm/vmm/guest_file.h"
+#include "vm/boot/guest_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

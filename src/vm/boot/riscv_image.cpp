@@ -1,9 +1,9 @@
-#include "vm/riscv_virt/linux_image.h"
+#include "vm/boot/riscv_image.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace vessel::riscv_virt {
+namespace vessel::vm {
 
 namespace {
 uint64_t read_le64(std::span<const uint8_t> bytes, size_t offset) {
@@ -17,10 +17,10 @@ constexpr uint64_t kKernelAlign = 0x200000;
 constexpr uint64_t kPage = 4096;
 }  // namespace
 
-Result<ImageHeader> parse_image_header(std::span<const uint8_t> image) {
+Result<RiscvImageHeader> parse_riscv_image_header(std::span<const uint8_t> image) {
     if (image.size() < 0x40 || std::memcmp(image.data() + 0x38, "RSC\x05", 4) != 0)
         return fail("not a RISC-V Linux Image (no \"RSC\\x05\" magic at offset 0x38)");
-    ImageHeader header{read_le64(image, 8), read_le64(image, 16)};
+    RiscvImageHeader header{read_le64(image, 8), read_le64(image, 16)};
     // Images before the header carried text_offset used 0; the kernel runs at +2 MiB on RV64.
     if (header.text_offset == 0) header.text_offset = kDefaultTextOffset;
     if (header.text_offset % kKernelAlign != 0 || header.text_offset > (uint64_t{1} << 32))
@@ -31,9 +31,10 @@ Result<ImageHeader> parse_image_header(std::span<const uint8_t> image) {
     return header;
 }
 
-Result<BootLayout> plan_boot_layout(uint64_t ram_base, uint64_t ram_size, const ImageHeader& header,
-                                    uint64_t image_file_size, uint64_t initrd_size) {
-    BootLayout layout{};
+Result<RiscvBootLayout> plan_riscv_boot_layout(uint64_t ram_base, uint64_t ram_size,
+                                               const RiscvImageHeader& header,
+                                               uint64_t image_file_size, uint64_t initrd_size) {
+    RiscvBootLayout layout{};
     layout.kernel = ram_base + header.text_offset;
     uint64_t footprint = std::max(header.image_size, image_file_size);
     layout.kernel_end = (layout.kernel + footprint + kPage - 1) & ~(kPage - 1);
@@ -53,4 +54,4 @@ Result<BootLayout> plan_boot_layout(uint64_t ram_base, uint64_t ram_size, const 
     return layout;
 }
 
-}  // namespace vessel::riscv_virt
+}  // namespace vessel::vm

@@ -6,14 +6,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/json.h"
+#include "vm/boot/device_options.h"
 
 namespace vessel::vm {
 
 enum class Accel { automatic, kvm, emulate };
 enum class ConsoleKind { stdio, file };
+// The guest's side of the console: the board's 16550 UART (ttyS0) or virtio-console (hvc0).
+enum class ConsoleDevice { uart, virtio };
 
 struct VmConfig {
     std::string kernel;  // Linux Image / bzImage / vmlinux
@@ -26,10 +30,18 @@ struct VmConfig {
     unsigned cpus = 1;
     ConsoleKind console = ConsoleKind::stdio;
     std::string console_path;  // for ConsoleKind::file
+    ConsoleDevice console_device = ConsoleDevice::uart;
+    std::vector<DiskOption> disks;
+    std::vector<NetOption> nets;
+    std::optional<VsockOption> vsock;
+    bool rng = false;
     Accel accel = Accel::automatic;
     // Wall-clock limit on the guest's run; nullopt = none.
     std::optional<std::chrono::milliseconds> timeout;
 };
+
+// Both boards have eight virtio-mmio slots (QEMU virt's 0x10001000-0x10008fff on RISC-V).
+inline constexpr size_t kMaxVirtioDevices = 8;
 
 // vessel-vmm's exit statuses, the same for every engine (documented in docs/vm-guests.md).
 namespace exit_code {
@@ -42,7 +54,8 @@ inline constexpr int host_stopped = 5;  // SIGINT/SIGTERM/SIGHUP: the host stopp
 // A bare-metal test finisher's failure code is passed through as the exit status.
 }  // namespace exit_code
 
-// "--console stdio" or "--console file:PATH".
+// "--console" takes a comma-separated list: the host side (stdio, file:PATH) and the guest's
+// device (uart, virtio), e.g. "virtio,file:/tmp/console.log".
 Result<> parse_console(std::string_view text, VmConfig& config);
 Result<Accel> parse_accel(std::string_view text);
 
@@ -62,7 +75,8 @@ inline constexpr double kMaxTimeoutSeconds = 1e7;
 Result<std::chrono::milliseconds> timeout_from_seconds(double seconds);
 
 // Reads a vm.json: {"kernel","initrd","append","bios","memory":"256M"|bytes,"cpus","console",
-// "accel","timeout": seconds}. Unknown keys are errors naming them; relative paths are taken
+// "accel","timeout": seconds, "disk": [...], "net": [...], "vsock": "CID,SOCKET", "rng": bool}, the
+// devices spelt as their flags are. Unknown keys are errors naming them; relative paths are taken
 // relative to the file's directory; every number is range-checked, and errors name the file and the
 // key ("vm.json: memory: ...").
 Result<VmConfig> load_vm_config(const std::string& path);
