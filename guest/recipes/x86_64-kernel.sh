@@ -1,7 +1,9 @@
 # Recipe: Debian's amd64 kernel (the package linux-image-amd64 depends on) for the KVM tests:
-# vmlinuz (a bzImage), vmlinux (the stripped ELF kernel inside it, for ELF direct boot) and the
-# modules that give a TCG guest /dev/kvm. Output: vmlinuz, vmlinux, config, kernel-release,
-# modules/*.ko and modules/load-order (insmod them in that order).
+# vmlinuz (a bzImage), vmlinux (the stripped ELF kernel inside it, for ELF direct boot), the
+# modules that give a TCG guest /dev/kvm, and those a guest of vessel-vmm needs for its virtio
+# devices (Debian builds them as modules) and its host for a TAP. Output: vmlinuz, vmlinux, config,
+# kernel-release, modules/*.ko, modules/load-order (the kvm modules, insmod them in that order) and
+# modules/virtio-order (the virtio and TAP modules, likewise).
 
 # The order insmod needs (no modules.dep in the package): each module after its dependencies.
 X86_64_KVM_MODULES=(
@@ -9,6 +11,21 @@ X86_64_KVM_MODULES=(
     kernel/drivers/crypto/ccp/ccp.ko
     kernel/arch/x86/kvm/kvm.ko
     kernel/arch/x86/kvm/kvm-amd.ko
+)
+X86_64_VIRTIO_MODULES=(
+    kernel/drivers/virtio/virtio_ring.ko
+    kernel/drivers/virtio/virtio.ko
+    kernel/drivers/virtio/virtio_mmio.ko
+    kernel/drivers/block/virtio_blk.ko
+    kernel/net/core/failover.ko
+    kernel/drivers/net/net_failover.ko
+    kernel/drivers/net/virtio_net.ko
+    kernel/net/vmw_vsock/vsock.ko
+    kernel/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko
+    kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko
+    kernel/drivers/char/hw_random/virtio-rng.ko
+    kernel/drivers/char/virtio_console.ko
+    kernel/drivers/net/tun.ko
 )
 
 # Prints "PACKAGE VERSION": the versioned kernel package the linux-image-amd64 metapackage depends
@@ -42,6 +59,7 @@ recipe_inputs() {
     package=$(x86_64_kernel_package)
     echo "text kernel-package $package"
     echo "text modules ${X86_64_KVM_MODULES[*]}"
+    echo "text virtio-modules ${X86_64_VIRTIO_MODULES[*]}"
 }
 
 # Writes the ELF vmlinux that a bzImage carries: the setup header gives the protected-mode code's
@@ -99,7 +117,8 @@ recipe_build() {
     echo "$release" >"$out/kernel-release"
     mkdir "$out/modules"
     : >"$out/modules/load-order"
-    for module in "${X86_64_KVM_MODULES[@]}"; do
+    : >"$out/modules/virtio-order"
+    for module in "${X86_64_KVM_MODULES[@]}" "${X86_64_VIRTIO_MODULES[@]}"; do
         name=$(basename "$module")
         if [[ -f "$work/x/lib/modules/$release/$module" ]]; then
             cp "$work/x/lib/modules/$release/$module" "$out/modules/$name"
@@ -108,7 +127,11 @@ recipe_build() {
         else
             guest_die "$pkg has no $module"
         fi
-        echo "$name" >>"$out/modules/load-order"
+        if [[ " ${X86_64_KVM_MODULES[*]} " == *" $module "* ]]; then
+            echo "$name" >>"$out/modules/load-order"
+        else
+            echo "$name" >>"$out/modules/virtio-order"
+        fi
     done
     rm -rf "$work/x"
 }

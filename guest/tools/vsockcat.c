@@ -4,6 +4,8 @@
  *   vsockcat -l PORT           accept one connection and do the same
  *   vsockcat -l -e PORT        accept connections for ever, echoing each back (one process each)
  *   -t                         TCP instead: vsockcat -t ADDRESS PORT, vsockcat -l -t PORT
+ *   -u                         a unix socket instead: vsockcat -u PATH, vsockcat -l -u PATH (the
+ *                              host side of vessel-vmm's vsock, for hosts without python)
  * When stdin ends, the write side is shut down and the rest of the socket is still read, so a
  * checksum over what comes back covers everything. Exit status 0 on a clean end. */
 #include <arpa/inet.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 /* After sys/socket.h: it uses struct sockaddr. */
@@ -83,24 +86,31 @@ static int echo(int socket_fd) {
 }
 
 int main(int argc, char **argv) {
-    int listen_mode = 0, echo_mode = 0, tcp = 0, arg = 1;
+    int listen_mode = 0, echo_mode = 0, tcp = 0, unix_path = 0, arg = 1;
     while (arg < argc && argv[arg][0] == '-') {
         if (strcmp(argv[arg], "-l") == 0) listen_mode = 1;
         else if (strcmp(argv[arg], "-e") == 0) echo_mode = 1;
         else if (strcmp(argv[arg], "-t") == 0) tcp = 1;
+        else if (strcmp(argv[arg], "-u") == 0) unix_path = 1;
         else break;
         ++arg;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (argc - arg != (listen_mode ? 1 : 2)) {
-        fprintf(stderr, "usage: vsockcat [-t] CID|ADDRESS PORT | vsockcat -l [-e] [-t] PORT\n");
+    if (argc - arg != (listen_mode || unix_path ? 1 : 2)) {
+        fprintf(stderr,
+                "usage: vsockcat [-t] CID|ADDRESS PORT | vsockcat -u PATH | vsockcat -l [-e] [-t] PORT"
+                " | vsockcat -l [-e] -u PATH\n");
         return 2;
     }
     struct sockaddr_vm vsock = {.svm_family = AF_VSOCK};
     struct sockaddr_in inet = {.sin_family = AF_INET};
-    struct sockaddr *address = tcp ? (struct sockaddr *)&inet : (struct sockaddr *)&vsock;
-    socklen_t length = tcp ? sizeof inet : sizeof vsock;
-    int fd = socket(tcp ? AF_INET : AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_un local = {.sun_family = AF_UNIX};
+    struct sockaddr *address = tcp         ? (struct sockaddr *)&inet
+                               : unix_path ? (struct sockaddr *)&local
+                                           : (struct sockaddr *)&vsock;
+    socklen_t length = tcp ? sizeof inet : unix_path ? sizeof local : sizeof vsock;
+    if (unix_path) strncpy(local.sun_path, argv[argc - 1], sizeof local.sun_path - 1);
+    int fd = socket(tcp ? AF_INET : unix_path ? AF_UNIX : AF_VSOCK, SOCK_STREAM, 0);
     if (fd < 0) return fail("socket");
     unsigned port = (unsigned)strtoul(argv[argc - 1], NULL, 10);
     vsock.svm_port = port;

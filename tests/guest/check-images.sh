@@ -60,21 +60,29 @@ x86_64-kernel)
     mapfile -t order <"$dir/modules/load-order"
     [[ "${order[*]}" == "irqbypass.ko ccp.ko kvm.ko kvm-amd.ko" ]] ||
         test_fail "modules/load-order is '${order[*]}'"
-    loaded=" "
-    for module in "${order[@]}"; do
-        ko=$dir/modules/$module
-        file -b "$ko" | grep -q 'ELF 64-bit LSB relocatable, x86-64' || test_fail "$ko is not an x86-64 module"
-        grep -qaF "vermagic=$release " "$ko" || test_fail "$ko was not built for $release"
-        # Each module's dependencies come earlier in the load order.
-        # awk reads to the end: an early exit would SIGPIPE strings and trip pipefail.
-        deps=$(strings "$ko" | awk -F= '$1 == "depends" && !seen { print $2; seen = 1 }')
-        for dep in ${deps//,/ }; do
-            [[ "$loaded" == *" ${dep//_/-}.ko "* || "$loaded" == *" $dep.ko "* ]] ||
-                test_fail "$module depends on $dep, which load-order puts later or omits"
+    # check_order FILE: each module is for this release and its dependencies come earlier.
+    check_order() {
+        local loaded=" " module ko deps dep
+        mapfile -t order <"$1"
+        for module in "${order[@]}"; do
+            ko=$dir/modules/$module
+            file -b "$ko" | grep -q 'ELF 64-bit LSB relocatable, x86-64' || test_fail "$ko is not an x86-64 module"
+            grep -qaF "vermagic=$release " "$ko" || test_fail "$ko was not built for $release"
+            # awk reads to the end: an early exit would SIGPIPE strings and trip pipefail.
+            deps=$(strings "$ko" | awk -F= '$1 == "depends" && !seen { print $2; seen = 1 }')
+            for dep in ${deps//,/ }; do
+                [[ "$loaded" == *" ${dep//_/-}.ko "* || "$loaded" == *" $dep.ko "* ]] ||
+                    test_fail "$module depends on $dep, which $(basename "$1") puts later or omits"
+            done
+            loaded+="$module "
         done
-        loaded+="$module "
+    }
+    check_order "$dir/modules/load-order"
+    check_order "$dir/modules/virtio-order"
+    for module in virtio_mmio.ko virtio_blk.ko virtio_net.ko vmw_vsock_virtio_transport.ko tun.ko; do
+        grep -qx "$module" "$dir/modules/virtio-order" || test_fail "virtio-order lacks $module"
     done
-    echo "ok: $dir/vmlinuz: bzImage $release; kvm modules in dependency order"
+    echo "ok: $dir/vmlinuz: bzImage $release; kvm and virtio modules in dependency order"
     ;;
 riscv64-initramfs)
     dir=$(guest_dir riscv64-initramfs)

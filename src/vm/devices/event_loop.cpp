@@ -1,5 +1,6 @@
 #include "vm/devices/event_loop.h"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -75,7 +76,10 @@ void EventLoop::unwatch(Token token) {
 
 Result<> EventLoop::start() {
     if (thread_.joinable()) return fail("event loop: already started");
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        ::pthread_setname_np(::pthread_self(), "vessel-io");
+        run();
+    });
     return {};
 }
 

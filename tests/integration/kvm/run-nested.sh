@@ -5,7 +5,7 @@
 # requested case and prints its output and exit status on the serial line; this script checks them.
 #
 # usage: run-nested.sh VESSEL_VMM CASE...
-# cases: realmode elf-poweroff elf-reset elf-triple elf-timeout linux linux-smp linux-elf
+# cases: realmode elf-poweroff elf-reset elf-triple elf-timeout linux linux-smp linux-elf linux-virtio
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 vmm=$1
@@ -23,14 +23,20 @@ gcc -O2 -ffreestanding -fno-pic -no-pie -nostdlib -static -mno-red-zone -mgenera
     -fno-stack-protector -fcf-protection=none -Wall -Wextra -Werror -Wl,--build-id=none \
     -T "$here/guests/elf_guest.ld" -o "$work/root/g/elf_guest.elf" "$here/guests/elf_guest.c"
 cp "$kernel_dir/vmlinuz" "$work/root/g/bzImage"
+# vsockcat (guest/tools) for both levels: the inner guest's vsock client, the outer host's
+# unix-socket echo server.
+gcc -static -O2 -Wall -Wextra -Werror -o "$work/vsockcat" "$here/../../../guest/tools/vsockcat.c"
 case " $cases " in *" linux-elf "*) cp "$kernel_dir/vmlinux" "$work/root/g/vmlinux" ;; esac
 
 # Inner Linux: busybox and an /init that prints a marker with the number of online CPUs and powers
 # off (ACPI S5 -> vessel-vmm exit 0), or with vessel.reboot on its command line reboots (exit 2).
 inner="$work/inner"
-mkdir -p "$inner/bin" "$inner/proc" "$inner/sys" "$inner/dev"
+mkdir -p "$inner/bin" "$inner/proc" "$inner/sys" "$inner/dev" "$inner/modules" "$inner/tmp"
 cp /bin/busybox "$inner/bin/busybox"
 ln -s busybox "$inner/bin/sh"
+cp "$work/vsockcat" "$inner/bin/vsockcat"
+grep -vx tun.ko "$kernel_dir/modules/virtio-order" >"$inner/modules/order"
+for m in $(cat "$inner/modules/order"); do cp "$kernel_dir/modules/$m" "$inner/modules/"; done
 cat >"$inner/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
@@ -41,6 +47,22 @@ if /bin/busybox grep -q vessel.rx /proc/cmdline; then
     echo VESSEL-RX-READY
     read -t 60 line
     echo "VESSEL-RX-GOT:$line"
+fi
+if /bin/busybox grep -q vessel.virtio /proc/cmdline; then
+    # The virtio devices the outer host gave: a disk written and read back past the page cache,
+    # a NIC on its TAP, and vsock to its unix-socket echo server.
+    /bin/busybox --install -s /bin
+    mount -t devtmpfs dev /dev
+    for m in $(cat /modules/order); do insmod /modules/$m || echo "INSMOD-FAILED $m"; done
+    echo "VIRTIO-DEVICES $(ls /sys/bus/virtio/devices | wc -l)"
+    yes vessel-disk-pattern | head -c 1048576 >/tmp/pattern
+    dd if=/tmp/pattern of=/dev/vda bs=65536 conv=fsync 2>/dev/null
+    echo 3 >/proc/sys/vm/drop_caches
+    echo "DISK-GUEST $(head -c 1048576 /dev/vda | md5sum | cut -d' ' -f1) $(md5sum </tmp/pattern | cut -d' ' -f1) writes=$(cut -c 33-48 /sys/block/vda/stat | tr -d ' ')"
+    ip link set eth0 up
+    ip addr add 10.0.3.2/24 dev eth0
+    echo "PING-REPLIES $(ping -c 2 -W 5 10.0.3.1 | grep -c 'bytes from')"
+    echo "VSOCK-ECHO $(echo hello-vsock | vsockcat 2 5000)"
 fi
 if /bin/busybox grep -q vessel.reboot /proc/cmdline; then
     /bin/busybox reboot -f
@@ -56,6 +78,7 @@ mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/mod
 cp /bin/busybox "$root/bin/busybox"
 cp "$kernel_dir"/modules/*.ko "$root/modules/"
 cp "$vmm" "$root/vessel/vessel-vmm"
+cp "$work/vsockcat" "$root/vessel/vsockcat"
 # A developer's extra program to run first (debugging the harness itself).
 [ -z "${VESSEL_NESTED_EXTRA:-}" ] || cp "$VESSEL_NESTED_EXTRA" "$root/vessel/extra"
 # vessel-vmm's shared libraries at their own paths, the dynamic loader included.
@@ -131,6 +154,13 @@ for c in $(cat /proc/cmdline); do
     # offered, so the kernel falls back to the i8042.
     vessel.case=linux-smp) run linux-smp --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --cpus 2 --append "console=ttyS0 panic=-1 quiet vessel.reboot" --timeout 240 ;;
     vessel.case=linux-elf) run linux-elf --kernel /g/vmlinux --initrd /g/inner.gz --memory 256M --append "$linux_append" --timeout 240 ;;
+    vessel.case=linux-virtio)
+        insmod /modules/tun.ko
+        tunctl -t tap0 >/dev/null && ip addr add 10.0.3.1/24 dev tap0 && ip link set tap0 up
+        /vessel/vsockcat -l -e -u /tmp/v.sock_5000 &
+        dd if=/dev/zero of=/tmp/disk.img bs=1M count=4 2>/dev/null
+        run linux-virtio --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --disk /tmp/disk.img --net tap=tap0 --vsock 3,/tmp/v.sock --append "$linux_append vessel.virtio" --timeout 240
+        echo "DISK-HOST $(head -c 1048576 /tmp/disk.img | md5sum | cut -d' ' -f1)" ;;
     esac
 done
 echo "=== DONE"
@@ -181,6 +211,13 @@ for c in $cases; do
     linux) expect linux 0 "VESSEL-INIT-MARKER cpus=1" "VESSEL-RX-GOT:hello-vessel-rx" ;;
     linux-smp) expect linux-smp 2 "VESSEL-INIT-MARKER cpus=2 online=0-1" "i8042" ;;
     linux-elf) expect linux-elf 0 "VESSEL-INIT-MARKER cpus=1" ;;
+    linux-virtio)
+        # (expect's own loop variable is called pattern: sh has no locals)
+        disk_sum=$(yes vessel-disk-pattern | head -c 1048576 | md5sum | cut -d' ' -f1)
+        expect linux-virtio 0 "VIRTIO-DEVICES 3" "DISK-GUEST $disk_sum $disk_sum writes=[1-9]" \
+            "PING-REPLIES 2" "VSOCK-ECHO hello-vsock"
+        grep -q "^DISK-HOST $disk_sum" "$work/serial.txt" ||
+            { echo "FAIL linux-virtio: the host's image does not hold what the guest wrote"; failures=$((failures + 1)); } ;;
     *) echo "FAIL: unknown case $c"; failures=$((failures + 1)) ;;
     esac
 done
