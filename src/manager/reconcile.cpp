@@ -2,6 +2,9 @@
 // the monitors (alive or not, holding their lock or not), exit.json, the runtime's state, mounts
 // and cgroups say what is. A vesseld killed at any point of a launch, a start or a delete leaves
 // rows that this turns back into the truth.
+#include <signal.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <thread>
 
@@ -12,6 +15,20 @@ namespace vessel::manager {
 
 namespace {
 
+// An atomic write's temporary file is named after its writer (NAME.tmp.PID). One whose writer
+// still runs is not a leftover: a monitor started just before vesseld died may be writing its
+// identity or payload file right now, and taking that file from under it makes it fail.
+bool writer_still_runs(const std::string& name) {
+    auto marker = name.rfind(".tmp.");
+    if (marker == std::string::npos) return false;
+    auto digits = name.substr(marker + 5);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    auto pid = static_cast<pid_t>(std::stol(digits));
+    return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
 // What a vesseld that died left in an instance directory: the temporary files of unfinished
 // atomic writes (config.json.tmp.PID) and exec scratch directories.
 void sweep_leftovers(const std::string& directory) {
@@ -19,7 +36,8 @@ void sweep_leftovers(const std::string& directory) {
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
         auto name = entry.path().filename().string();
-        if (name.find(".tmp.") != std::string::npos || name.starts_with("exec-"))
+        bool unfinished_write = name.find(".tmp.") != std::string::npos && !writer_still_runs(name);
+        if (unfinished_write || name.starts_with("exec-"))
             leftovers.push_back(entry.path().string());
     }
     for (const auto& path : leftovers)
@@ -74,8 +92,9 @@ void Manager::roll_back_launch(const InstanceRecord& record, Instance& instance)
 
 Result<> Manager::reconcile_instance(const InstanceRecord& record) {
     auto directory = options_.state_dir + "/instances/" + record.name;
-    sweep_leftovers(directory);
+    // After the wait for a monitor still starting: by then it has written what it writes.
     auto monitor = live_monitor(record, directory);
+    sweep_leftovers(directory);
     InstanceRecord current = record;
     if (monitor) {
         current.pid = monitor->pid;

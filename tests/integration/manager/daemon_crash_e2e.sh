@@ -53,6 +53,21 @@ for point in launch-row-inserted launch-created start-plan-written; do
   check "killed at $point: delete" "$vessel_bin" delete --force k1
 done
 
+# At a restart, an unfinished atomic write of a process that died is swept, one whose writer
+# still runs (a monitor started just before vesseld died, writing its identity) is left to it.
+stop_daemon
+sleep 60 & live_writer=$!
+true & dead_writer=$!; wait "$dead_writer"
+touch "$state/instances/first/monitor-pid.json.tmp.$live_writer" \
+  "$state/instances/first/config.json.tmp.$dead_writer"
+start_daemon
+check "a restart sweeps the temporary file of a dead writer" \
+  test ! -e "$state/instances/first/config.json.tmp.$dead_writer"
+check "and leaves the one of a live writer" \
+  test -e "$state/instances/first/monitor-pid.json.tmp.$live_writer"
+kill "$live_writer"; wait "$live_writer" 2>/dev/null
+rm -f "$state/instances/first/monitor-pid.json.tmp.$live_writer"
+
 # Killed once the monitor was started: the launch is finished, the container is RUNNING.
 for point in monitor-spawned start-monitor-ready; do
   crash_at "$point" "$vessel_bin" launch busybox k2
