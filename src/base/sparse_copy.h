@@ -1,0 +1,17 @@
+// Copies a disk image for a new VM: by reflink where the filesystem shares blocks (btrfs, XFS), or
+// else extent by extent, so that the holes of a sparse image stay holes. A 256 MiB image holding
+// 20 MiB of data costs 20 MiB, not 256.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/error.h"
+
+namespace vessel {
+
+// Creates `to` (which must not exist) with `mode`; on failure removes what it made.
+Result<> copy_sparse_file(const std::string& from, const std::string& to, mode_t mode);
+
+}  // namespace vessel
