@@ -97,18 +97,22 @@ riscv64-rootfs)
     # Sparse: the blocks in use, not the size, are what the cache holds.
     (($(stat -c %b "$image") * 512 < 64 << 20)) || test_fail "$image is not sparse"
     e2fsck -fn "$image" >/dev/null 2>&1 || test_fail "$image does not check clean"
-    for path in /init /bin/busybox /usr/bin/vsockcat /usr/bin/randread; do
+    for path in /init /sbin/init /bin/busybox /usr/bin/vsockcat /usr/bin/randread /usr/bin/vessel-agent; do
         debugfs -R "stat $path" "$image" 2>/dev/null | grep -q 'Type: regular' ||
             test_fail "$image has no file $path"
     done
     [[ "$(debugfs -R 'cat /init' "$image" 2>/dev/null)" == "$(cat "$REPO/guest/init.sh")" ]] ||
         test_fail "$image: /init is not guest/init.sh"
-    debugfs -R 'stat /sbin/init' "$image" 2>/dev/null | grep -q 'Fast link dest: "/init"' ||
-        test_fail "$image: /sbin/init does not point at /init"
-    debugfs -R 'dump /usr/bin/vsockcat '"$scratch/vsockcat" "$image" >/dev/null 2>&1
-    file -b "$scratch/vsockcat" | grep -Eq 'RISC-V.*statically linked' ||
-        test_fail "vsockcat is not a static RISC-V binary: $(file -b "$scratch/vsockcat")"
-    echo "ok: $image: clean sparse ext4 with /sbin/init and the guest tools"
+    sbin_init=$(debugfs -R 'cat /sbin/init' "$image" 2>/dev/null)
+    grep -q '&& /usr/bin/vessel-agent &$' <<<"$sbin_init" ||
+        test_fail "$image: /sbin/init does not start vessel-agent"
+    grep -q '^/init "\$@"$' <<<"$sbin_init" || test_fail "$image: /sbin/init does not run /init"
+    for tool in vsockcat vessel-agent; do
+        debugfs -R "dump /usr/bin/$tool $scratch/$tool" "$image" >/dev/null 2>&1
+        file -b "$scratch/$tool" | grep -Eq 'RISC-V.*statically linked' ||
+            test_fail "$tool is not a static RISC-V binary: $(file -b "$scratch/$tool")"
+    done
+    echo "ok: $image: clean sparse ext4 with /sbin/init, vessel-agent and the guest tools"
     ;;
 x86_64-initramfs)
     dir=$(guest_dir x86_64-initramfs)
