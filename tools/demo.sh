@@ -25,7 +25,7 @@ trap cleanup EXIT
 
 # The VM image is built by `make guest` (the demo target depends on it).
 "$top/guest/out.sh" riscv64-kernel Image >/dev/null
-"$top/guest/out.sh" riscv64-initramfs initramfs.cpio.gz >/dev/null
+"$top/guest/out.sh" riscv64-rootfs root.ext4 >/dev/null
 
 echo "== vesseld: state in $work, network $bridge ($gateway/24)"
 "$bin/vesseld" --socket "$VESSEL_SOCKET" --state-dir "$work/state" --cgroup-parent "$cgroup_parent" \
@@ -41,9 +41,11 @@ vessel exec demo-c1 -- sh -c \
 
 echo
 echo "== vessel launch riscv64/busybox demo-vm --vm -c limits.cpu=2"
+# The launch returns once the guest's agent answers: exec works from then on.
 vessel launch riscv64/busybox demo-vm --vm -c limits.cpu=2 -c limits.memory=256MiB
-for _ in $(seq 900); do vessel console --show-log demo-vm | grep -q 'built-in shell' && break; sleep 0.1; done
-vessel console --show-log demo-vm | grep -E 'Linux version|smp: Brought up|vessel-guest: init started' | cut -c1-100
+vessel console --show-log demo-vm | grep -E 'Linux version|smp: Brought up' | cut -c1-100
+vessel exec demo-vm -- sh -c \
+  'echo "hello from a Vessel VM: $(uname -m), kernel $(uname -r), root on $(grep " / " /proc/mounts | cut -d" " -f1)"' 
 
 echo
 echo "== vessel list"

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/fd_passing.h"
+#include "base/log.h"
 #include "cli/console_attach.h"
 #include "manager/api/base64.h"
 #include "manager/api/client.h"
@@ -136,6 +137,38 @@ Result<std::string> read_standard_input() {
     }
 }
 
+// A VM's own report through its agent. Every string in it comes from the guest, which may be
+// hostile: escaped to one line, so that it cannot drive the terminal.
+Result<> print_guest_state(const JsonAt& guest) {
+    auto show = [](std::string_view value) { return single_line(value); };
+    std::printf("Agent: %s\n", show(TRY(text(guest, "agent"))).c_str());
+    if (auto error = TRY(guest.optional_string("error")))
+        std::printf("Agent error: %s\n", show(*error).c_str());
+    if (auto os = guest.optional_child("os"))
+        if (auto name = TRY(os->optional_string("pretty_name")))
+            std::printf("Guest OS: %s\n", show(*name).c_str());
+    if (auto kernel = TRY(guest.optional_string("kernel")))
+        std::printf("Guest kernel: %s (%s)\n", show(*kernel).c_str(),
+                    show(TRY(text(guest, "arch"))).c_str());
+    if (auto hostname = TRY(guest.optional_string("hostname")))
+        std::printf("Guest hostname: %s\n", show(*hostname).c_str());
+    if (auto memory = guest.optional_child("memory")) {
+        auto total = TRY(memory->optional_integer_in<uint64_t>("total")).value_or(0);
+        auto available = TRY(memory->optional_integer_in<uint64_t>("available")).value_or(0);
+        std::printf("Guest memory: %llu MiB available of %llu MiB\n",
+                    static_cast<unsigned long long>(available >> 20),
+                    static_cast<unsigned long long>(total >> 20));
+    }
+    if (auto addresses = guest.optional_child("addresses"))
+        for (const auto& address : TRY(addresses->array()))
+            std::printf("Guest address: %s %s/%lld\n",
+                        show(TRY(text(address, "interface"))).c_str(),
+                        show(TRY(text(address, "address"))).c_str(),
+                        static_cast<long long>(
+                            TRY(address.optional_integer_in<int>("prefix")).value_or(0)));
+    return {};
+}
+
 Result<std::string> decoded(const JsonAt& at, std::string_view key) {
     auto value = TRY(base64_decode(TRY(text(at, key))));
     return value;
@@ -149,7 +182,7 @@ int main(int argc, char** argv) {
     Cli cli;
     app.add_option("--socket", cli.socket, "vesseld's API socket")->envname("VESSEL_SOCKET");
 
-    std::string image, name, format = "table", alias, tarball, kernel, initrd, append, key;
+    std::string image, name, format = "table", alias, tarball, kernel, initrd, disk, append, key;
     std::vector<std::string> config_pairs, command, names;
     bool vm = false, force = false, forward_stdin = false;
     int timeout = 30;
@@ -213,12 +246,16 @@ int main(int argc, char** argv) {
     auto* image_list = image_cmd->add_subcommand("list", "list images");
     image_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
     auto* image_import = image_cmd->add_subcommand(
-        "import", "import ROOTFS.tar[.gz|.xz|.zst] --alias NAME, or --vm --kernel K [--initrd I]");
+        "import",
+        "import ROOTFS.tar[.gz|.xz|.zst] --alias NAME, or --vm --kernel K [--initrd I] [--disk D]");
     image_import->add_option("tarball", tarball, "root filesystem tarball");
     image_import->add_option("--alias", alias, "name for the image")->required();
     image_import->add_flag("--vm", vm, "a VM image from a kernel and an initramfs");
     image_import->add_option("--kernel", kernel);
     image_import->add_option("--initrd", initrd);
+    image_import->add_option("--disk", disk, "root disk image (raw); each VM gets a copy");
+    bool agent = false;
+    image_import->add_flag("--agent", agent, "the disk's guest starts vessel-agent at boot");
     image_import->add_option("--append", append, "kernel command line");
     std::string distribution;
     auto* image_build = image_cmd->add_subcommand(
@@ -314,6 +351,13 @@ int main(int argc, char** argv) {
         outcome = [&]() -> Result<int> {
             std::string input;
             if (forward_stdin) input = TRY(read_standard_input());
+            // The request carries it whole (base64): past this, the daemon would refuse it.
+            constexpr size_t max_stdin = 20 << 20;
+            if (input.size() > max_stdin)
+                return fail(
+                    "exec -i: standard input is over {} MiB ({} bytes); copy large data "
+                    "in with a file instead",
+                    max_stdin >> 20, input.size());
             // Streams are bytes: base64 both ways (JSON strings hold text only).
             auto result =
                 TRY(cli.call("POST", "/1.0/instances/" + encode(name) + "/exec",
@@ -341,6 +385,7 @@ int main(int argc, char** argv) {
                 std::printf("Cgroup: %s\n", cgroup->c_str());
             if (auto exit = state.optional_child("exit"))
                 std::printf("Last exit: %s\n", TRY(text(*exit, "description")).c_str());
+            if (auto guest = state.optional_child("guest")) TRY(print_guest_state(*guest));
             auto config = TRY(instance_config(instance));
             if (!config.empty()) {
                 std::puts("Config:");
@@ -417,6 +462,8 @@ int main(int argc, char** argv) {
                 body["type"] = "vm";
                 body["kernel"] = absolute(kernel);
                 if (!initrd.empty()) body["initrd"] = absolute(initrd);
+                if (!disk.empty()) body["disk"] = absolute(disk);
+                if (agent) body["agent"] = true;
                 if (!append.empty()) body["append"] = append;
             } else {
                 if (tarball.empty()) return fail("image import needs a rootfs tarball");

@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     app.add_option("--image-cache", options.image_cache,
                    "where `vessel image build` keeps the root filesystems it built");
     app.add_option("--guest-cache", options.guest_cache,
-                   "where `make guest` left the riscv64/busybox kernel and initramfs");
+                   "where `make guest` left the riscv64/busybox kernel and root disk");
     app.add_option("--cgroup-parent", options.cgroup_parent,
                    "cgroup under which containers are placed");
     app.add_option("--busybox", options.busybox, "static busybox for the built-in image");

@@ -206,7 +206,7 @@ Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status
                  {"image", record.image},  {"config", record.config},
                  {"status", status.state}, {"pid", status.monitor.pid},
                  {"ipv4", Json::array()},  {"created_at", record.created_at}};
-    if (record.type == "container" && status.state != "stopped")
+    if (status.state != "stopped")
         if (auto lease = leases.find(BridgeNetwork::mac_for(record.name)); lease != leases.end())
             json["ipv4"].push_back(lease->second);
     if (record.state == "creating" || record.state == "deleting") json["status"] = record.state;
@@ -247,6 +247,8 @@ Result<Json> Manager::instance_state(const std::string& name) {
                          {"description", describe_exit(record.type, *status.exit)}};
     if (record.type == "container")
         state["cgroup"] = "/" + options_.cgroup_parent + "/" + record.name;
+    if (status.state == "running")
+        if (auto guest = instance->guest_state()) state["guest"] = std::move(*guest);
     return state;
 }
 

@@ -160,11 +160,13 @@ Result<std::optional<ImageRecord>> import_image(Manager& m, const Json& body,
             TRY(m.images().import_rootfs_tarball(source, alias, {}, {}, client)));
     }
     if (type == "vm") {
-        auto kernel = TRY(input(at.optional_string("kernel"))).value_or("");
-        auto initrd = TRY(input(at.optional_string("initrd"))).value_or("");
-        auto append = TRY(input(at.optional_string("append"))).value_or("console=ttyS0");
-        return std::optional<ImageRecord>(
-            TRY(m.images().import_vm(kernel, initrd, append, alias, client)));
+        VmImageSource source{
+            .kernel = TRY(input(at.optional_string("kernel"))).value_or(""),
+            .initrd = TRY(input(at.optional_string("initrd"))).value_or(""),
+            .disk = TRY(input(at.optional_string("disk"))).value_or(""),
+            .append = TRY(input(at.optional_string("append"))).value_or("console=ttyS0"),
+            .agent = TRY(input(at.optional_boolean("agent"))).value_or(false)};
+        return std::optional<ImageRecord>(TRY(m.images().import_vm(source, alias, client)));
     }
     return fail_errno(EINVAL,
                       fmt::format("request body.type: {} is not container, vm or build", type));

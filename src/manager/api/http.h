@@ -22,7 +22,9 @@ namespace vessel::manager::http {
 struct Limits {
     size_t max_head_bytes = 16 * 1024;
     size_t max_header_fields = 100;
-    size_t max_body_bytes = 4 * 1024 * 1024;
+    // An exec's standard input travels in its request body, base64-encoded: 32 MiB carries the
+    // 20 MiB that `vessel exec -i` accepts.
+    size_t max_body_bytes = 32 * 1024 * 1024;
 };
 
 struct Request {

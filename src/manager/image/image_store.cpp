@@ -10,6 +10,7 @@
 
 #include "base/file.h"
 #include "base/process.h"
+#include "base/sparse_copy.h"
 #include "manager/image/init_scripts.h"
 #include "manager/instance/instance.h"
 #include "manager/instance/name.h"
@@ -178,13 +179,16 @@ Result<ImageRecord> ImageStore::ensure_riscv64_busybox(const std::string& guest_
     constexpr const char* alias = "riscv64/busybox";
     if (auto existing = TRY(store_.find_image(alias)); existing) return *existing;
     std::string kernel = guest_cache + "/riscv64-kernel/Image";
-    std::string initrd = guest_cache + "/riscv64-initramfs/initramfs.cpio.gz";
-    for (const auto& file : {kernel, initrd})
+    std::string disk = guest_cache + "/riscv64-rootfs/root.ext4";
+    for (const auto& file : {kernel, disk})
         if (!path_exists(file))
             return fail_errno(ENOENT,
                               fmt::format("{} is missing: build it with `make guest`", file));
-    // Without vessel.run the guest's init starts a shell on the console and stays up.
-    return import_vm(kernel, initrd, "console=ttyS0", alias);
+    // Root on the disk, which has vessel-agent. Without vessel.run the guest's init starts a
+    // shell on the console and stays up.
+    return import_vm(
+        {.kernel = kernel, .disk = disk, .append = "root=/dev/vda rw console=ttyS0", .agent = true},
+        alias);
 }
 
 Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball,
@@ -222,26 +226,35 @@ Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball
                               .aliases = {alias}});
 }
 
-Result<ImageRecord> ImageStore::import_vm(const std::string& kernel, const std::string& initrd,
-                                          const std::string& append, const std::string& alias,
+Result<ImageRecord> ImageStore::import_vm(const VmImageSource& source, const std::string& alias,
                                           const Cancellation& cancel) {
     if (alias.empty()) return fail("an imported image needs an alias");
     if (auto taken = TRY(store_.find_image(alias)); taken)
         return fail_errno(EEXIST, fmt::format("image alias {} is already in use", alias));
-    if (kernel.empty()) return fail_errno(EINVAL, "a VM image needs a kernel");
-    TRY(expect_regular_file(kernel, "kernel"));
-    if (!initrd.empty()) TRY(expect_regular_file(initrd, "initramfs"));
-    auto fingerprint = TRY(sha256_file(kernel, cancel));
-    if (!initrd.empty())
-        fingerprint = TRY(sha256_text(fingerprint + TRY(sha256_file(initrd, cancel)) + append));
+    if (source.kernel.empty()) return fail_errno(EINVAL, "a VM image needs a kernel");
+    TRY(expect_regular_file(source.kernel, "kernel"));
+    if (!source.initrd.empty()) TRY(expect_regular_file(source.initrd, "initramfs"));
+    if (!source.disk.empty()) TRY(expect_regular_file(source.disk, "disk"));
+    auto fingerprint = TRY(sha256_file(source.kernel, cancel));
+    if (!source.initrd.empty() || !source.disk.empty()) {
+        std::string parts = fingerprint;
+        if (!source.initrd.empty()) parts += "initrd" + TRY(sha256_file(source.initrd, cancel));
+        if (!source.disk.empty()) parts += "disk" + TRY(sha256_file(source.disk, cancel));
+        fingerprint = TRY(sha256_text(parts + source.append));
+    }
     auto temporary = TRY(make_temporary());
     auto build = [&]() -> Result<> {
-        TRY(copy_file(kernel, temporary + "/kernel", 0644, cancel));
-        Json metadata = {{"type", "vm"}, {"kernel", "kernel"}, {"append", append}};
-        if (!initrd.empty()) {
-            TRY(copy_file(initrd, temporary + "/initrd", 0644, cancel));
+        TRY(copy_file(source.kernel, temporary + "/kernel", 0644, cancel));
+        Json metadata = {{"type", "vm"}, {"kernel", "kernel"}, {"append", source.append}};
+        if (!source.initrd.empty()) {
+            TRY(copy_file(source.initrd, temporary + "/initrd", 0644, cancel));
             metadata["initrd"] = "initrd";
         }
+        if (!source.disk.empty()) {
+            TRY(copy_sparse_file(source.disk, temporary + "/disk.img", 0644));
+            metadata["disk"] = "disk.img";
+        }
+        if (source.agent) metadata["agent"] = true;
         return write_new_file(temporary + "/metadata.json",
                               TRY(dump_json_exact(metadata, "metadata.json", 2)));
     };
@@ -252,7 +265,7 @@ Result<ImageRecord> ImageStore::import_vm(const std::string& kernel, const std::
     return commit(temporary, {.fingerprint = fingerprint,
                               .type = "vm",
                               .path = "",
-                              .description = fmt::format("kernel {}", kernel),
+                              .description = fmt::format("kernel {}", source.kernel),
                               .aliases = {alias}});
 }
 

@@ -12,6 +12,15 @@
 
 namespace vessel::manager {
 
+// What a VM image is made of.
+struct VmImageSource {
+    std::string kernel;
+    std::string initrd;  // empty: none
+    std::string disk;    // empty: none; else the root disk each instance gets a copy of
+    std::string append = "console=ttyS0";
+    bool agent = false;
+};
+
 class ImageStore {
   public:
     ImageStore(Store& store, std::string images_dir)
@@ -34,9 +43,10 @@ class ImageStore {
                                               std::vector<std::string> command = {},
                                               const Cancellation& cancel = {});
 
-    // A VM image from a kernel and an optional initramfs (regular files).
-    Result<ImageRecord> import_vm(const std::string& kernel, const std::string& initrd,
-                                  const std::string& append, const std::string& alias,
+    // A VM image from a kernel, an optional initramfs and an optional root disk (regular files;
+    // the disk's holes are kept). `agent`: the guest runs vessel-agent, so an instance counts as
+    // started once it answers.
+    Result<ImageRecord> import_vm(const VmImageSource& source, const std::string& alias,
                                   const Cancellation& cancel = {});
 
     // By alias or fingerprint (prefix); the error suggests close aliases.

@@ -5,22 +5,53 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "agent/client.h"
 #include "base/file.h"
+#include "base/sparse_copy.h"
 #include "container/cgroup/cgroup.h"
 #include "manager/crash_point.h"
 #include "manager/json_text.h"
 
 namespace vessel::manager {
 
-Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
-                                             const ImageRecord& image, const Json& config,
-                                             const std::string& console_path) {
+namespace {
+
+// Vessel's VMM backs vsock with a unix socket per VM, not the host kernel's vhost-vsock, so CIDs
+// never meet on the host: every guest can be CID 3, as with Firecracker.
+constexpr const char* guest_cid = "3";
+constexpr const char* guest_file = "guest.json";
+constexpr const char* disk_file = "root.img";
+// Boot to a running agent takes about a second on the emulated board; this bounds a guest that
+// never gets there (a broken image, a host under heavy load).
+constexpr auto agent_ready_timeout = std::chrono::seconds(90);
+
+struct VmImageMetadata {
+    std::string kernel;
+    std::optional<std::string> initrd;
+    std::optional<std::string> disk;
+    std::string append;
+    bool agent = false;
+};
+
+Result<VmImageMetadata> read_vm_metadata(const ImageRecord& image) {
     auto metadata_path = image.path + "/metadata.json";
     auto metadata = TRY(parse_json(TRY(read_file(metadata_path)), metadata_path));
     JsonAt at(metadata, metadata_path);
-    auto kernel = TRY(TRY(at.child("kernel")).string());
-    auto initrd = TRY(at.optional_string("initrd"));
-    auto append = TRY(at.optional_string("append")).value_or("console=ttyS0");
+    return VmImageMetadata{.kernel = TRY(TRY(at.child("kernel")).string()),
+                           .initrd = TRY(at.optional_string("initrd")),
+                           .disk = TRY(at.optional_string("disk")),
+                           .append = TRY(at.optional_string("append")).value_or("console=ttyS0"),
+                           .agent = TRY(at.optional_boolean("agent")).value_or(false)};
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
+                                             const ImageRecord& image, const Json& config,
+                                             const std::string& console_path,
+                                             const std::string& instance_dir,
+                                             const std::optional<NetAttachment>& network) {
+    auto metadata = TRY(read_vm_metadata(image));
     auto limits = TRY(limits_from_config(config));
     if (limits.processes) return fail("limits.processes applies to containers only, not to VMs");
     uint64_t memory_mib = limits.memory_bytes ? *limits.memory_bytes >> 20 : 256;
@@ -29,14 +60,18 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
                         ? (*limits.cpu_quota_us + ResourceLimits::cpu_period_us - 1) /
                               ResourceLimits::cpu_period_us
                         : 1;
-    std::vector<std::string> argv = {vmm_binary, "--kernel", image.path + "/" + kernel};
-    if (initrd) {
-        argv.push_back("--initrd");
-        argv.push_back(image.path + "/" + *initrd);
-    }
-    argv.insert(argv.end(), {"--append", append, "--memory", fmt::format("{}M", memory_mib),
-                             "--cpus", std::to_string(cpus), "--console",
-                             console_path.empty() ? "stdio" : "file:" + console_path});
+    std::vector<std::string> argv = {vmm_binary, "--kernel", image.path + "/" + metadata.kernel};
+    if (metadata.initrd) argv.insert(argv.end(), {"--initrd", image.path + "/" + *metadata.initrd});
+    if (metadata.disk) argv.insert(argv.end(), {"--disk", instance_dir + "/" + disk_file});
+    // A TAP that vessel-vmm creates on the managed bridge and that goes with it; the instance's
+    // fixed MAC finds its DHCP lease again, as a container's does.
+    if (network)
+        argv.insert(argv.end(),
+                    {"--net", fmt::format("bridge={},mac={}", network->bridge, network->mac)});
+    argv.insert(argv.end(), {"--vsock", fmt::format("{},{}/vsock.sock", guest_cid, instance_dir),
+                             "--rng", "--append", metadata.append, "--memory",
+                             fmt::format("{}M", memory_mib), "--cpus", std::to_string(cpus),
+                             "--console", console_path.empty() ? "stdio" : "file:" + console_path});
     return argv;
 }
 
@@ -67,21 +102,43 @@ Result<> VmInstance::create(const ImageRecord& image) {
                     image.type);
     // Validate the command line now, so a bad image or limit fails the launch before anything
     // exists.
-    TRY(vmm_command(context_.vmm_binary, image, record_.config, "/dev/null"));
     auto dir = directory();
+    TRY(vmm_command(context_.vmm_binary, image, record_.config, "/dev/null", dir, std::nullopt));
+    auto metadata = TRY(read_vm_metadata(image));
     if (::mkdir(dir.c_str(), 0700) != 0)
         return fail_errno(fmt::format("create instance directory {}", dir));
+    auto laid_out = [&]() -> Result<> {
+        if (metadata.disk)
+            TRY(copy_sparse_file(image.path + "/" + *metadata.disk, dir + "/" + disk_file, 0600));
+        return write_file_atomic(dir + "/" + guest_file, Json{{"agent", metadata.agent}}.dump(),
+                                 0600);
+    }();
+    if (!laid_out) {
+        (void)remove_instance_tree(dir);
+        return std::unexpected(laid_out.error());
+    }
     return {};
+}
+
+bool VmInstance::has_agent() const {
+    auto text = read_file(directory() + "/" + guest_file);
+    if (!text) return false;
+    auto json = parse_json(*text, guest_file);
+    return json && json->is_object() && json->value("agent", false);
 }
 
 Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
     auto dir = directory();
     ::unlink((dir + "/exit.json").c_str());
+    // A socket left by a VMM that was killed would make the new one fail to listen.
+    ::unlink(vsock_socket().c_str());
+    std::optional<NetAttachment> network;
+    if (context_.network_for) network = TRY(context_.network_for(record_.name));
     // The VM's serial console is a terminal the monitor serves (vessel console) and logs.
     MonitorPlan plan{
         .instance_dir = dir,
         .console_path = dir + "/console.log",
-        .command = TRY(vmm_command(context_.vmm_binary, image, record_.config, "")),
+        .command = TRY(vmm_command(context_.vmm_binary, image, record_.config, "", dir, network)),
         .interactive_console = true,
         .cgroup_path = cgroup_path(),
         .cpu_quota_us = TRY(limits_from_config(record_.config)).cpu_quota_us.value_or(0)};
@@ -90,6 +147,19 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
     crash_point("start-plan-written");
     auto ready = TRY(launch_monitor({context_.monitor_binary, "monitor", dir + "/monitor.json"},
                                     dir, std::chrono::seconds(30)));
+    if (has_agent()) {
+        // Started means usable: exec and files work from the moment the start returns.
+        auto answered = agent::AgentClient::through_vsock_socket(vsock_socket())
+                            .wait_ready(agent_ready_timeout);
+        if (!answered) {
+            // Nothing half-started is left running unrecorded.
+            (void)signal_vmm(SIGKILL);
+            (void)wait_for_exit(ready.monitor, std::chrono::seconds(20));
+            (void)clean_up();
+            return std::unexpected(answered.error().context(fmt::format(
+                "VM {} did not become ready (its console log says why)", record_.name)));
+        }
+    }
     return ready.monitor;
 }
 
@@ -113,8 +183,13 @@ Result<> VmInstance::stop(std::chrono::milliseconds timeout, bool force) {
     if (current.state == "stopped") return {};
     if (current.state == "frozen") (void)signal_vmm(SIGCONT);
     if (!force) {
-        // vessel-vmm turns SIGTERM into the guest's power-off request.
-        (void)signal_vmm(SIGTERM);
+        // The guest shuts itself down (sync, unmount, power off) through its agent; a guest
+        // without one gets vessel-vmm's SIGTERM, its power-off request.
+        bool asked = has_agent() && agent::AgentClient::through_vsock_socket(
+                                        vsock_socket(), std::chrono::seconds(5))
+                                        .shutdown(false)
+                                        .has_value();
+        if (!asked) (void)signal_vmm(SIGTERM);
         if (TRY(wait_for_exit(current.monitor, timeout))) return {};
     }
     (void)signal_vmm(SIGKILL);
@@ -158,11 +233,41 @@ Result<> VmInstance::destroy() {
     return remove_instance_tree(directory());
 }
 
-Result<ExecResult> VmInstance::exec(const std::vector<std::string>&, const std::string&,
-                                    const Cancellation&) {
-    return fail_errno(ENOTSUP, fmt::format("exec in VM {} needs the guest agent, which does not "
-                                           "exist yet; use the console",
-                                           record_.name));
+Result<ExecResult> VmInstance::exec(const std::vector<std::string>& argv,
+                                    const std::string& stdin_data, const Cancellation& cancel) {
+    if (argv.empty()) return fail("exec: no command");
+    if (status().state != "running") return fail("instance {} is not running", record_.name);
+    if (!has_agent())
+        return fail_errno(ENOTSUP, fmt::format("exec in VM {} needs the guest agent "
+                                               "(vessel-agent), which its image does not have; "
+                                               "use the console",
+                                               record_.name));
+    auto client = agent::AgentClient::through_vsock_socket(vsock_socket());
+    auto ran =
+        client.exec({.argv = argv,
+                     .env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                             "HOME=/root", "TERM=xterm"}},
+                    stdin_data,
+                    {.timeout = std::chrono::minutes(10),
+                     .cancel_fd = cancel.fd(),
+                     .cancel_events = Cancellation::poll_events});
+    if (!ran) {
+        if (ran.error().code() == ECANCELED)
+            return std::unexpected(cancel.error(fmt::format("exec in VM {}", record_.name)));
+        return std::unexpected(ran.error().context(fmt::format("exec in VM {}", record_.name)));
+    }
+    return ExecResult{
+        .status = ran->status, .out = std::move(ran->out), .err = std::move(ran->err)};
+}
+
+std::optional<Json> VmInstance::guest_state() const {
+    if (!has_agent() || status().state != "running") return std::nullopt;
+    // Asked on every `vessel info`: a guest that does not answer quickly is reported as such.
+    auto info =
+        agent::AgentClient::through_vsock_socket(vsock_socket(), std::chrono::seconds(2)).info();
+    if (!info) return Json{{"agent", "not answering"}, {"error", info.error().message()}};
+    (*info)["agent"] = "ready";
+    return *info;
 }
 
 Result<> VmInstance::update_limits(const ResourceLimits& limits) {

@@ -1,9 +1,13 @@
 // Virtual machines: one vessel-vmm process per VM, started under the instance's monitor (which
 // records its exit status: 0 powered off, 1 error, 2 reboot, 3 crashed, 4 timed out, 5 stopped by
-// the host). The VM image
-// holds the kernel and the initramfs. The serial console is a terminal the monitor serves and logs
-// to console.log; the VMM runs in a cgroup of its own, where limits.cpu is its CPU quota (its
-// vCPU count too, rounded up, fixed at boot). limits.memory is the guest's RAM, fixed at boot.
+// the host). The VM image holds the kernel, an initramfs and/or a root disk; each instance gets
+// its own copy of the disk (root.img, holes kept) on virtio-blk, virtio-rng, and a virtio-vsock
+// device whose host side is the unix socket vsock.sock in the instance directory. When the image's
+// guest runs vessel-agent, the VM counts as started once the agent answers, exec goes through it,
+// and a stop asks it to power the guest off cleanly. The serial console is a terminal the monitor
+// serves and logs to console.log; the VMM runs in a cgroup of its own, where limits.cpu is its CPU
+// quota (its vCPU count too, rounded up, fixed at boot). limits.memory is the guest's RAM, fixed
+// at boot.
 #pragma once
 
 #include "manager/instance/instance.h"
@@ -26,18 +30,24 @@ class VmInstance final : public Instance {
                             const Cancellation& cancel) override;
     Result<> update_limits(const ResourceLimits& limits) override;
     bool frozen() const override;
+    std::optional<Json> guest_state() const override;
 
     // The VMM process's cgroup (limits.cpu as a CPU quota), beside the containers'.
     std::string cgroup_path() const;
 
   private:
     Result<> signal_vmm(int signal_number) const;
+    // Whether the instance's guest runs vessel-agent (decided by its image at create).
+    bool has_agent() const;
+    std::string vsock_socket() const { return directory() + "/vsock.sock"; }
 };
 
-// The vessel-vmm command line for an instance (exposed for tests).
+// The vessel-vmm command line for an instance whose files are in instance_dir (exposed for tests).
 Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
                                              const ImageRecord& image, const Json& config,
-                                             const std::string& console_path);  // empty: stdio
+                                             const std::string& console_path,  // empty: stdio
+                                             const std::string& instance_dir,
+                                             const std::optional<NetAttachment>& network);
 
 // What a vessel-vmm exit status means.
 std::string describe_vmm_exit(const ExitStatus& status);

@@ -144,22 +144,41 @@ check "delete the VM" "$vessel_bin" delete v1
 check "VM delete left nothing" nothing_left v1
 expect_error "an image in use cannot be deleted" "is used by instance c1" "$vessel_bin" image delete busybox
 
-# A real VM: the built-in riscv64/busybox image (`make guest`'s kernel and initramfs) under
-# vessel-vmm beside vesseld.
+# A real VM: the built-in riscv64/busybox image (`make guest`'s kernel and root disk, with
+# vessel-agent) under vessel-vmm beside vesseld.
 guest_out=$(dirname "$0")/../../../guest/out.sh
 kernel=$("$guest_out" riscv64-kernel Image 2>/dev/null) || kernel=
-initramfs=$("$guest_out" riscv64-initramfs initramfs.cpio.gz 2>/dev/null) || initramfs=
-if [[ -n $kernel && -n $initramfs ]]; then
+rootfs=$("$guest_out" riscv64-rootfs root.ext4 2>/dev/null) || rootfs=
+if [[ -n $kernel && -n $rootfs ]]; then
   mkdir -p "$work/guests"
   ln -s "$(dirname "$kernel")" "$work/guests/riscv64-kernel"
-  ln -s "$(dirname "$initramfs")" "$work/guests/riscv64-initramfs"
+  ln -s "$(dirname "$rootfs")" "$work/guests/riscv64-rootfs"
   kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
   vmm=$(dirname "$vesseld_bin")/vessel-vmm guest_cache=$work/guests start_daemon
   check "riscv64/busybox is a built-in image" bash -c "'$vessel_bin' image list | grep -qE '^riscv64/busybox +[0-9a-f]+ +VM'"
-  check "launch a riscv64 VM" "$vessel_bin" launch riscv64/busybox rv1 --vm -c limits.memory=128MiB -c limits.cpu=2
-  for _ in $(seq 600); do "$vessel_bin" console --show-log rv1 | grep -q 'built-in shell' && break; sleep 0.1; done
-  check "the VM booted Linux to its shell" bash -c "'$vessel_bin' console --show-log rv1 | grep -q 'vessel-guest: init started'"
-  check "the VM has 2 harts" bash -c "'$vessel_bin' console --show-log rv1 | grep -q 'smp: Brought up 1 node, 2 CPUs'"
+  started=$(date +%s%N)
+  check "launch a riscv64 VM (ready once its agent answers)" "$vessel_bin" launch riscv64/busybox rv1 --vm -c limits.memory=128MiB -c limits.cpu=2
+  echo "# launch to agent-ready: $(( ($(date +%s%N) - started) / 1000000 )) ms"
+  check "its root disk is a sparse copy of the image's" bash -c "(( \$(stat -c %b $state/instances/rv1/root.img) * 512 < 64 << 20 ))"
+  check "exec in the VM runs in the guest" bash -c "[[ \$('$vessel_bin' exec rv1 -- uname -m) == riscv64 ]]"
+  "$vessel_bin" exec rv1 -- sh -c 'exit 7'
+  check "exec in the VM propagates the exit status" test $? -eq 7
+  "$vessel_bin" exec rv1 -- sh -c 'kill -TERM $$'
+  check "a signal that ends the program is 128 + its number" test $? -eq 143
+  head -c $((10 << 20)) /dev/urandom >"$work/vm-stdin"
+  check "a 10 MiB stdin round trip through the VM keeps its checksum" bash -c "[[ \$('$vessel_bin' exec -i rv1 -- sha256sum <'$work/vm-stdin' | cut -d' ' -f1) == \$(sha256sum <'$work/vm-stdin' | cut -d' ' -f1) ]]"
+  check "stderr comes back apart from stdout" bash -c "[[ \$('$vessel_bin' exec rv1 -- sh -c 'echo out; echo err >&2' 2>/dev/null) == out ]]"
+  expect_error "a program missing in the guest is named" "nosuchprogram" "$vessel_bin" exec rv1 -- nosuchprogram
+  check "the guest booted from its disk" bash -c "'$vessel_bin' exec rv1 -- grep -q '^/dev/root / ext4' /proc/mounts"
+  for _ in $(seq 150); do "$vessel_bin" list | grep -qE "^rv1 +RUNNING +${gateway%.1}\." && break; sleep 0.1; done
+  check "the VM got a DHCP address on the bridge (in list)" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING +${gateway%.1}\.[0-9]+ +VM'"
+  check "info shows the agent ready and the guest's address" bash -c "'$vessel_bin' info rv1 | grep -q '^Agent: ready' && '$vessel_bin' info rv1 | grep -q '^Guest address: eth0 ${gateway%.1}\.'"
+  /bin/busybox httpd -f -p "$gateway:8089" -h "$work/www" & httpd_pid=$!
+  sleep 0.2
+  check "the VM reaches a server on the bridge's address" bash -c "[[ \$('$vessel_bin' exec rv1 -- wget -q -O- http://$gateway:8089/hello) == 'hello from the host' ]]"
+  kill "$httpd_pid"; wait "$httpd_pid" 2>/dev/null; httpd_pid=
+  check "the VM has 2 harts" bash -c "[[ \$('$vessel_bin' exec rv1 -- grep -c ^processor /proc/cpuinfo) == 2 ]]"
+  check "write a file in the guest" "$vessel_bin" exec rv1 -- sh -c 'echo kept-across-restart >/root/data && sync'
   # Typed through a FIFO, so that the detach comes only once the answer is there.
   mkfifo "$work/console-in"
   timeout 60 "$vessel_bin" console rv1 <"$work/console-in" >"$work/attached" 2>&1 &
@@ -173,15 +192,18 @@ if [[ -n $kernel && -n $initramfs ]]; then
   wait "$attached_pid"
   check "an attached console runs a command in the guest's shell" grep -q 'console-42' "$work/attached"
   check "Ctrl-A q detached" grep -q 'Detached from rv1' "$work/attached"
-  check "the VM runs on after the detach" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING'"
-  check "list shows rv1 RUNNING VM" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING +VM'"
-  check "stop the VM" "$vessel_bin" stop --timeout 5 rv1
+  check "list shows rv1 RUNNING VM after the console detached" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING +[0-9.]* *VM'"
+  check "restart the VM" "$vessel_bin" restart rv1
+  check "data written in the guest survives a restart" bash -c "[[ \$('$vessel_bin' exec rv1 -- cat /root/data) == kept-across-restart ]]"
+  check "stop the VM" "$vessel_bin" stop --timeout 30 rv1
   check "stopped VM shows STOPPED" bash -c "'$vessel_bin' list | grep -E '^rv1 +STOPPED +VM'"
-  check "its last exit says the host stopped it" bash -c "'$vessel_bin' info rv1 | grep -q 'Last exit: stopped by the host'"
+  check "the guest powered itself off (its agent says so)" bash -c "'$vessel_bin' console --show-log rv1 | grep -q 'vessel-agent: powering off'"
+  check "its last exit is a guest power-off" bash -c "'$vessel_bin' info rv1 | grep -q 'Last exit: powered off'"
+  expect_error "exec into a stopped VM is refused" "is not running" "$vessel_bin" exec rv1 -- true
   check "delete the VM" "$vessel_bin" delete rv1
   check "VM delete left nothing" nothing_left rv1
 else
-  echo "SKIP - real VM: make guest has not built the riscv64 kernel and initramfs"
+  echo "SKIP - real VM: make guest has not built the riscv64 kernel and root disk"
 fi
 
 check "delete --force a running instance" "$vessel_bin" delete --force c1
