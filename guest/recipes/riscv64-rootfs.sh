@@ -76,8 +76,11 @@ recipe_build() {
 # agent unmounts and does what the host asked. Once /init is gone this waits, starting no process,
 # for the agent to finish.
 [ -x /usr/bin/vessel-agent ] && /usr/bin/vessel-agent &
-# A NIC (vesseld's bridge, a TAP) gets its address by DHCP, in the background: boot does not wait.
-if ip link show eth0 >/dev/null 2>&1; then
+# VESSEL_DHCP=eth0 on the kernel command line (the kernel hands undotted name=value parameters to
+# init as environment; vesseld adds it when it plugs the VM into its bridge): eth0 takes its
+# address by DHCP, in the background, so boot does not wait. Without it eth0 is left alone for the
+# guest to configure.
+if [ "${VESSEL_DHCP:-}" = eth0 ] && ip link show eth0 >/dev/null 2>&1; then
     udhcpc -f -i eth0 -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
 fi
 /init "$@"
