@@ -282,7 +282,8 @@ Result<uint64_t> AgentClient::push(int source, const PushRequest& request) const
     return TRY(JsonAt(reply, "push reply").optional_integer_in<uint64_t>("size")).value_or(0);
 }
 
-Result<FileInfo> AgentClient::pull(const std::string& path, int destination) const {
+Result<FileInfo> AgentClient::pull(const std::string& path, int destination,
+                                   uint64_t max_bytes) const {
     auto connection = TRY(open());
     auto reply = TRY(start(connection.get(), {{"op", "pull"}, {"path", path}}));
     JsonAt at(reply, "pull reply");
@@ -290,6 +291,7 @@ Result<FileInfo> AgentClient::pull(const std::string& path, int destination) con
                   .uid = TRY(at.optional_integer_in<uid_t>("uid")).value_or(0),
                   .gid = TRY(at.optional_integer_in<gid_t>("gid")).value_or(0),
                   .size = TRY(at.optional_integer_in<uint64_t>("size")).value_or(0)};
+    uint64_t received = 0;
     for (;;) {
         auto frame = TRY(next_frame(connection.get(), "the end of the file"));
         if (frame.type == FrameType::output_end) return info;
@@ -300,6 +302,9 @@ Result<FileInfo> AgentClient::pull(const std::string& path, int destination) con
         if (frame.type != FrameType::output)
             return fail("pull {}: the guest agent sent a {} frame", path,
                         frame_type_name(frame.type));
+        received += frame.payload.size();
+        if (received > max_bytes)
+            return fail_errno(EFBIG, fmt::format("pull {}: more than {} bytes", path, max_bytes));
         TRY(with_context(write_all(destination, frame.payload),
                          fmt::format("pull {}: write the copy", path)));
     }

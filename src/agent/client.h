@@ -102,8 +102,9 @@ class AgentClient {
     // Writes what `source` yields until its end of file to a file in the guest (atomically: the
     // file appears whole or not at all). Returns the bytes written.
     Result<uint64_t> push(int source, const PushRequest& request) const;
-    // Writes a guest file's contents to `destination`.
-    Result<FileInfo> pull(const std::string& path, int destination) const;
+    // Writes a guest file's contents to `destination`; EFBIG once more than max_bytes came.
+    Result<FileInfo> pull(const std::string& path, int destination,
+                          uint64_t max_bytes = UINT64_MAX) const;
     // Asks the guest to power off (or reboot) cleanly; returns once the agent accepted.
     Result<> shutdown(bool reboot) const;
 

@@ -1,18 +1,22 @@
 // vessel: the command-line client of vesseld. Every command is one or two REST calls; the CLI
 // holds no logic of its own beyond formatting.
 #include <fmt/ranges.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <thread>
 
+#include <charconv>
 #include <cstdio>
 
 #include "base/fd_passing.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "cli/console_attach.h"
 #include "manager/api/base64.h"
 #include "manager/api/client.h"
 #include "manager/api/server.h"
+#include "manager/instance/files.h"
 
 namespace {
 
@@ -169,6 +173,22 @@ Result<> print_guest_state(const JsonAt& guest) {
     return {};
 }
 
+// "NAME/PATH" of vessel file: the instance and the absolute path in it.
+Result<std::pair<std::string, std::string>> split_instance_path(const std::string& target) {
+    auto slash = target.find('/');
+    if (slash == 0 || slash == std::string::npos || slash + 1 == target.size())
+        return fail("'{}': expected NAME/PATH (the instance, then the path in it)", target);
+    return std::pair{target.substr(0, slash), target.substr(slash)};
+}
+
+Result<mode_t> parse_mode(const std::string& text) {
+    mode_t mode = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+    if (error != std::errc() || end != text.data() + text.size() || mode > 07777)
+        return fail("--mode {}: expected an octal mode such as 0644", text);
+    return mode;
+}
+
 Result<std::string> decoded(const JsonAt& at, std::string_view key) {
     auto value = TRY(base64_decode(TRY(text(at, key))));
     return value;
@@ -214,10 +234,33 @@ int main(int argc, char** argv) {
     remove->add_option("names", names)->required();
     remove->add_flag("-f,--force", force, "stop a running instance first");
 
-    auto* exec = app.add_subcommand("exec", "run a command in a container: exec NAME -- CMD...");
+    auto* exec = app.add_subcommand("exec", "run a command in an instance: exec NAME -- CMD...");
     exec->add_option("name", name)->required();
     exec->add_option("command", command)->required();
     exec->add_flag("-i,--stdin", forward_stdin, "send this process's standard input");
+
+    auto* file_cmd = app.add_subcommand("file", "copy files into and out of instances");
+    file_cmd->require_subcommand(1);
+    std::string file_source, file_target, file_mode;
+    std::optional<uid_t> file_uid;
+    std::optional<gid_t> file_gid;
+    bool file_parents = false;
+    auto* file_push =
+        file_cmd->add_subcommand("push", "push SRC NAME/PATH: copy a host file into an instance");
+    file_push->add_option("source", file_source, "file on this host ('-': standard input)")
+        ->required();
+    file_push->add_option("target", file_target, "NAME/PATH, PATH absolute in the instance")
+        ->required();
+    file_push->add_option("--mode", file_mode, "octal mode (default: the source's)");
+    file_push->add_option("--uid", file_uid, "owner in the instance (default 0)");
+    file_push->add_option("--gid", file_gid, "group in the instance (default 0)");
+    file_push->add_flag("-p,--create-dirs", file_parents, "create missing parent directories");
+    auto* file_pull =
+        file_cmd->add_subcommand("pull", "pull NAME/PATH DST: copy a file out of an instance");
+    file_pull->add_option("source", file_source, "NAME/PATH, PATH absolute in the instance")
+        ->required();
+    file_pull->add_option("target", file_target, "file on this host ('-': standard output)")
+        ->required();
 
     auto* info = app.add_subcommand("info", "show an instance");
     info->add_option("name", name)->required();
@@ -347,6 +390,45 @@ int main(int argc, char** argv) {
             TRY(cli.run("DELETE", "/1.0/instances/" + encode(n) + (force ? "?force=1" : "")));
             return {};
         }));
+    } else if (*file_push) {
+        outcome = [&]() -> Result<int> {
+            auto [instance, path] = TRY(split_instance_path(file_target));
+            auto content = TRY(file_source == "-" ? read_standard_input() : read_file(file_source));
+            if (content.size() > max_file_transfer_bytes)
+                return fail("file push: {} is over the limit of {} MiB", file_source,
+                            max_file_transfer_bytes >> 20);
+            mode_t mode = 0644;
+            struct stat source_info {};
+            if (file_source != "-" && ::stat(file_source.c_str(), &source_info) == 0)
+                mode = source_info.st_mode & 07777;
+            if (!file_mode.empty()) mode = TRY(parse_mode(file_mode));
+            TRY(cli.call("POST", "/1.0/instances/" + encode(instance) + "/files",
+                         Json{{"path", path},
+                              {"mode", mode},
+                              {"uid", file_uid.value_or(0)},
+                              {"gid", file_gid.value_or(0)},
+                              {"parents", file_parents},
+                              {"content_base64", base64_encode(content)}}));
+            return 0;
+        }();
+    } else if (*file_pull) {
+        outcome = [&]() -> Result<int> {
+            auto [instance, path] = TRY(split_instance_path(file_source));
+            auto pulled = TRY(cli.call(
+                "GET", "/1.0/instances/" + encode(instance) + "/files?path=" + encode(path)));
+            JsonAt at(pulled, "file");
+            auto content = TRY(decoded(at, "content_base64"));
+            if (file_target == "-") {
+                TRY(write_all(1, content));
+                return 0;
+            }
+            auto mode = TRY(at.optional_integer_in<mode_t>("mode")).value_or(0644) & 07777;
+            TRY(write_file_atomic(file_target, content, mode));
+            // write_file_atomic's mode goes through the umask: the instance's mode is the copy's.
+            if (::chmod(file_target.c_str(), mode) != 0)
+                return fail_errno(fmt::format("chmod {}", file_target));
+            return 0;
+        }();
     } else if (*exec) {
         outcome = [&]() -> Result<int> {
             std::string input;

@@ -404,6 +404,23 @@ Result<ExecResult> Manager::exec(const std::string& name, const std::vector<std:
     return instance->exec(argv, stdin_data, cancel);
 }
 
+Result<uint64_t> Manager::push_file(const std::string& name, const PushedFile& file) {
+    if (file.content.size() > max_file_transfer_bytes)
+        return fail_errno(EFBIG, fmt::format("file push: {} bytes is over the limit of {} MiB",
+                                             file.content.size(), max_file_transfer_bytes >> 20));
+    TRY(with_context(check_instance_file_path(file.path), "file push"));
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    return instance->push_file(file);
+}
+
+Result<PulledFile> Manager::pull_file(const std::string& name, const std::string& path) {
+    TRY(with_context(check_instance_file_path(path), "file pull"));
+    auto record = TRY(find(name));
+    auto instance = TRY(make_instance(context_, record));
+    return instance->pull_file(path);
+}
+
 Result<Json> Manager::update_config(const std::string& name, const Json& changes) {
     if (!changes.is_object()) return invalid("config: must be an object");
     auto lock = lock_for(name);

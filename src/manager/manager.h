@@ -68,6 +68,9 @@ class Manager {
                                          std::chrono::milliseconds timeout, bool force);
     Result<OperationRecord> remove(const std::string& name, bool force);
     // A client that goes away (`cancel`) ends the program.
+    // vessel file push / pull, for both kinds of instance (it must be running).
+    Result<uint64_t> push_file(const std::string& name, const PushedFile& file);
+    Result<PulledFile> pull_file(const std::string& name, const std::string& path);
     Result<ExecResult> exec(const std::string& name, const std::vector<std::string>& argv,
                             const std::string& stdin_data, const Cancellation& cancel = {});
     // Sets (or, for a null value, unsets) config keys; limits apply live to a running instance.

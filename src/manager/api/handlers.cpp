@@ -145,6 +145,26 @@ Result<std::pair<std::vector<std::string>, std::string>> parse_exec(const Json& 
     return std::pair{std::move(command), std::move(stdin_data)};
 }
 
+Result<PushedFile> parse_push(const Request& request) {
+    auto body = TRY(body_object(request));
+    JsonAt at(body, "request body");
+    PushedFile file{
+        .path = TRY(input(at.optional_string("path"))).value_or(""),
+        .meta = {.mode = TRY(input(at.optional_integer_in<mode_t>("mode"))).value_or(0644),
+                 .uid = TRY(input(at.optional_integer_in<uid_t>("uid"))).value_or(0),
+                 .gid = TRY(input(at.optional_integer_in<gid_t>("gid"))).value_or(0)},
+        .parents = TRY(input(at.optional_boolean("parents"))).value_or(false)};
+    if (file.meta.mode > 07777)
+        return fail_errno(EINVAL, "request body.mode: must be a permission mode up to 07777");
+    auto encoded = TRY(input(at.optional_string("content_base64"))).value_or("");
+    auto decoded = base64_decode(encoded);
+    if (!decoded)
+        return fail_errno(
+            EINVAL, fmt::format("request body.content_base64: {}", decoded.error().message()));
+    file.content = std::move(*decoded);
+    return file;
+}
+
 // A container or VM image from files on this host; nullopt for {"type":"build"}, an operation.
 Result<std::optional<ImageRecord>> import_image(Manager& m, const Json& body,
                                                 const Cancellation& client) {
@@ -249,6 +269,27 @@ http::Router make_api_router(Manager& manager) {
         return sync(Json{{"return", result->status.shell_code()},
                          {"stdout_base64", base64_encode(result->out)},
                          {"stderr_base64", base64_encode(result->err)}});
+    });
+    // Files: {"path", "mode", "uid", "gid", "parents", "content_base64"} in, the same out.
+    router.add("POST", "/1.0/instances/{name}/files", [m](const Request& r, const Params& p) {
+        auto file = parse_push(r);
+        if (!file) return error(file.error());
+        auto size = m->push_file(p.at("name"), *file);
+        if (!size) return error(size.error());
+        return sync(Json{{"path", file->path}, {"size", *size}});
+    });
+    router.add("GET", "/1.0/instances/{name}/files", [m](const Request& r, const Params& p) {
+        auto path = r.query.find("path");
+        if (path == r.query.end())
+            return error(Error("query: path: the file's absolute path in the instance", EINVAL));
+        auto pulled = m->pull_file(p.at("name"), path->second);
+        if (!pulled) return error(pulled.error());
+        return sync(Json{{"path", path->second},
+                         {"mode", pulled->meta.mode},
+                         {"uid", pulled->meta.uid},
+                         {"gid", pulled->meta.gid},
+                         {"size", pulled->content.size()},
+                         {"content_base64", base64_encode(pulled->content)}});
     });
     router.add("GET", "/1.0/instances/{name}/console", [m](const Request& r, const Params& p) {
         // ?attach=1: where to attach (the API socket's peer is root on this host, as is the

@@ -356,6 +356,32 @@ Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,
         .status = result.status, .out = std::move(result.out), .err = std::move(result.err)};
 }
 
+Result<UniqueFd> ContainerInstance::container_root() const {
+    if (status().state != "running")
+        return fail_errno(EBUSY, fmt::format("instance {} is not running", record_.name));
+    auto init = TRY(read_payload_identity(directory()));
+    if (!init || !process_matches(*init))
+        return fail_errno(EBUSY, fmt::format("instance {} is not running", record_.name));
+    // The root as the container's init sees it (its mounts included); checked again once open,
+    // so that a recycled pid cannot hand out another process's root.
+    auto root = TRY(open_file(fmt::format("/proc/{}/root", init->pid), O_PATH | O_DIRECTORY));
+    if (!process_matches(*init))
+        return fail_errno(EBUSY, fmt::format("instance {} is not running", record_.name));
+    return root;
+}
+
+Result<uint64_t> ContainerInstance::push_file(const PushedFile& file) {
+    auto root = TRY(container_root());
+    return with_context(push_into_root(root.get(), file),
+                        fmt::format("container {}", record_.name));
+}
+
+Result<PulledFile> ContainerInstance::pull_file(const std::string& path) {
+    auto root = TRY(container_root());
+    return with_context(pull_from_root(root.get(), path),
+                        fmt::format("container {}", record_.name));
+}
+
 Result<> ContainerInstance::update_limits(const ResourceLimits& limits) {
     if (status().state == "stopped") return {};  // applied from the config at the next start
     std::vector<std::string> args = {"update"};

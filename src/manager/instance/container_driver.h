@@ -24,12 +24,16 @@ class ContainerInstance final : public Instance {
     Result<> destroy() override;
     Result<ExecResult> exec(const std::vector<std::string>& argv, const std::string& stdin_data,
                             const Cancellation& cancel) override;
+    Result<uint64_t> push_file(const PushedFile& file) override;
+    Result<PulledFile> pull_file(const std::string& path) override;
     Result<> update_limits(const ResourceLimits& limits) override;
     bool frozen() const override;
 
     std::string cgroup_path() const;
 
   private:
+    // The container's root directory as its init sees it.
+    Result<UniqueFd> container_root() const;
     Result<CapturedOutput> runtime(std::vector<std::string> args) const;
     Result<> runtime_ok(std::vector<std::string> args, std::string_view what) const;
 };

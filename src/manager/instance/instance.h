@@ -19,6 +19,7 @@
 #include "base/error.h"
 #include "base/process.h"
 #include "manager/cancel.h"
+#include "manager/instance/files.h"
 #include "manager/instance/limits.h"
 #include "manager/instance/monitor.h"
 #include "manager/store/store.h"
@@ -76,6 +77,9 @@ class Instance {
     // (`cancel`) ends the program at once.
     virtual Result<ExecResult> exec(const std::vector<std::string>& argv,
                                     const std::string& stdin_data, const Cancellation& cancel) = 0;
+    // Copies a file into, or out of, the running instance.
+    virtual Result<uint64_t> push_file(const PushedFile& file) = 0;
+    virtual Result<PulledFile> pull_file(const std::string& path) = 0;
     // Applies limits to a running instance, or refuses those the driver cannot change live.
     virtual Result<> update_limits(const ResourceLimits& limits) = 0;
     // Whether the running instance is frozen in fact (its cgroup, its process), whatever the

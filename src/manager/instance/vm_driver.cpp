@@ -1,6 +1,7 @@
 #include "manager/instance/vm_driver.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -68,8 +69,11 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
     if (network)
         argv.insert(argv.end(),
                     {"--net", fmt::format("bridge={},mac={}", network->bridge, network->mac)});
+    // The guest's init takes undotted name=value parameters as environment: this one asks the
+    // disk image's init to get eth0's address by DHCP from the bridge's dnsmasq.
+    auto append = network ? metadata.append + " VESSEL_DHCP=eth0" : metadata.append;
     argv.insert(argv.end(), {"--vsock", fmt::format("{},{}/vsock.sock", guest_cid, instance_dir),
-                             "--rng", "--append", metadata.append, "--memory",
+                             "--rng", "--append", append, "--memory",
                              fmt::format("{}M", memory_mib), "--cpus", std::to_string(cpus),
                              "--console", console_path.empty() ? "stdio" : "file:" + console_path});
     return argv;
@@ -258,6 +262,46 @@ Result<ExecResult> VmInstance::exec(const std::vector<std::string>& argv,
     }
     return ExecResult{
         .status = ran->status, .out = std::move(ran->out), .err = std::move(ran->err)};
+}
+
+Result<agent::AgentClient> VmInstance::running_agent(std::string_view action) const {
+    if (status().state != "running")
+        return fail_errno(EBUSY, fmt::format("instance {} is not running", record_.name));
+    if (!has_agent())
+        return fail_errno(ENOTSUP, fmt::format("{} in VM {} needs the guest agent "
+                                               "(vessel-agent), which its image does not have; "
+                                               "use the console",
+                                               action, record_.name));
+    return agent::AgentClient::through_vsock_socket(vsock_socket());
+}
+
+Result<uint64_t> VmInstance::push_file(const PushedFile& file) {
+    TRY(check_instance_file_path(file.path));
+    auto client = TRY(running_agent("file push"));
+    // The agent streams from a descriptor: the contents, already in memory, go through a memfd.
+    UniqueFd source(::memfd_create("vessel-push", MFD_CLOEXEC));
+    if (!source) return fail_errno("memfd_create");
+    TRY(write_all(source.get(), file.content));
+    if (::lseek(source.get(), 0, SEEK_SET) != 0) return fail_errno("lseek");
+    return with_context(client.push(source.get(), {.path = file.path,
+                                                   .mode = file.meta.mode,
+                                                   .uid = file.meta.uid,
+                                                   .gid = file.meta.gid,
+                                                   .parents = file.parents}),
+                        fmt::format("VM {}", record_.name));
+}
+
+Result<PulledFile> VmInstance::pull_file(const std::string& path) {
+    TRY(check_instance_file_path(path));
+    auto client = TRY(running_agent("file pull"));
+    UniqueFd sink(::memfd_create("vessel-pull", MFD_CLOEXEC));
+    if (!sink) return fail_errno("memfd_create");
+    // The guest says how large the file is, but is not believed: the copy stops at the limit.
+    auto info = TRY(with_context(client.pull(path, sink.get(), max_file_transfer_bytes),
+                                 fmt::format("VM {}", record_.name)));
+    if (::lseek(sink.get(), 0, SEEK_SET) != 0) return fail_errno("lseek");
+    return PulledFile{.meta = {.mode = info.mode, .uid = info.uid, .gid = info.gid},
+                      .content = TRY(read_fd(sink.get()))};
 }
 
 std::optional<Json> VmInstance::guest_state() const {

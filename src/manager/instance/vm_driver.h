@@ -10,6 +10,7 @@
 // at boot.
 #pragma once
 
+#include "agent/client.h"
 #include "manager/instance/instance.h"
 
 namespace vessel::manager {
@@ -28,6 +29,8 @@ class VmInstance final : public Instance {
     Result<> destroy() override;
     Result<ExecResult> exec(const std::vector<std::string>& argv, const std::string& stdin_data,
                             const Cancellation& cancel) override;
+    Result<uint64_t> push_file(const PushedFile& file) override;
+    Result<PulledFile> pull_file(const std::string& path) override;
     Result<> update_limits(const ResourceLimits& limits) override;
     bool frozen() const override;
     std::optional<Json> guest_state() const override;
@@ -40,6 +43,8 @@ class VmInstance final : public Instance {
     // Whether the instance's guest runs vessel-agent (decided by its image at create).
     bool has_agent() const;
     std::string vsock_socket() const { return directory() + "/vsock.sock"; }
+    // The agent of the running VM, or why there is none to do `action`.
+    Result<agent::AgentClient> running_agent(std::string_view action) const;
 };
 
 // The vessel-vmm command line for an instance whose files are in instance_dir (exposed for tests).

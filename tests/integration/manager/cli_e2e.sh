@@ -22,6 +22,21 @@ check "exec propagates the exit status" test $? -eq 7
 check "containers start with the default seccomp profile" bash -c "'$vessel_bin' exec c1 -- grep -q '^Seccomp:.*2' /proc/self/status"
 check "the container runtime is vessel-runc" test -e "$state/runtime/c1/state.json"
 check "exec feeds stdin with -i" bash -c "[[ \$(echo piped | '$vessel_bin' exec -i c1 -- cat) == piped ]]"
+# Files in and out, through the container's root: bytes and mode kept, and no symlink in the
+# container reaches the host.
+head -c $((20 << 20)) /dev/urandom >"$work/payload" && chmod 0640 "$work/payload"
+check "file push of 20 MiB into a container" "$vessel_bin" file push "$work/payload" c1/root/payload
+check "file pull gives the same bytes back" bash -c "'$vessel_bin' file pull c1/root/payload '$work/payload.back' && cmp '$work/payload' '$work/payload.back'"
+check "and keeps the mode" test "$(stat -c %a "$work/payload.back")" = 640
+check "the file is in the container" bash -c "[[ \$('$vessel_bin' exec c1 -- stat -c %a:%s /root/payload) == 640:$((20 << 20)) ]]"
+expect_error "a push into a missing directory names it" "the directory /no/such does not exist" "$vessel_bin" file push "$work/payload" c1/no/such/file
+check "with -p the directories are made" "$vessel_bin" file push -p "$work/payload" c1/made/for/it
+expect_error "a directory cannot be pulled" "is a directory" "$vessel_bin" file pull c1/etc "$work/x"
+echo "host secret" >"$work/host-secret"
+"$vessel_bin" exec c1 -- ln -s "$work" /escape
+expect_error "a symlink in the container does not reach the host (pull)" "No such file" "$vessel_bin" file pull c1/escape/host-secret "$work/x"
+expect_error "a symlink in the container does not reach the host (push)" "does not exist" "$vessel_bin" file push "$work/payload" c1/escape/planted
+check "nothing was planted on the host" test ! -e "$work/planted"
 check "memory limit in the cgroup" test "$(cat /sys/fs/cgroup/memory/$parent/c1/memory.limit_in_bytes)" = 67108864
 check "pids limit in the cgroup" test "$(cat /sys/fs/cgroup/pids/$parent/c1/pids.max)" = 100
 check "cpu quota in the cgroup" test "$(cat /sys/fs/cgroup/cpu/$parent/c1/cpu.cfs_quota_us)" = 50000
@@ -179,6 +194,19 @@ if [[ -n $kernel && -n $rootfs ]]; then
   kill "$httpd_pid"; wait "$httpd_pid" 2>/dev/null; httpd_pid=
   check "the VM has 2 harts" bash -c "[[ \$('$vessel_bin' exec rv1 -- grep -c ^processor /proc/cpuinfo) == 2 ]]"
   check "write a file in the guest" "$vessel_bin" exec rv1 -- sh -c 'echo kept-across-restart >/root/data && sync'
+  check "file push of 20 MiB into the VM" "$vessel_bin" file push "$work/payload" rv1/root/payload
+  check "file pull from the VM gives the same bytes back" bash -c "'$vessel_bin' file pull rv1/root/payload '$work/payload.vm' && cmp '$work/payload' '$work/payload.vm'"
+  check "and keeps the mode" test "$(stat -c %a "$work/payload.vm")" = 640
+  expect_error "a push into a missing directory of the VM names it" "the directory /no/such does not exist" "$vessel_bin" file push "$work/payload" rv1/no/such/file
+  # vesseld killed during an exec into the VM: the VM outlives it and is controllable after.
+  "$vessel_bin" exec rv1 -- sleep 30 >/dev/null 2>&1 &
+  exec_pid=$!
+  sleep 1
+  kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
+  wait "$exec_pid" 2>/dev/null
+  vmm=$(dirname "$vesseld_bin")/vessel-vmm guest_cache=$work/guests start_daemon
+  check "after vesseld was killed during an exec, the VM is listed RUNNING" bash -c "'$vessel_bin' list | grep -qE '^rv1 +RUNNING'"
+  check "and answers exec" bash -c "[[ \$('$vessel_bin' exec rv1 -- echo again) == again ]]"
   # Typed through a FIFO, so that the detach comes only once the answer is there.
   mkfifo "$work/console-in"
   timeout 60 "$vessel_bin" console rv1 <"$work/console-in" >"$work/attached" 2>&1 &
