@@ -171,14 +171,45 @@ chmod +x "$root/init"
 
 append="console=ttyS0 quiet panic=-1"
 for c in $cases; do append="$append vessel.case=$c"; done
+# One emulated CPU unless a case needs two: with two, QEMU runs them on two threads (TCG's
+# single-threaded round robin leaves an inner two-vCPU guest halted for good), and that is where
+# the outer kernel froze (below) in about one run in three on a busy host.
+smp=1
+case " $cases " in *" linux-smp "*) smp=2 ;; esac
+
+# boot_outer: one run of the outer QEMU; its serial output in $work/serial.txt. The outer kernel
+# itself has frozen under TCG's emulated SVM, as the first inner VM started (soft lockups on every
+# emulated CPU, nothing progressing); that is the emulator failing, not vessel-vmm, whose own hangs
+# the in-guest watchdog reports (HUNG). A frozen run is cut short as soon as the outer kernel says
+# so, and tried once more.
+boot_outer() {
+    timeout "${VESSEL_NESTED_TIMEOUT:-280}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 \
+        -smp "$smp" -nographic -no-reboot -kernel "$kernel_dir/vmlinuz" -initrd "$work/outer.gz" \
+        -append "$append" </dev/null >"$work/serial.log" 2>&1 &
+    qemu=$!
+    frozen=0
+    while kill -0 "$qemu" 2>/dev/null; do
+        if grep -qE 'soft lockup - CPU#|rcu_preempt self-detected stall' "$work/serial.log"; then
+            frozen=1
+            kill "$qemu" 2>/dev/null
+            break
+        fi
+        sleep 1
+    done
+    wait "$qemu" 2>/dev/null || true
+    tr -d '\r' <"$work/serial.log" >"$work/serial.txt"
+}
 started=$(date +%s)
-timeout "${VESSEL_NESTED_TIMEOUT:-280}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 \
-    -nographic -no-reboot -kernel "$kernel_dir/vmlinuz" -initrd "$work/outer.gz" \
-    -append "$append" </dev/null >"$work/serial.log" 2>&1 || true
+boot_outer
+if [ "$frozen" -eq 1 ]; then
+    cat "$work/serial.txt"
+    echo "--- the outer kernel froze under QEMU's emulated SVM (soft lockup): once more"
+    boot_outer
+fi
 finished=$(date +%s)
-tr -d '\r' <"$work/serial.log" >"$work/serial.txt"
 cat "$work/serial.txt"
 echo "--- nested run took $((finished - started)) s"
+[ "$frozen" -eq 0 ] || { echo "FAIL: the outer kernel froze twice under QEMU's emulated SVM"; exit 1; }
 
 # --- checks ---------------------------------------------------------------------------------------
 failures=0
