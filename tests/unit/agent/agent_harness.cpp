@@ -153,4 +153,30 @@ ExecOutcome collect_exec(int fd) {
     return outcome;
 }
 
+ExecOutcome exec(const AgentHarness& agent, const Json& request) {
+    auto fd = agent.connect();
+    send_json(fd.get(), FrameType::request, request);
+    ExecOutcome outcome;
+    outcome.reply = receive_reply(fd.get());
+    if (outcome.reply.value("ok", false)) {
+        auto rest = collect_exec(fd.get());
+        outcome.out = std::move(rest.out);
+        outcome.err = std::move(rest.err);
+        outcome.exit = std::move(rest.exit);
+    }
+    return outcome;
+}
+
+Json push(const AgentHarness& agent, Json request, std::string_view data) {
+    request["op"] = "push";
+    auto fd = agent.connect();
+    send_json(fd.get(), FrameType::request, request);
+    auto first = receive_reply(fd.get());
+    if (!first.value("ok", false)) return first;
+    for (size_t offset = 0; offset < data.size(); offset += max_frame_payload)
+        send_frame(fd.get(), FrameType::input, data.substr(offset, max_frame_payload));
+    send_frame(fd.get(), FrameType::input_end, {});
+    return receive_reply(fd.get());
+}
+
 }  // namespace vessel::agent::testing

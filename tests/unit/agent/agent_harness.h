@@ -57,4 +57,10 @@ struct ExecOutcome {
 // Reads output, error output and the exit frame of an exec whose reply was already read.
 ExecOutcome collect_exec(int fd);
 
+// A whole exec: the request, its reply and, when it started, everything up to its exit frame.
+ExecOutcome exec(const AgentHarness& agent, const Json& request);
+// A whole push of `data` (request gets "op": "push"); the final reply, or the first one when it
+// refused.
+Json push(const AgentHarness& agent, Json request, std::string_view data);
+
 }  // namespace vessel::agent::testing

@@ -35,18 +35,6 @@ Json owner() {
     return {{"uid", ::getuid()}, {"gid", ::getgid()}};
 }
 
-Json push(const AgentHarness& agent, Json request, std::string_view data) {
-    request["op"] = "push";
-    auto fd = agent.connect();
-    send_json(fd.get(), FrameType::request, request);
-    auto first = receive_reply(fd.get());
-    if (!first.value("ok", false)) return first;
-    for (size_t offset = 0; offset < data.size(); offset += max_frame_payload)
-        send_frame(fd.get(), FrameType::input, data.substr(offset, max_frame_payload));
-    send_frame(fd.get(), FrameType::input_end, {});
-    return receive_reply(fd.get());
-}
-
 struct Pulled {
     Json reply;
     std::string data;
@@ -140,26 +128,6 @@ TEST(AgentFiles, PushReplacesASymlinkInsteadOfWritingThroughIt) {
     ASSERT_EQ(::lstat(link.c_str(), &info), 0);
     EXPECT_TRUE(S_ISREG(info.st_mode));
     EXPECT_EQ(read_file(link).value_or(""), "pushed");
-}
-
-TEST(AgentFiles, PushGivesTheFileItsOwnerAndSetIdBits) {
-    if (::geteuid() != 0) GTEST_SKIP() << "giving files away needs root";
-    AgentHarness agent;
-    std::string path = agent.dir() + "/owned";
-    auto pushed = push(agent, {{"path", path}, {"uid", 65534}, {"gid", 65533}, {"mode", 04755}},
-                       "#!/bin/sh\n");
-    ASSERT_EQ(pushed["ok"], true) << pushed;
-    struct stat info {};
-    ASSERT_EQ(::stat(path.c_str(), &info), 0);
-    EXPECT_EQ(info.st_uid, 65534u);
-    EXPECT_EQ(info.st_gid, 65533u);
-    // Set after the owner: a chown would have cleared the set-user-id bit.
-    EXPECT_EQ(info.st_mode & 07777, 04755u);
-    // Without uid and gid, root's.
-    ASSERT_EQ(push(agent, {{"path", path}}, "x")["ok"], true);
-    ASSERT_EQ(::stat(path.c_str(), &info), 0);
-    EXPECT_EQ(info.st_uid, 0u);
-    EXPECT_EQ(info.st_gid, 0u);
 }
 
 TEST(AgentFiles, PushIntoAMissingDirectoryNeedsParents) {
