@@ -169,17 +169,6 @@ Result<> set_nonblocking(int fd) {
     return {};
 }
 
-struct Pipe {
-    UniqueFd read;
-    UniqueFd write;
-};
-
-Result<Pipe> make_pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe");
-    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
 // A started program as the relay sees it. With a terminal, input and output are two descriptors
 // of the same master, and there is no separate error stream.
 struct Program {

@@ -127,6 +127,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 
 }  // namespace
 
+Result<Pipe> make_pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe");
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
 Result<Child> spawn(const SpawnOptions& options) {
     if (options.argv.empty()) return fail("spawn: empty argument list");
     auto argv = c_strings(options.argv);

@@ -24,6 +24,13 @@ struct ExitStatus {
     std::string describe() const;
 };
 
+// A pipe for a child's standard streams or a report channel; both ends close on exec.
+struct Pipe {
+    UniqueFd read;
+    UniqueFd write;
+};
+Result<Pipe> make_pipe();
+
 struct SpawnOptions {
     std::vector<std::string> argv;
     // When unset, the child inherits this process's environment.

@@ -20,21 +20,6 @@ Error Cancellation::error(std::string_view what) const {
     return Error(fmt::format("{}: cancelled, the client went away", what), ECANCELED);
 }
 
-namespace {
-
-struct Pipe {
-    UniqueFd read;
-    UniqueFd write;
-};
-
-Result<Pipe> make_pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe");
-    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-}  // namespace
-
 Result<CapturedOutput> run_cancellable(const CancellableRun& run, const Cancellation& cancel) {
     auto out = TRY(make_pipe());
     auto err = TRY(make_pipe());

@@ -85,8 +85,8 @@ class Instance {
     // Whether the running instance is frozen in fact (its cgroup, its process), whatever the
     // database says.
     virtual bool frozen() const = 0;
-    // What the running guest reports of itself (a VM's agent: readiness, OS, addresses, memory,
-    // disks); nullopt where there is no one to ask.
+    // What the guest reports of itself (a VM's agent: readiness, OS, addresses, memory, disks);
+    // nullopt where there is no one to ask. Asked only of an instance its caller found running.
     virtual std::optional<Json> guest_state() const { return std::nullopt; }
 
     // Reality, not the database's belief: is the monitor (same pid, same start time) alive?

@@ -144,10 +144,7 @@ Result<MonitorReady> launch_monitor(std::vector<std::string> monitor_argv,
                           fmt::format("a monitor already runs for {}", instance_dir));
     // Stale from a monitor that was killed: this one writes its own.
     ::unlink((instance_dir + "/" + identity_file).c_str());
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe");
-    UniqueFd read_end(fds[0]);
-    UniqueFd write_end(fds[1]);
+    auto [read_end, write_end] = TRY(make_pipe());
     auto null = TRY(open_file("/dev/null", O_RDWR));
     monitor_argv.push_back(fmt::format("--ready-fd={}", write_end.get()));
     monitor_argv.push_back(fmt::format("--lock-fd={}", lock.get()));

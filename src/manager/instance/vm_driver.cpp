@@ -305,7 +305,7 @@ Result<PulledFile> VmInstance::pull_file(const std::string& path) {
 }
 
 std::optional<Json> VmInstance::guest_state() const {
-    if (!has_agent() || status().state != "running") return std::nullopt;
+    if (!has_agent()) return std::nullopt;
     // Asked on every `vessel info`: a guest that does not answer quickly is reported as such.
     auto info =
         agent::AgentClient::through_vsock_socket(vsock_socket(), std::chrono::seconds(2)).info();

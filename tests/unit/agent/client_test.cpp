@@ -172,17 +172,39 @@ TEST(AgentClient, ShutdownIsAccepted) {
     EXPECT_NE(agent.power_requests().find("poweroff"), std::string::npos);
 }
 
+// A unix socket listening in a scratch directory of its own, standing in for a guest that accepts
+// and says nothing, or for a VMM's vsock socket.
+class ListeningSocket {
+  public:
+    ListeningSocket() {
+        char pattern[] = "/tmp/vessel-agent-client-XXXXXX";
+        EXPECT_NE(::mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+        path_ = dir_ + "/s";
+        fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path_.c_str());
+        EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+        EXPECT_EQ(::listen(fd_.get(), 4), 0);
+    }
+    ~ListeningSocket() {
+        ::unlink(path_.c_str());
+        ::rmdir(dir_.c_str());
+    }
+    const std::string& path() const { return path_; }
+    int fd() const { return fd_.get(); }
+
+  private:
+    std::string dir_;
+    std::string path_;
+    UniqueFd fd_;
+};
+
 // A guest that accepts and then says nothing: every wait is bounded.
 TEST(AgentClient, ASilentGuestTimesOut) {
-    char pattern[] = "/tmp/vessel-silent-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    std::string path = std::string(pattern) + "/s";
-    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM, 0));
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    ASSERT_EQ(::listen(listener.get(), 4), 0);
+    ListeningSocket silent_guest;
+    auto path = silent_guest.path();
     AgentClient client([path] { return connect_unix_socket(path); },
                        std::chrono::milliseconds(300));
     auto started = std::chrono::steady_clock::now();
@@ -190,23 +212,14 @@ TEST(AgentClient, ASilentGuestTimesOut) {
     ASSERT_FALSE(answered);
     EXPECT_EQ(answered.error().code(), ETIMEDOUT) << answered.error().message();
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
-    ::unlink(path.c_str());
-    ::rmdir(pattern);
 }
 
 // The VMM's side of the vsock handshake: CONNECT, then "OK" before the guest's stream.
 TEST(AgentClient, ConnectsThroughAVmmSocket) {
-    char pattern[] = "/tmp/vessel-vmm-sock-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    std::string path = std::string(pattern) + "/v.sock";
-    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM, 0));
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    ASSERT_EQ(::listen(listener.get(), 4), 0);
+    ListeningSocket vmm_socket;
+    const auto& path = vmm_socket.path();
     std::thread vmm([&] {
-        UniqueFd peer(::accept(listener.get(), nullptr, nullptr));
+        UniqueFd peer(::accept(vmm_socket.fd(), nullptr, nullptr));
         char line[32] = {};
         size_t used = 0;
         while (used < sizeof line - 1 && ::read(peer.get(), line + used, 1) == 1 &&
@@ -222,8 +235,6 @@ TEST(AgentClient, ConnectsThroughAVmmSocket) {
     char rest[4] = {};
     EXPECT_EQ(::read(connection->get(), rest, 4), 4);
     EXPECT_EQ(std::string(rest, 4), "rest") << "the handshake ate the guest's bytes";
-    ::unlink(path.c_str());
-    ::rmdir(pattern);
 }
 
 }  // namespace
