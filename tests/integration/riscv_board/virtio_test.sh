@@ -53,6 +53,16 @@ run_guest() {
     tr -d '\r' <"$work/out" >"$work/clean" && mv "$work/clean" "$work/out"
     [[ $status -eq $want ]] || fail "status $status, want $want"
 }
+# start_guest OUT MARKER CMDS: boots from the disk copy in the background running CMDS (output in
+# OUT) and waits until it prints a line starting with MARKER; the VMM's pid in $guest_pid.
+start_guest() {
+    local out=$1 marker=$2 encoded
+    encoded=$(printf '%s' "$3" | base64 -w0)
+    "$vmm" --kernel "$kernel" --memory 256M --disk "$work/root.ext4" \
+        --append "root=/dev/vda rw console=ttyS0 vessel.run64=$encoded" </dev/null >"$out" 2>&1 &
+    guest_pid=$!
+    for _ in $(seq 600); do grep -q "^$marker" "$out" && break; sleep 0.2; done
+}
 expect() { grep -Eq -- "$1" "$work/out" || fail "no line matching '$1'"; ok "$1"; }
 # A line "sum=<sha256>" the guest printed.
 guest_sum() { sed -n 's/^sum=\([0-9a-f]*\).*/\1/p' "$work/out" | head -n1; }
@@ -83,23 +93,16 @@ disk-ro)
     ok "the read-only image is unchanged"
     ;;
 disk-kill9)
-    encoded=$(printf '%s' 'head -c 4194304 /dev/urandom > /after-sync; sync; echo synced; sleep 600' | base64 -w0)
-    "$vmm" --kernel "$kernel" --memory 256M --disk "$work/root.ext4" \
-        --append "root=/dev/vda rw console=ttyS0 vessel.run64=$encoded" </dev/null >"$work/out" 2>&1 &
-    pid=$!
-    for _ in $(seq 600); do grep -q '^synced' "$work/out" && break; sleep 0.2; done
+    start_guest "$work/out" synced 'head -c 4194304 /dev/urandom > /after-sync; sync; echo synced; sleep 600'
     grep -q '^synced' "$work/out" || fail "the guest never synced"
-    kill -9 $pid
-    wait $pid 2>/dev/null
+    kill -9 $guest_pid
+    wait $guest_pid 2>/dev/null
     e2fsck -fn "$work/root.ext4" >/dev/null 2>&1 || fail "the image is not clean after kill -9"
     ok "kill -9 after sync: e2fsck -n finds the image clean"
     ;;
 disk-busy)
-    encoded=$(printf '%s' 'echo up; sleep 600' | base64 -w0)
-    "$vmm" --kernel "$kernel" --memory 256M --disk "$work/root.ext4" \
-        --append "root=/dev/vda rw console=ttyS0 vessel.run64=$encoded" </dev/null >"$work/first" 2>&1 &
-    first=$!
-    for _ in $(seq 600); do grep -q '^up' "$work/first" && break; sleep 0.2; done
+    start_guest "$work/first" up 'echo up; sleep 600'
+    first=$guest_pid
     timeout 20 "$vmm" --kernel "$kernel" --disk "$work/root.ext4" </dev/null >"$work/out" 2>"$work/err"
     status=$?
     kill $first; wait $first 2>/dev/null
