@@ -28,6 +28,25 @@ Result<size_t> read_exact(int fd, char* buffer, size_t size) {
     return done;
 }
 
+struct Header {
+    FrameType type;
+    uint32_t length;
+};
+
+// The header's type and length, checked: both ends refuse what no valid peer sends.
+Result<Header> parse_header(const unsigned char* header) {
+    if (!is_known_frame_type(header[0]))
+        return fail("unknown frame type {} on the agent connection", header[0]);
+    uint32_t length = 0;
+    for (int i = 0; i < 4; ++i)
+        length |= static_cast<uint32_t>(header[1 + i]) << (8 * i);
+    auto type = static_cast<FrameType>(header[0]);
+    if (length > max_frame_payload)
+        return fail("{} frame of {} bytes is over the limit of {}", frame_type_name(type), length,
+                    max_frame_payload);
+    return Header{type, length};
+}
+
 }  // namespace
 
 bool is_known_frame_type(uint8_t type) {
@@ -87,18 +106,19 @@ Result<std::optional<Frame>> read_frame(int fd) {
     auto got = TRY(read_exact(fd, reinterpret_cast<char*>(header), header_size));
     if (got == 0) return std::optional<Frame>{};
     if (got < header_size) return fail("the agent connection closed inside a frame header");
-    if (!is_known_frame_type(header[0]))
-        return fail("unknown frame type {} on the agent connection", header[0]);
-    uint32_t length = 0;
-    for (int i = 0; i < 4; ++i)
-        length |= static_cast<uint32_t>(header[1 + i]) << (8 * i);
-    auto type = static_cast<FrameType>(header[0]);
-    if (length > max_frame_payload)
-        return fail("{} frame of {} bytes is over the limit of {}", frame_type_name(type), length,
-                    max_frame_payload);
+    auto [type, length] = TRY(parse_header(header));
     Frame frame{.type = type, .payload = std::string(length, '\0')};
     if (TRY(read_exact(fd, frame.payload.data(), length)) < length)
         return fail("the agent connection closed inside a {} frame", frame_type_name(type));
+    return std::optional<Frame>(std::move(frame));
+}
+
+Result<std::optional<Frame>> FrameDecoder::next() {
+    if (buffer_.size() < header_size) return std::optional<Frame>{};
+    auto [type, length] = TRY(parse_header(reinterpret_cast<const unsigned char*>(buffer_.data())));
+    if (buffer_.size() - header_size < length) return std::optional<Frame>{};
+    Frame frame{.type = type, .payload = buffer_.substr(header_size, length)};
+    buffer_.erase(0, header_size + length);
     return std::optional<Frame>(std::move(frame));
 }
 

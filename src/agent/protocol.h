@@ -64,6 +64,21 @@ Result<> write_json_frame(int fd, FrameType type, const nlohmann::json& value);
 // error.
 Result<std::optional<Frame>> read_frame(int fd);
 
+// Frames out of bytes that arrive in pieces: a non-blocking reader, or what was read past an HTTP
+// head before the connection switched to frames. Holds at most one frame beyond what it is given.
+class FrameDecoder {
+  public:
+    void append(std::string_view bytes) { buffer_.append(bytes); }
+    // The next whole frame, or nullopt while more bytes are needed; an unknown type or an
+    // oversized length is an error (the stream cannot be resynchronised after it).
+    Result<std::optional<Frame>> next();
+    // Bytes of a frame that has not arrived whole yet.
+    size_t buffered() const { return buffer_.size(); }
+
+  private:
+    std::string buffer_;
+};
+
 // Parses a frame payload that must be a JSON object; the error names the frame type.
 Result<nlohmann::json> frame_json(const Frame& frame);
 
