@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -74,7 +75,24 @@ const char* power_action_name(PowerAction action) {
     return action == PowerAction::reboot ? "reboot" : "poweroff";
 }
 
+bool booted_by_systemd(const std::string& root) {
+    struct stat st {};
+    return ::stat((root + "/run/systemd/system").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 void GuestPower::shut_down(PowerAction action) {
+    if (booted_by_systemd()) {
+        // systemd stops its units in their dependency order, then syncs, unmounts and powers off
+        // itself. Killing every process under it instead would race its restarts of those units,
+        // and stopping the agent's own service kills this process's cgroup mid-sequence.
+        // SIGRTMIN+4 and +5 to pid 1 start poweroff.target and reboot.target (systemd(1)): no
+        // D-Bus or systemctl needed.
+        say(action == PowerAction::reboot ? "asking systemd to reboot"
+                                          : "asking systemd to power off");
+        if (::kill(1, action == PowerAction::reboot ? SIGRTMIN + 5 : SIGRTMIN + 4) == 0) return;
+        log_failure(
+            fmt::format("signal systemd: {}; shutting down without it", std::strerror(errno)));
+    }
     ::sync();
     ::kill(-1, SIGTERM);
     // Interactive shells (the console's) ignore SIGTERM but end on a hang-up.

@@ -2,6 +2,8 @@
 // init system would (terminate, kill, unmount, remount read-only, power off or reboot).
 #pragma once
 
+#include <string>
+
 #include "base/error.h"
 #include "base/json.h"
 #include "base/unique_fd.h"
@@ -21,8 +23,13 @@ class PowerActions {
     virtual void shut_down(PowerAction action) = 0;
 };
 
-// The real sequence. It runs in the connection's child: kill(-1) spares the caller, so the child
-// survives the signals that take down every other process, the main agent included.
+// Whether the guest's init is systemd: sd_booted()'s test, the directory systemd makes at boot
+// (`root`/run/systemd/system).
+bool booted_by_systemd(const std::string& root = "/");
+
+// The real sequence. Under systemd, systemd is asked to do it (poweroff.target, reboot.target).
+// Otherwise it runs in the connection's child: kill(-1) spares the caller, so the child survives
+// the signals that take down every other process, the main agent included.
 class GuestPower final : public PowerActions {
   public:
     void shut_down(PowerAction action) override;
