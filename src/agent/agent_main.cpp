@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/grow_root.h"
 #include "agent/power.h"
 #include "agent/protocol.h"
 #include "agent/reply.h"
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
 
     bool vsock = options->listen == "vsock";
+    // Only in a guest (vsock): a host test's agent must never touch the host's root. Before
+    // listening, so that a VM counts as started only once its root filled a disk the host grew.
+    if (vsock) grow_root_at_boot();
     auto listener =
         vsock ? listen_vsock(options->port, 30s) : listen_unix(options->listen.substr(5));
     if (!listener) {

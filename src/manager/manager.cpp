@@ -257,6 +257,8 @@ Result<OperationRecord> Manager::launch(LaunchRequest request) {
     if (request.type != "container" && request.type != "vm")
         return invalid(fmt::format("instance type {} is unknown (container or vm)", request.type));
     if (auto limits = limits_from_config(request.config); !limits) return invalid(limits.error());
+    if (auto fits = validate_config_for_type(request.type, request.config); !fits)
+        return invalid(fits.error());
     auto image = TRY(images_->resolve(request.image));
     if (image.type != request.type)
         return invalid(fmt::format("image {} is a {} image; {} needs a {} image", request.image,
@@ -438,6 +440,8 @@ Result<Json> Manager::update_config(const std::string& name, const Json& changes
         record.config[key] = value;
         if (key.starts_with("limits.")) changed_limits[key] = value;
     }
+    if (auto fits = validate_config_for_type(record.type, changes); !fits)
+        return invalid(fits.error());
     auto instance = TRY(make_instance(context_, record));
     // Applied first, recorded second: a limit the instance refuses is not saved either.
     auto limits = TRY(limits_from_config(changed_limits));

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <utility>
 
 namespace vessel::manager {
 
@@ -14,9 +15,8 @@ std::optional<uint64_t> parse_integer(std::string_view text) {
     return value;
 }
 
-}  // namespace
-
-Result<uint64_t> parse_memory_size(std::string_view text) {
+// A byte count with an optional unit, without a floor: each key sets its own.
+Result<uint64_t> parse_size(std::string_view text) {
     size_t digits = 0;
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
         ++digits;
@@ -43,12 +43,51 @@ Result<uint64_t> parse_memory_size(std::string_view text) {
     for (const auto& u : units) {
         if (u.name != unit) continue;
         if (*number > UINT64_MAX / u.factor) return fail("{}: too large", text);
-        uint64_t bytes = *number * u.factor;
-        // Below this the kernel cannot even start a shell in the container.
-        if (bytes < 4 * (1ull << 20)) return fail("{}: must be at least 4MiB", text);
-        return bytes;
+        return *number * u.factor;
     }
     return fail("{}: unknown unit {} (use B, kB, KiB, MB, MiB, GB, GiB, TB, TiB)", text, unit);
+}
+
+}  // namespace
+
+Result<uint64_t> parse_memory_size(std::string_view text) {
+    auto bytes = TRY(parse_size(text));
+    // Below this the kernel cannot even start a shell in the container.
+    if (bytes < 4 * (1ull << 20)) return fail("{}: must be at least 4MiB", text);
+    return bytes;
+}
+
+Result<uint64_t> parse_disk_size(std::string_view text) {
+    auto bytes = TRY(parse_size(text));
+    // No guest boots from less; a smaller value is a slip (a missing unit), not a wish.
+    if (bytes < (1ull << 20)) return fail("{}: must be at least 1MiB", text);
+    return bytes;
+}
+
+Result<std::chrono::seconds> parse_agent_timeout(std::string_view text) {
+    auto seconds = parse_integer(text);
+    if (!seconds || *seconds == 0 || *seconds > 3600)
+        return fail("{}: must be a whole number of seconds from 1 to 3600", text);
+    return std::chrono::seconds(*seconds);
+}
+
+std::string format_size(uint64_t bytes) {
+    static constexpr std::pair<std::string_view, unsigned> units[] = {
+        {"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}};
+    for (const auto& [name, shift] : units)
+        if (bytes != 0 && bytes % (1ull << shift) == 0)
+            return fmt::format("{}{}", bytes >> shift, name);
+    return fmt::format("{}B", bytes);
+}
+
+Result<bool> root_disk_must_grow(std::string_view name, uint64_t current_bytes,
+                                 uint64_t wanted_bytes) {
+    if (wanted_bytes < current_bytes)
+        return fail(
+            "limits.disk of VM {} cannot shrink its root disk from {} to {}: data would "
+            "be lost",
+            name, format_size(current_bytes), format_size(wanted_bytes));
+    return wanted_bytes > current_bytes;
 }
 
 Result<uint64_t> parse_cpu_quota(std::string_view text) {
@@ -76,10 +115,18 @@ Result<> validate_config_key(std::string_view key, std::string_view value) {
             return fail("limits.processes: {}: must be a positive integer", value);
         return {};
     }
+    if (key == "limits.disk") {
+        TRY_CTX(parse_disk_size(value), "limits.disk");
+        return {};
+    }
+    if (key == "boot.agent_timeout") {
+        TRY_CTX(parse_agent_timeout(value), "boot.agent_timeout");
+        return {};
+    }
     if (key.starts_with("user.")) return {};  // free-form, as in Incus
     return fail(
         "unknown config key {} (known: limits.memory, limits.cpu, limits.processes, "
-        "user.*)",
+        "limits.disk, boot.agent_timeout, user.*)",
         key);
 }
 
@@ -93,8 +140,27 @@ Result<ResourceLimits> limits_from_config(const Json& config) {
         if (key == "limits.memory") limits.memory_bytes = TRY(parse_memory_size(text));
         if (key == "limits.cpu") limits.cpu_quota_us = TRY(parse_cpu_quota(text));
         if (key == "limits.processes") limits.processes = *parse_integer(text);
+        if (key == "limits.disk") limits.disk_bytes = TRY(parse_disk_size(text));
     }
     return limits;
+}
+
+Result<std::optional<std::chrono::seconds>> agent_timeout_from_config(const Json& config) {
+    if (!config.is_object() || !config.contains("boot.agent_timeout")) return std::nullopt;
+    const auto& value = config["boot.agent_timeout"];
+    if (!value.is_string()) return fail("config key boot.agent_timeout: value must be a string");
+    return TRY_CTX(parse_agent_timeout(value.get<std::string>()), "boot.agent_timeout");
+}
+
+Result<> validate_config_for_type(std::string_view type, const Json& config) {
+    if (type != "container" || !config.is_object()) return {};
+    if (config.contains("limits.disk") && !config["limits.disk"].is_null())
+        return fail(
+            "limits.disk applies to VMs only: a container's root is an overlay on the host's "
+            "filesystem, with no size of its own");
+    if (config.contains("boot.agent_timeout") && !config["boot.agent_timeout"].is_null())
+        return fail("boot.agent_timeout applies to VMs only: a container has no guest agent");
+    return {};
 }
 
 }  // namespace vessel::manager

@@ -1,5 +1,6 @@
 #include "manager/instance/vm_driver.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -23,8 +24,8 @@ constexpr const char* guest_cid = "3";
 constexpr const char* guest_file = "guest.json";
 constexpr const char* disk_file = "root.img";
 // Boot to a running agent takes about a second on the emulated board; this bounds a guest that
-// never gets there (a broken image, a host under heavy load).
-constexpr auto agent_ready_timeout = std::chrono::seconds(90);
+// never gets there (a broken image, a host under heavy load). boot.agent_timeout overrides it.
+constexpr auto default_agent_ready_timeout = std::chrono::seconds(90);
 
 struct VmImageMetadata {
     std::string kernel;
@@ -55,6 +56,10 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
     auto metadata = TRY(read_vm_metadata(image));
     auto limits = TRY(limits_from_config(config));
     if (limits.processes) return fail("limits.processes applies to containers only, not to VMs");
+    if (limits.disk_bytes && !metadata.disk)
+        return fail(
+            "limits.disk sizes a VM's root disk, and this image has none (it boots from "
+            "its initramfs)");
     uint64_t memory_mib = limits.memory_bytes ? *limits.memory_bytes >> 20 : 256;
     // limits.cpu is a number of CPUs for a VM: its vCPU count (rounded up).
     uint64_t cpus = limits.cpu_quota_us
@@ -77,6 +82,18 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
                              fmt::format("{}M", memory_mib), "--cpus", std::to_string(cpus),
                              "--console", console_path.empty() ? "stdio" : "file:" + console_path});
     return argv;
+}
+
+Result<> grow_root_disk(const std::string& path, std::string_view name, uint64_t bytes) {
+    auto disk = TRY(open_file(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat file {};
+    if (::fstat(disk.get(), &file) != 0) return fail_errno(fmt::format("stat {}", path));
+    if (!TRY(root_disk_must_grow(name, static_cast<uint64_t>(file.st_size), bytes))) return {};
+    // Extending a file allocates nothing: the new end is a hole until the guest writes there.
+    if (::ftruncate(disk.get(), static_cast<off_t>(bytes)) != 0)
+        return fail_errno(
+            fmt::format("limits.disk of VM {}: grow {} to {}", name, path, format_size(bytes)));
+    return {};
 }
 
 std::string describe_vmm_exit(const ExitStatus& status) {
@@ -111,9 +128,12 @@ Result<> VmInstance::create(const ImageRecord& image) {
     auto metadata = TRY(read_vm_metadata(image));
     if (::mkdir(dir.c_str(), 0700) != 0)
         return fail_errno(fmt::format("create instance directory {}", dir));
+    auto limits = TRY(limits_from_config(record_.config));
     auto laid_out = [&]() -> Result<> {
         if (metadata.disk)
             TRY(copy_sparse_file(image.path + "/" + *metadata.disk, dir + "/" + disk_file, 0600));
+        if (limits.disk_bytes)
+            TRY(grow_root_disk(dir + "/" + disk_file, record_.name, *limits.disk_bytes));
         return write_file_atomic(dir + "/" + guest_file, Json{{"agent", metadata.agent}}.dump(),
                                  0600);
     }();
@@ -136,6 +156,12 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
     ::unlink((dir + "/exit.json").c_str());
     // A socket left by a VMM that was killed would make the new one fail to listen.
     ::unlink(vsock_socket().c_str());
+    // Grown here too, not only at create and config set: the size the config asks for is the one
+    // the guest boots with, whatever happened to the file in between.
+    if (auto wanted = TRY(limits_from_config(record_.config)).disk_bytes)
+        TRY(grow_root_disk(dir + "/" + disk_file, record_.name, *wanted));
+    auto agent_timeout =
+        TRY(agent_timeout_from_config(record_.config)).value_or(default_agent_ready_timeout);
     std::optional<NetAttachment> network;
     if (context_.network_for) network = TRY(context_.network_for(record_.name));
     // The VM's serial console is a terminal the monitor serves (vessel console) and logs.
@@ -153,15 +179,17 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
                                     dir, std::chrono::seconds(30)));
     if (has_agent()) {
         // Started means usable: exec and files work from the moment the start returns.
-        auto answered = agent::AgentClient::through_vsock_socket(vsock_socket())
-                            .wait_ready(agent_ready_timeout);
+        auto answered =
+            agent::AgentClient::through_vsock_socket(vsock_socket()).wait_ready(agent_timeout);
         if (!answered) {
             // Nothing half-started is left running unrecorded.
             (void)signal_vmm(SIGKILL);
             (void)wait_for_exit(ready.monitor, std::chrono::seconds(20));
             (void)clean_up();
-            return std::unexpected(answered.error().context(fmt::format(
-                "VM {} did not become ready (its console log says why)", record_.name)));
+            return std::unexpected(answered.error().context(
+                fmt::format("VM {} did not become ready (boot.agent_timeout sets the wait; its "
+                            "console log says why)",
+                            record_.name)));
         }
     }
     return ready.monitor;
@@ -315,7 +343,25 @@ std::optional<Json> VmInstance::guest_state() const {
 }
 
 Result<> VmInstance::update_limits(const ResourceLimits& limits) {
-    if (status().state == "stopped") return {};
+    bool stopped = status().state == "stopped";
+    if (limits.disk_bytes) {
+        auto disk = directory() + "/" + disk_file;
+        if (!path_exists(disk))
+            return fail("limits.disk of VM {}: its image has no root disk to grow", record_.name);
+        struct stat file {};
+        if (::stat(disk.c_str(), &file) != 0) return fail_errno(fmt::format("stat {}", disk));
+        bool grows = TRY(root_disk_must_grow(record_.name, static_cast<uint64_t>(file.st_size),
+                                             *limits.disk_bytes));
+        // virtio-blk's capacity is read by the guest at boot, and the guest grows its root
+        // filesystem only then (vessel-agent at its start).
+        if (grows && !stopped)
+            return fail(
+                "limits.disk of VM {} cannot change while it runs (the guest sizes its disk at "
+                "boot): stop it, set the limit, start it",
+                record_.name);
+        if (grows) TRY(grow_root_disk(disk, record_.name, *limits.disk_bytes));
+    }
+    if (stopped) return {};
     if (limits.memory_bytes)
         return fail(
             "limits.memory of VM {} cannot change while it runs (no memory balloon): "

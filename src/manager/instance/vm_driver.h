@@ -7,7 +7,8 @@
 // and a stop asks it to power the guest off cleanly. The serial console is a terminal the monitor
 // serves and logs to console.log; the VMM runs in a cgroup of its own, where limits.cpu is its CPU
 // quota (its vCPU count too, rounded up, fixed at boot). limits.memory is the guest's RAM, fixed
-// at boot.
+// at boot. limits.disk is the root disk's size: it only grows, while the VM is stopped, and the
+// guest's agent grows its root filesystem to match at boot.
 #pragma once
 
 #include "agent/client.h"
@@ -53,6 +54,10 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
                                              const std::string& console_path,  // empty: stdio
                                              const std::string& instance_dir,
                                              const std::optional<NetAttachment>& network);
+
+// Grows the root disk file at `path` of VM `name` to `bytes` (limits.disk), keeping it sparse;
+// nothing when it has that size already, an error when that would shrink it.
+Result<> grow_root_disk(const std::string& path, std::string_view name, uint64_t bytes);
 
 // What a vessel-vmm exit status means.
 std::string describe_vmm_exit(const ExitStatus& status);
