@@ -106,6 +106,26 @@ AgentClient AgentClient::through_vsock_socket(std::string socket_path,
         io_timeout);
 }
 
+json exec_request_json(const ExecRequest& request) {
+    json body = {{"op", "exec"},       {"argv", request.argv}, {"uid", request.uid},
+                 {"gid", request.gid}, {"tty", request.tty},   {"rows", request.rows},
+                 {"cols", request.cols}};
+    if (!request.env.empty()) body["env"] = request.env;
+    if (!request.cwd.empty()) body["cwd"] = request.cwd;
+    return body;
+}
+
+json push_request_json(const PushRequest& request) {
+    return {{"op", "push"},          {"path", request.path}, {"mode", request.mode & 07777},
+            {"uid", request.uid},    {"gid", request.gid},   {"parents", request.parents}};
+}
+
+Result<UniqueFd> AgentClient::begin(const json& request) const {
+    auto connection = TRY(open());
+    TRY(write_json_frame(connection.get(), FrameType::request, request));
+    return connection;
+}
+
 Result<UniqueFd> AgentClient::open() const {
     auto fd = TRY(connect_());
     TRY(bound_socket_waits(fd.get(), io_timeout_));
@@ -169,12 +189,7 @@ Result<CapturedExec> AgentClient::exec(const ExecRequest& request, std::string_v
     if (request.argv.empty()) return fail("exec: no command");
     auto deadline = Clock::now() + limits.timeout;
     auto connection = TRY(open());
-    json body = {{"op", "exec"},        {"argv", request.argv}, {"uid", request.uid},
-                 {"gid", request.gid},  {"tty", request.tty},   {"rows", request.rows},
-                 {"cols", request.cols}};
-    if (!request.env.empty()) body["env"] = request.env;
-    if (!request.cwd.empty()) body["cwd"] = request.cwd;
-    TRY(start(connection.get(), body));
+    TRY(start(connection.get(), exec_request_json(request)));
 
     // Input goes out as the connection takes it, interleaved with reading output: the agent
     // stops reading input while the program does not consume it, and blocks on its output while
@@ -250,12 +265,7 @@ Result<CapturedExec> AgentClient::exec(const ExecRequest& request, std::string_v
 
 Result<uint64_t> AgentClient::push(int source, const PushRequest& request) const {
     auto connection = TRY(open());
-    TRY(start(connection.get(), {{"op", "push"},
-                                 {"path", request.path},
-                                 {"mode", request.mode & 07777},
-                                 {"uid", request.uid},
-                                 {"gid", request.gid},
-                                 {"parents", request.parents}}));
+    TRY(start(connection.get(), push_request_json(request)));
     std::string chunk(256 * 1024, '\0');
     for (;;) {
         ssize_t n = ::read(source, chunk.data(), chunk.size());

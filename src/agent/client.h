@@ -75,6 +75,10 @@ struct FileInfo {
     uint64_t size = 0;
 };
 
+// The request frames of exec and push.
+nlohmann::json exec_request_json(const ExecRequest& request);
+nlohmann::json push_request_json(const PushRequest& request);
+
 class AgentClient {
   public:
     using Connect = std::function<Result<UniqueFd>()>;
@@ -105,6 +109,9 @@ class AgentClient {
     // Writes a guest file's contents to `destination`; EFBIG once more than max_bytes came.
     Result<FileInfo> pull(const std::string& path, int destination,
                           uint64_t max_bytes = UINT64_MAX) const;
+    // Opens a connection and sends `request` as its first frame, leaving the rest of the
+    // operation, first reply included, to the caller: for relaying a client's own stream.
+    Result<UniqueFd> begin(const nlohmann::json& request) const;
     // Asks the guest to power off (or reboot) cleanly; returns once the agent accepted.
     Result<> shutdown(bool reboot) const;
 

@@ -105,6 +105,13 @@ namespace {
     }
     ::syscall(SYS_close_range, low, ~0U, 0);
     if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) report(3);
+    // A program starts with every signal at its default, whatever this process ignores (SIGPIPE
+    // in vesseld, SIGINT and SIGQUIT when it was started in the background): exec keeps ignored
+    // signals ignored, and `yes | head` in a container must end with SIGPIPE.
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    for (int signal = 1; signal < NSIG; ++signal)
+        if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &default_action, nullptr);
     sigset_t all;
     ::sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);

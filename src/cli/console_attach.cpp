@@ -1,39 +1,19 @@
 #include "cli/console_attach.h"
 
 #include <poll.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "base/fd_passing.h"
 #include "base/file.h"
+#include "cli/raw_terminal.h"
 
 namespace vessel {
 
 namespace {
 
 constexpr char kEscape = 0x01;  // Ctrl-A
-
-// Raw mode for the attached terminal, restored on every way out.
-class RawTerminal {
-  public:
-    RawTerminal() {
-        if (!::isatty(0) || ::tcgetattr(0, &saved_) != 0) return;
-        termios raw = saved_;
-        ::cfmakeraw(&raw);
-        active_ = ::tcsetattr(0, TCSANOW, &raw) == 0;
-    }
-    ~RawTerminal() {
-        if (active_) ::tcsetattr(0, TCSANOW, &saved_);
-    }
-    RawTerminal(const RawTerminal&) = delete;
-    RawTerminal& operator=(const RawTerminal&) = delete;
-
-  private:
-    termios saved_{};
-    bool active_ = false;
-};
 
 }  // namespace
 

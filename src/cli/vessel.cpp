@@ -1,6 +1,7 @@
 // vessel: the command-line client of vesseld. Every command is one or two REST calls; the CLI
 // holds no logic of its own beyond formatting.
 #include <fmt/ranges.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -13,7 +14,8 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/console_attach.h"
-#include "manager/api/base64.h"
+#include "cli/exec_client.h"
+#include "cli/file_client.h"
 #include "manager/api/client.h"
 #include "manager/api/server.h"
 #include "manager/instance/files.h"
@@ -129,18 +131,6 @@ Result<std::vector<std::pair<std::string, std::string>>> instance_config(const J
     return pairs;
 }
 
-Result<std::string> read_standard_input() {
-    std::string input;
-    char buffer[65536];
-    for (;;) {
-        ssize_t n = ::read(0, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail_errno("read standard input");
-        if (n == 0) return input;
-        input.append(buffer, static_cast<size_t>(n));
-    }
-}
-
 // A VM's own report through its agent. Every string in it comes from the guest, which may be
 // hostile: escaped to one line, so that it cannot drive the terminal.
 Result<> print_guest_state(const JsonAt& guest) {
@@ -189,11 +179,6 @@ Result<mode_t> parse_mode(const std::string& text) {
     return mode;
 }
 
-Result<std::string> decoded(const JsonAt& at, std::string_view key) {
-    auto value = TRY(base64_decode(TRY(text(at, key))));
-    return value;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -238,6 +223,15 @@ int main(int argc, char** argv) {
     exec->add_option("name", name)->required();
     exec->add_option("command", command)->required();
     exec->add_flag("-i,--stdin", forward_stdin, "send this process's standard input");
+    bool exec_tty = false;
+    std::vector<std::string> exec_env;
+    std::string exec_cwd = "/";
+    uint32_t exec_user = 0, exec_group = 0;
+    exec->add_flag("-t,--tty", exec_tty, "run the command on a terminal (implies -i)");
+    exec->add_option("--env", exec_env, "KEY=VALUE in the command's environment (repeatable)");
+    exec->add_option("--cwd", exec_cwd, "the command's working directory");
+    exec->add_option("--user", exec_user, "user id to run the command as");
+    exec->add_option("--group", exec_group, "group id to run the command as");
 
     auto* file_cmd = app.add_subcommand("file", "copy files into and out of instances");
     file_cmd->require_subcommand(1);
@@ -393,64 +387,60 @@ int main(int argc, char** argv) {
     } else if (*file_push) {
         outcome = [&]() -> Result<int> {
             auto [instance, path] = TRY(split_instance_path(file_target));
-            auto content = TRY(file_source == "-" ? read_standard_input() : read_file(file_source));
-            if (content.size() > max_file_transfer_bytes)
-                return fail("file push: {} is over the limit of {} MiB", file_source,
-                            max_file_transfer_bytes >> 20);
+            UniqueFd source;
             mode_t mode = 0644;
-            struct stat source_info {};
-            if (file_source != "-" && ::stat(file_source.c_str(), &source_info) == 0)
+            if (file_source != "-") {
+                source = TRY(open_file(file_source, O_RDONLY));
+                struct stat source_info {};
+                if (::fstat(source.get(), &source_info) != 0)
+                    return fail_errno(fmt::format("stat {}", file_source));
+                if (!S_ISREG(source_info.st_mode))
+                    return fail("file push: {} is not a regular file", file_source);
                 mode = source_info.st_mode & 07777;
+            }
             if (!file_mode.empty()) mode = TRY(parse_mode(file_mode));
-            TRY(cli.call("POST", "/1.0/instances/" + encode(instance) + "/files",
-                         Json{{"path", path},
-                              {"mode", mode},
-                              {"uid", file_uid.value_or(0)},
-                              {"gid", file_gid.value_or(0)},
-                              {"parents", file_parents},
-                              {"content_base64", base64_encode(content)}}));
+            auto client = TRY(cli.connect());
+            auto stream = TRY(client.stream("POST", "/1.0/instances/" + encode(instance) + "/files",
+                                            Json{{"path", path},
+                                                 {"mode", mode},
+                                                 {"uid", file_uid.value_or(0)},
+                                                 {"gid", file_gid.value_or(0)},
+                                                 {"parents", file_parents}}));
+            TRY(send_pushed_file(stream.fd.get(), std::move(stream.early_bytes),
+                                 source ? source.get() : 0));
             return 0;
         }();
     } else if (*file_pull) {
         outcome = [&]() -> Result<int> {
             auto [instance, path] = TRY(split_instance_path(file_source));
-            auto pulled = TRY(cli.call(
+            auto client = TRY(cli.connect());
+            auto stream = TRY(client.stream(
                 "GET", "/1.0/instances/" + encode(instance) + "/files?path=" + encode(path)));
-            JsonAt at(pulled, "file");
-            auto content = TRY(decoded(at, "content_base64"));
-            if (file_target == "-") {
-                TRY(write_all(1, content));
-                return 0;
-            }
-            auto mode = TRY(at.optional_integer_in<mode_t>("mode")).value_or(0644) & 07777;
-            TRY(write_file_atomic(file_target, content, mode));
-            // write_file_atomic's mode goes through the umask: the instance's mode is the copy's.
-            if (::chmod(file_target.c_str(), mode) != 0)
-                return fail_errno(fmt::format("chmod {}", file_target));
+            TRY(receive_pulled_file(stream.fd.get(), std::move(stream.early_bytes), file_target));
             return 0;
         }();
     } else if (*exec) {
         outcome = [&]() -> Result<int> {
-            std::string input;
-            if (forward_stdin) input = TRY(read_standard_input());
-            // The request carries it whole (base64): past this, the daemon would refuse it.
-            constexpr size_t max_stdin = 20 << 20;
-            if (input.size() > max_stdin)
-                return fail(
-                    "exec -i: standard input is over {} MiB ({} bytes); copy large data "
-                    "in with a file instead",
-                    max_stdin >> 20, input.size());
-            // Streams are bytes: base64 both ways (JSON strings hold text only).
-            auto result =
-                TRY(cli.call("POST", "/1.0/instances/" + encode(name) + "/exec",
-                             Json{{"command", command}, {"stdin_base64", base64_encode(input)}}));
-            JsonAt at(result, "exec");
-            auto out = TRY(decoded(at, "stdout_base64"));
-            auto err = TRY(decoded(at, "stderr_base64"));
-            auto code = TRY(TRY(at.child("return")).integer_in<int>());
-            std::fwrite(out.data(), 1, out.size(), stdout);
-            std::fwrite(err.data(), 1, err.size(), stderr);
-            return code;
+            Json environment = Json::object();
+            for (const auto& pair : exec_env) {
+                auto eq = pair.find('=');
+                if (eq == std::string::npos || eq == 0)
+                    return fail("--env {}: expected KEY=VALUE", pair);
+                environment[pair.substr(0, eq)] = pair.substr(eq + 1);
+            }
+            auto [rows, cols] = local_terminal_size();
+            auto client = TRY(cli.connect());
+            auto stream = TRY(client.stream("POST", "/1.0/instances/" + encode(name) + "/exec",
+                                            Json{{"command", command},
+                                                 {"environment", environment},
+                                                 {"cwd", exec_cwd},
+                                                 {"user", exec_user},
+                                                 {"group", exec_group},
+                                                 {"interactive", exec_tty},
+                                                 {"width", cols},
+                                                 {"height", rows}}));
+            return run_exec_session(stream.fd.get(), std::move(stream.early_bytes),
+                                    {.forward_stdin = forward_stdin || exec_tty, .tty = exec_tty});
         }();
     } else if (*info) {
         outcome = [&]() -> Result<int> {

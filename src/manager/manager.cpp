@@ -423,6 +423,38 @@ Result<PulledFile> Manager::pull_file(const std::string& name, const std::string
     return instance->pull_file(path);
 }
 
+Result<std::shared_ptr<Instance>> Manager::running_instance(const std::string& name) {
+    auto record = TRY(find(name));
+    std::shared_ptr<Instance> instance = TRY(make_instance(context_, record));
+    if (instance->status().state != "running")
+        return fail_errno(EBUSY, fmt::format("instance {} is not running", name));
+    return instance;
+}
+
+Result<Manager::StreamSession> Manager::exec_stream(const std::string& name, ExecSpec spec) {
+    if (spec.argv.empty()) return invalid("exec: the command is empty");
+    auto instance = TRY(running_instance(name));
+    return [instance, spec = std::move(spec)](int connection) {
+        return instance->exec_stream(spec, connection);
+    };
+}
+
+Result<Manager::StreamSession> Manager::push_stream(const std::string& name, PushTarget target) {
+    TRY(with_context(check_instance_file_path(target.path), "file push"));
+    auto instance = TRY(running_instance(name));
+    return [instance, target = std::move(target)](int connection) {
+        return instance->push_stream(target, connection);
+    };
+}
+
+Result<Manager::StreamSession> Manager::pull_stream(const std::string& name, std::string path) {
+    TRY(with_context(check_instance_file_path(path), "file pull"));
+    auto instance = TRY(running_instance(name));
+    return [instance, path = std::move(path)](int connection) {
+        return instance->pull_stream(path, connection);
+    };
+}
+
 Result<Json> Manager::update_config(const std::string& name, const Json& changes) {
     if (!changes.is_object()) return invalid("config: must be an object");
     auto lock = lock_for(name);

@@ -73,6 +73,13 @@ class Manager {
     Result<PulledFile> pull_file(const std::string& name, const std::string& path);
     Result<ExecResult> exec(const std::string& name, const std::vector<std::string>& argv,
                             const std::string& stdin_data, const Cancellation& cancel = {});
+    // The streamed forms (docs/rest-api.md): checked now (the instance exists and runs, the
+    // arguments are valid), so that a refusal is an HTTP error; the session then runs on the
+    // client's connection once it has switched to frames.
+    using StreamSession = std::function<Result<>(int connection)>;
+    Result<StreamSession> exec_stream(const std::string& name, ExecSpec spec);
+    Result<StreamSession> push_stream(const std::string& name, PushTarget target);
+    Result<StreamSession> pull_stream(const std::string& name, std::string path);
     // Sets (or, for a null value, unsets) config keys; limits apply live to a running instance.
     Result<Json> update_config(const std::string& name, const Json& changes);
     Result<std::string> console_log(const std::string& name);
@@ -99,6 +106,8 @@ class Manager {
                                                 const std::string& directory);
     void roll_back_launch(const InstanceRecord& record, Instance& instance);
     Result<InstanceRecord> find(const std::string& name);
+    // The instance, which must be running (EBUSY otherwise), for an operation inside it.
+    Result<std::shared_ptr<Instance>> running_instance(const std::string& name);
     std::shared_ptr<std::mutex> lock_for(const std::string& name);
     Result<> start_instance(const std::string& name);
     Result<> stop_instance(const std::string& name, std::chrono::milliseconds timeout, bool force);

@@ -51,6 +51,24 @@ Result<Json> ApiClient::run(std::string_view method, std::string_view path,
     return metadata;
 }
 
+Result<ApiStream> ApiClient::stream(std::string_view method, std::string_view path,
+                                   const std::optional<Json>& body) {
+    std::string text;
+    if (body) text = TRY(dump_json_exact(*body, "request body"));
+    TRY(connection_.write_request(method, path, text, http::frame_stream_protocol));
+    auto refused = TRY(connection_.read_upgrade_response());
+    if (refused) {
+        ApiResponse api{.status = refused->status, .body = Json()};
+        if (!refused->body.empty())
+            api.body = TRY_CTX(parse_json(refused->body, "response"), "{} {}", method, path);
+        if (refused->status >= 400) return fail("{}", api.error());
+        return fail("{} {}: the daemon answered {} instead of switching to a stream", method, path,
+                    refused->status);
+    }
+    std::string early = connection_.take_buffered();
+    return ApiStream{.fd = connection_.release(), .early_bytes = std::move(early)};
+}
+
 Result<> ApiClient::events(const std::function<bool(const Json&)>& on_event) {
     TRY(connection_.write_request("GET", "/1.0/events", ""));
     std::string pending;

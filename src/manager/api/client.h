@@ -21,6 +21,12 @@ struct ApiResponse {
     Json metadata() const;
 };
 
+// A connection that left HTTP for the frame protocol, and what already arrived on it.
+struct ApiStream {
+    UniqueFd fd;
+    std::string early_bytes;
+};
+
 class ApiClient {
   public:
     // Fails with ECONNREFUSED/ENOENT when no daemon listens on the socket.
@@ -34,6 +40,10 @@ class ApiClient {
     // its final record returned (an operation that failed becomes an error).
     Result<Json> run(std::string_view method, std::string_view path,
                      const std::optional<Json>& body = std::nullopt);
+    // Asks for a streamed operation (exec, file transfer); an error answer becomes an error with
+    // the daemon's message. The client is spent afterwards.
+    Result<ApiStream> stream(std::string_view method, std::string_view path,
+                             const std::optional<Json>& body = std::nullopt);
     // Reads the event stream; on_event returns false to stop.
     Result<> events(const std::function<bool(const Json&)>& on_event);
 

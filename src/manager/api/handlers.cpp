@@ -4,6 +4,7 @@
 
 #include "manager/api/base64.h"
 #include "manager/api/server.h"
+#include "manager/instance/streams.h"
 #include "manager/json_text.h"
 
 namespace vessel::manager {
@@ -145,6 +146,56 @@ Result<std::pair<std::vector<std::string>, std::string>> parse_exec(const Json& 
     return std::pair{std::move(command), std::move(stdin_data)};
 }
 
+// A streamed exec's body, Incus's names: {"command": [...], "environment": {"K": "V"},
+// "cwd": "/", "user": 0, "group": 0, "interactive": false, "width": 80, "height": 24}.
+Result<ExecSpec> parse_exec_stream(const Json& body) {
+    JsonAt at(body, "request body");
+    ExecSpec spec;
+    spec.argv = TRY(required_strings(at, "command"));
+    if (spec.argv.empty()) return fail_errno(EINVAL, "request body.command: must not be empty");
+    if (body.contains("environment")) {
+        const Json& environment = body["environment"];
+        if (!environment.is_object())
+            return fail_errno(EINVAL, "request body.environment: must be an object of strings");
+        for (const auto& [key, value] : environment.items()) {
+            if (key.empty() || key.find('=') != std::string::npos ||
+                key.find('\0') != std::string::npos || !value.is_string())
+                return fail_errno(EINVAL,
+                                  fmt::format("request body.environment.{}: a variable needs a "
+                                              "name without '=' and a string value",
+                                              single_line(key)));
+            spec.env.push_back(key + "=" + value.get<std::string>());
+        }
+    }
+    spec.cwd = TRY(input(at.optional_string("cwd"))).value_or("/");
+    if (spec.cwd.empty() || spec.cwd[0] != '/')
+        return fail_errno(EINVAL, "request body.cwd: must be an absolute path");
+    spec.uid = TRY(input(at.optional_integer_in<uint32_t>("user"))).value_or(0);
+    spec.gid = TRY(input(at.optional_integer_in<uint32_t>("group"))).value_or(0);
+    spec.tty = TRY(input(at.optional_boolean("interactive"))).value_or(false);
+    spec.cols = TRY(input(at.optional_integer_in<uint16_t>("width"))).value_or(80);
+    spec.rows = TRY(input(at.optional_integer_in<uint16_t>("height"))).value_or(24);
+    return spec;
+}
+
+// The answer to a streamed request: the refusal as an HTTP error, or the switch to frames with
+// the session run on the connection (its failure in place of its last frame).
+Response switch_to_frames(Result<Manager::StreamSession> session) {
+    if (!session) return error(session.error());
+    return Response{
+        .status = 101,
+        .upgrade_protocol = std::string(http::frame_stream_protocol),
+        .upgrade = [session = std::move(*session)](int fd, std::string early_bytes) {
+            // The client waits for the switch before its first frame: anything earlier is not
+            // this protocol.
+            if (!early_bytes.empty()) {
+                send_error_reply(fd, Error("frames sent before the switch to frames", EPROTO));
+                return;
+            }
+            if (auto done = session(fd); !done) send_error_reply(fd, done.error());
+        }};
+}
+
 Result<PushedFile> parse_push(const Request& request) {
     auto body = TRY(body_object(request));
     JsonAt at(body, "request body");
@@ -258,9 +309,16 @@ http::Router make_api_router(Manager& manager) {
         return async_or_error(m->change_state(p.at("name"), *action, std::chrono::seconds(seconds),
                                               force->value_or(false)));
     });
+    // Exec and files: with "Upgrade: vessel-frames" the connection switches to frames and the
+    // contents stream both ways (no size limit); without it, JSON with base64 contents.
     router.add("POST", "/1.0/instances/{name}/exec", [m](const Request& r, const Params& p) {
         auto body = body_object(r);
         if (!body) return error(body.error());
+        if (http::asks_upgrade(r, http::frame_stream_protocol)) {
+            auto spec = parse_exec_stream(*body);
+            if (!spec) return error(spec.error());
+            return switch_to_frames(m->exec_stream(p.at("name"), std::move(*spec)));
+        }
         auto request = parse_exec(*body);
         if (!request) return error(request.error());
         auto result = m->exec(p.at("name"), request->first, request->second, r.client);
@@ -274,6 +332,14 @@ http::Router make_api_router(Manager& manager) {
     router.add("POST", "/1.0/instances/{name}/files", [m](const Request& r, const Params& p) {
         auto file = parse_push(r);
         if (!file) return error(file.error());
+        if (http::asks_upgrade(r, http::frame_stream_protocol)) {
+            if (!file->content.empty())
+                return error(Error("request body.content_base64: a streamed push sends the "
+                                   "contents as frames",
+                                   EINVAL));
+            return switch_to_frames(m->push_stream(
+                p.at("name"), {.path = file->path, .meta = file->meta, .parents = file->parents}));
+        }
         auto size = m->push_file(p.at("name"), *file);
         if (!size) return error(size.error());
         return sync(Json{{"path", file->path}, {"size", *size}});
@@ -282,6 +348,8 @@ http::Router make_api_router(Manager& manager) {
         auto path = r.query.find("path");
         if (path == r.query.end())
             return error(Error("query: path: the file's absolute path in the instance", EINVAL));
+        if (http::asks_upgrade(r, http::frame_stream_protocol))
+            return switch_to_frames(m->pull_stream(p.at("name"), path->second));
         auto pulled = m->pull_file(p.at("name"), path->second);
         if (!pulled) return error(pulled.error());
         return sync(Json{{"path", path->second},

@@ -130,6 +130,18 @@ Result<> send_all(int fd, std::string_view data,
 
 }  // namespace
 
+bool asks_upgrade(const Request& request, std::string_view protocol) {
+    auto connection = request.header("connection");
+    std::transform(connection.begin(), connection.end(), connection.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return connection.find("upgrade") != std::string::npos && request.header("upgrade") == protocol;
+}
+
+std::string switching_protocols_head(std::string_view protocol) {
+    return fmt::format("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: {}\r\n\r\n",
+                       protocol);
+}
+
 std::string Request::header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? std::string() : it->second;
@@ -356,8 +368,9 @@ Result<> ChunkWriter::write(std::string_view data) {
 }
 
 Result<> Connection::write_request(std::string_view method, std::string_view target,
-                                   std::string_view body) {
+                                   std::string_view body, std::string_view upgrade) {
     std::string message = fmt::format("{} {} HTTP/1.1\r\nHost: vessel\r\n", method, target);
+    if (!upgrade.empty()) message += fmt::format("Connection: Upgrade\r\nUpgrade: {}\r\n", upgrade);
     if (!body.empty())
         message +=
             fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n", body.size());
@@ -434,6 +447,16 @@ Result<Response> Connection::read_response() {
     response.body = buffer_.substr(0, *length);
     buffer_.erase(0, *length);
     return response;
+}
+
+Result<std::optional<Response>> Connection::read_upgrade_response() {
+    auto head_end = fill_head();
+    if (!head_end) return fail("reading response: {}", head_end.error().message());
+    std::map<std::string, std::string> fields;
+    auto head = TRY(parse_response_head(std::string_view(buffer_).substr(0, *head_end), fields));
+    if (head.status != 101) return std::optional<Response>(TRY(read_response()));
+    buffer_.erase(0, *head_end + 4);
+    return std::optional<Response>{};
 }
 
 Result<int> Connection::read_streamed_response(

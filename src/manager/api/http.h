@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -62,7 +63,23 @@ struct Response {
     // When set, the response is sent with Transfer-Encoding: chunked and `stream` produces the
     // chunks; the connection closes afterwards.
     std::function<void(ChunkWriter&)> stream;
+    // When set, the answer is "101 Switching Protocols" to `upgrade_protocol` and the connection
+    // leaves HTTP: `upgrade` gets the socket (blocking) and whatever the client sent after the
+    // request, owns the connection until it returns, and the connection closes afterwards.
+    std::string upgrade_protocol;
+    std::function<void(int fd, std::string early_bytes)> upgrade;
 };
+
+// What a streamed exec or file transfer switches to: the frames of docs/agent-protocol.md, from the
+// first reply on (docs/rest-api.md).
+inline constexpr std::string_view frame_stream_protocol = "vessel-frames";
+
+// Whether the request asks to switch the connection to `protocol` ("Connection: Upgrade" and
+// "Upgrade: <protocol>").
+bool asks_upgrade(const Request& request, std::string_view protocol);
+
+// The head of a 101 answer switching to `protocol`.
+std::string switching_protocols_head(std::string_view protocol);
 
 // A protocol error the server answers with `status` before closing the connection.
 struct ProtocolError {
@@ -81,6 +98,8 @@ class RequestParser {
     std::expected<std::optional<Request>, ProtocolError> next();
     // Nothing of a next request has arrived (a keep-alive connection between requests).
     bool idle() const { return buffer_.empty() && !pending_; }
+    // What arrived after the last complete request: for a connection that leaves HTTP.
+    std::string take_buffered() { return std::exchange(buffer_, {}); }
     // The head has arrived and the body is awaited: how long it is.
     std::optional<size_t> awaited_body() const {
         return pending_ ? std::optional<size_t>(body_length_) : std::nullopt;
@@ -110,11 +129,18 @@ class Connection {
 
     int fd() const { return fd_.get(); }
 
-    Result<> write_request(std::string_view method, std::string_view target, std::string_view body);
+    // `upgrade`: ask the server to switch the connection to that protocol.
+    Result<> write_request(std::string_view method, std::string_view target, std::string_view body,
+                           std::string_view upgrade = {});
     Result<Response> read_response();
     // For streams: reads the head of a chunked response, then calls on_chunk for each chunk until
     // the stream ends or on_chunk returns false.
     Result<int> read_streamed_response(const std::function<bool(std::string_view)>& on_chunk);
+    // After a request that asked to upgrade: nullopt when the server switched (101), after which
+    // the socket (release()) and take_buffered() carry the new protocol; otherwise the answer.
+    Result<std::optional<Response>> read_upgrade_response();
+    std::string take_buffered() { return std::exchange(buffer_, {}); }
+    UniqueFd release() { return std::move(fd_); }
 
   private:
     // Reads until the buffer holds "\r\n\r\n"; returns the head's length (without the blank line).

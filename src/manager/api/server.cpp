@@ -2,6 +2,7 @@
 
 #include "base/fd_passing.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 
+#include "base/file.h"
 #include "base/json.h"
 #include "manager/json_text.h"
 
@@ -283,9 +285,19 @@ void Server::handle(Reading connection, Request request) {
                 // Handlers return errors as values; this only guards the server against a bug.
                 response = error_response(500, fmt::format("internal error: {}", e.what()));
             }
-            keep_alive = request.keep_alive && !response.stream;
-            if (!write_response(connection.fd.get(), response, keep_alive, options_.send_timeout))
-                keep_alive = false;
+            if (response.upgrade) {
+                // The connection leaves HTTP for good; its session runs on this thread.
+                int fd = connection.fd.get();
+                int flags = ::fcntl(fd, F_GETFL);
+                if (flags >= 0 && ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 &&
+                    write_all(fd, switching_protocols_head(response.upgrade_protocol)))
+                    response.upgrade(fd, connection.parser.take_buffered());
+            } else {
+                keep_alive = request.keep_alive && !response.stream;
+                if (!write_response(connection.fd.get(), response, keep_alive,
+                                    options_.send_timeout))
+                    keep_alive = false;
+            }
         } catch (const std::exception&) {
             // A stream that threw: the response is cut short; the connection is not reusable.
             keep_alive = false;

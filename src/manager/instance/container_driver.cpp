@@ -12,12 +12,30 @@
 #include "container/cgroup/freezer.h"
 #include "container/linux/seccomp.h"
 #include "manager/crash_point.h"
+#include "manager/instance/streams.h"
 #include "manager/json_text.h"
 #include "manager/network/bridge_network.h"
 
 namespace vessel::manager {
 
 namespace {
+
+
+Json oci_resources(const ResourceLimits& limits) {
+    // Every device denied but the standard set (null, zero, full, random, urandom, tty, console,
+    // ptmx, ptys) the runtime adds after the config's rules; said here so that any OCI runtime
+    // reading this bundle does the same.
+    Json resources = {{"devices", Json::array({{{"allow", false}, {"access", "rwm"}}})}};
+    if (limits.memory_bytes)
+        resources["memory"] = {{"limit", static_cast<int64_t>(*limits.memory_bytes)}};
+    if (limits.cpu_quota_us)
+        resources["cpu"] = {{"quota", static_cast<int64_t>(*limits.cpu_quota_us)},
+                            {"period", ResourceLimits::cpu_period_us}};
+    if (limits.processes) resources["pids"] = {{"limit", static_cast<int64_t>(*limits.processes)}};
+    return resources;
+}
+
+}  // namespace
 
 // The capabilities a container's processes keep, measured against Incus, whose containers are
 // unprivileged (a user namespace: capabilities that reach only the container's own namespaces),
@@ -43,22 +61,6 @@ Json container_capabilities() {
                   "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
     return {{"bounding", names}, {"effective", names}, {"permitted", names}};
 }
-
-Json oci_resources(const ResourceLimits& limits) {
-    // Every device denied but the standard set (null, zero, full, random, urandom, tty, console,
-    // ptmx, ptys) the runtime adds after the config's rules; said here so that any OCI runtime
-    // reading this bundle does the same.
-    Json resources = {{"devices", Json::array({{{"allow", false}, {"access", "rwm"}}})}};
-    if (limits.memory_bytes)
-        resources["memory"] = {{"limit", static_cast<int64_t>(*limits.memory_bytes)}};
-    if (limits.cpu_quota_us)
-        resources["cpu"] = {{"quota", static_cast<int64_t>(*limits.cpu_quota_us)},
-                            {"period", ResourceLimits::cpu_period_us}};
-    if (limits.processes) resources["pids"] = {{"limit", static_cast<int64_t>(*limits.processes)}};
-    return resources;
-}
-
-}  // namespace
 
 Json container_oci_config(const std::string& name, const std::vector<std::string>& command,
                           const std::string& cgroups_path, const ResourceLimits& limits) {
@@ -257,105 +259,6 @@ Result<> ContainerInstance::destroy() {
     return remove_instance_tree(directory());
 }
 
-namespace {
-
-// A directory of one exec's files (its process JSON, the pid vessel-runc reports), inside the
-// instance directory: root's alone, gone with the instance, and swept at start-up when vesseld
-// died during the exec.
-class ExecScratch {
-  public:
-    static Result<ExecScratch> make(const std::string& instance_dir) {
-        std::string pattern = instance_dir + "/exec-XXXXXX";
-        if (::mkdtemp(pattern.data()) == nullptr)
-            return fail_errno(fmt::format("exec: create a directory in {}", instance_dir));
-        return ExecScratch(std::move(pattern));
-    }
-    ExecScratch(ExecScratch&& other) noexcept : path_(std::exchange(other.path_, {})) {}
-    ExecScratch& operator=(ExecScratch&&) = delete;
-    ~ExecScratch() {
-        if (!path_.empty()) (void)remove_instance_tree(path_);
-    }
-
-    std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
-
-  private:
-    explicit ExecScratch(std::string path) : path_(std::move(path)) {}
-    std::string path_;
-};
-
-// Kills the exec's program if it is still the child of vessel-runc `runtime` (so the pid read from
-// the pid file cannot be a recycled one).
-void kill_exec_program(const Child& runtime, const std::string& pid_file) {
-    auto text = read_file(pid_file);
-    if (!text) return;
-    pid_t pid = 0;
-    std::from_chars(text->data(), text->data() + text->size(), pid);
-    if (pid <= 0) return;
-    auto pidfd = open_pidfd(pid);
-    if (!pidfd) return;
-    auto stat = read_file(fmt::format("/proc/{}/stat", pid));
-    if (!stat) return;
-    auto close = stat->rfind(')');
-    if (close == std::string::npos) return;
-    // Fields after the command name: state, then the parent's pid.
-    pid_t parent = 0;
-    auto fields = std::string_view(*stat).substr(close + 2);
-    auto space = fields.find(' ');
-    if (space == std::string_view::npos) return;
-    fields.remove_prefix(space + 1);
-    std::from_chars(fields.data(), fields.data() + fields.size(), parent);
-    if (parent != runtime.pid()) return;
-    (void)::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
-}
-
-// Ends an exec whose client went away or whose time ran out. The program first: killing
-// vessel-runc alone would leave it running under the container's init, with nobody to answer.
-// Then vessel-runc, asked (SIGTERM) and then made (SIGKILL) to go.
-void stop_exec(Child& runtime, const std::string& pid_file) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    bool asked = false;
-    for (;;) {
-        // Again each round: the pid file appears only once the program runs.
-        kill_exec_program(runtime, pid_file);
-        if (!asked) asked = runtime.signal(SIGTERM).has_value();
-        auto ended = runtime.wait_for(std::chrono::milliseconds(50));
-        if (!ended || *ended) return;
-        if (std::chrono::steady_clock::now() >= deadline) break;
-    }
-    (void)runtime.signal(SIGKILL);
-}
-
-}  // namespace
-
-Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,
-                                           const std::string& stdin_data,
-                                           const Cancellation& cancel) {
-    if (argv.empty()) return fail("exec: no command");
-    if (status().state != "running") return fail("instance {} is not running", record_.name);
-    // The process is passed as an OCI process JSON: no argument can be mistaken for a flag.
-    Json process = {{"terminal", false},
-                    {"user", {{"uid", 0}, {"gid", 0}}},
-                    {"args", argv},
-                    {"env",
-                     {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                      "HOME=/root", "TERM=xterm"}},
-                    {"cwd", "/"},
-                    {"capabilities", container_capabilities()}};
-    auto scratch = TRY(ExecScratch::make(directory()));
-    auto process_file = scratch.file("process.json");
-    auto pid_file = scratch.file("pid");
-    TRY(write_file_atomic(process_file, TRY(dump_json_exact(process, "exec process")), 0600));
-    auto result = TRY(
-        run_cancellable({.argv = {context_.runtime, "--root", context_.runtime_root, "exec",
-                                  "--process", process_file, "--pid-file", pid_file, record_.name},
-                         .stdin_data = stdin_data,
-                         .timeout = std::chrono::minutes(10),
-                         .stop = [&](Child& runtime) { stop_exec(runtime, pid_file); }},
-                        cancel));
-    return ExecResult{
-        .status = result.status, .out = std::move(result.out), .err = std::move(result.err)};
-}
-
 Result<UniqueFd> ContainerInstance::container_root() const {
     if (status().state != "running")
         return fail_errno(EBUSY, fmt::format("instance {} is not running", record_.name));
@@ -379,6 +282,18 @@ Result<uint64_t> ContainerInstance::push_file(const PushedFile& file) {
 Result<PulledFile> ContainerInstance::pull_file(const std::string& path) {
     auto root = TRY(container_root());
     return with_context(pull_from_root(root.get(), path),
+                        fmt::format("container {}", record_.name));
+}
+
+Result<> ContainerInstance::push_stream(const PushTarget& target, int connection) {
+    auto root = TRY(container_root());
+    return with_context(serve_push_into_root(root.get(), target, connection),
+                        fmt::format("container {}", record_.name));
+}
+
+Result<> ContainerInstance::pull_stream(const std::string& path, int connection) {
+    auto root = TRY(container_root());
+    return with_context(serve_pull_from_root(root.get(), path, connection),
                         fmt::format("container {}", record_.name));
 }
 

@@ -26,6 +26,9 @@ class ContainerInstance final : public Instance {
                             const Cancellation& cancel) override;
     Result<uint64_t> push_file(const PushedFile& file) override;
     Result<PulledFile> pull_file(const std::string& path) override;
+    Result<> exec_stream(const ExecSpec& spec, int connection) override;
+    Result<> push_stream(const PushTarget& target, int connection) override;
+    Result<> pull_stream(const std::string& path, int connection) override;
     Result<> update_limits(const ResourceLimits& limits) override;
     bool frozen() const override;
 
@@ -37,6 +40,9 @@ class ContainerInstance final : public Instance {
     Result<CapturedOutput> runtime(std::vector<std::string> args) const;
     Result<> runtime_ok(std::vector<std::string> args, std::string_view what) const;
 };
+
+// What a container's processes may do: its init's and every exec's capabilities.
+Json container_capabilities();
 
 // The OCI config.json of a container instance (exposed for tests).
 Json container_oci_config(const std::string& name, const std::vector<std::string>& command,

@@ -24,24 +24,6 @@ std::string leaf_of(const std::string& path) {
     return path.substr(path.rfind('/') + 1);
 }
 
-// Removes a temporary file unless it was renamed into place.
-class TemporaryEntry {
-  public:
-    TemporaryEntry(int directory, std::string name)
-        : directory_(directory), name_(std::move(name)) {}
-    TemporaryEntry(const TemporaryEntry&) = delete;
-    TemporaryEntry& operator=(const TemporaryEntry&) = delete;
-    ~TemporaryEntry() {
-        if (!name_.empty()) ::unlinkat(directory_, name_.c_str(), 0);
-    }
-    const std::string& name() const { return name_; }
-    void keep() { name_.clear(); }
-
-  private:
-    int directory_;
-    std::string name_;
-};
-
 }  // namespace
 
 Result<> check_instance_file_path(const std::string& path) {
@@ -56,13 +38,13 @@ Result<> check_instance_file_path(const std::string& path) {
     return {};
 }
 
-Result<uint64_t> push_into_root(int root_fd, const PushedFile& file) {
-    TRY(check_instance_file_path(file.path));
-    auto where = single_line(file.path);
-    auto parent_path = parent_of(file.path);
-    auto leaf = leaf_of(file.path);
+Result<PushInRoot> PushInRoot::begin(int root_fd, const std::string& path, bool parents) {
+    TRY(check_instance_file_path(path));
+    auto where = single_line(path);
+    auto parent_path = parent_of(path);
+    auto leaf = leaf_of(path);
     UniqueFd parent;
-    if (file.parents) {
+    if (parents) {
         parent = TRY(with_context(make_directories_in_root(root_fd, parent_path),
                                   fmt::format("push {}", where)));
     } else {
@@ -80,28 +62,44 @@ Result<uint64_t> push_into_root(int root_fd, const PushedFile& file) {
         return fail_errno(EISDIR, fmt::format("push {}: is a directory", where));
 
     std::random_device random;
-    TemporaryEntry temporary(parent.get(),
-                             fmt::format(".{}.vessel-push.{:08x}", leaf.substr(0, 200), random()));
-    UniqueFd out(::openat(parent.get(), temporary.name().c_str(),
+    auto temporary = fmt::format(".{}.vessel-push.{:08x}", leaf.substr(0, 200), random());
+    UniqueFd out(::openat(parent.get(), temporary.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!out) {
-        temporary.keep();  // not ours: nothing was created
-        return fail_errno(fmt::format("push {}: create a file beside it", where));
-    }
-    TRY(with_context(write_all(out.get(), file.content), fmt::format("push {}", where)));
-    if (::fchown(out.get(), file.meta.uid, file.meta.gid) != 0)
-        return fail_errno(fmt::format("push {}: set its owner", where));
-    // After fchown, which clears the set-id bits.
-    if (::fchmod(out.get(), file.meta.mode & 07777) != 0)
-        return fail_errno(fmt::format("push {}: set its mode", where));
-    if (::fsync(out.get()) != 0) return fail_errno(fmt::format("push {}: fsync", where));
-    if (::renameat(parent.get(), temporary.name().c_str(), parent.get(), leaf.c_str()) != 0)
-        return fail_errno(fmt::format("push {}", where));
-    temporary.keep();
-    return file.content.size();
+    if (!out) return fail_errno(fmt::format("push {}: create a file beside it", where));
+    return PushInRoot(std::move(parent), std::move(out), std::move(temporary), std::move(leaf),
+                      std::move(where));
 }
 
-Result<PulledFile> pull_from_root(int root_fd, const std::string& path) {
+PushInRoot::~PushInRoot() {
+    if (!temporary_.empty() && parent_) ::unlinkat(parent_.get(), temporary_.c_str(), 0);
+}
+
+Result<> PushInRoot::write(std::string_view bytes) {
+    TRY(with_context(write_all(out_.get(), bytes), fmt::format("push {}", where_)));
+    written_ += bytes.size();
+    return {};
+}
+
+Result<uint64_t> PushInRoot::commit(const FileMeta& meta) {
+    if (::fchown(out_.get(), meta.uid, meta.gid) != 0)
+        return fail_errno(fmt::format("push {}: set its owner", where_));
+    // After fchown, which clears the set-id bits.
+    if (::fchmod(out_.get(), meta.mode & 07777) != 0)
+        return fail_errno(fmt::format("push {}: set its mode", where_));
+    if (::fsync(out_.get()) != 0) return fail_errno(fmt::format("push {}: fsync", where_));
+    if (::renameat(parent_.get(), temporary_.c_str(), parent_.get(), leaf_.c_str()) != 0)
+        return fail_errno(fmt::format("push {}", where_));
+    temporary_.clear();
+    return written_;
+}
+
+Result<uint64_t> push_into_root(int root_fd, const PushedFile& file) {
+    auto push = TRY(PushInRoot::begin(root_fd, file.path, file.parents));
+    TRY(push.write(file.content));
+    return push.commit(file.meta);
+}
+
+Result<OpenedForPull> open_for_pull(int root_fd, const std::string& path) {
     TRY(check_instance_file_path(path));
     auto where = single_line(path);
     auto opened = open_in_root(root_fd, path, O_RDONLY | O_NONBLOCK);
@@ -115,13 +113,21 @@ Result<PulledFile> pull_from_root(int root_fd, const std::string& path) {
         return fail_errno(EISDIR, fmt::format("pull {}: is a directory", where));
     if (!S_ISREG(info.st_mode))
         return fail_errno(EINVAL, fmt::format("pull {}: not a regular file", where));
-    if (static_cast<uint64_t>(info.st_size) > max_file_transfer_bytes)
+    return OpenedForPull{.file = std::move(in),
+                         .meta = {.mode = static_cast<mode_t>(info.st_mode & 07777),
+                                  .uid = info.st_uid,
+                                  .gid = info.st_gid},
+                         .size = static_cast<uint64_t>(info.st_size)};
+}
+
+Result<PulledFile> pull_from_root(int root_fd, const std::string& path) {
+    auto opened = TRY(open_for_pull(root_fd, path));
+    auto where = single_line(path);
+    if (opened.size > max_file_transfer_bytes)
         return fail_errno(EFBIG, fmt::format("pull {}: {} bytes is over the limit of {} MiB", where,
-                                             info.st_size, max_file_transfer_bytes >> 20));
-    PulledFile pulled{.meta = {.mode = static_cast<mode_t>(info.st_mode & 07777),
-                               .uid = info.st_uid,
-                               .gid = info.st_gid}};
-    pulled.content = TRY(with_context(read_fd(in.get()), fmt::format("pull {}", where)));
+                                             opened.size, max_file_transfer_bytes >> 20));
+    PulledFile pulled{.meta = opened.meta, .content = {}};
+    pulled.content = TRY(with_context(read_fd(opened.file.get()), fmt::format("pull {}", where)));
     if (pulled.content.size() > max_file_transfer_bytes)
         return fail_errno(EFBIG, fmt::format("pull {}: grew over the limit of {} MiB", where,
                                              max_file_transfer_bytes >> 20));

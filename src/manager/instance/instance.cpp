@@ -13,6 +13,18 @@
 
 namespace vessel::manager {
 
+std::vector<std::string> exec_environment(const ExecSpec& spec) {
+    std::vector<std::string> env = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"};
+    if (spec.tty) env.push_back("TERM=xterm");
+    for (const auto& pair : spec.env) {
+        auto key = pair.substr(0, pair.find('=') + 1);
+        std::erase_if(env, [&](const std::string& kept) { return kept.starts_with(key); });
+        env.push_back(pair);
+    }
+    return env;
+}
+
 InstanceStatus Instance::status() const {
     InstanceStatus status;
     ProcessIdentity monitor{.pid = record_.pid, .start_time = record_.pid_start_time};

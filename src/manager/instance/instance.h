@@ -51,6 +51,23 @@ struct ExecResult {
     std::string err;
 };
 
+// A streamed exec (`vessel exec`): the program and how it runs. The same for both kinds.
+struct ExecSpec {
+    std::vector<std::string> argv;
+    // KEY=VALUE pairs over the default environment (PATH, HOME, and TERM with a terminal).
+    std::vector<std::string> env;
+    std::string cwd = "/";
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    bool tty = false;
+    uint16_t rows = 24;
+    uint16_t cols = 80;
+};
+
+// The whole environment of an exec: the defaults, then the spec's pairs (a later KEY replaces an
+// earlier one).
+std::vector<std::string> exec_environment(const ExecSpec& spec);
+
 class Instance {
   public:
     virtual ~Instance() = default;
@@ -80,6 +97,12 @@ class Instance {
     // Copies a file into, or out of, the running instance.
     virtual Result<uint64_t> push_file(const PushedFile& file) = 0;
     virtual Result<PulledFile> pull_file(const std::string& path) = 0;
+    // The streamed forms, on a client connection that has switched to frames (docs/rest-api.md):
+    // they speak docs/agent-protocol.md from the first reply on. An error returned means the
+    // operation's last frame was not sent; the caller answers it with an error reply.
+    virtual Result<> exec_stream(const ExecSpec& spec, int connection) = 0;
+    virtual Result<> push_stream(const PushTarget& target, int connection) = 0;
+    virtual Result<> pull_stream(const std::string& path, int connection) = 0;
     // Applies limits to a running instance, or refuses those the driver cannot change live.
     virtual Result<> update_limits(const ResourceLimits& limits) = 0;
     // Whether the running instance is frozen in fact (its cgroup, its process), whatever the

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/client.h"
+#include "manager/instance/streams.h"
 #include "base/file.h"
 #include "base/sparse_copy.h"
 #include "container/cgroup/cgroup.h"
@@ -330,6 +331,43 @@ Result<PulledFile> VmInstance::pull_file(const std::string& path) {
     if (::lseek(sink.get(), 0, SEEK_SET) != 0) return fail_errno("lseek");
     return PulledFile{.meta = {.mode = info.mode, .uid = info.uid, .gid = info.gid},
                       .content = TRY(read_fd(sink.get()))};
+}
+
+Result<> VmInstance::exec_stream(const ExecSpec& spec, int connection) {
+    if (spec.argv.empty()) return fail("exec: no command");
+    auto where = fmt::format("exec in VM {}", record_.name);
+    auto client = TRY_CTX(running_agent("exec"), "{}", where);
+    auto agent = TRY_CTX(client.begin(agent::exec_request_json({.argv = spec.argv,
+                                                                 .env = exec_environment(spec),
+                                                                 .cwd = spec.cwd,
+                                                                 .uid = spec.uid,
+                                                                 .gid = spec.gid,
+                                                                 .tty = spec.tty,
+                                                                 .rows = spec.rows,
+                                                                 .cols = spec.cols})),
+                         "{}", where);
+    return with_context(relay_agent_session(agent.get(), connection), where);
+}
+
+Result<> VmInstance::push_stream(const PushTarget& target, int connection) {
+    TRY(check_instance_file_path(target.path));
+    auto where = fmt::format("VM {}", record_.name);
+    auto client = TRY(running_agent("file push"));
+    auto agent = TRY_CTX(client.begin(agent::push_request_json({.path = target.path,
+                                                                 .mode = target.meta.mode,
+                                                                 .uid = target.meta.uid,
+                                                                 .gid = target.meta.gid,
+                                                                 .parents = target.parents})),
+                         "{}", where);
+    return with_context(relay_agent_session(agent.get(), connection), where);
+}
+
+Result<> VmInstance::pull_stream(const std::string& path, int connection) {
+    TRY(check_instance_file_path(path));
+    auto where = fmt::format("VM {}", record_.name);
+    auto client = TRY(running_agent("file pull"));
+    auto agent = TRY_CTX(client.begin({{"op", "pull"}, {"path", path}}), "{}", where);
+    return with_context(relay_agent_session(agent.get(), connection), where);
 }
 
 std::optional<Json> VmInstance::guest_state() const {

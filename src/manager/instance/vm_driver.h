@@ -32,6 +32,9 @@ class VmInstance final : public Instance {
                             const Cancellation& cancel) override;
     Result<uint64_t> push_file(const PushedFile& file) override;
     Result<PulledFile> pull_file(const std::string& path) override;
+    Result<> exec_stream(const ExecSpec& spec, int connection) override;
+    Result<> push_stream(const PushTarget& target, int connection) override;
+    Result<> pull_stream(const std::string& path, int connection) override;
     Result<> update_limits(const ResourceLimits& limits) override;
     bool frozen() const override;
     std::optional<Json> guest_state() const override;

@@ -19,6 +19,20 @@ TEST(Process, CapturesOutputAndExitCode) {
     EXPECT_EQ(result.status.shell_code(), 3);
 }
 
+// vesseld ignores SIGPIPE, and a daemon started in the background ignores SIGINT and SIGQUIT; a
+// program it starts (a container's exec through the runtime) must not inherit that.
+TEST(Process, AChildStartsWithNoSignalIgnored) {
+    struct sigaction ignore {}, saved_pipe {}, saved_int {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, &saved_pipe);
+    ::sigaction(SIGINT, &ignore, &saved_int);
+    auto result = run_capture({"grep", "^SigIgn:", "/proc/self/status"});
+    ::sigaction(SIGPIPE, &saved_pipe, nullptr);
+    ::sigaction(SIGINT, &saved_int, nullptr);
+    ASSERT_TRUE(result) << result.error().message();
+    EXPECT_EQ(result->out, "SigIgn:\t0000000000000000\n");
+}
+
 TEST(Process, FeedsStandardInput) {
     auto result = run_capture({"cat"}, 5s, "hello").value();
     EXPECT_EQ(result.out, "hello");
