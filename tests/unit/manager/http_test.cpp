@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/fd_passing.h"
+#include "base/file.h"
 #include "manager/api/client.h"
 #include "manager/api/router.h"
 #include "manager/api/server.h"
@@ -40,6 +41,20 @@ class HttpServerTest : public manager::testing::TempDirTest {
                 ::poll(&watch, 1, 10000) > 0 && manager::Cancellation::signalled(watch.revents);
             saw_hang_up_ = gone;
             return Response{.body = "{}"};
+        });
+        // Switches to an echo of whatever comes next, prefixed by what came early with the head.
+        router_.add("POST", "/switch", [](const Request& r, const Params&) {
+            if (!asks_upgrade(r, frame_stream_protocol))
+                return error_response(400, "this endpoint only streams");
+            return Response{.status = 101,
+                            .upgrade_protocol = std::string(frame_stream_protocol),
+                            .upgrade = [body = r.body](int fd, std::string early) {
+                                (void)write_all(fd, "early[" + early + "] body[" + body + "] ");
+                                char buffer[256];
+                                ssize_t n;
+                                while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
+                                    (void)write_all(fd, std::string_view(buffer, size_t(n)));
+                            }};
         });
         socket_ = path("api.sock");
         start({.socket_path = socket_, .limits = {.max_head_bytes = 1024, .max_body_bytes = 4096}});
@@ -354,6 +369,40 @@ TEST_F(HttpServerTest, StreamsAreChunked) {
     ASSERT_TRUE(status) << status.error().message();
     EXPECT_EQ(*status, 200);
     EXPECT_EQ(all, "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n");
+}
+
+TEST_F(HttpServerTest, AnUpgradedConnectionLeavesHttpForTheHandlersSession) {
+    auto client = ApiClient::connect(socket_);
+    ASSERT_TRUE(client);
+    auto stream = client->stream("POST", "/switch", Json{{"hello", 1}});
+    ASSERT_TRUE(stream) << stream.error().message();
+    ASSERT_TRUE(write_all(stream->fd.get(), "ping"));
+    ::shutdown(stream->fd.get(), SHUT_WR);
+    std::string answer = stream->early_bytes;
+    char buffer[256];
+    ssize_t n;
+    while ((n = ::read(stream->fd.get(), buffer, sizeof buffer)) > 0)
+        answer.append(buffer, size_t(n));
+    EXPECT_EQ(answer, R"(early[] body[{"hello":1}] ping)");
+}
+
+TEST_F(HttpServerTest, BytesSentWithTheUpgradeRequestReachTheSession) {
+    auto answer = raw("POST /switch HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: vessel-frames\r\n"
+                      "Content-Length: 2\r\n\r\n{}too-soon");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 101 Switching Protocols\r\n")) << answer;
+    EXPECT_NE(answer.find("Upgrade: vessel-frames\r\n"), std::string::npos);
+    EXPECT_TRUE(answer.ends_with("early[too-soon] body[{}] ")) << answer;
+}
+
+TEST_F(HttpServerTest, ARefusedUpgradeIsAnErrorWithTheServersMessage) {
+    auto client = ApiClient::connect(socket_);
+    ASSERT_TRUE(client);
+    auto stream = client->stream("POST", "/echo/x", Json::object());
+    ASSERT_FALSE(stream);
+    auto plain = ApiClient::connect(socket_)->request("POST", "/switch", Json::object());
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->status, 400);
+    EXPECT_EQ(plain->error(), "this endpoint only streams");
 }
 
 TEST_F(HttpServerTest, SecondServerOnALiveSocketIsRefused) {
