@@ -141,8 +141,13 @@ struct ChildPlan {
     if (exec.uid && ::setuid(*exec.uid) != 0) report(Step::setuid);
     // After setuid: the directory must be reachable by the user the program runs as.
     if (::chdir(exec.cwd.c_str()) != 0) report(Step::chdir);
-    // The agent ignores SIGPIPE, and an ignored signal stays ignored across exec.
-    ::signal(SIGPIPE, SIG_DFL);
+    // An ignored signal stays ignored across exec: the agent ignores SIGPIPE, and a boot script
+    // that starts it in the background makes it ignore SIGINT and SIGQUIT. The program gets every
+    // signal at its default, so that a forwarded Ctrl-C ends it.
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    for (int signal = 1; signal < NSIG; ++signal)
+        if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &default_action, nullptr);
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

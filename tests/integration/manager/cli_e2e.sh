@@ -22,6 +22,20 @@ check "exec propagates the exit status" test $? -eq 7
 check "containers start with the default seccomp profile" bash -c "'$vessel_bin' exec c1 -- grep -q '^Seccomp:.*2' /proc/self/status"
 check "the container runtime is vessel-runc" test -e "$state/runtime/c1/state.json"
 check "exec feeds stdin with -i" bash -c "[[ \$(echo piped | '$vessel_bin' exec -i c1 -- cat) == piped ]]"
+# Exec streams (the API connection switches to frames): a terminal with -t, live output, stdin of
+# any size, signals passed on, and the program's environment, directory and user.
+# script(1) gives vessel a terminal of a known size; its input stays open (sleep) meanwhile.
+check "exec -t runs the program on a terminal" bash -c "sleep 2 | script -qec \"stty rows 30 cols 100; '$vessel_bin' exec -t c1 -- sh -c 'tty; stty size'\" /dev/null | tr -d '\r' >'$work/tty-out'; grep -q '^/dev/pts/' '$work/tty-out'"
+check "and the terminal has the local terminal's size" grep -qx '30 100' "$work/tty-out"
+check "without -t there is no terminal" bash -c "! '$vessel_bin' exec c1 -- test -t 0"
+check "exec --env --cwd" bash -c "[[ \$('$vessel_bin' exec --env GREETING=hi --cwd /tmp c1 -- sh -c 'echo \$GREETING \$PWD') == 'hi /tmp' ]]"
+check "exec --user --group" bash -c "[[ \$('$vessel_bin' exec --user 65534 --group 65534 c1 -- sh -c 'echo \$(id -u) \$(id -g)') == '65534 65534' ]]"
+check "output arrives while the program still runs" bash -c "timeout 3 '$vessel_bin' exec c1 -- sh -c 'echo first; sleep 30' | head -n1 | grep -qx first"
+timeout --preserve-status -s INT 1 "$vessel_bin" exec c1 -- sleep 30
+check "SIGINT to vessel exec ends the program with it (130)" test $? -eq 130
+check "a program inherits no signal vesseld ignores" bash -c "[[ \$('$vessel_bin' exec c1 -- grep SigIgn /proc/self/status) == \$'SigIgn:\t0000000000000000' ]]"
+head -c $((64 << 20)) /dev/urandom >"$work/big-stdin"
+check "64 MiB of stdin stream through exec -i intact" bash -c "[[ \$('$vessel_bin' exec -i c1 -- sha256sum <'$work/big-stdin' | cut -d' ' -f1) == \$(sha256sum <'$work/big-stdin' | cut -d' ' -f1) ]]"
 # Files in and out, through the container's root: bytes and mode kept, and no symlink in the
 # container reaches the host.
 head -c $((20 << 20)) /dev/urandom >"$work/payload" && chmod 0640 "$work/payload"
@@ -29,6 +43,12 @@ check "file push of 20 MiB into a container" "$vessel_bin" file push "$work/payl
 check "file pull gives the same bytes back" bash -c "'$vessel_bin' file pull c1/root/payload '$work/payload.back' && cmp '$work/payload' '$work/payload.back'"
 check "and keeps the mode" test "$(stat -c %a "$work/payload.back")" = 640
 check "the file is in the container" bash -c "[[ \$('$vessel_bin' exec c1 -- stat -c %a:%s /root/payload) == 640:$((20 << 20)) ]]"
+head -c $((128 << 20)) /dev/urandom >"$work/big-file"
+check "a 128 MiB file push streams into the container" "$vessel_bin" file push "$work/big-file" c1/root/big-file
+check "and pulls back byte-identical" bash -c "'$vessel_bin' file pull c1/root/big-file '$work/big-file.back' && cmp '$work/big-file' '$work/big-file.back'"
+check "vesseld never held the file in memory (peak RSS under 64 MiB)" bash -c "(( \$(awk '/^VmHWM/ {print \$2}' /proc/$daemon_pid/status) < 65536 ))"
+check "file pull to stdout" bash -c "'$vessel_bin' file pull c1/root/big-file - | cmp - '$work/big-file'"
+"$vessel_bin" exec c1 -- rm /root/big-file; rm -f "$work/big-file.back"
 expect_error "a push into a missing directory names it" "the directory /no/such does not exist" "$vessel_bin" file push "$work/payload" c1/no/such/file
 check "with -p the directories are made" "$vessel_bin" file push -p "$work/payload" c1/made/for/it
 expect_error "a directory cannot be pulled" "is a directory" "$vessel_bin" file pull c1/etc "$work/x"
@@ -197,6 +217,13 @@ if [[ -n $kernel && -n $rootfs ]]; then
   check "file push of 20 MiB into the VM" "$vessel_bin" file push "$work/payload" rv1/root/payload
   check "file pull from the VM gives the same bytes back" bash -c "'$vessel_bin' file pull rv1/root/payload '$work/payload.vm' && cmp '$work/payload' '$work/payload.vm'"
   check "and keeps the mode" test "$(stat -c %a "$work/payload.vm")" = 640
+  head -c $((24 << 20)) "$work/big-file" >"$work/vm-big"
+  check "a 24 MiB file (over the JSON form's 20 MiB) streams into the VM and back" bash -c "'$vessel_bin' file push '$work/vm-big' rv1/root/vm-big && '$vessel_bin' file pull rv1/root/vm-big '$work/vm-big.back' && cmp '$work/vm-big' '$work/vm-big.back'"
+  "$vessel_bin" exec rv1 -- rm /root/vm-big
+  check "exec -t in the VM runs on a terminal of the local size" bash -c "sleep 4 | script -qec \"stty rows 30 cols 100; '$vessel_bin' exec -t rv1 -- sh -c 'tty; stty size'\" /dev/null | tr -d '\r' >'$work/vm-tty'; grep -q '^/dev/pts/' '$work/vm-tty' && grep -qx '30 100' '$work/vm-tty'"
+  timeout --preserve-status -s INT 3 "$vessel_bin" exec rv1 -- sleep 60
+  check "SIGINT to vessel exec reaches the VM's program (130)" test $? -eq 130
+  check "exec --env --cwd --user in the VM" bash -c "[[ \$('$vessel_bin' exec --env GREETING=hi --cwd /tmp --user 65534 rv1 -- sh -c 'echo \$GREETING \$PWD \$(id -u)') == 'hi /tmp 65534' ]]"
   expect_error "a push into a missing directory of the VM names it" "the directory /no/such does not exist" "$vessel_bin" file push "$work/payload" rv1/no/such/file
   # vesseld killed during an exec into the VM: the VM outlives it and is controllable after.
   "$vessel_bin" exec rv1 -- sleep 30 >/dev/null 2>&1 &

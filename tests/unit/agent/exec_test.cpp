@@ -27,6 +27,18 @@ TEST(AgentExec, RelaysOutputErrorOutputAndTheExitCode) {
     EXPECT_EQ(ran.exit, Json({{"code", 3}}));
 }
 
+// The guest's boot script starts the agent in the background, so it ignores SIGINT (and the agent
+// itself ignores SIGPIPE): a program it starts must not, or a forwarded Ctrl-C would not end it.
+TEST(AgentExec, AProgramStartsWithNoSignalIgnored) {
+    struct sigaction ignore {}, saved {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGINT, &ignore, &saved);
+    AgentHarness agent;
+    ::sigaction(SIGINT, &saved, nullptr);
+    auto ran = exec(agent, {{"op", "exec"}, {"argv", {"grep", "^SigIgn:", "/proc/self/status"}}});
+    EXPECT_EQ(ran.out, "SigIgn:\t0000000000000000\n");
+}
+
 TEST(AgentExec, UsesTheGivenEnvironmentAndDirectory) {
     AgentHarness agent;
     auto ran = exec(agent, {{"op", "exec"},
