@@ -6,6 +6,8 @@
 #
 # usage: run-nested.sh VESSEL_VMM CASE...
 # cases: realmode elf-poweroff elf-reset elf-triple elf-timeout linux linux-smp linux-elf linux-virtio
+#        manager (vesseld and vessel, found beside VESSEL_VMM, launch a KVM VM whose guest runs
+#        vessel-agent, found where vesseld looks for it: beside it or in ../agent/)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 vmm=$1
@@ -72,6 +74,43 @@ INIT
 chmod +x "$inner/init"
 (cd "$inner" && find . | cpio -H newc -o --quiet | gzip -1) >"$work/root/g/inner.gz"
 
+# The manager's guest: busybox, the virtio modules and the static x86-64 vessel-agent, which its
+# init starts, then waits: the agent's shutdown is what powers it off.
+manager=0
+case " $cases " in *" manager "*) manager=1 ;; esac
+bin_dir=$(dirname "$vmm")
+agent=$bin_dir/vessel-agent
+[ -x "$agent" ] || agent=$bin_dir/../agent/vessel-agent
+if [ "$manager" -eq 1 ]; then
+    for tool in vesseld vessel; do
+        [ -x "$bin_dir/$tool" ] || { echo "FAIL manager: no $tool beside $vmm"; exit 1; }
+    done
+    [ -x "$agent" ] || { echo "FAIL manager: no vessel-agent beside $vmm or in ../agent"; exit 1; }
+    file -b "$agent" | grep -q 'x86-64.*statically linked' ||
+        { echo "FAIL manager: $agent is not a static x86-64 binary: $(file -b "$agent")"; exit 1; }
+    guest="$work/agent-guest"
+    mkdir -p "$guest/bin" "$guest/usr/bin" "$guest/proc" "$guest/sys" "$guest/dev" "$guest/root" \
+        "$guest/tmp" "$guest/modules"
+    cp /bin/busybox "$guest/bin/busybox"
+    ln -s busybox "$guest/bin/sh"
+    strip -o "$guest/usr/bin/vessel-agent" "$agent"
+    grep -vx tun.ko "$kernel_dir/modules/virtio-order" >"$guest/modules/order"
+    for m in $(cat "$guest/modules/order"); do cp "$kernel_dir/modules/$m" "$guest/modules/"; done
+    cat >"$guest/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules/order); do insmod /modules/$m || echo "INSMOD-FAILED $m"; done
+echo "AGENT-GUEST-UP"
+/usr/bin/vessel-agent &
+while :; do sleep 3600; done
+INIT
+    chmod +x "$guest/init"
+    (cd "$guest" && find . | cpio -H newc -o --quiet | gzip -1) >"$work/root/g/agent-guest.gz"
+fi
+
 # --- outer initramfs ------------------------------------------------------------------------------
 root="$work/root"
 mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/modules" "$root/vessel"
@@ -81,10 +120,18 @@ cp "$vmm" "$root/vessel/vessel-vmm"
 cp "$work/vsockcat" "$root/vessel/vsockcat"
 # A developer's extra program to run first (debugging the harness itself).
 [ -z "${VESSEL_NESTED_EXTRA:-}" ] || cp "$VESSEL_NESTED_EXTRA" "$root/vessel/extra"
-# vessel-vmm's shared libraries at their own paths, the dynamic loader included.
-for lib in $(ldd "$vmm" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'); do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
+# The manager's programs, stripped: the outer guest unpacks its initramfs under emulation.
+if [ "$manager" -eq 1 ]; then
+    strip -o "$root/vessel/vesseld" "$bin_dir/vesseld"
+    strip -o "$root/vessel/vessel" "$bin_dir/vessel"
+fi
+# The shared libraries of vessel-vmm (and the manager's) at their own paths, the dynamic loader
+# included.
+for program in "$vmm" $([ "$manager" -eq 0 ] || echo "$bin_dir/vesseld $bin_dir/vessel"); do
+    for lib in $(ldd "$program" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'); do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
 done
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
@@ -161,6 +208,45 @@ for c in $(cat /proc/cmdline); do
         dd if=/dev/zero of=/tmp/disk.img bs=1M count=4 2>/dev/null
         run linux-virtio --kernel /g/bzImage --initrd /g/inner.gz --memory 256M --disk /tmp/disk.img --net tap=tap0 --vsock 3,/tmp/v.sock --append "$linux_append vessel.virtio" --timeout 240
         echo "DISK-HOST $(head -c 1048576 /tmp/disk.img | md5sum | cut -d' ' -f1)" ;;
+    vessel.case=manager)
+        # vesseld and vessel as on a KVM host: a VM with a disk and vsock whose guest runs the
+        # agent; exec, a file push, and a stop that the agent turns into a guest power-off.
+        mkdir -p /dev/pts /sys/fs/cgroup /run /tmp/state
+        mount -t devpts devpts /dev/pts
+        mount -t cgroup2 cgroup2 /sys/fs/cgroup
+        export VESSEL_SOCKET=/tmp/vessel.sock
+        /vessel/vesseld --state-dir /tmp/state --bridge "" --vmm /vessel/vessel-vmm \
+            --busybox /bin/busybox >/tmp/vesseld.log 2>&1 &
+        for i in $(seq 1 120); do /vessel/vessel list >/dev/null 2>&1 && break; sleep 1; done
+        echo "=== CASE manager"
+        start=$(cut -d' ' -f1 /proc/uptime)
+        failed=0
+        # step NAME COMMAND...: one line with its exit status and its output, newlines as spaces.
+        step() {
+            name=$1
+            shift
+            out=$("$@" 2>&1)
+            rc=$?
+            [ $rc -eq 0 ] || failed=$((failed + 1))
+            echo "MANAGER-STEP $name rc=$rc: $(echo "$out" | tr '\n' ' ')"
+        }
+        dd if=/dev/zero of=/tmp/data.img bs=1M count=8 2>/dev/null
+        step import /vessel/vessel image import --vm --kernel /g/bzImage --initrd /g/agent-guest.gz \
+            --disk /tmp/data.img --agent --append "$linux_append" --alias kvm-agent
+        # The guest boots in 30-60 s under nested emulation: a wait far past the 90 s default.
+        step launch /vessel/vessel launch kvm-agent k1 --vm -c boot.agent_timeout=400 \
+            -c limits.memory=256MiB
+        step uname /vessel/vessel exec k1 -- uname -m
+        step disk /vessel/vessel exec k1 -- cat /sys/block/vda/size
+        echo vessel-pushed-file >/tmp/pushed
+        step push /vessel/vessel file push /tmp/pushed k1/root/pushed
+        step pushed /vessel/vessel exec k1 -- cat /root/pushed
+        step stop /vessel/vessel stop --timeout 120 k1
+        step info /vessel/vessel info k1
+        step console /vessel/vessel console --show-log k1
+        [ $failed -eq 0 ] || { echo "--- vesseld log"; cat /tmp/vesseld.log; }
+        end=$(cut -d' ' -f1 /proc/uptime)
+        echo "=== RC manager $failed $start $end" ;;
     esac
 done
 echo "=== DONE"
@@ -249,6 +335,12 @@ for c in $cases; do
             "PING-REPLIES 2" "VSOCK-ECHO hello-vsock"
         grep -q "^DISK-HOST $disk_sum" "$work/serial.txt" ||
             { echo "FAIL linux-virtio: the host's image does not hold what the guest wrote"; failures=$((failures + 1)); } ;;
+    manager)
+        # 8 MiB of disk is 16384 sectors; the last exit is the guest's own power-off (vessel-vmm 0).
+        expect manager 0 "MANAGER-STEP launch rc=0" "MANAGER-STEP uname rc=0: x86_64" \
+            "MANAGER-STEP disk rc=0: 16384" "MANAGER-STEP pushed rc=0: vessel-pushed-file" \
+            "MANAGER-STEP stop rc=0" "MANAGER-STEP info rc=0: .*Last exit: powered off" \
+            "MANAGER-STEP console rc=0: .*vessel-agent: powering off" ;;
     *) echo "FAIL: unknown case $c"; failures=$((failures + 1)) ;;
     esac
 done
