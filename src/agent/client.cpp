@@ -107,8 +107,8 @@ AgentClient AgentClient::through_vsock_socket(std::string socket_path,
 }
 
 json exec_request_json(const ExecRequest& request) {
-    json body = {{"op", "exec"},       {"argv", request.argv}, {"uid", request.uid},
-                 {"gid", request.gid}, {"tty", request.tty},   {"rows", request.rows},
+    json body = {{"op", "exec"},        {"argv", request.argv}, {"uid", request.uid},
+                 {"gid", request.gid},  {"tty", request.tty},   {"rows", request.rows},
                  {"cols", request.cols}};
     if (!request.env.empty()) body["env"] = request.env;
     if (!request.cwd.empty()) body["cwd"] = request.cwd;
@@ -116,8 +116,8 @@ json exec_request_json(const ExecRequest& request) {
 }
 
 json push_request_json(const PushRequest& request) {
-    return {{"op", "push"},          {"path", request.path}, {"mode", request.mode & 07777},
-            {"uid", request.uid},    {"gid", request.gid},   {"parents", request.parents}};
+    return {{"op", "push"},       {"path", request.path}, {"mode", request.mode & 07777},
+            {"uid", request.uid}, {"gid", request.gid},   {"parents", request.parents}};
 }
 
 Result<UniqueFd> AgentClient::begin(const json& request) const {

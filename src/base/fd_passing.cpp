@@ -73,29 +73,34 @@ Result<std::pair<std::string, UniqueFd>> receive_fd(int socket) {
     return std::pair{std::string(buffer, static_cast<size_t>(received)), std::move(fd)};
 }
 
-Result<UniqueFd> listen_unix(const std::string& path, int backlog) {
+namespace {
+
+// A stream socket and the address of `path`, for bind or connect.
+Result<std::pair<UniqueFd, sockaddr_un>> unix_socket_for(const std::string& path) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (path.size() >= sizeof address.sun_path) return fail("{}: socket path too long", path);
     std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
     UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!socket) return fail_errno("socket");
+    return std::pair{std::move(socket), address};
+}
+
+}  // namespace
+
+Result<UniqueFd> listen_unix(const std::string& path, int backlog) {
+    auto [socket, address] = TRY(unix_socket_for(path));
     if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
         ::listen(socket.get(), backlog) != 0)
         return fail_errno("listen on " + path);
-    return socket;
+    return std::move(socket);
 }
 
 Result<UniqueFd> connect_unix(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof address.sun_path) return fail("{}: socket path too long", path);
-    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-    UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!socket) return fail_errno("socket");
+    auto [socket, address] = TRY(unix_socket_for(path));
     if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
         return fail_errno("connect to " + path);
-    return socket;
+    return std::move(socket);
 }
 
 }  // namespace vessel

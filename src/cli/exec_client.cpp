@@ -60,7 +60,7 @@ class SignalsTaken {
   private:
     sigset_t taken_{};
     sigset_t previous_mask_{};
-    struct sigaction previous_actions_[std::size(forwarded_signals)] {};
+    struct sigaction previous_actions_[std::size(forwarded_signals)]{};
     UniqueFd fd_;
 };
 
@@ -165,8 +165,8 @@ class ExecSession {
             outgoing_ += agent::encode_frame(FrameType::input_end, "");
             return {};
         }
-        outgoing_ +=
-            agent::encode_frame(FrameType::input, std::string_view(buffer.data(), static_cast<size_t>(n)));
+        outgoing_ += agent::encode_frame(FrameType::input,
+                                         std::string_view(buffer.data(), static_cast<size_t>(n)));
         return {};
     }
 

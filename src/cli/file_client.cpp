@@ -34,8 +34,7 @@ class FrameReader {
             ssize_t n = ::read(connection_, buffer.data(), buffer.size());
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return fail_errno(fmt::format("read {} from vesseld", waiting_for));
-            if (n == 0)
-                return fail("vesseld closed the connection before {}", waiting_for);
+            if (n == 0) return fail("vesseld closed the connection before {}", waiting_for);
             decoder_.append(std::string_view(buffer.data(), static_cast<size_t>(n)));
         }
     }
@@ -140,7 +139,8 @@ Result<uint64_t> receive_pulled_file(int connection, std::string early_bytes,
             TRY(agent::check_reply(TRY(agent::frame_json(frame))));
             return fail("pull: a second reply came before the end of the file");
         } else {
-            return fail("pull: unexpected {} frame from vesseld", agent::frame_type_name(frame.type));
+            return fail("pull: unexpected {} frame from vesseld",
+                        agent::frame_type_name(frame.type));
         }
     }
     if (partial) TRY(partial->commit(mode));

@@ -52,7 +52,7 @@ Result<Json> ApiClient::run(std::string_view method, std::string_view path,
 }
 
 Result<ApiStream> ApiClient::stream(std::string_view method, std::string_view path,
-                                   const std::optional<Json>& body) {
+                                    const std::optional<Json>& body) {
     std::string text;
     if (body) text = TRY(dump_json_exact(*body, "request body"));
     TRY(connection_.write_request(method, path, text, http::frame_stream_protocol));

@@ -138,8 +138,8 @@ bool asks_upgrade(const Request& request, std::string_view protocol) {
 }
 
 std::string switching_protocols_head(std::string_view protocol) {
-    return fmt::format("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: {}\r\n\r\n",
-                       protocol);
+    return fmt::format(
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: {}\r\n\r\n", protocol);
 }
 
 std::string Request::header(const std::string& lower_name) const {

@@ -101,12 +101,9 @@ void stop_exec(const Child& runtime, const std::string& pid_file) {
 
 // The OCI process of an exec: passed as a file, so that no argument can be mistaken for a flag.
 Json exec_process(const ExecSpec& spec) {
-    Json process = {{"terminal", spec.tty},
-                    {"user", {{"uid", spec.uid}, {"gid", spec.gid}}},
-                    {"args", spec.argv},
-                    {"env", exec_environment(spec)},
-                    {"cwd", spec.cwd},
-                    {"capabilities", container_capabilities()}};
+    Json process = {{"terminal", spec.tty}, {"user", {{"uid", spec.uid}, {"gid", spec.gid}}},
+                    {"args", spec.argv},    {"env", exec_environment(spec)},
+                    {"cwd", spec.cwd},      {"capabilities", container_capabilities()}};
     if (spec.tty) process["consoleSize"] = {{"height", spec.rows}, {"width", spec.cols}};
     return process;
 }
@@ -127,12 +124,14 @@ Result<UniqueFd> receive_terminal(int listener, const Child& runtime, int runtim
                      {.fd = runtime.pidfd(), .events = POLLIN, .revents = 0}};
     int ready;
     do {
-        ready = ::poll(fds, 2, static_cast<int>(std::chrono::milliseconds(terminal_timeout).count()));
+        ready =
+            ::poll(fds, 2, static_cast<int>(std::chrono::milliseconds(terminal_timeout).count()));
     } while (ready < 0 && errno == EINTR);
     if (ready < 0) return fail_errno("poll");
     if (ready == 0)
-        return fail_errno(ETIMEDOUT, fmt::format("the runtime did not hand over the terminal within {} s",
-                                                 terminal_timeout.count()));
+        return fail_errno(ETIMEDOUT,
+                          fmt::format("the runtime did not hand over the terminal within {} s",
+                                      terminal_timeout.count()));
     if (fds[0].revents == 0) return fail("{}", runtime_complaint(runtime_stderr));
     UniqueFd connection(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
     if (!connection) return fail_errno("accept the terminal");
@@ -200,8 +199,8 @@ Result<> ContainerInstance::exec_stream(const ExecSpec& spec, int connection) {
     auto scratch = TRY_CTX(ExecScratch::make(directory()), "{}", where);
     auto process_file = scratch.file("process.json");
     auto pid_file = scratch.file("pid");
-    TRY(write_file_atomic(process_file,
-                          TRY(dump_json_exact(exec_process(spec), "exec process")), 0600));
+    TRY(write_file_atomic(process_file, TRY(dump_json_exact(exec_process(spec), "exec process")),
+                          0600));
     std::vector<std::string> argv = {context_.runtime, "--root",    context_.runtime_root,
                                      "exec",           "--process", process_file,
                                      "--pid-file",     pid_file};
@@ -237,8 +236,8 @@ Result<> ContainerInstance::exec_stream(const ExecSpec& spec, int connection) {
 
     agent::RelayedProgram program{.pid = runtime.pid(), .tty = spec.tty};
     if (spec.tty) {
-        auto master = TRY_CTX(receive_terminal(listener.get(), runtime, err.read.get()), "{}",
-                              where);
+        auto master =
+            TRY_CTX(receive_terminal(listener.get(), runtime, err.read.get()), "{}", where);
         program.input = TRY_CTX(duplicate(master.get()), "{}", where);
         program.output = std::move(master);
     } else {

@@ -41,8 +41,8 @@ Result<bool> fill(int from, Pending& pending) {
 }
 
 Result<> drain(int to, Pending& pending) {
-    ssize_t n = ::send(to, pending.bytes.data() + pending.start, pending.end - pending.start,
-                       MSG_NOSIGNAL);
+    ssize_t n =
+        ::send(to, pending.bytes.data() + pending.start, pending.end - pending.start, MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return {};
     if (n < 0) return fail_errno("write");
     pending.start += static_cast<size_t>(n);
@@ -61,8 +61,9 @@ Result<> serve_push_into_root(int root_fd, const PushTarget& target, int connect
     std::optional<Error> failed;
     for (;;) {
         auto frame = TRY(agent::read_frame(connection));
-        if (!frame) return fail("push {}: the client left before the end of the file",
-                                single_line(target.path));
+        if (!frame)
+            return fail("push {}: the client left before the end of the file",
+                        single_line(target.path));
         if (frame->type == FrameType::input) {
             if (!failed)
                 if (auto written = push.write(frame->payload); !written) failed = written.error();
@@ -75,7 +76,8 @@ Result<> serve_push_into_root(int root_fd, const PushTarget& target, int connect
     }
     if (failed) return std::unexpected(*failed);
     auto size = TRY(push.commit(target.meta));
-    return agent::write_json_frame(connection, FrameType::reply, Json{{"ok", true}, {"size", size}});
+    return agent::write_json_frame(connection, FrameType::reply,
+                                   Json{{"ok", true}, {"size", size}});
 }
 
 Result<> serve_pull_from_root(int root_fd, const std::string& path, int connection) {

@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include "agent/client.h"
-#include "manager/instance/streams.h"
 #include "base/file.h"
 #include "base/sparse_copy.h"
 #include "container/cgroup/cgroup.h"
 #include "manager/crash_point.h"
+#include "manager/instance/streams.h"
 #include "manager/json_text.h"
 
 namespace vessel::manager {
@@ -338,13 +338,13 @@ Result<> VmInstance::exec_stream(const ExecSpec& spec, int connection) {
     auto where = fmt::format("exec in VM {}", record_.name);
     auto client = TRY_CTX(running_agent("exec"), "{}", where);
     auto agent = TRY_CTX(client.begin(agent::exec_request_json({.argv = spec.argv,
-                                                                 .env = exec_environment(spec),
-                                                                 .cwd = spec.cwd,
-                                                                 .uid = spec.uid,
-                                                                 .gid = spec.gid,
-                                                                 .tty = spec.tty,
-                                                                 .rows = spec.rows,
-                                                                 .cols = spec.cols})),
+                                                                .env = exec_environment(spec),
+                                                                .cwd = spec.cwd,
+                                                                .uid = spec.uid,
+                                                                .gid = spec.gid,
+                                                                .tty = spec.tty,
+                                                                .rows = spec.rows,
+                                                                .cols = spec.cols})),
                          "{}", where);
     return with_context(relay_agent_session(agent.get(), connection), where);
 }
@@ -354,10 +354,10 @@ Result<> VmInstance::push_stream(const PushTarget& target, int connection) {
     auto where = fmt::format("VM {}", record_.name);
     auto client = TRY(running_agent("file push"));
     auto agent = TRY_CTX(client.begin(agent::push_request_json({.path = target.path,
-                                                                 .mode = target.meta.mode,
-                                                                 .uid = target.meta.uid,
-                                                                 .gid = target.meta.gid,
-                                                                 .parents = target.parents})),
+                                                                .mode = target.meta.mode,
+                                                                .uid = target.meta.uid,
+                                                                .gid = target.meta.gid,
+                                                                .parents = target.parents})),
                          "{}", where);
     return with_context(relay_agent_session(agent.get(), connection), where);
 }

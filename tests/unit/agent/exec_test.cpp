@@ -30,7 +30,8 @@ TEST(AgentExec, RelaysOutputErrorOutputAndTheExitCode) {
 // The guest's boot script starts the agent in the background, so it ignores SIGINT (and the agent
 // itself ignores SIGPIPE): a program it starts must not, or a forwarded Ctrl-C would not end it.
 TEST(AgentExec, AProgramStartsWithNoSignalIgnored) {
-    struct sigaction ignore {}, saved {};
+    struct sigaction ignore {
+    }, saved{};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGINT, &ignore, &saved);
     AgentHarness agent;

@@ -387,8 +387,9 @@ TEST_F(HttpServerTest, AnUpgradedConnectionLeavesHttpForTheHandlersSession) {
 }
 
 TEST_F(HttpServerTest, BytesSentWithTheUpgradeRequestReachTheSession) {
-    auto answer = raw("POST /switch HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: vessel-frames\r\n"
-                      "Content-Length: 2\r\n\r\n{}too-soon");
+    auto answer =
+        raw("POST /switch HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: vessel-frames\r\n"
+            "Content-Length: 2\r\n\r\n{}too-soon");
     EXPECT_TRUE(answer.starts_with("HTTP/1.1 101 Switching Protocols\r\n")) << answer;
     EXPECT_NE(answer.find("Upgrade: vessel-frames\r\n"), std::string::npos);
     EXPECT_TRUE(answer.ends_with("early[too-soon] body[{}] ")) << answer;
