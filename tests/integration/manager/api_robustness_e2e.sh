@@ -153,13 +153,20 @@ check "the tricklers were cut off with 408" grep -q "^200 of 200 got 408" "$work
 
 # The CLI reads answers of the wrong shape (here from a stand-in daemon) as errors, not aborts.
 "$python" - "$work/fake.sock" <<'EOF' &
-import socket, sys
+import socket, struct, sys
+def frame(kind, payload):
+    return bytes([kind]) + struct.pack("<I", len(payload)) + payload
+switched = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: vessel-frames\r\n\r\n"
+# Streamed exec: a started program whose exit code is past int, one whose frame is over 1 MiB.
+streams = {
+    "/1.0/instances/z/exec": switched + frame(16, b'{"ok":true}') + frame(20, b'{"code":1e300}'),
+    "/1.0/instances/w/exec": switched + frame(16, b'{"ok":true}') + b"\x11\xff\xff\xff\x7f",
+}
 answers = {
     "/1.0/instances/x": '{"type":"sync","metadata":{"name":"x","type":"container","config":{}}}',
     "/1.0/instances/x/state": '{"type":"sync","metadata":{"status":"running","pid":"12"}}',
     "/1.0/instances/y": '{"type":"sync","metadata":{"name":"y","type":"container","config":{}}}',
     "/1.0/instances/y/state": '{"type":"sync","metadata":{"status":"running","pid":4294967296}}',
-    "/1.0/instances/z/exec": '{"type":"sync","metadata":{"return":1e300,"stdout_base64":"","stderr_base64":""}}',
     "/1.0/instances?recursion=1": '{"type":"sync","metadata":[{"name":7}]}',
 }
 server = socket.socket(socket.AF_UNIX)
@@ -171,6 +178,10 @@ while True:
     while b"\r\n\r\n" not in data:
         data += client.recv(4096)
     target = data.split(b" ")[1].decode()
+    if target in streams:
+        client.sendall(streams[target])
+        client.close()
+        continue
     body = answers.get(target, '{"type":"error","error":"unknown","error_code":404}').encode()
     client.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                    b"Connection: close\r\n\r\n" % len(body) + body)
@@ -182,8 +193,10 @@ expect_error "a pid that is a string is an error naming it" "state.pid: must be 
   "$vessel_bin" --socket "$work/fake.sock" info x
 expect_error "a pid past int is an error naming it" "state.pid: must be an integer from -2147483648 to 2147483647" \
   "$vessel_bin" --socket "$work/fake.sock" info y
-expect_error "an exec status past int is an error naming it" "exec.return: must be an integer from" \
+expect_error "an exec status past int is an error naming it" "exit.code: must be an integer from" \
   "$vessel_bin" --socket "$work/fake.sock" exec z -- true
+expect_error "a frame over 1 MiB is refused before it is read" "over the limit" \
+  "$vessel_bin" --socket "$work/fake.sock" exec w -- true
 expect_error "a name that is a number is an error naming it" "instances[0].name: must be a string" \
   "$vessel_bin" --socket "$work/fake.sock" list
 kill "$fake"
