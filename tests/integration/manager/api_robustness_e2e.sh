@@ -30,11 +30,6 @@ in_container() {  # in_container NAME PATTERN: a process of NAME whose command l
   return 1
 }
 threads_of_daemon() { ls "/proc/$daemon_pid/task" | wc -l; }
-eventually() {  # eventually SECONDS COMMAND...: the command succeeds within that time
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do (( SECONDS >= deadline )) && return 1; sleep 0.1; done
-}
-
 start_daemon
 check "launch b1" "$vessel_bin" launch busybox b1
 

@@ -33,6 +33,10 @@ check "exec --user --group" bash -c "[[ \$('$vessel_bin' exec --user 65534 --gro
 check "output arrives while the program still runs" bash -c "timeout 3 '$vessel_bin' exec c1 -- sh -c 'echo first; sleep 30' | head -n1 | grep -qx first"
 timeout --preserve-status -s INT 1 "$vessel_bin" exec c1 -- sleep 30
 check "SIGINT to vessel exec ends the program with it (130)" test $? -eq 130
+"$vessel_bin" exec c1 -- sleep 97 & exec_pid=$!
+sleep 1; kill -9 "$exec_pid"; wait "$exec_pid" 2>/dev/null
+check "a client killed mid-exec takes its program with it" eventually 5 bash -c "! '$vessel_bin' exec c1 -- ps | grep -q 'sleep 97'"
+check "and leaves no exec files behind" bash -c "! ls -d $state/instances/c1/exec-* 2>/dev/null"
 check "a program inherits no signal vesseld ignores" bash -c "[[ \$('$vessel_bin' exec c1 -- grep SigIgn /proc/self/status) == \$'SigIgn:\t0000000000000000' ]]"
 head -c $((64 << 20)) /dev/urandom >"$work/big-stdin"
 check "64 MiB of stdin stream through exec -i intact" bash -c "[[ \$('$vessel_bin' exec -i c1 -- sha256sum <'$work/big-stdin' | cut -d' ' -f1) == \$(sha256sum <'$work/big-stdin' | cut -d' ' -f1) ]]"

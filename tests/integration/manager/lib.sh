@@ -44,6 +44,11 @@ try_start_daemon() {
   done
   return 1
 }
+eventually() {  # eventually SECONDS COMMAND...: the command succeeds within that time
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do (( SECONDS >= deadline )) && return 1; sleep 0.1; done
+}
+
 start_daemon() {
   try_start_daemon "$@" && return 0
   echo "vesseld did not start:"; cat "$work/vesseld.log"; exit 1
