@@ -75,6 +75,12 @@ recipe_build() {
 # process but pid 1, and /init must not then go on to power off (or reboot) by itself while the
 # agent unmounts and does what the host asked. Once /init is gone this waits, starting no process,
 # for the agent to finish.
+# busybox's reboot, poweroff and halt signal pid 1 (TERM, USR2, USR1): the agent, exec'd as pid 1,
+# brings the guest down as the host's `vessel stop` does (sync, end every process, unmount, then
+# the reboot or power-off call). The traps run while this waits for /init (`wait`, not a
+# foreground child, lets them run at once).
+trap 'exec /usr/bin/vessel-agent --end reboot' TERM
+trap 'exec /usr/bin/vessel-agent --end poweroff' USR1 USR2
 [ -x /usr/bin/vessel-agent ] && /usr/bin/vessel-agent &
 # VESSEL_DHCP=eth0 on the kernel command line (the kernel hands undotted name=value parameters to
 # init as environment; vesseld adds it when it plugs the VM into its bridge): eth0 takes its
@@ -83,7 +89,8 @@ recipe_build() {
 if [ "${VESSEL_DHCP:-}" = eth0 ] && ip link show eth0 >/dev/null 2>&1; then
     udhcpc -f -i eth0 -s /usr/share/udhcpc/default.script >/dev/null 2>&1 &
 fi
-/init "$@"
+/init "$@" <&0 &
+wait $!
 mkfifo /run/vessel-init.hold 2>/dev/null
 read -r _ 0<>/run/vessel-init.hold
 while :; do sleep 3600; done

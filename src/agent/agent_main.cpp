@@ -1,9 +1,13 @@
 // vessel-agent: the in-guest agent of Vessel VMs. Started at boot, it serves the host over
 // AF_VSOCK port 7700 (docs/agent-protocol.md); `--listen unix:PATH` serves a unix socket instead,
-// for tests on the host, where shutdown only says what it would do.
+// for tests on the host, where shutdown only says what it would do. `--end poweroff|reboot` brings
+// the guest down at once the way the host's shutdown does: for a guest init's own reboot and
+// poweroff commands.
 #include <signal.h>
+#include <unistd.h>
 
 #include <charconv>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,11 +25,14 @@ using namespace std::chrono_literals;
 using namespace vessel;
 using namespace vessel::agent;
 
-constexpr std::string_view usage = "usage: vessel-agent [--listen vsock|unix:PATH] [--port N]\n";
+constexpr std::string_view usage =
+    "usage: vessel-agent [--listen vsock|unix:PATH] [--port N]\n"
+    "       vessel-agent --end poweroff|reboot\n";
 
 struct Options {
     std::string listen = "vsock";
     uint32_t port = agent_port;
+    std::optional<PowerAction> end;
 };
 
 Result<Options> parse_options(int argc, char** argv) {
@@ -47,6 +54,13 @@ Result<Options> parse_options(int argc, char** argv) {
             if (value != "vsock" && !(value.starts_with("unix:") && value.size() > 5))
                 return fail("--listen {}: must be vsock or unix:PATH", value);
             options.listen = value;
+        } else if (TRY(take("--end"))) {
+            if (value == "poweroff")
+                options.end = PowerAction::poweroff;
+            else if (value == "reboot")
+                options.end = PowerAction::reboot;
+            else
+                return fail("--end {}: must be poweroff or reboot", value);
         } else if (TRY(take("--port"))) {
             auto [end, error] =
                 std::from_chars(value.data(), value.data() + value.size(), options.port);
@@ -71,6 +85,16 @@ int main(int argc, char** argv) {
         log_failure(options.error().message());
         (void)write_all(2, usage);
         return 2;
+    }
+    if (options->end) {
+        // The real sequence ends every other process on the machine: only a guest's init, which
+        // execs the agent for it, may ask (never a program run by hand on a host).
+        if (::getpid() != 1) {
+            log_failure("--end is for the guest's init (pid 1) only");
+            return 2;
+        }
+        GuestPower().shut_down(*options->end);
+        return 1;
     }
     // A host that goes away mid-write must be an EPIPE error on that connection, not our death.
     ::signal(SIGPIPE, SIG_IGN);

@@ -545,11 +545,12 @@ void Manager::watcher_loop() {
             });
         }
         for (const auto& [name, monitor] : ended)
-            record_exit(name, monitor);
+            record_exit(name, monitor, true);
     }
 }
 
-void Manager::record_exit(const std::string& name, const ProcessIdentity& monitor) {
+void Manager::record_exit(const std::string& name, const ProcessIdentity& monitor,
+                          bool restart_rebooted) {
     auto record = store_->find_instance(name);
     if (!record || !*record) return;
     auto instance = make_instance(context_, **record);
@@ -568,6 +569,17 @@ void Manager::record_exit(const std::string& name, const ProcessIdentity& monito
         Json event = {{"type", "lifecycle"}, {"action", "instance-stopped"}, {"instance", name}};
         if (exit && *exit) event["exit"] = {{"code", *code}, {"signal", *signal}};
         events_.publish(std::move(event));
+        // A guest's own reboot brings it back, as under Incus and QEMU: its VMM ended, and a
+        // fresh one is the machine's reset. On another thread: the watcher must not wait for a
+        // boot.
+        if (restart_rebooted && (*record)->type == "vm" && signal == 0 &&
+            code == vmm_exit_guest_reboot) {
+            logger_.info("{}: the guest rebooted; starting it again", name);
+            if (auto restarted = change_state(name, "start", std::chrono::seconds(30), false);
+                !restarted)
+                logger_.warning("{}: restart after the guest's reboot: {}", name,
+                             restarted.error().message());
+        }
     }
 }
 

@@ -113,7 +113,10 @@ class Manager {
     Result<> stop_instance(const std::string& name, std::chrono::milliseconds timeout, bool force);
     void watch(const std::string& name, ProcessIdentity monitor);
     void watcher_loop();
-    void record_exit(const std::string& name, const ProcessIdentity& monitor);
+    // `restart_rebooted`: a VM whose guest rebooted itself is started again (the watcher's case;
+    // never when a stop asked for the exit).
+    void record_exit(const std::string& name, const ProcessIdentity& monitor,
+                     bool restart_rebooted = false);
     // `leases`: the network's MAC -> address map, read once per listing.
     Json to_json(const InstanceRecord& record, const InstanceStatus& status,
                  const std::map<std::string, std::string>& leases);

@@ -34,17 +34,26 @@ struct VmImageMetadata {
     std::optional<std::string> disk;
     std::string append;
     bool agent = false;
+    // The image's own bound on boot to agent-ready (systemd on the emulated board takes a minute
+    // or more); boot.agent_timeout still overrides it.
+    std::optional<std::chrono::seconds> agent_timeout;
 };
 
 Result<VmImageMetadata> read_vm_metadata(const ImageRecord& image) {
     auto metadata_path = image.path + "/metadata.json";
     auto metadata = TRY(parse_json(TRY(read_file(metadata_path)), metadata_path));
     JsonAt at(metadata, metadata_path);
-    return VmImageMetadata{.kernel = TRY(TRY(at.child("kernel")).string()),
+    VmImageMetadata result{.kernel = TRY(TRY(at.child("kernel")).string()),
                            .initrd = TRY(at.optional_string("initrd")),
                            .disk = TRY(at.optional_string("disk")),
                            .append = TRY(at.optional_string("append")).value_or("console=ttyS0"),
                            .agent = TRY(at.optional_boolean("agent")).value_or(false)};
+    if (auto seconds = TRY(at.optional_integer_in<uint32_t>("agent_timeout"))) {
+        if (*seconds < 1 || *seconds > 3600)
+            return fail("{}: agent_timeout: {} is not 1 to 3600 seconds", metadata_path, *seconds);
+        result.agent_timeout = std::chrono::seconds(*seconds);
+    }
+    return result;
 }
 
 }  // namespace
@@ -104,7 +113,7 @@ std::string describe_vmm_exit(const ExitStatus& status) {
             return "powered off";
         case 1:
             return "vmm error";
-        case 2:
+        case vmm_exit_guest_reboot:
             return "rebooted";
         case 3:
             return "crashed";
@@ -161,8 +170,9 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
     // the guest boots with, whatever happened to the file in between.
     if (auto wanted = TRY(limits_from_config(record_.config)).disk_bytes)
         TRY(grow_root_disk(dir + "/" + disk_file, record_.name, *wanted));
-    auto agent_timeout =
-        TRY(agent_timeout_from_config(record_.config)).value_or(default_agent_ready_timeout);
+    auto image_timeout =
+        TRY(read_vm_metadata(image)).agent_timeout.value_or(default_agent_ready_timeout);
+    auto agent_timeout = TRY(agent_timeout_from_config(record_.config)).value_or(image_timeout);
     std::optional<NetAttachment> network;
     if (context_.network_for) network = TRY(context_.network_for(record_.name));
     // The VM's serial console is a terminal the monitor serves (vessel console) and logs.

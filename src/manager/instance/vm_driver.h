@@ -63,6 +63,9 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
 Result<> grow_root_disk(const std::string& path, std::string_view name, uint64_t bytes);
 
 // What a vessel-vmm exit status means.
+// vessel-vmm's exit code when the guest asked to reboot (the VMM ends; a fresh one is the reset).
+inline constexpr int vmm_exit_guest_reboot = 2;
+
 std::string describe_vmm_exit(const ExitStatus& status);
 
 }  // namespace vessel::manager

@@ -254,11 +254,22 @@ if [[ -n $kernel && -n $rootfs ]]; then
   check "list shows rv1 RUNNING VM after the console detached" bash -c "'$vessel_bin' list | grep -E '^rv1 +RUNNING +[0-9.]* *VM'"
   check "restart the VM" "$vessel_bin" restart rv1
   check "data written in the guest survives a restart" bash -c "[[ \$('$vessel_bin' exec rv1 -- cat /root/data) == kept-across-restart ]]"
+  # The guest's own reboot and poweroff commands (busybox signals pid 1): a reboot brings the VM
+  # back as a fresh boot, a poweroff stops it with that reason.
+  sleep 2
+  uptime_before=$("$vessel_bin" exec rv1 -- cut -d' ' -f1 /proc/uptime)
+  "$vessel_bin" exec rv1 -- reboot
+  check "a reboot in the guest brings the VM back, freshly booted" eventually 60 bash -c "awk -v a=\$('$vessel_bin' exec rv1 -- cut -d' ' -f1 /proc/uptime 2>/dev/null || echo 1e9) -v b=$uptime_before 'BEGIN { exit !(a < b) }'"
+  check "and it is RUNNING" bash -c "'$vessel_bin' list | grep -qE '^rv1 +RUNNING'"
   check "stop the VM" "$vessel_bin" stop --timeout 30 rv1
   check "stopped VM shows STOPPED" bash -c "'$vessel_bin' list | grep -E '^rv1 +STOPPED +VM'"
   check "the guest powered itself off (its agent says so)" bash -c "'$vessel_bin' console --show-log rv1 | grep -q 'vessel-agent: powering off'"
   check "its last exit is a guest power-off" bash -c "'$vessel_bin' info rv1 | grep -q 'Last exit: powered off'"
   expect_error "exec into a stopped VM is refused" "is not running" "$vessel_bin" exec rv1 -- true
+  check "start it again" "$vessel_bin" start rv1
+  "$vessel_bin" exec rv1 -- poweroff
+  check "poweroff in the guest stops the VM" eventually 30 bash -c "'$vessel_bin' list | grep -qE '^rv1 +STOPPED'"
+  check "as a guest power-off" bash -c "'$vessel_bin' info rv1 | grep -q 'Last exit: powered off'"
   check "delete the VM" "$vessel_bin" delete rv1
   check "VM delete left nothing" nothing_left rv1
 else

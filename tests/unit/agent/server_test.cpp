@@ -178,6 +178,20 @@ TEST(AgentProgram, RefusesBadArguments) {
     ASSERT_TRUE(ran);
     EXPECT_EQ(ran->status.code, 2);
     EXPECT_NE(ran->err.find("vessel-agent: --listen tcp:1"), std::string::npos) << ran->err;
+    ran = run_capture({VESSEL_AGENT_BINARY, "--end", "halt"});
+    ASSERT_TRUE(ran);
+    EXPECT_EQ(ran->status.code, 2);
+    EXPECT_NE(ran->err.find("--end halt: must be poweroff or reboot"), std::string::npos);
+}
+
+// --end ends every other process and powers the machine off: run by anything but a guest's init
+// (here, on the host running the tests) it must refuse before doing anything.
+TEST(AgentProgram, EndIsRefusedUnlessItIsTheInit) {
+    auto ran = run_capture({VESSEL_AGENT_BINARY, "--end", "poweroff"});
+    ASSERT_TRUE(ran);
+    EXPECT_EQ(ran->status.code, 2);
+    EXPECT_NE(ran->err.find("--end is for the guest's init (pid 1) only"), std::string::npos)
+        << ran->err;
 }
 
 }  // namespace
