@@ -2,7 +2,9 @@
 # (mkfs.ext4 -d): the riscv64-initramfs userland (busybox, /init), plus the guest tools the VM
 # tests and benchmarks run (vsockcat, randread) and vessel-agent (src/agent, the host's way into a
 # Vessel VM over vsock port 7700). /sbin/init starts the agent, then runs /init. 256 MiB, sparse.
-# Boot it with: --disk root.ext4 --append 'root=/dev/vda rw console=ttyS0'. Output: root.ext4.
+# Boot it with: --disk root.ext4 --append 'root=/dev/vda rw console=ttyS0'. Output: root.ext4, and
+# vessel-agent on its own: `vessel image build debian/13 --vm --arch riscv64` bakes it into the
+# Debian riscv64 VM images (src/manager/image/debian_build.cpp).
 
 # The sources of vessel-agent, relative to the repository root, sorted: the agent and what it links
 # (src/base, the protocol), not the host-side client. $1: "cpp" for the translation units only.
@@ -104,6 +106,7 @@ INIT
     done
     guest_step "cross-compile vessel-agent (static riscv64)"
     build_agent "$work" "$work/root/usr/bin/vessel-agent"
+    install -m 0755 "$work/root/usr/bin/vessel-agent" "$out/vessel-agent"
     guest_step "mkfs.ext4 -d: root.ext4 (256 MiB, sparse)"
     rm -f "$out/root.ext4"
     truncate -s 256M "$out/root.ext4"

@@ -295,10 +295,18 @@ int main(int argc, char** argv) {
     image_import->add_flag("--agent", agent, "the disk's guest starts vessel-agent at boot");
     image_import->add_option("--append", append, "kernel command line");
     std::string distribution;
+    std::string architecture;
     auto* image_build = image_cmd->add_subcommand(
-        "build", "build an image: build debian/12 [--alias NAME] (debootstrap, cached)");
+        "build",
+        "build an image: build debian/12|debian/13 [--vm [--arch riscv64]] [--alias NAME] "
+        "(debootstrap, cached)");
     image_build->add_option("distribution", distribution)->required();
     image_build->add_option("--alias", alias, "name for the image (default: the distribution)");
+    image_build->add_flag("--vm", vm,
+                          "a VM image: kernel, initramfs and a root disk with systemd and "
+                          "vessel-agent");
+    image_build->add_option("--arch", architecture,
+                            "a VM image's architecture: this host's (default) or riscv64");
     auto* image_delete = image_cmd->add_subcommand("delete", "delete an image");
     image_delete->add_option("name", name)->required();
 
@@ -587,8 +595,10 @@ int main(int argc, char** argv) {
                 });
             }).detach();
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            TRY(cli.run("POST", "/1.0/images",
-                        Json{{"type", "build"}, {"distribution", distribution}, {"alias", alias}}));
+            Json body{{"type", "build"}, {"distribution", distribution}, {"alias", alias}};
+            if (vm) body["vm"] = true;
+            if (!architecture.empty()) body["architecture"] = architecture;
+            TRY(cli.run("POST", "/1.0/images", body));
             std::printf("Image %s built\n", name.c_str());
             return 0;
         }();

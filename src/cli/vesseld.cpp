@@ -107,6 +107,14 @@ int main(int argc, char** argv) {
         *option = ::access((own_directory + "/" + name).c_str(), X_OK) == 0
                       ? own_directory + "/" + name
                       : std::string(name);
+    // The agent baked into VM images of this host's architecture: beside vesseld when installed,
+    // in src/agent/ of the build tree.
+    for (const auto& candidate :
+         {own_directory + "/vessel-agent", own_directory + "/../agent/vessel-agent"})
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            options.agent_binary = candidate;
+            break;
+        }
     bool debug = false;
     app.add_option("--socket", socket_path, "unix socket of the API (mode 0600)")
         ->envname("VESSEL_SOCKET");
@@ -122,6 +130,9 @@ int main(int argc, char** argv) {
                    "the bridge's IPv4 address, x.y.z.1; containers get x.y.z.2-254");
     app.add_option("--image-cache", options.image_cache,
                    "where `vessel image build` keeps the root filesystems it built");
+    app.add_option("--agent", options.agent_binary,
+                   "static vessel-agent that `vessel image build --vm` bakes into this host's "
+                   "architecture's VM images (default: beside vesseld)");
     app.add_option("--guest-cache", options.guest_cache,
                    "where `make guest` left the riscv64/busybox kernel and root disk");
     app.add_option("--cgroup-parent", options.cgroup_parent,

@@ -145,26 +145,70 @@ Result<std::optional<NetAttachment>> Manager::network_for(const std::string& ins
                          .mac = BridgeNetwork::mac_for(instance)};
 }
 
-Result<OperationRecord> Manager::build_image(const std::string& distribution, std::string alias) {
+Result<OperationRecord> Manager::build_image(const std::string& distribution, std::string alias,
+                                             bool vm, std::string architecture) {
     std::string suite = TRY(debian_suite(distribution));
+    // Incus and uname say x86_64 and aarch64 where Debian says amd64 and arm64.
+    if (architecture == "x86_64") architecture = "amd64";
+    if (architecture == "aarch64") architecture = "arm64";
+    if (architecture.empty()) architecture = host_debian_architecture();
+    std::string agent;
+    if (vm) {
+        TRY(check_vm_build(suite, architecture));
+        bool own = architecture == host_debian_architecture();
+        agent = own ? options_.agent_binary : options_.guest_cache + "/riscv64-rootfs/vessel-agent";
+        if (auto usable = check_static_program(agent, architecture); !usable)
+            return std::unexpected(usable.error().context(
+                own ? "the guest agent (vessel-agent beside vesseld, or vesseld --agent)"
+                    : "the riscv64 guest agent (built by `make guest`)"));
+    } else if (architecture != host_debian_architecture()) {
+        return fail_errno(EINVAL,
+                          fmt::format("a container image runs on this host's kernel ({}): a {} "
+                                      "image can only be a VM (--vm)",
+                                      host_debian_architecture(), architecture));
+    }
     if (alias.empty()) alias = distribution;
-    if (TRY(store_->find_image(alias)))
-        return fail_errno(
-            EEXIST, fmt::format("image {} already exists (delete it to build it again)", alias));
-    return operations_->start("image-build", "", [this, distribution, suite, alias]() -> Result<> {
-        auto progress = [this, &alias](const std::string& line) {
-            events_.publish(
-                {{"type", "progress"}, {"metadata", {{"image", alias}, {"message", line}}}});
-        };
-        auto tarball = TRY(build_debian_tarball(
-            {.distribution = distribution, .cache_dir = options_.image_cache}, progress));
-        progress("importing " + tarball);
-        TRY(images_->import_rootfs_tarball(
-            tarball, alias, fmt::format("Debian GNU/Linux {} minbase (debootstrap)", suite),
-            {"/sbin/vessel-init"}));
-        progress("image " + alias + " is ready");
-        return {};
-    });
+    if (auto taken = TRY(store_->find_image(alias)))
+        return fail_errno(EEXIST, fmt::format("image {} already exists (a {} image; delete it to "
+                                              "build it again, or name this one with --alias)",
+                                              alias, taken->type));
+    return operations_->start(
+        "image-build", "",
+        [this, distribution, suite, alias, vm, architecture, agent]() -> Result<> {
+            auto progress = [this, &alias](const std::string& line) {
+                events_.publish(
+                    {{"type", "progress"}, {"metadata", {{"image", alias}, {"message", line}}}});
+            };
+            DebianBuild build{.distribution = distribution,
+                              .architecture = architecture,
+                              .cache_dir = options_.image_cache};
+            if (vm) {
+                TRY(build_debian_vm(
+                    build, agent, progress, [&](const DebianVmFiles& files) -> Result<> {
+                        progress("importing the kernel, initramfs and root disk");
+                        TRY(images_->import_vm(
+                            {.kernel = files.kernel,
+                             .initrd = files.initrd,
+                             .disk = files.disk,
+                             .append = files.append,
+                             .agent = true,
+                             .description = fmt::format(
+                                 "Debian GNU/Linux {} {} VM: systemd, vessel-agent (debootstrap)",
+                                 suite, architecture),
+                             .agent_timeout_s = files.agent_timeout_s},
+                            alias));
+                        return {};
+                    }));
+            } else {
+                auto tarball = TRY(build_debian_tarball(build, progress));
+                progress("importing " + tarball);
+                TRY(images_->import_rootfs_tarball(
+                    tarball, alias, fmt::format("Debian GNU/Linux {} minbase (debootstrap)", suite),
+                    {"/sbin/vessel-init"}));
+            }
+            progress("image " + alias + " is ready");
+            return {};
+        });
 }
 
 Result<Json> Manager::list_networks() {

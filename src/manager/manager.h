@@ -31,6 +31,9 @@ struct ManagerOptions {
     std::string busybox = "/bin/busybox";
     std::string guest_cache = "/var/cache/vessel/guest";   // `make guest`'s output (guest/)
     std::string image_cache = "/var/cache/vessel/images";  // built image tarballs (debootstrap)
+    // The static vessel-agent baked into VM images of this host's architecture; riscv64's comes
+    // from guest_cache (riscv64-rootfs/vessel-agent).
+    std::string agent_binary = "vessel-agent";
     // The managed container network (bridge, NAT, DHCP); an empty name: none.
     std::string bridge = "vessel0";
     std::string bridge_gateway = "10.87.0.1";
@@ -87,9 +90,11 @@ class Manager {
     // container, EBUSY for a stopped VM.
     Result<std::string> console_socket(const std::string& name);
 
-    // `image build debian/12`: an operation that debootstraps (or takes from the cache) and
-    // imports the image; its progress lines go out as "progress" events naming the alias.
-    Result<OperationRecord> build_image(const std::string& distribution, std::string alias);
+    // `image build debian/12 [--vm] [--arch riscv64]`: an operation that debootstraps (or takes
+    // from the cache) and imports the image; its progress lines go out as "progress" events naming
+    // the alias. `architecture` (Debian's name) is this host's when empty.
+    Result<OperationRecord> build_image(const std::string& distribution, std::string alias,
+                                        bool vm = false, std::string architecture = {});
 
     Result<Json> list_networks();
     // Refused (EBUSY) while containers are plugged in; ENOENT for another name.

@@ -112,6 +112,9 @@ riscv64-rootfs)
         file -b "$scratch/$tool" | grep -Eq 'RISC-V.*statically linked' ||
             test_fail "$tool is not a static RISC-V binary: $(file -b "$scratch/$tool")"
     done
+    # The agent on its own, for the Debian VM images vesseld builds, is the disk's.
+    cmp -s "$dir/vessel-agent" "$scratch/vessel-agent" ||
+        test_fail "$dir/vessel-agent is not $image's /usr/bin/vessel-agent"
     echo "ok: $image: clean sparse ext4 with /sbin/init, vessel-agent and the guest tools"
     ;;
 x86_64-initramfs)

@@ -247,7 +247,9 @@ Result<OperationRecord> build_image(Manager& m, const Json& body) {
     JsonAt at(body, "request body");
     auto distribution = TRY(input(at.optional_string("distribution"))).value_or("");
     auto alias = TRY(input(at.optional_string("alias"))).value_or("");
-    return m.build_image(distribution, alias);
+    auto vm = TRY(input(at.optional_boolean("vm"))).value_or(false);
+    auto architecture = TRY(input(at.optional_string("architecture"))).value_or("");
+    return m.build_image(distribution, alias, vm, architecture);
 }
 
 }  // namespace

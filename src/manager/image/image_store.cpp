@@ -255,6 +255,7 @@ Result<ImageRecord> ImageStore::import_vm(const VmImageSource& source, const std
             metadata["disk"] = "disk.img";
         }
         if (source.agent) metadata["agent"] = true;
+        if (source.agent_timeout_s) metadata["agent_timeout"] = *source.agent_timeout_s;
         return write_new_file(temporary + "/metadata.json",
                               TRY(dump_json_exact(metadata, "metadata.json", 2)));
     };
@@ -265,7 +266,9 @@ Result<ImageRecord> ImageStore::import_vm(const VmImageSource& source, const std
     return commit(temporary, {.fingerprint = fingerprint,
                               .type = "vm",
                               .path = "",
-                              .description = fmt::format("kernel {}", source.kernel),
+                              .description = source.description.empty()
+                                                 ? fmt::format("kernel {}", source.kernel)
+                                                 : source.description,
                               .aliases = {alias}});
 }
 

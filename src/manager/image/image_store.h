@@ -4,6 +4,8 @@
 // and renamed into place, then recorded in the database: a failure at any step leaves nothing.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -19,6 +21,9 @@ struct VmImageSource {
     std::string disk;    // empty: none; else the root disk each instance gets a copy of
     std::string append = "console=ttyS0";
     bool agent = false;
+    std::string description;  // empty: "kernel <path>"
+    // Seconds an instance's start waits for the agent (vesseld's default when unset).
+    std::optional<uint32_t> agent_timeout_s;
 };
 
 class ImageStore {

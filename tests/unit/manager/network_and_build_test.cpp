@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "base/file.h"
+#include "base/process.h"
 #include "manager/image/debian_build.h"
 #include "manager/network/bridge_network.h"
 #include "temp_dir.h"
@@ -37,9 +38,79 @@ TEST(BridgeNetwork, RejectsNamesAndAddressesItCannotUse) {
 
 TEST(DebianBuild, OnlyDistributionsItCanBuild) {
     EXPECT_EQ(debian_suite("debian/12").value(), "bookworm");
+    EXPECT_EQ(debian_suite("debian/13").value(), "trixie");
+    EXPECT_EQ(debian_suite("debian/trixie").value(), "trixie");
     auto other = debian_suite("ubuntu/24.04");
     ASSERT_FALSE(other);
     EXPECT_EQ(other.error().code(), EINVAL);
+}
+
+TEST(DebianBuild, HostArchitectureInDebiansNames) {
+    auto dpkg = run_checked({"dpkg", "--print-architecture"});
+    ASSERT_TRUE(dpkg) << dpkg.error().message();
+    EXPECT_EQ(host_debian_architecture() + "\n", *dpkg);
+}
+
+TEST(DebianBuild, VmImagesForThisHostAndForTheEmulatedRiscvBoard) {
+    std::string host = host_debian_architecture();
+    EXPECT_TRUE(check_vm_build("bookworm", host));
+    EXPECT_TRUE(check_vm_build("trixie", "riscv64"));
+    // Debian 12 was never released for riscv64.
+    auto old = check_vm_build("bookworm", "riscv64");
+    ASSERT_FALSE(old);
+    EXPECT_EQ(old.error().code(), EINVAL);
+    EXPECT_NE(old.error().message().find("debian/13"), std::string::npos) << old.error().message();
+    // Neither this host's kernel (KVM) nor the emulated board runs it.
+    auto other = check_vm_build("trixie", host == "s390x" ? "ppc64el" : "s390x");
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().code(), EINVAL);
+}
+
+class AgentBinaries : public TempDirTest {
+  protected:
+    // An ELF64 little-endian header for `machine` with `interp` program headers of type PT_INTERP
+    // (3) and one PT_LOAD (1).
+    std::string elf(const std::string& name, uint16_t machine, bool interp) {
+        std::string bytes(64 + 2 * 56, '\0');
+        bytes.replace(0, 6,
+                      std::string("\x7f"
+                                  "ELF\x02\x01"));
+        bytes[18] = static_cast<char>(machine & 0xff);
+        bytes[19] = static_cast<char>(machine >> 8);
+        bytes[32] = 64;  // e_phoff
+        bytes[54] = 56;  // e_phentsize
+        bytes[56] = 2;   // e_phnum
+        bytes[64] = 1;
+        bytes[64 + 56] = interp ? 3 : 1;
+        EXPECT_TRUE(write_file_atomic(path(name), bytes, 0755));
+        return path(name);
+    }
+};
+
+TEST_F(AgentBinaries, OnlyAStaticProgramOfTheImagesArchitecture) {
+    EXPECT_TRUE(check_static_program(elf("riscv", 243, false), "riscv64"));
+    EXPECT_TRUE(check_static_program(elf("x86", 62, false), "amd64"));
+    auto wrong = check_static_program(elf("x86-2", 62, false), "riscv64");
+    ASSERT_FALSE(wrong);
+    EXPECT_NE(wrong.error().message().find("is not a riscv64 program"), std::string::npos)
+        << wrong.error().message();
+    auto dynamic = check_static_program(elf("dynamic", 243, true), "riscv64");
+    ASSERT_FALSE(dynamic);
+    EXPECT_NE(dynamic.error().message().find("dynamically linked"), std::string::npos)
+        << dynamic.error().message();
+    ASSERT_TRUE(write_file_atomic(path("script"), "#!/bin/sh\n", 0755));
+    auto script = check_static_program(path("script"), "amd64");
+    ASSERT_FALSE(script);
+    EXPECT_EQ(script.error().code(), EINVAL);
+    auto missing = check_static_program(path("nothing"), "amd64");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code(), ENOENT);
+}
+
+TEST_F(AgentBinaries, TheRealAgentIsStaticAndTheHostsShellIsNot) {
+    std::string host = host_debian_architecture();
+    EXPECT_TRUE(check_static_program(VESSEL_AGENT_BINARY, host));
+    EXPECT_FALSE(check_static_program("/bin/sh", host));
 }
 
 class AptSources : public TempDirTest {
@@ -83,6 +154,23 @@ TEST_F(AptSources, DisabledStanzasAndOtherSuitesAreSkipped) {
     auto missing = debian_archive_for(dir_, "trixie");
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().code(), ENOENT);
+}
+
+TEST_F(AptSources, AnotherReleaseComesFromTheArchiveOfTheHostsOwn) {
+    ASSERT_TRUE(write_file_atomic(path("sources.list.d/debian.sources"),
+                                  "Types: deb\nURIs: http://archive.example/debian\n"
+                                  "Suites: bookworm bookworm-updates\nComponents: main\n"));
+    ASSERT_TRUE(write_file_atomic(path("os-release"),
+                                  "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+                                  "VERSION_CODENAME=bookworm\nID=debian\n"));
+    EXPECT_EQ(debian_archive_for_build(dir_, "trixie", path("os-release")).value(),
+              "http://archive.example/debian");
+    EXPECT_EQ(debian_archive_for_build(dir_, "bookworm", path("os-release")).value(),
+              "http://archive.example/debian");
+    // Without knowing the host's release there is no archive to take.
+    auto unknown = debian_archive_for_build(dir_, "trixie", path("no-os-release"));
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code(), ENOENT);
 }
 
 }  // namespace
