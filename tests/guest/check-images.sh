@@ -106,7 +106,9 @@ riscv64-rootfs)
     sbin_init=$(debugfs -R 'cat /sbin/init' "$image" 2>/dev/null)
     grep -q '&& /usr/bin/vessel-agent &$' <<<"$sbin_init" ||
         test_fail "$image: /sbin/init does not start vessel-agent"
-    grep -q '^/init "\$@"$' <<<"$sbin_init" || test_fail "$image: /sbin/init does not run /init"
+    grep -q '^/init "\$@" <&0 &$' <<<"$sbin_init" || test_fail "$image: /sbin/init does not run /init"
+    grep -q "^trap 'exec /usr/bin/vessel-agent --end reboot' TERM$" <<<"$sbin_init" ||
+        test_fail "$image: /sbin/init does not turn the guest's reboot command into the agent's"
     for tool in vsockcat vessel-agent; do
         debugfs -R "dump /usr/bin/$tool $scratch/$tool" "$image" >/dev/null 2>&1
         file -b "$scratch/$tool" | grep -Eq 'RISC-V.*statically linked' ||
