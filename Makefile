@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test unit-test demo bench format clean guest guest-paths
+.PHONY: all deps configure build test test-slow unit-test demo bench format clean guest guest-paths
 
 all: build
 
@@ -28,7 +28,11 @@ guest-paths:
 
 # Every test: unit tests and the integration tests that run real containers and VMs (root).
 test: build guest
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -LE slow -j $(JOBS)
+
+# The tests too slow for every run (label `slow`): the riscv64 Debian VM built and booted.
+test-slow: build guest
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L slow
 
 unit-test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L unit -j $(JOBS)
