@@ -3,11 +3,14 @@
 // it (raise interrupt lines, write its mtimecmp, ask it to stop) is atomic and wakes it from WFI.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "vm/devices/bus.h"
 #include "vm/memory/guest_memory.h"
@@ -69,7 +72,11 @@ class Hart {
     // at its next block boundary (or at once when it sleeps in WFI). Returns a ticket for
     // flush_done(): the caller must not return to its guest before the flush is done, because the
     // guest kernel frees or rewrites the old pages as soon as the call returns.
-    uint64_t request_flush() {
+    // `code`: decoded instructions too (remote fence.i); without it only translations go
+    // (remote sfence.vma): decoded code is keyed by physical page and checked against stores to
+    // it, so a changed mapping leaves it valid.
+    uint64_t request_flush(bool code = true) {
+        if (code) flush_code_requested_.store(true, std::memory_order_release);
         uint64_t ticket = flush_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
         kick();
         return ticket;
@@ -112,9 +119,14 @@ class Hart {
         attention_.store(true, std::memory_order_relaxed);
         return known;
     }
+    // Pages of decoded code allocated so far (bounded by kMaxDecodedPages), for tests.
+    size_t decoded_pages_allocated() const { return decoded_pool_.size(); }
+    static constexpr unsigned max_decoded_pages() { return kMaxDecodedPages; }
     // Drops every cached translation and decoded instruction. On the hart's own thread only;
     // other threads use request_flush().
     void flush_all_caches();
+    // Drops the cached translations only (a local or remote sfence.vma). Own thread only.
+    void flush_translations() { flush_tlb(); }
 
     uint64_t fp_reg(unsigned index) const { return f_[index & 31]; }
 
@@ -139,7 +151,13 @@ class Hart {
         // is one load from a pointer walking alongside the slot pointer.
         const void* handlers[2048 + 2];
     };
-    static constexpr unsigned kDecodedPages = 64;
+    // Decoded code is kept per guest-physical page in a pool of at most kMaxDecodedPages pages,
+    // each allocated when first used and then recycled round-robin: a Linux working set (kernel,
+    // libc, busybox) fits, and memory stays bounded (256 x 41 KiB, about 10 MiB per hart, at most).
+    // A direct-mapped index finds a page in one load; a miss there falls back to a map of every
+    // pooled page, so two hot pages that share an index slot are not decoded again and again.
+    static constexpr unsigned kMaxDecodedPages = 256;
+    static constexpr unsigned kDecodedIndexSize = 1024;
 
     // Interpreter.
     void run_block();
@@ -150,6 +168,10 @@ class Hart {
     bool take_interrupt_if_pending();
     void wait_for_interrupt();
     DecodedPage* code_page_for_pc();
+    // The pooled page for paddr_page: found, free, or the next victim (not yet valid for it).
+    DecodedPage* decoded_page_for(uint64_t paddr_page);
+    // Forgets every decoded page (fence.i, a remote fence.i, reset); the pool is kept for reuse.
+    void drop_decoded_pages();
     const Insn& fetch_slow(const Insn& cached);
 
     // Traps.
@@ -231,10 +253,11 @@ class Hart {
     std::atomic<uint64_t> lines_{0};  // MSIP, MEIP, SEIP from the board
     std::atomic<uint64_t> mtimecmp_{~uint64_t{0}};
     std::atomic<bool> stop_{false};
-    std::atomic<bool> attention_{true};         // something changed: re-check interrupts now
-    std::atomic<uint64_t> flush_requested_{0};  // tickets handed out by request_flush()
-    std::atomic<uint64_t> flush_served_{0};     // the last ticket the hart has served
-    std::atomic<bool> running_{false};          // inside run() on its thread
+    std::atomic<bool> attention_{true};              // something changed: re-check interrupts now
+    std::atomic<uint64_t> flush_requested_{0};       // tickets handed out by request_flush()
+    std::atomic<uint64_t> flush_served_{0};          // the last ticket the hart has served
+    std::atomic<bool> flush_code_requested_{false};  // a pending request includes decoded code
+    std::atomic<bool> running_{false};               // inside run() on its thread
     std::atomic<bool> ssip_posted_{false};
     std::mutex wait_mutex_;
     std::condition_variable wait_cv_;
@@ -245,7 +268,11 @@ class Hart {
     TlbEntry tlb_[3][kTlbEntries];  // indexed by Access
     uint64_t fetch_key_ = 0;        // privilege key for fetch TLB tags
     uint64_t data_key_ = 0;         // privilege key for load/store TLB tags (MPRV applied)
-    std::unique_ptr<DecodedPage[]> decoded_;
+    std::vector<std::unique_ptr<DecodedPage>> decoded_pool_;
+    size_t decoded_in_use_ = 0;  // pool pages handed out since the last drop
+    size_t next_decoded_victim_ = 0;
+    std::unordered_map<uint64_t, DecodedPage*> decoded_by_paddr_;
+    std::array<DecodedPage*, kDecodedIndexSize> decoded_index_{};
     bool end_block_ = false;         // an instruction changed state the block loop caches
     uint64_t next_timer_check_ = 0;  // instret at which to look at the clock again
 };

@@ -39,8 +39,7 @@ constexpr uint64_t kMenvcfgStce = bit(63), kEnvcfgFiom = 1;
 
 }  // namespace
 
-Hart::Hart(const MachineContext& machine, uint64_t hart_id)
-    : machine_(machine), hart_id_(hart_id), decoded_(new DecodedPage[kDecodedPages]) {
+Hart::Hart(const MachineContext& machine, uint64_t hart_id) : machine_(machine), hart_id_(hart_id) {
     reset(0, Priv::machine);
 }
 
@@ -73,8 +72,16 @@ void Hart::reset(uint64_t pc, Priv priv) {
 
 void Hart::flush_all_caches() {
     flush_tlb();
-    for (unsigned p = 0; p < kDecodedPages; ++p)
-        decoded_[p].paddr_page = ~uint64_t{0};
+    drop_decoded_pages();
+}
+
+void Hart::drop_decoded_pages() {
+    for (size_t p = 0; p < decoded_in_use_; ++p)
+        decoded_pool_[p]->paddr_page = ~uint64_t{0};
+    decoded_in_use_ = 0;
+    next_decoded_victim_ = 0;
+    decoded_by_paddr_.clear();
+    decoded_index_.fill(nullptr);
 }
 
 // --- Thread-safe controls ---

@@ -73,7 +73,11 @@ void Hart::run() {
 void Hart::serve_flush_requests() {
     uint64_t requested = flush_requested_.load(std::memory_order_acquire);
     if (requested == flush_served_.load(std::memory_order_relaxed)) return;
-    flush_all_caches();
+    // Read after the ticket: a request's flag is set before its ticket is taken.
+    if (flush_code_requested_.exchange(false, std::memory_order_acq_rel))
+        flush_all_caches();
+    else
+        flush_tlb();
     flush_served_.store(requested, std::memory_order_release);
 }
 
@@ -102,16 +106,42 @@ Hart::DecodedPage* Hart::code_page_for_pc() {
         fill.paddr_page = paddr_page;
         fill.code_flag = machine_.code_pages.code_flag(paddr_page);
     }
-    DecodedPage& page = decoded_[(paddr_page >> 12) % kDecodedPages];
-    if (page.paddr_page == paddr_page) {
-        if (page.generation == machine_.code_pages.generation(paddr_page)) return &page;
-    }
+    DecodedPage*& indexed = decoded_index_[(paddr_page >> 12) % kDecodedIndexSize];
+    if (!indexed || indexed->paddr_page != paddr_page) indexed = decoded_page_for(paddr_page);
+    DecodedPage& page = *indexed;
+    if (page.paddr_page == paddr_page &&
+        page.generation == machine_.code_pages.generation(paddr_page))
+        return &page;
     machine_.code_pages.mark_code(paddr_page);
     page.paddr_page = paddr_page;
     page.generation = machine_.code_pages.generation(paddr_page);
     // Dispatch goes through `handlers`, which run_block() resets: the slots need no clearing.
     page.handlers_valid = false;
     return &page;
+}
+
+Hart::DecodedPage* Hart::decoded_page_for(uint64_t paddr_page) {
+    if (auto found = decoded_by_paddr_.find(paddr_page); found != decoded_by_paddr_.end())
+        return found->second;
+    DecodedPage* page;
+    if (decoded_in_use_ < decoded_pool_.size()) {
+        page = decoded_pool_[decoded_in_use_++].get();
+    } else if (decoded_pool_.size() < kMaxDecodedPages) {
+        decoded_pool_.push_back(std::make_unique<DecodedPage>());
+        page = decoded_pool_.back().get();
+        ++decoded_in_use_;
+    } else {
+        // Full: the oldest page handed out goes (round-robin), with its index entry.
+        page = decoded_pool_[next_decoded_victim_].get();
+        next_decoded_victim_ = (next_decoded_victim_ + 1) % kMaxDecodedPages;
+        decoded_by_paddr_.erase(page->paddr_page);
+        DecodedPage*& slot = decoded_index_[(page->paddr_page >> 12) % kDecodedIndexSize];
+        if (slot == page) slot = nullptr;
+    }
+    // Not valid for this page until code_page_for_pc() fills it in.
+    page->paddr_page = ~uint64_t{0};
+    decoded_by_paddr_[paddr_page] = page;
+    return page;
 }
 
 // Threaded dispatch (GCC labels as values): every handler ends with its own indirect jump to the
@@ -348,8 +378,9 @@ handler_jalr : {
     if (in->imm) std::atomic_thread_fence(std::memory_order_seq_cst);
     NEXT();
     SHARED(fence_i)
-    for (unsigned p = 0; p < kDecodedPages; ++p)
-        decoded_[p].paddr_page = ~uint64_t{0};
+    // The block's own page stays allocated (the pool is only recycled), so leaving through it is
+    // safe.
+    drop_decoded_pages();
     goto retire_and_leave;
     SHARED(ecall)
     SYNC();

@@ -104,16 +104,20 @@ std::optional<std::vector<unsigned>> Sbi::targets(uint64_t mask, uint64_t mask_b
     return result;
 }
 
-void Sbi::flush(riscv::Hart& caller, const std::vector<unsigned>& harts) {
+void Sbi::flush(riscv::Hart& caller, const std::vector<unsigned>& harts, bool code) {
     std::vector<std::pair<riscv::Hart*, uint64_t>> pending;
     for (unsigned index : harts) {
         riscv::Hart& target = *harts_[index];
         // The caller is inside an ECALL on its own thread: it may drop its own caches now (as
         // fence.i does); other harts drop theirs at their next block boundary.
-        if (&target == &caller)
-            caller.flush_all_caches();
-        else
-            pending.emplace_back(&target, target.request_flush());
+        if (&target == &caller) {
+            if (code)
+                caller.flush_all_caches();
+            else
+                caller.flush_translations();
+        } else {
+            pending.emplace_back(&target, target.request_flush(code));
+        }
     }
     // The guest reuses the pages as soon as the call returns, so wait for every target (a
     // target serves requests within one block, or at once from WFI). Serving our own requests
@@ -168,8 +172,10 @@ Sbi::Return Sbi::rfence(riscv::Hart& caller, uint64_t fid, uint64_t mask, uint64
     if (fid > 2) return {kErrNotSupported, 0};  // the hypervisor-extension fences
     auto harts = targets(mask, mask_base);
     if (!harts) return {kErrInvalidParam, 0};
-    // The hart keeps no per-address or per-ASID state worth sparing: a full flush is exact.
-    flush(caller, *harts);
+    // The hart keeps no per-address or per-ASID state worth sparing: a full flush of what the
+    // fence names is exact. Function 0 is remote fence.i; 1 and 2 are sfence.vma (with an ASID),
+    // which leave decoded code alone (it is keyed by physical page).
+    flush(caller, *harts, fid == 0);
     return {kSuccess, 0};
 }
 
@@ -267,7 +273,7 @@ bool Sbi::legacy(riscv::Hart& hart, uint64_t eid) {
                 for (unsigned index : all)
                     harts_[index]->post_supervisor_software_interrupt();
             else
-                flush(hart, all);
+                flush(hart, all, eid == 5);  // 5: legacy remote fence.i; 6, 7: sfence.vma
             hart.set_reg(10, 0);
             return true;
         }

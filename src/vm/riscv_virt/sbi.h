@@ -65,7 +65,8 @@ class Sbi : public riscv::EcallHandler {
     bool legacy(riscv::Hart& hart, uint64_t eid);
     // The harts a (mask, base) pair names; nullopt when it names one that does not exist.
     std::optional<std::vector<unsigned>> targets(uint64_t mask, uint64_t mask_base) const;
-    void flush(riscv::Hart& caller, const std::vector<unsigned>& harts);
+    // `code`: decoded instructions too (remote fence.i), not only translations (sfence.vma).
+    void flush(riscv::Hart& caller, const std::vector<unsigned>& harts, bool code);
 
     const vm::GuestMemory& memory_;
     std::span<riscv::Hart* const> harts_;

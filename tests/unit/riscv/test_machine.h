@@ -1,5 +1,5 @@
-// A machine for hart tests: 1 MiB of RAM at 0x80000000, no devices, and what a hart needs of its
-// board (memory, bus, clock, decoded-code tracking).
+// A machine for hart tests: RAM at 0x80000000 (1 MiB unless asked), no devices, and what a hart
+// needs of its board (memory, bus, clock, decoded-code tracking).
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,8 @@ namespace vessel::riscv {
 struct TestMachine {
     static constexpr uint64_t kRamBase = 0x80000000;
 
-    TestMachine() : memory(make_memory()), code_pages(std::move(*CodePages::create(memory))) {}
+    explicit TestMachine(uint64_t ram_bytes = 1 << 20)
+        : memory(make_memory(ram_bytes)), code_pages(std::move(*CodePages::create(memory))) {}
 
     // Copies a program (32-bit instruction words) to the start of RAM.
     bool load(std::span<const uint32_t> program) const {
@@ -22,8 +23,8 @@ struct TestMachine {
             .has_value();
     }
 
-    static vm::GuestMemory make_memory() {
-        vm::RamLayout layout[] = {{kRamBase, 1 << 20}};
+    static vm::GuestMemory make_memory(uint64_t ram_bytes) {
+        vm::RamLayout layout[] = {{kRamBase, ram_bytes}};
         return std::move(*vm::GuestMemory::create(layout));
     }
 
