@@ -194,11 +194,14 @@ std::optional<std::string> archive_in_one_line(const std::string& text, const st
 
 // A directory for one build's work, removed with everything in it when the build ends, failed or
 // not. Only this process writes there; --one-file-system keeps rm out of anything still mounted.
+// Named after the building process (".build-PID-XXXXXX"): the next build removes those of a
+// vesseld that died before its own clean-up could run.
 class ScratchDirectory {
   public:
     static Result<ScratchDirectory> make(const std::string& parent) {
         TRY(make_directories(parent, 0700));
-        std::string pattern = parent + "/.build-XXXXXX";
+        remove_abandoned(parent);
+        std::string pattern = fmt::format("{}/.build-{}-XXXXXX", parent, ::getpid());
         if (::mkdtemp(pattern.data()) == nullptr)
             return fail_errno(fmt::format("create a build directory in {}", parent));
         return ScratchDirectory(std::move(pattern));
@@ -214,6 +217,28 @@ class ScratchDirectory {
 
   private:
     explicit ScratchDirectory(std::string path) : path_(std::move(path)) {}
+
+    static void remove_abandoned(const std::string& parent) {
+        struct CloseDir {
+            void operator()(DIR* dir) const { ::closedir(dir); }
+        };
+        std::unique_ptr<DIR, CloseDir> dir(::opendir(parent.c_str()));
+        if (!dir) return;
+        std::vector<std::string> abandoned;
+        while (dirent* entry = ::readdir(dir.get())) {
+            std::string_view name = entry->d_name;
+            if (!name.starts_with(".build-")) continue;
+            char* end = nullptr;
+            long pid = std::strtol(entry->d_name + 7, &end, 10);
+            if (end == entry->d_name + 7 || (*end != '-' && *end != '\0') || pid <= 0) continue;
+            if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+                abandoned.push_back(parent + "/" + entry->d_name);
+        }
+        for (const auto& path : abandoned)
+            (void)run_capture({"rm", "-rf", "--one-file-system", "--", path},
+                              std::chrono::minutes(5));
+    }
+
     std::string path_;
 };
 
