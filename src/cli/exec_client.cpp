@@ -150,12 +150,21 @@ class ExecSession {
     Result<> send_outgoing() {
         ssize_t n = ::send(connection_, outgoing_.data(), outgoing_.size(), MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return {};
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            // The far end stopped reading: it ended the operation, and its last frames (an error
+            // reply that says why, or the exit) are still there to read.
+            outgoing_.clear();
+            stdin_open_ = false;
+            sending_closed_ = true;
+            return {};
+        }
         if (n < 0) return fail_errno("exec: write to vesseld");
         outgoing_.erase(0, static_cast<size_t>(n));
         return {};
     }
 
     Result<> read_input(std::vector<char>& buffer) {
+        if (sending_closed_) return {};
         ssize_t n = ::read(0, buffer.data(), buffer.size());
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return {};
         if (n <= 0) {
@@ -173,6 +182,7 @@ class ExecSession {
     void take_signals(int fd) {
         signalfd_siginfo info{};
         while (::read(fd, &info, sizeof info) == sizeof info) {
+            if (sending_closed_) continue;
             auto signal = static_cast<int>(info.ssi_signo);
             if (signal == SIGWINCH) {
                 if (!options_.tty) continue;
@@ -189,6 +199,7 @@ class ExecSession {
     bool stdin_open_;
     agent::FrameDecoder decoder_;
     std::string outgoing_;  // encoded frames not yet sent
+    bool sending_closed_ = false;
 };
 
 }  // namespace

@@ -478,6 +478,7 @@ Result<std::shared_ptr<Instance>> Manager::running_instance(const std::string& n
 Result<Manager::StreamSession> Manager::exec_stream(const std::string& name, ExecSpec spec) {
     if (spec.argv.empty()) return invalid("exec: the command is empty");
     auto instance = TRY(running_instance(name));
+    TRY(instance->can_serve("exec"));
     return [instance, spec = std::move(spec)](int connection) {
         return instance->exec_stream(spec, connection);
     };
@@ -486,6 +487,7 @@ Result<Manager::StreamSession> Manager::exec_stream(const std::string& name, Exe
 Result<Manager::StreamSession> Manager::push_stream(const std::string& name, PushTarget target) {
     TRY(with_context(check_instance_file_path(target.path), "file push"));
     auto instance = TRY(running_instance(name));
+    TRY(instance->can_serve("file push"));
     return [instance, target = std::move(target)](int connection) {
         return instance->push_stream(target, connection);
     };
@@ -494,6 +496,7 @@ Result<Manager::StreamSession> Manager::push_stream(const std::string& name, Pus
 Result<Manager::StreamSession> Manager::pull_stream(const std::string& name, std::string path) {
     TRY(with_context(check_instance_file_path(path), "file pull"));
     auto instance = TRY(running_instance(name));
+    TRY(instance->can_serve("file pull"));
     return [instance, path = std::move(path)](int connection) {
         return instance->pull_stream(path, connection);
     };
@@ -622,7 +625,7 @@ void Manager::record_exit(const std::string& name, const ProcessIdentity& monito
             if (auto restarted = change_state(name, "start", std::chrono::seconds(30), false);
                 !restarted)
                 logger_.warning("{}: restart after the guest's reboot: {}", name,
-                             restarted.error().message());
+                                restarted.error().message());
         }
     }
 }

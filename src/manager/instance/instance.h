@@ -100,6 +100,9 @@ class Instance {
     // The streamed forms, on a client connection that has switched to frames (docs/rest-api.md):
     // they speak docs/agent-protocol.md from the first reply on. An error returned means the
     // operation's last frame was not sent; the caller answers it with an error reply.
+    // Whether `action` ("exec", "file push", ...) can be served at all, checked before the
+    // connection switches to frames so that a refusal is a plain HTTP error.
+    virtual Result<> can_serve(std::string_view /*action*/) const { return {}; }
     virtual Result<> exec_stream(const ExecSpec& spec, int connection) = 0;
     virtual Result<> push_stream(const PushTarget& target, int connection) = 0;
     virtual Result<> pull_stream(const std::string& path, int connection) = 0;

@@ -7,6 +7,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "agent/client.h"
 #include "base/file.h"
 #include "base/sparse_copy.h"
@@ -190,8 +192,7 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
                                     dir, std::chrono::seconds(30)));
     if (has_agent()) {
         // Started means usable: exec and files work from the moment the start returns.
-        auto answered =
-            agent::AgentClient::through_vsock_socket(vsock_socket()).wait_ready(agent_timeout);
+        auto answered = wait_for_agent(ready.monitor, agent_timeout);
         if (!answered) {
             // Nothing half-started is left running unrecorded.
             (void)signal_vmm(SIGKILL);
@@ -204,6 +205,40 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
         }
     }
     return ready.monitor;
+}
+
+Result<> VmInstance::wait_for_agent(const ProcessIdentity& monitor,
+                                    std::chrono::milliseconds timeout) const {
+    auto client = agent::AgentClient::through_vsock_socket(vsock_socket());
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto answered = client.ping();
+        if (answered) return {};
+        if (std::chrono::steady_clock::now() >= deadline)
+            return fail_errno(ETIMEDOUT,
+                              fmt::format("the guest agent did not answer within {} s (last: {})",
+                                          timeout.count() / 1000, answered.error().message()));
+        // A VM that ended during its boot (a VMM that cannot start, a guest that powered off)
+        // fails the start at once, not at the end of the whole wait.
+        if (!process_matches(monitor)) {
+            std::string how = "it ended";
+            if (auto exit = read_exit_status(directory()); exit && *exit)
+                how = describe_vmm_exit(**exit);
+            return fail("the VM stopped during its boot ({}): {}", how, last_console_line());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+std::string VmInstance::last_console_line() const {
+    auto log = read_file(directory() + "/console.log");
+    if (!log) return "no console log";
+    std::string_view text = *log;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.remove_suffix(1);
+    auto start = text.find_last_of('\n');
+    auto line = text.substr(start == std::string_view::npos ? 0 : start + 1);
+    return line.empty() ? "nothing on its console" : single_line(line.substr(0, 300));
 }
 
 std::string VmInstance::cgroup_path() const {
@@ -301,6 +336,11 @@ Result<ExecResult> VmInstance::exec(const std::vector<std::string>& argv,
     }
     return ExecResult{
         .status = ran->status, .out = std::move(ran->out), .err = std::move(ran->err)};
+}
+
+Result<> VmInstance::can_serve(std::string_view action) const {
+    TRY(running_agent(action));
+    return {};
 }
 
 Result<agent::AgentClient> VmInstance::running_agent(std::string_view action) const {

@@ -32,6 +32,7 @@ class VmInstance final : public Instance {
                             const Cancellation& cancel) override;
     Result<uint64_t> push_file(const PushedFile& file) override;
     Result<PulledFile> pull_file(const std::string& path) override;
+    Result<> can_serve(std::string_view action) const override;
     Result<> exec_stream(const ExecSpec& spec, int connection) override;
     Result<> push_stream(const PushTarget& target, int connection) override;
     Result<> pull_stream(const std::string& path, int connection) override;
@@ -46,6 +47,11 @@ class VmInstance final : public Instance {
     Result<> signal_vmm(int signal_number) const;
     // Whether the instance's guest runs vessel-agent (decided by its image at create).
     bool has_agent() const;
+    // Until the agent answers, the wait ends, or the VM ends during its boot (the error then says
+    // how, with the last line of its console: a VMM's own reason for refusing to start).
+    Result<> wait_for_agent(const ProcessIdentity& monitor,
+                            std::chrono::milliseconds timeout) const;
+    std::string last_console_line() const;
     std::string vsock_socket() const { return directory() + "/vsock.sock"; }
     // The agent of the running VM, or why there is none to do `action`.
     Result<agent::AgentClient> running_agent(std::string_view action) const;
