@@ -144,10 +144,7 @@ struct ChildPlan {
     // An ignored signal stays ignored across exec: the agent ignores SIGPIPE, and a boot script
     // that starts it in the background makes it ignore SIGINT and SIGQUIT. The program gets every
     // signal at its default, so that a forwarded Ctrl-C ends it.
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    for (int signal = 1; signal < NSIG; ++signal)
-        if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &default_action, nullptr);
+    reset_signal_dispositions();
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -25,6 +25,16 @@ std::string ExitStatus::describe() const {
     return fmt::format("exit status {}", code);
 }
 
+void reset_signal_dispositions() noexcept {
+    // rt_sigaction itself: glibc's sigaction refuses the two signals it keeps for threads (32 and
+    // 33), which a parent may still have left ignored. SIG_DFL with no flags and an empty mask is
+    // all zero bytes in every architecture's kernel struct sigaction.
+    const unsigned char default_action[64] = {};
+    for (int signal = 1; signal < _NSIG; ++signal)
+        if (signal != SIGKILL && signal != SIGSTOP)
+            ::syscall(SYS_rt_sigaction, signal, default_action, nullptr, _NSIG / 8);
+}
+
 ExitStatus exit_status_from_wait(int wait_status) {
     if (WIFSIGNALED(wait_status)) return {.code = 0, .signal = WTERMSIG(wait_status)};
     return {.code = WEXITSTATUS(wait_status), .signal = 0};
@@ -105,13 +115,8 @@ namespace {
     }
     ::syscall(SYS_close_range, low, ~0U, 0);
     if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) report(3);
-    // A program starts with every signal at its default, whatever this process ignores (SIGPIPE
-    // in vesseld, SIGINT and SIGQUIT when it was started in the background): exec keeps ignored
-    // signals ignored, and `yes | head` in a container must end with SIGPIPE.
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    for (int signal = 1; signal < NSIG; ++signal)
-        if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &default_action, nullptr);
+    // exec keeps ignored signals ignored, and `yes | head` in a container must end with SIGPIPE.
+    reset_signal_dispositions();
     sigset_t all;
     ::sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);

@@ -90,6 +90,11 @@ Result<std::string> run_checked(const std::vector<std::string>& argv,
                                 std::chrono::milliseconds timeout = std::chrono::minutes(5),
                                 const std::string& stdin_data = {});
 
+// Puts every signal back to its default disposition (SIGKILL and SIGSTOP aside), ignored ones
+// included: a program must not inherit what its starter ignores (vesseld's SIGPIPE, a background
+// start's SIGINT). For a child between fork and exec: only system calls.
+void reset_signal_dispositions() noexcept;
+
 // Opens a pidfd for a process that is not our child (O_CLOEXEC).
 Result<UniqueFd> open_pidfd(pid_t pid);
 
