@@ -1,5 +1,7 @@
 #include "agent/server.h"
 
+#include "base/fd_passing.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -104,20 +106,10 @@ Result<UniqueFd> listen_vsock(uint32_t port, std::chrono::milliseconds patience)
 }
 
 Result<UniqueFd> listen_unix(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof address.sun_path)
-        return fail("unix socket path \"{}\" is empty or too long", single_line(path));
-    std::memcpy(address.sun_path, path.data(), path.size());
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail_errno("socket(AF_UNIX)");
-    UniqueFd listener(fd);
+    if (path.empty()) return fail("unix socket path is empty");
     struct stat info {};
     if (::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) ::unlink(path.c_str());
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-        return fail_errno("bind " + path);
-    if (::listen(fd, 64) != 0) return fail_errno("listen on " + path);
-    return listener;
+    return vessel::listen_unix(path, 64);
 }
 
 void serve_connection(UniqueFd connection, PowerActions& power) {

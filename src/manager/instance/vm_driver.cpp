@@ -321,14 +321,11 @@ Result<ExecResult> VmInstance::exec(const std::vector<std::string>& argv,
                                                "use the console",
                                                record_.name));
     auto client = agent::AgentClient::through_vsock_socket(vsock_socket());
-    auto ran =
-        client.exec({.argv = argv,
-                     .env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                             "HOME=/root", "TERM=xterm"}},
-                    stdin_data,
-                    {.timeout = std::chrono::minutes(10),
-                     .cancel_fd = cancel.fd(),
-                     .cancel_events = Cancellation::poll_events});
+    auto ran = client.exec(
+        {.argv = argv, .env = exec_environment({.argv = argv, .env = {"TERM=xterm"}})}, stdin_data,
+        {.timeout = std::chrono::minutes(10),
+         .cancel_fd = cancel.fd(),
+         .cancel_events = Cancellation::poll_events});
     if (!ran) {
         if (ran.error().code() == ECANCELED)
             return std::unexpected(cancel.error(fmt::format("exec in VM {}", record_.name)));
