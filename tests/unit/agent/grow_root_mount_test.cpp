@@ -27,14 +27,19 @@ class LoopDevice {
   public:
     static Result<LoopDevice> attach(const std::string& file) {
         auto control = TRY(open_file("/dev/loop-control", O_RDWR | O_CLOEXEC));
-        int number = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
-        if (number < 0) return fail_errno("LOOP_CTL_GET_FREE");
-        auto path = fmt::format("/dev/loop{}", number);
-        auto device = TRY(open_file(path, O_RDWR | O_CLOEXEC));
         auto backing = TRY(open_file(file, O_RDWR | O_CLOEXEC));
-        if (::ioctl(device.get(), LOOP_SET_FD, backing.get()) != 0)
-            return fail_errno(fmt::format("LOOP_SET_FD {}", path));
-        return LoopDevice(std::move(path), std::move(device));
+        // Another process (a test running beside this one) can take the free device between
+        // GET_FREE and SET_FD: EBUSY then means "ask for another one", as losetup does.
+        for (int attempt = 0;; ++attempt) {
+            int number = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
+            if (number < 0) return fail_errno("LOOP_CTL_GET_FREE");
+            auto path = fmt::format("/dev/loop{}", number);
+            auto device = TRY(open_file(path, O_RDWR | O_CLOEXEC));
+            if (::ioctl(device.get(), LOOP_SET_FD, backing.get()) == 0)
+                return LoopDevice(std::move(path), std::move(device));
+            if (errno != EBUSY || attempt == 20)
+                return fail_errno(fmt::format("LOOP_SET_FD {}", path));
+        }
     }
     LoopDevice(LoopDevice&&) noexcept = default;
     ~LoopDevice() {
