@@ -16,7 +16,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
                                                         bool& verbose) {
     using namespace vessel;
     CLI::App app{"vessel-vmm: run one virtual machine"};
-    std::string config_path, memory, console, accel;
+    std::string config_path, memory, console, accel, engine;
     vm::VmConfig config;
     std::optional<double> timeout;
     std::optional<unsigned> cpus;
@@ -42,6 +42,8 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     app.add_option("--vsock", vsock, "CID,SOCKET: virtio-vsock to host unix sockets");
     app.add_flag("--rng", rng, "virtio-rng from the host's getrandom");
     app.add_option("--accel", accel, "kvm, emulate or auto");
+    app.add_option("--engine", engine,
+                   "RISC-V CPU engine: jit (translator, the default on x86-64), interp or auto");
     app.add_option("--timeout", timeout, "stop the guest after this many seconds (exit 4)");
     app.add_flag("-v,--verbose", verbose, "log what the VMM does");
     try {
@@ -71,6 +73,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     if (cpus) config.cpus = *cpus;
     if (!console.empty()) TRY(vm::parse_console(console, config));
     if (!accel.empty()) config.accel = TRY(vm::parse_accel(accel));
+    if (!engine.empty()) config.engine = TRY(vm::parse_cpu_engine(engine));
     // Devices on the command line replace those of the config file, kind by kind.
     if (!disks.empty()) config.disks.clear();
     for (const auto& disk : disks)

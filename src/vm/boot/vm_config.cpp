@@ -49,6 +49,13 @@ Result<Accel> parse_accel(std::string_view text) {
     return fail("--accel: '{}' is not kvm, emulate or auto", text);
 }
 
+Result<CpuEngine> parse_cpu_engine(std::string_view text) {
+    if (text == "jit") return CpuEngine::translator;
+    if (text == "interp") return CpuEngine::interpreter;
+    if (text == "auto") return CpuEngine::automatic;
+    return fail("--engine: '{}' is not jit, interp or auto", text);
+}
+
 uint64_t host_memory_capacity() {
     struct sysinfo info {};
     if (::sysinfo(&info) != 0) return UINT64_MAX;  // cannot tell: mmap and the kernel decide
@@ -129,7 +136,7 @@ Result<VmConfig> load_vm_config(const std::string& path) {
     };
     static constexpr std::string_view known[] = {"kernel", "initrd",  "append", "bios",    "memory",
                                                  "cpus",   "console", "accel",  "timeout", "disk",
-                                                 "net",    "vsock",   "rng"};
+                                                 "net",    "vsock",   "rng",     "engine"};
     for (const auto& [key, value] : document.items()) {
         if (std::find(std::begin(known), std::end(known), key) == std::end(known))
             return in_file(JsonAt(value, key).error("unknown key"));
@@ -186,6 +193,13 @@ Result<VmConfig> load_vm_config(const std::string& path) {
         auto parsed = parse_accel(*text);
         if (!parsed) return in_file(accel->error(parsed.error().message()));
         config.accel = *parsed;
+    }
+    if (auto engine = root.optional_child("engine")) {
+        auto text = engine->string();
+        if (!text) return in_file(text.error());
+        auto parsed = parse_cpu_engine(*text);
+        if (!parsed) return in_file(engine->error(parsed.error().message()));
+        config.engine = *parsed;
     }
     if (auto devices = load_device_keys(root, directory, config); !devices)
         return in_file(devices.error());

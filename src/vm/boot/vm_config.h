@@ -15,6 +15,9 @@
 namespace vessel::vm {
 
 enum class Accel { automatic, kvm, emulate };
+// How the emulated RISC-V board runs guest code: the translator (x86-64 hosts; the default there) or
+// the interpreter (the reference engine, and the only one on other hosts).
+enum class CpuEngine { automatic, translator, interpreter };
 enum class ConsoleKind { stdio, file };
 // The guest's side of the console: the board's 16550 UART (ttyS0) or virtio-console (hvc0).
 enum class ConsoleDevice { uart, virtio };
@@ -36,6 +39,7 @@ struct VmConfig {
     std::optional<VsockOption> vsock;
     bool rng = false;
     Accel accel = Accel::automatic;
+    CpuEngine engine = CpuEngine::automatic;
     // Wall-clock limit on the guest's run; nullopt = none.
     std::optional<std::chrono::milliseconds> timeout;
 };
@@ -58,6 +62,8 @@ inline constexpr int host_stopped = 5;  // SIGINT/SIGTERM/SIGHUP: the host stopp
 // device (uart, virtio), e.g. "virtio,file:/tmp/console.log".
 Result<> parse_console(std::string_view text, VmConfig& config);
 Result<Accel> parse_accel(std::string_view text);
+// "jit", "interp" or "auto" (--engine and the config file's "engine").
+Result<CpuEngine> parse_cpu_engine(std::string_view text);
 
 // The most guest RAM this host could ever back: its physical RAM plus swap. Guest RAM is mapped
 // without reserving anything and costs host memory only as the guest touches it, so a larger size

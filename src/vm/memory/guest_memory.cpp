@@ -1,5 +1,7 @@
 #include "vm/memory/guest_memory.h"
 
+#include <utility>
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -39,7 +41,9 @@ Result<GuestMemory> GuestMemory::create(std::span<const RamLayout> layout) {
     return memory;
 }
 
-GuestMemory::GuestMemory(GuestMemory&& other) noexcept : regions_(std::move(other.regions_)) {
+GuestMemory::GuestMemory(GuestMemory&& other) noexcept
+    : regions_(std::move(other.regions_)),
+      dma_listener_(std::exchange(other.dma_listener_, nullptr)) {
     other.regions_.clear();
 }
 
@@ -48,6 +52,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
         unmap_all();
         regions_ = std::move(other.regions_);
         other.regions_.clear();
+        dma_listener_ = std::exchange(other.dma_listener_, nullptr);
     }
     return *this;
 }

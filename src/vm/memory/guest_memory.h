@@ -29,6 +29,12 @@ struct RamLayout {
     uint64_t size;
 };
 
+class DmaListener {
+  public:
+    virtual ~DmaListener() = default;
+    virtual void device_wrote(uint64_t gpa, uint64_t length) const = 0;
+};
+
 class GuestMemory {
   public:
     // Maps each region (anonymous, private, MAP_NORESERVE: untouched guest RAM costs no host RAM).
@@ -76,11 +82,20 @@ class GuestMemory {
         return true;
     }
 
+    // Devices report what they wrote into guest RAM (DMA), so an engine that caches what RAM
+    // holds (the RISC-V emulator's translated code) can drop what is stale. CPU stores are not
+    // reported here: the engines see those themselves.
+    void set_dma_listener(const DmaListener* listener) { dma_listener_ = listener; }
+    void device_wrote(uint64_t gpa, uint64_t length) const {
+        if (dma_listener_) dma_listener_->device_wrote(gpa, length);
+    }
+
   private:
     GuestMemory() = default;
     void unmap_all();
 
     std::vector<RamRegion> regions_;  // sorted by guest_base
+    const DmaListener* dma_listener_ = nullptr;
 };
 
 // Parses a size like "256M", "1G", "65536", "64k" (binary units).

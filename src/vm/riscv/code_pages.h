@@ -18,14 +18,14 @@
 
 namespace vessel::riscv {
 
-class CodePages {
+class CodePages : public vm::DmaListener {
   public:
     static Result<CodePages> create(const vm::GuestMemory& memory);
     CodePages(CodePages&& other) noexcept;
     CodePages& operator=(CodePages&& other) noexcept;
     CodePages(const CodePages&) = delete;
     CodePages& operator=(const CodePages&) = delete;
-    ~CodePages();
+    ~CodePages() override;
 
     // Pointer to the page's "holds decoded code" flag; nullptr outside RAM. Stores test it with
     // holds_code() on their fast path.
@@ -44,10 +44,24 @@ class CodePages {
                    : 0;
     }
 
+    // The generation's own word, for translated code that checks it without a call; nullptr
+    // outside RAM.
+    const uint32_t* generation_word(uint64_t paddr) const {
+        uint64_t index = (paddr - base_) >> 12;
+        return paddr >= base_ && index < pages_ ? &generations_[index] : nullptr;
+    }
+
     // A hart is about to cache decoded instructions of this page.
     void mark_code(uint64_t paddr) const {
         if (uint8_t* flag = code_flag(paddr))
             std::atomic_ref(*flag).store(1, std::memory_order_relaxed);
+    }
+
+    // A device wrote guest RAM: the pages of it that held code are stale like after a store.
+    void device_wrote(uint64_t gpa, uint64_t length) const override {
+        if (length == 0) return;
+        for (uint64_t page = gpa & ~uint64_t{0xfff}; page < gpa + length; page += 0x1000)
+            if (uint8_t* flag = code_flag(page); flag && holds_code(flag)) code_written(page);
     }
 
     // A store hit a page marked as code: every decoded copy is now stale.

@@ -27,6 +27,9 @@ inline constexpr unsigned ssi = 1, msi = 3, sti = 5, mti = 7, sei = 9, mei = 11;
 }
 
 class Hart;
+namespace jit {
+class Translator;
+}
 
 // The hypervisor's view of environment calls: the board installs one to implement the SBI for a
 // kernel started in S-mode. Called only for ECALL from S-mode, so never on the hot path.
@@ -37,12 +40,26 @@ class EcallHandler {
     virtual bool handle_ecall(Hart& hart) = 0;
 };
 
+// How a hart runs guest code. The interpreter is the reference; the translator (x86-64 hosts)
+// compiles guest blocks to host code and falls back to the interpreter for what it does not
+// translate, on the same architectural state.
+enum class Engine { interpreter, translator };
+
+// Whether this host can run the translator (it emits x86-64).
+inline constexpr bool kTranslatorAvailable =
+#if defined(__x86_64__)
+    true;
+#else
+    false;
+#endif
+
 // What all harts of one machine share. The board owns these and outlives its harts.
 struct MachineContext {
     const vm::GuestMemory& memory;
     const vm::Bus& bus;
     const Clock& clock;
     const CodePages& code_pages;
+    Engine engine = Engine::interpreter;
 };
 
 class Hart {
@@ -130,8 +147,14 @@ class Hart {
 
     uint64_t fp_reg(unsigned index) const { return f_[index & 31]; }
 
+    // The engine this hart really runs (the translator falls back to the interpreter where it
+    // cannot start), and the translator itself (nullptr for the interpreter), for statistics.
+    Engine engine() const { return translator_ ? Engine::translator : Engine::interpreter; }
+    const jit::Translator* translator() const { return translator_.get(); }
+
   private:
     friend class HartCsrs;
+    friend class jit::Translator;
     struct TlbEntry {
         uint64_t tag;         // page | privilege key; kInvalidTag when empty
         uintptr_t addend;     // host address = guest virtual address + addend
@@ -168,6 +191,9 @@ class Hart {
     bool take_interrupt_if_pending();
     void wait_for_interrupt();
     DecodedPage* code_page_for_pc();
+    // The guest-physical page and host address of the code at `pc` (fetch TLB, then a walk); on
+    // failure has raised the fetch fault and returns false.
+    bool translate_fetch(uint64_t pc, uint64_t& paddr_page, const uint8_t*& host_page);
     // The pooled page for paddr_page: found, free, or the next victim (not yet valid for it).
     DecodedPage* decoded_page_for(uint64_t paddr_page);
     // Forgets every decoded page (fence.i, a remote fence.i, reset); the pool is kept for reuse.
@@ -273,8 +299,10 @@ class Hart {
     size_t next_decoded_victim_ = 0;
     std::unordered_map<uint64_t, DecodedPage*> decoded_by_paddr_;
     std::array<DecodedPage*, kDecodedIndexSize> decoded_index_{};
+    std::unique_ptr<jit::Translator> translator_;  // Engine::translator only
     bool end_block_ = false;         // an instruction changed state the block loop caches
     uint64_t next_timer_check_ = 0;  // instret at which to look at the clock again
+
 };
 
 }  // namespace vessel::riscv

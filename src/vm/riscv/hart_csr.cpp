@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "vm/riscv/hart.h"
+#include "vm/riscv/jit/translator.h"
 
 namespace vessel::riscv {
 
@@ -40,6 +41,11 @@ constexpr uint64_t kMenvcfgStce = bit(63), kEnvcfgFiom = 1;
 }  // namespace
 
 Hart::Hart(const MachineContext& machine, uint64_t hart_id) : machine_(machine), hart_id_(hart_id) {
+    if (machine.engine == Engine::translator) {
+        // Without its code memory (memfd, two mappings) the hart still runs, on the interpreter;
+        // engine() tells which one it got.
+        if (auto translator = jit::Translator::create(*this)) translator_ = std::move(*translator);
+    }
     reset(0, Priv::machine);
 }
 
@@ -82,6 +88,10 @@ void Hart::drop_decoded_pages() {
     next_decoded_victim_ = 0;
     decoded_by_paddr_.clear();
     decoded_index_.fill(nullptr);
+    // Translated blocks stay: every store by a hart and every device write to a page holding
+    // code bumps its generation (CodePages), which each block is checked against, so a fence.i
+    // has nothing left to make visible. Dropping them would mean translating a Linux working
+    // set again at every fence.i (Linux issues one for each executable page it maps).
 }
 
 // --- Thread-safe controls ---

@@ -8,6 +8,7 @@
 
 #include "vm/riscv/hart.h"
 #include "vm/riscv/hart_memory_inl.h"
+#include "vm/riscv/jit/translator.h"
 
 namespace vessel::riscv {
 
@@ -60,7 +61,10 @@ void Hart::run() {
             next_timer_check_ = instret_ + kTimerCheckInterval;
             take_interrupt_if_pending();
         }
-        run_block();
+        if (translator_)
+            translator_->execute();
+        else
+            run_block();
         if (end_block_) {
             end_block_ = false;
             // CSR writes, xRET, device writes: the pending/enabled set may have changed.
@@ -81,31 +85,37 @@ void Hart::serve_flush_requests() {
     flush_served_.store(requested, std::memory_order_release);
 }
 
-Hart::DecodedPage* Hart::code_page_for_pc() {
-    uint64_t pc = pc_;
-    const TlbEntry& entry = tlb_[static_cast<int>(Access::fetch)][(pc >> 12) % kTlbEntries];
-    uint64_t paddr_page;
+bool Hart::translate_fetch(uint64_t pc, uint64_t& paddr_page, const uint8_t*& host_page) {
+    TlbEntry& entry = tlb_[static_cast<int>(Access::fetch)][(pc >> 12) % kTlbEntries];
     if (entry.tag == ((pc & ~uint64_t{0xfff}) | fetch_key_)) {
         paddr_page = entry.paddr_page;
-    } else {
-        WalkRequest request{satp_, priv_, false, false};
-        WalkResult result = translate(machine_.memory, request, pc, Access::fetch);
-        if (!result.ok) {
-            raise(result.fault_cause, pc);
-            return nullptr;
-        }
-        paddr_page = result.paddr & ~uint64_t{0xfff};
-        uint8_t* host = machine_.memory.host_pointer(paddr_page, 0x1000);
-        if (!host || !machine_.code_pages.code_flag(paddr_page)) {
-            raise(cause::fetch_access, pc);
-            return nullptr;
-        }
-        TlbEntry& fill = tlb_[static_cast<int>(Access::fetch)][(pc >> 12) % kTlbEntries];
-        fill.tag = (pc & ~uint64_t{0xfff}) | fetch_key_;
-        fill.addend = reinterpret_cast<uintptr_t>(host) - (pc & ~uint64_t{0xfff});
-        fill.paddr_page = paddr_page;
-        fill.code_flag = machine_.code_pages.code_flag(paddr_page);
+        host_page = reinterpret_cast<const uint8_t*>(entry.addend + (pc & ~uint64_t{0xfff}));
+        return true;
     }
+    WalkRequest request{satp_, priv_, false, false};
+    WalkResult result = translate(machine_.memory, request, pc, Access::fetch);
+    if (!result.ok) {
+        raise(result.fault_cause, pc);
+        return false;
+    }
+    paddr_page = result.paddr & ~uint64_t{0xfff};
+    uint8_t* host = machine_.memory.host_pointer(paddr_page, 0x1000);
+    if (!host || !machine_.code_pages.code_flag(paddr_page)) {
+        raise(cause::fetch_access, pc);
+        return false;
+    }
+    entry.tag = (pc & ~uint64_t{0xfff}) | fetch_key_;
+    entry.addend = reinterpret_cast<uintptr_t>(host) - (pc & ~uint64_t{0xfff});
+    entry.paddr_page = paddr_page;
+    entry.code_flag = machine_.code_pages.code_flag(paddr_page);
+    host_page = host;
+    return true;
+}
+
+Hart::DecodedPage* Hart::code_page_for_pc() {
+    uint64_t paddr_page;
+    const uint8_t* host_page;
+    if (!translate_fetch(pc_, paddr_page, host_page)) return nullptr;
     DecodedPage*& indexed = decoded_index_[(paddr_page >> 12) % kDecodedIndexSize];
     if (!indexed || indexed->paddr_page != paddr_page) indexed = decoded_page_for(paddr_page);
     DecodedPage& page = *indexed;

@@ -5,6 +5,7 @@
 
 #include "vm/riscv/hart.h"
 #include "vm/riscv/hart_memory_inl.h"
+#include "vm/riscv/jit/translator.h"
 
 namespace vessel::riscv {
 
@@ -24,6 +25,8 @@ void Hart::flush_tlb() {
     for (auto& table : tlb_)
         for (auto& entry : table)
             entry.tag = kInvalidTag;
+    // The translator's jump caches map virtual pcs to blocks as the fetch TLB does.
+    if (translator_) translator_->flush_jump_caches();
 }
 
 bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {

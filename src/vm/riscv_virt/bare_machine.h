@@ -26,7 +26,9 @@ class BareMachine {
     // `label` names the file in errors (the flag or config key it came from).
     static Result<std::unique_ptr<BareMachine>> create(const std::string& elf_path,
                                                        uint64_t memory_bytes,
-                                                       std::string_view label = "--bios");
+                                                       std::string_view label = "--bios",
+                                                       riscv::Engine engine =
+                                                           riscv::Engine::interpreter);
     BareMachine(const BareMachine&) = delete;
     BareMachine& operator=(const BareMachine&) = delete;
 

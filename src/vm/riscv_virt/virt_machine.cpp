@@ -13,9 +13,11 @@
 #include "vm/riscv/clock.h"
 #include "vm/riscv/code_pages.h"
 #include "vm/riscv/hart.h"
+#include "vm/riscv/jit/translator.h"
 #include "vm/riscv_virt/bare_machine.h"
 #include "vm/riscv_virt/clint.h"
 #include "vm/riscv_virt/device_tree.h"
+#include "vm/riscv_virt/hart_engine.h"
 #include "vm/riscv_virt/plic.h"
 #include "vm/riscv_virt/sbi.h"
 #include "vm/riscv_virt/test_finisher.h"
@@ -131,7 +133,8 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     vm::Bus bus;
     riscv::Clock clock;
     riscv::CodePages code_pages = TRY(riscv::CodePages::create(memory));
-    riscv::MachineContext context{memory, bus, clock, code_pages};
+    memory.set_dma_listener(&code_pages);
+    riscv::MachineContext context{memory, bus, clock, code_pages, hart_engine(config.engine)};
     std::vector<std::unique_ptr<riscv::Hart>> harts;
     std::vector<riscv::Hart*> hart_list;
     for (unsigned index = 0; index < config.cpus; ++index) {
@@ -184,8 +187,13 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
             hart->set_ecall_handler(&sbi);
         Sbi::enter_supervisor(*harts[0], kernel_entry, layout.dtb);
     }
-    return machine->run(engine,
-                        [&uart](std::span<const uint8_t> bytes) { return uart.receive(bytes); });
+    auto status = machine->run(
+        engine, [&uart](std::span<const uint8_t> bytes) { return uart.receive(bytes); });
+    for (const auto& hart : harts)
+        if (const riscv::jit::Translator* translator = hart->translator())
+            log.debug("hart {} translator: {}", hart->hart_id(),
+                      riscv::jit::describe(translator->stats()));
+    return status;
 }
 
 }  // namespace vessel::riscv_virt

@@ -4,6 +4,7 @@
 #include "vm/kvm/x86_boot.h"
 #include "vm/kvm/x86_machine.h"
 #include "vm/riscv_virt/bare_machine.h"
+#include "vm/riscv_virt/hart_engine.h"
 #include "vm/riscv_virt/virt_machine.h"
 
 namespace vessel::vm {
@@ -22,7 +23,8 @@ Result<int> run_riscv_bare_metal(const VmConfig& config) {
         return fail("--console: the bare-metal machine has no UART");
     if (config.bios.empty()) return fail("--bios: a bare-metal ELF is required");
     auto machine =
-        TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes, config.bios_label));
+        TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes, config.bios_label,
+                                            riscv_virt::hart_engine(config.engine)));
     return machine->run(config.timeout);
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <string_view>
 #include <span>
 
 #include "vm/riscv/hart.h"
@@ -13,7 +15,9 @@ struct TestMachine {
     static constexpr uint64_t kRamBase = 0x80000000;
 
     explicit TestMachine(uint64_t ram_bytes = 1 << 20)
-        : memory(make_memory(ram_bytes)), code_pages(std::move(*CodePages::create(memory))) {}
+        : memory(make_memory(ram_bytes)), code_pages(std::move(*CodePages::create(memory))) {
+        memory.set_dma_listener(&code_pages);
+    }
 
     // Copies a program (32-bit instruction words) to the start of RAM.
     bool load(std::span<const uint32_t> program) const {
@@ -32,7 +36,13 @@ struct TestMachine {
     vm::Bus bus;
     Clock clock;
     CodePages code_pages;
-    MachineContext context{memory, bus, clock, code_pages};
+    MachineContext context{memory, bus, clock, code_pages, engine_under_test()};
+
+    // ctest runs the hart tests once per engine: VESSEL_TEST_ENGINE=jit selects the translator.
+    static Engine engine_under_test() {
+        const char* name = std::getenv("VESSEL_TEST_ENGINE");
+        return name && std::string_view(name) == "jit" ? Engine::translator : Engine::interpreter;
+    }
 };
 
 }  // namespace vessel::riscv

@@ -84,7 +84,9 @@ std::vector<iovec> ChainReader::take(uint64_t bytes) {
 }
 
 ChainWriter::ChainWriter(const DescriptorChain& chain)
-    : segments_(chain.writable_segments()), remaining_(chain.writable_bytes()) {}
+    : memory_(chain.memory()),
+      segments_(chain.writable_segments()),
+      remaining_(chain.writable_bytes()) {}
 
 bool ChainWriter::write(std::span<const uint8_t> data) {
     if (data.size() > remaining_) return false;
@@ -93,6 +95,7 @@ bool ChainWriter::write(std::span<const uint8_t> data) {
         const Segment& segment = segments_[index_];
         size_t chunk = std::min<size_t>(data.size() - done, segment.length - offset_);
         std::memcpy(segment.host + offset_, data.data() + done, chunk);
+        memory_.device_wrote(segment.guest_address + offset_, chunk);
         done += chunk;
         offset_ += static_cast<uint32_t>(chunk);
         if (offset_ == segment.length) {
@@ -128,6 +131,7 @@ void ChainWriter::commit(uint64_t bytes) {
     while (bytes > 0) {
         const Segment& segment = segments_[index_];
         uint32_t chunk = static_cast<uint32_t>(std::min<uint64_t>(bytes, segment.length - offset_));
+        memory_.device_wrote(segment.guest_address + offset_, chunk);
         bytes -= chunk;
         offset_ += chunk;
         if (offset_ == segment.length) {
@@ -189,6 +193,7 @@ Result<DescriptorChain> SplitQueue::walk(uint16_t head) const {
     if (head >= size_) return fail("descriptor head {} is beyond the queue's size {}", head, size_);
     DescriptorChain chain;
     chain.head_ = head;
+    chain.memory_ = memory_;
     const uint8_t* table = descriptors_;
     uint32_t table_size = size_;
     uint32_t index = head;
@@ -231,8 +236,10 @@ Result<DescriptorChain> SplitQueue::walk(uint16_t head) const {
             if (!host)
                 return fail("buffer at {:#x} ({} bytes) lies outside guest RAM", descriptor.address,
                             descriptor.length);
-            chain.segments_.push_back(
-                {.host = host, .length = descriptor.length, .device_writable = writable});
+            chain.segments_.push_back({.host = host,
+                                       .guest_address = descriptor.address,
+                                       .length = descriptor.length,
+                                       .device_writable = writable});
             (writable ? chain.writable_ : chain.readable_) += descriptor.length;
             if (!writable) chain.readable_count_ = chain.segments_.size();
         }

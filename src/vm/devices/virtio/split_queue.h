@@ -22,6 +22,7 @@ namespace vessel::vm::virtio {
 // One buffer of a chain: a host pointer into guest RAM, checked at pop time.
 struct Segment {
     uint8_t* host;
+    uint64_t guest_address;
     uint32_t length;
     bool device_writable;
 };
@@ -39,9 +40,11 @@ class DescriptorChain {
     }
     uint64_t readable_bytes() const { return readable_; }
     uint64_t writable_bytes() const { return writable_; }
+    const GuestMemory& memory() const { return *memory_; }
 
   private:
     friend class SplitQueue;
+    const GuestMemory* memory_ = nullptr;
     uint16_t head_ = 0;
     std::vector<Segment> segments_;
     size_t readable_count_ = 0;
@@ -91,6 +94,7 @@ class ChainWriter {
     void commit(uint64_t bytes);
 
   private:
+    const GuestMemory& memory_;  // told what was written (GuestMemory::device_wrote)
     std::span<const Segment> segments_;  // the chain's device-writable ones
     size_t index_ = 0;
     uint32_t offset_ = 0;

@@ -1,0 +1,43 @@
+// Compiles one guest block to x86-64 at the code buffer's cursor. The generated code runs with the
+// Hart in rbx and the translator's RunState in r12; guest registers live in the Hart's x_ array.
+// Conventions every block follows:
+// - on entry the stack is 16-byte aligned, so helpers are called directly;
+// - leaving for the hart's loop is `ret`, with pc_ and instret_ written (or, after a trap, with
+//   pc_ at the handler as the helper left it and instret_ counting the instructions before it);
+// - passing to the next block goes through the jump cache after the attention and budget checks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "vm/riscv/jit/translator.h"
+
+namespace vessel::riscv::jit {
+
+// The C++ functions the generated code calls for slow paths and rare instructions.
+struct Helpers {
+    // bool (Hart*, uint64_t vaddr, uint64_t size, uint64_t* out)
+    const void* load_slow = nullptr;
+    // bool (Hart*, uint64_t vaddr, uint64_t size, uint64_t value)
+    const void* store_slow = nullptr;
+    // bool (Hart*, uint64_t insn_low, uint64_t insn_high): an Insn in two registers
+    const void* amo = nullptr;
+    const void* fp = nullptr;
+};
+
+struct CompileRequest {
+    uint64_t vaddr = 0;                   // the block's first instruction
+    const uint8_t* host_page = nullptr;   // the guest page it lies in, as the host sees it
+    const JumpSlot* jump_cache = nullptr;  // the table for the block's privilege
+};
+
+struct CompiledBlock {
+    size_t code_bytes = 0;
+    uint32_t guest_instructions = 0;  // 0: the first instruction is one the interpreter runs
+};
+
+// Emits the block at `buffer`'s cursor (not committed). Fails only when the buffer is too small.
+Result<CompiledBlock> compile_block(const CompileRequest& request, const HartLayout& layout,
+                                    const Helpers& helpers, CodeBuffer& buffer);
+
+}  // namespace vessel::riscv::jit

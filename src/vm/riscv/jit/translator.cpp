@@ -1,0 +1,236 @@
+#include "vm/riscv/jit/translator.h"
+
+#include <xbyak/xbyak.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "vm/riscv/hart.h"
+#include "vm/riscv/jit/block_compiler.h"
+
+namespace vessel::riscv::jit {
+
+namespace {
+
+// A fresh block needs at most this much room (64 instructions with their slow paths); below it
+// the buffer is flushed before translating.
+constexpr size_t kRoomForOneBlock = 64 * 1024;
+
+int32_t offset_in(const Hart& hart, const void* member) {
+    return static_cast<int32_t>(static_cast<const char*>(member) -
+                                reinterpret_cast<const char*>(&hart));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Translator>> Translator::create(Hart& hart, size_t code_bytes) {
+    auto code = TRY(CodeBuffer::create(code_bytes));
+    std::unique_ptr<Translator> translator(new Translator(hart, std::move(code)));
+    translator->emit_entry_trampoline();
+    return translator;
+}
+
+Translator::Translator(Hart& hart, CodeBuffer code)
+    : hart_(hart), code_(std::move(code)), jump_slots_(4 * kJumpCacheSlots) {
+    layout_.x = offset_in(hart, &hart.x_[0]);
+    layout_.pc = offset_in(hart, &hart.pc_);
+    layout_.instret = offset_in(hart, &hart.instret_);
+    layout_.attention = offset_in(hart, &hart.attention_);
+    layout_.end_block = offset_in(hart, &hart.end_block_);
+    layout_.data_key = offset_in(hart, &hart.data_key_);
+    layout_.tlb_load = offset_in(hart, &hart.tlb_[static_cast<int>(Access::load)][0]);
+    layout_.tlb_store = offset_in(hart, &hart.tlb_[static_cast<int>(Access::store)][0]);
+    layout_.tlb_entry_size = sizeof(Hart::TlbEntry);
+    layout_.tlb_addend = offsetof(Hart::TlbEntry, addend);
+    layout_.tlb_code_flag = offsetof(Hart::TlbEntry, code_flag);
+    layout_.tlb_entries = Hart::kTlbEntries;
+    static_assert(sizeof(std::atomic<bool>) == 1 && sizeof(bool) == 1);
+    for (unsigned priv = 0; priv < 4; ++priv)
+        run_state_.jump_cache[priv] = jump_table(priv);
+}
+
+Translator::~Translator() = default;
+
+// enter(hart, code, run_state): saves the callee-saved registers the blocks use, sets rbx and
+// r12, and calls the first block; a block's `ret` comes back here. Six pushes after the call
+// leave the stack at 8 mod 16, so the blocks (entered by a call) see it 16-byte aligned.
+void Translator::emit_entry_trampoline() {
+    using namespace Xbyak::util;
+    Xbyak::CodeGenerator gen(code_.free_bytes(), code_.write_cursor());
+    gen.push(rbx);
+    gen.push(rbp);
+    gen.push(r12);
+    gen.push(r13);
+    gen.push(r14);
+    gen.push(r15);
+    gen.mov(rbx, rdi);
+    gen.mov(r12, rdx);
+    gen.call(rsi);
+    gen.pop(r15);
+    gen.pop(r14);
+    gen.pop(r13);
+    gen.pop(r12);
+    gen.pop(rbp);
+    gen.pop(rbx);
+    gen.ret();
+    // What a block the interpreter runs has for code: the dispatching block has written pc_, so
+    // returning to the hart's loop is all there is to do.
+    const size_t return_stub = gen.getSize();
+    gen.ret();
+    enter_ = reinterpret_cast<EntryFunction>(
+        const_cast<uint8_t*>(code_.executable_address(code_.write_cursor())));
+    return_to_loop_ = code_.executable_address(code_.write_cursor() + return_stub);
+    trampoline_bytes_ = gen.getSize();
+    code_.commit(trampoline_bytes_);
+}
+
+bool Translator::load_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t* out) {
+    return hart->load_slow(vaddr, static_cast<unsigned>(size), *out);
+}
+
+bool Translator::store_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t value) {
+    return hart->store_slow(vaddr, static_cast<unsigned>(size), value);
+}
+
+bool Translator::execute_amo(Hart* hart, uint64_t insn_low, uint64_t insn_high) {
+    uint64_t words[2] = {insn_low, insn_high};
+    Insn insn;
+    std::memcpy(&insn, words, sizeof insn);
+    return hart->execute_amo(insn);
+}
+
+bool Translator::execute_fp(Hart* hart, uint64_t insn_low, uint64_t insn_high) {
+    uint64_t words[2] = {insn_low, insn_high};
+    Insn insn;
+    std::memcpy(&insn, words, sizeof insn);
+    return hart->execute_fp(insn);
+}
+
+void Translator::execute() {
+    const Block* block = find_or_translate();
+    if (!block) return;  // the fetch trapped; the hart is at its handler
+    if (block->interpret) {
+        ++stats_.interpreted;
+        hart_.run_block();
+        return;
+    }
+    ++stats_.entries;
+    run_state_.budget = kTransitionBudget;
+    enter_(&hart_, block->code, &run_state_);
+}
+
+const Block* Translator::find_or_translate() {
+    const uint64_t pc = hart_.pc_;
+    const auto priv = static_cast<unsigned>(hart_.priv_);
+    JumpSlot& slot = jump_table(priv)[jump_index(pc)];
+    if (slot.vaddr == pc &&
+        std::atomic_ref(*slot.block->generation_word).load(std::memory_order_acquire) ==
+            slot.block->generation)
+        return slot.block;
+    ++stats_.jump_cache_misses;
+
+    uint64_t paddr_page;
+    const uint8_t* host_page;
+    if (!hart_.translate_fetch(pc, paddr_page, host_page)) return nullptr;
+    const uint64_t paddr = paddr_page | (pc & 0xfff);
+    Block*& known = by_pc_[(pc << 2) | priv];
+    if (known && known->paddr == paddr &&
+        std::atomic_ref(*known->generation_word).load(std::memory_order_acquire) ==
+            known->generation) {
+        slot = {pc, known};
+        jump_table_used_[priv] = true;
+        return known;
+    }
+    if (known) ++stats_.invalidations;
+    // Marked before the generation is read: a store after this point bumps it.
+    hart_.machine_.code_pages.mark_code(paddr_page);
+    known = const_cast<Block*>(translate(pc, paddr, host_page, priv));
+    if (!known) return nullptr;
+    slot = {pc, known};
+    jump_table_used_[priv] = true;
+    return known;
+}
+
+const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t* host_page,
+                                   unsigned priv) {
+    if (code_.free_bytes() < kRoomForOneBlock) {
+        ++stats_.cache_flushes;
+        drop_everything();
+    }
+    auto started = std::chrono::steady_clock::now();
+    const CodePages& pages = hart_.machine_.code_pages;
+    Block& block = blocks_.emplace_back();
+    block.vaddr = vaddr;
+    block.paddr = paddr;
+    block.priv = priv;
+    block.generation_word = pages.generation_word(paddr);
+    block.generation = std::atomic_ref(*block.generation_word).load(std::memory_order_acquire);
+    CompileRequest request{vaddr, host_page, jump_table(priv)};
+    Helpers helpers{reinterpret_cast<const void*>(&Translator::load_slow),
+                    reinterpret_cast<const void*>(&Translator::store_slow),
+                    reinterpret_cast<const void*>(&Translator::execute_amo),
+                    reinterpret_cast<const void*>(&Translator::execute_fp)};
+    auto compiled = compile_block(request, layout_, helpers, code_);
+    if (!compiled || compiled->guest_instructions == 0) {
+        // Not translatable here (or, impossibly, larger than the reserved room): the interpreter
+        // runs it.
+        block.interpret = true;
+        block.code = return_to_loop_;
+        return &block;
+    }
+    block.code = code_.executable_address(code_.write_cursor());
+    block.guest_instructions = compiled->guest_instructions;
+    code_.commit(compiled->code_bytes);
+    ++stats_.blocks_translated;
+    stats_.guest_instructions_translated += compiled->guest_instructions;
+    stats_.code_bytes_emitted += compiled->code_bytes;
+    stats_.translation_nanoseconds += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                             started)
+            .count());
+    return &block;
+}
+
+void Translator::flush_jump_caches() {
+    for (unsigned priv = 0; priv < 4; ++priv) {
+        if (!jump_table_used_[priv]) continue;
+        JumpSlot* table = jump_table(priv);
+        for (unsigned i = 0; i < kJumpCacheSlots; ++i)
+            table[i] = JumpSlot{};
+        jump_table_used_[priv] = false;
+    }
+}
+
+void Translator::drop_everything() {
+    for (unsigned priv = 0; priv < 4; ++priv)
+        jump_table_used_[priv] = true;
+    flush_jump_caches();
+    by_pc_.clear();
+    blocks_.clear();
+    code_.clear();
+    code_.commit(trampoline_bytes_);
+}
+
+std::string describe(const TranslatorStats& stats) {
+    double blocks = static_cast<double>(std::max<uint64_t>(stats.blocks_translated, 1));
+    return fmt::format(
+        "{} blocks ({} guest instructions, {:.1f} µs per block), {} KiB of code emitted, "
+        "{} KiB in use of {} MiB, {} buffer flushes, {} stale blocks dropped, {} entries from "
+        "the hart loop, {} instructions interpreted, {} jump-cache misses",
+        stats.blocks_translated, stats.guest_instructions_translated,
+        static_cast<double>(stats.translation_nanoseconds) / 1000.0 / blocks,
+        stats.code_bytes_emitted / 1024, stats.code_buffer_used / 1024,
+        stats.code_buffer_capacity >> 20, stats.cache_flushes, stats.invalidations, stats.entries,
+        stats.interpreted, stats.jump_cache_misses);
+}
+
+TranslatorStats Translator::stats() const {
+    TranslatorStats stats = stats_;
+    stats.code_buffer_used = code_.used();
+    stats.code_buffer_capacity = code_.capacity();
+    return stats;
+}
+
+}  // namespace vessel::riscv::jit

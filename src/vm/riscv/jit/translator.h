@@ -1,0 +1,145 @@
+// The translator engine of one hart: guest code is compiled, a block at a time, to x86-64 (xbyak),
+// and run on the hart's architectural state in place, so the interpreter can take over at any
+// instruction boundary. What is not translated (CSR accesses, xRET, ECALL, WFI, fences of the
+// translation caches, illegal encodings, instructions that straddle a page) ends a block before
+// it and runs on the interpreter, which executes exactly one such instruction and returns.
+//
+// A block is keyed by its virtual pc and privilege, and checked against the physical page it was
+// translated from and that page's code generation (CodePages): a store by any hart or a device to
+// the page makes every block on it stale the next time anything looks it up. Blocks pass control
+// to each other without returning to C++: a block's exit looks its successor up in a per-privilege
+// jump cache (the same tags as the fetch TLB, flushed with it), checks the successor's generation,
+// and jumps. Every exit first checks the hart's attention flag and a budget of block transitions,
+// so interrupts, stop requests and remote fences are served within a bounded time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/error.h"
+#include "vm/riscv/jit/code_buffer.h"
+
+namespace vessel::riscv {
+class Hart;
+}
+
+namespace vessel::riscv::jit {
+
+// One translated block. The generated code reads `code`, `generation_word` and `generation`
+// (standard layout, so their offsets are known).
+struct Block {
+    const void* code = nullptr;
+    const uint32_t* generation_word = nullptr;  // the page's generation in CodePages
+    uint32_t generation = 0;                    // its value when the block was translated
+    uint32_t guest_instructions = 0;
+    uint64_t vaddr = 0;
+    uint64_t paddr = 0;
+    unsigned priv = 0;
+    bool interpret = false;  // the first instruction is one the interpreter runs
+};
+
+// A jump-cache slot: a block by virtual pc, for one privilege.
+struct JumpSlot {
+    uint64_t vaddr = ~uint64_t{0};
+    const Block* block = nullptr;
+};
+
+// Where the generated code finds the hart's state: byte offsets from the Hart object, measured
+// at run time (Hart is not standard layout, so offsetof is not available).
+struct HartLayout {
+    int32_t x = 0, pc = 0, instret = 0, attention = 0, end_block = 0, data_key = 0;
+    int32_t tlb_load = 0, tlb_store = 0;
+    int32_t tlb_entry_size = 0, tlb_addend = 0, tlb_code_flag = 0;
+    unsigned tlb_entries = 0;
+};
+
+// What the translator has done, for benchmarks and tests.
+struct TranslatorStats {
+    uint64_t blocks_translated = 0;
+    uint64_t guest_instructions_translated = 0;
+    uint64_t translation_nanoseconds = 0;
+    uint64_t code_bytes_emitted = 0;
+    uint64_t cache_flushes = 0;  // the code buffer filled up and everything was dropped
+    uint64_t invalidations = 0;  // stale blocks dropped (their page was written)
+    uint64_t entries = 0;       // times the hart's loop entered translated code
+    uint64_t interpreted = 0;   // instructions handed to the interpreter
+    uint64_t jump_cache_misses = 0;  // lookups the jump cache could not answer
+    size_t code_buffer_used = 0;
+    size_t code_buffer_capacity = 0;
+};
+
+// One line for logs and benchmarks: blocks, µs per block, code size, flushes.
+std::string describe(const TranslatorStats& stats);
+
+// Per-hart state the generated code reaches through a register (r12): kept apart from Hart so
+// its layout is the translator's own.
+struct RunState {
+    int32_t budget = 0;  // block transitions left before returning to the hart's loop
+    int32_t padding = 0;
+    JumpSlot* jump_cache[4] = {};  // by privilege (0 U, 1 S, 3 M)
+    uint64_t slow_value = 0;       // a slow-path load's result
+};
+
+class Translator {
+  public:
+    static constexpr size_t kDefaultCodeBytes = 32u << 20;
+    static constexpr unsigned kJumpCacheSlots = 4096;
+    static constexpr unsigned kMaxBlockInstructions = 64;
+    static constexpr int32_t kTransitionBudget = 512;
+
+    static Result<std::unique_ptr<Translator>> create(Hart& hart,
+                                                      size_t code_bytes = kDefaultCodeBytes);
+    ~Translator();
+    Translator(const Translator&) = delete;
+    Translator& operator=(const Translator&) = delete;
+
+    // Runs translated blocks from the hart's pc until a block ends in something the hart's loop
+    // must look at (a trap, an instruction the interpreter runs, the attention flag, the budget).
+    void execute();
+
+    // The fetch TLB was flushed: a virtual pc may now map elsewhere.
+    void flush_jump_caches();
+
+    TranslatorStats stats() const;
+
+  private:
+    Translator(Hart& hart, CodeBuffer code);
+    const Block* find_or_translate();
+    JumpSlot* jump_table(unsigned priv) { return &jump_slots_[priv * kJumpCacheSlots]; }
+    // Mixes the page number into the offset's bits: code at the same offset of different pages
+    // (a program's hot functions) does not fight over one slot.
+    static unsigned jump_index(uint64_t vaddr) {
+        return ((vaddr >> 1) ^ (vaddr >> 13)) & (kJumpCacheSlots - 1);
+    }
+
+    // Called from generated code (the Hart's private slow paths, through the friendship).
+    static bool load_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t* out);
+    static bool store_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t value);
+    static bool execute_amo(Hart* hart, uint64_t insn_low, uint64_t insn_high);
+    static bool execute_fp(Hart* hart, uint64_t insn_low, uint64_t insn_high);
+    const Block* translate(uint64_t vaddr, uint64_t paddr, const uint8_t* host_page,
+                           unsigned priv);
+    void drop_everything();
+    void emit_entry_trampoline();
+
+    Hart& hart_;
+    CodeBuffer code_;
+    HartLayout layout_;
+    RunState run_state_;
+    using EntryFunction = void (*)(Hart*, const void*, RunState*);
+    EntryFunction enter_ = nullptr;
+    const void* return_to_loop_ = nullptr;
+    size_t trampoline_bytes_ = 0;
+    std::deque<Block> blocks_;
+    std::unordered_map<uint64_t, Block*> by_pc_;  // (vaddr << 2) | priv
+    std::vector<JumpSlot> jump_slots_;             // 4 tables of kJumpCacheSlots
+    bool jump_table_used_[4] = {};                 // filled since the last flush
+    TranslatorStats stats_;
+};
+
+}  // namespace vessel::riscv::jit
