@@ -220,6 +220,10 @@ class Hart {
     bool execute_amo(const Insn& insn);
     Priv data_priv() const;
     void flush_tlb();
+    // sfence.vma with an address: that page's translations (all of them when it lies in a
+    // superpage some TLB entry came from).
+    void flush_tlb_page(uint64_t vaddr);
+    void note_superpage(uint64_t vaddr, unsigned page_shift);
     void recompute_privilege_keys();
 
     // CSRs (hart_csr.cpp).
@@ -294,6 +298,8 @@ class Hart {
     TlbEntry tlb_[3][kTlbEntries];  // indexed by Access
     uint64_t fetch_key_ = 0;        // privilege key for fetch TLB tags
     uint64_t data_key_ = 0;         // privilege key for load/store TLB tags (MPRV applied)
+    // The virtual span of the superpages TLB entries were filled from since the last full flush.
+    uint64_t superpage_low_ = ~uint64_t{0}, superpage_high_ = 0;
     std::vector<std::unique_ptr<DecodedPage>> decoded_pool_;
     size_t decoded_in_use_ = 0;  // pool pages handed out since the last drop
     size_t next_decoded_victim_ = 0;

@@ -98,6 +98,7 @@ bool Hart::translate_fetch(uint64_t pc, uint64_t& paddr_page, const uint8_t*& ho
         raise(result.fault_cause, pc);
         return false;
     }
+    note_superpage(pc, result.page_shift);
     paddr_page = result.paddr & ~uint64_t{0xfff};
     uint8_t* host = machine_.memory.host_pointer(paddr_page, 0x1000);
     if (!host || !machine_.code_pages.code_flag(paddr_page)) {
@@ -449,7 +450,11 @@ handler_jalr : {
               0x12000073u | (uint32_t{in->rs1} << 15) | (uint32_t{in->rs2} << 20));
         return;
     }
-    flush_tlb();
+    // An address narrows the flush to that page (Linux fences one page after each PTE change).
+    if (in->rs1)
+        flush_tlb_page(x[in->rs1]);
+    else
+        flush_tlb();
     goto retire_and_leave;
     SHARED(csr)
     // CSR writes may change privilege keys, satp or interrupt enables: always end the block.

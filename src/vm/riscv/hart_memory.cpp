@@ -1,6 +1,7 @@
 // Guest data accesses: the TLB slow paths, MMIO dispatch, page-crossing (misaligned) accesses and
 // the atomics. Misaligned ordinary loads and stores are performed transparently, as QEMU does;
 // misaligned LR/SC/AMOs raise address-misaligned exceptions.
+#include <algorithm>
 #include <cstring>
 
 #include "vm/riscv/hart.h"
@@ -27,6 +28,30 @@ void Hart::flush_tlb() {
             entry.tag = kInvalidTag;
     // The translator's jump caches map virtual pcs to blocks as the fetch TLB does.
     if (translator_) translator_->flush_jump_caches();
+    superpage_low_ = ~uint64_t{0};
+    superpage_high_ = 0;
+}
+
+void Hart::note_superpage(uint64_t vaddr, unsigned page_shift) {
+    if (page_shift <= 12) return;
+    uint64_t base = vaddr & ~((uint64_t{1} << page_shift) - 1);
+    superpage_low_ = std::min(superpage_low_, base);
+    superpage_high_ = std::max(superpage_high_, base + (uint64_t{1} << page_shift) - 1);
+}
+
+void Hart::flush_tlb_page(uint64_t vaddr) {
+    // The TLBs hold 4 KiB pieces of superpages: a fence naming an address inside one must drop
+    // every piece of it, which only a full flush finds.
+    if (vaddr >= superpage_low_ && vaddr <= superpage_high_) {
+        flush_tlb();
+        return;
+    }
+    const uint64_t page = vaddr & ~uint64_t{0xfff};
+    for (auto& table : tlb_) {
+        TlbEntry& entry = table[(vaddr >> 12) % kTlbEntries];
+        if ((entry.tag & ~uint64_t{0xfff}) == page) entry.tag = kInvalidTag;
+    }
+    if (translator_) translator_->flush_jump_cache_page(page);
 }
 
 bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {
@@ -37,6 +62,7 @@ bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_
         raise(result.fault_cause, vaddr);
         return false;
     }
+    note_superpage(vaddr, result.page_shift);
     paddr = result.paddr;
     uint64_t page = paddr & ~uint64_t{0xfff};
     uint8_t* page_host = machine_.memory.host_pointer(page, 0x1000);

@@ -60,7 +60,7 @@ WalkResult translate(const vm::GuestMemory& memory, const WalkRequest& request, 
                 continue;  // another hart changed the PTE: re-check it
             uint64_t page_offset_mask = (uint64_t{1} << (12 + 9 * level)) - 1;
             uint64_t paddr = ((ppn << 12) & ~page_offset_mask) | (vaddr & page_offset_mask);
-            return {true, paddr, 0};
+            return {true, paddr, 0, static_cast<unsigned>(12 + 9 * level)};
         }
     }
     return fault;

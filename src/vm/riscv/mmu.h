@@ -58,6 +58,7 @@ struct WalkResult {
     bool ok = false;
     uint64_t paddr = 0;
     uint64_t fault_cause = 0;  // valid when !ok
+    unsigned page_shift = 12;  // the leaf's size: 12, or 21/30/39 for a superpage
 };
 
 // Translates `vaddr` for `access`. M-mode and Bare translate identically. Sets A (and D for stores)

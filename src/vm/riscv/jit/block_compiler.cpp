@@ -2,61 +2,19 @@
 
 #include <xbyak/xbyak.h>
 
+#include <array>
 #include <climits>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
+#include <vector>
 
 #include "vm/riscv/decoder.h"
 
 namespace vessel::riscv::jit {
 
 namespace {
-
-// The M extension's division results for zero divisors and overflow, never a host trap. Called
-// from generated code (division is slow on the host either way).
-uint64_t divide(uint64_t dividend, uint64_t divisor) {
-    auto a = static_cast<int64_t>(dividend), b = static_cast<int64_t>(divisor);
-    if (b == 0) return ~uint64_t{0};
-    if (a == INT64_MIN && b == -1) return dividend;
-    return static_cast<uint64_t>(a / b);
-}
-uint64_t divide_unsigned(uint64_t dividend, uint64_t divisor) {
-    return divisor == 0 ? ~uint64_t{0} : dividend / divisor;
-}
-uint64_t remainder(uint64_t dividend, uint64_t divisor) {
-    auto a = static_cast<int64_t>(dividend), b = static_cast<int64_t>(divisor);
-    if (b == 0) return dividend;
-    if (a == INT64_MIN && b == -1) return 0;
-    return static_cast<uint64_t>(a % b);
-}
-uint64_t remainder_unsigned(uint64_t dividend, uint64_t divisor) {
-    return divisor == 0 ? dividend : dividend % divisor;
-}
-uint64_t sext32(uint32_t value) {
-    return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(value)));
-}
-uint64_t divide_word(uint64_t dividend, uint64_t divisor) {
-    auto a = static_cast<int32_t>(dividend), b = static_cast<int32_t>(divisor);
-    if (b == 0) return ~uint64_t{0};
-    if (a == INT32_MIN && b == -1) return sext32(static_cast<uint32_t>(a));
-    return sext32(static_cast<uint32_t>(a / b));
-}
-uint64_t divide_unsigned_word(uint64_t dividend, uint64_t divisor) {
-    auto a = static_cast<uint32_t>(dividend), b = static_cast<uint32_t>(divisor);
-    return b == 0 ? ~uint64_t{0} : sext32(a / b);
-}
-uint64_t remainder_word(uint64_t dividend, uint64_t divisor) {
-    auto a = static_cast<int32_t>(dividend), b = static_cast<int32_t>(divisor);
-    if (b == 0) return sext32(static_cast<uint32_t>(a));
-    if (a == INT32_MIN && b == -1) return 0;
-    return sext32(static_cast<uint32_t>(a % b));
-}
-uint64_t remainder_unsigned_word(uint64_t dividend, uint64_t divisor) {
-    auto a = static_cast<uint32_t>(dividend), b = static_cast<uint32_t>(divisor);
-    return b == 0 ? sext32(a) : sext32(a % b);
-}
 
 // What the interpreter runs instead (one instruction, then back to the translator).
 bool translatable(Op op) {
@@ -83,6 +41,11 @@ bool translatable(Op op) {
     }
 }
 
+// Unconditional jumps end a block. A conditional branch does not: its taken side leaves, and
+// the block goes on along the fall-through path, so a loop body with early exits is one block
+// whose guest registers stay in host registers throughout.
+bool ends_block(Op op) { return op == Op::jal || op == Op::jalr; }
+
 bool is_amo(Op op) { return op >= Op::lr_w && op <= Op::amomaxu_d; }
 bool is_fp(Op op) { return op >= Op::flw && op <= Op::fcvt_d_s; }
 
@@ -94,6 +57,7 @@ class Compiler : public Xbyak::CodeGenerator {
              CodeBuffer& buffer)
         : Xbyak::CodeGenerator(buffer.free_bytes(), buffer.write_cursor()),
           request_(request),
+          exec_base_(buffer.exec_cursor()),
           layout_(layout),
           helpers_(helpers) {}
 
@@ -101,8 +65,31 @@ class Compiler : public Xbyak::CodeGenerator {
 
   private:
     // Guest register `index` in the Hart (x0 reads as the zero the array always holds).
-    Xbyak::Address guest(unsigned index) const { return qword[rbx + layout_.x + 8 * index]; }
-    Xbyak::Address guest32(unsigned index) const { return dword[rbx + layout_.x + 8 * index]; }
+    // Guest register `index`: the host register caching it in this block, or its slot in the
+    // Hart (x0 is never cached: its slot always reads zero).
+    const Xbyak::Operand& guest(unsigned index) {
+        if (const Xbyak::Reg64* host = cached_[index]) return *host;
+        return scratch_operand(qword[rbx + layout_.x + 8 * index]);
+    }
+    const Xbyak::Operand& guest32(unsigned index) {
+        if (cached_[index]) return cached32_[index];
+        return scratch_operand(dword[rbx + layout_.x + 8 * index]);
+    }
+    Xbyak::Address guest_slot(unsigned index) const {
+        return qword[rbx + layout_.x + 8 * index];
+    }
+    // Keeps an Address alive for the operand reference guest() returns (a few are in use at
+    // once: a ring of them).
+    const Xbyak::Operand& scratch_operand(const Xbyak::Address& address) {
+        Xbyak::Address& slot = scratch_addresses_[next_scratch_++ % scratch_addresses_.size()];
+        slot = address;
+        return slot;
+    }
+    // The host registers that hold guest registers across the block (callee-saved, so helper
+    // calls keep them): chosen for the guest registers the block uses most.
+    void allocate_registers(const std::vector<Insn>& instructions);
+    void load_cached_registers();
+    void write_back_cached_registers();
     Xbyak::Label& new_label() { return labels_.emplace_back(); }
 
     // Emits `insn` (at guest `pc`, with `retired` instructions of the block before it). True when
@@ -113,7 +100,7 @@ class Compiler : public Xbyak::CodeGenerator {
     void emit_store(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_branch(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_helper_call(const Insn& insn, const void* helper, uint64_t pc, uint32_t retired);
-    void emit_division(const Insn& insn, uint64_t (*function)(uint64_t, uint64_t));
+    void emit_division(const Insn& insn);
     // The guest address rs1 + imm into rax, and the TLB slot offset for it into rcx.
     void emit_address(const Insn& insn);
     // Leaves the block for `next_pc` with `retired` instructions done: through the jump cache to
@@ -128,6 +115,7 @@ class Compiler : public Xbyak::CodeGenerator {
     Xbyak::Label& leave_exit(uint64_t next_pc, uint32_t retired);
 
     const CompileRequest& request_;
+    const uint8_t* const exec_base_;  // where the first byte emitted here will run
     const HartLayout& layout_;
     const Helpers& helpers_;
     std::deque<Xbyak::Label> labels_;  // stable addresses for the deferred code's references
@@ -136,19 +124,54 @@ class Compiler : public Xbyak::CodeGenerator {
     std::map<std::pair<uint64_t, uint32_t>, Xbyak::Label*> leave_exits_;
     Xbyak::Label block_start_;
     Xbyak::Label return_;
+    const Xbyak::Reg64* cached_[32] = {};
+    Xbyak::Reg32 cached32_[32];
+    std::array<Xbyak::Address, 4> scratch_addresses_{qword[rbx], qword[rbx], qword[rbx],
+                                                     qword[rbx]};
+    unsigned next_scratch_ = 0;
 };
 
+void Compiler::allocate_registers(const std::vector<Insn>& instructions) {
+    unsigned uses[32] = {};
+    for (const Insn& insn : instructions) {
+        // An upper bound of what each instruction touches is enough: the choice only affects
+        // speed, since every cached register is loaded on entry and written back at every exit.
+        ++uses[insn.rd];
+        ++uses[insn.rs1];
+        ++uses[insn.rs2];
+    }
+    uses[0] = 0;
+    static const Xbyak::Reg64* const kHostRegisters[] = {&rbp, &r13, &r14, &r15};
+    for (const Xbyak::Reg64* host : kHostRegisters) {
+        unsigned best = 0;
+        for (unsigned index = 1; index < 32; ++index)
+            if (!cached_[index] && uses[index] > uses[best]) best = index;
+        // A register used once costs a load and a store to cache: not worth it.
+        if (best == 0 || uses[best] < 2) break;
+        cached_[best] = host;
+        cached32_[best] = host->cvt32();
+        uses[best] = 0;
+    }
+}
+
+void Compiler::load_cached_registers() {
+    for (unsigned index = 1; index < 32; ++index)
+        if (cached_[index]) mov(*cached_[index], guest_slot(index));
+}
+
+void Compiler::write_back_cached_registers() {
+    for (unsigned index = 1; index < 32; ++index)
+        if (cached_[index]) mov(guest_slot(index), *cached_[index]);
+}
+
 CompiledBlock Compiler::compile() {
+    // Decode first: the register choice needs the whole block.
     const uint64_t page_base = request_.vaddr & ~uint64_t{0xfff};
+    std::vector<Insn> instructions;
     uint64_t pc = request_.vaddr;
-    uint32_t count = 0;
-    L(block_start_);
     for (;;) {
         unsigned offset = static_cast<unsigned>(pc - page_base);
-        if (offset >= 0x1000) {
-            emit_exit(pc, count);
-            break;
-        }
+        if (offset >= 0x1000) break;
         uint16_t low;
         std::memcpy(&low, request_.host_page + offset, 2);
         Insn insn;
@@ -161,20 +184,25 @@ CompiledBlock Compiler::compile() {
         } else {
             insn.op = Op::undecoded;  // straddles the page end: the interpreter's
         }
-        if (!translatable(insn.op)) {
-            if (count == 0) return {};
-            emit_exit(pc, count);
-            break;
-        }
-        bool ended = emit(insn, pc, count);
+        if (!translatable(insn.op)) break;
+        instructions.push_back(insn);
+        pc += insn.length;
+        if (ends_block(insn.op) || instructions.size() == Translator::kMaxBlockInstructions) break;
+    }
+    if (instructions.empty()) return {};
+
+    allocate_registers(instructions);
+    load_cached_registers();
+    L(block_start_);
+    pc = request_.vaddr;
+    uint32_t count = 0;
+    bool ended = false;
+    for (const Insn& insn : instructions) {
+        ended = emit(insn, pc, count);
         ++count;
         pc += insn.length;
-        if (ended) break;
-        if (count == Translator::kMaxBlockInstructions) {
-            emit_exit(pc, count);
-            break;
-        }
     }
+    if (!ended) emit_exit(pc, count);
     // The deferred pieces may add more (a slow path's trap exit): run until none are left.
     for (size_t i = 0; i < deferred_.size(); ++i)
         deferred_[i]();
@@ -194,6 +222,7 @@ Xbyak::Label& Compiler::trap_exit(uint32_t retired) {
     trap_exits_[retired] = &label;
     deferred_.push_back([this, &label, retired] {
         L(label);
+        write_back_cached_registers();
         if (retired) add(qword[rbx + layout_.instret], retired);
         jmp(return_, T_NEAR);
     });
@@ -207,6 +236,7 @@ Xbyak::Label& Compiler::leave_exit(uint64_t next_pc, uint32_t retired) {
     leave_exits_[key] = &label;
     deferred_.push_back([this, &label, next_pc, retired] {
         L(label);
+        write_back_cached_registers();
         add(qword[rbx + layout_.instret], retired);
         emit_store_pc(next_pc);
         jmp(return_, T_NEAR);
@@ -215,51 +245,50 @@ Xbyak::Label& Compiler::leave_exit(uint64_t next_pc, uint32_t retired) {
 }
 
 void Compiler::emit_exit(uint64_t next_pc, uint32_t retired) {
+    write_back_cached_registers();
     if (retired) add(qword[rbx + layout_.instret], retired);
-    if (next_pc == request_.vaddr) {
-        // A loop back to this block's start: no lookup, only the checks.
-        Xbyak::Label& leave = new_label();
-        cmp(byte[rbx + layout_.attention], 0);
-        jne(leave, T_NEAR);
-        sub(dword[r12 + offsetof(RunState, budget)], 1);
-        jle(leave, T_NEAR);
-        jmp(block_start_, T_NEAR);
-        deferred_.push_back([this, &leave, next_pc] {
-            L(leave);
-            emit_store_pc(next_pc);
-            jmp(return_, T_NEAR);
-        });
+    const bool same_page = ((next_pc ^ request_.vaddr) & ~uint64_t{0xfff}) == 0;
+    if (!same_page) {
+        mov(rax, next_pc);
+        emit_dispatch_rax();
         return;
     }
-    mov(rax, next_pc);
-    emit_dispatch_rax();
+    // The same page: the same mapping and generation word, so the block there may be entered
+    // without a lookup: directly for a loop back to this block, through a jump the translator
+    // patches on first use (its link stub asks for it) otherwise.
+    Xbyak::Label& leave = new_label();
+    cmp(byte[rbx + layout_.attention], 0);
+    jne(leave, T_NEAR);
+    sub(dword[r12 + offsetof(RunState, budget)], 1);
+    jle(leave, T_NEAR);
+    if (next_pc == request_.vaddr) {
+        jmp(block_start_, T_NEAR);
+    } else {
+        Xbyak::Label& site = new_label();
+        Xbyak::Label& stub = new_label();
+        L(site);
+        jmp(stub, T_NEAR);  // always the 5-byte rel32 form, which linking rewrites
+        deferred_.push_back([this, &site, &stub, next_pc] {
+            L(stub);
+            emit_store_pc(next_pc);
+            // The executable address of `site`: this code runs there, so rip-relative is it.
+            lea(rcx, ptr[rip + site]);
+            mov(qword[r12 + offsetof(RunState, link_site)], rcx);
+            jmp(return_, T_NEAR);
+        });
+    }
+    deferred_.push_back([this, &leave, next_pc] {
+        L(leave);
+        emit_store_pc(next_pc);
+        jmp(return_, T_NEAR);
+    });
 }
 
 void Compiler::emit_dispatch_rax() {
-    mov(qword[rbx + layout_.pc], rax);
-    cmp(byte[rbx + layout_.attention], 0);
-    jne(return_, T_NEAR);
-    sub(dword[r12 + offsetof(RunState, budget)], 1);
-    jle(return_, T_NEAR);
-    // Translator::jump_index(rax) * sizeof(JumpSlot)
-    mov(ecx, eax);
-    mov(edx, eax);
-    shr(ecx, 1);
-    shr(edx, 13);
-    xor_(ecx, edx);
-    and_(ecx, Translator::kJumpCacheSlots - 1);
-    shl(ecx, 4);
-    static_assert(sizeof(JumpSlot) == 16);
-    mov(rdx, reinterpret_cast<uintptr_t>(request_.jump_cache));
-    add(rdx, rcx);
-    cmp(rax, qword[rdx + offsetof(JumpSlot, vaddr)]);
-    jne(return_, T_NEAR);
-    mov(rdx, qword[rdx + offsetof(JumpSlot, block)]);
-    mov(rcx, qword[rdx + offsetof(Block, generation_word)]);
-    mov(ecx, dword[rcx]);
-    cmp(ecx, dword[rdx + offsetof(Block, generation)]);
-    jne(return_, T_NEAR);
-    jmp(qword[rdx + offsetof(Block, code)]);
+    // jmp rel32 to the shared dispatcher: the displacement is from where this code will run.
+    const uint8_t* next_instruction = exec_base_ + getSize() + 5;
+    db(0xe9);
+    dd(static_cast<uint32_t>(static_cast<int32_t>(request_.dispatch - next_instruction)));
 }
 
 bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
@@ -279,6 +308,7 @@ bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
                 mov(rcx, pc + insn.length);
                 mov(guest(insn.rd), rcx);
             }
+            write_back_cached_registers();
             add(qword[rbx + layout_.instret], retired + 1);
             emit_dispatch_rax();
             return true;
@@ -289,7 +319,7 @@ bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
         case Op::bltu:
         case Op::bgeu:
             emit_branch(insn, pc, retired);
-            return true;
+            return false;
         case Op::lb:
         case Op::lh:
         case Op::lw:
@@ -311,28 +341,28 @@ bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
             if (insn.imm) mfence();
             return false;
         case Op::div:
-            emit_division(insn, divide);
+            emit_division(insn);
             return false;
         case Op::divu:
-            emit_division(insn, divide_unsigned);
+            emit_division(insn);
             return false;
         case Op::rem:
-            emit_division(insn, remainder);
+            emit_division(insn);
             return false;
         case Op::remu:
-            emit_division(insn, remainder_unsigned);
+            emit_division(insn);
             return false;
         case Op::divw:
-            emit_division(insn, divide_word);
+            emit_division(insn);
             return false;
         case Op::divuw:
-            emit_division(insn, divide_unsigned_word);
+            emit_division(insn);
             return false;
         case Op::remw:
-            emit_division(insn, remainder_word);
+            emit_division(insn);
             return false;
         case Op::remuw:
-            emit_division(insn, remainder_unsigned_word);
+            emit_division(insn);
             return false;
         default:
             break;
@@ -521,13 +551,77 @@ void Compiler::emit_alu(const Insn& insn) {
     mov(guest(insn.rd), rax);
 }
 
-void Compiler::emit_division(const Insn& insn, uint64_t (*function)(uint64_t, uint64_t)) {
+void Compiler::emit_division(const Insn& insn) {
     if (insn.rd == 0) return;
-    mov(rdi, guest(insn.rs1));
-    mov(rsi, guest(insn.rs2));
-    mov(rax, reinterpret_cast<uintptr_t>(function));
-    call(rax);
+    const bool is_signed = insn.op == Op::div || insn.op == Op::rem || insn.op == Op::divw ||
+                           insn.op == Op::remw;
+    const bool remainder = insn.op == Op::rem || insn.op == Op::remu || insn.op == Op::remw ||
+                           insn.op == Op::remuw;
+    const bool word = insn.op == Op::divw || insn.op == Op::divuw || insn.op == Op::remw ||
+                      insn.op == Op::remuw;
+    Xbyak::Label& by_zero = new_label();
+    Xbyak::Label& by_minus_one = new_label();
+    Xbyak::Label& join = new_label();
+    // The M extension defines division by zero and the one overflow (MIN / -1) instead of
+    // trapping, so those two take their own paths; x86 would fault on both.
+    if (word) {
+        mov(eax, guest32(insn.rs1));
+        mov(ecx, guest32(insn.rs2));
+        test(ecx, ecx);
+    } else {
+        mov(rax, guest(insn.rs1));
+        mov(rcx, guest(insn.rs2));
+        test(rcx, rcx);
+    }
+    jz(by_zero, T_NEAR);
+    if (is_signed) {
+        word ? cmp(ecx, -1) : cmp(rcx, -1);
+        je(by_minus_one, T_NEAR);
+    }
+    if (word) {
+        if (is_signed) {
+            cdq();
+            idiv(ecx);
+        } else {
+            xor_(edx, edx);
+            div(ecx);
+        }
+        movsxd(rax, remainder ? edx : eax);
+    } else {
+        if (is_signed) {
+            cqo();
+            idiv(rcx);
+        } else {
+            xor_(edx, edx);
+            div(rcx);
+        }
+        if (remainder) mov(rax, rdx);
+    }
+    L(join);
     mov(guest(insn.rd), rax);
+    deferred_.push_back([this, &by_zero, &by_minus_one, &join, is_signed, remainder, word] {
+        L(by_zero);
+        // Quotient all ones; remainder the dividend (sign-extended from 32 bits for W forms).
+        if (remainder) {
+            if (word) movsxd(rax, eax);
+        } else {
+            mov(rax, -1);
+        }
+        jmp(join, T_NEAR);
+        if (is_signed) {
+            L(by_minus_one);
+            // x / -1 is -x, which wraps MIN to MIN as the spec asks; the remainder is 0.
+            if (remainder) {
+                xor_(eax, eax);
+            } else if (word) {
+                neg(eax);
+                movsxd(rax, eax);
+            } else {
+                neg(rax);
+            }
+            jmp(join, T_NEAR);
+        }
+    });
 }
 
 void Compiler::emit_address(const Insn& insn) {
@@ -692,15 +786,20 @@ void Compiler::emit_branch(const Insn& insn, uint64_t pc, uint32_t retired) {
             jae(taken, T_NEAR);
             break;
     }
-    emit_exit(pc + insn.length, retired + 1);
-    L(taken);
-    emit_exit(pc + static_cast<int64_t>(insn.imm), retired + 1);
+    // The taken side's exit goes out of line: the fall-through path runs straight on.
+    const uint64_t target = pc + static_cast<int64_t>(insn.imm);
+    deferred_.push_back([this, &taken, target, retired] {
+        L(taken);
+        emit_exit(target, retired + 1);
+    });
 }
 
 void Compiler::emit_helper_call(const Insn& insn, const void* helper, uint64_t pc,
                                 uint32_t retired) {
     uint64_t words[2] = {};
     std::memcpy(words, &insn, sizeof insn);
+    // The helpers read and write the Hart's registers: they must hold the values.
+    write_back_cached_registers();
     emit_store_pc(pc);
     mov(rdi, rbx);
     mov(rsi, words[0]);
@@ -711,11 +810,49 @@ void Compiler::emit_helper_call(const Insn& insn, const void* helper, uint64_t p
     jz(trap_exit(retired), T_NEAR);
     // The helpers write x[rd] whatever rd is; x0 must read as zero again.
     if (insn.rd == 0) mov(qword[rbx + layout_.x], 0);
+    if (cached_[insn.rd]) mov(*cached_[insn.rd], guest_slot(insn.rd));
     cmp(byte[rbx + layout_.end_block], 0);
     jne(leave_exit(pc + insn.length, retired + 1), T_NEAR);
 }
 
 }  // namespace
+
+Result<size_t> emit_dispatch_stub(const JumpSlot* jump_cache, const HartLayout& layout,
+                                  CodeBuffer& buffer) {
+    try {
+        Xbyak::CodeGenerator gen(buffer.free_bytes(), buffer.write_cursor());
+        Xbyak::Label leave;
+        gen.mov(gen.qword[gen.rbx + layout.pc], gen.rax);
+        gen.cmp(gen.byte[gen.rbx + layout.attention], 0);
+        gen.jne(leave, Xbyak::CodeGenerator::T_NEAR);
+        gen.sub(gen.dword[gen.r12 + offsetof(RunState, budget)], 1);
+        gen.jle(leave, Xbyak::CodeGenerator::T_NEAR);
+        // Translator::jump_index(rax) * sizeof(JumpSlot)
+        static_assert(sizeof(JumpSlot) == 16);
+        gen.mov(gen.ecx, gen.eax);
+        gen.mov(gen.edx, gen.eax);
+        gen.shr(gen.ecx, 1);
+        gen.shr(gen.edx, 13);
+        gen.xor_(gen.ecx, gen.edx);
+        gen.and_(gen.ecx, Translator::kJumpCacheSlots - 1);
+        gen.shl(gen.ecx, 4);
+        gen.mov(gen.rdx, reinterpret_cast<uintptr_t>(jump_cache));
+        gen.add(gen.rdx, gen.rcx);
+        gen.cmp(gen.rax, gen.qword[gen.rdx + offsetof(JumpSlot, vaddr)]);
+        gen.jne(leave, Xbyak::CodeGenerator::T_NEAR);
+        gen.mov(gen.rdx, gen.qword[gen.rdx + offsetof(JumpSlot, block)]);
+        gen.mov(gen.rcx, gen.qword[gen.rdx + offsetof(Block, generation_word)]);
+        gen.mov(gen.ecx, gen.dword[gen.rcx]);
+        gen.cmp(gen.ecx, gen.dword[gen.rdx + offsetof(Block, generation)]);
+        gen.jne(leave, Xbyak::CodeGenerator::T_NEAR);
+        gen.jmp(gen.qword[gen.rdx + offsetof(Block, code)]);
+        gen.L(leave);
+        gen.ret();
+        return gen.getSize();
+    } catch (const Xbyak::Error& error) {
+        return fail("emitting the translator's dispatcher: {}", error.what());
+    }
+}
 
 Result<CompiledBlock> compile_block(const CompileRequest& request, const HartLayout& layout,
                                     const Helpers& helpers, CodeBuffer& buffer) {

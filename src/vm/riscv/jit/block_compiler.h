@@ -28,8 +28,17 @@ struct Helpers {
 struct CompileRequest {
     uint64_t vaddr = 0;                   // the block's first instruction
     const uint8_t* host_page = nullptr;   // the guest page it lies in, as the host sees it
-    const JumpSlot* jump_cache = nullptr;  // the table for the block's privilege
+    // The shared code that passes control to the block at the pc in rax (jump cache lookup and
+    // the checks), for the block's privilege; see emit_dispatch_stub().
+    const uint8_t* dispatch = nullptr;
 };
+
+// Emits, at `buffer`'s cursor, the dispatcher blocks of privilege `jump_cache`'s table jump to
+// when their successor is on another page: it stores pc (rax), checks the attention flag and the
+// transition budget, looks the pc up in the jump cache, checks the block's generation, and jumps
+// to it; anything else returns to the hart's loop. Returns its size.
+Result<size_t> emit_dispatch_stub(const JumpSlot* jump_cache, const HartLayout& layout,
+                                  CodeBuffer& buffer);
 
 struct CompiledBlock {
     size_t code_bytes = 0;

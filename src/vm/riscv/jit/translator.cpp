@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "vm/riscv/hart.h"
 #include "vm/riscv/jit/block_compiler.h"
@@ -82,8 +83,13 @@ void Translator::emit_entry_trampoline() {
     enter_ = reinterpret_cast<EntryFunction>(
         const_cast<uint8_t*>(code_.executable_address(code_.write_cursor())));
     return_to_loop_ = code_.executable_address(code_.write_cursor() + return_stub);
-    trampoline_bytes_ = gen.getSize();
-    code_.commit(trampoline_bytes_);
+    code_.commit(gen.getSize());
+    for (unsigned priv = 0; priv < 4; ++priv) {
+        dispatch_[priv] = code_.exec_cursor();
+        // Room for a few hundred bytes is certain in a fresh buffer.
+        code_.commit(emit_dispatch_stub(jump_table(priv), layout_, code_).value_or(0));
+    }
+    trampoline_bytes_ = code_.used();
 }
 
 bool Translator::load_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t* out) {
@@ -119,6 +125,39 @@ void Translator::execute() {
     ++stats_.entries;
     run_state_.budget = kTransitionBudget;
     enter_(&hart_, block->code, &run_state_);
+    if (uint8_t* site = std::exchange(run_state_.link_site, nullptr)) {
+        // The block at pc is on the site's page: translate it now and let the site jump to it.
+        // A buffer flush while translating took the site with it.
+        const uint64_t flushes = stats_.cache_flushes;
+        const Block* next = find_or_translate();
+        if (next && !next->interpret && stats_.cache_flushes == flushes)
+            link(site, *const_cast<Block*>(next));
+    }
+}
+
+void Translator::link(uint8_t* site, Block& target) {
+    const auto* code = static_cast<const uint8_t*>(target.code);
+    uint8_t* writable = code_.writable_address(site);
+    // The site is `jmp rel32` (E9, then the displacement from the next instruction).
+    const auto displacement = static_cast<int32_t>(code - (site + 5));
+    // The stub's displacement, to put back when the target goes.
+    int32_t original;
+    std::memcpy(&original, writable + 1, 4);
+    std::memcpy(writable + 1, &displacement, 4);
+    target.incoming.push_back(site);
+    link_originals_[site] = original;
+    ++stats_.links;
+}
+
+void Translator::unlink_all_into(Block& block) {
+    for (uint8_t* site : block.incoming) {
+        auto original = link_originals_.find(site);
+        if (original == link_originals_.end()) continue;
+        std::memcpy(code_.writable_address(site) + 1, &original->second, 4);
+        link_originals_.erase(original);
+        ++stats_.unlinks;
+    }
+    block.incoming.clear();
 }
 
 const Block* Translator::find_or_translate() {
@@ -141,15 +180,20 @@ const Block* Translator::find_or_translate() {
             known->generation) {
         slot = {pc, known};
         jump_table_used_[priv] = true;
+        pages_in_jump_cache_.set(page_filter_index(pc));
         return known;
     }
-    if (known) ++stats_.invalidations;
+    if (known) {
+        ++stats_.invalidations;
+        unlink_all_into(*known);
+    }
     // Marked before the generation is read: a store after this point bumps it.
     hart_.machine_.code_pages.mark_code(paddr_page);
     known = const_cast<Block*>(translate(pc, paddr, host_page, priv));
     if (!known) return nullptr;
     slot = {pc, known};
     jump_table_used_[priv] = true;
+    pages_in_jump_cache_.set(page_filter_index(pc));
     return known;
 }
 
@@ -167,7 +211,7 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
     block.priv = priv;
     block.generation_word = pages.generation_word(paddr);
     block.generation = std::atomic_ref(*block.generation_word).load(std::memory_order_acquire);
-    CompileRequest request{vaddr, host_page, jump_table(priv)};
+    CompileRequest request{vaddr, host_page, dispatch_[priv]};
     Helpers helpers{reinterpret_cast<const void*>(&Translator::load_slow),
                     reinterpret_cast<const void*>(&Translator::store_slow),
                     reinterpret_cast<const void*>(&Translator::execute_amo),
@@ -201,6 +245,18 @@ void Translator::flush_jump_caches() {
             table[i] = JumpSlot{};
         jump_table_used_[priv] = false;
     }
+    pages_in_jump_cache_.reset();
+}
+
+void Translator::flush_jump_cache_page(uint64_t page) {
+    // Most single-page fences name a data page: nothing of it is in the jump caches.
+    if (!pages_in_jump_cache_.test(page_filter_index(page))) return;
+    for (unsigned priv = 0; priv < 4; ++priv) {
+        if (!jump_table_used_[priv]) continue;
+        JumpSlot* table = jump_table(priv);
+        for (unsigned i = 0; i < kJumpCacheSlots; ++i)
+            if ((table[i].vaddr & ~uint64_t{0xfff}) == page) table[i] = JumpSlot{};
+    }
 }
 
 void Translator::drop_everything() {
@@ -209,8 +265,9 @@ void Translator::drop_everything() {
     flush_jump_caches();
     by_pc_.clear();
     blocks_.clear();
+    link_originals_.clear();
     code_.clear();
-    code_.commit(trampoline_bytes_);
+    code_.commit(trampoline_bytes_);  // the trampoline and dispatchers stay
 }
 
 std::string describe(const TranslatorStats& stats) {
@@ -218,12 +275,12 @@ std::string describe(const TranslatorStats& stats) {
     return fmt::format(
         "{} blocks ({} guest instructions, {:.1f} µs per block), {} KiB of code emitted, "
         "{} KiB in use of {} MiB, {} buffer flushes, {} stale blocks dropped, {} entries from "
-        "the hart loop, {} instructions interpreted, {} jump-cache misses",
+        "the hart loop, {} instructions interpreted, {} jump-cache misses, {} links, {} unlinks",
         stats.blocks_translated, stats.guest_instructions_translated,
         static_cast<double>(stats.translation_nanoseconds) / 1000.0 / blocks,
         stats.code_bytes_emitted / 1024, stats.code_buffer_used / 1024,
         stats.code_buffer_capacity >> 20, stats.cache_flushes, stats.invalidations, stats.entries,
-        stats.interpreted, stats.jump_cache_misses);
+        stats.interpreted, stats.jump_cache_misses, stats.links, stats.unlinks);
 }
 
 TranslatorStats Translator::stats() const {

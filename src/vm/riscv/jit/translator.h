@@ -13,6 +13,7 @@
 // so interrupts, stop requests and remote fences are served within a bounded time.
 #pragma once
 
+#include <bitset>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -41,6 +42,9 @@ struct Block {
     uint64_t paddr = 0;
     unsigned priv = 0;
     bool interpret = false;  // the first instruction is one the interpreter runs
+    // Chained jumps into this block (their rel32 patched to it): put back to their link stubs
+    // when the block is dropped.
+    std::vector<uint8_t*> incoming;
 };
 
 // A jump-cache slot: a block by virtual pc, for one privilege.
@@ -69,6 +73,8 @@ struct TranslatorStats {
     uint64_t entries = 0;       // times the hart's loop entered translated code
     uint64_t interpreted = 0;   // instructions handed to the interpreter
     uint64_t jump_cache_misses = 0;  // lookups the jump cache could not answer
+    uint64_t links = 0;              // jumps patched to go straight to their block
+    uint64_t unlinks = 0;            // chained jumps put back because their block went
     size_t code_buffer_used = 0;
     size_t code_buffer_capacity = 0;
 };
@@ -83,12 +89,15 @@ struct RunState {
     int32_t padding = 0;
     JumpSlot* jump_cache[4] = {};  // by privilege (0 U, 1 S, 3 M)
     uint64_t slow_value = 0;       // a slow-path load's result
+    // Set by a block's link stub: the executable address of a `jmp rel32` that wants to go
+    // straight to the block at the hart's pc (same page, so same mapping and generation word).
+    uint8_t* link_site = nullptr;
 };
 
 class Translator {
   public:
     static constexpr size_t kDefaultCodeBytes = 32u << 20;
-    static constexpr unsigned kJumpCacheSlots = 4096;
+    static constexpr unsigned kJumpCacheSlots = 16384;
     static constexpr unsigned kMaxBlockInstructions = 64;
     static constexpr int32_t kTransitionBudget = 512;
 
@@ -104,6 +113,8 @@ class Translator {
 
     // The fetch TLB was flushed: a virtual pc may now map elsewhere.
     void flush_jump_caches();
+    // The same for one page (sfence.vma with an address).
+    void flush_jump_cache_page(uint64_t page);
 
     TranslatorStats stats() const;
 
@@ -125,6 +136,10 @@ class Translator {
     const Block* translate(uint64_t vaddr, uint64_t paddr, const uint8_t* host_page,
                            unsigned priv);
     void drop_everything();
+    // Patches the jump at `site` (executable address) to enter `target` directly.
+    void link(uint8_t* site, Block& target);
+    // A block that went stale: nothing may jump to it without a check any more.
+    void unlink_all_into(Block& block);
     void emit_entry_trampoline();
 
     Hart& hart_;
@@ -134,11 +149,20 @@ class Translator {
     using EntryFunction = void (*)(Hart*, const void*, RunState*);
     EntryFunction enter_ = nullptr;
     const void* return_to_loop_ = nullptr;
+    const uint8_t* dispatch_[4] = {};  // per privilege
     size_t trampoline_bytes_ = 0;
     std::deque<Block> blocks_;
     std::unordered_map<uint64_t, Block*> by_pc_;  // (vaddr << 2) | priv
+    std::unordered_map<uint8_t*, int32_t> link_originals_;  // linked site -> its stub's rel32
     std::vector<JumpSlot> jump_slots_;             // 4 tables of kJumpCacheSlots
     bool jump_table_used_[4] = {};                 // filled since the last flush
+    // A filter of the virtual pages the jump caches may hold (by a hash of the page number):
+    // a fence of one page with no code in them costs nothing.
+    std::bitset<8192> pages_in_jump_cache_;
+    static unsigned page_filter_index(uint64_t vaddr) {
+        uint64_t page = vaddr >> 12;
+        return (page ^ (page >> 13) ^ (page >> 26)) & 8191;
+    }
     TranslatorStats stats_;
 };
 
