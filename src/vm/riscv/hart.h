@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "vm/riscv/code_pages.h"
 #include "vm/riscv/decoder.h"
 #include "vm/riscv/mmu.h"
+#include "vm/riscv/triggers.h"
 
 namespace vessel::riscv {
 
@@ -38,6 +41,29 @@ class EcallHandler {
     virtual ~EcallHandler() = default;
     // True when handled (the hart then continues after the ecall); false raises the exception.
     virtual bool handle_ecall(Hart& hart) = 0;
+};
+
+// --- Debugging (hart_debug.cpp) ---
+// Why a hart stopped for its debugger.
+enum class DebugStopKind : uint8_t {
+    halted,      // the debugger asked (request_debug_halt)
+    step,        // one instruction done (set_debug_step)
+    breakpoint,  // a debugger breakpoint at pc (set_debug_breakpoints)
+    trigger,     // a trigger with action 1 ("enter Debug Mode") matched `access` at `address`
+};
+struct DebugStop {
+    DebugStopKind kind = DebugStopKind::halted;
+    Access access = Access::fetch;
+    uint64_t address = 0;
+};
+
+// The debugger's side of a hart (src/vm/debug). Called on the hart's own thread at an instruction
+// boundary whenever the hart stops for the debugger; the hart runs on when it returns. While it
+// blocks, the debugger may read and change the hart's state.
+class DebugListener {
+  public:
+    virtual ~DebugListener() = default;
+    virtual void hart_stopped(Hart& hart, const DebugStop& stop) = 0;
 };
 
 // How a hart runs guest code. The interpreter is the reference; the translator (x86-64 hosts)
@@ -146,6 +172,43 @@ class Hart {
     void flush_translations() { flush_tlb(); }
 
     uint64_t fp_reg(unsigned index) const { return f_[index & 31]; }
+
+    // --- Debugging (hart_debug.cpp): a debugger's control of the hart ---
+    // None of it costs the normal paths anything: run() takes its debug path (one instruction at a
+    // time through the interpreter, whichever engine the hart has) only while something is armed:
+    // a halt request, single-stepping, a debugger breakpoint or an enabled trigger.
+    void set_debug_listener(DebugListener* listener) { debug_listener_ = listener; }
+    // Thread-safe: the hart stops (DebugStopKind::halted) at its next instruction boundary, out of
+    // WFI too, and stays stopped until cancel_debug_halt(). An engine that returns to run() when
+    // kicked (attention_) sees it at its next block boundary.
+    void request_debug_halt();
+    void cancel_debug_halt();
+    bool debug_halt_requested() const {
+        return (debug_flags_.load(std::memory_order_acquire) & kDebugHalt) != 0;
+    }
+    // Whether the hart's thread is inside run() (a hart the guest has not started is not).
+    bool in_run() const { return running_.load(std::memory_order_acquire); }
+    // The rest is for the hart's own thread, or while it is stopped for its debugger or not
+    // running. Stop after every instruction; `mask_interrupts`: take none meanwhile, as QEMU's
+    // gdbstub steps.
+    void set_debug_step(bool step, bool mask_interrupts);
+    // The hart stops before executing an instruction at one of these virtual addresses; guest
+    // memory is not patched, so the guest cannot see or overwrite them.
+    void set_debug_breakpoints(std::vector<uint64_t> addresses);
+    const TriggerModule& triggers() const { return triggers_; }
+    // Writes trigger `index` as the debugger does (Debug Mode: dmode and action 1 allowed).
+    void write_trigger(unsigned index, uint64_t tdata1, uint64_t tdata2);
+    void set_fp_reg(unsigned index, uint64_t value) { f_[index & 31] = value; }
+    // Any CSR as M-mode reads or writes it, whatever the current privilege and mstatus.FS; the
+    // trigger CSRs as Debug Mode does. False: no such CSR.
+    bool debug_read_csr(uint32_t number, uint64_t& value);
+    bool debug_write_csr(uint32_t number, uint64_t value);
+    void debug_set_priv(Priv priv);
+    // Guest RAM as this hart sees it now (satp and privilege; any readable or executable mapping
+    // for reads, writable ones for writes; A/D bits untouched): the number of bytes done, short at
+    // the first address that does not translate or is not RAM. Writes invalidate decoded code.
+    size_t debug_read_memory(uint64_t vaddr, std::span<uint8_t> out) const;
+    size_t debug_write_memory(uint64_t vaddr, std::span<const uint8_t> bytes);
 
     // The engine this hart really runs (the translator falls back to the interpreter where it
     // cannot start), and the translator itself (nullptr for the interpreter), for statistics.
@@ -309,6 +372,43 @@ class Hart {
     bool end_block_ = false;         // an instruction changed state the block loop caches
     uint64_t next_timer_check_ = 0;  // instret at which to look at the clock again
 
+    // --- Debugging (hart_debug.cpp) ---
+    static constexpr uint32_t kDebugHalt = 1, kDebugArmed = 2;
+    // run()'s path while debug_flags_ is set: at most one instruction, with the checks around it.
+    void debug_step();
+    void stop_for_debugger(const DebugStop& stop);
+    // Recomputes kDebugArmed and watching_data_ after breakpoints, triggers or stepping changed.
+    void update_debug_armed();
+    // reset(): the guest's triggers go, the debugger's stay.
+    void reset_debug_state();
+    // Whether action-0 triggers may fire now: not in a handler that would take their breakpoint
+    // with interrupts off (the Debug spec's first answer to reentrancy).
+    bool native_triggers_enabled() const;
+    // Load and store triggers: false when one fired (a breakpoint exception was raised, or a stop
+    // for the debugger is pending and the instruction is not executed).
+    bool data_access_allowed(uint64_t vaddr, unsigned size, Access access);
+    bool amo_access_allowed(const Insn& insn);
+    bool trigger_csr_read(uint32_t number, uint64_t& value) const;
+    bool trigger_csr_write(uint32_t number, uint64_t value, TriggerModule::Writer writer);
+    // run_block()'s scratch page for one step, given its "undecoded" and "leave" handlers.
+    DecodedPage* prime_step_page(const void* undecoded, const void* leave);
+    std::optional<uint64_t> debug_translate(uint64_t vaddr, Access access) const;
+
+    TriggerModule triggers_;
+    DebugListener* debug_listener_ = nullptr;
+    std::atomic<uint32_t> debug_flags_{0};     // kDebugHalt (any thread), kDebugArmed
+    std::vector<uint64_t> debug_breakpoints_;  // sorted
+    bool debug_stepping_ = false;
+    bool debug_step_masks_interrupts_ = false;
+    bool watching_data_ = false;  // load/store triggers armed: the data TLBs are not filled
+    std::optional<DebugStop> pending_debug_stop_;
+    // What one instruction's load/store triggers were checked for, so that the byte accesses of
+    // a page-crossing access are not checked again on their own.
+    Access checked_access_ = Access::fetch;
+    uint64_t checked_begin_ = 0, checked_end_ = 0;
+    std::unique_ptr<DecodedPage> step_page_;
+    bool single_instruction_block_ = false;  // run_block() runs one instruction from step_page_
+    unsigned step_slot_ = 0;                 // the slot the last step decoded
 };
 
 }  // namespace vessel::riscv

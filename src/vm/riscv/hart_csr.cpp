@@ -71,6 +71,7 @@ void Hart::reset(uint64_t pc, Priv priv) {
     std::fill(std::begin(pmpcfg_), std::end(pmpcfg_), 0);
     std::fill(std::begin(pmpaddr_), std::end(pmpaddr_), 0);
     reservation_paddr_ = ~uint64_t{0};
+    reset_debug_state();  // --- Debugger hook (hart_debug.cpp)
     flush_all_caches();
     recompute_privilege_keys();
     attention_.store(true);
@@ -167,6 +168,8 @@ bool Hart::take_interrupt_if_pending() {
 void Hart::wait_for_interrupt() {
     for (;;) {
         if (stop_.load(std::memory_order_acquire)) return;
+        // --- Debugger hook: a halt request ends the wait (a WFI may complete early).
+        if (debug_flags_.load(std::memory_order_acquire) & kDebugHalt) return;
         attention_.store(false, std::memory_order_release);
         serve_flush_requests();
         if (ssip_posted_.exchange(false, std::memory_order_acq_rel)) mip_software_ |= bit(irq::ssi);
@@ -426,7 +429,8 @@ bool Hart::csr_read(uint32_t number, uint64_t& value) {
         value = pmpaddr_[number - csr::pmpaddr0];
         return true;
     }
-    return false;
+    // --- Debugger hook (hart_debug.cpp): the Sdtrig CSRs ---
+    return trigger_csr_read(number, value);
 }
 
 bool Hart::csr_write(uint32_t number, uint64_t value) {
@@ -575,7 +579,8 @@ bool Hart::csr_write(uint32_t number, uint64_t value) {
         if (!(config & 0x80)) pmpaddr_[index] = value & ((uint64_t{1} << 54) - 1);
         return true;
     }
-    return false;
+    // --- Debugger hook (hart_debug.cpp): the Sdtrig CSRs ---
+    return trigger_csr_write(number, value, TriggerModule::Writer::machine);
 }
 
 }  // namespace vessel::riscv

@@ -53,6 +53,12 @@ void Hart::run() {
     // flush: serve them before the first instruction.
     serve_flush_requests();
     while (!stop_.load(std::memory_order_relaxed)) {
+        // --- Debugger hook (hart_debug.cpp): while a halt, a step, a breakpoint or a trigger is
+        // armed, one instruction at a time through the interpreter, before either engine.
+        if (__builtin_expect(debug_flags_.load(std::memory_order_relaxed) != 0, 0)) {
+            debug_step();
+            continue;
+        }
         if (attention_.load(std::memory_order_relaxed) || instret_ >= next_timer_check_) {
             attention_.store(false, std::memory_order_relaxed);
             serve_flush_requests();
@@ -247,6 +253,12 @@ void Hart::run_block() {
 // An operation with one body for both lengths.
 #define SHARED(name) handler_##name : handler_##name##_c:
 
+    // --- Debugger hook (hart_debug.cpp): a single step decodes the instruction at pc into a
+    // scratch page whose other slots all leave, and a taken branch leaves at once.
+    if (__builtin_expect(single_instruction_block_, 0)) {
+        page = prime_step_page(&&handler_undecoded, &&handler_end_of_page);
+        budget = 1;
+    }
     Insn* const slots = page->slots;
     const void** const handlers = page->handlers;
     const void* const* handler;

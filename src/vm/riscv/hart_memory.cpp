@@ -71,6 +71,8 @@ bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_
         return true;
     }
     host = page_host + (paddr & 0xfff);
+    // --- Debugger hook: while load/store triggers are armed every access takes the slow path.
+    if (__builtin_expect(watching_data_, 0)) return true;
     TlbEntry& entry = tlb_[static_cast<int>(access)][(vaddr >> 12) % kTlbEntries];
     entry.tag = (vaddr & ~uint64_t{0xfff}) | data_key_;
     entry.addend = reinterpret_cast<uintptr_t>(page_host) - (vaddr & ~uint64_t{0xfff});
@@ -81,6 +83,9 @@ bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_
 }
 
 bool Hart::load_slow(uint64_t vaddr, unsigned size, uint64_t& out) {
+    // --- Debugger hook (hart_debug.cpp): load triggers and watchpoints.
+    if (__builtin_expect(watching_data_, 0) && !data_access_allowed(vaddr, size, Access::load))
+        return false;
     if ((vaddr & 0xfff) + size > 0x1000) {
         uint64_t value = 0;
         for (unsigned i = 0; i < size; ++i) {
@@ -109,6 +114,9 @@ bool Hart::load_slow(uint64_t vaddr, unsigned size, uint64_t& out) {
 }
 
 bool Hart::store_slow(uint64_t vaddr, unsigned size, uint64_t value) {
+    // --- Debugger hook (hart_debug.cpp): store triggers and watchpoints.
+    if (__builtin_expect(watching_data_, 0) && !data_access_allowed(vaddr, size, Access::store))
+        return false;
     if ((vaddr & 0xfff) + size > 0x1000) {
         // Check both pages before writing anything, so a fault leaves memory unchanged.
         uint64_t paddr;
@@ -212,6 +220,8 @@ T amo_execute(T* pointer, Op op, T operand) {
 // (the ABA case — a store writing back the same value — is allowed by the ISA's forward-progress
 // rules). Traps clear the reservation.
 bool Hart::execute_amo(const Insn& insn) {
+    // --- Debugger hook (hart_debug.cpp): load/store triggers on LR, SC and AMOs.
+    if (__builtin_expect(watching_data_, 0) && !amo_access_allowed(insn)) return false;
     bool doubleword = insn.op >= Op::lr_d;
     unsigned size = doubleword ? 8 : 4;
     uint64_t vaddr = x_[insn.rs1];

@@ -55,8 +55,9 @@ WalkResult translate(const vm::GuestMemory& memory, const WalkRequest& request, 
             uint64_t low_mask = (uint64_t{1} << (9 * level)) - 1;
             if (ppn & low_mask) return fault;  // misaligned superpage
             uint64_t wanted = entry | pte::A | (access == Access::store ? pte::D : 0);
-            if (wanted != entry && !__atomic_compare_exchange_n(slot, &entry, wanted, false,
-                                                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            if (request.update_accessed_dirty && wanted != entry &&
+                !__atomic_compare_exchange_n(slot, &entry, wanted, false, __ATOMIC_ACQ_REL,
+                                             __ATOMIC_ACQUIRE))
                 continue;  // another hart changed the PTE: re-check it
             uint64_t page_offset_mask = (uint64_t{1} << (12 + 9 * level)) - 1;
             uint64_t paddr = ((ppn << 12) & ~page_offset_mask) | (vaddr & page_offset_mask);

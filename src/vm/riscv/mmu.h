@@ -52,6 +52,8 @@ struct WalkRequest {
     Priv priv = Priv::supervisor;  // effective privilege of the access (MPRV already applied)
     bool sum = false;
     bool mxr = false;
+    // False for a debugger's look at memory, which must not change the guest's page tables.
+    bool update_accessed_dirty = true;
 };
 
 struct WalkResult {
