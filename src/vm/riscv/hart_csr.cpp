@@ -92,7 +92,9 @@ void Hart::drop_decoded_pages() {
     // Translated blocks stay: every store by a hart and every device write to a page holding
     // code bumps its generation (CodePages), which each block is checked against, so a fence.i
     // has nothing left to make visible. Dropping them would mean translating a Linux working
-    // set again at every fence.i (Linux issues one for each executable page it maps).
+    // set again at every fence.i (Linux issues one for each executable page it maps). Only
+    // the jumps linked across pages, which skip that check, are put back.
+    if (translator_) translator_->code_may_have_changed();
 }
 
 // --- Thread-safe controls ---

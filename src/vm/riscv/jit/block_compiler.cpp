@@ -1,16 +1,8 @@
 #include "vm/riscv/jit/block_compiler.h"
 
-#include <xbyak/xbyak.h>
-
-#include <array>
-#include <climits>
 #include <cstring>
-#include <deque>
-#include <functional>
-#include <map>
-#include <vector>
 
-#include "vm/riscv/decoder.h"
+#include "vm/riscv/jit/compiler.h"
 
 namespace vessel::riscv::jit {
 
@@ -49,99 +41,26 @@ bool ends_block(Op op) { return op == Op::jal || op == Op::jalr; }
 bool is_amo(Op op) { return op >= Op::lr_w && op <= Op::amomaxu_d; }
 bool is_fp(Op op) { return op >= Op::flw && op <= Op::fcvt_d_s; }
 
-using namespace Xbyak::util;
+}  // namespace
 
-class Compiler : public Xbyak::CodeGenerator {
-  public:
-    Compiler(const CompileRequest& request, const HartLayout& layout, const Helpers& helpers,
-             CodeBuffer& buffer)
-        : Xbyak::CodeGenerator(buffer.free_bytes(), buffer.write_cursor()),
-          request_(request),
-          exec_base_(buffer.exec_cursor()),
-          layout_(layout),
-          helpers_(helpers) {}
-
-    CompiledBlock compile();
-
-  private:
-    // Guest register `index` in the Hart (x0 reads as the zero the array always holds).
-    // Guest register `index`: the host register caching it in this block, or its slot in the
-    // Hart (x0 is never cached: its slot always reads zero).
-    const Xbyak::Operand& guest(unsigned index) {
-        if (const Xbyak::Reg64* host = cached_[index]) return *host;
-        return scratch_operand(qword[rbx + layout_.x + 8 * index]);
-    }
-    const Xbyak::Operand& guest32(unsigned index) {
-        if (cached_[index]) return cached32_[index];
-        return scratch_operand(dword[rbx + layout_.x + 8 * index]);
-    }
-    Xbyak::Address guest_slot(unsigned index) const {
-        return qword[rbx + layout_.x + 8 * index];
-    }
-    // Keeps an Address alive for the operand reference guest() returns (a few are in use at
-    // once: a ring of them).
-    const Xbyak::Operand& scratch_operand(const Xbyak::Address& address) {
-        Xbyak::Address& slot = scratch_addresses_[next_scratch_++ % scratch_addresses_.size()];
-        slot = address;
-        return slot;
-    }
-    // The host registers that hold guest registers across the block (callee-saved, so helper
-    // calls keep them): chosen for the guest registers the block uses most.
-    void allocate_registers(const std::vector<Insn>& instructions);
-    void load_cached_registers();
-    void write_back_cached_registers();
-    Xbyak::Label& new_label() { return labels_.emplace_back(); }
-
-    // Emits `insn` (at guest `pc`, with `retired` instructions of the block before it). True when
-    // it ended the block (a jump or branch).
-    bool emit(const Insn& insn, uint64_t pc, uint32_t retired);
-    void emit_alu(const Insn& insn);
-    void emit_load(const Insn& insn, uint64_t pc, uint32_t retired);
-    void emit_store(const Insn& insn, uint64_t pc, uint32_t retired);
-    void emit_branch(const Insn& insn, uint64_t pc, uint32_t retired);
-    void emit_helper_call(const Insn& insn, const void* helper, uint64_t pc, uint32_t retired);
-    void emit_division(const Insn& insn);
-    // The guest address rs1 + imm into rax, and the TLB slot offset for it into rcx.
-    void emit_address(const Insn& insn);
-    // Leaves the block for `next_pc` with `retired` instructions done: through the jump cache to
-    // the next block, or back to the hart's loop.
-    void emit_exit(uint64_t next_pc, uint32_t retired);
-    // The same with the next pc in rax (instret_ already counted).
-    void emit_dispatch_rax();
-    void emit_store_pc(uint64_t pc);
-    // Out-of-line tails: a trap raised by the instruction after `retired` others, and a return to
-    // the hart's loop after a store that changed what the block may assume.
-    Xbyak::Label& trap_exit(uint32_t retired);
-    Xbyak::Label& leave_exit(uint64_t next_pc, uint32_t retired);
-
-    const CompileRequest& request_;
-    const uint8_t* const exec_base_;  // where the first byte emitted here will run
-    const HartLayout& layout_;
-    const Helpers& helpers_;
-    std::deque<Xbyak::Label> labels_;  // stable addresses for the deferred code's references
-    std::vector<std::function<void()>> deferred_;
-    std::map<uint32_t, Xbyak::Label*> trap_exits_;
-    std::map<std::pair<uint64_t, uint32_t>, Xbyak::Label*> leave_exits_;
-    Xbyak::Label block_start_;
-    Xbyak::Label return_;
-    const Xbyak::Reg64* cached_[32] = {};
-    Xbyak::Reg32 cached32_[32];
-    std::array<Xbyak::Address, 4> scratch_addresses_{qword[rbx], qword[rbx], qword[rbx],
-                                                     qword[rbx]};
-    unsigned next_scratch_ = 0;
-};
 
 void Compiler::allocate_registers(const std::vector<Insn>& instructions) {
     unsigned uses[32] = {};
     for (const Insn& insn : instructions) {
         // An upper bound of what each instruction touches is enough: the choice only affects
-        // speed, since every cached register is loaded on entry and written back at every exit.
+        // speed. Every cached register is loaded on entry; those any instruction may write
+        // (its rd, even when rd names an f register) are written back at every exit.
+        written_[insn.rd] = true;
         ++uses[insn.rd];
         ++uses[insn.rs1];
         ++uses[insn.rs2];
     }
     uses[0] = 0;
-    static const Xbyak::Reg64* const kHostRegisters[] = {&rbp, &r13, &r14, &r15};
+    // Callee-saved first; r8-r11 are caller-saved, so emit_call() puts them in their slots
+    // around calls. None of them is a scratch register of the emitted code (rax, rcx, rdx,
+    // rsi, rdi) or an argument register of the calls it makes with up to four arguments.
+    static const Xbyak::Reg64* const kHostRegisters[] = {&rbp, &r13, &r14, &r15,
+                                                         &r8,  &r9,  &r10, &r11};
     for (const Xbyak::Reg64* host : kHostRegisters) {
         unsigned best = 0;
         for (unsigned index = 1; index < 32; ++index)
@@ -161,7 +80,18 @@ void Compiler::load_cached_registers() {
 
 void Compiler::write_back_cached_registers() {
     for (unsigned index = 1; index < 32; ++index)
-        if (cached_[index]) mov(guest_slot(index), *cached_[index]);
+        if (cached_[index] && written_[index]) mov(guest_slot(index), *cached_[index]);
+}
+
+void Compiler::save_caller_saved_registers(bool reload) {
+    for (unsigned index = 1; index < 32; ++index) {
+        const Xbyak::Reg64* host = cached_[index];
+        if (!host || host->getIdx() < 8) continue;  // r8-r11; rbp and r13-r15 survive calls
+        if (reload)
+            mov(*host, guest_slot(index));
+        else
+            mov(guest_slot(index), *host);
+    }
 }
 
 CompiledBlock Compiler::compile() {
@@ -248,14 +178,11 @@ void Compiler::emit_exit(uint64_t next_pc, uint32_t retired) {
     write_back_cached_registers();
     if (retired) add(qword[rbx + layout_.instret], retired);
     const bool same_page = ((next_pc ^ request_.vaddr) & ~uint64_t{0xfff}) == 0;
-    if (!same_page) {
-        mov(rax, next_pc);
-        emit_dispatch_rax();
-        return;
-    }
-    // The same page: the same mapping and generation word, so the block there may be entered
-    // without a lookup: directly for a loop back to this block, through a jump the translator
-    // patches on first use (its link stub asks for it) otherwise.
+    // A known successor is entered without a lookup: directly for a loop back to this block,
+    // through a jump the translator patches on first use (its link stub asks for it) otherwise.
+    // On the same page it shares this block's mapping and generation word; on another page the
+    // translator undoes the link when that page's mapping may have changed (TLB flushes) or its
+    // code may have (fence.i).
     Xbyak::Label& leave = new_label();
     cmp(byte[rbx + layout_.attention], 0);
     jne(leave, T_NEAR);
@@ -268,12 +195,13 @@ void Compiler::emit_exit(uint64_t next_pc, uint32_t retired) {
         Xbyak::Label& stub = new_label();
         L(site);
         jmp(stub, T_NEAR);  // always the 5-byte rel32 form, which linking rewrites
-        deferred_.push_back([this, &site, &stub, next_pc] {
+        deferred_.push_back([this, &site, &stub, next_pc, same_page] {
             L(stub);
             emit_store_pc(next_pc);
             // The executable address of `site`: this code runs there, so rip-relative is it.
             lea(rcx, ptr[rip + site]);
             mov(qword[r12 + offsetof(RunState, link_site)], rcx);
+            mov(byte[r12 + offsetof(RunState, link_cross_page)], same_page ? 0 : 1);
             jmp(return_, T_NEAR);
         });
     }
@@ -372,7 +300,7 @@ bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
         return false;
     }
     if (is_fp(insn.op)) {
-        emit_helper_call(insn, helpers_.fp, pc, retired);
+        emit_fp(insn, pc, retired);
         return false;
     }
     if (insn.op == Op::auipc) {
@@ -384,382 +312,6 @@ bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
     }
     emit_alu(insn);
     return false;
-}
-
-void Compiler::emit_alu(const Insn& insn) {
-    if (insn.rd == 0) return;  // a hint: no architectural effect
-    const int32_t imm = insn.imm;
-    const auto shift = static_cast<uint8_t>(insn.imm & 63);
-    switch (insn.op) {
-        case Op::lui:
-            mov(rax, static_cast<int64_t>(imm));
-            break;
-        case Op::addi:
-            mov(rax, guest(insn.rs1));
-            if (imm) add(rax, imm);
-            break;
-        case Op::slti:
-            mov(rax, guest(insn.rs1));
-            cmp(rax, imm);
-            setl(al);
-            movzx(eax, al);
-            break;
-        case Op::sltiu:
-            mov(rax, guest(insn.rs1));
-            cmp(rax, imm);
-            setb(al);
-            movzx(eax, al);
-            break;
-        case Op::xori:
-            mov(rax, guest(insn.rs1));
-            xor_(rax, imm);
-            break;
-        case Op::ori:
-            mov(rax, guest(insn.rs1));
-            or_(rax, imm);
-            break;
-        case Op::andi:
-            mov(rax, guest(insn.rs1));
-            and_(rax, imm);
-            break;
-        case Op::slli:
-            mov(rax, guest(insn.rs1));
-            if (shift) shl(rax, shift);
-            break;
-        case Op::srli:
-            mov(rax, guest(insn.rs1));
-            if (shift) shr(rax, shift);
-            break;
-        case Op::srai:
-            mov(rax, guest(insn.rs1));
-            if (shift) sar(rax, shift);
-            break;
-        case Op::add:
-            mov(rax, guest(insn.rs1));
-            add(rax, guest(insn.rs2));
-            break;
-        case Op::sub:
-            mov(rax, guest(insn.rs1));
-            sub(rax, guest(insn.rs2));
-            break;
-        case Op::xor_:
-            mov(rax, guest(insn.rs1));
-            xor_(rax, guest(insn.rs2));
-            break;
-        case Op::or_:
-            mov(rax, guest(insn.rs1));
-            or_(rax, guest(insn.rs2));
-            break;
-        case Op::and_:
-            mov(rax, guest(insn.rs1));
-            and_(rax, guest(insn.rs2));
-            break;
-        case Op::slt:
-            mov(rcx, guest(insn.rs1));
-            xor_(eax, eax);
-            cmp(rcx, guest(insn.rs2));
-            setl(al);
-            break;
-        case Op::sltu:
-            mov(rcx, guest(insn.rs1));
-            xor_(eax, eax);
-            cmp(rcx, guest(insn.rs2));
-            setb(al);
-            break;
-        case Op::sll:
-        case Op::srl:
-        case Op::sra:
-            // x86 masks a 64-bit shift count to 6 bits, as RISC-V does.
-            mov(rax, guest(insn.rs1));
-            mov(rcx, guest(insn.rs2));
-            if (insn.op == Op::sll) shl(rax, cl);
-            if (insn.op == Op::srl) shr(rax, cl);
-            if (insn.op == Op::sra) sar(rax, cl);
-            break;
-        case Op::addiw:
-            mov(eax, guest32(insn.rs1));
-            if (imm) add(eax, imm);
-            movsxd(rax, eax);
-            break;
-        case Op::slliw:
-        case Op::srliw:
-        case Op::sraiw:
-            mov(eax, guest32(insn.rs1));
-            if (shift & 31) {
-                if (insn.op == Op::slliw) shl(eax, shift & 31);
-                if (insn.op == Op::srliw) shr(eax, shift & 31);
-                if (insn.op == Op::sraiw) sar(eax, shift & 31);
-            }
-            movsxd(rax, eax);
-            break;
-        case Op::addw:
-            mov(eax, guest32(insn.rs1));
-            add(eax, guest32(insn.rs2));
-            movsxd(rax, eax);
-            break;
-        case Op::subw:
-            mov(eax, guest32(insn.rs1));
-            sub(eax, guest32(insn.rs2));
-            movsxd(rax, eax);
-            break;
-        case Op::sllw:
-        case Op::srlw:
-        case Op::sraw:
-            // A 32-bit shift count is masked to 5 bits, as RISC-V's W shifts are.
-            mov(eax, guest32(insn.rs1));
-            mov(rcx, guest(insn.rs2));
-            if (insn.op == Op::sllw) shl(eax, cl);
-            if (insn.op == Op::srlw) shr(eax, cl);
-            if (insn.op == Op::sraw) sar(eax, cl);
-            movsxd(rax, eax);
-            break;
-        case Op::mul:
-            mov(rax, guest(insn.rs1));
-            imul(rax, guest(insn.rs2));
-            break;
-        case Op::mulw:
-            mov(eax, guest32(insn.rs1));
-            imul(eax, guest32(insn.rs2));
-            movsxd(rax, eax);
-            break;
-        case Op::mulh:
-            mov(rax, guest(insn.rs1));
-            imul(guest(insn.rs2));
-            mov(rax, rdx);
-            break;
-        case Op::mulhu:
-            mov(rax, guest(insn.rs1));
-            mul(guest(insn.rs2));
-            mov(rax, rdx);
-            break;
-        case Op::mulhsu:
-            // The unsigned high half, less rs2 when rs1 is negative (its sign bit weighs -2^64).
-            mov(rax, guest(insn.rs1));
-            mov(rcx, rax);
-            mul(guest(insn.rs2));
-            sar(rcx, 63);
-            and_(rcx, guest(insn.rs2));
-            sub(rdx, rcx);
-            mov(rax, rdx);
-            break;
-        default:
-            // Every op reaching here is listed above; an unexpected one would be a translator
-            // bug, and an illegal-instruction trap is the safe answer to it.
-            ud2();
-            return;
-    }
-    mov(guest(insn.rd), rax);
-}
-
-void Compiler::emit_division(const Insn& insn) {
-    if (insn.rd == 0) return;
-    const bool is_signed = insn.op == Op::div || insn.op == Op::rem || insn.op == Op::divw ||
-                           insn.op == Op::remw;
-    const bool remainder = insn.op == Op::rem || insn.op == Op::remu || insn.op == Op::remw ||
-                           insn.op == Op::remuw;
-    const bool word = insn.op == Op::divw || insn.op == Op::divuw || insn.op == Op::remw ||
-                      insn.op == Op::remuw;
-    Xbyak::Label& by_zero = new_label();
-    Xbyak::Label& by_minus_one = new_label();
-    Xbyak::Label& join = new_label();
-    // The M extension defines division by zero and the one overflow (MIN / -1) instead of
-    // trapping, so those two take their own paths; x86 would fault on both.
-    if (word) {
-        mov(eax, guest32(insn.rs1));
-        mov(ecx, guest32(insn.rs2));
-        test(ecx, ecx);
-    } else {
-        mov(rax, guest(insn.rs1));
-        mov(rcx, guest(insn.rs2));
-        test(rcx, rcx);
-    }
-    jz(by_zero, T_NEAR);
-    if (is_signed) {
-        word ? cmp(ecx, -1) : cmp(rcx, -1);
-        je(by_minus_one, T_NEAR);
-    }
-    if (word) {
-        if (is_signed) {
-            cdq();
-            idiv(ecx);
-        } else {
-            xor_(edx, edx);
-            div(ecx);
-        }
-        movsxd(rax, remainder ? edx : eax);
-    } else {
-        if (is_signed) {
-            cqo();
-            idiv(rcx);
-        } else {
-            xor_(edx, edx);
-            div(rcx);
-        }
-        if (remainder) mov(rax, rdx);
-    }
-    L(join);
-    mov(guest(insn.rd), rax);
-    deferred_.push_back([this, &by_zero, &by_minus_one, &join, is_signed, remainder, word] {
-        L(by_zero);
-        // Quotient all ones; remainder the dividend (sign-extended from 32 bits for W forms).
-        if (remainder) {
-            if (word) movsxd(rax, eax);
-        } else {
-            mov(rax, -1);
-        }
-        jmp(join, T_NEAR);
-        if (is_signed) {
-            L(by_minus_one);
-            // x / -1 is -x, which wraps MIN to MIN as the spec asks; the remainder is 0.
-            if (remainder) {
-                xor_(eax, eax);
-            } else if (word) {
-                neg(eax);
-                movsxd(rax, eax);
-            } else {
-                neg(rax);
-            }
-            jmp(join, T_NEAR);
-        }
-    });
-}
-
-void Compiler::emit_address(const Insn& insn) {
-    mov(rax, guest(insn.rs1));
-    if (insn.imm) add(rax, insn.imm);
-    mov(ecx, eax);
-    shr(ecx, 12);
-    and_(ecx, layout_.tlb_entries - 1);
-    imul(ecx, ecx, layout_.tlb_entry_size);
-}
-
-namespace {
-unsigned access_size(Op op) {
-    switch (op) {
-        case Op::lb:
-        case Op::lbu:
-        case Op::sb:
-            return 1;
-        case Op::lh:
-        case Op::lhu:
-        case Op::sh:
-            return 2;
-        case Op::lw:
-        case Op::lwu:
-        case Op::sw:
-            return 4;
-        default:
-            return 8;
-    }
-}
-}  // namespace
-
-void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
-    const unsigned size = access_size(insn.op);
-    Xbyak::Label& slow = new_label();
-    Xbyak::Label& join = new_label();
-    emit_address(insn);
-    // The tag of the page the access's last byte is in: an access crossing into the next page
-    // misses, and takes the slow path that splits it.
-    lea(rdx, ptr[rax + (size - 1)]);
-    and_(rdx, -4096);
-    or_(rdx, qword[rbx + layout_.data_key]);
-    cmp(rdx, qword[rbx + rcx + layout_.tlb_load]);
-    jne(slow, T_NEAR);
-    mov(rdx, qword[rbx + rcx + layout_.tlb_load + layout_.tlb_addend]);
-    auto extend = [this, op = insn.op](const Xbyak::RegExp& source, bool from_register) {
-        switch (op) {
-            case Op::lb:
-                from_register ? movsx(rax, al) : movsx(rax, byte[source]);
-                break;
-            case Op::lbu:
-                from_register ? movzx(eax, al) : movzx(eax, byte[source]);
-                break;
-            case Op::lh:
-                from_register ? movsx(rax, ax) : movsx(rax, word[source]);
-                break;
-            case Op::lhu:
-                from_register ? movzx(eax, ax) : movzx(eax, word[source]);
-                break;
-            case Op::lw:
-                from_register ? movsxd(rax, eax) : movsxd(rax, dword[source]);
-                break;
-            case Op::lwu:
-                from_register ? mov(eax, eax) : mov(eax, dword[source]);
-                break;
-            default:
-                if (!from_register) mov(rax, qword[source]);
-                break;
-        }
-    };
-    extend(rax + rdx, false);
-    L(join);
-    if (insn.rd) mov(guest(insn.rd), rax);
-    deferred_.push_back([this, &slow, &join, pc, retired, size, extend] {
-        L(slow);
-        emit_store_pc(pc);
-        mov(rdi, rbx);
-        mov(rsi, rax);
-        mov(edx, size);
-        lea(rcx, ptr[r12 + offsetof(RunState, slow_value)]);
-        mov(rax, reinterpret_cast<uintptr_t>(helpers_.load_slow));
-        call(rax);
-        test(al, al);
-        jz(trap_exit(retired), T_NEAR);
-        mov(rax, qword[r12 + offsetof(RunState, slow_value)]);
-        extend(rax, true);
-        jmp(join, T_NEAR);
-    });
-}
-
-void Compiler::emit_store(const Insn& insn, uint64_t pc, uint32_t retired) {
-    const unsigned size = access_size(insn.op);
-    Xbyak::Label& slow = new_label();
-    Xbyak::Label& join = new_label();
-    emit_address(insn);
-    lea(rdx, ptr[rax + (size - 1)]);
-    and_(rdx, -4096);
-    or_(rdx, qword[rbx + layout_.data_key]);
-    cmp(rdx, qword[rbx + rcx + layout_.tlb_store]);
-    jne(slow, T_NEAR);
-    // A page holding translated or decoded code: the slow path tells every cache.
-    mov(rdx, qword[rbx + rcx + layout_.tlb_store + layout_.tlb_code_flag]);
-    cmp(byte[rdx], 0);
-    jne(slow, T_NEAR);
-    mov(rdx, qword[rbx + rcx + layout_.tlb_store + layout_.tlb_addend]);
-    mov(rcx, guest(insn.rs2));
-    switch (size) {
-        case 1:
-            mov(byte[rax + rdx], cl);
-            break;
-        case 2:
-            mov(word[rax + rdx], cx);
-            break;
-        case 4:
-            mov(dword[rax + rdx], ecx);
-            break;
-        default:
-            mov(qword[rax + rdx], rcx);
-            break;
-    }
-    L(join);
-    const uint64_t next_pc = pc + insn.length;
-    deferred_.push_back([this, &slow, &join, pc, next_pc, retired, size, rs2 = insn.rs2] {
-        L(slow);
-        emit_store_pc(pc);
-        mov(rdi, rbx);
-        mov(rsi, rax);
-        mov(edx, size);
-        mov(rcx, guest(rs2));
-        mov(rax, reinterpret_cast<uintptr_t>(helpers_.store_slow));
-        call(rax);
-        test(al, al);
-        jz(trap_exit(retired), T_NEAR);
-        // A store to code or to a device: what this block (or the next) assumed may be gone.
-        cmp(byte[rbx + layout_.end_block], 0);
-        jne(leave_exit(next_pc, retired + 1), T_NEAR);
-        jmp(join, T_NEAR);
-    });
 }
 
 void Compiler::emit_branch(const Insn& insn, uint64_t pc, uint32_t retired) {
@@ -804,8 +356,7 @@ void Compiler::emit_helper_call(const Insn& insn, const void* helper, uint64_t p
     mov(rdi, rbx);
     mov(rsi, words[0]);
     mov(rdx, words[1]);
-    mov(rax, reinterpret_cast<uintptr_t>(helper));
-    call(rax);
+    emit_call(helper);
     test(al, al);
     jz(trap_exit(retired), T_NEAR);
     // The helpers write x[rd] whatever rd is; x0 must read as zero again.
@@ -815,7 +366,16 @@ void Compiler::emit_helper_call(const Insn& insn, const void* helper, uint64_t p
     jne(leave_exit(pc + insn.length, retired + 1), T_NEAR);
 }
 
-}  // namespace
+void Compiler::emit_call(const void* function) {
+    save_caller_saved_registers(false);
+    stmxcsr(dword[r12 + offsetof(RunState, guest_mxcsr)]);
+    ldmxcsr(dword[r12 + offsetof(RunState, host_mxcsr)]);
+    mov(rax, reinterpret_cast<uintptr_t>(function));
+    call(rax);
+    ldmxcsr(dword[r12 + offsetof(RunState, guest_mxcsr)]);
+    // From the slots: a helper may have written the guest register there.
+    save_caller_saved_registers(true);
+}
 
 Result<size_t> emit_dispatch_stub(const JumpSlot* jump_cache, const HartLayout& layout,
                                   CodeBuffer& buffer) {

@@ -23,6 +23,7 @@ struct Helpers {
     // bool (Hart*, uint64_t insn_low, uint64_t insn_high): an Insn in two registers
     const void* amo = nullptr;
     const void* fp = nullptr;
+    bool host_fma = false;  // the host has FMA3 (fused multiply-add inline)
 };
 
 struct CompileRequest {

@@ -1,6 +1,7 @@
 #include "vm/riscv/jit/translator.h"
 
 #include <xbyak/xbyak.h>
+#include <xbyak/xbyak_util.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,6 +42,10 @@ Translator::Translator(Hart& hart, CodeBuffer code)
     layout_.attention = offset_in(hart, &hart.attention_);
     layout_.end_block = offset_in(hart, &hart.end_block_);
     layout_.data_key = offset_in(hart, &hart.data_key_);
+    layout_.f = offset_in(hart, &hart.f_[0]);
+    layout_.mstatus = offset_in(hart, &hart.mstatus_);
+    layout_.frm = offset_in(hart, &hart.frm_);
+    static_assert(sizeof(hart.frm_) == 4);
     layout_.tlb_load = offset_in(hart, &hart.tlb_[static_cast<int>(Access::load)][0]);
     layout_.tlb_store = offset_in(hart, &hart.tlb_[static_cast<int>(Access::store)][0]);
     layout_.tlb_entry_size = sizeof(Hart::TlbEntry);
@@ -50,6 +55,7 @@ Translator::Translator(Hart& hart, CodeBuffer code)
     static_assert(sizeof(std::atomic<bool>) == 1 && sizeof(bool) == 1);
     for (unsigned priv = 0; priv < 4; ++priv)
         run_state_.jump_cache[priv] = jump_table(priv);
+    host_fma_ = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tFMA);
 }
 
 Translator::~Translator() = default;
@@ -68,7 +74,11 @@ void Translator::emit_entry_trampoline() {
     gen.push(r15);
     gen.mov(rbx, rdi);
     gen.mov(r12, rdx);
+    gen.stmxcsr(gen.dword[r12 + offsetof(RunState, host_mxcsr)]);
+    gen.ldmxcsr(gen.dword[r12 + offsetof(RunState, guest_mxcsr)]);
     gen.call(rsi);
+    gen.stmxcsr(gen.dword[r12 + offsetof(RunState, guest_mxcsr)]);
+    gen.ldmxcsr(gen.dword[r12 + offsetof(RunState, host_mxcsr)]);
     gen.pop(r15);
     gen.pop(r14);
     gen.pop(r13);
@@ -125,17 +135,26 @@ void Translator::execute() {
     ++stats_.entries;
     run_state_.budget = kTransitionBudget;
     enter_(&hart_, block->code, &run_state_);
+    if (uint32_t status = run_state_.guest_mxcsr & 0x3d) {
+        // MXCSR status (IE 0x01, ZE 0x04, OE 0x08, UE 0x10, PE 0x20; DE has no counterpart) to
+        // fflags (NV 0x10, DZ 0x08, OF 0x04, UF 0x02, NX 0x01).
+        hart_.fflags_ |= ((status & 0x01u) << 4) | ((status & 0x04u) << 1) |
+                         ((status & 0x08u) >> 1) | ((status & 0x10u) >> 3) |
+                         ((status & 0x20u) >> 5);
+        hart_.mark_fp_dirty();
+    }
+    run_state_.guest_mxcsr = RunState::kCleanMxcsr;
     if (uint8_t* site = std::exchange(run_state_.link_site, nullptr)) {
-        // The block at pc is on the site's page: translate it now and let the site jump to it.
-        // A buffer flush while translating took the site with it.
+        // Translate the block at pc now and let the site jump to it. A buffer flush while
+        // translating took the site with it.
         const uint64_t flushes = stats_.cache_flushes;
         const Block* next = find_or_translate();
         if (next && !next->interpret && stats_.cache_flushes == flushes)
-            link(site, *const_cast<Block*>(next));
+            link(site, *const_cast<Block*>(next), run_state_.link_cross_page != 0);
     }
 }
 
-void Translator::link(uint8_t* site, Block& target) {
+void Translator::link(uint8_t* site, Block& target, bool cross_page) {
     const auto* code = static_cast<const uint8_t*>(target.code);
     uint8_t* writable = code_.writable_address(site);
     // The site is `jmp rel32` (E9, then the displacement from the next instruction).
@@ -146,7 +165,23 @@ void Translator::link(uint8_t* site, Block& target) {
     std::memcpy(writable + 1, &displacement, 4);
     target.incoming.push_back(site);
     link_originals_[site] = original;
+    if (cross_page) {
+        cross_page_links_.push_back(site);
+        cross_link_targets_.set(page_filter_index(target.vaddr));
+    }
     ++stats_.links;
+}
+
+void Translator::unlink_cross_page() {
+    for (uint8_t* site : cross_page_links_) {
+        auto original = link_originals_.find(site);
+        if (original == link_originals_.end()) continue;
+        std::memcpy(code_.writable_address(site) + 1, &original->second, 4);
+        link_originals_.erase(original);
+        ++stats_.unlinks;
+    }
+    cross_page_links_.clear();
+    cross_link_targets_.reset();
 }
 
 void Translator::unlink_all_into(Block& block) {
@@ -215,7 +250,7 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
     Helpers helpers{reinterpret_cast<const void*>(&Translator::load_slow),
                     reinterpret_cast<const void*>(&Translator::store_slow),
                     reinterpret_cast<const void*>(&Translator::execute_amo),
-                    reinterpret_cast<const void*>(&Translator::execute_fp)};
+                    reinterpret_cast<const void*>(&Translator::execute_fp), host_fma_};
     auto compiled = compile_block(request, layout_, helpers, code_);
     if (!compiled || compiled->guest_instructions == 0) {
         // Not translatable here (or, impossibly, larger than the reserved room): the interpreter
@@ -238,6 +273,7 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
 }
 
 void Translator::flush_jump_caches() {
+    unlink_cross_page();
     for (unsigned priv = 0; priv < 4; ++priv) {
         if (!jump_table_used_[priv]) continue;
         JumpSlot* table = jump_table(priv);
@@ -249,6 +285,7 @@ void Translator::flush_jump_caches() {
 }
 
 void Translator::flush_jump_cache_page(uint64_t page) {
+    if (cross_link_targets_.test(page_filter_index(page))) unlink_cross_page();
     // Most single-page fences name a data page: nothing of it is in the jump caches.
     if (!pages_in_jump_cache_.test(page_filter_index(page))) return;
     for (unsigned priv = 0; priv < 4; ++priv) {
@@ -266,6 +303,8 @@ void Translator::drop_everything() {
     by_pc_.clear();
     blocks_.clear();
     link_originals_.clear();
+    cross_page_links_.clear();
+    cross_link_targets_.reset();
     code_.clear();
     code_.commit(trampoline_bytes_);  // the trampoline and dispatchers stay
 }

@@ -57,6 +57,7 @@ struct JumpSlot {
 // at run time (Hart is not standard layout, so offsetof is not available).
 struct HartLayout {
     int32_t x = 0, pc = 0, instret = 0, attention = 0, end_block = 0, data_key = 0;
+    int32_t f = 0, mstatus = 0, frm = 0;
     int32_t tlb_load = 0, tlb_store = 0;
     int32_t tlb_entry_size = 0, tlb_addend = 0, tlb_code_flag = 0;
     unsigned tlb_entries = 0;
@@ -92,11 +93,18 @@ struct RunState {
     // Set by a block's link stub: the executable address of a `jmp rel32` that wants to go
     // straight to the block at the hart's pc (same page, so same mapping and generation word).
     uint8_t* link_site = nullptr;
+    uint8_t link_cross_page = 0;  // the site's block is on another page than its target
+    // MXCSR while translated code runs: rne, exceptions masked, and the status flags of the
+    // guest's FP operations since entry, which become fflags when it returns. The host's own
+    // value is restored around every call out of translated code.
+    uint32_t guest_mxcsr = kCleanMxcsr;
+    uint32_t host_mxcsr = 0;
+    static constexpr uint32_t kCleanMxcsr = 0x1f80;
 };
 
 class Translator {
   public:
-    static constexpr size_t kDefaultCodeBytes = 32u << 20;
+    static constexpr size_t kDefaultCodeBytes = 64u << 20;
     static constexpr unsigned kJumpCacheSlots = 16384;
     static constexpr unsigned kMaxBlockInstructions = 64;
     static constexpr int32_t kTransitionBudget = 512;
@@ -115,6 +123,8 @@ class Translator {
     void flush_jump_caches();
     // The same for one page (sfence.vma with an address).
     void flush_jump_cache_page(uint64_t page);
+    // fence.i (local or remote): code on other pages may have changed under a jump linked to it.
+    void code_may_have_changed() { unlink_cross_page(); }
 
     TranslatorStats stats() const;
 
@@ -137,7 +147,9 @@ class Translator {
                            unsigned priv);
     void drop_everything();
     // Patches the jump at `site` (executable address) to enter `target` directly.
-    void link(uint8_t* site, Block& target);
+    void link(uint8_t* site, Block& target, bool cross_page);
+    // Puts back every jump linked to a block on another page than its own.
+    void unlink_cross_page();
     // A block that went stale: nothing may jump to it without a check any more.
     void unlink_all_into(Block& block);
     void emit_entry_trampoline();
@@ -150,10 +162,13 @@ class Translator {
     EntryFunction enter_ = nullptr;
     const void* return_to_loop_ = nullptr;
     const uint8_t* dispatch_[4] = {};  // per privilege
+    bool host_fma_ = false;
     size_t trampoline_bytes_ = 0;
     std::deque<Block> blocks_;
     std::unordered_map<uint64_t, Block*> by_pc_;  // (vaddr << 2) | priv
     std::unordered_map<uint8_t*, int32_t> link_originals_;  // linked site -> its stub's rel32
+    std::vector<uint8_t*> cross_page_links_;
+    std::bitset<8192> cross_link_targets_;  // page filter (page_filter_index) of their targets
     std::vector<JumpSlot> jump_slots_;             // 4 tables of kJumpCacheSlots
     bool jump_table_used_[4] = {};                 // filled since the last flush
     // A filter of the virtual pages the jump caches may hold (by a hash of the page number):

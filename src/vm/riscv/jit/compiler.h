@@ -1,0 +1,122 @@
+// The block compiler's emitter (internal to the translator): one object per block, emitting
+// at the code buffer's cursor. Split by concern: block_compiler.cpp has the block structure
+// (decoding, registers, exits, branches, helper calls), emit_integer.cpp the integer
+// instructions and memory accesses, emit_fp.cpp the F and D instructions.
+#pragma once
+
+#include <xbyak/xbyak.h>
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "vm/riscv/decoder.h"
+#include "vm/riscv/jit/block_compiler.h"
+
+namespace vessel::riscv::jit {
+
+// The emitter's code names host registers as Xbyak::util does (rax, qword[...]).
+using namespace Xbyak::util;
+
+class Compiler : public Xbyak::CodeGenerator {
+  public:
+    Compiler(const CompileRequest& request, const HartLayout& layout, const Helpers& helpers,
+             CodeBuffer& buffer)
+        : Xbyak::CodeGenerator(buffer.free_bytes(), buffer.write_cursor()),
+          request_(request),
+          exec_base_(buffer.exec_cursor()),
+          layout_(layout),
+          helpers_(helpers) {}
+
+    CompiledBlock compile();
+
+  private:
+    // Guest register `index` in the Hart (x0 reads as the zero the array always holds).
+    // Guest register `index`: the host register caching it in this block, or its slot in the
+    // Hart (x0 is never cached: its slot always reads zero).
+    const Xbyak::Operand& guest(unsigned index) {
+        if (const Xbyak::Reg64* host = cached_[index]) return *host;
+        return scratch_operand(qword[rbx + layout_.x + 8 * index]);
+    }
+    const Xbyak::Operand& guest32(unsigned index) {
+        if (cached_[index]) return cached32_[index];
+        return scratch_operand(dword[rbx + layout_.x + 8 * index]);
+    }
+    Xbyak::Address guest_slot(unsigned index) const {
+        return qword[rbx + layout_.x + 8 * index];
+    }
+    // Keeps an Address alive for the operand reference guest() returns (a few are in use at
+    // once: a ring of them).
+    const Xbyak::Operand& scratch_operand(const Xbyak::Address& address) {
+        Xbyak::Address& slot = scratch_addresses_[next_scratch_++ % scratch_addresses_.size()];
+        slot = address;
+        return slot;
+    }
+    // The host registers that hold guest registers across the block (callee-saved, so helper
+    // calls keep them): chosen for the guest registers the block uses most.
+    void allocate_registers(const std::vector<Insn>& instructions);
+    void load_cached_registers();
+    void write_back_cached_registers();
+    // The cached guest registers held in caller-saved host registers (r8-r11): to their slots
+    // before a call, or back from them after it.
+    void save_caller_saved_registers(bool reload);
+    Xbyak::Label& new_label() { return labels_.emplace_back(); }
+
+    // Emits `insn` (at guest `pc`, with `retired` instructions of the block before it). True when
+    // it ended the block (a jump or branch).
+    bool emit(const Insn& insn, uint64_t pc, uint32_t retired);
+    void emit_alu(const Insn& insn);
+    void emit_load(const Insn& insn, uint64_t pc, uint32_t retired);
+    void emit_store(const Insn& insn, uint64_t pc, uint32_t retired);
+    // The value a store writes, into rcx (an x or an f register).
+    void emit_store_value(const Insn& insn);
+    void emit_branch(const Insn& insn, uint64_t pc, uint32_t retired);
+    void emit_helper_call(const Insn& insn, const void* helper, uint64_t pc, uint32_t retired);
+    // Calls a C++ function with the host's own MXCSR: translated code keeps the guest's
+    // accumulated FP exception flags there (see RunState::guest_mxcsr).
+    void emit_call(const void* function);
+    // F and D (emit_fp.cpp): inline where the host computes exactly the RISC-V result and
+    // flags, through the fp helper otherwise (including at run time: FS off, a dynamic rounding
+    // mode other than rne, an unboxed single, a NaN addend).
+    void emit_fp(const Insn& insn, uint64_t pc, uint32_t retired);
+    Xbyak::Address fp_slot(unsigned index) const { return qword[rbx + layout_.f + 8 * index]; }
+    Xbyak::Address fp_slot32(unsigned index) const { return dword[rbx + layout_.f + 8 * index]; }
+    Xbyak::Address fp_high32(unsigned index) const {
+        return dword[rbx + layout_.f + 8 * index + 4];
+    }
+    void emit_division(const Insn& insn);
+    // The guest address rs1 + imm into rax, and the TLB slot offset for it into rcx.
+    void emit_address(const Insn& insn);
+    // Leaves the block for `next_pc` with `retired` instructions done: through the jump cache to
+    // the next block, or back to the hart's loop.
+    void emit_exit(uint64_t next_pc, uint32_t retired);
+    // The same with the next pc in rax (instret_ already counted).
+    void emit_dispatch_rax();
+    void emit_store_pc(uint64_t pc);
+    // Out-of-line tails: a trap raised by the instruction after `retired` others, and a return to
+    // the hart's loop after a store that changed what the block may assume.
+    Xbyak::Label& trap_exit(uint32_t retired);
+    Xbyak::Label& leave_exit(uint64_t next_pc, uint32_t retired);
+
+    const CompileRequest& request_;
+    const uint8_t* const exec_base_;  // where the first byte emitted here will run
+    const HartLayout& layout_;
+    const Helpers& helpers_;
+    std::deque<Xbyak::Label> labels_;  // stable addresses for the deferred code's references
+    // A deque: pieces run from it add more, which must not move the one running.
+    std::deque<std::function<void()>> deferred_;
+    std::map<uint32_t, Xbyak::Label*> trap_exits_;
+    std::map<std::pair<uint64_t, uint32_t>, Xbyak::Label*> leave_exits_;
+    Xbyak::Label block_start_;
+    Xbyak::Label return_;
+    const Xbyak::Reg64* cached_[32] = {};
+    bool written_[32] = {};
+    Xbyak::Reg32 cached32_[32];
+    std::array<Xbyak::Address, 4> scratch_addresses_{qword[rbx], qword[rbx], qword[rbx],
+                                                     qword[rbx]};
+    unsigned next_scratch_ = 0;
+};
+
+}  // namespace vessel::riscv::jit

@@ -1,0 +1,401 @@
+// Integer instructions and guest memory accesses (the soft-TLB fast path inline).
+#include "vm/riscv/jit/compiler.h"
+
+namespace vessel::riscv::jit {
+
+void Compiler::emit_alu(const Insn& insn) {
+    if (insn.rd == 0) return;  // a hint: no architectural effect
+    const int32_t imm = insn.imm;
+    const auto shift = static_cast<uint8_t>(insn.imm & 63);
+    switch (insn.op) {
+        case Op::lui:
+            mov(rax, static_cast<int64_t>(imm));
+            break;
+        case Op::addi:
+            mov(rax, guest(insn.rs1));
+            if (imm) add(rax, imm);
+            break;
+        case Op::slti:
+            mov(rax, guest(insn.rs1));
+            cmp(rax, imm);
+            setl(al);
+            movzx(eax, al);
+            break;
+        case Op::sltiu:
+            mov(rax, guest(insn.rs1));
+            cmp(rax, imm);
+            setb(al);
+            movzx(eax, al);
+            break;
+        case Op::xori:
+            mov(rax, guest(insn.rs1));
+            xor_(rax, imm);
+            break;
+        case Op::ori:
+            mov(rax, guest(insn.rs1));
+            or_(rax, imm);
+            break;
+        case Op::andi:
+            mov(rax, guest(insn.rs1));
+            and_(rax, imm);
+            break;
+        case Op::slli:
+            mov(rax, guest(insn.rs1));
+            if (shift) shl(rax, shift);
+            break;
+        case Op::srli:
+            mov(rax, guest(insn.rs1));
+            if (shift) shr(rax, shift);
+            break;
+        case Op::srai:
+            mov(rax, guest(insn.rs1));
+            if (shift) sar(rax, shift);
+            break;
+        case Op::add:
+            mov(rax, guest(insn.rs1));
+            add(rax, guest(insn.rs2));
+            break;
+        case Op::sub:
+            mov(rax, guest(insn.rs1));
+            sub(rax, guest(insn.rs2));
+            break;
+        case Op::xor_:
+            mov(rax, guest(insn.rs1));
+            xor_(rax, guest(insn.rs2));
+            break;
+        case Op::or_:
+            mov(rax, guest(insn.rs1));
+            or_(rax, guest(insn.rs2));
+            break;
+        case Op::and_:
+            mov(rax, guest(insn.rs1));
+            and_(rax, guest(insn.rs2));
+            break;
+        case Op::slt:
+            mov(rcx, guest(insn.rs1));
+            xor_(eax, eax);
+            cmp(rcx, guest(insn.rs2));
+            setl(al);
+            break;
+        case Op::sltu:
+            mov(rcx, guest(insn.rs1));
+            xor_(eax, eax);
+            cmp(rcx, guest(insn.rs2));
+            setb(al);
+            break;
+        case Op::sll:
+        case Op::srl:
+        case Op::sra:
+            // x86 masks a 64-bit shift count to 6 bits, as RISC-V does.
+            mov(rax, guest(insn.rs1));
+            mov(rcx, guest(insn.rs2));
+            if (insn.op == Op::sll) shl(rax, cl);
+            if (insn.op == Op::srl) shr(rax, cl);
+            if (insn.op == Op::sra) sar(rax, cl);
+            break;
+        case Op::addiw:
+            mov(eax, guest32(insn.rs1));
+            if (imm) add(eax, imm);
+            movsxd(rax, eax);
+            break;
+        case Op::slliw:
+        case Op::srliw:
+        case Op::sraiw:
+            mov(eax, guest32(insn.rs1));
+            if (shift & 31) {
+                if (insn.op == Op::slliw) shl(eax, shift & 31);
+                if (insn.op == Op::srliw) shr(eax, shift & 31);
+                if (insn.op == Op::sraiw) sar(eax, shift & 31);
+            }
+            movsxd(rax, eax);
+            break;
+        case Op::addw:
+            mov(eax, guest32(insn.rs1));
+            add(eax, guest32(insn.rs2));
+            movsxd(rax, eax);
+            break;
+        case Op::subw:
+            mov(eax, guest32(insn.rs1));
+            sub(eax, guest32(insn.rs2));
+            movsxd(rax, eax);
+            break;
+        case Op::sllw:
+        case Op::srlw:
+        case Op::sraw:
+            // A 32-bit shift count is masked to 5 bits, as RISC-V's W shifts are.
+            mov(eax, guest32(insn.rs1));
+            mov(rcx, guest(insn.rs2));
+            if (insn.op == Op::sllw) shl(eax, cl);
+            if (insn.op == Op::srlw) shr(eax, cl);
+            if (insn.op == Op::sraw) sar(eax, cl);
+            movsxd(rax, eax);
+            break;
+        case Op::mul:
+            mov(rax, guest(insn.rs1));
+            imul(rax, guest(insn.rs2));
+            break;
+        case Op::mulw:
+            mov(eax, guest32(insn.rs1));
+            imul(eax, guest32(insn.rs2));
+            movsxd(rax, eax);
+            break;
+        case Op::mulh:
+            mov(rax, guest(insn.rs1));
+            imul(guest(insn.rs2));
+            mov(rax, rdx);
+            break;
+        case Op::mulhu:
+            mov(rax, guest(insn.rs1));
+            mul(guest(insn.rs2));
+            mov(rax, rdx);
+            break;
+        case Op::mulhsu:
+            // The unsigned high half, less rs2 when rs1 is negative (its sign bit weighs -2^64).
+            mov(rax, guest(insn.rs1));
+            mov(rcx, rax);
+            mul(guest(insn.rs2));
+            sar(rcx, 63);
+            and_(rcx, guest(insn.rs2));
+            sub(rdx, rcx);
+            mov(rax, rdx);
+            break;
+        default:
+            // Every op reaching here is listed above; an unexpected one would be a translator
+            // bug, and an illegal-instruction trap is the safe answer to it.
+            ud2();
+            return;
+    }
+    mov(guest(insn.rd), rax);
+}
+
+void Compiler::emit_division(const Insn& insn) {
+    if (insn.rd == 0) return;
+    const bool is_signed = insn.op == Op::div || insn.op == Op::rem || insn.op == Op::divw ||
+                           insn.op == Op::remw;
+    const bool remainder = insn.op == Op::rem || insn.op == Op::remu || insn.op == Op::remw ||
+                           insn.op == Op::remuw;
+    const bool word = insn.op == Op::divw || insn.op == Op::divuw || insn.op == Op::remw ||
+                      insn.op == Op::remuw;
+    Xbyak::Label& by_zero = new_label();
+    Xbyak::Label& by_minus_one = new_label();
+    Xbyak::Label& join = new_label();
+    // The M extension defines division by zero and the one overflow (MIN / -1) instead of
+    // trapping, so those two take their own paths; x86 would fault on both.
+    if (word) {
+        mov(eax, guest32(insn.rs1));
+        mov(ecx, guest32(insn.rs2));
+        test(ecx, ecx);
+    } else {
+        mov(rax, guest(insn.rs1));
+        mov(rcx, guest(insn.rs2));
+        test(rcx, rcx);
+    }
+    jz(by_zero, T_NEAR);
+    if (is_signed) {
+        word ? cmp(ecx, -1) : cmp(rcx, -1);
+        je(by_minus_one, T_NEAR);
+    }
+    if (word) {
+        if (is_signed) {
+            cdq();
+            idiv(ecx);
+        } else {
+            xor_(edx, edx);
+            div(ecx);
+        }
+        movsxd(rax, remainder ? edx : eax);
+    } else {
+        if (is_signed) {
+            cqo();
+            idiv(rcx);
+        } else {
+            xor_(edx, edx);
+            div(rcx);
+        }
+        if (remainder) mov(rax, rdx);
+    }
+    L(join);
+    mov(guest(insn.rd), rax);
+    deferred_.push_back([this, &by_zero, &by_minus_one, &join, is_signed, remainder, word] {
+        L(by_zero);
+        // Quotient all ones; remainder the dividend (sign-extended from 32 bits for W forms).
+        if (remainder) {
+            if (word) movsxd(rax, eax);
+        } else {
+            mov(rax, -1);
+        }
+        jmp(join, T_NEAR);
+        if (is_signed) {
+            L(by_minus_one);
+            // x / -1 is -x, which wraps MIN to MIN as the spec asks; the remainder is 0.
+            if (remainder) {
+                xor_(eax, eax);
+            } else if (word) {
+                neg(eax);
+                movsxd(rax, eax);
+            } else {
+                neg(rax);
+            }
+            jmp(join, T_NEAR);
+        }
+    });
+}
+
+void Compiler::emit_address(const Insn& insn) {
+    mov(rax, guest(insn.rs1));
+    if (insn.imm) add(rax, insn.imm);
+    mov(ecx, eax);
+    shr(ecx, 12);
+    and_(ecx, layout_.tlb_entries - 1);
+    imul(ecx, ecx, layout_.tlb_entry_size);
+}
+
+namespace {
+
+unsigned access_size(Op op) {
+    switch (op) {
+        case Op::lb:
+        case Op::lbu:
+        case Op::sb:
+            return 1;
+        case Op::lh:
+        case Op::lhu:
+        case Op::sh:
+            return 2;
+        case Op::lw:
+        case Op::lwu:
+        case Op::sw:
+        case Op::flw:
+        case Op::fsw:
+            return 4;
+        default:
+            return 8;
+    }
+}
+}  // namespace
+
+void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
+    const unsigned size = access_size(insn.op);
+    Xbyak::Label& slow = new_label();
+    Xbyak::Label& join = new_label();
+    emit_address(insn);
+    // The tag of the page the access's last byte is in: an access crossing into the next page
+    // misses, and takes the slow path that splits it.
+    lea(rdx, ptr[rax + (size - 1)]);
+    and_(rdx, -4096);
+    or_(rdx, qword[rbx + layout_.data_key]);
+    cmp(rdx, qword[rbx + rcx + layout_.tlb_load]);
+    jne(slow, T_NEAR);
+    mov(rdx, qword[rbx + rcx + layout_.tlb_load + layout_.tlb_addend]);
+    auto extend = [this, op = insn.op](const Xbyak::RegExp& source, bool from_register) {
+        switch (op) {
+            case Op::lb:
+                from_register ? movsx(rax, al) : movsx(rax, byte[source]);
+                break;
+            case Op::lbu:
+                from_register ? movzx(eax, al) : movzx(eax, byte[source]);
+                break;
+            case Op::lh:
+                from_register ? movsx(rax, ax) : movsx(rax, word[source]);
+                break;
+            case Op::lhu:
+                from_register ? movzx(eax, ax) : movzx(eax, word[source]);
+                break;
+            case Op::lw:
+                from_register ? movsxd(rax, eax) : movsxd(rax, dword[source]);
+                break;
+            case Op::lwu:
+            case Op::flw:
+                from_register ? mov(eax, eax) : mov(eax, dword[source]);
+                break;
+            default:
+                if (!from_register) mov(rax, qword[source]);
+                break;
+        }
+    };
+    extend(rax + rdx, false);
+    L(join);
+    if (insn.op == Op::flw) {
+        // NaN-boxed: the upper half all ones.
+        mov(fp_slot32(insn.rd), eax);
+        mov(fp_high32(insn.rd), -1);
+    } else if (insn.op == Op::fld) {
+        mov(fp_slot(insn.rd), rax);
+    } else if (insn.rd) {
+        mov(guest(insn.rd), rax);
+    }
+    deferred_.push_back([this, &slow, &join, pc, retired, size, extend] {
+        L(slow);
+        emit_store_pc(pc);
+        mov(rdi, rbx);
+        mov(rsi, rax);
+        mov(edx, size);
+        lea(rcx, ptr[r12 + offsetof(RunState, slow_value)]);
+        emit_call(helpers_.load_slow);
+        test(al, al);
+        jz(trap_exit(retired), T_NEAR);
+        mov(rax, qword[r12 + offsetof(RunState, slow_value)]);
+        extend(rax, true);
+        jmp(join, T_NEAR);
+    });
+}
+
+void Compiler::emit_store_value(const Insn& insn) {
+    if (insn.op == Op::fsd)
+        mov(rcx, fp_slot(insn.rs2));
+    else if (insn.op == Op::fsw)
+        mov(ecx, fp_slot32(insn.rs2));
+    else
+        mov(rcx, guest(insn.rs2));
+}
+
+void Compiler::emit_store(const Insn& insn, uint64_t pc, uint32_t retired) {
+    const unsigned size = access_size(insn.op);
+    Xbyak::Label& slow = new_label();
+    Xbyak::Label& join = new_label();
+    emit_address(insn);
+    lea(rdx, ptr[rax + (size - 1)]);
+    and_(rdx, -4096);
+    or_(rdx, qword[rbx + layout_.data_key]);
+    cmp(rdx, qword[rbx + rcx + layout_.tlb_store]);
+    jne(slow, T_NEAR);
+    // A page holding translated or decoded code: the slow path tells every cache.
+    mov(rdx, qword[rbx + rcx + layout_.tlb_store + layout_.tlb_code_flag]);
+    cmp(byte[rdx], 0);
+    jne(slow, T_NEAR);
+    mov(rdx, qword[rbx + rcx + layout_.tlb_store + layout_.tlb_addend]);
+    emit_store_value(insn);
+    switch (size) {
+        case 1:
+            mov(byte[rax + rdx], cl);
+            break;
+        case 2:
+            mov(word[rax + rdx], cx);
+            break;
+        case 4:
+            mov(dword[rax + rdx], ecx);
+            break;
+        default:
+            mov(qword[rax + rdx], rcx);
+            break;
+    }
+    L(join);
+    const uint64_t next_pc = pc + insn.length;
+    deferred_.push_back([this, &slow, &join, pc, next_pc, retired, size, insn] {
+        L(slow);
+        emit_store_pc(pc);
+        mov(rdi, rbx);
+        mov(rsi, rax);
+        mov(edx, size);
+        emit_store_value(insn);
+        emit_call(helpers_.store_slow);
+        test(al, al);
+        jz(trap_exit(retired), T_NEAR);
+        // A store to code or to a device: what this block (or the next) assumed may be gone.
+        cmp(byte[rbx + layout_.end_block], 0);
+        jne(leave_exit(next_pc, retired + 1), T_NEAR);
+        jmp(join, T_NEAR);
+    });
+}
+
+}  // namespace vessel::riscv::jit
