@@ -166,22 +166,32 @@ void Translator::link(uint8_t* site, Block& target, bool cross_page) {
     target.incoming.push_back(site);
     link_originals_[site] = original;
     if (cross_page) {
-        cross_page_links_.push_back(site);
+        cross_page_links_.push_back({site, &target});
         cross_link_targets_.set(page_filter_index(target.vaddr));
     }
     ++stats_.links;
 }
 
-void Translator::unlink_cross_page() {
-    for (uint8_t* site : cross_page_links_) {
-        auto original = link_originals_.find(site);
-        if (original == link_originals_.end()) continue;
-        std::memcpy(code_.writable_address(site) + 1, &original->second, 4);
-        link_originals_.erase(original);
-        ++stats_.unlinks;
-    }
-    cross_page_links_.clear();
-    cross_link_targets_.reset();
+template <typename Predicate>
+void Translator::unlink_cross_page(Predicate matches) {
+    std::erase_if(cross_page_links_, [&](const CrossPageLink& link) {
+        if (!matches(*link.target)) return false;
+        if (auto original = link_originals_.find(link.site); original != link_originals_.end()) {
+            std::memcpy(code_.writable_address(link.site) + 1, &original->second, 4);
+            link_originals_.erase(original);
+            ++stats_.unlinks;
+        }
+        return true;
+    });
+    if (cross_page_links_.empty()) cross_link_targets_.reset();
+}
+
+void Translator::code_may_have_changed() {
+    // Only a target whose page was written since it was translated is out of date.
+    unlink_cross_page([](const Block& target) {
+        return std::atomic_ref(*target.generation_word).load(std::memory_order_acquire) !=
+               target.generation;
+    });
 }
 
 void Translator::unlink_all_into(Block& block) {
@@ -273,7 +283,7 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
 }
 
 void Translator::flush_jump_caches() {
-    unlink_cross_page();
+    unlink_cross_page([](const Block&) { return true; });
     for (unsigned priv = 0; priv < 4; ++priv) {
         if (!jump_table_used_[priv]) continue;
         JumpSlot* table = jump_table(priv);
@@ -285,7 +295,10 @@ void Translator::flush_jump_caches() {
 }
 
 void Translator::flush_jump_cache_page(uint64_t page) {
-    if (cross_link_targets_.test(page_filter_index(page))) unlink_cross_page();
+    if (cross_link_targets_.test(page_filter_index(page)))
+        unlink_cross_page([page](const Block& target) {
+            return (target.vaddr & ~uint64_t{0xfff}) == page;
+        });
     // Most single-page fences name a data page: nothing of it is in the jump caches.
     if (!pages_in_jump_cache_.test(page_filter_index(page))) return;
     for (unsigned priv = 0; priv < 4; ++priv) {

@@ -124,7 +124,7 @@ class Translator {
     // The same for one page (sfence.vma with an address).
     void flush_jump_cache_page(uint64_t page);
     // fence.i (local or remote): code on other pages may have changed under a jump linked to it.
-    void code_may_have_changed() { unlink_cross_page(); }
+    void code_may_have_changed();
 
     TranslatorStats stats() const;
 
@@ -148,8 +148,10 @@ class Translator {
     void drop_everything();
     // Patches the jump at `site` (executable address) to enter `target` directly.
     void link(uint8_t* site, Block& target, bool cross_page);
-    // Puts back every jump linked to a block on another page than its own.
-    void unlink_cross_page();
+    // Puts back the jumps linked to a block on another page than their own that `matches`
+    // (called with the target block).
+    template <typename Predicate>
+    void unlink_cross_page(Predicate matches);
     // A block that went stale: nothing may jump to it without a check any more.
     void unlink_all_into(Block& block);
     void emit_entry_trampoline();
@@ -167,7 +169,11 @@ class Translator {
     std::deque<Block> blocks_;
     std::unordered_map<uint64_t, Block*> by_pc_;  // (vaddr << 2) | priv
     std::unordered_map<uint8_t*, int32_t> link_originals_;  // linked site -> its stub's rel32
-    std::vector<uint8_t*> cross_page_links_;
+    struct CrossPageLink {
+        uint8_t* site;
+        const Block* target;
+    };
+    std::vector<CrossPageLink> cross_page_links_;
     std::bitset<8192> cross_link_targets_;  // page filter (page_filter_index) of their targets
     std::vector<JumpSlot> jump_slots_;             // 4 tables of kJumpCacheSlots
     bool jump_table_used_[4] = {};                 // filled since the last flush
