@@ -22,7 +22,8 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     std::optional<unsigned> cpus;
     std::string kernel, initrd, append, bios, vsock;
     std::vector<std::string> disks, nets;
-    bool rng = false;
+    bool rng = false, gdb_wait = false;
+    std::optional<std::string> gdb;
     app.add_option("--config", config_path, "vm.json with the same fields as the options");
     app.add_option("--kernel", kernel, "Linux bzImage / vmlinux (x86-64) or Image (RISC-V)");
     app.add_option("--initrd", initrd, "initramfs");
@@ -44,6 +45,11 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     app.add_option("--accel", accel, "kvm, emulate or auto");
     app.add_option("--engine", engine,
                    "RISC-V CPU engine: jit (translator, the default on x86-64), interp or auto");
+    app.add_option("--gdb", gdb,
+                   "PORT (on 127.0.0.1) or PATH (a unix socket, with a '/'): a GDB remote stub for "
+                   "the RISC-V harts");
+    app.add_flag("--gdb-wait", gdb_wait,
+                 "with --gdb: the harts wait for the debugger before their first instruction");
     app.add_option("--timeout", timeout, "stop the guest after this many seconds (exit 4)");
     app.add_flag("-v,--verbose", verbose, "log what the VMM does");
     try {
@@ -84,6 +90,15 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     if (!vsock.empty()) config.vsock = TRY_CTX(vm::parse_vsock_option(vsock), "--vsock");
     if (rng) config.rng = true;
     if (timeout) config.timeout = TRY_CTX(vm::timeout_from_seconds(*timeout), "--timeout");
+    if (gdb) {
+        bool file_wait = config.gdb && config.gdb->wait;
+        config.gdb = TRY(vm::parse_gdb_option(*gdb));
+        config.gdb->wait = file_wait;
+    }
+    if (gdb_wait) {
+        if (!config.gdb) return fail("--gdb-wait: needs --gdb");
+        config.gdb->wait = true;
+    }
     return config;
 }
 

@@ -134,9 +134,9 @@ Result<VmConfig> load_vm_config(const std::string& path) {
     auto resolve = [&](const std::string& file) {
         return file.empty() || file.front() == '/' ? file : directory + "/" + file;
     };
-    static constexpr std::string_view known[] = {"kernel", "initrd",  "append", "bios",    "memory",
-                                                 "cpus",   "console", "accel",  "timeout", "disk",
-                                                 "net",    "vsock",   "rng",     "engine"};
+    static constexpr std::string_view known[] = {
+        "kernel",  "initrd", "append", "bios",  "memory", "cpus",   "console", "accel",
+        "timeout", "disk",   "net",    "vsock", "rng",    "engine", "gdb",     "gdb-wait"};
     for (const auto& [key, value] : document.items()) {
         if (std::find(std::begin(known), std::end(known), key) == std::end(known))
             return in_file(JsonAt(value, key).error("unknown key"));
@@ -203,6 +203,26 @@ Result<VmConfig> load_vm_config(const std::string& path) {
     }
     if (auto devices = load_device_keys(root, directory, config); !devices)
         return in_file(devices.error());
+    // "gdb": a port (number or string) or a socket path; "gdb-wait": true holds the harts.
+    if (auto gdb = root.optional_child("gdb")) {
+        std::string text;
+        if (gdb->value().is_number_unsigned()) {
+            text = std::to_string(gdb->value().get<uint64_t>());
+        } else {
+            auto string = gdb->string();
+            if (!string) return in_file(string.error());
+            text = *string;
+        }
+        auto parsed = parse_gdb_option(text);
+        if (!parsed) return in_file(gdb->error(parsed.error().message()));
+        config.gdb = *parsed;
+    }
+    if (auto wait = root.optional_child("gdb-wait")) {
+        auto flag = wait->boolean();
+        if (!flag) return in_file(flag.error());
+        if (*flag && !config.gdb) return in_file(wait->error("needs \"gdb\""));
+        if (*flag) config.gdb->wait = true;
+    }
     if (auto timeout = root.optional_child("timeout")) {
         auto seconds = timeout->number();
         if (!seconds) return in_file(seconds.error());

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "vm/boot/device_options.h"
+#include "vm/boot/gdb_option.h"
 
 namespace vessel::vm {
 
@@ -42,6 +43,8 @@ struct VmConfig {
     CpuEngine engine = CpuEngine::automatic;
     // Wall-clock limit on the guest's run; nullopt = none.
     std::optional<std::chrono::milliseconds> timeout;
+    // --gdb: a GDB remote stub for the RISC-V harts; nullopt = none.
+    std::optional<GdbOption> gdb;
 };
 
 // Both boards have eight virtio-mmio slots (QEMU virt's 0x10001000-0x10008fff on RISC-V).

@@ -45,9 +45,19 @@ int BareMachine::run(std::optional<std::chrono::milliseconds> timeout) {
     std::jthread runner([this] { hart_->run(); });
     std::optional<int> status = exit_.exit_code_by(
         timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt);
+    // The latch holds the status a waiting debugger is told.
+    if (!status) exit_.request(vm::exit_code::timed_out, "time-out");
     hart_->request_stop();
+    if (debug_target_) debug_target_->shut_down();  // a hart stopped for the debugger goes on
     runner.join();
     return status.value_or(vm::exit_code::timed_out);
+}
+
+Result<> BareMachine::attach_debugger(const vm::GdbOption& option, const Logger& log) {
+    debug_target_ = TRY(debug::RiscvTarget::create(hart_list_, exit_));
+    if (option.wait) debug_target_->hold_at_start();
+    gdb_server_ = TRY(debug::GdbServer::start(option, *debug_target_, log));
+    return {};
 }
 
 }  // namespace vessel::riscv_virt

@@ -8,6 +8,10 @@
 #include <optional>
 
 #include "base/error.h"
+#include "base/log.h"
+#include "vm/boot/gdb_option.h"
+#include "vm/debug/gdb_server.h"
+#include "vm/debug/riscv_target.h"
 #include "vm/devices/bus.h"
 #include "vm/machine/stop_latch.h"
 #include "vm/memory/guest_memory.h"
@@ -35,6 +39,8 @@ class BareMachine {
     // Runs hart 0 on its own thread until the finisher reports (its status) or `timeout` passes
     // (exit_code::timed_out).
     int run(std::optional<std::chrono::milliseconds> timeout);
+    // --gdb: a debugger stub for the hart, listening from now on; before run().
+    Result<> attach_debugger(const vm::GdbOption& option, const Logger& log);
 
     riscv::Hart& hart() { return *hart_; }
     const vm::GuestMemory& memory() const { return memory_; }
@@ -51,6 +57,9 @@ class BareMachine {
     riscv::Hart* hart_list_[1] = {};
     std::unique_ptr<Clint> clint_;
     std::unique_ptr<TestFinisher> finisher_;
+    // After the hart: the server stops, then the target lets go of the hart, before it goes.
+    std::unique_ptr<debug::RiscvTarget> debug_target_;
+    std::unique_ptr<debug::GdbServer> gdb_server_;
 };
 
 }  // namespace vessel::riscv_virt

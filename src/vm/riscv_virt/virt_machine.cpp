@@ -6,6 +6,8 @@
 #include "vm/boot/elf_loader.h"
 #include "vm/boot/guest_file.h"
 #include "vm/boot/riscv_image.h"
+#include "vm/debug/gdb_server.h"
+#include "vm/debug/riscv_target.h"
 #include "vm/devices/bus.h"
 #include "vm/devices/uart16550.h"
 #include "vm/machine/machine.h"
@@ -33,8 +35,9 @@ constexpr unsigned kUartIrq = 10;
 // runs once the guest starts it (HSM); firmware in M-mode starts them all at once itself.
 class EmulatorEngine final : public vm::Engine {
   public:
-    EmulatorEngine(std::span<riscv::Hart* const> harts, Plic& plic, Sbi& sbi, bool firmware)
-        : harts_(harts), plic_(plic), sbi_(sbi), firmware_(firmware) {}
+    EmulatorEngine(std::span<riscv::Hart* const> harts, Plic& plic, Sbi& sbi, bool firmware,
+                   debug::RiscvTarget* debugger)
+        : harts_(harts), plic_(plic), sbi_(sbi), firmware_(firmware), debugger_(debugger) {}
 
     unsigned vcpu_count() const override { return static_cast<unsigned>(harts_.size()); }
     void run_vcpu(unsigned index) override {
@@ -44,7 +47,11 @@ class EmulatorEngine final : public vm::Engine {
             sbi_.hart_returned(index);
         }
     }
-    void stop_vcpus() override { sbi_.shut_down(); }
+    void stop_vcpus() override {
+        sbi_.shut_down();
+        // After the stop requests: harts stopped for the debugger wake to them and return.
+        if (debugger_) debugger_->shut_down();
+    }
     vm::InterruptLine& interrupt_line(unsigned number) override { return plic_.line(number); }
 
   private:
@@ -52,6 +59,7 @@ class EmulatorEngine final : public vm::Engine {
     Plic& plic_;
     Sbi& sbi_;
     bool firmware_;
+    debug::RiscvTarget* debugger_;
 };
 
 // QEMU virt's virtio-mmio window: eight slots from 0x10001000, PLIC sources 1 to 8.
@@ -162,7 +170,15 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     Sbi sbi(memory, hart_list, machine->stop_latch(),
             {.write = [&vm_machine](uint8_t byte) { vm_machine.console_write(byte); },
              .read = sbi_console_read});
-    EmulatorEngine engine(hart_list, plic, sbi, firmware);
+    // --gdb: the stub listens before the guest starts, so that a port in use fails the start.
+    std::unique_ptr<debug::RiscvTarget> debug_target;
+    std::unique_ptr<debug::GdbServer> gdb_server;
+    if (config.gdb) {
+        debug_target = TRY(debug::RiscvTarget::create(hart_list, machine->stop_latch()));
+        if (config.gdb->wait) debug_target->hold_at_start();
+        gdb_server = TRY(debug::GdbServer::start(*config.gdb, *debug_target, log));
+    }
+    EmulatorEngine engine(hart_list, plic, sbi, firmware, debug_target.get());
     auto slots = virtio_slots();
     vm::Machine::Teardown devices_first{*machine};
     auto attached = TRY(machine->attach_virtio_devices(memory, bus, engine, slots));

@@ -15,7 +15,7 @@ namespace {
 constexpr size_t kHeadBytes = 4096;
 
 // The RISC-V emulator without a board: bare-metal ELFs in M-mode.
-Result<int> run_riscv_bare_metal(const VmConfig& config) {
+Result<int> run_riscv_bare_metal(const VmConfig& config, const Logger& log) {
     if (!config.initrd.empty()) return fail("--initrd: needs --kernel");
     if (!config.append.empty()) return fail("--append: needs --kernel");
     if (config.cpus != 1) return fail("--cpus: more than one hart needs --kernel (the board)");
@@ -25,6 +25,7 @@ Result<int> run_riscv_bare_metal(const VmConfig& config) {
     auto machine =
         TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes, config.bios_label,
                                             riscv_virt::hart_engine(config.engine)));
+    if (config.gdb) TRY(machine->attach_debugger(*config.gdb, log));
     return machine->run(config.timeout);
 }
 
@@ -88,10 +89,11 @@ Result<int> run_vm(const VmConfig& config, const Logger& log) {
     EngineKind engine = TRY(choose_engine(config, arch, kvm_usable));
     switch (engine) {
         case EngineKind::kvm:
+            if (config.gdb) return fail("--gdb: the debugger stub serves the RISC-V emulator only");
             return kvm::run_x86_vm(config, log);
         case EngineKind::emulator:
             if (!config.kernel.empty()) return riscv_virt::run_virt_machine(config, log);
-            return run_riscv_bare_metal(config);
+            return run_riscv_bare_metal(config, log);
     }
     return fail("no engine");
 }
