@@ -247,7 +247,10 @@ void Compiler::emit_address(const Insn& insn) {
     mov(ecx, eax);
     shr(ecx, 12);
     and_(ecx, layout_.tlb_entries - 1);
-    imul(ecx, ecx, layout_.tlb_entry_size);
+    if (layout_.tlb_entry_size == 32)
+        shl(ecx, 5);
+    else
+        imul(ecx, ecx, layout_.tlb_entry_size);
 }
 
 namespace {

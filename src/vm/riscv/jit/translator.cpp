@@ -125,9 +125,12 @@ bool Translator::execute_fp(Hart* hart, uint64_t insn_low, uint64_t insn_high) {
 }
 
 void Translator::execute() {
-    const Block* block = find_or_translate();
-    if (!block) return;  // the fetch trapped; the hart is at its handler
-    if (block->interpret) {
+    bool trapped = false;
+    const Block* block = find_or_translate(trapped);
+    if (trapped) return;  // the fetch trapped; the hart is at its handler
+    if (!block || block->interpret) {
+        // Cold code (not run often enough yet to be worth translating) or an instruction the
+        // interpreter runs.
         ++stats_.interpreted;
         hart_.run_block();
         return;
@@ -148,7 +151,8 @@ void Translator::execute() {
         // Translate the block at pc now and let the site jump to it. A buffer flush while
         // translating took the site with it.
         const uint64_t flushes = stats_.cache_flushes;
-        const Block* next = find_or_translate();
+        bool trapped_next = false;
+        const Block* next = find_or_translate(trapped_next);
         if (next && !next->interpret && stats_.cache_flushes == flushes)
             link(site, *const_cast<Block*>(next), run_state_.link_cross_page != 0);
     }
@@ -205,7 +209,7 @@ void Translator::unlink_all_into(Block& block) {
     block.incoming.clear();
 }
 
-const Block* Translator::find_or_translate() {
+const Block* Translator::find_or_translate(bool& trapped) {
     const uint64_t pc = hart_.pc_;
     const auto priv = static_cast<unsigned>(hart_.priv_);
     JumpSlot& slot = jump_table(priv)[jump_index(pc)];
@@ -217,7 +221,10 @@ const Block* Translator::find_or_translate() {
 
     uint64_t paddr_page;
     const uint8_t* host_page;
-    if (!hart_.translate_fetch(pc, paddr_page, host_page)) return nullptr;
+    if (!hart_.translate_fetch(pc, paddr_page, host_page)) {
+        trapped = true;
+        return nullptr;
+    }
     const uint64_t paddr = paddr_page | (pc & 0xfff);
     Block*& known = by_pc_[(pc << 2) | priv];
     if (known && known->paddr == paddr &&
@@ -231,6 +238,15 @@ const Block* Translator::find_or_translate() {
     if (known) {
         ++stats_.invalidations;
         unlink_all_into(*known);
+    } else {
+        // Translate code only once it has run a few times: most of a boot runs once, and the
+        // interpreter runs that sooner than it could be translated.
+        uint16_t& heat = heat_[heat_index(pc, priv)];
+        if (heat < kHotThreshold) {
+            ++heat;
+            by_pc_.erase((pc << 2) | priv);
+            return nullptr;
+        }
     }
     // Marked before the generation is read: a store after this point bumps it.
     hart_.machine_.code_pages.mark_code(paddr_page);
@@ -327,7 +343,8 @@ std::string describe(const TranslatorStats& stats) {
     return fmt::format(
         "{} blocks ({} guest instructions, {:.1f} µs per block), {} KiB of code emitted, "
         "{} KiB in use of {} MiB, {} buffer flushes, {} stale blocks dropped, {} entries from "
-        "the hart loop, {} instructions interpreted, {} jump-cache misses, {} links, {} unlinks",
+        "the hart loop, {} runs of the interpreter (cold code, system instructions), {} "
+        "jump-cache misses, {} links, {} unlinks",
         stats.blocks_translated, stats.guest_instructions_translated,
         static_cast<double>(stats.translation_nanoseconds) / 1000.0 / blocks,
         stats.code_bytes_emitted / 1024, stats.code_buffer_used / 1024,

@@ -72,7 +72,7 @@ struct TranslatorStats {
     uint64_t cache_flushes = 0;  // the code buffer filled up and everything was dropped
     uint64_t invalidations = 0;  // stale blocks dropped (their page was written)
     uint64_t entries = 0;       // times the hart's loop entered translated code
-    uint64_t interpreted = 0;   // instructions handed to the interpreter
+    uint64_t interpreted = 0;   // times the interpreter ran (cold code, system instructions)
     uint64_t jump_cache_misses = 0;  // lookups the jump cache could not answer
     uint64_t links = 0;              // jumps patched to go straight to their block
     uint64_t unlinks = 0;            // chained jumps put back because their block went
@@ -108,6 +108,9 @@ class Translator {
     static constexpr unsigned kJumpCacheSlots = 16384;
     static constexpr unsigned kMaxBlockInstructions = 64;
     static constexpr int32_t kTransitionBudget = 512;
+    // Entries from the hart loop a block start needs before it is translated.
+    static constexpr uint16_t kHotThreshold = 16;
+    static constexpr unsigned kHeatSlots = 65536;
 
     static Result<std::unique_ptr<Translator>> create(Hart& hart,
                                                       size_t code_bytes = kDefaultCodeBytes);
@@ -130,7 +133,12 @@ class Translator {
 
   private:
     Translator(Hart& hart, CodeBuffer code);
-    const Block* find_or_translate();
+    // The block at the hart's pc; nullptr when it is not translated yet (cold), or when the
+    // fetch trapped (`trapped`).
+    const Block* find_or_translate(bool& trapped);
+    static unsigned heat_index(uint64_t pc, unsigned priv) {
+        return static_cast<unsigned>(((pc >> 1) ^ (pc >> 17) ^ priv) & (kHeatSlots - 1));
+    }
     JumpSlot* jump_table(unsigned priv) { return &jump_slots_[priv * kJumpCacheSlots]; }
     // Mixes the page number into the offset's bits: code at the same offset of different pages
     // (a program's hot functions) does not fight over one slot.
@@ -176,6 +184,9 @@ class Translator {
     std::vector<CrossPageLink> cross_page_links_;
     std::bitset<8192> cross_link_targets_;  // page filter (page_filter_index) of their targets
     std::vector<JumpSlot> jump_slots_;             // 4 tables of kJumpCacheSlots
+    // How often each (hashed) block start was reached while cold; bounded, and a collision only
+    // makes some code hot a little early.
+    std::vector<uint16_t> heat_ = std::vector<uint16_t>(kHeatSlots);
     bool jump_table_used_[4] = {};                 // filled since the last flush
     // A filter of the virtual pages the jump caches may hold (by a hash of the page number):
     // a fence of one page with no code in them costs nothing.
