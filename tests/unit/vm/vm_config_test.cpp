@@ -146,5 +146,47 @@ TEST(VmConfig, ConsoleAndAccelParsing) {
     EXPECT_EQ(parse_accel("kvm").value(), Accel::kvm);
 }
 
+TEST(VmConfig, GdbOptionParsing) {
+    auto tcp = parse_gdb_option("1234").value();
+    EXPECT_EQ(tcp.port, 1234);
+    EXPECT_EQ(tcp.where(), "127.0.0.1:1234");
+    EXPECT_FALSE(tcp.wait);
+    auto unix_socket = parse_gdb_option("./gdb.sock").value();
+    EXPECT_EQ(unix_socket.port, 0);
+    EXPECT_EQ(unix_socket.where(), "./gdb.sock");
+    EXPECT_EQ(parse_gdb_option("65535").value().port, 65535);
+    EXPECT_EQ(parse_gdb_option("0").error().message(), "--gdb: port 0 is not between 1 and 65535");
+    EXPECT_FALSE(parse_gdb_option("65536"));
+    EXPECT_FALSE(parse_gdb_option("99999999999999999999999")) << "must not overflow";
+    EXPECT_EQ(parse_gdb_option("gdb.sock").error().message(),
+              "--gdb: 'gdb.sock' is neither a TCP port (1-65535) nor a unix socket path (one with "
+              "a '/', e.g. ./gdb.sock)");
+    EXPECT_FALSE(parse_gdb_option(""));
+    EXPECT_FALSE(parse_gdb_option("localhost:1234"));
+    EXPECT_FALSE(parse_gdb_option("/" + std::string(107, 'x'))) << "longer than sun_path";
+    EXPECT_TRUE(parse_gdb_option("/" + std::string(106, 'x')));
+}
+
+TEST_F(VmConfigFile, GdbKeys) {
+    auto tcp = load(R"({"bios": "x.elf", "gdb": 1234, "gdb-wait": true})").value();
+    ASSERT_TRUE(tcp.gdb);
+    EXPECT_EQ(tcp.gdb->port, 1234);
+    EXPECT_TRUE(tcp.gdb->wait);
+    auto unix_socket =
+        load(R"({"bios": "x.elf", "gdb": "/run/gdb.sock", "gdb-wait": false})").value();
+    ASSERT_TRUE(unix_socket.gdb);
+    EXPECT_EQ(unix_socket.gdb->path, "/run/gdb.sock");
+    EXPECT_FALSE(unix_socket.gdb->wait);
+    EXPECT_FALSE(load(R"({"bios": "x.elf"})").value().gdb);
+    std::string file = dir_ + "/vm.json";
+    EXPECT_EQ(load(R"({"bios": "x.elf", "gdb": 0})").error().message(),
+              file + ": gdb: --gdb: port 0 is not between 1 and 65535");
+    EXPECT_FALSE(load(R"({"bios": "x.elf", "gdb": true})"));
+    EXPECT_FALSE(load(R"({"bios": "x.elf", "gdb": -1})"));
+    EXPECT_EQ(load(R"({"bios": "x.elf", "gdb-wait": true})").error().message(),
+              file + ": gdb-wait: needs \"gdb\"");
+    EXPECT_FALSE(load(R"({"bios": "x.elf", "gdb": 1234, "gdb-wait": "yes"})"));
+}
+
 }  // namespace
 }  // namespace vessel::vm
