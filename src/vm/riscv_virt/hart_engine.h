@@ -15,7 +15,7 @@ inline riscv::Engine hart_engine(vm::CpuEngine choice) {
         case vm::CpuEngine::automatic:
             break;
     }
-    return riscv::kTranslatorAvailable ? riscv::Engine::interpreter : riscv::Engine::interpreter;
+    return riscv::kTranslatorAvailable ? riscv::Engine::translator : riscv::Engine::interpreter;
 }
 
 }  // namespace vessel::riscv_virt
