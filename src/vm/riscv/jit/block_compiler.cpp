@@ -36,13 +36,18 @@ bool translatable(Op op) {
 // Unconditional jumps end a block. A conditional branch does not: its taken side leaves, and
 // the block goes on along the fall-through path, so a loop body with early exits is one block
 // whose guest registers stay in host registers throughout.
-bool ends_block(Op op) { return op == Op::jal || op == Op::jalr; }
+bool ends_block(Op op) {
+    return op == Op::jal || op == Op::jalr;
+}
 
-bool is_amo(Op op) { return op >= Op::lr_w && op <= Op::amomaxu_d; }
-bool is_fp(Op op) { return op >= Op::flw && op <= Op::fcvt_d_s; }
+bool is_amo(Op op) {
+    return op >= Op::lr_w && op <= Op::amomaxu_d;
+}
+bool is_fp(Op op) {
+    return op >= Op::flw && op <= Op::fcvt_d_s;
+}
 
 }  // namespace
-
 
 void Compiler::allocate_registers(const std::vector<Insn>& instructions) {
     unsigned uses[32] = {};

@@ -27,8 +27,8 @@ struct Helpers {
 };
 
 struct CompileRequest {
-    uint64_t vaddr = 0;                   // the block's first instruction
-    const uint8_t* host_page = nullptr;   // the guest page it lies in, as the host sees it
+    uint64_t vaddr = 0;                  // the block's first instruction
+    const uint8_t* host_page = nullptr;  // the guest page it lies in, as the host sees it
     // The shared code that passes control to the block at the pc in rax (jump cache lookup and
     // the checks), for the block's privilege; see emit_dispatch_stub().
     const uint8_t* dispatch = nullptr;

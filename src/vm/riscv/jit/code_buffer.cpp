@@ -3,9 +3,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <utility>
 
 #include "base/unique_fd.h"
@@ -52,7 +52,9 @@ CodeBuffer& CodeBuffer::operator=(CodeBuffer&& other) noexcept {
     return *this;
 }
 
-CodeBuffer::~CodeBuffer() { unmap(); }
+CodeBuffer::~CodeBuffer() {
+    unmap();
+}
 
 void CodeBuffer::unmap() {
     if (writable_) munmap(writable_, size_);

@@ -44,9 +44,7 @@ class Compiler : public Xbyak::CodeGenerator {
         if (cached_[index]) return cached32_[index];
         return scratch_operand(dword[rbx + layout_.x + 8 * index]);
     }
-    Xbyak::Address guest_slot(unsigned index) const {
-        return qword[rbx + layout_.x + 8 * index];
-    }
+    Xbyak::Address guest_slot(unsigned index) const { return qword[rbx + layout_.x + 8 * index]; }
     // Keeps an Address alive for the operand reference guest() returns (a few are in use at
     // once: a ring of them).
     const Xbyak::Operand& scratch_operand(const Xbyak::Address& address) {
@@ -81,6 +79,8 @@ class Compiler : public Xbyak::CodeGenerator {
     // flags, through the fp helper otherwise (including at run time: FS off, a dynamic rounding
     // mode other than rne, an unboxed single, a NaN addend).
     void emit_fp(const Insn& insn, uint64_t pc, uint32_t retired);
+    // xmm0 to f[rd] (NaN-boxed for a single), a NaN result replaced by the canonical NaN.
+    void emit_fp_result(bool single, unsigned rd);
     Xbyak::Address fp_slot(unsigned index) const { return qword[rbx + layout_.f + 8 * index]; }
     Xbyak::Address fp_slot32(unsigned index) const { return dword[rbx + layout_.f + 8 * index]; }
     Xbyak::Address fp_high32(unsigned index) const {

@@ -78,6 +78,31 @@ Shape shape_of(Op op) {
 
 }  // namespace
 
+void Compiler::emit_fp_result(bool single, unsigned rd) {
+    Xbyak::Label& canonical = new_label();
+    Xbyak::Label& store = new_label();
+    single ? ucomiss(xmm0, xmm0) : ucomisd(xmm0, xmm0);
+    jp(canonical, T_NEAR);  // unordered with itself: a NaN
+    L(store);
+    if (single) {
+        movss(fp_slot32(rd), xmm0);
+        mov(fp_high32(rd), -1);  // NaN-boxed
+    } else {
+        movsd(fp_slot(rd), xmm0);
+    }
+    deferred_.push_back([this, &canonical, &store, single] {
+        L(canonical);
+        if (single) {
+            mov(eax, 0x7fc00000u);
+            movd(xmm0, eax);
+        } else {
+            mov(rax, 0x7ff8000000000000ull);
+            movq(xmm0, rax);
+        }
+        jmp(store, T_NEAR);
+    });
+}
+
 void Compiler::emit_fp(const Insn& insn, uint64_t pc, uint32_t retired) {
     const Shape shape = shape_of(insn.op);
     const bool rounds = shape.kind == Kind::arithmetic || shape.kind == Kind::fused;
@@ -168,8 +193,6 @@ void Compiler::emit_fp(const Insn& insn, uint64_t pc, uint32_t retired) {
                 require_boxed(insn.rs1);
                 if (!sqrt_op) require_boxed(insn.rs2);
             }
-            Xbyak::Label& canonical = new_label();
-            Xbyak::Label& store = new_label();
             if (shape.single) {
                 movss(xmm0, fp_slot32(insn.rs1));
                 switch (insn.op) {
@@ -189,7 +212,6 @@ void Compiler::emit_fp(const Insn& insn, uint64_t pc, uint32_t retired) {
                         sqrtss(xmm0, xmm0);
                         break;
                 }
-                ucomiss(xmm0, xmm0);
             } else {
                 movsd(xmm0, fp_slot(insn.rs1));
                 switch (insn.op) {
@@ -209,27 +231,8 @@ void Compiler::emit_fp(const Insn& insn, uint64_t pc, uint32_t retired) {
                         sqrtsd(xmm0, xmm0);
                         break;
                 }
-                ucomisd(xmm0, xmm0);
             }
-            jp(canonical, T_NEAR);  // unordered with itself: a NaN
-            L(store);
-            if (shape.single) {
-                movss(fp_slot32(insn.rd), xmm0);
-                mov(fp_high32(insn.rd), -1);
-            } else {
-                movsd(fp_slot(insn.rd), xmm0);
-            }
-            deferred_.push_back([this, &canonical, &store, single = shape.single] {
-                L(canonical);
-                if (single) {
-                    mov(eax, 0x7fc00000u);
-                    movd(xmm0, eax);
-                } else {
-                    mov(rax, 0x7ff8000000000000ull);
-                    movq(xmm0, rax);
-                }
-                jmp(store, T_NEAR);
-            });
+            emit_fp_result(shape.single, insn.rd);
             break;
         }
         case Kind::fused: {
@@ -238,8 +241,6 @@ void Compiler::emit_fp(const Insn& insn, uint64_t pc, uint32_t retired) {
                 require_boxed(insn.rs2);
                 require_boxed(insn.rs3);
             }
-            Xbyak::Label& canonical = new_label();
-            Xbyak::Label& store = new_label();
             // xmm0 = rs1, xmm1 = rs2, xmm2 = rs3; the 213 forms compute xmm1 * xmm0 +- xmm2.
             if (shape.single) {
                 movss(xmm0, fp_slot32(insn.rs1));
@@ -279,26 +280,7 @@ void Compiler::emit_fp(const Insn& insn, uint64_t pc, uint32_t retired) {
                     vfnmsub213sd(xmm0, xmm1, xmm2);
                     break;
             }
-            shape.single ? ucomiss(xmm0, xmm0) : ucomisd(xmm0, xmm0);
-            jp(canonical, T_NEAR);
-            L(store);
-            if (shape.single) {
-                movss(fp_slot32(insn.rd), xmm0);
-                mov(fp_high32(insn.rd), -1);
-            } else {
-                movsd(fp_slot(insn.rd), xmm0);
-            }
-            deferred_.push_back([this, &canonical, &store, single = shape.single] {
-                L(canonical);
-                if (single) {
-                    mov(eax, 0x7fc00000u);
-                    movd(xmm0, eax);
-                } else {
-                    mov(rax, 0x7ff8000000000000ull);
-                    movq(xmm0, rax);
-                }
-                jmp(store, T_NEAR);
-            });
+            emit_fp_result(shape.single, insn.rd);
             break;
         }
         case Kind::none:

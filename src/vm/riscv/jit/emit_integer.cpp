@@ -170,12 +170,12 @@ void Compiler::emit_alu(const Insn& insn) {
 
 void Compiler::emit_division(const Insn& insn) {
     if (insn.rd == 0) return;
-    const bool is_signed = insn.op == Op::div || insn.op == Op::rem || insn.op == Op::divw ||
-                           insn.op == Op::remw;
-    const bool remainder = insn.op == Op::rem || insn.op == Op::remu || insn.op == Op::remw ||
-                           insn.op == Op::remuw;
-    const bool word = insn.op == Op::divw || insn.op == Op::divuw || insn.op == Op::remw ||
-                      insn.op == Op::remuw;
+    const bool is_signed =
+        insn.op == Op::div || insn.op == Op::rem || insn.op == Op::divw || insn.op == Op::remw;
+    const bool remainder =
+        insn.op == Op::rem || insn.op == Op::remu || insn.op == Op::remw || insn.op == Op::remuw;
+    const bool word =
+        insn.op == Op::divw || insn.op == Op::divuw || insn.op == Op::remw || insn.op == Op::remuw;
     Xbyak::Label& by_zero = new_label();
     Xbyak::Label& by_minus_one = new_label();
     Xbyak::Label& join = new_label();

@@ -1,8 +1,8 @@
 #include "vm/riscv/jit/translator.h"
 
+#include <fmt/format.h>
 #include <xbyak/xbyak.h>
 #include <xbyak/xbyak_util.h>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -291,10 +291,10 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
     ++stats_.blocks_translated;
     stats_.guest_instructions_translated += compiled->guest_instructions;
     stats_.code_bytes_emitted += compiled->code_bytes;
-    stats_.translation_nanoseconds += static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                             started)
-            .count());
+    stats_.translation_nanoseconds +=
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count());
     return &block;
 }
 
@@ -312,9 +312,8 @@ void Translator::flush_jump_caches() {
 
 void Translator::flush_jump_cache_page(uint64_t page) {
     if (cross_link_targets_.test(page_filter_index(page)))
-        unlink_cross_page([page](const Block& target) {
-            return (target.vaddr & ~uint64_t{0xfff}) == page;
-        });
+        unlink_cross_page(
+            [page](const Block& target) { return (target.vaddr & ~uint64_t{0xfff}) == page; });
     // Most single-page fences name a data page: nothing of it is in the jump caches.
     if (!pages_in_jump_cache_.test(page_filter_index(page))) return;
     for (unsigned priv = 0; priv < 4; ++priv) {

@@ -69,10 +69,10 @@ struct TranslatorStats {
     uint64_t guest_instructions_translated = 0;
     uint64_t translation_nanoseconds = 0;
     uint64_t code_bytes_emitted = 0;
-    uint64_t cache_flushes = 0;  // the code buffer filled up and everything was dropped
-    uint64_t invalidations = 0;  // stale blocks dropped (their page was written)
-    uint64_t entries = 0;       // times the hart's loop entered translated code
-    uint64_t interpreted = 0;   // times the interpreter ran (cold code, system instructions)
+    uint64_t cache_flushes = 0;      // the code buffer filled up and everything was dropped
+    uint64_t invalidations = 0;      // stale blocks dropped (their page was written)
+    uint64_t entries = 0;            // times the hart's loop entered translated code
+    uint64_t interpreted = 0;        // times the interpreter ran (cold code, system instructions)
     uint64_t jump_cache_misses = 0;  // lookups the jump cache could not answer
     uint64_t links = 0;              // jumps patched to go straight to their block
     uint64_t unlinks = 0;            // chained jumps put back because their block went
@@ -151,8 +151,7 @@ class Translator {
     static bool store_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t value);
     static bool execute_amo(Hart* hart, uint64_t insn_low, uint64_t insn_high);
     static bool execute_fp(Hart* hart, uint64_t insn_low, uint64_t insn_high);
-    const Block* translate(uint64_t vaddr, uint64_t paddr, const uint8_t* host_page,
-                           unsigned priv);
+    const Block* translate(uint64_t vaddr, uint64_t paddr, const uint8_t* host_page, unsigned priv);
     void drop_everything();
     // Patches the jump at `site` (executable address) to enter `target` directly.
     void link(uint8_t* site, Block& target, bool cross_page);
@@ -175,7 +174,7 @@ class Translator {
     bool host_fma_ = false;
     size_t trampoline_bytes_ = 0;
     std::deque<Block> blocks_;
-    std::unordered_map<uint64_t, Block*> by_pc_;  // (vaddr << 2) | priv
+    std::unordered_map<uint64_t, Block*> by_pc_;            // (vaddr << 2) | priv
     std::unordered_map<uint8_t*, int32_t> link_originals_;  // linked site -> its stub's rel32
     struct CrossPageLink {
         uint8_t* site;
@@ -183,11 +182,11 @@ class Translator {
     };
     std::vector<CrossPageLink> cross_page_links_;
     std::bitset<8192> cross_link_targets_;  // page filter (page_filter_index) of their targets
-    std::vector<JumpSlot> jump_slots_;             // 4 tables of kJumpCacheSlots
+    std::vector<JumpSlot> jump_slots_;      // 4 tables of kJumpCacheSlots
     // How often each (hashed) block start was reached while cold; bounded, and a collision only
     // makes some code hot a little early.
     std::vector<uint16_t> heat_ = std::vector<uint16_t>(kHeatSlots);
-    bool jump_table_used_[4] = {};                 // filled since the last flush
+    bool jump_table_used_[4] = {};  // filled since the last flush
     // A filter of the virtual pages the jump caches may hold (by a hash of the page number):
     // a fence of one page with no code in them costs nothing.
     std::bitset<8192> pages_in_jump_cache_;
