@@ -91,7 +91,8 @@ void Compiler::write_back_cached_registers() {
 void Compiler::save_caller_saved_registers(bool reload) {
     for (unsigned index = 1; index < 32; ++index) {
         const Xbyak::Reg64* host = cached_[index];
-        if (!host || host->getIdx() < 8) continue;  // r8-r11; rbp and r13-r15 survive calls
+        // r8-r11 only: rbp and r13-r15 survive calls.
+        if (!host || host->getIdx() < 8 || host->getIdx() > 11) continue;
         if (reload)
             mov(*host, guest_slot(index));
         else

@@ -226,7 +226,9 @@ const Block* Translator::find_or_translate(bool& trapped) {
         return nullptr;
     }
     const uint64_t paddr = paddr_page | (pc & 0xfff);
-    Block*& known = by_pc_[(pc << 2) | priv];
+    const uint64_t key = (pc << 2) | priv;
+    auto found = by_pc_.find(key);
+    Block* known = found != by_pc_.end() ? found->second : nullptr;
     if (known && known->paddr == paddr &&
         std::atomic_ref(*known->generation_word).load(std::memory_order_acquire) ==
             known->generation) {
@@ -244,14 +246,16 @@ const Block* Translator::find_or_translate(bool& trapped) {
         uint16_t& heat = heat_[heat_index(pc, priv)];
         if (heat < kHotThreshold) {
             ++heat;
-            by_pc_.erase((pc << 2) | priv);
             return nullptr;
         }
     }
     // Marked before the generation is read: a store after this point bumps it.
     hart_.machine_.code_pages.mark_code(paddr_page);
+    // Translating may flush everything (a full code buffer), the map and `found` with it: the
+    // entry is written afresh.
     known = const_cast<Block*>(translate(pc, paddr, host_page, priv));
     if (!known) return nullptr;
+    by_pc_[key] = known;
     slot = {pc, known};
     jump_table_used_[priv] = true;
     pages_in_jump_cache_.set(page_filter_index(pc));

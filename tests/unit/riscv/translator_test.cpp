@@ -1,0 +1,73 @@
+// The translator's code buffer: bounded, flushed whole when full, and right across flushes that
+// happen in the middle of looking a block up (the lookup's map is emptied under it).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "test_machine.h"
+#include "vm/riscv/hart.h"
+#include "vm/riscv/jit/translator.h"
+
+namespace vessel::riscv {
+namespace {
+
+constexpr uint64_t kRam = TestMachine::kRamBase;
+enum : unsigned { a0 = 10, a1, a2, a3 };
+
+constexpr uint32_t addi(unsigned rd, unsigned rs1, int32_t imm) {
+    return (static_cast<uint32_t>(imm) << 20) | (rs1 << 15) | (rd << 7) | 0x13;
+}
+constexpr uint32_t jalr(unsigned rs1) {
+    return (rs1 << 15) | 0x67;
+}
+constexpr uint32_t sd(unsigned rs2, unsigned rs1) {
+    return (rs2 << 20) | (rs1 << 15) | (3 << 12) | 0x23;
+}
+constexpr uint32_t beq(unsigned rs1, unsigned rs2, int32_t offset) {
+    auto imm = static_cast<uint32_t>(offset);
+    return (((imm >> 12) & 1) << 31) | (((imm >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) |
+           (((imm >> 1) & 0xf) << 8) | (((imm >> 11) & 1) << 7) | 0x63;
+}
+constexpr uint32_t jal_x0(int32_t offset) {
+    auto imm = static_cast<uint32_t>(offset);
+    return (((imm >> 20) & 1) << 31) | (((imm >> 1) & 0x3ff) << 21) | (((imm >> 11) & 1) << 20) |
+           (((imm >> 12) & 0xff) << 12) | 0x6f;
+}
+
+TEST(Translator, FlushesAFullBufferWhileTranslatingAndStaysRight) {
+    constexpr unsigned pages = 48, rounds = 40;
+    TestMachine machine(1 << 20);
+    std::vector<uint32_t> image((pages + 2) * 1024, 0);
+    for (unsigned page = 0; page < pages; ++page) {
+        image[page * 1024] = addi(a0, a0, 1);
+        image[page * 1024 + 1] = jal_x0(4096 - 4);
+    }
+    const uint32_t last[] = {addi(a1, a1, -1), beq(a1, 0, 8), jalr(a2), sd(a0, a3), jal_x0(0)};
+    std::copy(std::begin(last), std::end(last), image.begin() + pages * 1024);
+    ASSERT_TRUE(machine.load(image));
+    const uint64_t mailbox = kRam + (pages + 1) * 4096;
+
+    // A hart of its own engine-less kind, driven by a translator whose buffer has room for one
+    // block at a time: nearly every translation flushes everything first.
+    MachineContext context = machine.context;
+    context.engine = Engine::interpreter;
+    Hart hart(context, 0);
+    hart.reset(kRam, Priv::machine);
+    hart.set_reg(a1, rounds);
+    hart.set_reg(a2, kRam);
+    hart.set_reg(a3, mailbox);
+    auto translator = jit::Translator::create(hart, 68 * 1024);
+    ASSERT_TRUE(translator.has_value()) << translator.error().message();
+    for (unsigned step = 0; step < 1'000'000; ++step) {
+        if (machine.memory.load<uint64_t>(mailbox).value_or(0) != 0) break;
+        (*translator)->execute();
+    }
+    EXPECT_EQ(machine.memory.load<uint64_t>(mailbox).value_or(0), uint64_t{pages} * rounds);
+    jit::TranslatorStats stats = (*translator)->stats();
+    EXPECT_GT(stats.cache_flushes, 10u);
+    EXPECT_GE(stats.blocks_translated, pages);
+    EXPECT_LE(stats.code_buffer_used, stats.code_buffer_capacity);
+}
+
+}  // namespace
+}  // namespace vessel::riscv
