@@ -86,6 +86,9 @@ struct MachineContext {
     const Clock& clock;
     const CodePages& code_pages;
     Engine engine = Engine::interpreter;
+    // The translator's code buffer in bytes; 0 is its default (Translator::kDefaultCodeBytes).
+    // Tests make it small to run the translator past its bound.
+    size_t translator_code_bytes = 0;
 };
 
 class Hart {

@@ -44,7 +44,10 @@ Hart::Hart(const MachineContext& machine, uint64_t hart_id) : machine_(machine),
     if (machine.engine == Engine::translator) {
         // Without its code memory (memfd, two mappings) the hart still runs, on the interpreter;
         // engine() tells which one it got.
-        if (auto translator = jit::Translator::create(*this)) translator_ = std::move(*translator);
+        size_t code_bytes = machine.translator_code_bytes ? machine.translator_code_bytes
+                                                          : jit::Translator::kDefaultCodeBytes;
+        if (auto translator = jit::Translator::create(*this, code_bytes))
+            translator_ = std::move(*translator);
     }
     reset(0, Priv::machine);
 }
