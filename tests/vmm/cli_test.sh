@@ -2,7 +2,10 @@
 # vessel-vmm: each bad input gives status 1 and exactly one line on stderr naming the problem; a
 # guest still running at --timeout gives status 4. Every run is under `timeout`: an input that
 # makes vessel-vmm hang (a FIFO) fails the case with status 137 instead of hanging the test.
+# Usage: cli_test.sh [--engine jit|interp] VMM SPIN_ELF LOW_ELF (--engine goes to every run).
 set -uo pipefail
+engine=()
+if [[ ${1:-} == --engine ]]; then engine=(--engine "$2"); shift 2; fi
 vmm=$1 spin_elf=$(realpath "$2") low_elf=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -13,7 +16,7 @@ failures=0
 expect() {
     local want=$1 pattern=$2
     shift 2
-    timeout -s KILL 20 "$vmm" "$@" </dev/null >"$work/out" 2>"$work/err"
+    timeout -s KILL 20 "$vmm" "${engine[@]}" "$@" </dev/null >"$work/out" 2>"$work/err"
     local status=$?
     local lines
     lines=$(wc -l <"$work/err")

@@ -2,7 +2,10 @@
 # vessel-vmm: guest RAM costs the host only what the guest touches. A guest as large as the host
 # allows (its RAM + swap) starts as quickly as a small one and peaks at the same resident size:
 # nothing the VMM keeps per page of guest RAM may be allocated up front.
+# Usage: memory_test.sh [--engine jit|interp] VMM SPIN_ELF (--engine goes to every run).
 set -uo pipefail
+engine=()
+if [[ ${1:-} == --engine ]]; then engine=(--engine "$2"); shift 2; fi
 vmm=$1 spin_elf=$2
 failures=0
 err=$(mktemp)
@@ -16,7 +19,7 @@ large_mib=$((host_mib / 2 * 2))  # the largest 2 MiB multiple under the cap
 run() {
     local start pid hwm
     start=$(date +%s%N)
-    "$vmm" --bios "$spin_elf" --memory "$1M" --timeout 1 </dev/null >/dev/null 2>"$err" &
+    "$vmm" "${engine[@]}" --bios "$spin_elf" --memory "$1M" --timeout 1 </dev/null >/dev/null 2>"$err" &
     pid=$!
     peak_kib=0
     while kill -0 $pid 2>/dev/null; do

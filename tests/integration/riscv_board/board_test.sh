@@ -1,8 +1,11 @@
 #!/bin/bash
 # One case of the RISC-V board tests: boots guest/'s riscv64 kernel + initramfs on vessel-vmm and
 # checks the guest's output and vessel-vmm's exit status.
-# Usage: board_test.sh VMM SOURCE_DIR CASE [CLOCK_PROBE] (the static riscv64 program `clock` runs)
+# Usage: board_test.sh [--engine jit|interp] VMM SOURCE_DIR CASE [CLOCK_PROBE] (the static riscv64
+# program `clock` runs); --engine goes to every vessel-vmm run, so ctest runs each case on both.
 set -uo pipefail
+engine=()
+if [[ ${1:-} == --engine ]]; then engine=(--engine "$2"); shift 2; fi
 vmm=$1 src=$2 case=$3 clock_probe=${4:-}
 kernel=$("$src/guest/out.sh" riscv64-kernel Image 2>/dev/null) || {
     echo "FAIL: no riscv64 guest kernel (run make guest)"; exit 1; }
@@ -19,7 +22,7 @@ fw=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin
 boot() {
     local want=$1 cmds=$2
     shift 2
-    timeout -s KILL $limit "$vmm" --kernel "$kernel" --initrd "$initrd" --memory 256M \
+    timeout -s KILL $limit "$vmm" "${engine[@]}" --kernel "$kernel" --initrd "$initrd" --memory 256M \
         --append "console=ttyS0 vessel.run=\"$cmds\"" "$@" </dev/null >"$work/out" 2>"$work/err"
     local status=$?
     tr -d '\r' <"$work/out" >"$work/clean" && mv "$work/clean" "$work/out"  # the tty's CR LF
@@ -70,7 +73,7 @@ smp2 | smp4)
 console-file)
     # --console file:PATH: the guest's console goes to the file, nothing to stdout.
     boot_out=$work/out
-    timeout -s KILL $limit "$vmm" --kernel "$kernel" --initrd "$initrd" --console "file:$work/console" \
+    timeout -s KILL $limit "$vmm" "${engine[@]}" --kernel "$kernel" --initrd "$initrd" --console "file:$work/console" \
         --append 'console=ttyS0 vessel.run="echo to-the-file"' </dev/null >"$boot_out" 2>&1
     status=$?
     [[ $status -eq 0 ]] || { echo "FAIL: status $status"; exit 1; }
@@ -83,7 +86,7 @@ sbi-console)
     # reaches it. The line is sent only once the guest waits for it: the 8250 driver's probe
     # clears the UART FIFO the SBI console reads from.
     mkfifo "$work/in"
-    timeout -s KILL $limit "$vmm" --kernel "$kernel" --initrd "$initrd" \
+    timeout -s KILL $limit "$vmm" "${engine[@]}" --kernel "$kernel" --initrd "$initrd" \
         --append 'console=hvc0 vessel.run="echo waiting-for-input; read line; echo got=$line"' \
         <"$work/in" >"$work/out" 2>"$work/err" &
     pid=$!
@@ -119,7 +122,7 @@ u-boot)
     uboot=/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf
     [[ -f $uboot ]] || { echo "FAIL: $uboot missing (make deps installs u-boot-qemu)"; exit 1; }
     mkfifo "$work/in"
-    timeout -s KILL $limit "$vmm" --kernel "$uboot" --memory 256M <"$work/in" >"$work/out" 2>"$work/err" &
+    timeout -s KILL $limit "$vmm" "${engine[@]}" --kernel "$uboot" --memory 256M <"$work/in" >"$work/out" 2>"$work/err" &
     pid=$!
     exec 3>"$work/in"
     # await PATTERN: waits until a line of the output matches PATTERN.
@@ -181,7 +184,7 @@ bad-input)
     one() {
         local pattern=$1
         shift
-        "$vmm" "$@" </dev/null >"$work/out" 2>"$work/err"
+        "$vmm" "${engine[@]}" "$@" </dev/null >"$work/out" 2>"$work/err"
         local status=$?
         if [[ $status -ne 1 || $(wc -l <"$work/err") -ne 1 ]] || ! grep -Eq -- "$pattern" "$work/err"; then
             echo "FAIL: vessel-vmm $* -> $status:"; cat "$work/err"; fails=$((fails + 1))
@@ -204,7 +207,7 @@ bad-input)
     [[ $fails -eq 0 ]] || exit 1
     ;;
 sigterm)
-    "$vmm" --kernel "$kernel" --initrd "$initrd" --append 'console=ttyS0 vessel.run="while :; do :; done"' \
+    "$vmm" "${engine[@]}" --kernel "$kernel" --initrd "$initrd" --append 'console=ttyS0 vessel.run="while :; do :; done"' \
         </dev/null >"$work/out" 2>"$work/err" &
     pid=$!
     for _ in $(seq 1 $((limit * 10))); do

@@ -15,8 +15,11 @@
 #   rng        /dev/hwrng is the virtio RNG and gives bytes
 #   console    --console virtio: the guest's console is hvc0, input and output
 #   bad-input  each mistake is one line naming it, status 1, nothing left behind
-# Usage: virtio_test.sh VMM SOURCE_DIR HOST_VSOCKCAT CASE (vsockcat built for the host)
+# Usage: virtio_test.sh [--engine jit|interp] VMM SOURCE_DIR HOST_VSOCKCAT CASE (vsockcat built
+# for the host); --engine goes to every vessel-vmm run, so ctest runs each case on both.
 set -uo pipefail
+engine=()
+if [[ ${1:-} == --engine ]]; then engine=(--engine "$2"); shift 2; fi
 vmm=$1 src=$2 host_cat=$3 case=$4
 kernel=$("$src/guest/out.sh" riscv64-kernel Image 2>/dev/null) || {
     echo "FAIL: no riscv64 guest kernel (run make guest)"; exit 1; }
@@ -45,7 +48,7 @@ run_guest() {
     shift 2
     local encoded
     encoded=$(printf '%s' "$cmds" | base64 -w0)
-    ${netns:+ip netns exec $netns} timeout -s KILL $limit "$vmm" --kernel "$kernel" --memory 256M \
+    ${netns:+ip netns exec $netns} timeout -s KILL $limit "$vmm" "${engine[@]}" --kernel "$kernel" --memory 256M \
         --disk "$work/root.ext4" \
         --append "root=/dev/vda rw console=ttyS0 vessel.run64=$encoded" "$@" \
         </dev/null >"$work/out" 2>"$work/err"
@@ -58,7 +61,7 @@ run_guest() {
 start_guest() {
     local out=$1 marker=$2 encoded
     encoded=$(printf '%s' "$3" | base64 -w0)
-    "$vmm" --kernel "$kernel" --memory 256M --disk "$work/root.ext4" \
+    "$vmm" "${engine[@]}" --kernel "$kernel" --memory 256M --disk "$work/root.ext4" \
         --append "root=/dev/vda rw console=ttyS0 vessel.run64=$encoded" </dev/null >"$out" 2>&1 &
     guest_pid=$!
     for _ in $(seq 600); do grep -q "^$marker" "$out" && break; sleep 0.2; done
@@ -103,7 +106,7 @@ disk-kill9)
 disk-busy)
     start_guest "$work/first" up 'echo up; sleep 600'
     first=$guest_pid
-    timeout 20 "$vmm" --kernel "$kernel" --disk "$work/root.ext4" </dev/null >"$work/out" 2>"$work/err"
+    timeout 20 "$vmm" "${engine[@]}" --kernel "$kernel" --disk "$work/root.ext4" </dev/null >"$work/out" 2>"$work/err"
     status=$?
     kill $first; wait $first 2>/dev/null
     [[ $status -eq 1 ]] || fail "second VM: status $status, want 1"
@@ -229,7 +232,7 @@ console)
     [[ -n $initrd ]] || fail "no riscv64 initramfs"
     encoded=$(printf '%s' 'echo waiting-for-input; read -r line; echo "got=$line"' | base64 -w0)
     out=$( (for _ in $(seq 600); do grep -q '^waiting-for-input' "$work/console" 2>/dev/null && break; sleep 0.2; done
-            printf 'typed-on-hvc1\n') | timeout -s KILL $limit "$vmm" --kernel "$kernel" \
+            printf 'typed-on-hvc1\n') | timeout -s KILL $limit "$vmm" "${engine[@]}" --kernel "$kernel" \
         --initrd "$initrd" --memory 256M --console virtio \
         --append "console=hvc1 vessel.run64=$encoded" 2>&1 | tee "$work/console" | tr -d '\r')
     grep -q 'vessel-guest: init started' <<<"$out" || { echo "$out" | tail; fail "no init marker on hvc1"; }
@@ -241,7 +244,7 @@ bad-input)
     expect_refusal() {
         local text=$1
         shift
-        timeout 30 "$vmm" --kernel "$kernel" "$@" </dev/null >"$work/out" 2>"$work/err"
+        timeout 30 "$vmm" "${engine[@]}" --kernel "$kernel" "$@" </dev/null >"$work/out" 2>"$work/err"
         local status=$?
         [[ $status -eq 1 ]] || fail "$*: status $status, want 1"
         [[ $(wc -l <"$work/err") -eq 1 ]] || fail "$*: not one line"

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
-#include <string_view>
 #include <span>
 
+#include "test_engine.h"
 #include "vm/riscv/hart.h"
 
 namespace vessel::riscv {
@@ -37,12 +36,6 @@ struct TestMachine {
     Clock clock;
     CodePages code_pages;
     MachineContext context{memory, bus, clock, code_pages, engine_under_test()};
-
-    // ctest runs the hart tests once per engine: VESSEL_TEST_ENGINE=jit selects the translator.
-    static Engine engine_under_test() {
-        const char* name = std::getenv("VESSEL_TEST_ENGINE");
-        return name && std::string_view(name) == "jit" ? Engine::translator : Engine::interpreter;
-    }
 };
 
 }  // namespace vessel::riscv

@@ -13,6 +13,7 @@ extern "C" {
 #include <thread>
 #include <vector>
 
+#include "../riscv/test_engine.h"
 #include "vm/boot/riscv_image.h"
 #include "vm/riscv_virt/device_tree.h"
 #include "vm/riscv_virt/plic.h"
@@ -39,12 +40,18 @@ struct Board {
     vm::Bus bus;
     riscv::Clock clock;
     riscv::CodePages code_pages;
-    riscv::MachineContext context{memory, bus, clock, code_pages};
+    riscv::MachineContext context{memory, bus, clock, code_pages, riscv::engine_under_test()};
     std::vector<std::unique_ptr<riscv::Hart>> harts;
     std::vector<riscv::Hart*> list;
 };
 
 constexpr uint64_t kClaimS0 = 0x201004, kThresholdS0 = 0x201000, kEnableS0 = 0x2080;
+
+// ctest runs these tests a second time (NAME.jit) for the translator: its harts must get it.
+TEST(Board, HartsRunTheEngineTheTestRunAsksFor) {
+    Board board(1);
+    EXPECT_EQ(board.harts[0]->engine(), riscv::engine_under_test());
+}
 
 TEST(Plic, ClaimsOnlyEnabledSourcesAboveThresholdAndRependsLevelOnComplete) {
     Board board;
