@@ -372,6 +372,9 @@ class Hart {
     std::unordered_map<uint64_t, DecodedPage*> decoded_by_paddr_;
     std::array<DecodedPage*, kDecodedIndexSize> decoded_index_{};
     std::unique_ptr<jit::Translator> translator_;  // Engine::translator only
+    // This hart stored to a page holding code since the translator last looked: its links into
+    // that code must go, as the interpreter would run the new code at once.
+    bool code_store_seen_ = false;
     bool end_block_ = false;         // an instruction changed state the block loop caches
     uint64_t next_timer_check_ = 0;  // instret at which to look at the clock again
 

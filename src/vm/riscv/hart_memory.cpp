@@ -136,6 +136,7 @@ bool Hart::store_slow(uint64_t vaddr, unsigned size, uint64_t value) {
         auto* flag = machine_.code_pages.code_flag(paddr);
         if (flag && CodePages::holds_code(flag)) {
             machine_.code_pages.code_written(paddr);
+            code_store_seen_ = true;
             end_block_ = true;
         }
         return true;
@@ -163,6 +164,7 @@ uint8_t* Hart::amo_pointer(uint64_t vaddr, unsigned size, uint64_t& paddr) {
     auto* flag = machine_.code_pages.code_flag(paddr);
     if (flag && CodePages::holds_code(flag)) {
         machine_.code_pages.code_written(paddr);
+        code_store_seen_ = true;
         end_block_ = true;
     }
     return host;

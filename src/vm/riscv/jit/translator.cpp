@@ -125,6 +125,10 @@ bool Translator::execute_fp(Hart* hart, uint64_t insn_low, uint64_t insn_high) {
 }
 
 void Translator::execute() {
+    // A store by this hart to code, in translated code or in the interpreter: jumps linked across
+    // pages skip the generation check, so those into blocks it made stale go now (same-page
+    // links need nothing: their own block went stale with the page).
+    if (std::exchange(hart_.code_store_seen_, false)) code_may_have_changed();
     bool trapped = false;
     const Block* block = find_or_translate(trapped);
     if (trapped) return;  // the fetch trapped; the hart is at its handler
@@ -138,6 +142,7 @@ void Translator::execute() {
     ++stats_.entries;
     run_state_.budget = kTransitionBudget;
     enter_(&hart_, block->code, &run_state_);
+    if (std::exchange(hart_.code_store_seen_, false)) code_may_have_changed();
     if (uint32_t status = run_state_.guest_mxcsr & 0x3d) {
         // MXCSR status (IE 0x01, ZE 0x04, OE 0x08, UE 0x10, PE 0x20; DE has no counterpart) to
         // fflags (NV 0x10, DZ 0x08, OF 0x04, UF 0x02, NX 0x01).
