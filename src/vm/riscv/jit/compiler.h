@@ -66,6 +66,8 @@ class Compiler : public Xbyak::CodeGenerator {
     // it ended the block (a jump or branch).
     bool emit(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_alu(const Insn& insn);
+    // An ALU operation x86 has in two-operand form, given as what to do to the destination.
+    void emit_binary(const Insn& insn, const std::function<void(const Xbyak::Reg64&)>& operation);
     void emit_load(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_store(const Insn& insn, uint64_t pc, uint32_t retired);
     // The value a store writes, into rcx (an x or an f register).

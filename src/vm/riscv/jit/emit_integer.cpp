@@ -3,6 +3,19 @@
 
 namespace vessel::riscv::jit {
 
+void Compiler::emit_binary(const Insn& insn,
+                           const std::function<void(const Xbyak::Reg64&)>& operation) {
+    // rd = rs1 op ...: in place when rd is rs1 and lives in a host register (addi sp, sp, -16;
+    // add a0, a0, a1), through rax otherwise.
+    if (const Xbyak::Reg64* host = cached_[insn.rd]; host && insn.rd == insn.rs1) {
+        operation(*host);
+        return;
+    }
+    mov(rax, guest(insn.rs1));
+    operation(rax);
+    mov(guest(insn.rd), rax);
+}
+
 void Compiler::emit_alu(const Insn& insn) {
     if (insn.rd == 0) return;  // a hint: no architectural effect
     const int32_t imm = insn.imm;
@@ -12,9 +25,8 @@ void Compiler::emit_alu(const Insn& insn) {
             mov(rax, static_cast<int64_t>(imm));
             break;
         case Op::addi:
-            mov(rax, guest(insn.rs1));
-            if (imm) add(rax, imm);
-            break;
+            if (imm) return emit_binary(insn, [&](const Xbyak::Reg64& r) { add(r, imm); });
+            return emit_binary(insn, [](const Xbyak::Reg64&) {});
         case Op::slti:
             mov(rax, guest(insn.rs1));
             cmp(rax, imm);
@@ -28,49 +40,33 @@ void Compiler::emit_alu(const Insn& insn) {
             movzx(eax, al);
             break;
         case Op::xori:
-            mov(rax, guest(insn.rs1));
-            xor_(rax, imm);
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { xor_(r, imm); });
         case Op::ori:
-            mov(rax, guest(insn.rs1));
-            or_(rax, imm);
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { or_(r, imm); });
         case Op::andi:
-            mov(rax, guest(insn.rs1));
-            and_(rax, imm);
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { and_(r, imm); });
         case Op::slli:
-            mov(rax, guest(insn.rs1));
-            if (shift) shl(rax, shift);
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) {
+                if (shift) shl(r, shift);
+            });
         case Op::srli:
-            mov(rax, guest(insn.rs1));
-            if (shift) shr(rax, shift);
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) {
+                if (shift) shr(r, shift);
+            });
         case Op::srai:
-            mov(rax, guest(insn.rs1));
-            if (shift) sar(rax, shift);
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) {
+                if (shift) sar(r, shift);
+            });
         case Op::add:
-            mov(rax, guest(insn.rs1));
-            add(rax, guest(insn.rs2));
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { add(r, guest(insn.rs2)); });
         case Op::sub:
-            mov(rax, guest(insn.rs1));
-            sub(rax, guest(insn.rs2));
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { sub(r, guest(insn.rs2)); });
         case Op::xor_:
-            mov(rax, guest(insn.rs1));
-            xor_(rax, guest(insn.rs2));
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { xor_(r, guest(insn.rs2)); });
         case Op::or_:
-            mov(rax, guest(insn.rs1));
-            or_(rax, guest(insn.rs2));
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { or_(r, guest(insn.rs2)); });
         case Op::and_:
-            mov(rax, guest(insn.rs1));
-            and_(rax, guest(insn.rs2));
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { and_(r, guest(insn.rs2)); });
         case Op::slt:
             mov(rcx, guest(insn.rs1));
             xor_(eax, eax);
@@ -131,9 +127,7 @@ void Compiler::emit_alu(const Insn& insn) {
             movsxd(rax, eax);
             break;
         case Op::mul:
-            mov(rax, guest(insn.rs1));
-            imul(rax, guest(insn.rs2));
-            break;
+            return emit_binary(insn, [&](const Xbyak::Reg64& r) { imul(r, guest(insn.rs2)); });
         case Op::mulw:
             mov(eax, guest32(insn.rs1));
             imul(eax, guest32(insn.rs2));

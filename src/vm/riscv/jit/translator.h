@@ -2,15 +2,18 @@
 // and run on the hart's architectural state in place, so the interpreter can take over at any
 // instruction boundary. What is not translated (CSR accesses, xRET, ECALL, WFI, fences of the
 // translation caches, illegal encodings, instructions that straddle a page) ends a block before
-// it and runs on the interpreter, which executes exactly one such instruction and returns.
+// it and runs on the interpreter, which executes exactly one such instruction and returns. Code
+// reached fewer than kHotThreshold times is left to the interpreter too.
 //
 // A block is keyed by its virtual pc and privilege, and checked against the physical page it was
 // translated from and that page's code generation (CodePages): a store by any hart or a device to
 // the page makes every block on it stale the next time anything looks it up. Blocks pass control
-// to each other without returning to C++: a block's exit looks its successor up in a per-privilege
-// jump cache (the same tags as the fetch TLB, flushed with it), checks the successor's generation,
-// and jumps. Every exit first checks the hart's attention flag and a budget of block transitions,
-// so interrupts, stop requests and remote fences are served within a bounded time.
+// to each other without returning to C++: a jump to a known pc is patched on first use to enter
+// its block directly (links are undone when the target goes stale, and, for a target on another
+// page, when its mapping may have changed); any other exit looks its successor up in a
+// per-privilege jump cache (the same tags as the fetch TLB, flushed with it), checks its
+// generation, and jumps. Every exit first checks the hart's attention flag and a budget of block
+// transitions, so interrupts, stop requests and remote fences are served within a bounded time.
 #pragma once
 
 #include <bitset>
