@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <linux/loop.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "agent/grow_root.h"
@@ -74,6 +76,11 @@ class GrowMounted : public ::testing::Test {
   protected:
     void SetUp() override {
         ASSERT_EQ(::geteuid(), 0u) << "these tests attach loop devices and mount: run as root";
+        // Mount in a mount namespace of this test process alone: tests running beside it that
+        // check the host's mount table for leftovers (ContainerTest) must not see its mount.
+        ASSERT_EQ(::unshare(CLONE_NEWNS), 0) << std::strerror(errno);
+        ASSERT_EQ(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0)
+            << std::strerror(errno);
         char pattern[] = "/tmp/vessel-grow-mount-test-XXXXXX";
         ASSERT_NE(::mkdtemp(pattern), nullptr);
         dir_ = pattern;
