@@ -68,6 +68,9 @@ class Compiler : public Xbyak::CodeGenerator {
     void emit_alu(const Insn& insn);
     // An ALU operation x86 has in two-operand form, given as what to do to the destination.
     void emit_binary(const Insn& insn, const std::function<void(const Xbyak::Reg64&)>& operation);
+    // The guest address into rax and its TLB slot offset into rcx, then the tag check against
+    // the TLB at Hart offset `tlb`: a miss jumps to `slow`.
+    void emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow);
     void emit_load(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_store(const Insn& insn, uint64_t pc, uint32_t retired);
     // The value a store writes, into rcx (an x or an f register).

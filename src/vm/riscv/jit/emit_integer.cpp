@@ -271,18 +271,22 @@ unsigned access_size(Op op) {
 }
 }  // namespace
 
-void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
-    const unsigned size = access_size(insn.op);
-    Xbyak::Label& slow = new_label();
-    Xbyak::Label& join = new_label();
+void Compiler::emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow) {
     emit_address(insn);
     // The tag of the page the access's last byte is in: an access crossing into the next page
     // misses, and takes the slow path that splits it.
     lea(rdx, ptr[rax + (size - 1)]);
     and_(rdx, -4096);
     or_(rdx, qword[rbx + layout_.data_key]);
-    cmp(rdx, qword[rbx + rcx + layout_.tlb_load]);
+    cmp(rdx, qword[rbx + rcx + tlb]);
     jne(slow, T_NEAR);
+}
+
+void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
+    const unsigned size = access_size(insn.op);
+    Xbyak::Label& slow = new_label();
+    Xbyak::Label& join = new_label();
+    emit_tlb_probe(insn, size, layout_.tlb_load, slow);
     mov(rdx, qword[rbx + rcx + layout_.tlb_load + layout_.tlb_addend]);
     auto extend = [this, op = insn.op](const Xbyak::RegExp& source, bool from_register) {
         switch (op) {
@@ -350,12 +354,7 @@ void Compiler::emit_store(const Insn& insn, uint64_t pc, uint32_t retired) {
     const unsigned size = access_size(insn.op);
     Xbyak::Label& slow = new_label();
     Xbyak::Label& join = new_label();
-    emit_address(insn);
-    lea(rdx, ptr[rax + (size - 1)]);
-    and_(rdx, -4096);
-    or_(rdx, qword[rbx + layout_.data_key]);
-    cmp(rdx, qword[rbx + rcx + layout_.tlb_store]);
-    jne(slow, T_NEAR);
+    emit_tlb_probe(insn, size, layout_.tlb_store, slow);
     // A page holding translated or decoded code: the slow path tells every cache.
     mov(rdx, qword[rbx + rcx + layout_.tlb_store + layout_.tlb_code_flag]);
     cmp(byte[rdx], 0);

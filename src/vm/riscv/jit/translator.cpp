@@ -53,8 +53,6 @@ Translator::Translator(Hart& hart, CodeBuffer code)
     layout_.tlb_code_flag = offsetof(Hart::TlbEntry, code_flag);
     layout_.tlb_entries = Hart::kTlbEntries;
     static_assert(sizeof(std::atomic<bool>) == 1 && sizeof(bool) == 1);
-    for (unsigned priv = 0; priv < 4; ++priv)
-        run_state_.jump_cache[priv] = jump_table(priv);
     host_fma_ = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tFMA);
 }
 

@@ -90,9 +90,7 @@ std::string describe(const TranslatorStats& stats);
 // its layout is the translator's own.
 struct RunState {
     int32_t budget = 0;  // block transitions left before returning to the hart's loop
-    int32_t padding = 0;
-    JumpSlot* jump_cache[4] = {};  // by privilege (0 U, 1 S, 3 M)
-    uint64_t slow_value = 0;       // a slow-path load's result
+    uint64_t slow_value = 0;  // a slow-path load's result
     // Set by a block's link stub: the executable address of a `jmp rel32` that wants to go
     // straight to the block at the hart's pc (same page, so same mapping and generation word).
     uint8_t* link_site = nullptr;
