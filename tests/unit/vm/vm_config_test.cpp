@@ -146,6 +146,21 @@ TEST(VmConfig, ConsoleAndAccelParsing) {
     EXPECT_EQ(parse_accel("kvm").value(), Accel::kvm);
 }
 
+TEST(VmConfig, EngineParsing) {
+    EXPECT_EQ(parse_cpu_engine("jit").value(), CpuEngine::translator);
+    EXPECT_EQ(parse_cpu_engine("interp").value(), CpuEngine::interpreter);
+    EXPECT_EQ(parse_cpu_engine("auto").value(), CpuEngine::automatic);
+    EXPECT_EQ(parse_cpu_engine("JIT\xff").error().message(),
+              "--engine: 'JIT\xff' is not jit, interp or auto");
+}
+
+TEST_F(VmConfigFile, EngineKeyIsCheckedAndNamed) {
+    EXPECT_EQ(load(R"({"engine": "interp"})").value().engine, CpuEngine::interpreter);
+    EXPECT_EQ(load(R"({"engine": "warp"})").error().message(),
+              dir_ + "/vm.json: engine: --engine: 'warp' is not jit, interp or auto");
+    EXPECT_FALSE(load(R"({"engine": 7})"));
+}
+
 TEST(VmConfig, GdbOptionParsing) {
     auto tcp = parse_gdb_option("1234").value();
     EXPECT_EQ(tcp.port, 1234);
