@@ -1,5 +1,6 @@
 #include "vm/riscv/jit/block_compiler.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "vm/riscv/jit/compiler.h"
@@ -38,6 +39,10 @@ bool translatable(Op op) {
 // whose guest registers stay in host registers throughout.
 bool ends_block(Op op) {
     return op == Op::jal || op == Op::jalr;
+}
+
+bool is_branch(Op op) {
+    return op >= Op::beq && op <= Op::bgeu;
 }
 
 bool is_amo(Op op) {
@@ -100,10 +105,9 @@ void Compiler::save_caller_saved_registers(bool reload) {
     }
 }
 
-CompiledBlock Compiler::compile() {
-    // Decode first: the register choice needs the whole block.
+void Compiler::decode_block() {
     const uint64_t page_base = request_.vaddr & ~uint64_t{0xfff};
-    std::vector<Insn> instructions;
+    uint64_t furthest_target = 0;  // the furthest forward branch or jump target on this page
     uint64_t pc = request_.vaddr;
     for (;;) {
         unsigned offset = static_cast<unsigned>(pc - page_base);
@@ -121,24 +125,64 @@ CompiledBlock Compiler::compile() {
             insn.op = Op::undecoded;  // straddles the page end: the interpreter's
         }
         if (!translatable(insn.op)) break;
-        instructions.push_back(insn);
+        instructions_.push_back(insn);
+        pcs_.push_back(pc);
+        const uint64_t insn_pc = pc;
         pc += insn.length;
-        if (ends_block(insn.op) || instructions.size() == Translator::kMaxBlockInstructions) break;
+        if (instructions_.size() == Translator::kMaxBlockInstructions) break;
+        if (is_branch(insn.op) || insn.op == Op::jal) {
+            const uint64_t target = insn_pc + static_cast<int64_t>(insn.imm);
+            if (target > insn_pc && ((target ^ page_base) & ~uint64_t{0xfff}) == 0)
+                furthest_target = std::max(furthest_target, target);
+        }
+        // Past an unconditional jump the code is reached only through an earlier jump to it.
+        if (ends_block(insn.op) && pc > furthest_target) break;
     }
-    if (instructions.empty()) return {};
+}
 
-    allocate_registers(instructions);
+int Compiler::internal_index(uint64_t target) const {
+    auto found = std::lower_bound(pcs_.begin(), pcs_.end(), target);
+    if (found == pcs_.end() || *found != target) return -1;
+    return static_cast<int>(found - pcs_.begin());
+}
+
+void Compiler::emit_internal_jump(uint32_t from, unsigned to) {
+    // Exits count instret by an instruction's position in the block; a jump that skips or
+    // repeats instructions corrects the count by the difference.
+    const int32_t correction = static_cast<int32_t>(from + 1) - static_cast<int32_t>(to);
+    if (to <= from) {
+        Xbyak::Label& leave = leave_exit(pcs_[to], from + 1);
+        cmp(byte[rbx + layout_.attention], 0);
+        jne(leave, T_NEAR);
+        sub(dword[r12 + offsetof(RunState, budget)], 1);
+        jle(leave, T_NEAR);
+    }
+    if (correction) add(qword[rbx + layout_.instret], correction);
+    jmp(*entry_labels_[to], T_NEAR);
+}
+
+CompiledBlock Compiler::compile() {
+    // Decode first: the register choice and the jump targets need the whole block.
+    decode_block();
+    if (instructions_.empty()) return {};
+
+    entry_labels_.assign(instructions_.size(), nullptr);
+    for (size_t i = 0; i < instructions_.size(); ++i) {
+        const Insn& insn = instructions_[i];
+        if (!is_branch(insn.op) && insn.op != Op::jal) continue;
+        const int to = internal_index(pcs_[i] + static_cast<int64_t>(insn.imm));
+        if (to >= 0 && !entry_labels_[to]) entry_labels_[to] = &new_label();
+    }
+    allocate_registers(instructions_);
     load_cached_registers();
-    L(block_start_);
-    pc = request_.vaddr;
     uint32_t count = 0;
     bool ended = false;
-    for (const Insn& insn : instructions) {
-        ended = emit(insn, pc, count);
+    for (const Insn& insn : instructions_) {
+        if (entry_labels_[count]) L(*entry_labels_[count]);
+        ended = emit(insn, pcs_[count], count);
         ++count;
-        pc += insn.length;
     }
-    if (!ended) emit_exit(pc, count);
+    if (!ended) emit_exit(pcs_.back() + instructions_.back().length, count);
     // The deferred pieces may add more (a slow path's trap exit): run until none are left.
     for (size_t i = 0; i < deferred_.size(); ++i)
         deferred_[i]();
@@ -194,9 +238,7 @@ void Compiler::emit_exit(uint64_t next_pc, uint32_t retired) {
     jne(leave, T_NEAR);
     sub(dword[r12 + offsetof(RunState, budget)], 1);
     jle(leave, T_NEAR);
-    if (next_pc == request_.vaddr) {
-        jmp(block_start_, T_NEAR);
-    } else {
+    {
         Xbyak::Label& site = new_label();
         Xbyak::Label& stub = new_label();
         L(site);
@@ -227,13 +269,18 @@ void Compiler::emit_dispatch_rax() {
 
 bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
     switch (insn.op) {
-        case Op::jal:
+        case Op::jal: {
             if (insn.rd) {
                 mov(rax, pc + insn.length);
                 mov(guest(insn.rd), rax);
             }
-            emit_exit(pc + static_cast<int64_t>(insn.imm), retired + 1);
+            const uint64_t target = pc + static_cast<int64_t>(insn.imm);
+            if (const int to = internal_index(target); to >= 0)
+                emit_internal_jump(retired, static_cast<unsigned>(to));
+            else
+                emit_exit(target, retired + 1);
             return true;
+        }
         case Op::jalr:
             mov(rax, guest(insn.rs1));
             if (insn.imm) add(rax, insn.imm);
@@ -348,7 +395,10 @@ void Compiler::emit_branch(const Insn& insn, uint64_t pc, uint32_t retired) {
     const uint64_t target = pc + static_cast<int64_t>(insn.imm);
     deferred_.push_back([this, &taken, target, retired] {
         L(taken);
-        emit_exit(target, retired + 1);
+        if (const int to = internal_index(target); to >= 0)
+            emit_internal_jump(retired, static_cast<unsigned>(to));
+        else
+            emit_exit(target, retired + 1);
     });
 }
 

@@ -61,6 +61,16 @@ class Compiler : public Xbyak::CodeGenerator {
     // before a call, or back from them after it.
     void save_caller_saved_registers(bool reload);
     Xbyak::Label& new_label() { return labels_.emplace_back(); }
+    // Decodes the block: straight on through conditional branches, and past an unconditional
+    // jump while an earlier branch targets code further on (the other arm of an if/else, the
+    // rest of a loop body), so those edges stay inside the block.
+    void decode_block();
+    // The index of the block's instruction at `target`, or -1 when none starts there.
+    int internal_index(uint64_t target) const;
+    // A jump from instruction `from` to instruction `to` of this block: instret corrected for
+    // the instructions skipped or repeated, and for a backward edge (a loop) the attention and
+    // budget checks every transition makes.
+    void emit_internal_jump(uint32_t from, unsigned to);
 
     // Emits `insn` (at guest `pc`, with `retired` instructions of the block before it). True when
     // it ended the block (a jump or branch).
@@ -114,7 +124,9 @@ class Compiler : public Xbyak::CodeGenerator {
     std::deque<std::function<void()>> deferred_;
     std::map<uint32_t, Xbyak::Label*> trap_exits_;
     std::map<std::pair<uint64_t, uint32_t>, Xbyak::Label*> leave_exits_;
-    Xbyak::Label block_start_;
+    std::vector<Insn> instructions_;
+    std::vector<uint64_t> pcs_;                // each instruction's guest pc, ascending
+    std::vector<Xbyak::Label*> entry_labels_;  // per instruction: its label when a jump targets it
     Xbyak::Label return_;
     const Xbyak::Reg64* cached_[32] = {};
     bool written_[32] = {};

@@ -89,7 +89,7 @@ std::string describe(const TranslatorStats& stats);
 // Per-hart state the generated code reaches through a register (r12): kept apart from Hart so
 // its layout is the translator's own.
 struct RunState {
-    int32_t budget = 0;  // block transitions left before returning to the hart's loop
+    int32_t budget = 0;       // block transitions left before returning to the hart's loop
     uint64_t slow_value = 0;  // a slow-path load's result
     // Set by a block's link stub: the executable address of a `jmp rel32` that wants to go
     // straight to the block at the hart's pc (same page, so same mapping and generation word).
