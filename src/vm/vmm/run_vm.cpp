@@ -3,6 +3,7 @@
 #include "vm/boot/guest_file.h"
 #include "vm/kvm/x86_boot.h"
 #include "vm/kvm/x86_machine.h"
+#include "vm/riscv/jit/translator.h"
 #include "vm/riscv_virt/bare_machine.h"
 #include "vm/riscv_virt/hart_engine.h"
 #include "vm/riscv_virt/virt_machine.h"
@@ -26,7 +27,10 @@ Result<int> run_riscv_bare_metal(const VmConfig& config, const Logger& log) {
         TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes, config.bios_label,
                                             riscv_virt::hart_engine(config.engine)));
     if (config.gdb) TRY(machine->attach_debugger(*config.gdb, log));
-    return machine->run(config.timeout);
+    auto status = machine->run(config.timeout);
+    if (const riscv::jit::Translator* translator = machine->hart().translator())
+        log.debug("hart 0 translator: {}", riscv::jit::describe(translator->stats()));
+    return status;
 }
 
 }  // namespace

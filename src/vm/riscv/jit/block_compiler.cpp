@@ -34,9 +34,7 @@ bool translatable(Op op) {
     }
 }
 
-// Unconditional jumps end a block. A conditional branch does not: its taken side leaves, and
-// the block goes on along the fall-through path, so a loop body with early exits is one block
-// whose guest registers stay in host registers throughout.
+// Instructions with no fall-through successor.
 bool ends_block(Op op) {
     return op == Op::jal || op == Op::jalr;
 }
@@ -55,15 +53,27 @@ bool is_fp(Op op) {
 }  // namespace
 
 void Compiler::allocate_registers(const std::vector<Insn>& instructions) {
+    // Instructions inside a loop of the block (between a backward jump and its target) weigh
+    // more: their registers are the ones worth keeping in host registers.
+    std::vector<unsigned> weight(instructions.size(), 1);
+    for (size_t i = 0; i < instructions.size(); ++i) {
+        const Insn& insn = instructions[i];
+        if (!is_branch(insn.op) && insn.op != Op::jal) continue;
+        const int to = internal_index(pcs_[i] + static_cast<int64_t>(insn.imm));
+        if (to < 0 || static_cast<size_t>(to) > i) continue;
+        for (size_t j = static_cast<size_t>(to); j <= i; ++j)
+            weight[j] = std::min(weight[j] * 8, 512u);
+    }
     unsigned uses[32] = {};
-    for (const Insn& insn : instructions) {
+    for (size_t i = 0; i < instructions.size(); ++i) {
+        const Insn& insn = instructions[i];
         // An upper bound of what each instruction touches is enough: the choice only affects
         // speed. Every cached register is loaded on entry; those any instruction may write
         // (its rd, even when rd names an f register) are written back at every exit.
         written_[insn.rd] = true;
-        ++uses[insn.rd];
-        ++uses[insn.rs1];
-        ++uses[insn.rs2];
+        uses[insn.rd] += weight[i];
+        uses[insn.rs1] += weight[i];
+        uses[insn.rs2] += weight[i];
     }
     uses[0] = 0;
     // Callee-saved first; r8-r11 are caller-saved, so emit_call() puts them in their slots
@@ -88,30 +98,68 @@ void Compiler::load_cached_registers() {
         if (cached_[index]) mov(*cached_[index], guest_slot(index));
 }
 
-void Compiler::write_back_cached_registers() {
+void Compiler::write_back_cached_registers(uint32_t mask) {
     for (unsigned index = 1; index < 32; ++index)
-        if (cached_[index] && written_[index]) mov(guest_slot(index), *cached_[index]);
+        if (cached_[index] && written_[index] && (mask >> index & 1))
+            mov(guest_slot(index), *cached_[index]);
 }
 
-void Compiler::save_caller_saved_registers(bool reload) {
+void Compiler::reload_caller_saved_registers() {
     for (unsigned index = 1; index < 32; ++index) {
         const Xbyak::Reg64* host = cached_[index];
         // r8-r11 only: rbp and r13-r15 survive calls.
-        if (!host || host->getIdx() < 8 || host->getIdx() > 11) continue;
-        if (reload)
-            mov(*host, guest_slot(index));
-        else
-            mov(guest_slot(index), *host);
+        if (host && host->getIdx() >= 8 && host->getIdx() <= 11) mov(*host, guest_slot(index));
+    }
+}
+
+void Compiler::compute_written_masks() {
+    const size_t size = instructions_.size();
+    written_before_.assign(size, 0);
+    written_after_.assign(size, 0);
+    std::vector<bool> reached(size, false);
+    std::vector<unsigned> work;
+    const auto entry = static_cast<unsigned>(internal_index(request_.vaddr));
+    reached[entry] = true;
+    work.push_back(entry);
+    while (!work.empty()) {
+        const unsigned i = work.back();
+        work.pop_back();
+        const Insn& insn = instructions_[i];
+        const uint32_t out = written_before_[i] | (insn.rd ? uint32_t{1} << insn.rd : 0);
+        written_after_[i] = out;
+        auto flow = [&](uint64_t successor_pc) {
+            const int to = internal_index(successor_pc);
+            if (to < 0) return;
+            const auto s = static_cast<unsigned>(to);
+            if (reached[s] && (written_before_[s] | out) == written_before_[s]) return;
+            reached[s] = true;
+            written_before_[s] |= out;
+            work.push_back(s);
+        };
+        if (is_branch(insn.op) || insn.op == Op::jal)
+            flow(pcs_[i] + static_cast<int64_t>(insn.imm));
+        if (!ends_block(insn.op)) flow(pcs_[i] + insn.length);
     }
 }
 
 void Compiler::decode_block() {
+    // The block is the code reachable from its start on the same page, explored breadth-first
+    // (nearest first) up to the size limit: both sides of conditional branches and the targets
+    // of direct jumps. Indirect jumps end a path, and so does an instruction the interpreter
+    // runs (the path leaves the block for it).
     const uint64_t page_base = request_.vaddr & ~uint64_t{0xfff};
-    uint64_t furthest_target = 0;  // the furthest forward branch or jump target on this page
-    uint64_t pc = request_.vaddr;
-    for (;;) {
-        unsigned offset = static_cast<unsigned>(pc - page_base);
-        if (offset >= 0x1000) break;
+    std::vector<std::pair<uint64_t, Insn>> found;
+    std::vector<uint64_t> queue{request_.vaddr};
+    std::vector<bool> seen(0x1000, false);
+    seen[request_.vaddr - page_base] = true;
+    auto reach = [&](uint64_t target) {
+        if (((target ^ page_base) & ~uint64_t{0xfff}) != 0 || seen[target - page_base]) return;
+        seen[target - page_base] = true;
+        queue.push_back(target);
+    };
+    for (size_t next = 0; next < queue.size(); ++next) {
+        const uint64_t pc = queue[next];
+        const unsigned offset = static_cast<unsigned>(pc - page_base);
         uint16_t low;
         std::memcpy(&low, request_.host_page + offset, 2);
         Insn insn;
@@ -124,19 +172,18 @@ void Compiler::decode_block() {
         } else {
             insn.op = Op::undecoded;  // straddles the page end: the interpreter's
         }
-        if (!translatable(insn.op)) break;
-        instructions_.push_back(insn);
+        if (!translatable(insn.op)) continue;
+        found.emplace_back(pc, insn);
+        if (found.size() == Translator::kMaxBlockInstructions) break;
+        if (insn.op == Op::jal || is_branch(insn.op)) reach(pc + static_cast<int64_t>(insn.imm));
+        if (!ends_block(insn.op)) reach(pc + insn.length);
+    }
+    // Emitted in address order, so most fall-through successors are the next instruction.
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [pc, insn] : found) {
         pcs_.push_back(pc);
-        const uint64_t insn_pc = pc;
-        pc += insn.length;
-        if (instructions_.size() == Translator::kMaxBlockInstructions) break;
-        if (is_branch(insn.op) || insn.op == Op::jal) {
-            const uint64_t target = insn_pc + static_cast<int64_t>(insn.imm);
-            if (target > insn_pc && ((target ^ page_base) & ~uint64_t{0xfff}) == 0)
-                furthest_target = std::max(furthest_target, target);
-        }
-        // Past an unconditional jump the code is reached only through an earlier jump to it.
-        if (ends_block(insn.op) && pc > furthest_target) break;
+        instructions_.push_back(insn);
     }
 }
 
@@ -166,34 +213,69 @@ CompiledBlock Compiler::compile() {
     decode_block();
     if (instructions_.empty()) return {};
 
-    entry_labels_.assign(instructions_.size(), nullptr);
-    for (size_t i = 0; i < instructions_.size(); ++i) {
-        const Insn& insn = instructions_[i];
-        if (!is_branch(insn.op) && insn.op != Op::jal) continue;
-        const int to = internal_index(pcs_[i] + static_cast<int64_t>(insn.imm));
+    const auto size = static_cast<uint32_t>(instructions_.size());
+    entry_labels_.assign(size, nullptr);
+    auto mark_target = [&](uint64_t target) {
+        const int to = internal_index(target);
         if (to >= 0 && !entry_labels_[to]) entry_labels_[to] = &new_label();
+    };
+    for (uint32_t i = 0; i < size; ++i) {
+        const Insn& insn = instructions_[i];
+        if (is_branch(insn.op) || insn.op == Op::jal)
+            mark_target(pcs_[i] + static_cast<int64_t>(insn.imm));
+        if (!ends_block(insn.op) && (i + 1 == size || pcs_[i + 1] != pcs_[i] + insn.length))
+            mark_target(pcs_[i] + insn.length);
     }
+    const auto entry = static_cast<uint32_t>(internal_index(request_.vaddr));
+    if (!entry_labels_[entry]) entry_labels_[entry] = &new_label();
+
     allocate_registers(instructions_);
+    compute_written_masks();
     load_cached_registers();
-    uint32_t count = 0;
-    bool ended = false;
-    for (const Insn& insn : instructions_) {
-        if (entry_labels_[count]) L(*entry_labels_[count]);
-        ended = emit(insn, pcs_[count], count);
-        ++count;
+    // Exits count instret by position in the block (see emit_internal_jump): entering past
+    // the first instruction is a jump there.
+    if (entry) {
+        add(qword[rbx + layout_.instret], -static_cast<int32_t>(entry));
+        jmp(*entry_labels_[entry], T_NEAR);
     }
-    if (!ended) emit_exit(pcs_.back() + instructions_.back().length, count);
+    for (uint32_t i = 0; i < size; ++i) {
+        const Insn& insn = instructions_[i];
+        if (entry_labels_[i]) L(*entry_labels_[i]);
+        if (emit(insn, pcs_[i], i)) continue;
+        // Falling through to an instruction emitted elsewhere, or not in the block at all.
+        const uint64_t next_pc = pcs_[i] + insn.length;
+        if (i + 1 < size && pcs_[i + 1] == next_pc) continue;
+        if (const int to = internal_index(next_pc); to >= 0)
+            emit_internal_jump(i, static_cast<unsigned>(to));
+        else
+            emit_exit(next_pc, i + 1);
+    }
     // The deferred pieces may add more (a slow path's trap exit): run until none are left.
     for (size_t i = 0; i < deferred_.size(); ++i)
         deferred_[i]();
-    L(return_);
+    L(exit_tail_);
+    write_back_cached_registers();
     ret();
-    return {getSize(), count};
+    return {getSize(), size};
 }
 
 void Compiler::emit_store_pc(uint64_t pc) {
     mov(rcx, pc);
     mov(qword[rbx + layout_.pc], rcx);
+}
+
+void Compiler::emit_pc_argument(uint64_t pc) {
+    if (pc <= 0xffffffffu)
+        mov(esi, static_cast<uint32_t>(pc));
+    else
+        mov(rsi, pc);
+}
+
+void Compiler::emit_rel32(uint8_t opcode, const uint8_t* target) {
+    // The displacement is from where the next instruction will run.
+    const uint8_t* next_instruction = exec_base_ + getSize() + 5;
+    db(opcode);
+    dd(static_cast<uint32_t>(static_cast<int32_t>(target - next_instruction)));
 }
 
 Xbyak::Label& Compiler::trap_exit(uint32_t retired) {
@@ -202,9 +284,8 @@ Xbyak::Label& Compiler::trap_exit(uint32_t retired) {
     trap_exits_[retired] = &label;
     deferred_.push_back([this, &label, retired] {
         L(label);
-        write_back_cached_registers();
         if (retired) add(qword[rbx + layout_.instret], retired);
-        jmp(return_, T_NEAR);
+        jmp(exit_tail_, T_NEAR);
     });
     return label;
 }
@@ -216,17 +297,17 @@ Xbyak::Label& Compiler::leave_exit(uint64_t next_pc, uint32_t retired) {
     leave_exits_[key] = &label;
     deferred_.push_back([this, &label, next_pc, retired] {
         L(label);
-        write_back_cached_registers();
         add(qword[rbx + layout_.instret], retired);
         emit_store_pc(next_pc);
-        jmp(return_, T_NEAR);
+        jmp(exit_tail_, T_NEAR);
     });
     return label;
 }
 
 void Compiler::emit_exit(uint64_t next_pc, uint32_t retired) {
-    write_back_cached_registers();
-    if (retired) add(qword[rbx + layout_.instret], retired);
+    // `retired` counts the exiting instruction: what it and those before may have written.
+    write_back_cached_registers(written_after_[retired - 1]);
+    add(qword[rbx + layout_.instret], retired);
     const bool same_page = ((next_pc ^ request_.vaddr) & ~uint64_t{0xfff}) == 0;
     // A known successor is entered without a lookup: directly for a loop back to this block,
     // through a jump the translator patches on first use (its link stub asks for it) otherwise.
@@ -245,26 +326,21 @@ void Compiler::emit_exit(uint64_t next_pc, uint32_t retired) {
         jmp(stub, T_NEAR);  // always the 5-byte rel32 form, which linking rewrites
         deferred_.push_back([this, &site, &stub, next_pc, same_page] {
             L(stub);
-            emit_store_pc(next_pc);
+            mov(rax, next_pc);
             // The executable address of `site`: this code runs there, so rip-relative is it.
             lea(rcx, ptr[rip + site]);
-            mov(qword[r12 + offsetof(RunState, link_site)], rcx);
-            mov(byte[r12 + offsetof(RunState, link_cross_page)], same_page ? 0 : 1);
-            jmp(return_, T_NEAR);
+            emit_rel32(0xe9, helpers_.link_thunk[same_page ? 0 : 1]);
         });
     }
     deferred_.push_back([this, &leave, next_pc] {
         L(leave);
-        emit_store_pc(next_pc);
-        jmp(return_, T_NEAR);
+        mov(rax, next_pc);
+        emit_rel32(0xe9, helpers_.leave_thunk);
     });
 }
 
 void Compiler::emit_dispatch_rax() {
-    // jmp rel32 to the shared dispatcher: the displacement is from where this code will run.
-    const uint8_t* next_instruction = exec_base_ + getSize() + 5;
-    db(0xe9);
-    dd(static_cast<uint32_t>(static_cast<int32_t>(request_.dispatch - next_instruction)));
+    emit_rel32(0xe9, request_.dispatch);
 }
 
 bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
@@ -289,7 +365,7 @@ bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
                 mov(rcx, pc + insn.length);
                 mov(guest(insn.rd), rcx);
             }
-            write_back_cached_registers();
+            write_back_cached_registers(written_after_[retired]);
             add(qword[rbx + layout_.instret], retired + 1);
             emit_dispatch_rax();
             return true;
@@ -407,7 +483,7 @@ void Compiler::emit_helper_call(const Insn& insn, const void* helper, uint64_t p
     uint64_t words[2] = {};
     std::memcpy(words, &insn, sizeof insn);
     // The helpers read and write the Hart's registers: they must hold the values.
-    write_back_cached_registers();
+    write_back_cached_registers(written_before_[retired]);
     emit_store_pc(pc);
     mov(rdi, rbx);
     mov(rsi, words[0]);
@@ -423,14 +499,13 @@ void Compiler::emit_helper_call(const Insn& insn, const void* helper, uint64_t p
 }
 
 void Compiler::emit_call(const void* function) {
-    save_caller_saved_registers(false);
     stmxcsr(dword[r12 + offsetof(RunState, guest_mxcsr)]);
     ldmxcsr(dword[r12 + offsetof(RunState, host_mxcsr)]);
     mov(rax, reinterpret_cast<uintptr_t>(function));
     call(rax);
     ldmxcsr(dword[r12 + offsetof(RunState, guest_mxcsr)]);
     // From the slots: a helper may have written the guest register there.
-    save_caller_saved_registers(true);
+    reload_caller_saved_registers();
 }
 
 Result<size_t> emit_dispatch_stub(const JumpSlot* jump_cache, const HartLayout& layout,
@@ -467,6 +542,61 @@ Result<size_t> emit_dispatch_stub(const JumpSlot* jump_cache, const HartLayout& 
         return gen.getSize();
     } catch (const Xbyak::Error& error) {
         return fail("emitting the translator's dispatcher: {}", error.what());
+    }
+}
+
+Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, CodeBuffer& buffer) {
+    try {
+        using namespace Xbyak::util;
+        Xbyak::CodeGenerator gen(buffer.free_bytes(), buffer.write_cursor());
+        const uint8_t* const base = buffer.exec_cursor();
+        // A slow path's call: the block's stack is 16-byte aligned, so after the return address
+        // and four pushes an eight-byte pad aligns it again for the helper.
+        auto slow_path = [&](const void* helper) {
+            gen.mov(gen.qword[rbx + layout.pc], rsi);
+            gen.push(r8);
+            gen.push(r9);
+            gen.push(r10);
+            gen.push(r11);
+            gen.sub(rsp, 8);
+            gen.stmxcsr(gen.dword[r12 + offsetof(RunState, guest_mxcsr)]);
+            gen.ldmxcsr(gen.dword[r12 + offsetof(RunState, host_mxcsr)]);
+            gen.mov(rdi, rbx);
+            gen.mov(rsi, rax);
+            gen.mov(rax, reinterpret_cast<uintptr_t>(helper));
+            gen.call(rax);
+            gen.ldmxcsr(gen.dword[r12 + offsetof(RunState, guest_mxcsr)]);
+            gen.add(rsp, 8);
+            gen.pop(r11);
+            gen.pop(r10);
+            gen.pop(r9);
+            gen.pop(r8);
+            gen.ret();
+        };
+        const size_t load_at = gen.getSize();
+        gen.lea(rcx, gen.ptr[r12 + offsetof(RunState, slow_value)]);
+        slow_path(helpers.load_slow);
+        const size_t store_at = gen.getSize();
+        slow_path(helpers.store_slow);
+        const size_t leave_at = gen.getSize();
+        gen.mov(gen.qword[rbx + layout.pc], rax);
+        gen.ret();
+        size_t link_at[2];
+        for (unsigned cross_page = 0; cross_page < 2; ++cross_page) {
+            link_at[cross_page] = gen.getSize();
+            gen.mov(gen.qword[rbx + layout.pc], rax);
+            gen.mov(gen.qword[r12 + offsetof(RunState, link_site)], rcx);
+            gen.mov(gen.byte[r12 + offsetof(RunState, link_cross_page)], cross_page);
+            gen.ret();
+        }
+        helpers.load_thunk = base + load_at;
+        helpers.store_thunk = base + store_at;
+        helpers.leave_thunk = base + leave_at;
+        helpers.link_thunk[0] = base + link_at[0];
+        helpers.link_thunk[1] = base + link_at[1];
+        return gen.getSize();
+    } catch (const Xbyak::Error& error) {
+        return fail("emitting the translator's shared code: {}", error.what());
     }
 }
 

@@ -14,17 +14,9 @@
 
 namespace vessel::riscv::jit {
 
-// The C++ functions the generated code calls for slow paths and rare instructions.
-struct Helpers {
-    // bool (Hart*, uint64_t vaddr, uint64_t size, uint64_t* out)
-    const void* load_slow = nullptr;
-    // bool (Hart*, uint64_t vaddr, uint64_t size, uint64_t value)
-    const void* store_slow = nullptr;
-    // bool (Hart*, uint64_t insn_low, uint64_t insn_high): an Insn in two registers
-    const void* amo = nullptr;
-    const void* fp = nullptr;
-    bool host_fma = false;  // the host has FMA3 (fused multiply-add inline)
-};
+// Emits the shared code at `buffer`'s cursor and sets its addresses in `helpers` (whose
+// load_slow and store_slow it calls). Returns its size.
+Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, CodeBuffer& buffer);
 
 struct CompileRequest {
     uint64_t vaddr = 0;                  // the block's first instruction

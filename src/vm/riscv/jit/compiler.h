@@ -56,10 +56,15 @@ class Compiler : public Xbyak::CodeGenerator {
     // calls keep them): chosen for the guest registers the block uses most.
     void allocate_registers(const std::vector<Insn>& instructions);
     void load_cached_registers();
-    void write_back_cached_registers();
-    // The cached guest registers held in caller-saved host registers (r8-r11): to their slots
-    // before a call, or back from them after it.
-    void save_caller_saved_registers(bool reload);
+    // The cached registers that may have been written, limited to `mask` (one bit per guest
+    // register: those possibly written on the way to this point).
+    void write_back_cached_registers(uint32_t mask = ~0u);
+    // Which registers each instruction may find written since the block's entry, and may leave
+    // written (a forward data-flow over the block's jumps): an exit writes back only those.
+    void compute_written_masks();
+    // The cached guest registers held in caller-saved host registers (r8-r11), back from their
+    // slots after a call.
+    void reload_caller_saved_registers();
     Xbyak::Label& new_label() { return labels_.emplace_back(); }
     // Decodes the block: straight on through conditional branches, and past an unconditional
     // jump while an earlier branch targets code further on (the other arm of an if/else, the
@@ -89,7 +94,12 @@ class Compiler : public Xbyak::CodeGenerator {
     void emit_helper_call(const Insn& insn, const void* helper, uint64_t pc, uint32_t retired);
     // Calls a C++ function with the host's own MXCSR: translated code keeps the guest's
     // accumulated FP exception flags there (see RunState::guest_mxcsr).
+    // Expects every cached register's slot to hold its value (written back).
     void emit_call(const void* function);
+    // call/jmp rel32 (opcode E8/E9) to shared code at an executable address.
+    void emit_rel32(uint8_t opcode, const uint8_t* target);
+    // The guest pc into rsi, for a slow path's thunk.
+    void emit_pc_argument(uint64_t pc);
     // F and D (emit_fp.cpp): inline where the host computes exactly the RISC-V result and
     // flags, through the fp helper otherwise (including at run time: FS off, a dynamic rounding
     // mode other than rne, an unboxed single, a NaN addend).
@@ -111,7 +121,8 @@ class Compiler : public Xbyak::CodeGenerator {
     void emit_dispatch_rax();
     void emit_store_pc(uint64_t pc);
     // Out-of-line tails: a trap raised by the instruction after `retired` others, and a return to
-    // the hart's loop after a store that changed what the block may assume.
+    // the hart's loop after a store that changed what the block may assume. Both end in the
+    // block's exit tail, which writes back every cached register the block may write.
     Xbyak::Label& trap_exit(uint32_t retired);
     Xbyak::Label& leave_exit(uint64_t next_pc, uint32_t retired);
 
@@ -127,7 +138,8 @@ class Compiler : public Xbyak::CodeGenerator {
     std::vector<Insn> instructions_;
     std::vector<uint64_t> pcs_;                // each instruction's guest pc, ascending
     std::vector<Xbyak::Label*> entry_labels_;  // per instruction: its label when a jump targets it
-    Xbyak::Label return_;
+    Xbyak::Label exit_tail_;
+    std::vector<uint32_t> written_before_, written_after_;  // per instruction, see above
     const Xbyak::Reg64* cached_[32] = {};
     bool written_[32] = {};
     Xbyak::Reg32 cached32_[32];

@@ -327,12 +327,9 @@ void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
     }
     deferred_.push_back([this, &slow, &join, pc, retired, size, extend] {
         L(slow);
-        emit_store_pc(pc);
-        mov(rdi, rbx);
-        mov(rsi, rax);
+        emit_pc_argument(pc);
         mov(edx, size);
-        lea(rcx, ptr[r12 + offsetof(RunState, slow_value)]);
-        emit_call(helpers_.load_slow);
+        emit_rel32(0xe8, helpers_.load_thunk);
         test(al, al);
         jz(trap_exit(retired), T_NEAR);
         mov(rax, qword[r12 + offsetof(RunState, slow_value)]);
@@ -379,12 +376,10 @@ void Compiler::emit_store(const Insn& insn, uint64_t pc, uint32_t retired) {
     const uint64_t next_pc = pc + insn.length;
     deferred_.push_back([this, &slow, &join, pc, next_pc, retired, size, insn] {
         L(slow);
-        emit_store_pc(pc);
-        mov(rdi, rbx);
-        mov(rsi, rax);
-        mov(edx, size);
         emit_store_value(insn);
-        emit_call(helpers_.store_slow);
+        emit_pc_argument(pc);
+        mov(edx, size);
+        emit_rel32(0xe8, helpers_.store_thunk);
         test(al, al);
         jz(trap_exit(retired), T_NEAR);
         // A store to code or to a device: what this block (or the next) assumed may be gone.

@@ -97,6 +97,11 @@ void Translator::emit_entry_trampoline() {
         // Room for a few hundred bytes is certain in a fresh buffer.
         code_.commit(emit_dispatch_stub(jump_table(priv), layout_, code_).value_or(0));
     }
+    helpers_ = Helpers{reinterpret_cast<const void*>(&Translator::load_slow),
+                       reinterpret_cast<const void*>(&Translator::store_slow),
+                       reinterpret_cast<const void*>(&Translator::execute_amo),
+                       reinterpret_cast<const void*>(&Translator::execute_fp), host_fma_};
+    code_.commit(emit_shared_code(layout_, helpers_, code_).value_or(0));
     trampoline_bytes_ = code_.used();
 }
 
@@ -280,11 +285,7 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
     block.generation_word = pages.generation_word(paddr);
     block.generation = std::atomic_ref(*block.generation_word).load(std::memory_order_acquire);
     CompileRequest request{vaddr, host_page, dispatch_[priv]};
-    Helpers helpers{reinterpret_cast<const void*>(&Translator::load_slow),
-                    reinterpret_cast<const void*>(&Translator::store_slow),
-                    reinterpret_cast<const void*>(&Translator::execute_amo),
-                    reinterpret_cast<const void*>(&Translator::execute_fp), host_fma_};
-    auto compiled = compile_block(request, layout_, helpers, code_);
+    auto compiled = compile_block(request, layout_, helpers_, code_);
     if (!compiled || compiled->guest_instructions == 0) {
         // Not translatable here (or, impossibly, larger than the reserved room): the interpreter
         // runs it.

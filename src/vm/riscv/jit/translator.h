@@ -86,6 +86,30 @@ struct TranslatorStats {
 // One line for logs and benchmarks: blocks, µs per block, code size, flushes.
 std::string describe(const TranslatorStats& stats);
 
+// The C++ functions the generated code calls for slow paths and rare instructions.
+struct Helpers {
+    // bool (Hart*, uint64_t vaddr, uint64_t size, uint64_t* out)
+    const void* load_slow = nullptr;
+    // bool (Hart*, uint64_t vaddr, uint64_t size, uint64_t value)
+    const void* store_slow = nullptr;
+    // bool (Hart*, uint64_t insn_low, uint64_t insn_high): an Insn in two registers
+    const void* amo = nullptr;
+    const void* fp = nullptr;
+    bool host_fma = false;  // the host has FMA3 (fused multiply-add inline)
+    // Code every block shares (emit_shared_code), called or jumped to with rel32 displacements.
+    // The slow paths keep r8-r11 (guest registers cached there) and the guest's MXCSR:
+    // load_thunk: rax vaddr, edx size, rsi pc; al true on success, the value in
+    //   RunState::slow_value; false after a trap (the hart at its handler).
+    const uint8_t* load_thunk = nullptr;
+    // store_thunk: rax vaddr, edx size, rcx value, rsi pc; al as load_thunk's.
+    const uint8_t* store_thunk = nullptr;
+    // Jumped to, with rax the next pc: leave_thunk stores it as the hart's pc and returns to the
+    // hart's loop; link_thunk[cross_page] also asks the translator to link the `jmp rel32` at
+    // rcx (executable address) to the block there.
+    const uint8_t* leave_thunk = nullptr;
+    const uint8_t* link_thunk[2] = {};
+};
+
 // Per-hart state the generated code reaches through a register (r12): kept apart from Hart so
 // its layout is the translator's own.
 struct RunState {
@@ -173,6 +197,7 @@ class Translator {
     const void* return_to_loop_ = nullptr;
     const uint8_t* dispatch_[4] = {};  // per privilege
     bool host_fma_ = false;
+    Helpers helpers_;  // what the blocks call, the shared code among it
     size_t trampoline_bytes_ = 0;
     std::deque<Block> blocks_;
     std::unordered_map<uint64_t, Block*> by_pc_;            // (vaddr << 2) | priv
