@@ -260,6 +260,13 @@ class Hart {
     // The guest-physical page and host address of the code at `pc` (fetch TLB, then a walk); on
     // failure has raised the fetch fault and returns false.
     bool translate_fetch(uint64_t pc, uint64_t& paddr_page, const uint8_t*& host_page);
+    // The host address of `vaddr`'s page when the fetch TLB holds it, without a walk (which
+    // would set A bits for code that may never run); nullptr otherwise.
+    const uint8_t* fetch_tlb_page(uint64_t vaddr) const {
+        const TlbEntry& entry = tlb_[static_cast<int>(Access::fetch)][(vaddr >> 12) % kTlbEntries];
+        if (entry.tag != ((vaddr & ~uint64_t{0xfff}) | fetch_key_)) return nullptr;
+        return reinterpret_cast<const uint8_t*>(entry.addend + (vaddr & ~uint64_t{0xfff}));
+    }
     // The pooled page for paddr_page: found, free, or the next victim (not yet valid for it).
     DecodedPage* decoded_page_for(uint64_t paddr_page);
     // Forgets every decoded page (fence.i, a remote fence.i, reset); the pool is kept for reuse.

@@ -293,19 +293,14 @@ handler_undecoded : {
         page->slots[offset >> 1] = decode(raw);
     } else {
         // Straddles the page end: decode afresh each time (the next page may map anywhere).
-        WalkRequest request{satp_, priv_, false, false};
-        WalkResult result = translate(machine_.memory, request, pc + 2, Access::fetch);
+        // Through the fetch TLB, which the translator's guard for such an instruction reads.
         SYNC();
-        if (!result.ok) {
-            raise(result.fault_cause, pc + 2);
-            return;
-        }
-        auto high = machine_.memory.load<uint16_t>(result.paddr);
-        if (!high) {
-            raise(cause::fetch_access, pc + 2);
-            return;
-        }
-        slots[2047] = decode(uint32_t{low} | (uint32_t{*high} << 16));
+        uint64_t next_paddr_page;
+        const uint8_t* next_page;
+        if (!translate_fetch(pc + 2, next_paddr_page, next_page)) return;  // it raised
+        uint16_t high;
+        std::memcpy(&high, next_page, 2);
+        slots[2047] = decode(uint32_t{low} | (uint32_t{high} << 16));
         // Fields one by one: a temporary StraddleSlot would undo this in its destructor.
         straddle.handler = &handlers[2047];
         straddle.undecoded = &&handler_undecoded;

@@ -12,7 +12,7 @@ namespace vessel::riscv {
 namespace {
 
 constexpr uint64_t kRam = TestMachine::kRamBase;
-enum : unsigned { a0 = 10, a1, a2, a3 };
+enum : unsigned { a0 = 10, a1, a2, a3, a4, a5, a6 };
 
 constexpr uint32_t addi(unsigned rd, unsigned rs1, int32_t imm) {
     return (static_cast<uint32_t>(imm) << 20) | (rs1 << 15) | (rd << 7) | 0x13;
@@ -32,6 +32,56 @@ constexpr uint32_t jal_x0(int32_t offset) {
     auto imm = static_cast<uint32_t>(offset);
     return (((imm >> 20) & 1) << 31) | (((imm >> 1) & 0x3ff) << 21) | (((imm >> 11) & 1) << 20) |
            (((imm >> 12) & 0xff) << 12) | 0x6f;
+}
+
+constexpr uint32_t csr(unsigned funct3, unsigned rd, uint32_t number, unsigned rs1) {
+    return (number << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | 0x73;
+}
+constexpr uint32_t kCsrrs = 2, kCsrrc = 3, kMstatus = 0x300, kMstatusFs = 0x6000;
+
+// Runs the hart with its own translator until the word at `mailbox` is set (or a bound of steps
+// passes).
+void run_translated(Hart& hart, TestMachine& machine, uint64_t mailbox) {
+    auto translator = jit::Translator::create(hart);
+    ASSERT_TRUE(translator.has_value()) << translator.error().message();
+    for (unsigned step = 0; step < 1'000'000; ++step) {
+        if (machine.memory.load<uint64_t>(mailbox).value_or(0) != 0) break;
+        (*translator)->execute();
+    }
+}
+
+TEST(Translator, ACsrWriteTurningFpOffInsideABlockIsNotUndoneByTheBlocksFpFlags) {
+    // A hot loop: an FP division raises flags (kept in MXCSR while the block runs), then a CSR
+    // write turns FP off, and a read records mstatus. The flags reach fflags when the block
+    // leaves; that must not mark the now-off FP state dirty again.
+    TestMachine machine(1 << 20);
+    const uint64_t mailbox = kRam + 0x1000;
+    const std::vector<uint32_t> image = {
+        (0x0du << 25) | (3 << 20) | (2 << 15) | (7 << 12) | (1 << 7) | 0x53,  // fdiv.d f1, f2, f3
+        csr(kCsrrc, 0, kMstatus, a4),                                         // csrc mstatus, a4
+        csr(kCsrrs, a5, kMstatus, 0),                                         // csrr a5, mstatus
+        sd(a5, a6),
+        csr(kCsrrs, 0, kMstatus, a4),  // csrs mstatus, a4
+        addi(a1, a1, -1),
+        beq(a1, 0, 8),
+        jal_x0(-0x1c),
+        sd(a0, a3),
+        jal_x0(0),
+    };
+    ASSERT_TRUE(machine.load(image));
+    MachineContext context = machine.context;
+    context.engine = Engine::interpreter;
+    Hart hart(context, 0);
+    hart.reset(kRam, Priv::machine);
+    ASSERT_TRUE(hart.write_csr_as_firmware(kMstatus, kMstatusFs));
+    hart.set_reg(a0, 1);
+    hart.set_reg(a1, 64);  // enough entries to translate the loop
+    hart.set_reg(a3, mailbox);
+    hart.set_reg(a4, kMstatusFs);
+    hart.set_reg(a6, mailbox + 8);
+    run_translated(hart, machine, mailbox);
+    ASSERT_EQ(machine.memory.load<uint64_t>(mailbox).value_or(0), 1u);
+    EXPECT_EQ(machine.memory.load<uint64_t>(mailbox + 8).value_or(0) & kMstatusFs, 0u);
 }
 
 TEST(Translator, FlushesAFullBufferWhileTranslatingAndStaysRight) {

@@ -22,16 +22,25 @@ bool translatable(Op op) {
         case Op::sret:
         case Op::wfi:
         case Op::sfence_vma:
-        case Op::csrrw:
-        case Op::csrrs:
-        case Op::csrrc:
-        case Op::csrrwi:
-        case Op::csrrsi:
-        case Op::csrrci:
             return false;
         default:
             return true;
     }
+}
+
+bool is_csr(Op op) {
+    return op >= Op::csrrw && op <= Op::csrrci;
+}
+
+// A CSR instruction the helper may run inside a block. Not the counters that count retired
+// instructions (a block adds its count at its exits) nor the FP flags (translated code keeps
+// them in MXCSR until it returns).
+bool translatable_csr(const Insn& insn) {
+    const uint32_t number = static_cast<uint32_t>(insn.imm) & 0xfff;
+    if (number <= 0x003) return false;
+    if ((number >= 0xb00 && number <= 0xb1f) || (number >= 0xc00 && number <= 0xc1f))
+        return number == 0xc01;  // time
+    return true;
 }
 
 // Instructions with no fall-through successor.
@@ -169,10 +178,14 @@ void Compiler::decode_block() {
             uint32_t raw;
             std::memcpy(&raw, request_.host_page + offset, 4);
             insn = decode(raw);
+        } else if (request_.next_host_page) {
+            // Straddles the page end: the next page's half as it is now (see straddle guard).
+            std::memcpy(&straddle_high_, request_.next_host_page, 2);
+            insn = decode(uint32_t{low} | (uint32_t{straddle_high_} << 16));
         } else {
-            insn.op = Op::undecoded;  // straddles the page end: the interpreter's
+            insn.op = Op::undecoded;  // straddles into a page not mapped now: the interpreter's
         }
-        if (!translatable(insn.op)) continue;
+        if (!translatable(insn.op) || (is_csr(insn.op) && !translatable_csr(insn))) continue;
         found.emplace_back(pc, insn);
         if (found.size() == Translator::kMaxBlockInstructions) break;
         if (insn.op == Op::jal || is_branch(insn.op)) reach(pc + static_cast<int64_t>(insn.imm));
@@ -241,6 +254,7 @@ CompiledBlock Compiler::compile() {
     for (uint32_t i = 0; i < size; ++i) {
         const Insn& insn = instructions_[i];
         if (entry_labels_[i]) L(*entry_labels_[i]);
+        if ((pcs_[i] & 0xfff) == 0xffe && insn.length == 4) emit_straddle_guard(pcs_[i], i);
         if (emit(insn, pcs_[i], i)) continue;
         // Falling through to an instruction emitted elsewhere, or not in the block at all.
         const uint64_t next_pc = pcs_[i] + insn.length;
@@ -262,6 +276,45 @@ CompiledBlock Compiler::compile() {
 void Compiler::emit_store_pc(uint64_t pc) {
     mov(rcx, pc);
     mov(qword[rbx + layout_.pc], rcx);
+}
+
+void Compiler::emit_straddle_guard(uint64_t pc, uint32_t retired) {
+    // The instruction was decoded from the next page as it was mapped then. Each time: the
+    // fetch TLB still maps that page there (the interpreter and fetch_slow fill it) and its half
+    // is unchanged; otherwise the interpreter runs it (out of date), or the fetch traps.
+    const uint64_t next_page = pc + 2;
+    const int32_t entry =
+        layout_.tlb_fetch + static_cast<int32_t>(((next_page >> 12) & (layout_.tlb_entries - 1)) *
+                                                 static_cast<uint64_t>(layout_.tlb_entry_size));
+    const uint64_t addend = reinterpret_cast<uintptr_t>(request_.next_host_page) - next_page;
+    Xbyak::Label& check = new_label();
+    Xbyak::Label& miss = new_label();
+    Xbyak::Label& out_of_date = new_label();
+    L(check);
+    mov(rdx, next_page);
+    or_(rdx, qword[rbx + layout_.fetch_key]);
+    cmp(rdx, qword[rbx + entry]);
+    jne(miss, T_NEAR);
+    mov(rax, addend);
+    cmp(rax, qword[rbx + entry + layout_.tlb_addend]);
+    jne(out_of_date, T_NEAR);
+    mov(rax, reinterpret_cast<uintptr_t>(request_.next_host_page));
+    // Sign-extended: Xbyak takes a 16-bit immediate as a signed one.
+    cmp(word[rax],
+        static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(straddle_high_))));
+    jne(out_of_date, T_NEAR);
+    deferred_.push_back([this, &check, &miss, &out_of_date, pc, next_page, retired] {
+        L(miss);
+        mov(rax, next_page);
+        emit_pc_argument(pc);
+        emit_rel32(0xe8, helpers_.fetch_thunk);
+        test(al, al);
+        jz(trap_exit(retired), T_NEAR);
+        jmp(check, T_NEAR);
+        L(out_of_date);
+        mov(byte[r12 + offsetof(RunState, interpret_next)], 1);
+        jmp(leave_exit(pc, retired), T_NEAR);
+    });
 }
 
 void Compiler::emit_pc_argument(uint64_t pc) {
@@ -428,6 +481,10 @@ bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
         emit_helper_call(insn, helpers_.amo, pc, retired);
         return false;
     }
+    if (is_csr(insn.op)) {
+        emit_helper_call(insn, helpers_.csr, pc, retired);
+        return false;
+    }
     if (is_fp(insn.op)) {
         emit_fp(insn, pc, retired);
         return false;
@@ -488,6 +545,7 @@ void Compiler::emit_helper_call(const Insn& insn, const void* helper, uint64_t p
     mov(rdi, rbx);
     mov(rsi, words[0]);
     mov(rdx, words[1]);
+    mov(rcx, r12);  // the RunState, for the helpers that take it
     emit_call(helper);
     test(al, al);
     jz(trap_exit(retired), T_NEAR);
@@ -578,6 +636,8 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
         slow_path(helpers.load_slow);
         const size_t store_at = gen.getSize();
         slow_path(helpers.store_slow);
+        const size_t fetch_at = gen.getSize();
+        slow_path(helpers.fetch_slow);
         const size_t leave_at = gen.getSize();
         gen.mov(gen.qword[rbx + layout.pc], rax);
         gen.ret();
@@ -591,6 +651,7 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
         }
         helpers.load_thunk = base + load_at;
         helpers.store_thunk = base + store_at;
+        helpers.fetch_thunk = base + fetch_at;
         helpers.leave_thunk = base + leave_at;
         helpers.link_thunk[0] = base + link_at[0];
         helpers.link_thunk[1] = base + link_at[1];

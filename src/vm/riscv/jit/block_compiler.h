@@ -21,6 +21,10 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
 struct CompileRequest {
     uint64_t vaddr = 0;                  // the block's first instruction
     const uint8_t* host_page = nullptr;  // the guest page it lies in, as the host sees it
+    // The next virtual page as the host sees it, when the fetch TLB maps it: an instruction
+    // straddling the two pages is translated with a guard that checks, each time it runs, that
+    // the mapping and its second half are still the same (nullptr: the interpreter runs it).
+    const uint8_t* next_host_page = nullptr;
     // The shared code that passes control to the block at the pc in rax (jump cache lookup and
     // the checks), for the block's privilege; see emit_dispatch_stub().
     const uint8_t* dispatch = nullptr;

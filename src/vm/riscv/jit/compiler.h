@@ -98,6 +98,8 @@ class Compiler : public Xbyak::CodeGenerator {
     void emit_call(const void* function);
     // call/jmp rel32 (opcode E8/E9) to shared code at an executable address.
     void emit_rel32(uint8_t opcode, const uint8_t* target);
+    // Before an instruction straddling into the next page (see CompileRequest::next_host_page).
+    void emit_straddle_guard(uint64_t pc, uint32_t retired);
     // The guest pc into rsi, for a slow path's thunk.
     void emit_pc_argument(uint64_t pc);
     // F and D (emit_fp.cpp): inline where the host computes exactly the RISC-V result and
@@ -140,6 +142,7 @@ class Compiler : public Xbyak::CodeGenerator {
     std::vector<Xbyak::Label*> entry_labels_;  // per instruction: its label when a jump targets it
     Xbyak::Label exit_tail_;
     std::vector<uint32_t> written_before_, written_after_;  // per instruction, see above
+    uint16_t straddle_high_ = 0;  // the straddling instruction's half on the next page
     const Xbyak::Reg64* cached_[32] = {};
     bool written_[32] = {};
     Xbyak::Reg32 cached32_[32];

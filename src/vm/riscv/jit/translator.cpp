@@ -36,6 +36,7 @@ Result<std::unique_ptr<Translator>> Translator::create(Hart& hart, size_t code_b
 
 Translator::Translator(Hart& hart, CodeBuffer code)
     : hart_(hart), code_(std::move(code)), jump_slots_(4 * kJumpCacheSlots) {
+    run_state_.translator = this;
     layout_.x = offset_in(hart, &hart.x_[0]);
     layout_.pc = offset_in(hart, &hart.pc_);
     layout_.instret = offset_in(hart, &hart.instret_);
@@ -48,6 +49,8 @@ Translator::Translator(Hart& hart, CodeBuffer code)
     static_assert(sizeof(hart.frm_) == 4);
     layout_.tlb_load = offset_in(hart, &hart.tlb_[static_cast<int>(Access::load)][0]);
     layout_.tlb_store = offset_in(hart, &hart.tlb_[static_cast<int>(Access::store)][0]);
+    layout_.tlb_fetch = offset_in(hart, &hart.tlb_[static_cast<int>(Access::fetch)][0]);
+    layout_.fetch_key = offset_in(hart, &hart.fetch_key_);
     layout_.tlb_entry_size = sizeof(Hart::TlbEntry);
     layout_.tlb_addend = offsetof(Hart::TlbEntry, addend);
     layout_.tlb_code_flag = offsetof(Hart::TlbEntry, code_flag);
@@ -101,6 +104,8 @@ void Translator::emit_entry_trampoline() {
                        reinterpret_cast<const void*>(&Translator::store_slow),
                        reinterpret_cast<const void*>(&Translator::execute_amo),
                        reinterpret_cast<const void*>(&Translator::execute_fp), host_fma_};
+    helpers_.fetch_slow = reinterpret_cast<const void*>(&Translator::fetch_slow);
+    helpers_.csr = reinterpret_cast<const void*>(&Translator::execute_csr);
     code_.commit(emit_shared_code(layout_, helpers_, code_).value_or(0));
     trampoline_bytes_ = code_.used();
 }
@@ -113,11 +118,53 @@ bool Translator::store_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t 
     return hart->store_slow(vaddr, static_cast<unsigned>(size), value);
 }
 
+bool Translator::fetch_slow(Hart* hart, uint64_t vaddr) {
+    uint64_t paddr_page;
+    const uint8_t* host_page;
+    return hart->translate_fetch(vaddr, paddr_page, host_page);
+}
+
 bool Translator::execute_amo(Hart* hart, uint64_t insn_low, uint64_t insn_high) {
     uint64_t words[2] = {insn_low, insn_high};
     Insn insn;
     std::memcpy(&insn, words, sizeof insn);
     return hart->execute_amo(insn);
+}
+
+void Translator::fold_fp_flags() {
+    if (uint32_t status = run_state_.guest_mxcsr & 0x3d) {
+        // MXCSR status (IE 0x01, ZE 0x04, OE 0x08, UE 0x10, PE 0x20; DE has no counterpart) to
+        // fflags (NV 0x10, DZ 0x08, OF 0x04, UF 0x02, NX 0x01).
+        hart_.fflags_ |= ((status & 0x01u) << 4) | ((status & 0x04u) << 1) |
+                         ((status & 0x08u) >> 1) | ((status & 0x10u) >> 3) |
+                         ((status & 0x20u) >> 5);
+        hart_.mark_fp_dirty();
+    }
+    run_state_.guest_mxcsr = RunState::kCleanMxcsr;
+}
+
+bool Translator::execute_csr(Hart* hart, uint64_t insn_low, uint64_t insn_high,
+                             RunState* run_state) {
+    uint64_t words[2] = {insn_low, insn_high};
+    Insn insn;
+    std::memcpy(&insn, words, sizeof insn);
+    // The CSRs must see the FP flags the block's FP operations raised so far (mstatus.FS, and a
+    // write to it must not be undone by a later fold); the call reloads the cleared MXCSR.
+    run_state->translator->fold_fp_flags();
+    const uint64_t status_before = hart->mstatus_;
+    if (!hart->execute_csr(insn)) return false;
+    // execute_csr ends the block after every CSR instruction: the interpreter's block loop
+    // caches what a write may change. Translated code caches none of it, so only a change the
+    // hart's loop must act on ends the block: a write, unless all it did was leave mstatus as it
+    // was or clear its interrupt enables (no interrupt can become takeable by that).
+    const bool writes = insn.op == Op::csrrw || insn.op == Op::csrrwi || insn.rs1 != 0;
+    const uint32_t number = static_cast<uint32_t>(insn.imm) & 0xfff;
+    constexpr uint64_t kEnables = Hart::kMstatusSie | Hart::kMstatusMie;
+    const bool status = number == 0x100 || number == 0x300;  // sstatus, mstatus
+    if (!writes || (status && (hart->mstatus_ & ~kEnables) == (status_before & ~kEnables) &&
+                    (hart->mstatus_ & kEnables & ~status_before) == 0))
+        hart->end_block_ = false;
+    return true;
 }
 
 bool Translator::execute_fp(Hart* hart, uint64_t insn_low, uint64_t insn_high) {
@@ -133,7 +180,8 @@ void Translator::execute() {
     // links need nothing: their own block went stale with the page).
     if (std::exchange(hart_.code_store_seen_, false)) code_may_have_changed();
     bool trapped = false;
-    const Block* block = find_or_translate(trapped);
+    const Block* block =
+        std::exchange(run_state_.interpret_next, 0) ? nullptr : find_or_translate(trapped);
     if (trapped) return;  // the fetch trapped; the hart is at its handler
     if (!block || block->interpret) {
         // Cold code (not run often enough yet to be worth translating) or an instruction the
@@ -146,15 +194,7 @@ void Translator::execute() {
     run_state_.budget = kTransitionBudget;
     enter_(&hart_, block->code, &run_state_);
     if (std::exchange(hart_.code_store_seen_, false)) code_may_have_changed();
-    if (uint32_t status = run_state_.guest_mxcsr & 0x3d) {
-        // MXCSR status (IE 0x01, ZE 0x04, OE 0x08, UE 0x10, PE 0x20; DE has no counterpart) to
-        // fflags (NV 0x10, DZ 0x08, OF 0x04, UF 0x02, NX 0x01).
-        hart_.fflags_ |= ((status & 0x01u) << 4) | ((status & 0x04u) << 1) |
-                         ((status & 0x08u) >> 1) | ((status & 0x10u) >> 3) |
-                         ((status & 0x20u) >> 5);
-        hart_.mark_fp_dirty();
-    }
-    run_state_.guest_mxcsr = RunState::kCleanMxcsr;
+    fold_fp_flags();
     if (uint8_t* site = std::exchange(run_state_.link_site, nullptr)) {
         // Translate the block at pc now and let the site jump to it. A buffer flush while
         // translating took the site with it.
@@ -257,6 +297,11 @@ const Block* Translator::find_or_translate(bool& trapped) {
             return nullptr;
         }
     }
+    // An instruction straddling into a page the fetch TLB does not hold yet: the interpreter
+    // runs it (and fills the TLB), and the next entry here translates it.
+    if ((pc & 0xfff) == 0xffe && instruction_length(host_page[0xffe]) == 4 &&
+        !hart_.fetch_tlb_page(pc + 2))
+        return nullptr;
     // Marked before the generation is read: a store after this point bumps it.
     hart_.machine_.code_pages.mark_code(paddr_page);
     // Translating may flush everything (a full code buffer), the map and `found` with it: the
@@ -284,7 +329,7 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
     block.priv = priv;
     block.generation_word = pages.generation_word(paddr);
     block.generation = std::atomic_ref(*block.generation_word).load(std::memory_order_acquire);
-    CompileRequest request{vaddr, host_page, dispatch_[priv]};
+    CompileRequest request{vaddr, host_page, hart_.fetch_tlb_page(vaddr + 0x1000), dispatch_[priv]};
     auto compiled = compile_block(request, layout_, helpers_, code_);
     if (!compiled || compiled->guest_instructions == 0) {
         // Not translatable here (or, impossibly, larger than the reserved room): the interpreter

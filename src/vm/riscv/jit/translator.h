@@ -61,7 +61,7 @@ struct JumpSlot {
 struct HartLayout {
     int32_t x = 0, pc = 0, instret = 0, attention = 0, end_block = 0, data_key = 0;
     int32_t f = 0, mstatus = 0, frm = 0;
-    int32_t tlb_load = 0, tlb_store = 0;
+    int32_t tlb_load = 0, tlb_store = 0, tlb_fetch = 0, fetch_key = 0;
     int32_t tlb_entry_size = 0, tlb_addend = 0, tlb_code_flag = 0;
     unsigned tlb_entries = 0;
 };
@@ -108,17 +108,28 @@ struct Helpers {
     // rcx (executable address) to the block there.
     const uint8_t* leave_thunk = nullptr;
     const uint8_t* link_thunk[2] = {};
+    // bool (Hart*, uint64_t vaddr): fills the fetch TLB for vaddr's page (false: it raised the
+    // fetch fault), and fetch_thunk, which calls it: rax vaddr, rsi pc; al the result.
+    const void* fetch_slow = nullptr;
+    const uint8_t* fetch_thunk = nullptr;
+    // bool (Hart*, uint64_t insn_low, uint64_t insn_high, RunState*): a CSR instruction
+    const void* csr = nullptr;
 };
 
 // Per-hart state the generated code reaches through a register (r12): kept apart from Hart so
 // its layout is the translator's own.
+class Translator;
 struct RunState {
-    int32_t budget = 0;       // block transitions left before returning to the hart's loop
-    uint64_t slow_value = 0;  // a slow-path load's result
+    Translator* translator = nullptr;  // whose state this is (for helpers)
+    int32_t budget = 0;                // block transitions left before returning to the hart's loop
+    uint64_t slow_value = 0;           // a slow-path load's result
     // Set by a block's link stub: the executable address of a `jmp rel32` that wants to go
     // straight to the block at the hart's pc (same page, so same mapping and generation word).
     uint8_t* link_site = nullptr;
     uint8_t link_cross_page = 0;  // the site's block is on another page than its target
+    // Set by a straddling instruction's guard that found its translation out of date: the
+    // interpreter runs the code at pc next.
+    uint8_t interpret_next = 0;
     // MXCSR while translated code runs: rne, exceptions masked, and the status flags of the
     // guest's FP operations since entry, which become fflags when it returns. The host's own
     // value is restored around every call out of translated code.
@@ -132,7 +143,7 @@ class Translator {
     static constexpr size_t kDefaultCodeBytes = 64u << 20;
     static constexpr unsigned kJumpCacheSlots = 16384;
     static constexpr unsigned kMaxBlockInstructions = 64;
-    static constexpr int32_t kTransitionBudget = 512;
+    static constexpr int32_t kTransitionBudget = 4096;
     // Entries from the hart loop a block start needs before it is translated.
     static constexpr uint16_t kHotThreshold = 16;
     static constexpr unsigned kHeatSlots = 65536;
@@ -174,8 +185,13 @@ class Translator {
     // Called from generated code (the Hart's private slow paths, through the friendship).
     static bool load_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t* out);
     static bool store_slow(Hart* hart, uint64_t vaddr, uint64_t size, uint64_t value);
+    static bool fetch_slow(Hart* hart, uint64_t vaddr);
     static bool execute_amo(Hart* hart, uint64_t insn_low, uint64_t insn_high);
     static bool execute_fp(Hart* hart, uint64_t insn_low, uint64_t insn_high);
+    static bool execute_csr(Hart* hart, uint64_t insn_low, uint64_t insn_high, RunState* run_state);
+    // The FP exception flags translated code accumulated in MXCSR (RunState::guest_mxcsr) into
+    // fflags, marking the FP state dirty when there were any; clears them.
+    void fold_fp_flags();
     const Block* translate(uint64_t vaddr, uint64_t paddr, const uint8_t* host_page, unsigned priv);
     void drop_everything();
     // Patches the jump at `site` (executable address) to enter `target` directly.
