@@ -2,6 +2,7 @@
 // happen in the middle of looking a block up (the lookup's map is emptied under it).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
 #include "test_machine.h"
@@ -82,6 +83,50 @@ TEST(Translator, ACsrWriteTurningFpOffInsideABlockIsNotUndoneByTheBlocksFpFlags)
     run_translated(hart, machine, mailbox);
     ASSERT_EQ(machine.memory.load<uint64_t>(mailbox).value_or(0), 1u);
     EXPECT_EQ(machine.memory.load<uint64_t>(mailbox + 8).value_or(0) & kMstatusFs, 0u);
+}
+
+TEST(Translator, RunsAnInstructionStraddlingAPageEndTranslatedAndSeesItsSecondHalfChange) {
+    // A loop whose first instruction, addi a0, a0, 1, starts 2 bytes before a page end.
+    TestMachine machine(1 << 20);
+    const uint64_t mailbox = kRam + 0x3000;
+    std::vector<uint8_t> bytes(0x2000, 0);
+    auto put = [&](uint64_t offset, uint32_t insn) { std::memcpy(&bytes[offset], &insn, 4); };
+    put(0x0, jal_x0(0xffe));
+    put(0xffe, addi(a0, a0, 1));
+    put(0x1002, addi(a1, a1, -1));
+    put(0x1006, beq(a1, 0, 8));
+    put(0x100a, jal_x0(-12));
+    put(0x100e, sd(a0, a3));
+    put(0x1012, jal_x0(0));
+    std::vector<uint32_t> image(bytes.size() / 4);
+    std::memcpy(image.data(), bytes.data(), bytes.size());
+    ASSERT_TRUE(machine.load(image));
+    MachineContext context = machine.context;
+    context.engine = Engine::interpreter;
+    Hart hart(context, 0);
+    auto translator = jit::Translator::create(hart);
+    ASSERT_TRUE(translator.has_value()) << translator.error().message();
+    auto run = [&](uint64_t iterations) {
+        EXPECT_TRUE(machine.memory.store<uint64_t>(mailbox, 0));
+        hart.reset(kRam, Priv::machine);
+        hart.set_reg(a0, 0);
+        hart.set_reg(a1, iterations);
+        hart.set_reg(a3, mailbox);
+        for (unsigned step = 0; step < 1'000'000; ++step) {
+            if (machine.memory.load<uint64_t>(mailbox).value_or(0) != 0) break;
+            (*translator)->execute();
+        }
+        return machine.memory.load<uint64_t>(mailbox).value_or(0);
+    };
+    EXPECT_EQ(run(1000), 1000u);
+    // Translated once hot: the interpreter ran the loop only while it was cold.
+    EXPECT_LT((*translator)->stats().interpreted, 200u);
+    // The immediate is in the half on the next page: addi a0, a0, 2 without a store the
+    // translator hears of. The guard sees it; the interpreter runs the new instruction.
+    const uint32_t plus_two = addi(a0, a0, 2);
+    ASSERT_TRUE(
+        machine.memory.store<uint16_t>(kRam + 0x1000, static_cast<uint16_t>(plus_two >> 16)));
+    EXPECT_EQ(run(100), 200u);
 }
 
 TEST(Translator, FlushesAFullBufferWhileTranslatingAndStaysRight) {
