@@ -22,7 +22,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     std::optional<unsigned> cpus;
     std::string kernel, initrd, append, bios, vsock;
     std::vector<std::string> disks, nets;
-    bool rng = false, gdb_wait = false;
+    bool rng = false, gdb_wait = false, perf_map = false;
     std::optional<std::string> gdb;
     app.add_option("--config", config_path, "vm.json with the same fields as the options");
     app.add_option("--kernel", kernel, "Linux bzImage / vmlinux (x86-64) or Image (RISC-V)");
@@ -50,6 +50,9 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
                    "the RISC-V harts");
     app.add_flag("--gdb-wait", gdb_wait,
                  "with --gdb: the harts wait for the debugger before their first instruction");
+    app.add_flag("--perf-map", perf_map,
+                 "name the RISC-V translator's blocks by guest address in /tmp/perf-PID.map, for "
+                 "perf report");
     app.add_option("--timeout", timeout, "stop the guest after this many seconds (exit 4)");
     app.add_flag("-v,--verbose", verbose, "log what the VMM does");
     try {
@@ -79,6 +82,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     if (cpus) config.cpus = *cpus;
     if (!console.empty()) TRY(vm::parse_console(console, config));
     if (!accel.empty()) config.accel = TRY(vm::parse_accel(accel));
+    config.perf_map = perf_map;
     if (!engine.empty()) config.engine = TRY(vm::parse_cpu_engine(engine));
     // Devices on the command line replace those of the config file, kind by kind.
     if (!disks.empty()) config.disks.clear();

@@ -16,8 +16,8 @@
 namespace vessel::vm {
 
 enum class Accel { automatic, kvm, emulate };
-// How the emulated RISC-V board runs guest code: the translator (x86-64 hosts; the default there) or
-// the interpreter (the reference engine, and the only one on other hosts).
+// How the emulated RISC-V board runs guest code: the translator (x86-64 hosts; the default there)
+// or the interpreter (the reference engine, and the only one on other hosts).
 enum class CpuEngine { automatic, translator, interpreter };
 enum class ConsoleKind { stdio, file };
 // The guest's side of the console: the board's 16550 UART (ttyS0) or virtio-console (hvc0).
@@ -41,6 +41,8 @@ struct VmConfig {
     bool rng = false;
     Accel accel = Accel::automatic;
     CpuEngine engine = CpuEngine::automatic;
+    // --perf-map: the RISC-V translator writes /tmp/perf-PID.map for perf (profiling guests).
+    bool perf_map = false;
     // Wall-clock limit on the guest's run; nullopt = none.
     std::optional<std::chrono::milliseconds> timeout;
     // --gdb: a GDB remote stub for the RISC-V harts; nullopt = none.

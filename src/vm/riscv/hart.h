@@ -89,6 +89,9 @@ struct MachineContext {
     // The translator's code buffer in bytes; 0 is its default (Translator::kDefaultCodeBytes).
     // Tests make it small to run the translator past its bound.
     size_t translator_code_bytes = 0;
+    // The translator names each block it emits in /tmp/perf-PID.map (perf's map of JIT code), so
+    // `perf report` shows guest addresses instead of anonymous code.
+    bool perf_map = false;
 };
 
 class Hart {

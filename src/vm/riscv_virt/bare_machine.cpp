@@ -14,7 +14,7 @@ BareMachine::BareMachine(vm::GuestMemory memory, riscv::CodePages code_pages)
 Result<std::unique_ptr<BareMachine>> BareMachine::create(const std::string& elf_path,
                                                          uint64_t memory_bytes,
                                                          std::string_view label,
-                                                         riscv::Engine engine) {
+                                                         riscv::Engine engine, bool perf_map) {
     std::string image = TRY(vm::read_guest_file(elf_path, label, memory_bytes));
     vm::RamLayout layout[] = {{kRamBase, memory_bytes}};
     auto memory = TRY(vm::GuestMemory::create(layout));
@@ -27,6 +27,7 @@ Result<std::unique_ptr<BareMachine>> BareMachine::create(const std::string& elf_
     machine->memory_.set_dma_listener(&machine->code_pages_);
     riscv::MachineContext context{machine->memory_, machine->bus_, machine->clock_,
                                   machine->code_pages_, engine};
+    context.perf_map = perf_map;
     machine->hart_ = std::make_unique<riscv::Hart>(context, 0);
     machine->hart_list_[0] = machine->hart_.get();
     machine->clint_ = std::make_unique<Clint>(machine->clock_, machine->hart_list_);

@@ -28,11 +28,9 @@ inline constexpr uint64_t kRamBase = 0x80000000;
 class BareMachine {
   public:
     // `label` names the file in errors (the flag or config key it came from).
-    static Result<std::unique_ptr<BareMachine>> create(const std::string& elf_path,
-                                                       uint64_t memory_bytes,
-                                                       std::string_view label = "--bios",
-                                                       riscv::Engine engine =
-                                                           riscv::Engine::interpreter);
+    static Result<std::unique_ptr<BareMachine>> create(
+        const std::string& elf_path, uint64_t memory_bytes, std::string_view label = "--bios",
+        riscv::Engine engine = riscv::Engine::interpreter, bool perf_map = false);
     BareMachine(const BareMachine&) = delete;
     BareMachine& operator=(const BareMachine&) = delete;
 

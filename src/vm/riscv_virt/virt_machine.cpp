@@ -143,6 +143,7 @@ Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
     riscv::CodePages code_pages = TRY(riscv::CodePages::create(memory));
     memory.set_dma_listener(&code_pages);
     riscv::MachineContext context{memory, bus, clock, code_pages, hart_engine(config.engine)};
+    context.perf_map = config.perf_map;
     std::vector<std::unique_ptr<riscv::Hart>> harts;
     std::vector<riscv::Hart*> hart_list;
     for (unsigned index = 0; index < config.cpus; ++index) {

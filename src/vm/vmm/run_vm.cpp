@@ -23,9 +23,9 @@ Result<int> run_riscv_bare_metal(const VmConfig& config, const Logger& log) {
     if (config.console == ConsoleKind::file)
         return fail("--console: the bare-metal machine has no UART");
     if (config.bios.empty()) return fail("--bios: a bare-metal ELF is required");
-    auto machine =
-        TRY(riscv_virt::BareMachine::create(config.bios, config.memory_bytes, config.bios_label,
-                                            riscv_virt::hart_engine(config.engine)));
+    auto machine = TRY(
+        riscv_virt::BareMachine::create(config.bios, config.memory_bytes, config.bios_label,
+                                        riscv_virt::hart_engine(config.engine), config.perf_map));
     if (config.gdb) TRY(machine->attach_debugger(*config.gdb, log));
     auto status = machine->run(config.timeout);
     if (const riscv::jit::Translator* translator = machine->hart().translator())

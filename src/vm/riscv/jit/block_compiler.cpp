@@ -502,8 +502,21 @@ bool Compiler::emit(const Insn& insn, uint64_t pc, uint32_t retired) {
 
 void Compiler::emit_branch(const Insn& insn, uint64_t pc, uint32_t retired) {
     Xbyak::Label& taken = new_label();
-    mov(rax, guest(insn.rs1));
-    cmp(rax, guest(insn.rs2));
+    // One compare with a host register or the constant zero where it can; x86 compares memory
+    // with a register or an immediate, not memory with memory.
+    if (insn.rs2 == 0) {
+        if (cached_[insn.rs1])
+            test(*cached_[insn.rs1], *cached_[insn.rs1]);
+        else
+            cmp(guest_slot(insn.rs1), 0);
+    } else if (cached_[insn.rs1]) {
+        cmp(*cached_[insn.rs1], guest(insn.rs2));
+    } else if (cached_[insn.rs2]) {
+        cmp(guest_slot(insn.rs1), *cached_[insn.rs2]);
+    } else {
+        mov(rax, guest(insn.rs1));
+        cmp(rax, guest(insn.rs2));
+    }
     switch (insn.op) {
         case Op::beq:
             je(taken, T_NEAR);

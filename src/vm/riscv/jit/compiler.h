@@ -82,7 +82,11 @@ class Compiler : public Xbyak::CodeGenerator {
     bool emit(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_alu(const Insn& insn);
     // An ALU operation x86 has in two-operand form, given as what to do to the destination.
-    void emit_binary(const Insn& insn, const std::function<void(const Xbyak::Reg64&)>& operation);
+    // `reads_rs2`: the operation reads rs2 (so rd's register cannot be written before it).
+    void emit_binary(const Insn& insn, const std::function<void(const Xbyak::Reg64&)>& operation,
+                     bool reads_rs2 = false);
+    // eax sign-extended into x[rd] (the W instructions' result).
+    void emit_word_result(unsigned rd);
     // The guest address into rax and its TLB slot offset into rcx, then the tag check against
     // the TLB at Hart offset `tlb`: a miss jumps to `slow`.
     void emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow);

@@ -4,10 +4,18 @@
 namespace vessel::riscv::jit {
 
 void Compiler::emit_binary(const Insn& insn,
-                           const std::function<void(const Xbyak::Reg64&)>& operation) {
+                           const std::function<void(const Xbyak::Reg64&)>& operation,
+                           bool reads_rs2) {
     // rd = rs1 op ...: in place when rd is rs1 and lives in a host register (addi sp, sp, -16;
     // add a0, a0, a1), through rax otherwise.
     if (const Xbyak::Reg64* host = cached_[insn.rd]; host && insn.rd == insn.rs1) {
+        operation(*host);
+        return;
+    }
+    // Straight into rd's host register when the operation does not read rd's old value.
+    if (const Xbyak::Reg64* host = cached_[insn.rd];
+        host && (reads_rs2 ? insn.rs2 != insn.rd : true)) {
+        mov(*host, guest(insn.rs1));
         operation(*host);
         return;
     }
@@ -16,12 +24,23 @@ void Compiler::emit_binary(const Insn& insn,
     mov(guest(insn.rd), rax);
 }
 
+void Compiler::emit_word_result(unsigned rd) {
+    if (const Xbyak::Reg64* host = cached_[rd]) {
+        movsxd(*host, eax);
+        return;
+    }
+    movsxd(rax, eax);
+    mov(guest_slot(rd), rax);
+}
+
 void Compiler::emit_alu(const Insn& insn) {
     if (insn.rd == 0) return;  // a hint: no architectural effect
     const int32_t imm = insn.imm;
     const auto shift = static_cast<uint8_t>(insn.imm & 63);
     switch (insn.op) {
         case Op::lui:
+            if (const Xbyak::Reg64* host = cached_[insn.rd])
+                return (void)mov(*host, static_cast<int64_t>(imm));
             mov(rax, static_cast<int64_t>(imm));
             break;
         case Op::addi:
@@ -58,15 +77,20 @@ void Compiler::emit_alu(const Insn& insn) {
                 if (shift) sar(r, shift);
             });
         case Op::add:
-            return emit_binary(insn, [&](const Xbyak::Reg64& r) { add(r, guest(insn.rs2)); });
+            return emit_binary(
+                insn, [&](const Xbyak::Reg64& r) { add(r, guest(insn.rs2)); }, true);
         case Op::sub:
-            return emit_binary(insn, [&](const Xbyak::Reg64& r) { sub(r, guest(insn.rs2)); });
+            return emit_binary(
+                insn, [&](const Xbyak::Reg64& r) { sub(r, guest(insn.rs2)); }, true);
         case Op::xor_:
-            return emit_binary(insn, [&](const Xbyak::Reg64& r) { xor_(r, guest(insn.rs2)); });
+            return emit_binary(
+                insn, [&](const Xbyak::Reg64& r) { xor_(r, guest(insn.rs2)); }, true);
         case Op::or_:
-            return emit_binary(insn, [&](const Xbyak::Reg64& r) { or_(r, guest(insn.rs2)); });
+            return emit_binary(
+                insn, [&](const Xbyak::Reg64& r) { or_(r, guest(insn.rs2)); }, true);
         case Op::and_:
-            return emit_binary(insn, [&](const Xbyak::Reg64& r) { and_(r, guest(insn.rs2)); });
+            return emit_binary(
+                insn, [&](const Xbyak::Reg64& r) { and_(r, guest(insn.rs2)); }, true);
         case Op::slt:
             mov(rcx, guest(insn.rs1));
             xor_(eax, eax);
@@ -92,8 +116,7 @@ void Compiler::emit_alu(const Insn& insn) {
         case Op::addiw:
             mov(eax, guest32(insn.rs1));
             if (imm) add(eax, imm);
-            movsxd(rax, eax);
-            break;
+            return emit_word_result(insn.rd);
         case Op::slliw:
         case Op::srliw:
         case Op::sraiw:
@@ -103,18 +126,15 @@ void Compiler::emit_alu(const Insn& insn) {
                 if (insn.op == Op::srliw) shr(eax, shift & 31);
                 if (insn.op == Op::sraiw) sar(eax, shift & 31);
             }
-            movsxd(rax, eax);
-            break;
+            return emit_word_result(insn.rd);
         case Op::addw:
             mov(eax, guest32(insn.rs1));
             add(eax, guest32(insn.rs2));
-            movsxd(rax, eax);
-            break;
+            return emit_word_result(insn.rd);
         case Op::subw:
             mov(eax, guest32(insn.rs1));
             sub(eax, guest32(insn.rs2));
-            movsxd(rax, eax);
-            break;
+            return emit_word_result(insn.rd);
         case Op::sllw:
         case Op::srlw:
         case Op::sraw:
@@ -124,15 +144,14 @@ void Compiler::emit_alu(const Insn& insn) {
             if (insn.op == Op::sllw) shl(eax, cl);
             if (insn.op == Op::srlw) shr(eax, cl);
             if (insn.op == Op::sraw) sar(eax, cl);
-            movsxd(rax, eax);
-            break;
+            return emit_word_result(insn.rd);
         case Op::mul:
-            return emit_binary(insn, [&](const Xbyak::Reg64& r) { imul(r, guest(insn.rs2)); });
+            return emit_binary(
+                insn, [&](const Xbyak::Reg64& r) { imul(r, guest(insn.rs2)); }, true);
         case Op::mulw:
             mov(eax, guest32(insn.rs1));
             imul(eax, guest32(insn.rs2));
-            movsxd(rax, eax);
-            break;
+            return emit_word_result(insn.rd);
         case Op::mulh:
             mov(rax, guest(insn.rs1));
             imul(guest(insn.rs2));
@@ -236,15 +255,22 @@ void Compiler::emit_division(const Insn& insn) {
 }
 
 void Compiler::emit_address(const Insn& insn) {
-    mov(rax, guest(insn.rs1));
-    if (insn.imm) add(rax, insn.imm);
+    if (const Xbyak::Reg64* host = cached_[insn.rs1]; host && insn.imm)
+        lea(rax, ptr[*host + insn.imm]);
+    else {
+        mov(rax, guest(insn.rs1));
+        if (insn.imm) add(rax, insn.imm);
+    }
     mov(ecx, eax);
-    shr(ecx, 12);
-    and_(ecx, layout_.tlb_entries - 1);
-    if (layout_.tlb_entry_size == 32)
-        shl(ecx, 5);
-    else
+    if (layout_.tlb_entry_size == 32) {
+        // (vaddr >> 12) % entries * 32 in two operations.
+        shr(ecx, 7);
+        and_(ecx, (layout_.tlb_entries - 1) << 5);
+    } else {
+        shr(ecx, 12);
+        and_(ecx, layout_.tlb_entries - 1);
         imul(ecx, ecx, layout_.tlb_entry_size);
+    }
 }
 
 namespace {
@@ -275,7 +301,10 @@ void Compiler::emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbya
     emit_address(insn);
     // The tag of the page the access's last byte is in: an access crossing into the next page
     // misses, and takes the slow path that splits it.
-    lea(rdx, ptr[rax + (size - 1)]);
+    if (size == 1)
+        mov(rdx, rax);
+    else
+        lea(rdx, ptr[rax + (size - 1)]);
     and_(rdx, -4096);
     or_(rdx, qword[rbx + layout_.data_key]);
     cmp(rdx, qword[rbx + rcx + tlb]);
@@ -288,52 +317,67 @@ void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
     Xbyak::Label& join = new_label();
     emit_tlb_probe(insn, size, layout_.tlb_load, slow);
     mov(rdx, qword[rbx + rcx + layout_.tlb_load + layout_.tlb_addend]);
-    auto extend = [this, op = insn.op](const Xbyak::RegExp& source, bool from_register) {
+    // Into x[rd]'s host register when it has one, else through rax to its slot.
+    const bool integer = insn.op != Op::flw && insn.op != Op::fld;
+    const Xbyak::Reg64* host = integer ? cached_[insn.rd] : nullptr;
+    const Xbyak::Reg64& target = host ? *host : rax;
+    auto extend = [this, op = insn.op](const Xbyak::Reg64& to, const Xbyak::RegExp& source) {
         switch (op) {
             case Op::lb:
-                from_register ? movsx(rax, al) : movsx(rax, byte[source]);
+                movsx(to, byte[source]);
                 break;
             case Op::lbu:
-                from_register ? movzx(eax, al) : movzx(eax, byte[source]);
+                movzx(to.cvt32(), byte[source]);
                 break;
             case Op::lh:
-                from_register ? movsx(rax, ax) : movsx(rax, word[source]);
+                movsx(to, word[source]);
                 break;
             case Op::lhu:
-                from_register ? movzx(eax, ax) : movzx(eax, word[source]);
+                movzx(to.cvt32(), word[source]);
                 break;
             case Op::lw:
-                from_register ? movsxd(rax, eax) : movsxd(rax, dword[source]);
+                movsxd(to, dword[source]);
                 break;
             case Op::lwu:
             case Op::flw:
-                from_register ? mov(eax, eax) : mov(eax, dword[source]);
+                mov(to.cvt32(), dword[source]);
                 break;
             default:
-                if (!from_register) mov(rax, qword[source]);
+                mov(to, qword[source]);
                 break;
         }
     };
-    extend(rax + rdx, false);
-    L(join);
+    if (insn.op == Op::flw || insn.op == Op::fld || insn.rd != 0) extend(target, rax + rdx);
     if (insn.op == Op::flw) {
         // NaN-boxed: the upper half all ones.
         mov(fp_slot32(insn.rd), eax);
         mov(fp_high32(insn.rd), -1);
     } else if (insn.op == Op::fld) {
         mov(fp_slot(insn.rd), rax);
-    } else if (insn.rd) {
-        mov(guest(insn.rd), rax);
+    } else if (insn.rd && !host) {
+        mov(guest_slot(insn.rd), rax);
     }
-    deferred_.push_back([this, &slow, &join, pc, retired, size, extend] {
+    L(join);
+    deferred_.push_back([this, &slow, &join, pc, retired, size, extend, insn] {
         L(slow);
         emit_pc_argument(pc);
         mov(edx, size);
         emit_rel32(0xe8, helpers_.load_thunk);
         test(al, al);
         jz(trap_exit(retired), T_NEAR);
-        mov(rax, qword[r12 + offsetof(RunState, slow_value)]);
-        extend(rax, true);
+        // The value as the fast path leaves it, read back from where the thunk put it.
+        lea(rdx, ptr[r12 + offsetof(RunState, slow_value)]);
+        const bool integer = insn.op != Op::flw && insn.op != Op::fld;
+        const Xbyak::Reg64* host = integer ? cached_[insn.rd] : nullptr;
+        if (!integer || insn.rd != 0) extend(host ? *host : rax, rdx);
+        if (insn.op == Op::flw) {
+            mov(fp_slot32(insn.rd), eax);
+            mov(fp_high32(insn.rd), -1);
+        } else if (insn.op == Op::fld) {
+            mov(fp_slot(insn.rd), rax);
+        } else if (insn.rd && !host) {
+            mov(guest_slot(insn.rd), rax);
+        }
         jmp(join, T_NEAR);
     });
 }

@@ -9,6 +9,10 @@
 #include <cstring>
 #include <utility>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "base/file.h"
 #include "vm/riscv/hart.h"
 #include "vm/riscv/jit/block_compiler.h"
 
@@ -31,6 +35,13 @@ Result<std::unique_ptr<Translator>> Translator::create(Hart& hart, size_t code_b
     auto code = TRY(CodeBuffer::create(code_bytes));
     std::unique_ptr<Translator> translator(new Translator(hart, std::move(code)));
     translator->emit_entry_trampoline();
+    if (hart.machine_.perf_map) {
+        // Every hart's translator appends to the one file; a line is one write, so they do
+        // not interleave.
+        const std::string path = fmt::format("/tmp/perf-{}.map", getpid());
+        translator->perf_map_ =
+            TRY_CTX(open_file(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644), "--perf-map");
+    }
     return translator;
 }
 
@@ -340,6 +351,13 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
     }
     block.code = code_.executable_address(code_.write_cursor());
     block.guest_instructions = compiled->guest_instructions;
+    if (perf_map_.valid()) {
+        static constexpr const char* kPrivName[] = {"u", "s", "?", "m"};
+        (void)write_all(
+            perf_map_.get(),
+            fmt::format("{:x} {:x} riscv-{}:{:#x}\n", reinterpret_cast<uintptr_t>(block.code),
+                        compiled->code_bytes, kPrivName[priv & 3], vaddr));
+    }
     code_.commit(compiled->code_bytes);
     ++stats_.blocks_translated;
     stats_.guest_instructions_translated += compiled->guest_instructions;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "vm/riscv/jit/code_buffer.h"
 
 namespace vessel::riscv {
@@ -237,6 +238,7 @@ class Translator {
         return (page ^ (page >> 13) ^ (page >> 26)) & 8191;
     }
     TranslatorStats stats_;
+    UniqueFd perf_map_;  // /tmp/perf-PID.map when the machine asked for one
 };
 
 }  // namespace vessel::riscv::jit
