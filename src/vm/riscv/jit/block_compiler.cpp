@@ -85,11 +85,12 @@ void Compiler::allocate_registers(const std::vector<Insn>& instructions) {
         uses[insn.rs2] += weight[i];
     }
     uses[0] = 0;
-    // Callee-saved first; r8-r11 are caller-saved, so emit_call() puts them in their slots
-    // around calls. None of them is a scratch register of the emitted code (rax, rcx, rdx,
-    // rsi, rdi) or an argument register of the calls it makes with up to four arguments.
-    static const Xbyak::Reg64* const kHostRegisters[] = {&rbp, &r13, &r14, &r15,
-                                                         &r8,  &r9,  &r10, &r11};
+    // Callee-saved first. The caller-saved ones (r8-r11, rsi, rdi) are kept on the stack by the
+    // slow paths' thunks, and reloaded from their slots after a helper call (which writes the
+    // registers back first). None of them is a scratch register of the emitted code (rax, rcx,
+    // rdx).
+    static const Xbyak::Reg64* const kHostRegisters[] = {&rbp, &r13, &r14, &r15, &r8,
+                                                         &r9,  &r10, &r11, &rsi, &rdi};
     for (const Xbyak::Reg64* host : kHostRegisters) {
         unsigned best = 0;
         for (unsigned index = 1; index < 32; ++index)
@@ -116,8 +117,8 @@ void Compiler::write_back_cached_registers(uint32_t mask) {
 void Compiler::reload_caller_saved_registers() {
     for (unsigned index = 1; index < 32; ++index) {
         const Xbyak::Reg64* host = cached_[index];
-        // r8-r11 only: rbp and r13-r15 survive calls.
-        if (host && host->getIdx() >= 8 && host->getIdx() <= 11) mov(*host, guest_slot(index));
+        // rsi, rdi, r8-r11 only: rbp and r13-r15 survive calls.
+        if (host && host->getIdx() >= 6 && host->getIdx() <= 11) mov(*host, guest_slot(index));
     }
 }
 
@@ -319,9 +320,9 @@ void Compiler::emit_straddle_guard(uint64_t pc, uint32_t retired) {
 
 void Compiler::emit_pc_argument(uint64_t pc) {
     if (pc <= 0xffffffffu)
-        mov(esi, static_cast<uint32_t>(pc));
+        mov(edx, static_cast<uint32_t>(pc));
     else
-        mov(rsi, pc);
+        mov(rdx, pc);
 }
 
 void Compiler::emit_rel32(uint8_t opcode, const uint8_t* target) {
@@ -621,36 +622,38 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
         using namespace Xbyak::util;
         Xbyak::CodeGenerator gen(buffer.free_bytes(), buffer.write_cursor());
         const uint8_t* const base = buffer.exec_cursor();
-        // A slow path's call: the block's stack is 16-byte aligned, so after the return address
-        // and four pushes an eight-byte pad aligns it again for the helper.
-        auto slow_path = [&](const void* helper) {
-            gen.mov(gen.qword[rbx + layout.pc], rsi);
-            gen.push(r8);
-            gen.push(r9);
-            gen.push(r10);
-            gen.push(r11);
+        // A slow path's call. The caller-saved registers that hold guest registers are kept on
+        // the stack; the block's stack is 16-byte aligned, so after the return address and six
+        // pushes an eight-byte pad aligns it again for the helper.
+        static const Xbyak::Reg64* const kKept[] = {&rsi, &rdi, &r8, &r9, &r10, &r11};
+        auto slow_path = [&](const void* helper, unsigned size, bool load) {
+            gen.mov(gen.qword[rbx + layout.pc], rdx);
+            for (const Xbyak::Reg64* kept : kKept)
+                gen.push(*kept);
             gen.sub(rsp, 8);
             gen.stmxcsr(gen.dword[r12 + offsetof(RunState, guest_mxcsr)]);
             gen.ldmxcsr(gen.dword[r12 + offsetof(RunState, host_mxcsr)]);
             gen.mov(rdi, rbx);
             gen.mov(rsi, rax);
+            gen.mov(edx, size);
+            if (load) gen.lea(rcx, gen.ptr[r12 + offsetof(RunState, slow_value)]);
             gen.mov(rax, reinterpret_cast<uintptr_t>(helper));
             gen.call(rax);
             gen.ldmxcsr(gen.dword[r12 + offsetof(RunState, guest_mxcsr)]);
             gen.add(rsp, 8);
-            gen.pop(r11);
-            gen.pop(r10);
-            gen.pop(r9);
-            gen.pop(r8);
+            for (auto kept = std::rbegin(kKept); kept != std::rend(kKept); ++kept)
+                gen.pop(**kept);
             gen.ret();
         };
-        const size_t load_at = gen.getSize();
-        gen.lea(rcx, gen.ptr[r12 + offsetof(RunState, slow_value)]);
-        slow_path(helpers.load_slow);
-        const size_t store_at = gen.getSize();
-        slow_path(helpers.store_slow);
+        size_t load_at[4], store_at[4];
+        for (unsigned log2 = 0; log2 < 4; ++log2) {
+            load_at[log2] = gen.getSize();
+            slow_path(helpers.load_slow, 1u << log2, true);
+            store_at[log2] = gen.getSize();
+            slow_path(helpers.store_slow, 1u << log2, false);
+        }
         const size_t fetch_at = gen.getSize();
-        slow_path(helpers.fetch_slow);
+        slow_path(helpers.fetch_slow, 0, false);
         const size_t leave_at = gen.getSize();
         gen.mov(gen.qword[rbx + layout.pc], rax);
         gen.ret();
@@ -662,8 +665,10 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
             gen.mov(gen.byte[r12 + offsetof(RunState, link_cross_page)], cross_page);
             gen.ret();
         }
-        helpers.load_thunk = base + load_at;
-        helpers.store_thunk = base + store_at;
+        for (unsigned log2 = 0; log2 < 4; ++log2) {
+            helpers.load_thunk[log2] = base + load_at[log2];
+            helpers.store_thunk[log2] = base + store_at[log2];
+        }
         helpers.fetch_thunk = base + fetch_at;
         helpers.leave_thunk = base + leave_at;
         helpers.link_thunk[0] = base + link_at[0];

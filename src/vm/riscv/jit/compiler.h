@@ -62,8 +62,8 @@ class Compiler : public Xbyak::CodeGenerator {
     // Which registers each instruction may find written since the block's entry, and may leave
     // written (a forward data-flow over the block's jumps): an exit writes back only those.
     void compute_written_masks();
-    // The cached guest registers held in caller-saved host registers (r8-r11), back from their
-    // slots after a call.
+    // The cached guest registers held in caller-saved host registers (rsi, rdi, r8-r11), back
+    // from their slots after a call.
     void reload_caller_saved_registers();
     Xbyak::Label& new_label() { return labels_.emplace_back(); }
     // Decodes the block: straight on through conditional branches, and past an unconditional
@@ -104,7 +104,7 @@ class Compiler : public Xbyak::CodeGenerator {
     void emit_rel32(uint8_t opcode, const uint8_t* target);
     // Before an instruction straddling into the next page (see CompileRequest::next_host_page).
     void emit_straddle_guard(uint64_t pc, uint32_t retired);
-    // The guest pc into rsi, for a slow path's thunk.
+    // The guest pc into rdx, for a slow path's thunk.
     void emit_pc_argument(uint64_t pc);
     // F and D (emit_fp.cpp): inline where the host computes exactly the RISC-V result and
     // flags, through the fp helper otherwise (including at run time: FS off, a dynamic rounding

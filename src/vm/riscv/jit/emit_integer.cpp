@@ -1,6 +1,8 @@
 // Integer instructions and guest memory accesses (the soft-TLB fast path inline).
 #include "vm/riscv/jit/compiler.h"
 
+#include <bit>
+
 namespace vessel::riscv::jit {
 
 void Compiler::emit_binary(const Insn& insn,
@@ -361,8 +363,7 @@ void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
     deferred_.push_back([this, &slow, &join, pc, retired, size, extend, insn] {
         L(slow);
         emit_pc_argument(pc);
-        mov(edx, size);
-        emit_rel32(0xe8, helpers_.load_thunk);
+        emit_rel32(0xe8, helpers_.load_thunk[std::countr_zero(size)]);
         test(al, al);
         jz(trap_exit(retired), T_NEAR);
         // The value as the fast path leaves it, read back from where the thunk put it.
@@ -422,8 +423,7 @@ void Compiler::emit_store(const Insn& insn, uint64_t pc, uint32_t retired) {
         L(slow);
         emit_store_value(insn);
         emit_pc_argument(pc);
-        mov(edx, size);
-        emit_rel32(0xe8, helpers_.store_thunk);
+        emit_rel32(0xe8, helpers_.store_thunk[std::countr_zero(size)]);
         test(al, al);
         jz(trap_exit(retired), T_NEAR);
         // A store to code or to a device: what this block (or the next) assumed may be gone.

@@ -98,19 +98,20 @@ struct Helpers {
     const void* fp = nullptr;
     bool host_fma = false;  // the host has FMA3 (fused multiply-add inline)
     // Code every block shares (emit_shared_code), called or jumped to with rel32 displacements.
-    // The slow paths keep r8-r11 (guest registers cached there) and the guest's MXCSR:
-    // load_thunk: rax vaddr, edx size, rsi pc; al true on success, the value in
-    //   RunState::slow_value; false after a trap (the hart at its handler).
-    const uint8_t* load_thunk = nullptr;
-    // store_thunk: rax vaddr, edx size, rcx value, rsi pc; al as load_thunk's.
-    const uint8_t* store_thunk = nullptr;
+    // The slow paths keep rsi, rdi and r8-r11 (guest registers cached there) and the guest's
+    // MXCSR. Per access size (index log2 of it):
+    // load_thunk: rax vaddr, rdx pc; al true on success, the value in RunState::slow_value;
+    //   false after a trap (the hart at its handler).
+    const uint8_t* load_thunk[4] = {};
+    // store_thunk: rax vaddr, rcx value, rdx pc; al as load_thunk's.
+    const uint8_t* store_thunk[4] = {};
     // Jumped to, with rax the next pc: leave_thunk stores it as the hart's pc and returns to the
     // hart's loop; link_thunk[cross_page] also asks the translator to link the `jmp rel32` at
     // rcx (executable address) to the block there.
     const uint8_t* leave_thunk = nullptr;
     const uint8_t* link_thunk[2] = {};
     // bool (Hart*, uint64_t vaddr): fills the fetch TLB for vaddr's page (false: it raised the
-    // fetch fault), and fetch_thunk, which calls it: rax vaddr, rsi pc; al the result.
+    // fetch fault), and fetch_thunk, which calls it: rax vaddr, rdx pc; al the result.
     const void* fetch_slow = nullptr;
     const uint8_t* fetch_thunk = nullptr;
     // bool (Hart*, uint64_t insn_low, uint64_t insn_high, RunState*): a CSR instruction
