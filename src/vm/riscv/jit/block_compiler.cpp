@@ -62,17 +62,12 @@ bool is_fp(Op op) {
 }  // namespace
 
 void Compiler::allocate_registers(const std::vector<Insn>& instructions) {
-    // Instructions inside a loop of the block (between a backward jump and its target) weigh
-    // more: their registers are the ones worth keeping in host registers.
+    // Instructions inside loops of the block weigh more, eight times per loop around them:
+    // their registers are the ones worth keeping in host registers.
     std::vector<unsigned> weight(instructions.size(), 1);
-    for (size_t i = 0; i < instructions.size(); ++i) {
-        const Insn& insn = instructions[i];
-        if (!is_branch(insn.op) && insn.op != Op::jal) continue;
-        const int to = internal_index(pcs_[i] + static_cast<int64_t>(insn.imm));
-        if (to < 0 || static_cast<size_t>(to) > i) continue;
-        for (size_t j = static_cast<size_t>(to); j <= i; ++j)
-            weight[j] = std::min(weight[j] * 8, 512u);
-    }
+    for (const std::vector<bool>& body : find_loops().bodies)
+        for (size_t i = 0; i < instructions.size(); ++i)
+            if (body[i]) weight[i] = std::min(weight[i] * 8, 512u);
     unsigned uses[32] = {};
     for (size_t i = 0; i < instructions.size(); ++i) {
         const Insn& insn = instructions[i];
@@ -201,6 +196,130 @@ void Compiler::decode_block() {
     }
 }
 
+Compiler::Loops Compiler::find_loops() const {
+    const size_t size = instructions_.size();
+    Loops loops;
+    loops.successors.resize(size);
+    std::vector<std::vector<unsigned>> predecessors(size);
+    for (size_t i = 0; i < size; ++i) {
+        const Insn& insn = instructions_[i];
+        auto edge = [&](uint64_t target) {
+            if (const int to = internal_index(target); to >= 0) {
+                loops.successors[i].push_back(static_cast<unsigned>(to));
+                predecessors[static_cast<size_t>(to)].push_back(static_cast<unsigned>(i));
+            }
+        };
+        if (is_branch(insn.op) || insn.op == Op::jal)
+            edge(pcs_[i] + static_cast<int64_t>(insn.imm));
+        if (!ends_block(insn.op)) edge(pcs_[i] + insn.length);
+    }
+    // A jump back (to an address not above its own) and what reaches it from its target without
+    // passing the target (the natural loop), merged per target.
+    auto& bodies = loops.bodies;
+    auto& headers = loops.headers;
+    for (unsigned tail = 0; tail < size; ++tail) {
+        for (unsigned header : loops.successors[tail]) {
+            if (header > tail) continue;
+            auto known = std::find(headers.begin(), headers.end(), header);
+            if (known == headers.end()) {
+                headers.push_back(header);
+                bodies.emplace_back(size, false);
+                bodies.back()[header] = true;
+                known = headers.end() - 1;
+            }
+            std::vector<bool>& body = bodies[static_cast<size_t>(known - headers.begin())];
+            std::vector<unsigned> work{tail};
+            while (!work.empty()) {
+                const unsigned node = work.back();
+                work.pop_back();
+                if (body[node]) continue;
+                body[node] = true;
+                for (unsigned from : predecessors[node])
+                    work.push_back(from);
+            }
+        }
+    }
+    // Two loops that each hold the other's header are one cycle entered in two places (a jump
+    // back into the middle of a loop): one loop.
+    for (bool merged = true; merged;) {
+        merged = false;
+        for (size_t i = 0; i < headers.size() && !merged; ++i)
+            for (size_t j = i + 1; j < headers.size() && !merged; ++j)
+                if (bodies[i][headers[j]] && bodies[j][headers[i]]) {
+                    for (size_t node = 0; node < size; ++node)
+                        if (bodies[j][node]) bodies[i][node] = true;
+                    bodies.erase(bodies.begin() + static_cast<std::ptrdiff_t>(j));
+                    headers.erase(headers.begin() + static_cast<std::ptrdiff_t>(j));
+                    merged = true;
+                }
+    }
+    return loops;
+}
+
+void Compiler::focus_on_one_loop() {
+    const size_t size = instructions_.size();
+    const Loops loops = find_loops();
+    const auto& bodies = loops.bodies;
+    const auto& headers = loops.headers;
+    const auto& successors = loops.successors;
+    if (headers.empty()) return;
+    const auto entry = static_cast<unsigned>(internal_index(request_.vaddr));
+    // The innermost loop around the entry; without one, the loop the entry reaches first.
+    size_t chosen = headers.size();
+    auto count = [&](size_t loop) {
+        return std::count(bodies[loop].begin(), bodies[loop].end(), true);
+    };
+    for (size_t loop = 0; loop < headers.size(); ++loop)
+        if (bodies[loop][entry] && (chosen == headers.size() || count(loop) < count(chosen)))
+            chosen = loop;
+    if (chosen == headers.size()) {
+        std::vector<unsigned> distance(size, ~0u);
+        std::vector<unsigned> queue{entry};
+        distance[entry] = 0;
+        for (size_t next = 0; next < queue.size(); ++next)
+            for (unsigned to : successors[queue[next]])
+                if (distance[to] == ~0u) {
+                    distance[to] = distance[queue[next]] + 1;
+                    queue.push_back(to);
+                }
+        for (size_t loop = 0; loop < headers.size(); ++loop)
+            if (chosen == headers.size() || distance[headers[loop]] < distance[headers[chosen]])
+                chosen = loop;
+    }
+    // Code of a sibling loop (neither around the chosen one nor inside it) goes; the rest stays.
+    const unsigned header = headers[chosen];
+    std::vector<bool> keep(size, true);
+    for (size_t loop = 0; loop < headers.size(); ++loop)
+        if (!bodies[loop][header] && !bodies[chosen][headers[loop]])
+            for (size_t node = 0; node < size; ++node)
+                if (bodies[loop][node]) keep[node] = false;
+    for (size_t loop = 0; loop < headers.size(); ++loop)
+        if (bodies[loop][header] || bodies[chosen][headers[loop]])
+            for (size_t node = 0; node < size; ++node)
+                if (bodies[loop][node]) keep[node] = true;
+    // And what only they led to.
+    std::vector<bool> reached(size, false);
+    std::vector<unsigned> work{entry};
+    while (!work.empty()) {
+        const unsigned node = work.back();
+        work.pop_back();
+        if (reached[node] || !keep[node]) continue;
+        reached[node] = true;
+        for (unsigned to : successors[node])
+            work.push_back(to);
+    }
+    keep = reached;
+    std::vector<uint64_t> pcs;
+    std::vector<Insn> instructions;
+    for (size_t i = 0; i < size; ++i)
+        if (keep[i]) {
+            pcs.push_back(pcs_[i]);
+            instructions.push_back(instructions_[i]);
+        }
+    pcs_ = std::move(pcs);
+    instructions_ = std::move(instructions);
+}
+
 int Compiler::internal_index(uint64_t target) const {
     auto found = std::lower_bound(pcs_.begin(), pcs_.end(), target);
     if (found == pcs_.end() || *found != target) return -1;
@@ -226,6 +345,7 @@ CompiledBlock Compiler::compile() {
     // Decode first: the register choice and the jump targets need the whole block.
     decode_block();
     if (instructions_.empty()) return {};
+    focus_on_one_loop();
 
     const auto size = static_cast<uint32_t>(instructions_.size());
     entry_labels_.assign(size, nullptr);

@@ -70,6 +70,18 @@ class Compiler : public Xbyak::CodeGenerator {
     // jump while an earlier branch targets code further on (the other arm of an if/else, the
     // rest of a loop body), so those edges stay inside the block.
     void decode_block();
+    // A block holding more than one loop keeps one, so its registers are chosen for that loop:
+    // the innermost around the entry, or else the first the entry reaches and the way to it.
+    // Jumps to what it drops leave the block (to blocks of their own).
+    void focus_on_one_loop();
+    // The block's loops (see find_loops): per loop its first instruction and which instructions
+    // it holds; and each instruction's successors in the block.
+    struct Loops {
+        std::vector<unsigned> headers;
+        std::vector<std::vector<bool>> bodies;
+        std::vector<std::vector<unsigned>> successors;
+    };
+    Loops find_loops() const;
     // The index of the block's instruction at `target`, or -1 when none starts there.
     int internal_index(uint64_t target) const;
     // A jump from instruction `from` to instruction `to` of this block: instret corrected for
