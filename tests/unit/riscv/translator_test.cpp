@@ -129,6 +129,94 @@ TEST(Translator, RunsAnInstructionStraddlingAPageEndTranslatedAndSeesItsSecondHa
     EXPECT_EQ(run(100), 200u);
 }
 
+constexpr uint32_t r_type(uint32_t funct7, unsigned rs2, unsigned rs1, uint32_t funct3, unsigned rd,
+                          uint32_t opcode) {
+    return (funct7 << 25) | (rs2 << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode;
+}
+constexpr uint32_t i_type(int32_t imm, unsigned rs1, uint32_t funct3, unsigned rd,
+                          uint32_t opcode) {
+    return (static_cast<uint32_t>(imm & 0xfff) << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) |
+           opcode;
+}
+constexpr uint32_t branch(uint32_t funct3, unsigned rs1, unsigned rs2, int32_t offset) {
+    return (beq(rs1, rs2, offset) & ~(uint32_t{7} << 12)) | (funct3 << 12);
+}
+constexpr uint32_t sd_at(unsigned rs2, unsigned rs1, int32_t offset) {
+    auto imm = static_cast<uint32_t>(offset);
+    return (((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (3 << 12) |
+           ((imm & 0x1f) << 7) | 0x23;
+}
+
+TEST(Translator, IfElseArmsRunAsSelectsWithTheResultsAndCountOfTheBranches) {
+    // A hot loop of the shapes the translator turns into cmov: an if/else whose taken arm is
+    // out of line and jumps back, an if without else, and an if/else in line with a jump over
+    // the taken arm; both arms of the first and last write one register. Checked against the
+    // same computation in C++, the retired-instruction count included.
+    enum : unsigned { t0 = 5, t1 = 6, t2 = 7, a7 = 17 };
+    constexpr uint32_t kBltu = 6, kBge = 5, kBeq = 0, kBne = 1;
+    std::vector<uint32_t> image = {
+        r_type(1, a6, a2, 0, a2, 0x33),      // 0x00 loop: mul a2, a2, a6
+        addi(a2, a2, 1),                     // 0x04
+        i_type(33, a2, 5, a3, 0x13),         // 0x08 srli a3, a2, 33
+        i_type(45, a2, 5, a7, 0x13),         // 0x0c srli a7, a2, 45
+        branch(kBltu, a3, a7, 0x60 - 0x10),  // 0x10 bltu a3, a7, taken
+        addi(a4, a3, 0),                     // 0x14 mv a4, a3
+        r_type(0, a4, a0, 0, a0, 0x33),      // 0x18 join: add a0, a0, a4
+        branch(kBge, a3, a7, 8),             // 0x1c bge a3, a7, 0x24
+        addi(a0, a0, 7),                     // 0x20
+        i_type(1, a3, 7, a5, 0x13),          // 0x24 andi a5, a3, 1
+        branch(kBeq, a5, 0, 12),             // 0x28 beq a5, zero, 0x34
+        i_type(0x55, a3, 4, a4, 0x13),       // 0x2c xori a4, a3, 0x55
+        jal_x0(8),                           // 0x30 j 0x38
+        i_type(-3, a7, 0, a4, 0x1b),         // 0x34 addiw a4, a7, -3
+        r_type(0, a4, a0, 4, a0, 0x33),      // 0x38 xor a0, a0, a4
+        addi(a1, a1, -1),                    // 0x3c
+        branch(kBne, a1, 0, -0x40),          // 0x40 bne a1, zero, loop
+        csr(kCsrrs, t2, 0xb02, 0),           // 0x44 csrr t2, minstret
+        sd_at(a0, t0, 8),                    // 0x48
+        sd_at(t2, t0, 16),                   // 0x4c
+        addi(t1, 0, 1),                      // 0x50
+        sd_at(t1, t0, 0),                    // 0x54
+        jal_x0(0),                           // 0x58
+        addi(0, 0, 0),                       // 0x5c
+        i_type(1, a7, 0, a4, 0x1b),          // 0x60 taken: addiw a4, a7, 1
+        jal_x0(0x18 - 0x64),                 // 0x64 j join
+    };
+    TestMachine machine(1 << 20);
+    ASSERT_TRUE(machine.load(image));
+    const uint64_t mailbox = kRam + 0x1000;
+    MachineContext context = machine.context;
+    context.engine = Engine::interpreter;
+    Hart hart(context, 0);
+    hart.reset(kRam, Priv::machine);
+    constexpr uint64_t kIterations = 200000, kSeed = 12345, kMultiplier = 6364136223846793005ull;
+    hart.set_reg(a1, kIterations);
+    hart.set_reg(a2, kSeed);
+    hart.set_reg(a6, kMultiplier);
+    hart.set_reg(t0, mailbox);
+    run_translated(hart, machine, mailbox);
+    ASSERT_EQ(machine.memory.load<uint64_t>(mailbox).value_or(0), 1u);
+
+    uint64_t acc = 0, state = kSeed, retired = 0;
+    auto sext32 = [](uint64_t value) { return static_cast<uint64_t>(static_cast<int32_t>(value)); };
+    for (uint64_t n = 0; n < kIterations; ++n) {
+        state = state * kMultiplier + 1;
+        const uint64_t x = state >> 33, y = state >> 45;
+        retired += 4;
+        const bool less = x < y;
+        acc += less ? sext32(y + 1) : x;
+        retired += less ? 4 : 3;  // bltu, addiw and j, or bltu and mv; then add
+        const bool at_least = static_cast<int64_t>(x) >= static_cast<int64_t>(y);
+        if (!at_least) acc += 7;
+        retired += at_least ? 1 : 2;
+        const bool even = (x & 1) == 0;
+        acc ^= even ? sext32(y - 3) : x ^ 0x55;
+        retired += 2 + (even ? 1 : 2) + 3;  // andi, beq; the arm; xor, addi, bne
+    }
+    EXPECT_EQ(machine.memory.load<uint64_t>(mailbox + 8).value_or(0), acc);
+    EXPECT_EQ(machine.memory.load<uint64_t>(mailbox + 16).value_or(0), retired);
+}
+
 TEST(Translator, FlushesAFullBufferWhileTranslatingAndStaysRight) {
     constexpr unsigned pages = 48, rounds = 40;
     TestMachine machine(1 << 20);

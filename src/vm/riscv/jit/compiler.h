@@ -107,6 +107,13 @@ class Compiler : public Xbyak::CodeGenerator {
     // The value a store writes, into rcx (an x or an f register).
     void emit_store_value(const Insn& insn);
     void emit_branch(const Insn& insn, uint64_t pc, uint32_t retired);
+    // The compare a branch makes (rs1 with rs2), `scratch` loaded when neither is in a register.
+    void emit_compare(const Insn& insn, const Xbyak::Reg64& scratch);
+    // A branch over one-instruction if/else arms (the instruction at `index`) as a select; false
+    // when the code around it is not of that shape.
+    bool try_emit_select(const Insn& insn, uint32_t index);
+    // The result `insn` (one of those a select handles) would write, into `into` only.
+    void emit_value(const Insn& insn, const Xbyak::Reg64& into);
     void emit_helper_call(const Insn& insn, const void* helper, uint64_t pc, uint32_t retired);
     // Calls a C++ function with the host's own MXCSR: translated code keeps the guest's
     // accumulated FP exception flags there (see RunState::guest_mxcsr).
