@@ -1,7 +1,10 @@
 // The block compiler's emitter (internal to the translator): one object per block, emitting
-// at the code buffer's cursor. Split by concern: block_compiler.cpp has the block structure
-// (decoding, registers, exits, branches, helper calls), emit_integer.cpp the integer
-// instructions and memory accesses, emit_fp.cpp the F and D instructions.
+// at the code buffer's cursor. Split by concern: block_region.cpp shapes the block (which
+// instructions, its loops, the registers kept in host registers, the write-back masks),
+// block_compiler.cpp emits its structure (exits, internal jumps, branches, helper calls),
+// emit_integer.cpp the integer instructions and memory accesses, emit_select.cpp branches over
+// one-instruction arms as cmov, emit_fp.cpp the F and D instructions; shared_code.cpp has what
+// all blocks share (dispatchers, slow-path thunks).
 #pragma once
 
 #include <xbyak/xbyak.h>
@@ -16,6 +19,57 @@
 #include "vm/riscv/jit/block_compiler.h"
 
 namespace vessel::riscv::jit {
+
+// Instruction classes the block compiler's parts share.
+// What the interpreter runs instead (one instruction, then back to the translator).
+inline bool translatable(Op op) {
+    switch (op) {
+        case Op::undecoded:
+        case Op::end_of_page:
+        case Op::illegal:
+        case Op::fence_i:
+        case Op::ecall:
+        case Op::ebreak:
+        case Op::mret:
+        case Op::sret:
+        case Op::wfi:
+        case Op::sfence_vma:
+            return false;
+        default:
+            return true;
+    }
+}
+
+inline bool is_csr(Op op) {
+    return op >= Op::csrrw && op <= Op::csrrci;
+}
+
+// A CSR instruction the helper may run inside a block. Not the counters that count retired
+// instructions (a block adds its count at its exits) nor the FP flags (translated code keeps
+// them in MXCSR until it returns).
+inline bool translatable_csr(const Insn& insn) {
+    const uint32_t number = static_cast<uint32_t>(insn.imm) & 0xfff;
+    if (number <= 0x003) return false;
+    if ((number >= 0xb00 && number <= 0xb1f) || (number >= 0xc00 && number <= 0xc1f))
+        return number == 0xc01;  // time
+    return true;
+}
+
+// Instructions with no fall-through successor.
+inline bool ends_block(Op op) {
+    return op == Op::jal || op == Op::jalr;
+}
+
+inline bool is_branch(Op op) {
+    return op >= Op::beq && op <= Op::bgeu;
+}
+
+inline bool is_amo(Op op) {
+    return op >= Op::lr_w && op <= Op::amomaxu_d;
+}
+inline bool is_fp(Op op) {
+    return op >= Op::flw && op <= Op::fcvt_d_s;
+}
 
 // The emitter's code names host registers as Xbyak::util does (rax, qword[...]).
 using namespace Xbyak::util;
