@@ -28,6 +28,7 @@ struct CompileRequest {
     // The shared code that passes control to the block at the pc in rax (jump cache lookup and
     // the checks), for the block's privilege; see emit_dispatch_stub().
     const uint8_t* dispatch = nullptr;
+    const JumpSlot* jump_cache = nullptr;  // the block's privilege's (what `dispatch` looks up)
 };
 
 // Emits, at `buffer`'s cursor, the dispatcher blocks of privilege `jump_cache`'s table jump to
