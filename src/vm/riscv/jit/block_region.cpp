@@ -122,32 +122,36 @@ void Compiler::decode_block() {
         pcs_.push_back(pc);
         instructions_.push_back(insn);
     }
+    index_instructions();
 }
 
 Compiler::Loops Compiler::find_loops() const {
     const size_t size = instructions_.size();
     Loops loops;
-    loops.successors.resize(size);
-    std::vector<std::vector<unsigned>> predecessors(size);
+    loops.successors.assign(size, {-1, -1});
+    bool backward = false;
     for (size_t i = 0; i < size; ++i) {
         const Insn& insn = instructions_[i];
-        auto edge = [&](uint64_t target) {
-            if (const int to = internal_index(target); to >= 0) {
-                loops.successors[i].push_back(static_cast<unsigned>(to));
-                predecessors[static_cast<size_t>(to)].push_back(static_cast<unsigned>(i));
-            }
-        };
-        if (is_branch(insn.op) || insn.op == Op::jal)
-            edge(pcs_[i] + static_cast<int64_t>(insn.imm));
-        if (!ends_block(insn.op)) edge(pcs_[i] + insn.length);
+        if (is_branch(insn.op) || insn.op == Op::jal) {
+            loops.successors[i][0] = internal_index(pcs_[i] + static_cast<int64_t>(insn.imm));
+            backward |=
+                loops.successors[i][0] >= 0 && static_cast<size_t>(loops.successors[i][0]) <= i;
+        }
+        if (!ends_block(insn.op)) loops.successors[i][1] = internal_index(pcs_[i] + insn.length);
     }
+    if (!backward) return loops;  // most blocks: no loop, nothing more to find
+    std::vector<std::vector<unsigned>> predecessors(size);
+    for (size_t i = 0; i < size; ++i)
+        for (int to : loops.successors[i])
+            if (to >= 0) predecessors[static_cast<size_t>(to)].push_back(static_cast<unsigned>(i));
     // A jump back (to an address not above its own) and what reaches it from its target without
     // passing the target (the natural loop), merged per target.
     auto& bodies = loops.bodies;
     auto& headers = loops.headers;
     for (unsigned tail = 0; tail < size; ++tail) {
-        for (unsigned header : loops.successors[tail]) {
-            if (header > tail) continue;
+        for (int successor : loops.successors[tail]) {
+            if (successor < 0 || static_cast<unsigned>(successor) > tail) continue;
+            const auto header = static_cast<unsigned>(successor);
             auto known = std::find(headers.begin(), headers.end(), header);
             if (known == headers.end()) {
                 headers.push_back(header);
@@ -205,8 +209,9 @@ void Compiler::focus_on_one_loop() {
         std::vector<unsigned> queue{entry};
         distance[entry] = 0;
         for (size_t next = 0; next < queue.size(); ++next)
-            for (unsigned to : successors[queue[next]])
-                if (distance[to] == ~0u) {
+            for (int successor : successors[queue[next]])
+                if (const auto to = static_cast<unsigned>(successor);
+                    successor >= 0 && distance[to] == ~0u) {
                     distance[to] = distance[queue[next]] + 1;
                     queue.push_back(to);
                 }
@@ -233,8 +238,8 @@ void Compiler::focus_on_one_loop() {
         work.pop_back();
         if (reached[node] || !keep[node]) continue;
         reached[node] = true;
-        for (unsigned to : successors[node])
-            work.push_back(to);
+        for (int to : successors[node])
+            if (to >= 0) work.push_back(static_cast<unsigned>(to));
     }
     keep = reached;
     std::vector<uint64_t> pcs;
@@ -246,12 +251,19 @@ void Compiler::focus_on_one_loop() {
         }
     pcs_ = std::move(pcs);
     instructions_ = std::move(instructions);
+    index_instructions();
+}
+
+void Compiler::index_instructions() {
+    index_at_.fill(-1);
+    for (size_t i = 0; i < pcs_.size(); ++i)
+        index_at_[(pcs_[i] & 0xfff) >> 1] = static_cast<int16_t>(i);
 }
 
 int Compiler::internal_index(uint64_t target) const {
-    auto found = std::lower_bound(pcs_.begin(), pcs_.end(), target);
-    if (found == pcs_.end() || *found != target) return -1;
-    return static_cast<int>(found - pcs_.begin());
+    // Every instruction of the block is on its page, at an even offset.
+    if (((target ^ request_.vaddr) & ~uint64_t{0xfff}) != 0 || (target & 1)) return -1;
+    return index_at_[(target & 0xfff) >> 1];
 }
 
 }  // namespace vessel::riscv::jit

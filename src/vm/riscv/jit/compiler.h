@@ -133,11 +133,13 @@ class Compiler : public Xbyak::CodeGenerator {
     struct Loops {
         std::vector<unsigned> headers;
         std::vector<std::vector<bool>> bodies;
-        std::vector<std::vector<unsigned>> successors;
+        std::vector<std::array<int, 2>> successors;  // taken or jump target, fall-through; -1: none
     };
     Loops find_loops() const;
     // The index of the block's instruction at `target`, or -1 when none starts there.
     int internal_index(uint64_t target) const;
+    // Fills index_at_ from pcs_.
+    void index_instructions();
     // A jump from instruction `from` to instruction `to` of this block: instret corrected for
     // the instructions skipped or repeated, and for a backward edge (a loop) the attention and
     // budget checks every transition makes.
@@ -216,6 +218,7 @@ class Compiler : public Xbyak::CodeGenerator {
     std::map<std::pair<uint64_t, uint32_t>, Xbyak::Label*> leave_exits_;
     std::vector<Insn> instructions_;
     std::vector<uint64_t> pcs_;                // each instruction's guest pc, ascending
+    std::array<int16_t, 2048> index_at_{};     // per two-byte offset on the page: instruction or -1
     std::vector<Xbyak::Label*> entry_labels_;  // per instruction: its label when a jump targets it
     Xbyak::Label exit_tail_;
     std::vector<uint32_t> written_before_, written_after_;  // per instruction, see above
