@@ -107,4 +107,20 @@ if ((elapsed_ms > 5000)); then
     failures=$((failures + 1))
 fi
 
+# --perf-map: the translator names its blocks (the spin loop's among them) by guest address in
+# /tmp/perf-PID.map, for profiling guests with perf.
+if [[ ${engine[1]:-} == jit ]]; then
+    "$vmm" "${engine[@]}" --perf-map --bios "$spin_elf" --timeout 0.5 </dev/null >/dev/null 2>&1 &
+    pid=$!
+    wait "$pid"
+    map=/tmp/perf-$pid.map
+    if grep -Eq '^[0-9a-f]+ [0-9a-f]+ riscv-m:0x8[0-9a-f]{7}$' "$map" 2>/dev/null; then
+        echo "ok: --perf-map named $(wc -l <"$map") blocks in $map"
+    else
+        echo "FAIL: --perf-map: no translated block named in $map"
+        failures=$((failures + 1))
+    fi
+    rm -f "$map"
+fi
+
 exit $((failures > 0))
