@@ -20,7 +20,9 @@ namespace enc = difftest::enc;
 enum : unsigned { a0 = 10, a1 = 11, a2 = 12, s1 = 9 };
 
 constexpr uint64_t kRam = TestMachine::kRamBase;
-constexpr unsigned kPages = 96, kBlocksPerPage = 8, kAddsPerBlock = 60, kRounds = 24;
+constexpr unsigned kPages = 96, kBlocksPerPage = 8, kAddsPerBlock = 60;
+// Enough rounds for every block to become hot, and then some.
+constexpr unsigned kRounds = jit::Translator::kHotThreshold + 8;
 constexpr size_t kCodeBytes = 256 << 10;
 
 // kRounds times through kPages pages of straight-line adds, kBlocksPerPage blocks on each page,

@@ -147,7 +147,7 @@ class Translator {
     static constexpr unsigned kMaxBlockInstructions = 64;
     static constexpr int32_t kTransitionBudget = 4096;
     // Entries from the hart loop a block start needs before it is translated.
-    static constexpr uint16_t kHotThreshold = 16;
+    static constexpr uint16_t kHotThreshold = 32;
     static constexpr unsigned kHeatSlots = 65536;
 
     static Result<std::unique_ptr<Translator>> create(Hart& hart,
