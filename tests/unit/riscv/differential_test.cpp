@@ -133,35 +133,6 @@ std::vector<Regression> regressions() {
           {0x936, 0x6ca0c0ef},    // jal ra, 0x8001d000
           {0x94a, 0xfff48493},    // addi s1, s1, -1
           {0x94e, 0xfc0490e3}}},  // bnez s1, loop
-        // csrc sstatus, t5 turns FP off inside a block that has already run an FP operation
-        // (its flags still in MXCSR): the flags folded in when the block left set FS to Dirty
-        // again, so the fdiv.s after it ran instead of raising illegal instruction.
-        {"FpOffInsideABlockAfterAnFpOperationStaysOff",
-         {.seed = 0xab03e,
-          .priv = P::supervisor,
-          .paging = true,
-          .medeleg = 0x0,
-          .mstatus = 0x6000,
-          .fcsr = 0x3,
-          .scounteren = 0x7,
-          .code_s = {0x0f, 0x0f, 0xcf, 0x0b, 0x0b, 0xcf, 0x0f, 0xcf, 0xcf, 0x0b, 0x0b, 0x09, 0x0f,
-                     0x00, 0x07, 0x07},
-          .code_u = {0x0f, 0x09, 0x0f, 0xcf, 0x0f, 0x0f, 0x09, 0x0f, 0x0f, 0x0f, 0x09, 0x09, 0x07,
-                     0x00, 0x00, 0x0b},
-          .data_s = {0x47, 0x01, 0x07, 0x07, 0xc7, 0xc7, 0x47, 0x09, 0x47, 0x05, 0x09, 0x09, 0x09,
-                     0x03, 0x09, 0x05},
-          .data_u = {0x03, 0x47, 0x09, 0x03, 0x03, 0x47, 0xc7, 0x03, 0x09, 0x05, 0x01, 0x03, 0x01,
-                     0x03, 0x07, 0x00},
-          .mega = 0x00},
-         {{0x0, 0x01800913},       // li s2, 24
-          {0x72, 0x09efa72f},      // amoswap.w a4, t5, (t6)
-          {0x116, 0x5a037253},     // fsqrt.d ft4, ft6 (dynamic rounding)
-          {0x142, 0x100f3073},     // csrc sstatus, t5 (FS among its bits)
-          {0x14a, 0x1837aa53},     // fdiv.s fs4, fa5, ft3, rdn: illegal with FS off
-          {0x152, 0x100f2073},     // csrs sstatus, t5
-          {0x16ee, 0xfff90913},    // addi s2, s2, -1
-          {0x16f2, 0x00090463},    // beqz s2, +8
-          {0x16f6, 0x90ffe06f}}},  // j back
     };
 }
 

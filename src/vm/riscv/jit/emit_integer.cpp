@@ -349,18 +349,22 @@ void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
                 break;
         }
     };
-    if (insn.op == Op::flw || insn.op == Op::fld || insn.rd != 0) extend(target, rax + rdx);
-    if (insn.op == Op::flw) {
-        // NaN-boxed: the upper half all ones.
-        mov(fp_slot32(insn.rd), eax);
-        mov(fp_high32(insn.rd), -1);
-    } else if (insn.op == Op::fld) {
-        mov(fp_slot(insn.rd), rax);
-    } else if (insn.rd && !host) {
-        mov(guest_slot(insn.rd), rax);
-    }
+    // The value loaded from `source` to where rd lives (through rax unless rd has a register).
+    auto load_into_rd = [this, extend, insn, target](const Xbyak::RegExp& source) {
+        if (insn.op == Op::flw || insn.op == Op::fld || insn.rd != 0) extend(target, source);
+        if (insn.op == Op::flw) {
+            // NaN-boxed: the upper half all ones.
+            mov(fp_slot32(insn.rd), eax);
+            mov(fp_high32(insn.rd), -1);
+        } else if (insn.op == Op::fld) {
+            mov(fp_slot(insn.rd), rax);
+        } else if (insn.rd && target.getIdx() == rax.getIdx()) {
+            mov(guest_slot(insn.rd), rax);
+        }
+    };
+    load_into_rd(rax + rdx);
     L(join);
-    deferred_.push_back([this, &slow, &join, pc, retired, size, extend, insn] {
+    deferred_.push_back([this, &slow, &join, pc, retired, size, load_into_rd] {
         L(slow);
         emit_pc_argument(pc);
         emit_rel32(0xe8, helpers_.load_thunk[std::countr_zero(size)]);
@@ -368,17 +372,7 @@ void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
         jz(trap_exit(retired), T_NEAR);
         // The value as the fast path leaves it, read back from where the thunk put it.
         lea(rdx, ptr[r12 + offsetof(RunState, slow_value)]);
-        const bool integer = insn.op != Op::flw && insn.op != Op::fld;
-        const Xbyak::Reg64* host = integer ? cached_[insn.rd] : nullptr;
-        if (!integer || insn.rd != 0) extend(host ? *host : rax, rdx);
-        if (insn.op == Op::flw) {
-            mov(fp_slot32(insn.rd), eax);
-            mov(fp_high32(insn.rd), -1);
-        } else if (insn.op == Op::fld) {
-            mov(fp_slot(insn.rd), rax);
-        } else if (insn.rd && !host) {
-            mov(guest_slot(insn.rd), rax);
-        }
+        load_into_rd(rdx);
         jmp(join, T_NEAR);
     });
 }
