@@ -213,8 +213,8 @@ void Compiler::emit_exit(uint64_t next_pc, uint32_t retired) {
 }
 
 void Compiler::emit_dispatch_rax() {
-    // The shared dispatcher's work, here: the final indirect jump is this site's own, which the
-    // host predicts far better than one jump shared by every computed jump and return.
+    // The jump-cache lookup at the site itself: the final indirect jump is this site's own, which
+    // the host predicts far better than one jump shared by every computed jump and return.
     Xbyak::Label& leave = new_label();
     mov(qword[rbx + layout_.pc], rax);
     cmp(byte[rbx + layout_.attention], 0);

@@ -25,18 +25,10 @@ struct CompileRequest {
     // straddling the two pages is translated with a guard that checks, each time it runs, that
     // the mapping and its second half are still the same (nullptr: the interpreter runs it).
     const uint8_t* next_host_page = nullptr;
-    // The shared code that passes control to the block at the pc in rax (jump cache lookup and
-    // the checks), for the block's privilege; see emit_dispatch_stub().
-    const uint8_t* dispatch = nullptr;
-    const JumpSlot* jump_cache = nullptr;  // the block's privilege's (what `dispatch` looks up)
+    // The jump cache of the block's privilege, which its computed jumps look the next block up
+    // in (emit_dispatch_rax).
+    const JumpSlot* jump_cache = nullptr;
 };
-
-// Emits, at `buffer`'s cursor, the dispatcher blocks of privilege `jump_cache`'s table jump to
-// when their successor is on another page: it stores pc (rax), checks the attention flag and the
-// transition budget, looks the pc up in the jump cache, checks the block's generation, and jumps
-// to it; anything else returns to the hart's loop. Returns its size.
-Result<size_t> emit_dispatch_stub(const JumpSlot* jump_cache, const HartLayout& layout,
-                                  CodeBuffer& buffer);
 
 struct CompiledBlock {
     size_t code_bytes = 0;

@@ -4,7 +4,7 @@
 // block_compiler.cpp emits its structure (exits, internal jumps, branches, helper calls),
 // emit_integer.cpp the integer instructions and memory accesses, emit_select.cpp branches over
 // one-instruction arms as cmov, emit_fp.cpp the F and D instructions; shared_code.cpp has what
-// all blocks share (dispatchers, slow-path thunks).
+// all blocks share (slow-path thunks, exit tails).
 #pragma once
 
 #include <xbyak/xbyak.h>

@@ -1,47 +1,10 @@
-// Code every block of a translator shares: the dispatchers and the slow paths' thunks.
+// Code every block of a translator shares: the slow paths' thunks and the exits' tails.
 #include <iterator>
 
 #include "vm/riscv/jit/block_compiler.h"
 #include "vm/riscv/jit/compiler.h"
 
 namespace vessel::riscv::jit {
-
-Result<size_t> emit_dispatch_stub(const JumpSlot* jump_cache, const HartLayout& layout,
-                                  CodeBuffer& buffer) {
-    try {
-        Xbyak::CodeGenerator gen(buffer.free_bytes(), buffer.write_cursor());
-        Xbyak::Label leave;
-        gen.mov(gen.qword[gen.rbx + layout.pc], gen.rax);
-        gen.cmp(gen.byte[gen.rbx + layout.attention], 0);
-        gen.jne(leave, Xbyak::CodeGenerator::T_NEAR);
-        gen.sub(gen.dword[gen.r12 + offsetof(RunState, budget)], 1);
-        gen.jle(leave, Xbyak::CodeGenerator::T_NEAR);
-        // Translator::jump_index(rax) * sizeof(JumpSlot)
-        static_assert(sizeof(JumpSlot) == 16);
-        gen.mov(gen.ecx, gen.eax);
-        gen.mov(gen.edx, gen.eax);
-        gen.shr(gen.ecx, 1);
-        gen.shr(gen.edx, 13);
-        gen.xor_(gen.ecx, gen.edx);
-        gen.and_(gen.ecx, Translator::kJumpCacheSlots - 1);
-        gen.shl(gen.ecx, 4);
-        gen.mov(gen.rdx, reinterpret_cast<uintptr_t>(jump_cache));
-        gen.add(gen.rdx, gen.rcx);
-        gen.cmp(gen.rax, gen.qword[gen.rdx + offsetof(JumpSlot, vaddr)]);
-        gen.jne(leave, Xbyak::CodeGenerator::T_NEAR);
-        gen.mov(gen.rdx, gen.qword[gen.rdx + offsetof(JumpSlot, block)]);
-        gen.mov(gen.rcx, gen.qword[gen.rdx + offsetof(Block, generation_word)]);
-        gen.mov(gen.ecx, gen.dword[gen.rcx]);
-        gen.cmp(gen.ecx, gen.dword[gen.rdx + offsetof(Block, generation)]);
-        gen.jne(leave, Xbyak::CodeGenerator::T_NEAR);
-        gen.jmp(gen.qword[gen.rdx + offsetof(Block, code)]);
-        gen.L(leave);
-        gen.ret();
-        return gen.getSize();
-    } catch (const Xbyak::Error& error) {
-        return fail("emitting the translator's dispatcher: {}", error.what());
-    }
-}
 
 Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, CodeBuffer& buffer) {
     try {

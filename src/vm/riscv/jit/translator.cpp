@@ -106,11 +106,6 @@ void Translator::emit_entry_trampoline() {
         const_cast<uint8_t*>(code_.executable_address(code_.write_cursor())));
     return_to_loop_ = code_.executable_address(code_.write_cursor() + return_stub);
     code_.commit(gen.getSize());
-    for (unsigned priv = 0; priv < 4; ++priv) {
-        dispatch_[priv] = code_.exec_cursor();
-        // Room for a few hundred bytes is certain in a fresh buffer.
-        code_.commit(emit_dispatch_stub(jump_table(priv), layout_, code_).value_or(0));
-    }
     helpers_ = Helpers{reinterpret_cast<const void*>(&Translator::load_slow),
                        reinterpret_cast<const void*>(&Translator::store_slow),
                        reinterpret_cast<const void*>(&Translator::execute_amo),
@@ -340,7 +335,7 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
     block.priv = priv;
     block.generation_word = pages.generation_word(paddr);
     block.generation = std::atomic_ref(*block.generation_word).load(std::memory_order_acquire);
-    CompileRequest request{vaddr, host_page, hart_.fetch_tlb_page(vaddr + 0x1000), dispatch_[priv],
+    CompileRequest request{vaddr, host_page, hart_.fetch_tlb_page(vaddr + 0x1000),
                            jump_table(priv)};
     auto compiled = compile_block(request, layout_, helpers_, code_);
     if (!compiled || compiled->guest_instructions == 0) {
@@ -406,7 +401,7 @@ void Translator::drop_everything() {
     cross_page_links_.clear();
     cross_link_targets_.reset();
     code_.clear();
-    code_.commit(trampoline_bytes_);  // the trampoline and dispatchers stay
+    code_.commit(trampoline_bytes_);  // the trampoline and shared code stay
 }
 
 std::string describe(const TranslatorStats& stats) {

@@ -213,7 +213,6 @@ class Translator {
     using EntryFunction = void (*)(Hart*, const void*, RunState*);
     EntryFunction enter_ = nullptr;
     const void* return_to_loop_ = nullptr;
-    const uint8_t* dispatch_[4] = {};  // per privilege
     bool host_fma_ = false;
     Helpers helpers_;  // what the blocks call, the shared code among it
     size_t trampoline_bytes_ = 0;
