@@ -24,6 +24,14 @@ namespace {
 // the buffer is flushed before translating.
 constexpr size_t kRoomForOneBlock = 64 * 1024;
 
+// An Insn from the two registers a helper call passes it in (emit_helper_call packs it).
+Insn unpack(uint64_t insn_low, uint64_t insn_high) {
+    uint64_t words[2] = {insn_low, insn_high};
+    Insn insn;
+    std::memcpy(&insn, words, sizeof insn);
+    return insn;
+}
+
 int32_t offset_in(const Hart& hart, const void* member) {
     return static_cast<int32_t>(static_cast<const char*>(member) -
                                 reinterpret_cast<const char*>(&hart));
@@ -131,9 +139,7 @@ bool Translator::fetch_slow(Hart* hart, uint64_t vaddr) {
 }
 
 bool Translator::execute_amo(Hart* hart, uint64_t insn_low, uint64_t insn_high) {
-    uint64_t words[2] = {insn_low, insn_high};
-    Insn insn;
-    std::memcpy(&insn, words, sizeof insn);
+    const Insn insn = unpack(insn_low, insn_high);
     return hart->execute_amo(insn);
 }
 
@@ -151,9 +157,7 @@ void Translator::fold_fp_flags() {
 
 bool Translator::execute_csr(Hart* hart, uint64_t insn_low, uint64_t insn_high,
                              RunState* run_state) {
-    uint64_t words[2] = {insn_low, insn_high};
-    Insn insn;
-    std::memcpy(&insn, words, sizeof insn);
+    const Insn insn = unpack(insn_low, insn_high);
     // The CSRs must see the FP flags the block's FP operations raised so far (mstatus.FS, and a
     // write to it must not be undone by a later fold); the call reloads the cleared MXCSR.
     run_state->translator->fold_fp_flags();
@@ -174,9 +178,7 @@ bool Translator::execute_csr(Hart* hart, uint64_t insn_low, uint64_t insn_high,
 }
 
 bool Translator::execute_fp(Hart* hart, uint64_t insn_low, uint64_t insn_high) {
-    uint64_t words[2] = {insn_low, insn_high};
-    Insn insn;
-    std::memcpy(&insn, words, sizeof insn);
+    const Insn insn = unpack(insn_low, insn_high);
     return hart->execute_fp(insn);
 }
 
