@@ -292,6 +292,9 @@ class Hart {
     // Translates and checks a naturally aligned access; on success returns the host pointer (RAM)
     // or nullptr with `paddr` set (MMIO). On failure has raised the trap and returns false.
     bool translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host);
+    // translate_data() behind the TLB: the atomics use it, as loads and stores use their inline
+    // fast paths, so that a hot lock word costs no page walk per access.
+    bool translate_data_cached(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host);
     uint8_t* amo_pointer(uint64_t vaddr, unsigned size, uint64_t& paddr);
     bool execute_amo(const Insn& insn);
     Priv data_priv() const;

@@ -82,6 +82,15 @@ bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_
     return true;
 }
 
+bool Hart::translate_data_cached(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {
+    const TlbEntry& entry = tlb_[static_cast<int>(access)][(vaddr >> 12) % kTlbEntries];
+    const uint64_t page = vaddr & ~uint64_t{0xfff};
+    if (entry.tag != (page | data_key_)) return translate_data(vaddr, access, paddr, host);
+    paddr = entry.paddr_page | (vaddr & 0xfff);
+    host = reinterpret_cast<uint8_t*>(vaddr + entry.addend);
+    return true;
+}
+
 bool Hart::load_slow(uint64_t vaddr, unsigned size, uint64_t& out) {
     // --- Debugger hook (hart_debug.cpp): load triggers and watchpoints.
     if (__builtin_expect(watching_data_, 0) && !data_access_allowed(vaddr, size, Access::load))
@@ -156,7 +165,7 @@ uint8_t* Hart::amo_pointer(uint64_t vaddr, unsigned size, uint64_t& paddr) {
         return nullptr;
     }
     uint8_t* host;
-    if (!translate_data(vaddr, Access::store, paddr, host)) return nullptr;
+    if (!translate_data_cached(vaddr, Access::store, paddr, host)) return nullptr;
     if (!host) {
         raise(cause::store_access, vaddr);
         return nullptr;
@@ -234,7 +243,7 @@ bool Hart::execute_amo(const Insn& insn) {
             return false;
         }
         uint8_t* host;
-        if (!translate_data(vaddr, Access::load, paddr, host)) return false;
+        if (!translate_data_cached(vaddr, Access::load, paddr, host)) return false;
         if (!host) {
             raise(cause::load_access, vaddr);
             return false;

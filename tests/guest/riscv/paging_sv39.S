@@ -290,16 +290,30 @@ s_straddle:
 1:
 
   /* sfence.vma after changing a PTE: the new mapping is seen */
+  /* (LR and AMOs find their page in the TLBs that loads and stores fill: after a fence they
+   * must not use what was there before) */
   li s0, VA_4K(7)
   ld a0, 0(s0)
   CHECK a0, 0x1111111111111111
+  sd a0, 0(s0)
+  amoor.d a2, zero, (s0)
+  CHECK a2, 0x1111111111111111
+  lr.d a2, (s0)
+  CHECK a2, 0x1111111111111111
   la a1, page_b
   SET_PTE pt_l0, 7, a1, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
   sfence.vma s0, zero
+  amoor.d a2, zero, (s0)
+  CHECK a2, 0x2222222222222222
+  lr.d a2, (s0)
+  CHECK a2, 0x2222222222222222
   ld a0, 0(s0)
   CHECK a0, 0x2222222222222222
   SET_PTE pt_l0, 7, a1, PTE_V | PTE_R | PTE_A
   sfence.vma
+  EXPECT_TRAP
+  amoor.d a2, zero, (s0)
+  CHECK_TRAP CAUSE_STORE_PAGE
   EXPECT_TRAP
   sd a0, 0(s0)
   CHECK_TRAP CAUSE_STORE_PAGE
