@@ -143,12 +143,12 @@ net-user)
     (for _ in $(seq 600); do
         sleep 0.2
         grep -q '^listening' "$work/out" 2>/dev/null || continue
-        # The guest prints "listening" as it starts its listener, which may not have bound yet
-        # (on the translator the shell gets there first): try until a connection is taken.
+        # The guest prints "listening" once its listener is bound; a refused try is retried
+        # all the same.
         echo "through the forward" | timeout 10 "$host_cat" -t 127.0.0.1 $fwd >"$work/forwarded" \
             2>/dev/null && break
     done) &
-    run_guest 0 "ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -T 2 -s /bin/true 2>&1 | grep -o 'lease of [0-9.]*'; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2; wget -q -O- http://10.0.2.2:$port/hello; vsockcat -l -t 8022 > /tmp/got & echo listening; for i in \$(seq 300); do [ -s /tmp/got ] && break; sleep 0.1; done; sleep 0.5; cat /tmp/got" \
+    run_guest 0 "ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -T 2 -s /bin/true 2>&1 | grep -o 'lease of [0-9.]*'; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2; wget -q -O- http://10.0.2.2:$port/hello; vsockcat -l -t 8022 > /tmp/got & for i in \$(seq 200); do grep -q ':1F56 00000000:0000 0A' /proc/net/tcp && break; sleep 0.05; done; echo listening; for i in \$(seq 300); do [ -s /tmp/got ] && break; sleep 0.1; done; sleep 0.5; cat /tmp/got" \
         --net "user,hostfwd=tcp:$fwd-8022"
     expect '^lease of 10\.0\.2\.15'
     expect '^served by the host$'
