@@ -64,6 +64,7 @@ CompiledBlock Compiler::compile() {
 
     allocate_registers(instructions_);
     compute_written_masks();
+    plan_access_groups();
     load_cached_registers();
     // Exits count instret by position in the block (see emit_internal_jump): entering past
     // the first instruction is a jump there.

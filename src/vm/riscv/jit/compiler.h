@@ -71,6 +71,35 @@ inline bool is_fp(Op op) {
     return op >= Op::flw && op <= Op::fcvt_d_s;
 }
 
+inline bool is_integer_load(Op op) {
+    return op >= Op::lb && op <= Op::lwu;
+}
+inline bool is_integer_store(Op op) {
+    return op >= Op::sb && op <= Op::sd;
+}
+
+// Bytes a load or store moves.
+inline unsigned access_size(Op op) {
+    switch (op) {
+        case Op::lb:
+        case Op::lbu:
+        case Op::sb:
+            return 1;
+        case Op::lh:
+        case Op::lhu:
+        case Op::sh:
+            return 2;
+        case Op::lw:
+        case Op::lwu:
+        case Op::sw:
+        case Op::flw:
+        case Op::fsw:
+            return 4;
+        default:
+            return 8;
+    }
+}
+
 // The emitter's code names host registers as Xbyak::util does (rax, qword[...]).
 using namespace Xbyak::util;
 
@@ -158,8 +187,36 @@ class Compiler : public Xbyak::CodeGenerator {
     // The guest address into rax and its TLB slot offset into rcx, then the tag check against
     // the TLB at Hart offset `tlb`: a miss jumps to `slow`.
     void emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow);
+    // (vaddr >> 12) % entries, scaled to a TLB slot offset: from eax into ecx.
+    void emit_tlb_index();
+    // Loads and stores: grouped (below) or each with its own TLB probe.
     void emit_load(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_store(const Insn& insn, uint64_t pc, uint32_t retired);
+    void emit_probed_load(const Insn& insn, uint64_t pc, uint32_t retired);
+    void emit_probed_store(const Insn& insn, uint64_t pc, uint32_t retired);
+    // The value at `source` into rd as the load `insn` extends it (an x or an f register).
+    void emit_load_to_rd(const Insn& insn, const Xbyak::RegExp& source);
+    // Access groups (access_groups.cpp): loads, or stores, through one base register that no
+    // instruction between them writes and no jump enters between, within 2 KiB of each other
+    // (a function's saves and restores off sp, a structure's fields). The first checks the TLB
+    // once for the whole span and keeps the host addend in a RunState slot; each access then
+    // adds it to its address, and takes its own probe only when the span missed (another page,
+    // a TLB miss, a page holding code).
+    struct AccessGroup {
+        int32_t low = 0, high = 0;  // the span of offsets from the base register, bytes
+        uint32_t leader = 0;        // the instruction that checks the span
+        uint8_t slot = 0;           // RunState::group_addend index
+        bool store = false;
+        unsigned members = 0;
+    };
+    void plan_access_groups();
+    const AccessGroup* access_group(uint32_t index) const {
+        const int group = index < group_of_.size() ? group_of_[index] : -1;
+        return group < 0 ? nullptr : &groups_[static_cast<size_t>(group)];
+    }
+    void emit_group_check(const AccessGroup& group, unsigned base);
+    void emit_grouped_access(const Insn& insn, uint64_t pc, uint32_t index,
+                             const AccessGroup& group);
     // The value a store writes, into rcx (an x or an f register).
     void emit_store_value(const Insn& insn);
     void emit_branch(const Insn& insn, uint64_t pc, uint32_t retired);
@@ -223,6 +280,8 @@ class Compiler : public Xbyak::CodeGenerator {
     Xbyak::Label exit_tail_;
     std::vector<uint32_t> written_before_, written_after_;  // per instruction, see above
     uint16_t straddle_high_ = 0;  // the straddling instruction's half on the next page
+    std::vector<AccessGroup> groups_;
+    std::vector<int> group_of_;  // per instruction: its access group, or -1
     const Xbyak::Reg64* cached_[32] = {};
     bool written_[32] = {};
     Xbyak::Reg32 cached32_[32];

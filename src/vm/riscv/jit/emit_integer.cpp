@@ -263,6 +263,10 @@ void Compiler::emit_address(const Insn& insn) {
         mov(rax, guest(insn.rs1));
         if (insn.imm) add(rax, insn.imm);
     }
+    emit_tlb_index();
+}
+
+void Compiler::emit_tlb_index() {
     mov(ecx, eax);
     if (layout_.tlb_entry_size == 32) {
         // (vaddr >> 12) % entries * 32 in two operations.
@@ -274,30 +278,6 @@ void Compiler::emit_address(const Insn& insn) {
         imul(ecx, ecx, layout_.tlb_entry_size);
     }
 }
-
-namespace {
-
-unsigned access_size(Op op) {
-    switch (op) {
-        case Op::lb:
-        case Op::lbu:
-        case Op::sb:
-            return 1;
-        case Op::lh:
-        case Op::lhu:
-        case Op::sh:
-            return 2;
-        case Op::lw:
-        case Op::lwu:
-        case Op::sw:
-        case Op::flw:
-        case Op::fsw:
-            return 4;
-        default:
-            return 8;
-    }
-}
-}  // namespace
 
 void Compiler::emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow) {
     emit_address(insn);
@@ -314,57 +294,63 @@ void Compiler::emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbya
 }
 
 void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
+    if (const AccessGroup* group = access_group(retired))
+        emit_grouped_access(insn, pc, retired, *group);
+    else
+        emit_probed_load(insn, pc, retired);
+}
+
+void Compiler::emit_load_to_rd(const Insn& insn, const Xbyak::RegExp& source) {
+    // Into x[rd]'s host register when it has one, else through rax to its slot.
+    const bool integer = insn.op != Op::flw && insn.op != Op::fld;
+    const Xbyak::Reg64* host = integer ? cached_[insn.rd] : nullptr;
+    const Xbyak::Reg64& target = host ? *host : rax;
+    if (insn.op == Op::flw || insn.op == Op::fld || insn.rd != 0) {
+        switch (insn.op) {
+            case Op::lb:
+                movsx(target, byte[source]);
+                break;
+            case Op::lbu:
+                movzx(target.cvt32(), byte[source]);
+                break;
+            case Op::lh:
+                movsx(target, word[source]);
+                break;
+            case Op::lhu:
+                movzx(target.cvt32(), word[source]);
+                break;
+            case Op::lw:
+                movsxd(target, dword[source]);
+                break;
+            case Op::lwu:
+            case Op::flw:
+                mov(target.cvt32(), dword[source]);
+                break;
+            default:
+                mov(target, qword[source]);
+                break;
+        }
+    }
+    if (insn.op == Op::flw) {
+        // NaN-boxed: the upper half all ones.
+        mov(fp_slot32(insn.rd), eax);
+        mov(fp_high32(insn.rd), -1);
+    } else if (insn.op == Op::fld) {
+        mov(fp_slot(insn.rd), rax);
+    } else if (insn.rd && target.getIdx() == rax.getIdx()) {
+        mov(guest_slot(insn.rd), rax);
+    }
+}
+
+void Compiler::emit_probed_load(const Insn& insn, uint64_t pc, uint32_t retired) {
     const unsigned size = access_size(insn.op);
     Xbyak::Label& slow = new_label();
     Xbyak::Label& join = new_label();
     emit_tlb_probe(insn, size, layout_.tlb_load, slow);
     mov(rdx, qword[rbx + rcx + layout_.tlb_load + layout_.tlb_addend]);
-    // Into x[rd]'s host register when it has one, else through rax to its slot.
-    const bool integer = insn.op != Op::flw && insn.op != Op::fld;
-    const Xbyak::Reg64* host = integer ? cached_[insn.rd] : nullptr;
-    const Xbyak::Reg64& target = host ? *host : rax;
-    auto extend = [this, op = insn.op](const Xbyak::Reg64& to, const Xbyak::RegExp& source) {
-        switch (op) {
-            case Op::lb:
-                movsx(to, byte[source]);
-                break;
-            case Op::lbu:
-                movzx(to.cvt32(), byte[source]);
-                break;
-            case Op::lh:
-                movsx(to, word[source]);
-                break;
-            case Op::lhu:
-                movzx(to.cvt32(), word[source]);
-                break;
-            case Op::lw:
-                movsxd(to, dword[source]);
-                break;
-            case Op::lwu:
-            case Op::flw:
-                mov(to.cvt32(), dword[source]);
-                break;
-            default:
-                mov(to, qword[source]);
-                break;
-        }
-    };
-    // The value loaded from `source` to where rd lives (through rax unless rd has a register).
-    auto load_into_rd = [this, extend, insn, target](const Xbyak::RegExp& source) {
-        if (insn.op == Op::flw || insn.op == Op::fld || insn.rd != 0) extend(target, source);
-        if (insn.op == Op::flw) {
-            // NaN-boxed: the upper half all ones.
-            mov(fp_slot32(insn.rd), eax);
-            mov(fp_high32(insn.rd), -1);
-        } else if (insn.op == Op::fld) {
-            mov(fp_slot(insn.rd), rax);
-        } else if (insn.rd && target.getIdx() == rax.getIdx()) {
-            mov(guest_slot(insn.rd), rax);
-        }
-    };
-    load_into_rd(rax + rdx);
+    emit_load_to_rd(insn, rax + rdx);
     L(join);
-    deferred_.push_back([this, &slow, &join, pc, retired, size, load_into_rd] {
+    deferred_.push_back([this, &slow, &join, pc, retired, size, insn] {
         L(slow);
         emit_pc_argument(pc);
         emit_rel32(0xe8, helpers_.load_thunk[std::countr_zero(size)]);
@@ -372,7 +358,7 @@ void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {
         jz(trap_exit(retired), T_NEAR);
         // The value as the fast path leaves it, read back from where the thunk put it.
         lea(rdx, ptr[r12 + offsetof(RunState, slow_value)]);
-        load_into_rd(rdx);
+        emit_load_to_rd(insn, rdx);
         jmp(join, T_NEAR);
     });
 }
@@ -387,6 +373,13 @@ void Compiler::emit_store_value(const Insn& insn) {
 }
 
 void Compiler::emit_store(const Insn& insn, uint64_t pc, uint32_t retired) {
+    if (const AccessGroup* group = access_group(retired))
+        emit_grouped_access(insn, pc, retired, *group);
+    else
+        emit_probed_store(insn, pc, retired);
+}
+
+void Compiler::emit_probed_store(const Insn& insn, uint64_t pc, uint32_t retired) {
     const unsigned size = access_size(insn.op);
     Xbyak::Label& slow = new_label();
     Xbyak::Label& join = new_label();

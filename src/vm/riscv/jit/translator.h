@@ -125,6 +125,10 @@ struct RunState {
     Translator* translator = nullptr;  // whose state this is (for helpers)
     int32_t budget = 0;                // block transitions left before returning to the hart's loop
     uint64_t slow_value = 0;           // a slow-path load's result
+    // Per open access group of the running block: the host addend its span check found, or 0
+    // when the span missed (see Compiler::AccessGroup).
+    static constexpr unsigned kAccessGroupSlots = 4;
+    uint64_t group_addend[kAccessGroupSlots] = {};
     // Set by a block's link stub: the executable address of a `jmp rel32` that wants to go
     // straight to the block at the hart's pc (same page, so same mapping and generation word).
     uint8_t* link_site = nullptr;
