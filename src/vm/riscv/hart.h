@@ -230,7 +230,39 @@ class Hart {
         uint64_t paddr_page;  // guest-physical page
         uint8_t* code_flag;   // store TLB: the page's "holds code" flag (CodePages)
     };
-    static constexpr unsigned kTlbEntries = 256;
+    // Two ways per set: a hot page whose set another hot page maps to (a process's stack and
+    // its globals, 256 pages apart by chance of the stack's random placement) no longer evicts
+    // it on every other access. The inline checks look in way 0 only; way 1 is looked in out
+    // of line. Each way is an array of its own, so the entries the
+    // fast paths read stay as dense in the host's cache as with one way.
+    static constexpr unsigned kTlbSets = 256, kTlbWays = 2;
+    static constexpr unsigned tlb_set(uint64_t vaddr) {
+        return static_cast<unsigned>((vaddr >> 12) % kTlbSets);
+    }
+    TlbEntry& tlb_entry(Access access, unsigned way, uint64_t vaddr) {
+        return tlb_[static_cast<int>(access)][way][tlb_set(vaddr)];
+    }
+    const TlbEntry& tlb_entry(Access access, unsigned way, uint64_t vaddr) const {
+        return tlb_[static_cast<int>(access)][way][tlb_set(vaddr)];
+    }
+    // The entry of `access`'s TLB holding `tag` (way 0 or 1), or nullptr.
+    const TlbEntry* tlb_find(Access access, uint64_t vaddr, uint64_t tag) const {
+        for (unsigned way = 0; way < kTlbWays; ++way)
+            if (const TlbEntry& entry = tlb_entry(access, way, vaddr); entry.tag == tag)
+                return &entry;
+        return nullptr;
+    }
+    // Way 0 of `vaddr`'s set, for a new entry: the one there moves to way 1. With a hit in
+    // way 1 moving its entry back to way 0 (the translated code does that too), way 0 holds
+    // the set's most recently used page, the one the inline checks find.
+    TlbEntry& tlb_fill_slot(Access access, uint64_t vaddr) {
+        tlb_entry(access, 1, vaddr) = tlb_entry(access, 0, vaddr);
+        return tlb_entry(access, 0, vaddr);
+    }
+    // Way 1's entry to way 0 and back (a hit in way 1 from code that reads way 0 next).
+    void tlb_promote(Access access, uint64_t vaddr) {
+        std::swap(tlb_entry(access, 0, vaddr), tlb_entry(access, 1, vaddr));
+    }
     static constexpr uint64_t kInvalidTag = ~uint64_t{0};
     struct DecodedPage {
         uint64_t paddr_page = ~uint64_t{0};
@@ -266,9 +298,10 @@ class Hart {
     // The host address of `vaddr`'s page when the fetch TLB holds it, without a walk (which
     // would set A bits for code that may never run); nullptr otherwise.
     const uint8_t* fetch_tlb_page(uint64_t vaddr) const {
-        const TlbEntry& entry = tlb_[static_cast<int>(Access::fetch)][(vaddr >> 12) % kTlbEntries];
-        if (entry.tag != ((vaddr & ~uint64_t{0xfff}) | fetch_key_)) return nullptr;
-        return reinterpret_cast<const uint8_t*>(entry.addend + (vaddr & ~uint64_t{0xfff}));
+        const TlbEntry* entry =
+            tlb_find(Access::fetch, vaddr, (vaddr & ~uint64_t{0xfff}) | fetch_key_);
+        if (!entry) return nullptr;
+        return reinterpret_cast<const uint8_t*>(entry->addend + (vaddr & ~uint64_t{0xfff}));
     }
     // The pooled page for paddr_page: found, free, or the next victim (not yet valid for it).
     DecodedPage* decoded_page_for(uint64_t paddr_page);
@@ -374,9 +407,9 @@ class Hart {
     EcallHandler* ecall_handler_ = nullptr;
 
     // Caches.
-    TlbEntry tlb_[3][kTlbEntries];  // indexed by Access
-    uint64_t fetch_key_ = 0;        // privilege key for fetch TLB tags
-    uint64_t data_key_ = 0;         // privilege key for load/store TLB tags (MPRV applied)
+    TlbEntry tlb_[3][kTlbWays][kTlbSets];  // indexed by Access, way, set
+    uint64_t fetch_key_ = 0;               // privilege key for fetch TLB tags
+    uint64_t data_key_ = 0;                // privilege key for load/store TLB tags (MPRV applied)
     // The virtual span of the superpages TLB entries were filled from since the last full flush.
     uint64_t superpage_low_ = ~uint64_t{0}, superpage_high_ = 0;
     std::vector<std::unique_ptr<DecodedPage>> decoded_pool_;

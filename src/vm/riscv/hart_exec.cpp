@@ -92,8 +92,11 @@ void Hart::serve_flush_requests() {
 }
 
 bool Hart::translate_fetch(uint64_t pc, uint64_t& paddr_page, const uint8_t*& host_page) {
-    TlbEntry& entry = tlb_[static_cast<int>(Access::fetch)][(pc >> 12) % kTlbEntries];
-    if (entry.tag == ((pc & ~uint64_t{0xfff}) | fetch_key_)) {
+    const uint64_t tag = (pc & ~uint64_t{0xfff}) | fetch_key_;
+    if (const TlbEntry* found = tlb_find(Access::fetch, pc, tag)) {
+        // Into way 0: run_block() reads the entry from there.
+        if (found != &tlb_entry(Access::fetch, 0, pc)) tlb_promote(Access::fetch, pc);
+        const TlbEntry& entry = tlb_entry(Access::fetch, 0, pc);
         paddr_page = entry.paddr_page;
         host_page = reinterpret_cast<const uint8_t*>(entry.addend + (pc & ~uint64_t{0xfff}));
         return true;
@@ -111,7 +114,8 @@ bool Hart::translate_fetch(uint64_t pc, uint64_t& paddr_page, const uint8_t*& ho
         raise(cause::fetch_access, pc);
         return false;
     }
-    entry.tag = (pc & ~uint64_t{0xfff}) | fetch_key_;
+    TlbEntry& entry = tlb_fill_slot(Access::fetch, pc);
+    entry.tag = tag;
     entry.addend = reinterpret_cast<uintptr_t>(host) - (pc & ~uint64_t{0xfff});
     entry.paddr_page = paddr_page;
     entry.code_flag = machine_.code_pages.code_flag(paddr_page);
@@ -170,8 +174,8 @@ void Hart::run_block() {
     if (!page) return;
     uint64_t pc = pc_;
     const uint64_t page_vbase = pc & ~uint64_t{0xfff};
-    const uint8_t* host_page = reinterpret_cast<const uint8_t*>(
-        tlb_[static_cast<int>(Access::fetch)][(pc >> 12) % kTlbEntries].addend + page_vbase);
+    const uint8_t* host_page =
+        reinterpret_cast<const uint8_t*>(tlb_entry(Access::fetch, 0, pc).addend + page_vbase);
     int budget = kBranchBudget;
     uint64_t retired = 0;
     const Insn* in;

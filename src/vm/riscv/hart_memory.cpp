@@ -24,8 +24,9 @@ void Hart::recompute_privilege_keys() {
 
 void Hart::flush_tlb() {
     for (auto& table : tlb_)
-        for (auto& entry : table)
-            entry.tag = kInvalidTag;
+        for (auto& way : table)
+            for (auto& entry : way)
+                entry.tag = kInvalidTag;
     // The translator's jump caches map virtual pcs to blocks as the fetch TLB does.
     if (translator_) translator_->flush_jump_caches();
     superpage_low_ = ~uint64_t{0};
@@ -47,14 +48,24 @@ void Hart::flush_tlb_page(uint64_t vaddr) {
         return;
     }
     const uint64_t page = vaddr & ~uint64_t{0xfff};
-    for (auto& table : tlb_) {
-        TlbEntry& entry = table[(vaddr >> 12) % kTlbEntries];
-        if ((entry.tag & ~uint64_t{0xfff}) == page) entry.tag = kInvalidTag;
-    }
+    for (auto& table : tlb_)
+        for (auto& way : table) {
+            TlbEntry& entry = way[tlb_set(vaddr)];
+            if ((entry.tag & ~uint64_t{0xfff}) == page) entry.tag = kInvalidTag;
+        }
     if (translator_) translator_->flush_jump_cache_page(page);
 }
 
 bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {
+    // Way 1 (the interpreter's inline paths look in way 0 only): what a walk would find.
+    const uint64_t tag = (vaddr & ~uint64_t{0xfff}) | data_key_;
+    if (tlb_entry(access, 1, vaddr).tag == tag) {
+        tlb_promote(access, vaddr);
+        const TlbEntry& entry = tlb_entry(access, 0, vaddr);
+        paddr = entry.paddr_page | (vaddr & 0xfff);
+        host = reinterpret_cast<uint8_t*>(vaddr + entry.addend);
+        return true;
+    }
     WalkRequest request{satp_, data_priv(), (mstatus_ & kMstatusSum) != 0,
                         (mstatus_ & kMstatusMxr) != 0};
     WalkResult result = translate(machine_.memory, request, vaddr, access);
@@ -73,8 +84,8 @@ bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_
     host = page_host + (paddr & 0xfff);
     // --- Debugger hook: while load/store triggers are armed every access takes the slow path.
     if (__builtin_expect(watching_data_, 0)) return true;
-    TlbEntry& entry = tlb_[static_cast<int>(access)][(vaddr >> 12) % kTlbEntries];
-    entry.tag = (vaddr & ~uint64_t{0xfff}) | data_key_;
+    TlbEntry& entry = tlb_fill_slot(access, vaddr);
+    entry.tag = tag;
     entry.addend = reinterpret_cast<uintptr_t>(page_host) - (vaddr & ~uint64_t{0xfff});
     entry.paddr_page = page;
     entry.code_flag = machine_.code_pages.code_flag(page);
@@ -83,7 +94,7 @@ bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_
 }
 
 bool Hart::translate_data_cached(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {
-    const TlbEntry& entry = tlb_[static_cast<int>(access)][(vaddr >> 12) % kTlbEntries];
+    const TlbEntry& entry = tlb_entry(access, 0, vaddr);
     const uint64_t page = vaddr & ~uint64_t{0xfff};
     if (entry.tag != (page | data_key_)) return translate_data(vaddr, access, paddr, host);
     paddr = entry.paddr_page | (vaddr & 0xfff);

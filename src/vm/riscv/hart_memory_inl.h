@@ -11,7 +11,7 @@ namespace vessel::riscv {
 
 template <typename T>
 inline bool Hart::load(uint64_t vaddr, T& out) {
-    const TlbEntry& entry = tlb_[static_cast<int>(Access::load)][(vaddr >> 12) % kTlbEntries];
+    const TlbEntry& entry = tlb_entry(Access::load, 0, vaddr);
     if (__builtin_expect(entry.tag == ((vaddr & ~uint64_t{0xfff}) | data_key_) &&
                              (vaddr & 0xfff) <= 0x1000 - sizeof(T),
                          1)) {
@@ -26,7 +26,7 @@ inline bool Hart::load(uint64_t vaddr, T& out) {
 
 template <typename T>
 inline bool Hart::store(uint64_t vaddr, T value) {
-    const TlbEntry& entry = tlb_[static_cast<int>(Access::store)][(vaddr >> 12) % kTlbEntries];
+    const TlbEntry& entry = tlb_entry(Access::store, 0, vaddr);
     if (__builtin_expect(entry.tag == ((vaddr & ~uint64_t{0xfff}) | data_key_) &&
                              (vaddr & 0xfff) <= 0x1000 - sizeof(T) &&
                              !CodePages::holds_code(entry.code_flag),

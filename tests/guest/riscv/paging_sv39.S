@@ -52,6 +52,7 @@ test_main:
   SET_PTE pt_l0, 5, a0, PTE_V | PTE_W | PTE_A | PTE_D              /* W without R: reserved */
   SET_PTE pt_l0, 6, a0, PTE_V | PTE_R | PTE_W                      /* A = D = 0 */
   SET_PTE pt_l0, 7, a0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D      /* remapped later */
+  SET_PTE pt_l0, 263, a0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D    /* 256 pages past 7 */
   SET_PTE pt_l0, 8, a1, PTE_V | PTE_R | PTE_X | PTE_U | PTE_A      /* U code */
   SET_PTE pt_l0, 9, a0, PTE_V                                      /* non-leaf at level 0 */
   SET_PTE pt_l0, 10, a0, PTE_V | PTE_R | PTE_W | PTE_A             /* D = 0 */
@@ -292,6 +293,7 @@ s_straddle:
   /* sfence.vma after changing a PTE: the new mapping is seen */
   /* (LR and AMOs find their page in the TLBs that loads and stores fill: after a fence they
    * must not use what was there before) */
+  sfence.vma  /* the TLBs then hold no piece of a superpage: the fence below drops one page */
   li s0, VA_4K(7)
   ld a0, 0(s0)
   CHECK a0, 0x1111111111111111
@@ -300,6 +302,12 @@ s_straddle:
   CHECK a2, 0x1111111111111111
   lr.d a2, (s0)
   CHECK a2, 0x1111111111111111
+  /* VA_4K(263) shares VA_4K(7)'s TLB set (a two-way TLB keeps both): used last, it leaves
+   * VA_4K(7)'s entries in the second way, which the fence below must drop all the same */
+  li t3, VA_4K(263)
+  ld a2, 0(t3)
+  CHECK a2, 0x1111111111111111
+  sd a2, 0(t3)
   la a1, page_b
   SET_PTE pt_l0, 7, a1, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
   sfence.vma s0, zero
@@ -309,6 +317,10 @@ s_straddle:
   CHECK a2, 0x2222222222222222
   ld a0, 0(s0)
   CHECK a0, 0x2222222222222222
+  ld a2, 0(t3)
+  CHECK a2, 0x1111111111111111
+  ld a2, 0(s0)
+  CHECK a2, 0x2222222222222222
   SET_PTE pt_l0, 7, a1, PTE_V | PTE_R | PTE_A
   sfence.vma
   EXPECT_TRAP

@@ -94,8 +94,7 @@ void Compiler::emit_group_check(const AccessGroup& group, unsigned base) {
     lea(rdx, ptr[rax + (group.high - group.low - 1)]);
     and_(rdx, -4096);
     or_(rdx, qword[rbx + layout_.data_key]);
-    cmp(rdx, qword[rbx + rcx + tlb]);
-    jne(miss, T_NEAR);
+    emit_tlb_tag_check(tlb, miss);
     if (group.store) {
         // A page holding code: each store takes its own probe, whose slow path tells the caches.
         mov(rdx, qword[rbx + rcx + tlb + layout_.tlb_code_flag]);

@@ -101,11 +101,12 @@ void Compiler::emit_store_pc(uint64_t pc) {
 
 void Compiler::emit_straddle_guard(uint64_t pc, uint32_t retired) {
     // The instruction was decoded from the next page as it was mapped then. Each time: the
-    // fetch TLB still maps that page there (the interpreter and fetch_slow fill it) and its half
-    // is unchanged; otherwise the interpreter runs it (out of date), or the fetch traps.
+    // fetch TLB still maps that page there in way 0 (the interpreter and fetch_slow put it
+    // there) and its half is unchanged; otherwise the interpreter runs it (out of date), or the
+    // fetch traps.
     const uint64_t next_page = pc + 2;
     const int32_t entry =
-        layout_.tlb_fetch + static_cast<int32_t>(((next_page >> 12) & (layout_.tlb_entries - 1)) *
+        layout_.tlb_fetch + static_cast<int32_t>(((next_page >> 12) & (layout_.tlb_sets - 1)) *
                                                  static_cast<uint64_t>(layout_.tlb_entry_size));
     const uint64_t addend = reinterpret_cast<uintptr_t>(request_.next_host_page) - next_page;
     Xbyak::Label& check = new_label();

@@ -187,8 +187,11 @@ class Compiler : public Xbyak::CodeGenerator {
     // The guest address into rax and its TLB slot offset into rcx, then the tag check against
     // the TLB at Hart offset `tlb`: a miss jumps to `slow`.
     void emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow);
-    // (vaddr >> 12) % entries, scaled to a TLB slot offset: from eax into ecx.
+    // (vaddr >> 12) % sets, scaled to the offset of the set's first entry: from eax into ecx.
     void emit_tlb_index();
+    // rdx (a tag) against the set at rcx of the TLB at Hart offset `tlb`: on a hit rcx is the
+    // entry's offset, on a miss it jumps to `miss`.
+    void emit_tlb_tag_check(int32_t tlb, Xbyak::Label& miss);
     // Loads and stores: grouped (below) or each with its own TLB probe.
     void emit_load(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_store(const Insn& insn, uint64_t pc, uint32_t retired);

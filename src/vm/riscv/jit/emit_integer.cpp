@@ -269,14 +269,38 @@ void Compiler::emit_address(const Insn& insn) {
 void Compiler::emit_tlb_index() {
     mov(ecx, eax);
     if (layout_.tlb_entry_size == 32) {
-        // (vaddr >> 12) % entries * 32 in two operations.
+        // (vaddr >> 12) % sets * 32 in two operations.
         shr(ecx, 7);
-        and_(ecx, (layout_.tlb_entries - 1) << 5);
+        and_(ecx, (layout_.tlb_sets - 1) << 5);
     } else {
         shr(ecx, 12);
-        and_(ecx, layout_.tlb_entries - 1);
+        and_(ecx, layout_.tlb_sets - 1);
         imul(ecx, ecx, layout_.tlb_entry_size);
     }
+}
+
+void Compiler::emit_tlb_tag_check(int32_t tlb, Xbyak::Label& miss) {
+    // Way 0 inline; way 1 out of line, where a hit swaps the set's two entries so that the
+    // page just used is found inline next time (xmm0 and xmm1 hold nothing across
+    // instructions).
+    Xbyak::Label& second = new_label();
+    Xbyak::Label& hit = new_label();
+    cmp(rdx, qword[rbx + rcx + tlb]);
+    jne(second, T_NEAR);
+    L(hit);
+    deferred_.push_back([this, &second, &hit, &miss, tlb] {
+        L(second);
+        const int32_t way1 = tlb + layout_.tlb_way_bytes;
+        cmp(rdx, qword[rbx + rcx + way1]);
+        jne(miss, T_NEAR);
+        for (int32_t half = 0; half < layout_.tlb_entry_size; half += 16) {
+            movdqu(xmm0, ptr[rbx + rcx + tlb + half]);
+            movdqu(xmm1, ptr[rbx + rcx + way1 + half]);
+            movdqu(ptr[rbx + rcx + tlb + half], xmm1);
+            movdqu(ptr[rbx + rcx + way1 + half], xmm0);
+        }
+        jmp(hit, T_NEAR);
+    });
 }
 
 void Compiler::emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow) {
@@ -289,8 +313,7 @@ void Compiler::emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbya
         lea(rdx, ptr[rax + (size - 1)]);
     and_(rdx, -4096);
     or_(rdx, qword[rbx + layout_.data_key]);
-    cmp(rdx, qword[rbx + rcx + tlb]);
-    jne(slow, T_NEAR);
+    emit_tlb_tag_check(tlb, slow);
 }
 
 void Compiler::emit_load(const Insn& insn, uint64_t pc, uint32_t retired) {

@@ -66,14 +66,18 @@ Translator::Translator(Hart& hart, CodeBuffer code)
     layout_.mstatus = offset_in(hart, &hart.mstatus_);
     layout_.frm = offset_in(hart, &hart.frm_);
     static_assert(sizeof(hart.frm_) == 4);
-    layout_.tlb_load = offset_in(hart, &hart.tlb_[static_cast<int>(Access::load)][0]);
-    layout_.tlb_store = offset_in(hart, &hart.tlb_[static_cast<int>(Access::store)][0]);
-    layout_.tlb_fetch = offset_in(hart, &hart.tlb_[static_cast<int>(Access::fetch)][0]);
+    layout_.tlb_load = offset_in(hart, &hart.tlb_[static_cast<int>(Access::load)][0][0]);
+    layout_.tlb_store = offset_in(hart, &hart.tlb_[static_cast<int>(Access::store)][0][0]);
+    layout_.tlb_fetch = offset_in(hart, &hart.tlb_[static_cast<int>(Access::fetch)][0][0]);
     layout_.fetch_key = offset_in(hart, &hart.fetch_key_);
     layout_.tlb_entry_size = sizeof(Hart::TlbEntry);
     layout_.tlb_addend = offsetof(Hart::TlbEntry, addend);
     layout_.tlb_code_flag = offsetof(Hart::TlbEntry, code_flag);
-    layout_.tlb_entries = Hart::kTlbEntries;
+    layout_.tlb_sets = Hart::kTlbSets;
+    layout_.tlb_way_bytes = static_cast<int32_t>(sizeof(Hart::TlbEntry) * Hart::kTlbSets);
+    static_assert(Hart::kTlbWays == 2, "the translated code checks two ways");
+    static_assert(sizeof(Hart::TlbEntry) % 16 == 0,
+                  "the translated code swaps entries by 16 bytes");
     static_assert(sizeof(std::atomic<bool>) == 1 && sizeof(bool) == 1);
     host_fma_ = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tFMA);
 }

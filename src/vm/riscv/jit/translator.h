@@ -64,7 +64,8 @@ struct HartLayout {
     int32_t f = 0, mstatus = 0, frm = 0;
     int32_t tlb_load = 0, tlb_store = 0, tlb_fetch = 0, fetch_key = 0;
     int32_t tlb_entry_size = 0, tlb_addend = 0, tlb_code_flag = 0;
-    unsigned tlb_entries = 0;
+    unsigned tlb_sets = 0;
+    int32_t tlb_way_bytes = 0;  // from a set's entry in way 0 to its entry in way 1
 };
 
 // What the translator has done, for benchmarks and tests.

@@ -1,8 +1,8 @@
-// The translator's access groups (one TLB check for a run of loads or stores off one base
-// register): every way a group's check can be wrong for one of its accesses, run hot enough to
-// be translated and compared with the interpreter at every trap and at the end: a span that
-// runs into an unmapped page, a base register rewritten to another mapping of the same page
-// between two accesses, and stores that reach a page holding translated code.
+// The translator's memory accesses, in hot loops compared with the interpreter at every trap and
+// at the end. Access groups (one TLB check for a run of loads or stores off one base register):
+// every way a group's check can be wrong for one of its accesses (a span that runs into an
+// unmapped page, a base register rewritten to another mapping between two accesses, stores that
+// reach a page holding translated code). The TLB's two ways: two pages of one set used in turn.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -204,6 +204,34 @@ TEST(TranslatorAccessGroups, StoresIntoAPageHoldingTranslatedCodeReachTheCode) {
     a.bind(done);
     const std::array<uint64_t, 32> x = expect_alike(finish(a, setup));
     EXPECT_EQ(x[a0], static_cast<uint64_t>((kIterations - kPatchAt) + 100 + (kPatchAt - 1) * 7));
+}
+
+TEST(TranslatorTlb, TwoPagesOfOneSetUsedInTurnStayRight) {
+    // The user view and the megapage's view of a data page are 64 K pages apart: one TLB set.
+    // Each iteration stores through one view and loads through the other, then the reverse,
+    // so the translated code finds one of them in each way in turn (and swaps them).
+    difftest::Setup setup = user_setup();
+    setup.mega = kDataRw | pte::U;
+    const uint64_t user_view = difftest::view(setup, Priv::user, difftest::kData);
+    const uint64_t mega_view = difftest::kMegaAlias + (difftest::kData - difftest::kRam);
+    Assembler a(difftest::kCode);
+    auto loop = a.new_label();
+    a.li(s1, kIterations);
+    a.li(a0, 0);
+    a.li(a4, static_cast<int64_t>(user_view));
+    a.li(a5, static_cast<int64_t>(mega_view));
+    a.bind(loop);
+    a.word(enc::sd(s1, a4, 0x100));
+    a.word(enc::ld(a2, a5, 0x100));
+    a.word(enc::addi(t0, s1, 7));
+    a.word(enc::sd(t0, a5, 0x108));
+    a.word(enc::ld(a3, a4, 0x108));
+    a.word(enc::add(a0, a0, a2));
+    a.word(enc::add(a0, a0, a3));
+    close_loop(a, loop);
+    const std::array<uint64_t, 32> x = expect_alike(finish(a, setup));
+    constexpr uint64_t n = kIterations;
+    EXPECT_EQ(x[a0], n * (n + 1) + 7 * n);
 }
 
 }  // namespace
