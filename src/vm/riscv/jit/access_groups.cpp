@@ -3,6 +3,7 @@
 // reloads them; glibc clears a 256-byte table with 32 stores. Each access's own probe is about
 // ten host instructions; inside a group it is three.
 #include <algorithm>
+#include <bit>
 
 #include "vm/riscv/jit/compiler.h"
 
@@ -153,12 +154,33 @@ void Compiler::emit_grouped_access(const Insn& insn, uint64_t pc, uint32_t index
         emit_load_to_rd(insn, address);
     }
     L(join);
+    // The span missed (a page boundary inside it, a TLB miss, a page holding code): the access
+    // with its own TLB probe, in shared code.
     deferred_.push_back([this, &probe, &join, insn, pc, index, store = group.store] {
         L(probe);
-        if (store)
-            emit_probed_store(insn, pc, index);
-        else
-            emit_probed_load(insn, pc, index);
+        if (const Xbyak::Reg64* host = cached_[insn.rs1])
+            lea(rax, ptr[*host + static_cast<int32_t>(insn.imm)]);
+        else {
+            mov(rax, guest(insn.rs1));
+            if (insn.imm) add(rax, insn.imm);
+        }
+        const unsigned log2 = std::countr_zero(access_size(insn.op));
+        if (store) {
+            emit_store_value(insn);
+            emit_pc_argument(pc);
+            emit_rel32(0xe8, helpers_.store_probe_thunk[log2]);
+            test(al, al);
+            jz(trap_exit(index), T_NEAR);
+            // A store to code or to a device: what this block (or the next) assumed may be gone.
+            cmp(byte[rbx + layout_.end_block], 0);
+            jne(leave_exit(pc + insn.length, index + 1), T_NEAR);
+        } else {
+            emit_pc_argument(pc);
+            emit_rel32(0xe8, helpers_.load_probe_thunk[log2]);
+            test(al, al);
+            jz(trap_exit(index), T_NEAR);
+            emit_load_to_rd(insn, rdx);
+        }
         jmp(join, T_NEAR);
     });
 }

@@ -197,6 +197,10 @@ class Compiler : public Xbyak::CodeGenerator {
     void emit_store(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_probed_load(const Insn& insn, uint64_t pc, uint32_t retired);
     void emit_probed_store(const Insn& insn, uint64_t pc, uint32_t retired);
+    // A load's or store's call of the interpreter's slow path (the guest address in rax), then
+    // on to `join`; a trap leaves the block.
+    void emit_load_slow_path(const Insn& insn, uint64_t pc, uint32_t retired, Xbyak::Label& join);
+    void emit_store_slow_path(const Insn& insn, uint64_t pc, uint32_t retired, Xbyak::Label& join);
     // The value at `source` into rd as the load `insn` extends it (an x or an f register).
     void emit_load_to_rd(const Insn& insn, const Xbyak::RegExp& source);
     // Access groups (access_groups.cpp): loads, or stores, through one base register that no
@@ -204,7 +208,7 @@ class Compiler : public Xbyak::CodeGenerator {
     // (a function's saves and restores off sp, a structure's fields). The first checks the TLB
     // once for the whole span and keeps the host addend in a RunState slot; each access then
     // adds it to its address, and takes its own probe only when the span missed (another page,
-    // a TLB miss, a page holding code).
+    // a TLB miss, a page holding code): the interpreter's slow path.
     struct AccessGroup {
         int32_t low = 0, high = 0;  // the span of offsets from the base register, bytes
         uint32_t leader = 0;        // the instruction that checks the span

@@ -280,9 +280,8 @@ void Compiler::emit_tlb_index() {
 }
 
 void Compiler::emit_tlb_tag_check(int32_t tlb, Xbyak::Label& miss) {
-    // Way 0 inline; way 1 out of line, where a hit swaps the set's two entries so that the
-    // page just used is found inline next time (xmm0 and xmm1 hold nothing across
-    // instructions).
+    // Way 0 inline; way 1 out of line, through shared code that swaps a hit there into way 0
+    // (so the page just used is found inline next time) and leaves ZF set.
     Xbyak::Label& second = new_label();
     Xbyak::Label& hit = new_label();
     cmp(rdx, qword[rbx + rcx + tlb]);
@@ -290,15 +289,8 @@ void Compiler::emit_tlb_tag_check(int32_t tlb, Xbyak::Label& miss) {
     L(hit);
     deferred_.push_back([this, &second, &hit, &miss, tlb] {
         L(second);
-        const int32_t way1 = tlb + layout_.tlb_way_bytes;
-        cmp(rdx, qword[rbx + rcx + way1]);
+        emit_rel32(0xe8, helpers_.tlb_second_way[tlb == layout_.tlb_store ? 1 : 0]);
         jne(miss, T_NEAR);
-        for (int32_t half = 0; half < layout_.tlb_entry_size; half += 16) {
-            movdqu(xmm0, ptr[rbx + rcx + tlb + half]);
-            movdqu(xmm1, ptr[rbx + rcx + way1 + half]);
-            movdqu(ptr[rbx + rcx + tlb + half], xmm1);
-            movdqu(ptr[rbx + rcx + way1 + half], xmm0);
-        }
         jmp(hit, T_NEAR);
     });
 }
@@ -373,17 +365,22 @@ void Compiler::emit_probed_load(const Insn& insn, uint64_t pc, uint32_t retired)
     mov(rdx, qword[rbx + rcx + layout_.tlb_load + layout_.tlb_addend]);
     emit_load_to_rd(insn, rax + rdx);
     L(join);
-    deferred_.push_back([this, &slow, &join, pc, retired, size, insn] {
+    deferred_.push_back([this, &slow, &join, pc, retired, insn] {
         L(slow);
-        emit_pc_argument(pc);
-        emit_rel32(0xe8, helpers_.load_thunk[std::countr_zero(size)]);
-        test(al, al);
-        jz(trap_exit(retired), T_NEAR);
-        // The value as the fast path leaves it, read back from where the thunk put it.
-        lea(rdx, ptr[r12 + offsetof(RunState, slow_value)]);
-        emit_load_to_rd(insn, rdx);
-        jmp(join, T_NEAR);
+        emit_load_slow_path(insn, pc, retired, join);
     });
+}
+
+void Compiler::emit_load_slow_path(const Insn& insn, uint64_t pc, uint32_t retired,
+                                   Xbyak::Label& join) {
+    emit_pc_argument(pc);
+    emit_rel32(0xe8, helpers_.load_thunk[std::countr_zero(access_size(insn.op))]);
+    test(al, al);
+    jz(trap_exit(retired), T_NEAR);
+    // The value as the fast path leaves it, read back from where the thunk put it.
+    lea(rdx, ptr[r12 + offsetof(RunState, slow_value)]);
+    emit_load_to_rd(insn, rdx);
+    jmp(join, T_NEAR);
 }
 
 void Compiler::emit_store_value(const Insn& insn) {
@@ -428,19 +425,23 @@ void Compiler::emit_probed_store(const Insn& insn, uint64_t pc, uint32_t retired
             break;
     }
     L(join);
-    const uint64_t next_pc = pc + insn.length;
-    deferred_.push_back([this, &slow, &join, pc, next_pc, retired, size, insn] {
+    deferred_.push_back([this, &slow, &join, pc, retired, insn] {
         L(slow);
-        emit_store_value(insn);
-        emit_pc_argument(pc);
-        emit_rel32(0xe8, helpers_.store_thunk[std::countr_zero(size)]);
-        test(al, al);
-        jz(trap_exit(retired), T_NEAR);
-        // A store to code or to a device: what this block (or the next) assumed may be gone.
-        cmp(byte[rbx + layout_.end_block], 0);
-        jne(leave_exit(next_pc, retired + 1), T_NEAR);
-        jmp(join, T_NEAR);
+        emit_store_slow_path(insn, pc, retired, join);
     });
+}
+
+void Compiler::emit_store_slow_path(const Insn& insn, uint64_t pc, uint32_t retired,
+                                    Xbyak::Label& join) {
+    emit_store_value(insn);
+    emit_pc_argument(pc);
+    emit_rel32(0xe8, helpers_.store_thunk[std::countr_zero(access_size(insn.op))]);
+    test(al, al);
+    jz(trap_exit(retired), T_NEAR);
+    // A store to code or to a device: what this block (or the next) assumed may be gone.
+    cmp(byte[rbx + layout_.end_block], 0);
+    jne(leave_exit(pc + insn.length, retired + 1), T_NEAR);
+    jmp(join, T_NEAR);
 }
 
 }  // namespace vessel::riscv::jit

@@ -54,6 +54,111 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
             gen.mov(gen.byte[r12 + offsetof(RunState, link_cross_page)], cross_page);
             gen.ret();
         }
+        size_t second_way_at[2];
+        const int32_t tlbs[2] = {layout.tlb_load, layout.tlb_store};
+        for (unsigned store = 0; store < 2; ++store) {
+            second_way_at[store] = gen.getSize();
+            const int32_t way0 = tlbs[store], way1 = tlbs[store] + layout.tlb_way_bytes;
+            Xbyak::Label done;
+            gen.cmp(rdx, gen.qword[rbx + rcx + way1]);
+            gen.jne(done);
+            // xmm0 and xmm1 hold nothing across instructions of translated code.
+            for (int32_t half = 0; half < layout.tlb_entry_size; half += 16) {
+                gen.movdqu(xmm0, gen.ptr[rbx + rcx + way0 + half]);
+                gen.movdqu(xmm1, gen.ptr[rbx + rcx + way1 + half]);
+                gen.movdqu(gen.ptr[rbx + rcx + way0 + half], xmm1);
+                gen.movdqu(gen.ptr[rbx + rcx + way1 + half], xmm0);
+            }
+            gen.cmp(eax, eax);  // ZF: found
+            gen.L(done);
+            gen.ret();
+        }
+        for (unsigned store = 0; store < 2; ++store)
+            helpers.tlb_second_way[store] = base + second_way_at[store];
+        if (layout.tlb_entry_size != 32)
+            return fail("the translator's shared code expects 32-byte TLB entries, not {}",
+                        layout.tlb_entry_size);
+        // The probe thunks. The stack is 8 mod 16 at their entry, as at the slow-path thunks',
+        // which they call with one 8-byte pad.
+        auto tlb_index = [&] {
+            gen.mov(ecx, eax);
+            gen.shr(ecx, 7);
+            gen.and_(ecx, (layout.tlb_sets - 1) << 5);
+        };
+        auto tag_of_last_byte = [&](unsigned size) {
+            gen.lea(rdx, gen.ptr[rax + (size - 1)]);
+            gen.and_(rdx, -4096);
+            gen.or_(rdx, gen.qword[rbx + layout.data_key]);
+        };
+        auto call_rel = [&](const uint8_t* target) {
+            gen.db(0xe8);
+            gen.dd(static_cast<uint32_t>(target - (base + gen.getSize() + 4)));
+        };
+        size_t load_probe_at[4], store_probe_at[4];
+        for (unsigned log2 = 0; log2 < 4; ++log2) {
+            const unsigned size = 1u << log2;
+            Xbyak::Label hit, miss;
+            load_probe_at[log2] = gen.getSize();
+            gen.push(rdx);
+            tlb_index();
+            tag_of_last_byte(size);
+            gen.cmp(rdx, gen.qword[rbx + rcx + layout.tlb_load]);
+            gen.je(hit);
+            call_rel(base + second_way_at[0]);
+            gen.jne(miss);
+            gen.L(hit);
+            gen.mov(rdx, gen.qword[rbx + rcx + layout.tlb_load + layout.tlb_addend]);
+            gen.add(rdx, rax);
+            gen.add(rsp, 8);
+            gen.mov(al, 1);
+            gen.ret();
+            gen.L(miss);
+            gen.pop(rdx);
+            gen.sub(rsp, 8);
+            call_rel(base + load_at[log2]);
+            gen.add(rsp, 8);
+            gen.lea(rdx, gen.ptr[r12 + offsetof(RunState, slow_value)]);
+            gen.ret();
+        }
+        for (unsigned log2 = 0; log2 < 4; ++log2) {
+            const unsigned size = 1u << log2;
+            Xbyak::Label hit, miss;
+            store_probe_at[log2] = gen.getSize();
+            gen.push(rdx);
+            gen.push(rcx);
+            tlb_index();
+            tag_of_last_byte(size);
+            gen.cmp(rdx, gen.qword[rbx + rcx + layout.tlb_store]);
+            gen.je(hit);
+            call_rel(base + second_way_at[1]);
+            gen.jne(miss);
+            gen.L(hit);
+            // A page holding code: the slow path tells every cache.
+            gen.mov(rdx, gen.qword[rbx + rcx + layout.tlb_store + layout.tlb_code_flag]);
+            gen.cmp(gen.byte[rdx], 0);
+            gen.jne(miss);
+            gen.mov(rdx, gen.qword[rbx + rcx + layout.tlb_store + layout.tlb_addend]);
+            gen.pop(rcx);
+            gen.add(rsp, 8);
+            const Xbyak::Reg value = log2 == 0   ? Xbyak::Reg(cl)
+                                     : log2 == 1 ? Xbyak::Reg(cx)
+                                     : log2 == 2 ? Xbyak::Reg(ecx)
+                                                 : Xbyak::Reg(rcx);
+            gen.mov(gen.ptr[rax + rdx], value);
+            gen.mov(al, 1);
+            gen.ret();
+            gen.L(miss);
+            gen.pop(rcx);
+            gen.pop(rdx);
+            gen.sub(rsp, 8);
+            call_rel(base + store_at[log2]);
+            gen.add(rsp, 8);
+            gen.ret();
+        }
+        for (unsigned log2 = 0; log2 < 4; ++log2) {
+            helpers.load_probe_thunk[log2] = base + load_probe_at[log2];
+            helpers.store_probe_thunk[log2] = base + store_probe_at[log2];
+        }
         for (unsigned log2 = 0; log2 < 4; ++log2) {
             helpers.load_thunk[log2] = base + load_at[log2];
             helpers.store_thunk[log2] = base + store_at[log2];

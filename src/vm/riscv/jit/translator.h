@@ -115,6 +115,17 @@ struct Helpers {
     // fetch fault), and fetch_thunk, which calls it: rax vaddr, rdx pc; al the result.
     const void* fetch_slow = nullptr;
     const uint8_t* fetch_thunk = nullptr;
+    // Called after a miss in way 0 of the load [0] or store [1] TLB, with rdx the tag and rcx
+    // the set's offset: ZF set when way 1 held the tag, its entry then swapped into way 0.
+    const uint8_t* tlb_second_way[2] = {};
+    // A whole access out of line, for code that does not probe the TLB inline (an access
+    // group's members after its span check missed), per access size: the TLB probe, then the
+    // access, or else the slow path. load_probe_thunk: rax vaddr, rdx pc; al true on success
+    // with rdx pointing at the value (in guest RAM or RunState::slow_value). store_probe_thunk:
+    // rax vaddr, rcx value, rdx pc; al as load_probe_thunk's (RunState and the hart's
+    // end_block as after store_thunk).
+    const uint8_t* load_probe_thunk[4] = {};
+    const uint8_t* store_probe_thunk[4] = {};
     // bool (Hart*, uint64_t insn_low, uint64_t insn_high, RunState*): a CSR instruction
     const void* csr = nullptr;
 };
