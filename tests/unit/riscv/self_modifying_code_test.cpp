@@ -80,15 +80,7 @@ difftest::Program program_for(const Case& c) {
         a.word(enc::jalr(0, ra, 0));
     }
     a.bind(done);
-    difftest::Program program;
-    program.body = a.finish();
-    program.finish_offset = static_cast<uint32_t>(program.body.size());
-    Assembler tail(difftest::kCode + program.body.size());
-    tail.li(a7, difftest::kEcallFinish);
-    tail.word(enc::kEcall);
-    std::vector<uint8_t> end = tail.finish();
-    program.body.insert(program.body.end(), end.begin(), end.end());
-    return program;
+    return difftest::assembled_program({}, a.finish());
 }
 
 // gtest prints a failing parameter: its name, not its bytes.

@@ -7,7 +7,7 @@
 
 #include <array>
 #include <cstdint>
-#include <vector>
+#include <initializer_list>
 
 #include "difftest/assembler.h"
 #include "difftest/encoding.h"
@@ -45,23 +45,16 @@ constexpr uint8_t kCodeRx = pte::V | pte::R | pte::X | pte::A;
 constexpr int64_t kIterations = 3000;
 
 difftest::Program finish(Assembler& a, const difftest::Setup& setup) {
-    difftest::Program program;
-    program.setup = setup;
-    program.body = a.finish();
-    program.finish_offset = static_cast<uint32_t>(program.body.size());
-    Assembler tail(difftest::kCode + program.body.size());
-    tail.li(a7, difftest::kEcallFinish);
-    tail.word(enc::kEcall);
-    std::vector<uint8_t> end = tail.finish();
-    program.body.insert(program.body.end(), end.begin(), end.end());
-    return program;
+    return difftest::assembled_program(setup, a.finish());
 }
 
-// Closes a loop: calls an empty function on another page (the interpreter runs a loop within
-// one page without coming back to the translator, which translates the code it is asked for
-// often), counts s1 down and branches back to `loop`; then the function, past the loop's page.
-void close_loop(Assembler& a, Assembler::Label loop) {
-    auto function = a.new_label(), done = a.new_label();
+// Closes a loop: calls `function` on another page (the interpreter runs a loop within one page
+// without coming back to the translator, which translates the code it is asked for often),
+// counts s1 down and branches back to `loop`; then the function (`body`, then a return), past
+// the loop's page.
+void close_loop(Assembler& a, Assembler::Label loop, Assembler::Label function,
+                std::initializer_list<uint32_t> body = {}) {
+    auto done = a.new_label();
     a.jal(ra, function);
     a.word(enc::addi(s1, s1, -1));
     a.branch(1, s1, 0, loop);
@@ -69,6 +62,8 @@ void close_loop(Assembler& a, Assembler::Label loop) {
     while (a.here() < difftest::kCode + 0x1800)
         a.half(enc::kCNop);
     a.bind(function);
+    for (uint32_t instruction : body)
+        a.word(instruction);
     a.word(enc::jalr(0, ra, 0));
     a.bind(done);
 }
@@ -122,7 +117,7 @@ TEST(TranslatorAccessGroups, ASpanRunningIntoAnUnmappedPageFaultsAtTheAccessTher
     a.word(enc::add(a0, a0, a2));
     a.word(enc::add(a0, a0, a3));
     a.word(enc::addi(t0, t0, 3));
-    close_loop(a, loop);
+    close_loop(a, loop, a.new_label());
     const std::array<uint64_t, 32> x = expect_alike(finish(a, setup));
     // The last iteration's loads: the first finds its store, the second faults (a3 unchanged).
     constexpr uint64_t n = kIterations;
@@ -156,7 +151,7 @@ TEST(TranslatorAccessGroups, ABaseRewrittenBetweenAccessesUsesItsNewMapping) {
     a.word(enc::add(a0, a0, a2));
     a.word(enc::add(a0, a0, a3));
     a.word(enc::addi(t0, t0, 5));
-    close_loop(a, loop);
+    close_loop(a, loop, a.new_label());
     const std::array<uint64_t, 32> x = expect_alike(finish(a, setup));
     // Both loads find s1.
     constexpr uint64_t n = kIterations;
@@ -172,8 +167,7 @@ TEST(TranslatorAccessGroups, StoresIntoAPageHoldingTranslatedCodeReachTheCode) {
     constexpr int64_t kPatchAt = 1000;
     difftest::Setup setup;  // M-mode, no paging
     Assembler a(difftest::kCode);
-    auto loop = a.new_label(), stores = a.new_label(), function = a.new_label(),
-         done = a.new_label();
+    auto loop = a.new_label(), stores = a.new_label(), function = a.new_label();
     a.li(s1, kIterations);
     a.li(a0, 0);
     a.li(t4, static_cast<int32_t>(enc::addi(0, 0, 0)));
@@ -191,17 +185,7 @@ TEST(TranslatorAccessGroups, StoresIntoAPageHoldingTranslatedCodeReachTheCode) {
     a.bind(stores);
     a.word(enc::sw(t5, t3, 0));
     a.word(enc::sw(t4, t3, 4));
-    a.jal(ra, function);
-    a.word(enc::addi(s1, s1, -1));
-    a.branch(1, s1, 0, loop);
-    a.jal(0, done);
-    while (a.here() < difftest::kCode + 0x1800)
-        a.half(enc::kCNop);
-    a.bind(function);
-    a.word(enc::addi(a0, a0, 1));
-    a.word(enc::addi(0, 0, 0));
-    a.word(enc::jalr(0, ra, 0));
-    a.bind(done);
+    close_loop(a, loop, function, {enc::addi(a0, a0, 1), enc::addi(0, 0, 0)});
     const std::array<uint64_t, 32> x = expect_alike(finish(a, setup));
     EXPECT_EQ(x[a0], static_cast<uint64_t>((kIterations - kPatchAt) + 100 + (kPatchAt - 1) * 7));
 }
@@ -228,7 +212,7 @@ TEST(TranslatorTlb, TwoPagesOfOneSetUsedInTurnStayRight) {
     a.word(enc::ld(a3, a4, 0x108));
     a.word(enc::add(a0, a0, a2));
     a.word(enc::add(a0, a0, a3));
-    close_loop(a, loop);
+    close_loop(a, loop, a.new_label());
     const std::array<uint64_t, 32> x = expect_alike(finish(a, setup));
     constexpr uint64_t n = kIterations;
     EXPECT_EQ(x[a0], n * (n + 1) + 7 * n);

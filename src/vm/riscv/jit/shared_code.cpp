@@ -80,19 +80,24 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
                         layout.tlb_entry_size);
         // The probe thunks. The stack is 8 mod 16 at their entry, as at the slow-path thunks',
         // which they call with one 8-byte pad.
-        auto tlb_index = [&] {
-            gen.mov(ecx, eax);
-            gen.shr(ecx, 7);
-            gen.and_(ecx, (layout.tlb_sets - 1) << 5);
-        };
-        auto tag_of_last_byte = [&](unsigned size) {
-            gen.lea(rdx, gen.ptr[rax + (size - 1)]);
-            gen.and_(rdx, -4096);
-            gen.or_(rdx, gen.qword[rbx + layout.data_key]);
-        };
         auto call_rel = [&](const uint8_t* target) {
             gen.db(0xe8);
             gen.dd(static_cast<uint32_t>(target - (base + gen.getSize() + 4)));
+        };
+        // rax's set offset into rcx and the tag of its access's last byte into rdx; on to `hit`
+        // when either way holds it (way 1 swapped into way 0), else to `miss`.
+        auto probe = [&](unsigned size, bool store, Xbyak::Label& hit, Xbyak::Label& miss) {
+            gen.mov(ecx, eax);
+            gen.shr(ecx, 7);
+            gen.and_(ecx, (layout.tlb_sets - 1) << 5);
+            gen.lea(rdx, gen.ptr[rax + (size - 1)]);
+            gen.and_(rdx, -4096);
+            gen.or_(rdx, gen.qword[rbx + layout.data_key]);
+            gen.cmp(rdx, gen.qword[rbx + rcx + tlbs[store]]);
+            gen.je(hit);
+            call_rel(base + second_way_at[store]);
+            gen.jne(miss);
+            gen.L(hit);
         };
         size_t load_probe_at[4], store_probe_at[4];
         for (unsigned log2 = 0; log2 < 4; ++log2) {
@@ -100,13 +105,7 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
             Xbyak::Label hit, miss;
             load_probe_at[log2] = gen.getSize();
             gen.push(rdx);
-            tlb_index();
-            tag_of_last_byte(size);
-            gen.cmp(rdx, gen.qword[rbx + rcx + layout.tlb_load]);
-            gen.je(hit);
-            call_rel(base + second_way_at[0]);
-            gen.jne(miss);
-            gen.L(hit);
+            probe(size, false, hit, miss);
             gen.mov(rdx, gen.qword[rbx + rcx + layout.tlb_load + layout.tlb_addend]);
             gen.add(rdx, rax);
             gen.add(rsp, 8);
@@ -126,13 +125,7 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
             store_probe_at[log2] = gen.getSize();
             gen.push(rdx);
             gen.push(rcx);
-            tlb_index();
-            tag_of_last_byte(size);
-            gen.cmp(rdx, gen.qword[rbx + rcx + layout.tlb_store]);
-            gen.je(hit);
-            call_rel(base + second_way_at[1]);
-            gen.jne(miss);
-            gen.L(hit);
+            probe(size, true, hit, miss);
             // A page holding code: the slow path tells every cache.
             gen.mov(rdx, gen.qword[rbx + rcx + layout.tlb_store + layout.tlb_code_flag]);
             gen.cmp(gen.byte[rdx], 0);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "assembler.h"
 #include "body_generator.h"
@@ -89,6 +90,23 @@ Setup random_setup(uint64_t seed) {
 Program generate_program(uint64_t seed, const Features& features) {
     Setup setup = random_setup(seed);
     return BodyGenerator(setup, seed, features).generate();
+}
+
+Program assembled_program(const Setup& setup, std::vector<uint8_t> body) {
+    Program program;
+    program.setup = setup;
+    program.body = std::move(body);
+    program.finish_offset = static_cast<uint32_t>(program.body.size());
+    Assembler tail(kCode + program.body.size());
+    tail.li(kA7, kEcallFinish);
+    tail.word(enc::kEcall);
+    std::vector<uint8_t> end = tail.finish();
+    program.body.insert(program.body.end(), end.begin(), end.end());
+    for (uint32_t offset = 0; offset < program.body.size();) {
+        program.instructions.push_back(offset);
+        offset += (program.body[offset] & 3) == 3 ? 4 : 2;
+    }
+    return program;
 }
 
 Program explicit_program(const Setup& setup, std::span<const Placed> instructions) {

@@ -44,6 +44,8 @@ struct Placed {
 };
 // A body of exactly these instructions (c.nop between them), then the closing ecall.
 Program explicit_program(const Setup& setup, std::span<const Placed> instructions);
+// A body assembled at kCode (a test's own program), then the closing ecall.
+Program assembled_program(const Setup& setup, std::vector<uint8_t> body);
 // The instructions of a program's body before its closing ecall that are not nops.
 std::vector<Placed> placed_instructions(const Program& program);
 
