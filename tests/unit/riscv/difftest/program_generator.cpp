@@ -110,8 +110,6 @@ Program assembled_program(const Setup& setup, std::vector<uint8_t> body) {
 }
 
 Program explicit_program(const Setup& setup, std::span<const Placed> instructions) {
-    Program program;
-    program.setup = setup;
     uint32_t end = 0;
     for (const Placed& placed : instructions)
         end = std::max(end, placed.offset + ((placed.encoding & 3) == 3 ? 4u : 2u));
@@ -119,22 +117,12 @@ Program explicit_program(const Setup& setup, std::span<const Placed> instruction
     Assembler a(kCode);
     while (a.size() < end)
         a.half(enc::kCNop);
-    program.body = a.finish();
+    std::vector<uint8_t> body = a.finish();
     for (const Placed& placed : instructions) {
         unsigned length = (placed.encoding & 3) == 3 ? 4 : 2;
-        std::memcpy(program.body.data() + placed.offset, &placed.encoding, length);
+        std::memcpy(body.data() + placed.offset, &placed.encoding, length);
     }
-    program.finish_offset = end;
-    Assembler tail(kCode + end);
-    tail.li(kA7, kEcallFinish);
-    tail.word(enc::kEcall);
-    std::vector<uint8_t> bytes = tail.finish();
-    program.body.insert(program.body.end(), bytes.begin(), bytes.end());
-    for (uint32_t offset = 0; offset < program.body.size();) {
-        program.instructions.push_back(offset);
-        offset += (program.body[offset] & 3) == 3 ? 4 : 2;
-    }
-    return program;
+    return assembled_program(setup, std::move(body));
 }
 
 std::vector<Placed> placed_instructions(const Program& program) {
