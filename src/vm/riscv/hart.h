@@ -259,9 +259,13 @@ class Hart {
         tlb_entry(access, 1, vaddr) = tlb_entry(access, 0, vaddr);
         return tlb_entry(access, 0, vaddr);
     }
-    // Way 1's entry to way 0 and back (a hit in way 1 from code that reads way 0 next).
-    void tlb_promote(Access access, uint64_t vaddr) {
-        std::swap(tlb_entry(access, 0, vaddr), tlb_entry(access, 1, vaddr));
+    // The entry holding `tag`, moved into way 0 when it was in way 1 (code that reads way 0
+    // next finds it there), or nullptr.
+    const TlbEntry* tlb_lookup(Access access, uint64_t vaddr, uint64_t tag) {
+        const TlbEntry* found = tlb_find(access, vaddr, tag);
+        TlbEntry& first = tlb_entry(access, 0, vaddr);
+        if (found && found != &first) std::swap(first, tlb_entry(access, 1, vaddr));
+        return found ? &first : nullptr;
     }
     static constexpr uint64_t kInvalidTag = ~uint64_t{0};
     struct DecodedPage {
@@ -324,10 +328,9 @@ class Hart {
     bool store_slow(uint64_t vaddr, unsigned size, uint64_t value);
     // Translates and checks a naturally aligned access; on success returns the host pointer (RAM)
     // or nullptr with `paddr` set (MMIO). On failure has raised the trap and returns false.
+    // Looks in the TLB first (the atomics have no inline fast path: a hot lock word must cost no
+    // page walk per access).
     bool translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host);
-    // translate_data() behind the TLB: the atomics use it, as loads and stores use their inline
-    // fast paths, so that a hot lock word costs no page walk per access.
-    bool translate_data_cached(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host);
     uint8_t* amo_pointer(uint64_t vaddr, unsigned size, uint64_t& paddr);
     bool execute_amo(const Insn& insn);
     Priv data_priv() const;

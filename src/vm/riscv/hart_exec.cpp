@@ -93,12 +93,10 @@ void Hart::serve_flush_requests() {
 
 bool Hart::translate_fetch(uint64_t pc, uint64_t& paddr_page, const uint8_t*& host_page) {
     const uint64_t tag = (pc & ~uint64_t{0xfff}) | fetch_key_;
-    if (const TlbEntry* found = tlb_find(Access::fetch, pc, tag)) {
-        // Into way 0: run_block() reads the entry from there.
-        if (found != &tlb_entry(Access::fetch, 0, pc)) tlb_promote(Access::fetch, pc);
-        const TlbEntry& entry = tlb_entry(Access::fetch, 0, pc);
-        paddr_page = entry.paddr_page;
-        host_page = reinterpret_cast<const uint8_t*>(entry.addend + (pc & ~uint64_t{0xfff}));
+    // Into way 0 when found: run_block() reads the entry from there.
+    if (const TlbEntry* entry = tlb_lookup(Access::fetch, pc, tag)) {
+        paddr_page = entry->paddr_page;
+        host_page = reinterpret_cast<const uint8_t*>(entry->addend + (pc & ~uint64_t{0xfff}));
         return true;
     }
     WalkRequest request{satp_, priv_, false, false};

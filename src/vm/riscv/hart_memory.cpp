@@ -57,13 +57,11 @@ void Hart::flush_tlb_page(uint64_t vaddr) {
 }
 
 bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {
-    // Way 1 (the interpreter's inline paths look in way 0 only): what a walk would find.
+    // What a walk would find, when the TLB holds it (the inline paths look in way 0 only).
     const uint64_t tag = (vaddr & ~uint64_t{0xfff}) | data_key_;
-    if (tlb_entry(access, 1, vaddr).tag == tag) {
-        tlb_promote(access, vaddr);
-        const TlbEntry& entry = tlb_entry(access, 0, vaddr);
-        paddr = entry.paddr_page | (vaddr & 0xfff);
-        host = reinterpret_cast<uint8_t*>(vaddr + entry.addend);
+    if (const TlbEntry* entry = tlb_lookup(access, vaddr, tag)) {
+        paddr = entry->paddr_page | (vaddr & 0xfff);
+        host = reinterpret_cast<uint8_t*>(vaddr + entry->addend);
         return true;
     }
     WalkRequest request{satp_, data_priv(), (mstatus_ & kMstatusSum) != 0,
@@ -90,15 +88,6 @@ bool Hart::translate_data(uint64_t vaddr, Access access, uint64_t& paddr, uint8_
     entry.paddr_page = page;
     entry.code_flag = machine_.code_pages.code_flag(page);
     if (!entry.code_flag) entry.tag = kInvalidTag;  // RAM outside the tracked span: slow path
-    return true;
-}
-
-bool Hart::translate_data_cached(uint64_t vaddr, Access access, uint64_t& paddr, uint8_t*& host) {
-    const TlbEntry& entry = tlb_entry(access, 0, vaddr);
-    const uint64_t page = vaddr & ~uint64_t{0xfff};
-    if (entry.tag != (page | data_key_)) return translate_data(vaddr, access, paddr, host);
-    paddr = entry.paddr_page | (vaddr & 0xfff);
-    host = reinterpret_cast<uint8_t*>(vaddr + entry.addend);
     return true;
 }
 
@@ -176,7 +165,7 @@ uint8_t* Hart::amo_pointer(uint64_t vaddr, unsigned size, uint64_t& paddr) {
         return nullptr;
     }
     uint8_t* host;
-    if (!translate_data_cached(vaddr, Access::store, paddr, host)) return nullptr;
+    if (!translate_data(vaddr, Access::store, paddr, host)) return nullptr;
     if (!host) {
         raise(cause::store_access, vaddr);
         return nullptr;
@@ -254,7 +243,7 @@ bool Hart::execute_amo(const Insn& insn) {
             return false;
         }
         uint8_t* host;
-        if (!translate_data_cached(vaddr, Access::load, paddr, host)) return false;
+        if (!translate_data(vaddr, Access::load, paddr, host)) return false;
         if (!host) {
             raise(cause::load_access, vaddr);
             return false;

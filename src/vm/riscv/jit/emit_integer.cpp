@@ -267,16 +267,10 @@ void Compiler::emit_address(const Insn& insn) {
 }
 
 void Compiler::emit_tlb_index() {
+    // (vaddr >> 12) % sets * 32 in two operations (entries are 32 bytes; see the Translator).
     mov(ecx, eax);
-    if (layout_.tlb_entry_size == 32) {
-        // (vaddr >> 12) % sets * 32 in two operations.
-        shr(ecx, 7);
-        and_(ecx, (layout_.tlb_sets - 1) << 5);
-    } else {
-        shr(ecx, 12);
-        and_(ecx, layout_.tlb_sets - 1);
-        imul(ecx, ecx, layout_.tlb_entry_size);
-    }
+    shr(ecx, 7);
+    and_(ecx, (layout_.tlb_sets - 1) << 5);
 }
 
 void Compiler::emit_tlb_tag_check(int32_t tlb, Xbyak::Label& miss) {

@@ -75,9 +75,6 @@ Result<size_t> emit_shared_code(const HartLayout& layout, Helpers& helpers, Code
         }
         for (unsigned store = 0; store < 2; ++store)
             helpers.tlb_second_way[store] = base + second_way_at[store];
-        if (layout.tlb_entry_size != 32)
-            return fail("the translator's shared code expects 32-byte TLB entries, not {}",
-                        layout.tlb_entry_size);
         // The probe thunks. The stack is 8 mod 16 at their entry, as at the slow-path thunks',
         // which they call with one 8-byte pad.
         auto call_rel = [&](const uint8_t* target) {

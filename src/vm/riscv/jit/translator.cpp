@@ -76,8 +76,8 @@ Translator::Translator(Hart& hart, CodeBuffer code)
     layout_.tlb_sets = Hart::kTlbSets;
     layout_.tlb_way_bytes = static_cast<int32_t>(sizeof(Hart::TlbEntry) * Hart::kTlbSets);
     static_assert(Hart::kTlbWays == 2, "the translated code checks two ways");
-    static_assert(sizeof(Hart::TlbEntry) % 16 == 0,
-                  "the translated code swaps entries by 16 bytes");
+    static_assert(sizeof(Hart::TlbEntry) == 32,
+                  "the translated code indexes 32-byte TLB entries and swaps them by halves");
     static_assert(sizeof(std::atomic<bool>) == 1 && sizeof(bool) == 1);
     host_fma_ = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tFMA);
 }
