@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "test_machine.h"
@@ -127,6 +128,50 @@ TEST(Translator, RunsAnInstructionStraddlingAPageEndTranslatedAndSeesItsSecondHa
     ASSERT_TRUE(
         machine.memory.store<uint16_t>(kRam + 0x1000, static_cast<uint16_t>(plus_two >> 16)));
     EXPECT_EQ(run(100), 200u);
+}
+
+// A loop counting a1 down inside one page; the count, in a0, goes to the word at a3.
+const uint32_t kCountingLoop[] = {addi(a0, a0, 1), addi(a1, a1, -1), beq(a1, 0, 8),
+                                  jal_x0(-12),     sd(a0, a3),       jal_x0(0)};
+
+// Runs kCountingLoop for `iterations` on a hart of its own with a translator of its own.
+jit::TranslatorStats run_counting_loop(uint64_t iterations) {
+    TestMachine machine(1 << 20);
+    const uint64_t mailbox = kRam + 0x2000;
+    EXPECT_TRUE(machine.load(kCountingLoop));
+    MachineContext context = machine.context;
+    context.engine = Engine::interpreter;
+    Hart hart(context, 0);
+    auto translator = jit::Translator::create(hart);
+    EXPECT_TRUE(translator.has_value()) << translator.error().message();
+    if (!translator) return {};
+    hart.reset(kRam, Priv::machine);
+    hart.set_reg(a1, iterations);
+    hart.set_reg(a3, mailbox);
+    for (unsigned step = 0; step < 1'000'000; ++step) {
+        if (machine.memory.load<uint64_t>(mailbox).value_or(0) != 0) break;
+        (*translator)->execute();
+    }
+    EXPECT_EQ(machine.memory.load<uint64_t>(mailbox).value_or(0), iterations);
+    return (*translator)->stats();
+}
+
+// Calls `body` below a 64 KiB frame of 0xff bytes.
+[[gnu::noinline]] void call_below_a_filled_frame(const std::function<void()>& body) {
+    volatile uint8_t frame[64 * 1024];
+    for (auto& byte : frame)
+        byte = 0xff;
+    body();
+    (void)frame[0];
+}
+
+TEST(Translator, CompilesTheSameWhereverItIsCalledFrom) {
+    // The register allocator once kept a static list of pointers to the first compiler's own
+    // register members: a compiler made deeper in the stack (or on another hart's thread) read
+    // its host registers from a dead frame, here one of 0xff bytes, and failed or emitted
+    // garbage.
+    EXPECT_GE(run_counting_loop(20000).blocks_translated, 1u);
+    call_below_a_filled_frame([] { EXPECT_GE(run_counting_loop(20000).blocks_translated, 1u); });
 }
 
 constexpr uint32_t r_type(uint32_t funct7, unsigned rs2, unsigned rs1, uint32_t funct3, unsigned rd,

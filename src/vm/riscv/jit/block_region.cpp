@@ -30,10 +30,11 @@ void Compiler::allocate_registers(const std::vector<Insn>& instructions) {
     // Callee-saved first. The caller-saved ones (r8-r11, rsi, rdi) are kept on the stack by the
     // slow paths' thunks, and reloaded from their slots after a helper call (which writes the
     // registers back first). None of them is a scratch register of the emitted code (rax, rcx,
-    // rdx).
-    static const Xbyak::Reg64* const kHostRegisters[] = {&rbp, &r13, &r14, &r15, &r8,
-                                                         &r9,  &r10, &r11, &rsi, &rdi};
-    for (const Xbyak::Reg64* host : kHostRegisters) {
+    // rdx). The registers are this generator's members: a static list would point into the
+    // first Compiler ever made, a dead stack frame (of another thread, for a second hart).
+    const Xbyak::Reg64* const host_registers[] = {&rbp, &r13, &r14, &r15, &r8,
+                                                  &r9,  &r10, &r11, &rsi, &rdi};
+    for (const Xbyak::Reg64* host : host_registers) {
         unsigned best = 0;
         for (unsigned index = 1; index < 32; ++index)
             if (!cached_[index] && uses[index] > uses[best]) best = index;
