@@ -287,8 +287,10 @@ class Hart {
     static constexpr unsigned kMaxDecodedPages = 256;
     static constexpr unsigned kDecodedIndexSize = 1024;
 
-    // Interpreter.
-    void run_block();
+    // Interpreter. A block runs while execution stays in its page, for at most `branch_budget`
+    // taken branches before the hart loop looks at interrupts again.
+    static constexpr int kBranchBudget = 512;
+    void run_block(int branch_budget = kBranchBudget);
     bool execute_fp(const Insn& insn);  // false: trapped
     // The raw bits of the instruction at pc_ (for mtval of illegal-instruction exceptions raised
     // after decoding, e.g. FP with mstatus.FS = Off).

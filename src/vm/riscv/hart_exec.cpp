@@ -13,7 +13,6 @@
 namespace vessel::riscv {
 
 namespace {
-constexpr int kBranchBudget = 512;  // taken branches per block before re-checking interrupts
 constexpr uint64_t kTimerCheckInterval = 8192;  // instructions between looks at the clock
 
 inline uint64_t sext32(uint64_t value) {
@@ -167,14 +166,14 @@ Hart::DecodedPage* Hart::decoded_page_for(uint64_t paddr_page) {
 // next instruction's handler, which the host's branch predictor learns per guest instruction
 // pattern far better than one shared switch jump. pc and the retired count live in locals and are
 // written back when the block ends or before anything that reads them (traps, CSRs, slow paths).
-void Hart::run_block() {
+void Hart::run_block(int branch_budget) {
     DecodedPage* page = code_page_for_pc();
     if (!page) return;
     uint64_t pc = pc_;
     const uint64_t page_vbase = pc & ~uint64_t{0xfff};
     const uint8_t* host_page =
         reinterpret_cast<const uint8_t*>(tlb_entry(Access::fetch, 0, pc).addend + page_vbase);
-    int budget = kBranchBudget;
+    int budget = branch_budget;
     uint64_t retired = 0;
     const Insn* in;
     uint64_t* const x = x_;

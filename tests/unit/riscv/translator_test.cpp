@@ -156,6 +156,16 @@ jit::TranslatorStats run_counting_loop(uint64_t iterations) {
     return (*translator)->stats();
 }
 
+TEST(Translator, TranslatesAHotLoopThatNeverLeavesItsPage) {
+    // Heat counts the interpreter's returns to the translator: a loop inside one page must not
+    // run interpreted for hundreds of iterations per return (it did, 512 taken branches: this
+    // loop's 2,000 iterations ran cold to the end).
+    const jit::TranslatorStats stats = run_counting_loop(2000);
+    EXPECT_GE(stats.blocks_translated, 1u);
+    // At most kHotThreshold cold runs of kColdBranchBudget iterations each, then translated.
+    EXPECT_LE(stats.interpreted, jit::Translator::kHotThreshold + 2u);
+}
+
 // Calls `body` below a 64 KiB frame of 0xff bytes.
 [[gnu::noinline]] void call_below_a_filled_frame(const std::function<void()>& body) {
     volatile uint8_t frame[64 * 1024];

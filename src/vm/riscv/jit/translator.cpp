@@ -199,7 +199,7 @@ void Translator::execute() {
         // Cold code (not run often enough yet to be worth translating) or an instruction the
         // interpreter runs.
         ++stats_.interpreted;
-        hart_.run_block();
+        hart_.run_block(kColdBranchBudget);
         return;
     }
     ++stats_.entries;

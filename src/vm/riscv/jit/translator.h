@@ -164,6 +164,12 @@ class Translator {
     static constexpr int32_t kTransitionBudget = 4096;
     // Entries from the hart loop a block start needs before it is translated.
     static constexpr uint16_t kHotThreshold = 32;
+    // Taken branches the interpreter may run cold code for before it returns here. Heat counts
+    // entries from here, so with the interpreter's usual budget (512) a cold loop inside one page
+    // ran up to kHotThreshold x 512 iterations interpreted before it was translated: a new
+    // process's hot loops spent their first milliseconds there (intmark inside Linux: 7 % of its
+    // time). Much less than 8 gets boot code translated that runs only a few dozen times.
+    static constexpr int kColdBranchBudget = 8;
     static constexpr unsigned kHeatSlots = 65536;
 
     static Result<std::unique_ptr<Translator>> create(Hart& hart,
