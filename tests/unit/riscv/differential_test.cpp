@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "difftest/encoding.h"
 #include "difftest/engine_runner.h"
 #include "difftest/program_generator.h"
 
@@ -89,6 +90,41 @@ TEST(Differential, ReportsAProgramThatRunsDifferently) {
     EXPECT_NE(report.find("first differing trap #0"), std::string::npos) << report;
     EXPECT_NE(report.find("  x10 (a0): interpreter"), std::string::npos) << report;
     EXPECT_NE(report.find("final x10 (a0)"), std::string::npos) << report;
+}
+
+// li and mv are addi, ori, xori, add, or, xor and sub with x0 as an operand: the translator emits
+// them as a constant or a copy, into a register cached in a host register (used in the loop) and
+// into one left in its slot (used once), from either kind.
+TEST(Differential, ConstantsAndCopiesThroughX0RunAlike) {
+    using namespace enc;
+    enum : unsigned { t0 = 5, t1, t2, s1 = 9, a0, a1, a2, a3, a4, a5, a6, a7, t3 = 28 };
+    difftest::Setup setup;
+    const Placed body[] = {
+        {0, addi(s1, 0, 1000)},
+        {4, add(a0, 0, s1)},  // loop: values that change with every iteration
+        {8, ori(a1, 0, 0x7ff)},
+        {12, xori(a2, 0, -2048)},
+        {16, add(a3, 0, a0)},
+        {20, add(a4, a0, 0)},
+        {24, or_(a5, 0, s1)},
+        {28, r(0, 0, s1, 4, a6, kOp)},     // xor a6, s1, x0
+        {32, r(0x20, 0, a0, 0, a7, kOp)},  // sub a7, a0, x0
+        {36, addi(t0, s1, 0)},
+        {40, add(a2, 0, 0)},  // zero into a register in a host register
+        {44, add(t1, 0, 0)},
+        {48, c_li(t2, -5)},
+        {50, c_mv(t3, s1)},
+        {52, add(a0, a0, a1)},
+        {56, add(a1, a1, a2)},
+        {60, addi(s1, s1, -1)},
+        {64, branch(1, s1, 0, -60)},  // bne s1, x0, loop
+    };
+    Program program = explicit_program(setup, body);
+    DifferentialRunner runner;
+    auto [interpreter, translator] = runner.run(program.image(), {});
+    ASSERT_TRUE(interpreter.finished && interpreter.mailbox == 1);
+    EXPECT_EQ(compare(interpreter, translator), "");
+    EXPECT_GT(translator.stats.guest_instructions_translated, 0u);
 }
 
 // Divergences riscv-difftest found, minimized (riscv-difftest --minimize prints them like this).

@@ -184,6 +184,9 @@ class Compiler : public Xbyak::CodeGenerator {
                      bool reads_rs2 = false);
     // eax sign-extended into x[rd] (the W instructions' result).
     void emit_word_result(unsigned rd);
+    // x[rd] = value, and x[rd] = x[rs]: li and mv, which name x0 as an operand.
+    void emit_constant(unsigned rd, int64_t value);
+    void emit_copy(unsigned rd, unsigned rs);
     // The guest address into rax and its TLB slot offset into rcx, then the tag check against
     // the TLB at Hart offset `tlb`: a miss jumps to `slow`.
     void emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow);

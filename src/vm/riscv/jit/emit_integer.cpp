@@ -35,10 +35,38 @@ void Compiler::emit_word_result(unsigned rd) {
     mov(guest_slot(rd), rax);
 }
 
+void Compiler::emit_constant(unsigned rd, int64_t value) {
+    if (const Xbyak::Reg64* host = cached_[rd]) {
+        if (value == 0) return (void)xor_(cached32_[rd], cached32_[rd]);
+        return (void)mov(*host, value);
+    }
+    if (value == static_cast<int32_t>(value))
+        return (void)mov(guest_slot(rd), static_cast<int32_t>(value));
+    mov(rax, value);
+    mov(guest_slot(rd), rax);
+}
+
+void Compiler::emit_copy(unsigned rd, unsigned rs) {
+    if (rs == 0) return emit_constant(rd, 0);
+    if (rd == rs) return;
+    if (const Xbyak::Reg64* host = cached_[rd]) return (void)mov(*host, guest(rs));
+    if (const Xbyak::Reg64* source = cached_[rs]) return (void)mov(guest_slot(rd), *source);
+    mov(rax, guest_slot(rs));
+    mov(guest_slot(rd), rax);
+}
+
 void Compiler::emit_alu(const Insn& insn) {
     if (insn.rd == 0) return;  // a hint: no architectural effect
     const int32_t imm = insn.imm;
     const auto shift = static_cast<uint8_t>(insn.imm & 63);
+    // li and mv are addi, add or or with x0 (c.li, c.mv, c.add): x0 lives in a slot that always
+    // reads zero, and loading it to add it to something cost a load and an add.
+    const bool or_like = insn.op == Op::add || insn.op == Op::or_ || insn.op == Op::xor_;
+    if (insn.rs1 == 0 && (insn.op == Op::addi || insn.op == Op::ori || insn.op == Op::xori))
+        return emit_constant(insn.rd, imm);
+    if (insn.op == Op::addi && imm == 0) return emit_copy(insn.rd, insn.rs1);
+    if (or_like && insn.rs1 == 0) return emit_copy(insn.rd, insn.rs2);
+    if ((or_like || insn.op == Op::sub) && insn.rs2 == 0) return emit_copy(insn.rd, insn.rs1);
     switch (insn.op) {
         case Op::lui:
             if (const Xbyak::Reg64* host = cached_[insn.rd])
