@@ -18,7 +18,11 @@ Priv Hart::data_priv() const {
 
 void Hart::recompute_privilege_keys() {
     fetch_key_ = static_cast<uint64_t>(priv_);
-    data_key_ = static_cast<uint64_t>(data_priv()) | ((mstatus_ & kMstatusSum) ? 4 : 0) |
+    // SUM only matters to supervisor accesses: user mode's key stays 0 (MXR aside), which
+    // translated user code relies on (CompileRequest::user_mode).
+    const Priv data = data_priv();
+    data_key_ = static_cast<uint64_t>(data) |
+                ((data == Priv::supervisor && (mstatus_ & kMstatusSum)) ? 4 : 0) |
                 ((mstatus_ & kMstatusMxr) ? 8 : 0);
 }
 

@@ -94,7 +94,7 @@ void Compiler::emit_group_check(const AccessGroup& group, unsigned base) {
     // page (the span is under a page, and the entry's index is its page's).
     lea(rdx, ptr[rax + (group.high - group.low - 1)]);
     and_(rdx, -4096);
-    or_(rdx, qword[rbx + layout_.data_key]);
+    emit_data_key();
     emit_tlb_tag_check(tlb, miss);
     if (group.store) {
         // A page holding code: each store takes its own probe, whose slow path tells the caches.

@@ -28,6 +28,10 @@ struct CompileRequest {
     // The jump cache of the block's privilege, which its computed jumps look the next block up
     // in (emit_dispatch_rax).
     const JumpSlot* jump_cache = nullptr;
+    // The block runs in user mode, whose data key (Hart::recompute_privilege_keys) is 0 unless
+    // MXR is set: its inline TLB checks compare tags without the key. Under MXR the tags they
+    // look for are missing, and every access takes the slow path, which is right.
+    bool user_mode = false;
 };
 
 struct CompiledBlock {

@@ -190,6 +190,8 @@ class Compiler : public Xbyak::CodeGenerator {
     // The guest address into rax and its TLB slot offset into rcx, then the tag check against
     // the TLB at Hart offset `tlb`: a miss jumps to `slow`.
     void emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow);
+    // The privilege key into the page tag in rdx (none in user mode: CompileRequest::user_mode).
+    void emit_data_key();
     // (vaddr >> 12) % sets, scaled to the offset of the set's first entry: from eax into ecx.
     void emit_tlb_index();
     // rdx (a tag) against the set at rcx of the TLB at Hart offset `tlb`: on a hit rcx is the

@@ -317,6 +317,10 @@ void Compiler::emit_tlb_tag_check(int32_t tlb, Xbyak::Label& miss) {
     });
 }
 
+void Compiler::emit_data_key() {
+    if (!request_.user_mode) or_(rdx, qword[rbx + layout_.data_key]);
+}
+
 void Compiler::emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbyak::Label& slow) {
     emit_address(insn);
     // The tag of the page the access's last byte is in: an access crossing into the next page
@@ -326,7 +330,7 @@ void Compiler::emit_tlb_probe(const Insn& insn, unsigned size, int32_t tlb, Xbya
     else
         lea(rdx, ptr[rax + (size - 1)]);
     and_(rdx, -4096);
-    or_(rdx, qword[rbx + layout_.data_key]);
+    emit_data_key();
     emit_tlb_tag_check(tlb, slow);
 }
 

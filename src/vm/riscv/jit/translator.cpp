@@ -341,8 +341,8 @@ const Block* Translator::translate(uint64_t vaddr, uint64_t paddr, const uint8_t
     block.priv = priv;
     block.generation_word = pages.generation_word(paddr);
     block.generation = std::atomic_ref(*block.generation_word).load(std::memory_order_acquire);
-    CompileRequest request{vaddr, host_page, hart_.fetch_tlb_page(vaddr + 0x1000),
-                           jump_table(priv)};
+    CompileRequest request{vaddr, host_page, hart_.fetch_tlb_page(vaddr + 0x1000), jump_table(priv),
+                           priv == static_cast<unsigned>(Priv::user)};
     auto compiled = compile_block(request, layout_, helpers_, code_);
     if (!compiled || compiled->guest_instructions == 0) {
         // Not translatable here (or, impossibly, larger than the reserved room): the interpreter
