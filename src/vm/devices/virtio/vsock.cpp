@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -238,7 +237,10 @@ void VsockDevice::update_watch(Connection& connection) {
     if (can_send_to_guest(connection)) events |= EPOLLIN;
     if (connection.pending_bytes() > 0) events |= EPOLLOUT;
     if (connection.host_hung_up) {
-        // Edge-triggered: re-armed at every change, so readiness is reported again.
+        // A hung-up socket reports EPOLLHUP whatever is asked: edge-triggered, re-armed while
+        // something is wanted from it, so readiness is reported again, and left alone once
+        // nothing is (re-arming it then would report the hang-up again and again).
+        if (events == 0 && connection.watched_events == EPOLLET) return;
         events |= EPOLLET;
     } else if (events == connection.watched_events) {
         return;
@@ -307,12 +309,11 @@ void VsockDevice::on_socket(Connection& connection, uint32_t events) {
     if (connection.state == Connection::State::handshake) return read_handshake(connection);
     if (events & EPOLLERR) return close(connection, true);
     if ((events & EPOLLOUT) && !flush_to_host(connection)) return;
-    if ((events & EPOLLHUP) && !connection.host_hung_up) {
-        int unread = 0;
-        if (::ioctl(connection.socket.get(), FIONREAD, &unread) != 0 || unread == 0)
-            return close(connection, true);
-        connection.host_hung_up = true;
-    }
+    // A host that hung up sends no more: the guest hears SHUTDOWN (send) after what is left to
+    // read, and its RST once it shuts its own side. Not a RST at once: a Linux guest that shuts
+    // down its side after that RST reads ENOTCONN (vsock_shutdown clears SOCK_DONE), not end of
+    // file. A guest that keeps sending gets the RST when the write to the host fails.
+    if (events & EPOLLHUP) connection.host_hung_up = true;
     if (events & (EPOLLIN | EPOLLHUP)) return send_to_guest(connection);
     update_watch(connection);
 }
