@@ -84,15 +84,26 @@ Result<Json> Runtime::state(const std::string& id) const {
 
 Result<> Runtime::kill(const std::string& id, int signal, bool all) const {
     ContainerState state = TRY(store_.load(id));
-    if (store_.status(state) == Status::stopped) return fail("container \"{}\" is not running", id);
+    // The wording is runc's: containerd's shim knows a process that is already gone only by
+    // "container not running" (or "does not exist") in the runtime's error.
+    const bool stopped = store_.status(state) == Status::stopped;
     if (all) {
-        auto cgroup = TRY(reopen_cgroup(state));
-        for (pid_t pid : TRY(container_processes(state, *cgroup)))
+        // As runc: --all signals what is left in the container's cgroup even after its init
+        // exited (a container without its own pid namespace may leave processes), and succeeds
+        // when nothing is left. containerd's shim sends it when the init has exited, and took a
+        // failure here for a container it could never stop.
+        auto cgroup = reopen_cgroup(state);
+        if (!cgroup) {
+            if (stopped) return {};
+            return std::unexpected(cgroup.error());
+        }
+        for (pid_t pid : TRY(container_processes(state, **cgroup)))
             ::kill(pid, signal);
         return {};
     }
+    if (stopped) return fail("cannot signal container \"{}\": container not running", id);
     UniqueFd init = open_init(state);
-    if (!init) return fail("container \"{}\" is not running", id);
+    if (!init) return fail("cannot signal container \"{}\": container not running", id);
     if (::syscall(SYS_pidfd_send_signal, init.get(), signal, nullptr, 0) != 0)
         return fail_errno(fmt::format("send signal {} to container \"{}\"", signal, id));
     return {};

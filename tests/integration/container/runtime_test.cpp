@@ -381,7 +381,9 @@ TEST_F(ContainerTest, EveryStateTransition) {
     EXPECT_TRUE(wait_for_status(id_, "stopped"));
     auto late_kill = invoke({"kill", id_, "TERM"});
     EXPECT_EQ(late_kill.code, 1);
-    EXPECT_EQ(late_kill.err, fmt::format("vessel-runc: container \"{}\" is not running\n", id_));
+    EXPECT_EQ(
+        late_kill.err,
+        fmt::format("vessel-runc: cannot signal container \"{}\": container not running\n", id_));
     ASSERT_EQ(invoke({"delete", id_}).code, 0);
     auto gone = invoke({"state", id_});
     EXPECT_EQ(gone.code, 1);
@@ -444,6 +446,29 @@ TEST_F(ContainerTest, SignalsReachTheContainer) {
     auto result = invoke({"run", "--bundle", bundle_, id_});
     killer.join();
     EXPECT_EQ(result.code, 42) << result.err;
+    expect_nothing_left();
+}
+
+// containerd's runc shim, once a container's process has exited: `kill --all ID KILL` for what
+// may be left in its cgroup, which must succeed (it answered "not running", status 1, and the pod
+// could never be stopped), then `delete`. A plain kill still fails, in runc's words, which the
+// shim reads as "already gone".
+TEST_F(ContainerTest, TheShimsSequenceAfterTheProcessExited) {
+    set_args({"sh", "-c", "exit 3"});
+    write_config();
+    ASSERT_EQ(invoke({"create", "--bundle", bundle_, id_}).code, 0);
+    ASSERT_EQ(invoke({"start", id_}).code, 0);
+    ASSERT_TRUE(wait_for_status(id_, "stopped"));
+    auto all = invoke({"kill", "--all", id_, "KILL"});
+    EXPECT_EQ(all.code, 0) << all.err;
+    EXPECT_EQ(all.err, "");
+    auto one = invoke({"kill", id_, "KILL"});
+    EXPECT_EQ(one.code, 1);
+    EXPECT_NE(one.err.find("container not running"), std::string::npos) << one.err;
+    ASSERT_EQ(invoke({"delete", id_}).code, 0);
+    auto gone = invoke({"kill", "--all", id_, "KILL"});
+    EXPECT_EQ(gone.code, 1);
+    EXPECT_NE(gone.err.find("does not exist"), std::string::npos) << gone.err;
     expect_nothing_left();
 }
 
