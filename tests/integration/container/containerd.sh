@@ -63,9 +63,13 @@ ctr_ images import --all-platforms "$work/busybox.oci.tar" >/dev/null 2>"$work/e
     { echo "FAIL: ctr images import"; cat "$work/err"; exit 1; }
 image=localhost/vessel-busybox:test
 
-out=$(ctr_ run --rm --runc-binary "$runtime" "$image" t1 sh -c 'echo hello from ctr; exit 4' 2>"$work/err")
+out=$(ctr_ run --rm --runc-binary "$runtime" "$image" t1 sh -c 'echo hello from ctr; echo on stderr >&2; exit 4' 2>"$work/t1-err")
 check "run: exit status" 4 "$?"
 check "run: output" "hello from ctr" "$out"
+# Without a terminal the shim hands the runtime a pipe for each stream: stderr must reach it too
+# (under Kubernetes it is the container's log).
+check "run: standard error" "on stderr" "$(grep -x 'on stderr' "$work/t1-err")"
+grep -vx 'on stderr' "$work/t1-err" >>"$work/err"
 
 ctr_ run -d --runc-binary "$runtime" "$image" t2 sleep 1000 >/dev/null 2>>"$work/err"
 check "run -d" 0 "$?"
