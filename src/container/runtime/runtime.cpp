@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fmt/ranges.h>
+
 #include <climits>
 #include <cstdlib>
 
@@ -144,6 +146,10 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
         TRY(real_directory(options.bundle.empty() ? "." : options.bundle, "bundle"));
     spec::Spec spec = TRY(spec::load_spec(bundle));
     if (!spec.process) return fail("config.json: process: is required to create a container");
+    for (const spec::Mount& mount : spec.mounts)
+        if (!mount.ignored_options.empty())
+            log_.debug("container {}: mount {}: a bind mount ignores {}", options.id,
+                       mount.destination, fmt::join(mount.ignored_options, ","));
     if (spec.process->terminal && options.console_socket.empty() &&
         (mode == Mode::create || options.detach))
         return fail(

@@ -63,6 +63,7 @@ Result<> apply_mount_options(Mount& mount, const std::string& path) {
     mount.flags = 0;
     mount.propagation = 0;
     mount.data.clear();
+    mount.ignored_options.clear();
     mount.idmap = false;
     mount.idmap_recursive = false;
     for (size_t i = 0; i < mount.options.size(); ++i) {
@@ -93,14 +94,18 @@ Result<> apply_mount_options(Mount& mount, const std::string& path) {
                 mount.flags |= known->flag;
             continue;
         }
-        if (mount.bind)
-            return fail("{}.options[{}]: unknown bind mount option \"{}\"", path, i, option);
         if (!mount.data.empty()) mount.data += ',';
         mount.data += option;
     }
-    if (mount.bind && !mount.data.empty())
-        return fail("{}.options: a bind mount takes no filesystem options (\"{}\")", path,
-                    mount.data);
+    // "bind" may come after them in the list: only now is it known that nothing takes them.
+    if (mount.bind && !mount.data.empty()) {
+        for (size_t start = 0; start <= mount.data.size();) {
+            size_t comma = std::min(mount.data.find(',', start), mount.data.size());
+            mount.ignored_options.push_back(mount.data.substr(start, comma - start));
+            start = comma + 1;
+        }
+        mount.data.clear();
+    }
     return {};
 }
 

@@ -74,6 +74,9 @@ struct Mount {
     unsigned long flags = 0;        // MS_* set on the mount
     unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE [| MS_REC]
     std::string data;               // options the kernel's filesystem parses ("mode=755,size=64k")
+    // Filesystem options on a bind mount, which has no filesystem of its own to take them: the
+    // kernel ignores them there, and so do runc and crun (a debug line says so at create).
+    std::vector<std::string> ignored_options;
     // An idmapped bind mount ("idmap"/"ridmap" options or mount-level mappings): files owned by
     // id k in the source appear owned by the host id the mapping gives k. Mappings left empty are
     // the container's own (linux.uidMappings/gidMappings).

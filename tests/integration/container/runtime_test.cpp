@@ -199,7 +199,7 @@ TEST_F(ContainerTest, MountsAreInPlace) {
     config_["mounts"].push_back({{"destination", "/data"},
                                  {"type", "bind"},
                                  {"source", "shared"},
-                                 {"options", {"rbind", "ro"}}});
+                                 {"options", {"mode=755", "size=1k", "rbind", "ro"}}});
     config_["mounts"].push_back({{"destination", "/scratch"},
                                  {"type", "tmpfs"},
                                  {"source", "tmpfs"},
