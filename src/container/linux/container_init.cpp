@@ -82,6 +82,7 @@ Result<std::string> set_up(const InitConfig& config) {
     }
     // 5. Process limits and identity.
     TRY(apply_rlimits(process));
+    TRY(set_personality(spec.linux_config));
     if (!config.security) {
         TRY(switch_user(process));
         TRY(set_no_new_privileges(process));

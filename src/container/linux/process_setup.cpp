@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -30,6 +31,13 @@ Result<> apply_sysctls(const spec::Linux& config) {
             if (path[i] == '.') path[i] = '/';
         TRY_CTX(write_existing_file(path, value), "linux.sysctl.{}", key);
     }
+    return {};
+}
+
+Result<> set_personality(const spec::Linux& config) {
+    if (!config.personality) return {};
+    if (::personality(*config.personality) == -1)
+        return fail_errno("linux.personality: set the execution domain");
     return {};
 }
 
@@ -69,8 +77,9 @@ Result<> switch_user(const spec::Process& process) {
         bool denied = error == EPERM && policy && policy->starts_with("deny");
         if (!denied) return fail_errno(error, "process.user.additionalGids: setgroups");
         if (!groups.empty())
-            return fail("process.user.additionalGids: setgroups is denied in this user namespace "
-                        "(its gid map was written without newgidmap)");
+            return fail(
+                "process.user.additionalGids: setgroups is denied in this user namespace "
+                "(its gid map was written without newgidmap)");
     }
     if (::setresgid(user.gid, user.gid, user.gid) != 0)
         return fail_errno("process.user.gid: setgid");

@@ -18,6 +18,8 @@ Result<> set_host_and_domain_name(const spec::Spec& spec);
 Result<> apply_sysctls(const spec::Linux& config);
 Result<> set_oom_score_adj(const spec::Process& process);
 Result<> apply_rlimits(const spec::Process& process);
+// linux.personality: the execution domain, which execve keeps.
+Result<> set_personality(const spec::Linux& config);
 Result<> switch_user(const spec::Process& process);
 Result<> set_no_new_privileges(const spec::Process& process);
 

@@ -22,6 +22,7 @@
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
 #include "container/linux/process_setup.h"
+#include "container/linux/security_labels.h"
 #include "container/linux/security_plan.h"
 #include "container/linux/user_namespace.h"
 #include "container/runtime/runtime.h"
@@ -180,6 +181,8 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
         return fail("exec: a detached process with a terminal needs --console-socket");
     sys::SecurityPlan security =
         TRY_CTX(sys::prepare_security(spec, store_.root() + "/.seccomp-cache"), "{}", source);
+    TRY(sys::check_security_labels(spec, sys::detect_security_modules(), source,
+                                   "exec in " + options.id, log_));
 
     // The init's pidfd, then a check that it is still the container's init and not a new process
     // that reused its pid.

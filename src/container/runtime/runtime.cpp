@@ -25,6 +25,7 @@
 #include "container/linux/container_init.h"
 #include "container/linux/idmapped_mounts.h"
 #include "container/linux/namespaces.h"
+#include "container/linux/security_labels.h"
 #include "container/linux/user_namespace.h"
 #include "container/runtime/hooks.h"
 #include "container/runtime/membership.h"
@@ -159,6 +160,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     launched.hooks = TRY_CTX(parse_hooks(spec.hooks), "config.json");
     sys::SecurityPlan security =
         TRY_CTX(sys::prepare_security(spec, store_.root() + "/.seccomp-cache"), "config.json");
+    TRY(sys::check_security_labels(spec, sys::detect_security_modules(), "config.json",
+                                   "container " + options.id, log_));
     std::vector<UniqueFd> idmapped_mounts =
         TRY_CTX(sys::prepare_idmapped_mounts(spec, bundle), "config.json");
     std::string rootfs = TRY_CTX(

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "base/file.h"
-#include "container/spec/mount_options.h"
 #include "container/spec/id_mapping.h"
+#include "container/spec/mount_options.h"
 #include "container/spec/parse_internal.h"
 #include "container/spec/spec.h"
 
@@ -130,8 +130,9 @@ Result<Process> parse_process(const JsonAt& at) {
         TRY(caps->expect_object());
         process.capabilities = caps->value();
     }
-    for (const char* unsupported :
-         {"apparmorProfile", "selinuxLabel", "ioPriority", "scheduler", "execCPUAffinity"})
+    process.apparmor_profile = TRY(at.optional_string("apparmorProfile")).value_or("");
+    process.selinux_label = TRY(at.optional_string("selinuxLabel")).value_or("");
+    for (const char* unsupported : {"ioPriority", "scheduler", "execCPUAffinity"})
         if (at.has(unsupported))
             return std::unexpected(TRY(at.child(unsupported)).error("is not supported yet"));
     return process;
@@ -155,9 +156,9 @@ Result<Mount> parse_mount(const JsonAt& at) {
     if (auto mappings = at.optional_child("gidMappings"))
         mount.gid_mappings = TRY(parse_id_mappings(*mappings));
     if (mount.uid_mappings.empty() != mount.gid_mappings.empty())
-        return std::unexpected(at.error(fmt::format(
-            "an idmapped mount needs both uidMappings and gidMappings ({} is missing)",
-            mount.uid_mappings.empty() ? "uidMappings" : "gidMappings")));
+        return std::unexpected(at.error(
+            fmt::format("an idmapped mount needs both uidMappings and gidMappings ({} is missing)",
+                        mount.uid_mappings.empty() ? "uidMappings" : "gidMappings")));
     if (!mount.uid_mappings.empty()) mount.idmap = true;
     if (mount.idmap && !mount.bind)
         return std::unexpected(at.error("only bind mounts can be idmapped"));

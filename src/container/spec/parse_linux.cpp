@@ -1,6 +1,7 @@
 // config.json: the linux section (namespaces, devices, resources, paths, sysctl) and the checks
 // that relate sections to each other.
 #include <sched.h>
+#include <sys/personality.h>
 
 #include <algorithm>
 #include <array>
@@ -334,7 +335,23 @@ Result<Linux> parse_linux(const JsonAt& at) {
         TRY(seccomp->expect_object());
         linux_config.seccomp = seccomp->value();
     }
-    TRY(reject_if_present(at, {"intelRdt", "personality", "mountLabel", "memoryPolicy"}));
+    if (auto personality = at.optional_child("personality")) {
+        TRY(personality->expect_object());
+        std::string domain = TRY(TRY(personality->child("domain")).string());
+        if (domain == "LINUX")
+            linux_config.personality = PER_LINUX;
+        else if (domain == "LINUX32")
+            linux_config.personality = PER_LINUX32;
+        else
+            return std::unexpected(
+                TRY(personality->child("domain")).error("must be \"LINUX\" or \"LINUX32\""));
+        // The spec defines no flag names yet; a flag this runtime does not know would be
+        // silently lost.
+        if (!TRY(personality->optional_string_array("flags")).empty())
+            return std::unexpected(TRY(personality->child("flags")).error("is not supported yet"));
+    }
+    linux_config.mount_label = TRY(at.optional_string("mountLabel")).value_or("");
+    TRY(reject_if_present(at, {"intelRdt", "memoryPolicy"}));
     return linux_config;
 }
 

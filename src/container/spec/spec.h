@@ -48,6 +48,10 @@ struct Process {
     std::optional<int> oom_score_adj;
     // process.capabilities: validated and applied by the security module (linux/capabilities).
     Json capabilities;
+    // Labels of Linux security modules: applied only where the module is enabled, which the
+    // runtime checks at create (linux/security_labels).
+    std::string apparmor_profile;
+    std::string selinux_label;
 };
 
 // One line of a uid_map or gid_map: container ids [container_id, container_id + size) are host ids
@@ -154,6 +158,10 @@ struct Linux {
     // For a new user namespace: how its ids map to the host's.
     std::vector<IdMapping> uid_mappings;
     std::vector<IdMapping> gid_mappings;
+    // linux.personality.domain: the execution domain the container's process runs in
+    // (PER_LINUX or PER_LINUX32: uname -m says i686 in the latter on an x86-64 host).
+    std::optional<unsigned long> personality;
+    std::string mount_label;  // linux.mountLabel (SELinux)
 
     const Namespace* find_namespace(NamespaceType type) const;
     // A user namespace that the container creates (not one it joins by path).

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -124,6 +125,24 @@ TEST(SpecParse, Mounts) {
     EXPECT_EQ(spec->mounts[0].flags, static_cast<unsigned long>(MS_RDONLY));
     EXPECT_EQ(spec->mounts[0].propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
     EXPECT_EQ(spec->mounts[1].data, "size=1m");
+}
+
+TEST(SpecParse, PersonalityAndSecurityLabels) {
+    Json config = base_config();
+    config["linux"]["personality"] = {{"domain", "LINUX32"}, {"flags", Json::array()}};
+    config["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0";
+    config["process"]["apparmorProfile"] = "docker-default";
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_EQ(spec->linux_config.personality, static_cast<unsigned long>(PER_LINUX32));
+    EXPECT_EQ(spec->linux_config.mount_label, "system_u:object_r:container_file_t:s0");
+    EXPECT_EQ(spec->process->apparmor_profile, "docker-default");
+    config["linux"]["personality"] = {{"domain", "LINUX64"}};
+    EXPECT_EQ(error_of(config), "linux.personality.domain: must be \"LINUX\" or \"LINUX32\"");
+    config["linux"]["personality"] = {{"domain", "LINUX"}, {"flags", {"ADDR_NO_RANDOMIZE"}}};
+    EXPECT_EQ(error_of(config), "linux.personality.flags: is not supported yet");
+    config["linux"]["personality"] = {{"flags", Json::array()}};
+    EXPECT_EQ(error_of(config), "linux.personality.domain: is required");
 }
 
 TEST(SpecParse, ABindMountIgnoresFilesystemOptionsAsRuncDoes) {
