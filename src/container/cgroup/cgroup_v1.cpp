@@ -73,7 +73,8 @@ class V1Cgroup final : public CgroupDirectories {
 
     Result<> apply(const spec::Resources& r, const Logger& log) override {
         const auto& m = r.memory;
-        if (m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer) {
+        if (m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer ||
+            m.kernel_tcp) {
             std::string dir = TRY(leaf_for("memory", "linux.resources.memory"));
             if (m.limit)
                 TRY_CTX(write_cgroup_file(dir, "memory.limit_in_bytes", limit_text(*m.limit)),
@@ -96,6 +97,15 @@ class V1Cgroup final : public CgroupDirectories {
             if (m.disable_oom_killer)
                 TRY_CTX(write_cgroup_file(dir, "memory.oom_control", "1"),
                         "linux.resources.memory.disableOOMKiller");
+            if (m.kernel_tcp) {
+                if (!path_exists(dir + "/memory.kmem.tcp.limit_in_bytes"))
+                    return fail(
+                        "linux.resources.memory.kernelTCP: the host's kernel has no TCP memory "
+                        "limit (memory.kmem.tcp.limit_in_bytes is missing)");
+                TRY_CTX(write_cgroup_file(dir, "memory.kmem.tcp.limit_in_bytes",
+                                          limit_text(*m.kernel_tcp)),
+                        "linux.resources.memory.kernelTCP");
+            }
         }
         const auto& c = r.cpu;
         if (c.shares || c.quota || c.period) {

@@ -75,6 +75,10 @@ class V2Cgroup final : public CgroupDirectories {
             log.warning(
                 "linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness; "
                 "ignored");
+        if (m.kernel_tcp)
+            log.warning(
+                "linux.resources.memory.kernelTCP: cgroup v2 charges TCP buffers to memory.max "
+                "and has no limit of their own; ignored");
         if (m.disable_oom_killer)
             log.warning(
                 "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer; "

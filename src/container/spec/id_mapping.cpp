@@ -26,9 +26,8 @@ bool overlaps(uint64_t first_a, uint64_t size_a, uint64_t first_b, uint64_t size
 Result<std::vector<IdMapping>> parse_id_mappings(const JsonAt& at) {
     auto entries = TRY(at.array());
     if (entries.size() > kMaxMappings)
-        return std::unexpected(
-            at.error(fmt::format("has {} entries; the kernel takes at most {}", entries.size(),
-                                 kMaxMappings)));
+        return std::unexpected(at.error(fmt::format("has {} entries; the kernel takes at most {}",
+                                                    entries.size(), kMaxMappings)));
     std::vector<IdMapping> mappings;
     for (const auto& entry : entries) {
         TRY(entry.expect_object());
@@ -43,8 +42,8 @@ Result<std::vector<IdMapping>> parse_id_mappings(const JsonAt& at) {
         for (size_t i = 0; i < mappings.size(); ++i) {
             const IdMapping& earlier = mappings[i];
             if (overlaps(earlier.container_id, earlier.size, mapping.container_id, mapping.size))
-                return std::unexpected(entry.error(
-                    fmt::format("its container ids overlap those of entry {}", i)));
+                return std::unexpected(
+                    entry.error(fmt::format("its container ids overlap those of entry {}", i)));
             if (overlaps(earlier.host_id, earlier.size, mapping.host_id, mapping.size))
                 return std::unexpected(
                     entry.error(fmt::format("its host ids overlap those of entry {}", i)));

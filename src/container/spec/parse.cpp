@@ -187,8 +187,8 @@ bool relative_clean_path_has_dotdot(const std::string& path) {
 
 bool Resources::empty() const {
     return !memory.limit && !memory.reservation && !memory.swap && !memory.swappiness &&
-           !memory.disable_oom_killer && !cpu.shares && !cpu.quota && !cpu.period &&
-           cpu.cpus.empty() && cpu.mems.empty() && !pids_limit && !blkio_weight &&
+           !memory.disable_oom_killer && !memory.kernel_tcp && !cpu.shares && !cpu.quota &&
+           !cpu.period && cpu.cpus.empty() && cpu.mems.empty() && !pids_limit && !blkio_weight &&
            devices.empty() && unified.empty();
 }
 

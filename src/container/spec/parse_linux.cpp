@@ -145,9 +145,10 @@ Result<Resources> parse_resources(const JsonAt& at) {
         m.swap = TRY(memory->optional_integer("swap"));
         m.swappiness = TRY(memory->optional_unsigned("swappiness"));
         m.disable_oom_killer = TRY(memory->optional_boolean("disableOOMKiller")).value_or(false);
+        m.kernel_tcp = TRY(memory->optional_integer("kernelTCP"));
         for (auto [value, key] :
              {std::pair{m.limit, "limit"}, std::pair{m.reservation, "reservation"},
-              std::pair{m.swap, "swap"}})
+              std::pair{m.swap, "swap"}, std::pair{m.kernel_tcp, "kernelTCP"}})
             if (value && (*value < -1 || (*value > 0 && *value < 4096)))
                 return std::unexpected(
                     TRY(memory->child(key)).error("must be -1 (unlimited) or at least 4096 bytes"));
@@ -157,8 +158,8 @@ Result<Resources> parse_resources(const JsonAt& at) {
                     .error("must not be below memory.limit (it counts memory + swap)"));
         if (m.swappiness && *m.swappiness > 100)
             return std::unexpected(TRY(memory->child("swappiness")).error("must be at most 100"));
-        // "kernel" and "kernelTCP" are deprecated no-ops in runtime-spec 1.2 and on current
-        // kernels.
+        // "kernel" (the kmem limit) is a deprecated no-op in runtime-spec 1.2 and gone from
+        // current kernels; "kernelTCP" is applied on cgroup v1, which still has it.
         TRY(reject_if_present(*memory, {"checkBeforeUpdate"}));
     }
     if (auto cpu = at.optional_child("cpu")) {

@@ -121,6 +121,7 @@ struct MemoryResources {
     std::optional<int64_t> swap;         // memory + swap, as in cgroup v1
     std::optional<uint64_t> swappiness;
     bool disable_oom_killer = false;
+    std::optional<int64_t> kernel_tcp;  // v1 memory.kmem.tcp.limit_in_bytes; -1: unlimited
 };
 
 struct CpuResources {

@@ -374,6 +374,17 @@ TEST_F(ContainerTest, CpuQuotaVisibleInCgroupFiles) {
     expect_nothing_left();
 }
 
+// kernelTCP was accepted and not applied. cgroup v1 has the limit; v2 has none (a warning).
+TEST_F(ContainerTest, KernelTcpLimitOnCgroupV1) {
+    if (!path_exists("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes"))
+        GTEST_SKIP() << "no v1 memory controller with a TCP limit";
+    config_["linux"]["resources"]["memory"] = {{"kernelTCP", 16 << 20}};
+    auto inside = run_container({"cat", "/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes"});
+    EXPECT_EQ(inside.code, 0) << inside.err;
+    EXPECT_EQ(inside.out, std::to_string(16 << 20) + "\n");
+    expect_nothing_left();
+}
+
 TEST_F(ContainerTest, EveryStateTransition) {
     set_args({"sleep", "30"});
     write_config();
