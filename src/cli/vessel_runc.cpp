@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
         command->add_flag("--no-pivot", args.no_pivot, "not supported: pivot_root is always used");
         command->add_flag("--no-new-keyring", args.no_new_keyring, "keep the session keyring");
         command->add_option("--preserve-fds", args.preserve_fds,
-                            "extra descriptors to pass (only 0 so far)");
+                            "pass descriptors 3 to 3+N-1 on to the container's process");
     };
     auto* create_cmd =
         app.add_subcommand("create", "create a container, stopped before its program runs");
@@ -165,6 +165,21 @@ int main(int argc, char** argv) {
         return 1;
     }
 
+    // Before this process opens anything of its own (the --log file): a descriptor it opened
+    // could take a number the caller left free and pass for one of the caller's.
+    if ((create_cmd->parsed() || run_cmd->parsed()) && args.preserve_fds != 0) {
+        if (args.preserve_fds < 0 || args.preserve_fds > 65536) {
+            std::fprintf(stderr, "vessel-runc: --preserve-fds: %d is not a descriptor count\n",
+                         args.preserve_fds);
+            return 1;
+        }
+        for (int fd = 3; fd < 3 + args.preserve_fds; ++fd)
+            if (::fcntl(fd, F_GETFD) == -1) {
+                std::fprintf(stderr, "vessel-runc: --preserve-fds %d: descriptor %d is not open\n",
+                             args.preserve_fds, fd);
+                return 1;
+            }
+    }
     auto format = parse_log_format(globals.log_format);
     if (!format) {
         std::fprintf(stderr, "vessel-runc: --log-format: %s\n", format.error().message().c_str());
@@ -197,11 +212,11 @@ int main(int argc, char** argv) {
                                                      .bundle = args.bundle,
                                                      .pid_file = args.pid_file,
                                                      .console_socket = args.console_socket,
-                                                     .detach = args.detach};
+                                                     .detach = args.detach,
+                                                     .preserve_fds = args.preserve_fds};
     if ((create_cmd->parsed() || run_cmd->parsed())) {
         if (args.no_pivot)
             return failed(Error("--no-pivot: not supported; the rootfs is always pivoted"));
-        if (args.preserve_fds != 0) return failed(Error("--preserve-fds: not supported yet"));
     }
 
     if (auto outcome = vessel::cli::run_control_command(control, runtime)) {

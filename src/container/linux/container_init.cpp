@@ -128,7 +128,8 @@ void container_init(const InitConfig& config) {
     if (!started) report_and_exit(config, started.error(), config.state_dir_fd < 0);
     if (config.state_dir_fd >= 0) ::close(config.state_dir_fd);
 
-    exec_container_process(*executable, *config.spec.process, config.original_mask);
+    exec_container_process(*executable, *config.spec.process, config.original_mask,
+                           config.preserve_fds);
     Error error(fmt::format("exec {}", *executable), errno);
     report_and_exit(config, error.context("config.json: process.args[0]"), config.state_dir_fd < 0);
 }

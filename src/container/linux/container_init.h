@@ -34,6 +34,7 @@ struct InitConfig {
     // cgroup v1 "tasks" files the init writes "0" to, joining its cgroups itself (the rest of
     // its cgroup membership it has from clone, or the runtime gives it).
     const std::vector<std::string>* cgroup_self_join = nullptr;
+    int preserve_fds = 0;  // descriptors 3 to 3+N-1 are passed on to the process
 };
 
 [[noreturn]] void container_init(const InitConfig& config);

@@ -52,9 +52,10 @@ Result<> make_node(int directory_fd, const std::string& name, mode_t mode, dev_t
 Result<> bind_host_node(int rootfs_fd, const std::string& path, const std::string& host_path) {
     struct stat host {};
     if (::stat(host_path.c_str(), &host) != 0)
-        return fail_errno(fmt::format("in a user namespace device nodes are bind-mounted from the "
-                                      "host, and {} cannot be",
-                                      host_path));
+        return fail_errno(
+            fmt::format("in a user namespace device nodes are bind-mounted from the "
+                        "host, and {} cannot be",
+                        host_path));
     UniqueFd source = TRY(open_file(host_path, O_PATH));
     auto existing = open_in_root(rootfs_fd, path, O_PATH | O_NOFOLLOW);
     if (existing) {

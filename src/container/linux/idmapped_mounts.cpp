@@ -14,9 +14,11 @@ Result<UniqueFd> idmapped_clone_of(const spec::Mount& mount, const spec::Linux& 
                                    const std::string& bundle) {
     std::string source = mount.source[0] == '/' ? mount.source : bundle + "/" + mount.source;
     bool own = !mount.uid_mappings.empty();
-    UniqueFd userns = TRY(make_mapped_user_namespace(own ? mount.uid_mappings : config.uid_mappings,
-                                                     own ? mount.gid_mappings : config.gid_mappings));
-    unsigned tree_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (mount.recursive ? AT_RECURSIVE : 0);
+    UniqueFd userns =
+        TRY(make_mapped_user_namespace(own ? mount.uid_mappings : config.uid_mappings,
+                                       own ? mount.gid_mappings : config.gid_mappings));
+    unsigned tree_flags =
+        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (mount.recursive ? AT_RECURSIVE : 0);
     UniqueFd tree(::open_tree(AT_FDCWD, source.c_str(), tree_flags));
     if (!tree) return fail_errno("open_tree " + source);
     mount_attr attributes{};
@@ -43,9 +45,10 @@ Result<std::vector<UniqueFd>> prepare_idmapped_mounts(const spec::Spec& spec,
         const spec::Mount& mount = spec.mounts[i];
         if (!mount.idmap) continue;
         if (::geteuid() != 0)
-            return fail("mounts[{}]: idmapped mounts need root (the kernel lets only a process "
-                        "privileged over the source's filesystem make them)",
-                        i);
+            return fail(
+                "mounts[{}]: idmapped mounts need root (the kernel lets only a process "
+                "privileged over the source's filesystem make them)",
+                i);
         trees[i] = TRY_CTX(idmapped_clone_of(mount, spec.linux_config, bundle), "mounts[{}] ({})",
                            i, mount.destination);
     }

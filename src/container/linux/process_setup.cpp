@@ -127,7 +127,7 @@ Result<std::string> find_executable(const spec::Process& process) {
 }
 
 void exec_container_process(const std::string& executable, const spec::Process& process,
-                            const sigset_t& original_mask) {
+                            const sigset_t& original_mask, int preserve_fds) {
     std::vector<char*> argv;
     for (const auto& arg : process.args)
         argv.push_back(const_cast<char*>(arg.c_str()));
@@ -136,7 +136,10 @@ void exec_container_process(const std::string& executable, const spec::Process& 
     for (const auto& entry : process.env)
         envp.push_back(const_cast<char*>(entry.c_str()));
     envp.push_back(nullptr);
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    const auto first_closed = static_cast<unsigned>(3 + preserve_fds);
+    ::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (int fd = 3; fd < 3 + preserve_fds; ++fd)
+        ::fcntl(fd, F_SETFD, 0);
     ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
     ::execve(executable.c_str(), argv.data(), envp.data());
 }

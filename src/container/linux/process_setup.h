@@ -27,8 +27,9 @@ Result<> set_no_new_privileges(const spec::Process& process);
 // descriptor may reach the container, CVE-2024-21626 class; a sync channel's closing tells the
 // runtime the exec worked), the signal mask is restored and `executable` replaces the process
 // with process.args and process.env. Returns only when execve failed (errno is set).
+// `preserve_fds` descriptors from 3 on stay open (--preserve-fds).
 void exec_container_process(const std::string& executable, const spec::Process& process,
-                            const sigset_t& original_mask);
+                            const sigset_t& original_mask, int preserve_fds = 0);
 
 // process.terminal: opens a pty of the devpts at /dev/pts (the container's, once its mounts are
 // in place), sizes it (process.consoleSize), gives it to the process's user, makes it the

@@ -19,7 +19,9 @@ namespace {
 
 enum class IdKind { uid, gid };
 
-const char* kind_field(IdKind kind) { return kind == IdKind::uid ? "uidMappings" : "gidMappings"; }
+const char* kind_field(IdKind kind) {
+    return kind == IdKind::uid ? "uidMappings" : "gidMappings";
+}
 
 // An unprivileged process may write one line mapping its own effective id, nothing more (and for
 // gids only once setgroups is denied).
@@ -47,8 +49,7 @@ Result<> run_map_helper(pid_t pid, const std::vector<spec::IdMapping>& mappings,
         while (!reason.empty() && reason.back() == '\n')
             reason.pop_back();
         return fail("linux.{}: {} refused the mapping ({}); the ranges must be yours in /etc/{}",
-                    kind_field(kind), helper, reason,
-                    kind == IdKind::uid ? "subuid" : "subgid");
+                    kind_field(kind), helper, reason, kind == IdKind::uid ? "subuid" : "subgid");
     }
     return {};
 }
@@ -61,10 +62,9 @@ Result<> write_map(pid_t pid, const std::vector<spec::IdMapping>& mappings, IdKi
     // is denied; a root-written map keeps setgroups usable in the container.
     if (!privileged && kind == IdKind::gid)
         TRY_CTX(write_existing_file(proc + "setgroups", "deny"), "linux.gidMappings");
-    return with_context(
-        write_existing_file(proc + (kind == IdKind::uid ? "uid_map" : "gid_map"),
-                            spec::id_map_text(mappings)),
-        fmt::format("linux.{}", kind_field(kind)));
+    return with_context(write_existing_file(proc + (kind == IdKind::uid ? "uid_map" : "gid_map"),
+                                            spec::id_map_text(mappings)),
+                        fmt::format("linux.{}", kind_field(kind)));
 }
 
 }  // namespace

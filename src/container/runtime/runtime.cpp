@@ -250,7 +250,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
                                             .original_mask = launched.original_mask,
                                             .security = &security,
                                             .idmapped_mounts = &idmapped_mounts,
-                                            .cgroup_self_join = &self_join});
+                                            .cgroup_self_join = &self_join,
+                                            .preserve_fds = options.preserve_fds});
     }
     child_end.close();
     launched.pidfd = UniqueFd(pidfd);

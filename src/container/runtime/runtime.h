@@ -20,6 +20,9 @@ struct CreateOptions {
     // only a foreground `run` can take a terminal (it relays it to our stdio).
     std::string console_socket;
     bool detach = false;  // run --detach
+    // --preserve-fds N: the caller's descriptors 3 to 3+N-1 stay open in the container's
+    // process (the CLI checks that they are open before it opens anything itself).
+    int preserve_fds = 0;
 };
 
 // `exec`: a new process in a running container. Without process_file the container's own

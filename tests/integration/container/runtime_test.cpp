@@ -266,6 +266,35 @@ TEST_F(ContainerTest, ProcessSettings) {
     expect_nothing_left();
 }
 
+// --preserve-fds N (runc's): the caller's descriptors 3 to 3+N-1 reach the container's process,
+// and nothing above them does.
+TEST_F(ContainerTest, PreserveFdsPassesTheCallersDescriptors) {
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/three", "on three\n"));
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/four", "on four\n"));
+    set_args({"sh", "-c", "cat <&3; cat <&4; ls /proc/self/fd | tr '\\n' ' '"});
+    write_config();
+    // vessel-runc run --preserve-fds COUNT, with 3, 4 and 5 open in the caller.
+    auto run_with_open_fds = [&](const char* count) {
+        std::string script = fmt::format(
+            "cd {} && exec 3<three 4<four 5</dev/null && exec {} --root {} run --preserve-fds {} "
+            "--bundle {} {}",
+            bundle_, VESSEL_RUNC_PATH, root_, count, bundle_, id_);
+        auto result = run_capture({"bash", "-c", script}, std::chrono::seconds(60));
+        EXPECT_TRUE(result) << result.error().message();
+        return result ? *result : CapturedOutput{};
+    };
+    auto result = run_with_open_fds("2");
+    EXPECT_EQ(result.status.shell_code(), 0) << result.err;
+    // ls's own descriptor for /proc/self/fd takes 5, the first free one: the caller's 5 is closed.
+    EXPECT_EQ(result.out, "on three\non four\n0 1 2 3 4 5 ");
+    expect_nothing_left();
+    // A count beyond what the caller has open is refused before anything exists.
+    auto refused = run_with_open_fds("4");
+    EXPECT_EQ(refused.status.shell_code(), 1);
+    EXPECT_EQ(refused.err, "vessel-runc: --preserve-fds 4: descriptor 6 is not open\n");
+    expect_nothing_left();
+}
+
 TEST_F(ContainerTest, PersonalityLinux32) {
     config_["linux"]["personality"] = {{"domain", "LINUX32"}};
     auto result = run_container({"uname", "-m"});
