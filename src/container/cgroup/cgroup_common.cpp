@@ -29,6 +29,25 @@ std::string cgroup_path_for(const std::string& configured, const std::string& id
     return path.empty() ? "/" : path;
 }
 
+std::vector<ThrottleList> throttle_lists(const spec::BlockIoThrottles& throttles) {
+    return {
+        {"throttleReadBpsDevice", "blkio.throttle.read_bps_device", "rbps", throttles.read_bps},
+        {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device", "wbps", throttles.write_bps},
+        {"throttleReadIOPSDevice", "blkio.throttle.read_iops_device", "riops", throttles.read_iops},
+        {"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", "wiops",
+         throttles.write_iops}};
+}
+
+Result<> write_weight_devices(const std::string& dir, const char* file,
+                              const std::vector<spec::DeviceWeight>& devices) {
+    for (size_t i = 0; i < devices.size(); ++i)
+        TRY_CTX(write_cgroup_file(
+                    dir, file,
+                    fmt::format("{}:{} {}", devices[i].major, devices[i].minor, devices[i].weight)),
+                "linux.resources.blockIO.weightDevice[{}]", i);
+    return {};
+}
+
 Result<> write_cgroup_file(const std::string& directory, const char* file, std::string_view value) {
     std::string path = directory + "/" + file;
     return with_context(write_existing_file(path, value),

@@ -144,6 +144,7 @@ class V1Cgroup final : public CgroupDirectories {
                     "linux.resources.blockIO.weight: the host has no blkio.weight (no BFQ "
                     "scheduler); not applied");
         }
+        TRY(apply_block_io_devices(r, log));
         if (!r.unified.empty())
             return fail("linux.resources.unified: needs a cgroup v2 host (this one is {})",
                         layout_name(layout_.kind));
@@ -157,6 +158,34 @@ class V1Cgroup final : public CgroupDirectories {
         if (!hierarchy)
             return fail("{}: the host has no {} cgroup controller", json_path, controller);
         return hierarchy->mount_point + path_;
+    }
+
+    // Throttles are limits: without the blkio controller the config fails. Per-device weights
+    // need a proportional scheduler (BFQ): without its file they are not applied (a warning).
+    Result<> apply_block_io_devices(const spec::Resources& r, const Logger& log) {
+        if (r.blkio_leaf_weight)
+            log.debug("linux.resources.blockIO: leafWeight ignored (CFQ's, gone from the kernel)");
+        if (r.blkio_throttles.empty() && r.blkio_weight_devices.empty()) return {};
+        std::string dir = TRY(leaf_for("blkio", "linux.resources.blockIO"));
+        for (const ThrottleList& list : throttle_lists(r.blkio_throttles))
+            for (size_t i = 0; i < list.devices.size(); ++i) {
+                const spec::DeviceThrottle& device = list.devices[i];
+                TRY_CTX(write_cgroup_file(
+                            dir, list.v1_file,
+                            fmt::format("{}:{} {}", device.major, device.minor, device.rate)),
+                        "linux.resources.blockIO.{}[{}]", list.json_key, i);
+            }
+        if (r.blkio_weight_devices.empty()) return {};
+        const char* file = path_exists(dir + "/blkio.bfq.weight_device") ? "blkio.bfq.weight_device"
+                           : path_exists(dir + "/blkio.weight_device")   ? "blkio.weight_device"
+                                                                         : nullptr;
+        if (!file) {
+            log.warning(
+                "linux.resources.blockIO.weightDevice: the host has no blkio weight_device (no BFQ "
+                "scheduler); not applied");
+            return {};
+        }
+        return write_weight_devices(dir, file, r.blkio_weight_devices);
     }
 
     Result<> apply_device_rules(const std::vector<spec::DeviceRule>& rules, const Logger& log) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "base/file.h"
 #include "container/cgroup/drivers.h"
@@ -114,6 +115,7 @@ class V2Cgroup final : public CgroupDirectories {
                 log.warning(
                     "linux.resources.blockIO.weight: the host has no io weight file; not applied");
         }
+        TRY(apply_block_io_devices(dir, r, log));
         if (!r.devices.empty())
             log.debug(
                 "linux.resources.devices: cgroup v2 device rules (eBPF) are not enforced yet");
@@ -124,6 +126,34 @@ class V2Cgroup final : public CgroupDirectories {
     }
 
   private:
+    // io.max takes one line per device with the limits given; a device's weight goes to
+    // io.bfq.weight or io.weight, and without either is not applied (a warning).
+    Result<> apply_block_io_devices(const std::string& dir, const spec::Resources& r,
+                                    const Logger& log) {
+        if (r.blkio_leaf_weight)
+            log.debug("linux.resources.blockIO: leafWeight ignored (cgroup v2 has none)");
+        std::map<std::pair<int64_t, int64_t>, std::string> limits;
+        for (const ThrottleList& list : throttle_lists(r.blkio_throttles))
+            for (const spec::DeviceThrottle& device : list.devices)
+                limits[{device.major, device.minor}] +=
+                    fmt::format(" {}={}", list.v2_key, device.rate);
+        for (const auto& [device, keys] : limits)
+            TRY_CTX(write(dir, "io.max", fmt::format("{}:{}{}", device.first, device.second, keys),
+                          "io"),
+                    "linux.resources.blockIO (device {}:{})", device.first, device.second);
+        if (r.blkio_weight_devices.empty()) return {};
+        const char* file = path_exists(dir + "/io.bfq.weight") ? "io.bfq.weight"
+                           : path_exists(dir + "/io.weight")   ? "io.weight"
+                                                               : nullptr;
+        if (!file) {
+            log.warning(
+                "linux.resources.blockIO.weightDevice: the host has no io weight file; not "
+                "applied");
+            return {};
+        }
+        return write_weight_devices(dir, file, r.blkio_weight_devices);
+    }
+
     Result<> write(const std::string& dir, const char* file, const std::string& value,
                    std::string_view controller) {
         if (!path_exists(dir + "/" + file))

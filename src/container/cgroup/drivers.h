@@ -46,4 +46,18 @@ Result<std::vector<std::string>> make_cgroup_directories(
 Result<std::vector<pid_t>> read_pids(const std::string& directory);
 Result<> remove_cgroup_directory(const std::string& directory);
 
+// linux.resources.blockIO's four throttle lists with their JSON names and where each driver
+// writes them: v1's blkio.throttle.* file, v2's io.max key.
+struct ThrottleList {
+    const char* json_key;
+    const char* v1_file;
+    const char* v2_key;
+    const std::vector<spec::DeviceThrottle>& devices;
+};
+std::vector<ThrottleList> throttle_lists(const spec::BlockIoThrottles& throttles);
+// "major:minor weight" per device into `file` (v1's blkio.weight_device, v2's io.weight, or
+// either's BFQ twin).
+Result<> write_weight_devices(const std::string& dir, const char* file,
+                              const std::vector<spec::DeviceWeight>& devices);
+
 }  // namespace vessel::container::cgroup

@@ -202,9 +202,42 @@ Result<Resources> parse_resources(const JsonAt& at) {
                     TRY(block->child("weight")).error("must be between 10 and 1000"));
             if (*weight != 0) resources.blkio_weight = static_cast<uint16_t>(*weight);
         }
-        TRY(reject_if_present(*block, {"leafWeight", "weightDevice", "throttleReadBpsDevice",
-                                       "throttleWriteBpsDevice", "throttleReadIOPSDevice",
-                                       "throttleWriteIOPSDevice"}));
+        resources.blkio_leaf_weight = block->has("leafWeight");
+        // major and minor of one entry of a per-device list.
+        auto device_of = [](const JsonAt& entry) -> Result<std::pair<int64_t, int64_t>> {
+            TRY(entry.expect_object());
+            int64_t major = TRY(TRY(entry.child("major")).integer());
+            int64_t minor = TRY(TRY(entry.child("minor")).integer());
+            if (major < 0 || minor < 0)
+                return std::unexpected(entry.error("major and minor must not be negative"));
+            return std::pair{major, minor};
+        };
+        if (auto devices = block->optional_child("weightDevice")) {
+            for (const JsonAt& entry : TRY(devices->array())) {
+                auto [major, minor] = TRY(device_of(entry));
+                if (entry.has("leafWeight")) resources.blkio_leaf_weight = true;
+                auto weight = TRY(entry.optional_unsigned("weight"));
+                if (!weight) continue;  // a leafWeight alone
+                if (*weight < 10 || *weight > 1000)
+                    return std::unexpected(
+                        TRY(entry.child("weight")).error("must be between 10 and 1000"));
+                resources.blkio_weight_devices.push_back(
+                    {major, minor, static_cast<uint16_t>(*weight)});
+            }
+        }
+        auto& throttles = resources.blkio_throttles;
+        for (auto [key, list] : {std::pair{"throttleReadBpsDevice", &throttles.read_bps},
+                                 std::pair{"throttleWriteBpsDevice", &throttles.write_bps},
+                                 std::pair{"throttleReadIOPSDevice", &throttles.read_iops},
+                                 std::pair{"throttleWriteIOPSDevice", &throttles.write_iops}}) {
+            auto devices = block->optional_child(key);
+            if (!devices) continue;
+            for (const JsonAt& entry : TRY(devices->array())) {
+                auto [major, minor] = TRY(device_of(entry));
+                uint64_t rate = TRY(TRY(entry.child("rate")).unsigned_integer());
+                list->push_back({major, minor, rate});
+            }
+        }
     }
     if (auto devices = at.optional_child("devices"))
         resources.devices = TRY(parse_device_rules(*devices));

@@ -132,11 +132,33 @@ struct CpuResources {
     std::string mems;
 };
 
+// linux.resources.blockIO, per block device (major:minor).
+struct DeviceThrottle {
+    int64_t major = 0;
+    int64_t minor = 0;
+    uint64_t rate = 0;  // bytes or operations per second
+};
+struct DeviceWeight {
+    int64_t major = 0;
+    int64_t minor = 0;
+    uint16_t weight = 0;
+};
+struct BlockIoThrottles {
+    std::vector<DeviceThrottle> read_bps, write_bps, read_iops, write_iops;
+    bool empty() const {
+        return read_bps.empty() && write_bps.empty() && read_iops.empty() && write_iops.empty();
+    }
+};
+
 struct Resources {
     MemoryResources memory;
     CpuResources cpu;
     std::optional<int64_t> pids_limit;
     std::optional<uint16_t> blkio_weight;
+    std::vector<DeviceWeight> blkio_weight_devices;
+    BlockIoThrottles blkio_throttles;
+    // leafWeight (top-level or per device) was given: CFQ's, which kernels since 5.0 lack.
+    bool blkio_leaf_weight = false;
     std::vector<DeviceRule> devices;
     std::map<std::string, std::string> unified;  // cgroup v2 files, written as given
 

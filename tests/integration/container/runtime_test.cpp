@@ -403,6 +403,41 @@ TEST_F(ContainerTest, CpuQuotaVisibleInCgroupFiles) {
     expect_nothing_left();
 }
 
+// The first whole disk of the host as "major:minor" (the throttles need a real block device).
+std::string first_disk() {
+    for (const auto& name : list_directory("/sys/block"))
+        if (auto dev = read_file("/sys/block/" + name + "/dev"); dev && !dev->empty())
+            return dev->substr(0, dev->find('\n'));
+    return "";
+}
+
+TEST_F(ContainerTest, BlockIoThrottlesOnCgroupV1) {
+    if (!path_exists("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device"))
+        GTEST_SKIP() << "no v1 blkio controller";
+    std::string disk = first_disk();
+    if (disk.empty()) GTEST_SKIP() << "no block device";
+    int64_t major = std::stoll(disk.substr(0, disk.find(':')));
+    int64_t minor = std::stoll(disk.substr(disk.find(':') + 1));
+    config_["linux"]["resources"]["blockIO"] = {
+        {"throttleReadBpsDevice", {{{"major", major}, {"minor", minor}, {"rate", 1048576}}}},
+        {"throttleWriteIOPSDevice", {{{"major", major}, {"minor", minor}, {"rate", 100}}}}};
+    auto inside = run_container({"sh", "-c",
+                                 "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device "
+                                 "/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device"});
+    EXPECT_EQ(inside.code, 0) << inside.err;
+    EXPECT_EQ(inside.out, disk + " 1048576\n" + disk + " 100\n");
+    expect_nothing_left();
+    // A device the host does not have: the config fails, naming the entry, and leaves nothing.
+    config_["linux"]["resources"]["blockIO"] = {
+        {"throttleReadBpsDevice", {{{"major", 4095}, {"minor", 0}, {"rate", 1}}}}};
+    auto refused = run_container({"true"});
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.err.find("linux.resources.blockIO.throttleReadBpsDevice[0]"),
+              std::string::npos)
+        << refused.err;
+    expect_nothing_left();
+}
+
 // kernelTCP was accepted and not applied. cgroup v1 has the limit; v2 has none (a warning).
 TEST_F(ContainerTest, KernelTcpLimitOnCgroupV1) {
     if (!path_exists("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes"))

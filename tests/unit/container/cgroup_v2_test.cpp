@@ -66,6 +66,21 @@ TEST_F(FakeV2Tree, ConvertsOciResourcesToV2Files) {
     EXPECT_EQ(read("/vessel/c1/cgroup.procs"), "1234");
 }
 
+TEST_F(FakeV2Tree, BlockIoThrottlesAreOneIoMaxLinePerDevice) {
+    precreate("/c3", {"cgroup.procs", "io.max", "io.weight"});
+    auto cgroup = make_cgroup(layout_, "/c3");
+    ASSERT_TRUE(cgroup->create());
+    spec::Resources resources;
+    resources.blkio_throttles.read_bps = {{8, 0, 1048576}};
+    resources.blkio_throttles.write_iops = {{8, 0, 100}};
+    resources.blkio_weight_devices = {{8, 0, 500}};
+    Logger log;
+    auto applied = cgroup->apply(resources, log);
+    ASSERT_TRUE(applied) << applied.error().message();
+    EXPECT_EQ(read("/c3/io.max"), "8:0 rbps=1048576 wiops=100");
+    EXPECT_EQ(read("/c3/io.weight"), "8:0 500");
+}
+
 TEST_F(FakeV2Tree, MissingControllerNamesTheField) {
     precreate("/c2", {"cgroup.procs"});
     auto cgroup = make_cgroup(layout_, "/c2");

@@ -145,6 +145,39 @@ TEST(SpecParse, PersonalityAndSecurityLabels) {
     EXPECT_EQ(error_of(config), "linux.personality.domain: is required");
 }
 
+TEST(SpecParse, BlockIoPerDevice) {
+    Json config = base_config();
+    config["linux"]["resources"]["blockIO"] = Json::parse(R"({
+        "leafWeight": 300,
+        "weightDevice": [{"major": 8, "minor": 0, "weight": 500}, {"major": 8, "minor": 16, "leafWeight": 20}],
+        "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
+        "throttleWriteIOPSDevice": [{"major": 254, "minor": 0, "rate": 100}]})");
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    const spec::Resources& r = spec->linux_config.resources;
+    ASSERT_EQ(r.blkio_weight_devices.size(), 1u);  // the second gives only a leafWeight
+    EXPECT_EQ(r.blkio_weight_devices[0].weight, 500);
+    EXPECT_TRUE(r.blkio_leaf_weight);
+    ASSERT_EQ(r.blkio_throttles.read_bps.size(), 1u);
+    EXPECT_EQ(r.blkio_throttles.read_bps[0].rate, 1048576u);
+    ASSERT_EQ(r.blkio_throttles.write_iops.size(), 1u);
+    EXPECT_EQ(r.blkio_throttles.write_iops[0].major, 254);
+    EXPECT_TRUE(r.blkio_throttles.write_bps.empty());
+    config["linux"]["resources"]["blockIO"] =
+        Json::parse(R"({"throttleReadBpsDevice": [{"major": -1, "minor": 0, "rate": 1}]})");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.blockIO.throttleReadBpsDevice[0]: major and minor must not be "
+              "negative");
+    config["linux"]["resources"]["blockIO"] =
+        Json::parse(R"({"throttleWriteBpsDevice": [{"major": 8, "minor": 0}]})");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.blockIO.throttleWriteBpsDevice[0].rate: is required");
+    config["linux"]["resources"]["blockIO"] =
+        Json::parse(R"({"weightDevice": [{"major": 8, "minor": 0, "weight": 5}]})");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.blockIO.weightDevice[0].weight: must be between 10 and 1000");
+}
+
 TEST(SpecParse, ABindMountIgnoresFilesystemOptionsAsRuncDoes) {
     // Such configs come from tools that write one option list for every mount; "bind" may come
     // after the options it makes meaningless.
