@@ -145,6 +145,22 @@ class V1Cgroup final : public CgroupDirectories {
                     "scheduler); not applied");
         }
         TRY(apply_block_io_devices(r, log));
+        if (!r.hugepage_limits.empty()) {
+            // Limits: without the controller the config fails rather than run unlimited.
+            std::string dir = TRY(leaf_for("hugetlb", "linux.resources.hugepageLimits"));
+            for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
+                const spec::HugepageLimit& limit = r.hugepage_limits[i];
+                std::string file = "hugetlb." + limit.page_size + ".limit_in_bytes";
+                if (!path_exists(dir + "/" + file))
+                    return fail(
+                        "linux.resources.hugepageLimits[{}].pageSize: the host has no {} "
+                        "huge pages ({} is missing)",
+                        i, limit.page_size, file);
+                TRY_CTX(write_cgroup_file(dir, file.c_str(), std::to_string(limit.limit)),
+                        "linux.resources.hugepageLimits[{}]", i);
+            }
+        }
+        TRY(apply_network(r.network, log));
         if (!r.unified.empty())
             return fail("linux.resources.unified: needs a cgroup v2 host (this one is {})",
                         layout_name(layout_.kind));
@@ -186,6 +202,34 @@ class V1Cgroup final : public CgroupDirectories {
             return {};
         }
         return write_weight_devices(dir, file, r.blkio_weight_devices);
+    }
+
+    // Classes tag the container's packets for tc and the firewall; they limit nothing, so a host
+    // without the controller runs the container untagged (a warning).
+    Result<> apply_network(const spec::NetworkResources& network, const Logger& log) {
+        if (network.class_id) {
+            if (auto dir = leaf_for("net_cls", "linux.resources.network.classID"))
+                TRY_CTX(
+                    write_cgroup_file(*dir, "net_cls.classid", std::to_string(*network.class_id)),
+                    "linux.resources.network.classID");
+            else
+                log.warning(
+                    "linux.resources.network.classID: no net_cls cgroup on this host; "
+                    "not applied");
+        }
+        if (network.priorities.empty()) return {};
+        auto dir = leaf_for("net_prio", "linux.resources.network.priorities");
+        if (!dir) {
+            log.warning(
+                "linux.resources.network.priorities: no net_prio cgroup on this host; not applied");
+            return {};
+        }
+        for (size_t i = 0; i < network.priorities.size(); ++i)
+            TRY_CTX(write_cgroup_file(*dir, "net_prio.ifpriomap",
+                                      fmt::format("{} {}", network.priorities[i].first,
+                                                  network.priorities[i].second)),
+                    "linux.resources.network.priorities[{}]", i);
+        return {};
     }
 
     Result<> apply_device_rules(const std::vector<spec::DeviceRule>& rules, const Logger& log) {

@@ -116,6 +116,16 @@ class V2Cgroup final : public CgroupDirectories {
                     "linux.resources.blockIO.weight: the host has no io weight file; not applied");
         }
         TRY(apply_block_io_devices(dir, r, log));
+        for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
+            const spec::HugepageLimit& limit = r.hugepage_limits[i];
+            std::string file = "hugetlb." + limit.page_size + ".max";
+            TRY_CTX(write(dir, file.c_str(), std::to_string(limit.limit), "hugetlb"),
+                    "linux.resources.hugepageLimits[{}]", i);
+        }
+        if (r.network.class_id || !r.network.priorities.empty())
+            log.warning(
+                "linux.resources.network: cgroup v2 has no net_cls or net_prio (match the "
+                "cgroup path in the firewall instead); not applied");
         if (!r.devices.empty())
             log.debug(
                 "linux.resources.devices: cgroup v2 device rules (eBPF) are not enforced yet");

@@ -190,6 +190,7 @@ bool Resources::empty() const {
            !memory.disable_oom_killer && !memory.kernel_tcp && !cpu.shares && !cpu.quota &&
            !cpu.period && cpu.cpus.empty() && cpu.mems.empty() && !pids_limit && !blkio_weight &&
            blkio_weight_devices.empty() && blkio_throttles.empty() && !blkio_leaf_weight &&
+           hugepage_limits.empty() && !network.class_id && network.priorities.empty() &&
            devices.empty() && unified.empty();
 }
 

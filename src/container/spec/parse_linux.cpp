@@ -250,7 +250,37 @@ Result<Resources> parse_resources(const JsonAt& at) {
             resources.unified[key] = TRY(entry.string());
         }
     }
-    TRY(reject_if_present(at, {"hugepageLimits", "network", "rdma"}));
+    if (auto limits = at.optional_child("hugepageLimits")) {
+        for (const JsonAt& entry : TRY(limits->array())) {
+            TRY(entry.expect_object());
+            JsonAt size_at = TRY(entry.child("pageSize"));
+            std::string size = TRY(size_at.string());
+            // The kernel's names: a number and KB, MB or GB ("2MB", "1GB", "64KB").
+            size_t digits = 0;
+            while (digits < size.size() && size[digits] >= '0' && size[digits] <= '9')
+                ++digits;
+            const std::string unit = size.substr(digits);
+            if (digits == 0 || (unit != "KB" && unit != "MB" && unit != "GB"))
+                return std::unexpected(size_at.error("must be a size like \"2MB\" or \"1GB\""));
+            resources.hugepage_limits.push_back(
+                {size, TRY(TRY(entry.child("limit")).unsigned_integer())});
+        }
+    }
+    if (auto network = at.optional_child("network")) {
+        TRY(network->expect_object());
+        resources.network.class_id = TRY(network->optional_integer_in<uint32_t>("classID"));
+        if (auto priorities = network->optional_child("priorities"))
+            for (const JsonAt& entry : TRY(priorities->array())) {
+                TRY(entry.expect_object());
+                JsonAt name_at = TRY(entry.child("name"));
+                std::string name = TRY(name_at.string());
+                if (name.empty() || name.find_first_of(" \n/") != std::string::npos)
+                    return std::unexpected(name_at.error("must be an interface name"));
+                resources.network.priorities.emplace_back(
+                    name, TRY(TRY(entry.child("priority")).integer_in<uint32_t>()));
+            }
+    }
+    TRY(reject_if_present(at, {"rdma"}));
     return resources;
 }
 

@@ -150,6 +150,17 @@ struct BlockIoThrottles {
     }
 };
 
+// linux.resources.hugepageLimits: a limit per huge page size ("2MB", "1GB").
+struct HugepageLimit {
+    std::string page_size;
+    uint64_t limit = 0;
+};
+// linux.resources.network (cgroup v1's net_cls and net_prio).
+struct NetworkResources {
+    std::optional<uint32_t> class_id;
+    std::vector<std::pair<std::string, uint32_t>> priorities;  // interface, priority
+};
+
 struct Resources {
     MemoryResources memory;
     CpuResources cpu;
@@ -159,6 +170,8 @@ struct Resources {
     BlockIoThrottles blkio_throttles;
     // leafWeight (top-level or per device) was given: CFQ's, which kernels since 5.0 lack.
     bool blkio_leaf_weight = false;
+    std::vector<HugepageLimit> hugepage_limits;
+    NetworkResources network;
     std::vector<DeviceRule> devices;
     std::map<std::string, std::string> unified;  // cgroup v2 files, written as given
 

@@ -438,6 +438,36 @@ TEST_F(ContainerTest, BlockIoThrottlesOnCgroupV1) {
     expect_nothing_left();
 }
 
+// Huge page limits are limits: a host without the hugetlb controller (or the page size) fails
+// create, naming the field. Network classes limit nothing: without net_cls the container runs,
+// with a warning.
+TEST_F(ContainerTest, HugepageLimitsAndNetworkClassesOnCgroupV1) {
+    if (!path_exists("/sys/fs/cgroup/memory")) GTEST_SKIP() << "not a cgroup v1 host";
+    config_["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", 2 << 20}}};
+    auto limited = run_container({"cat", "/sys/fs/cgroup/hugetlb/hugetlb.2MB.limit_in_bytes"});
+    if (path_exists("/sys/fs/cgroup/hugetlb/hugetlb.2MB.limit_in_bytes")) {
+        EXPECT_EQ(limited.code, 0) << limited.err;
+        EXPECT_EQ(limited.out, std::to_string(2 << 20) + "\n");
+    } else {
+        EXPECT_EQ(limited.code, 1);
+        EXPECT_NE(limited.err.find("linux.resources.hugepageLimits"), std::string::npos)
+            << limited.err;
+    }
+    expect_nothing_left();
+    config_["linux"]["resources"].erase("hugepageLimits");
+    config_["linux"]["resources"]["network"] = {{"classID", 1048577}};
+    auto tagged = run_container({"sh", "-c", "cat /sys/fs/cgroup/net_cls/net_cls.classid || true"});
+    EXPECT_EQ(tagged.code, 0) << tagged.err;
+    if (path_exists("/sys/fs/cgroup/net_cls/net_cls.classid"))
+        EXPECT_EQ(tagged.out, "1048577\n");
+    else
+        EXPECT_NE(
+            tagged.err.find("linux.resources.network.classID: no net_cls cgroup on this host"),
+            std::string::npos)
+            << tagged.err;
+    expect_nothing_left();
+}
+
 // kernelTCP was accepted and not applied. cgroup v1 has the limit; v2 has none (a warning).
 TEST_F(ContainerTest, KernelTcpLimitOnCgroupV1) {
     if (!path_exists("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes"))

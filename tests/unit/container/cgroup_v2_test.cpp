@@ -81,6 +81,24 @@ TEST_F(FakeV2Tree, BlockIoThrottlesAreOneIoMaxLinePerDevice) {
     EXPECT_EQ(read("/c3/io.weight"), "8:0 500");
 }
 
+TEST_F(FakeV2Tree, HugepageLimitsGoToTheirMaxFile) {
+    precreate("/c4", {"cgroup.procs", "hugetlb.2MB.max"});
+    auto cgroup = make_cgroup(layout_, "/c4");
+    ASSERT_TRUE(cgroup->create());
+    spec::Resources resources;
+    resources.hugepage_limits = {{"2MB", 4194304}};
+    Logger log;
+    auto applied = cgroup->apply(resources, log);
+    ASSERT_TRUE(applied) << applied.error().message();
+    EXPECT_EQ(read("/c4/hugetlb.2MB.max"), "4194304");
+    resources.hugepage_limits = {{"1GB", 0}};
+    applied = cgroup->apply(resources, log);
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().message(),
+              "linux.resources.hugepageLimits[0]: the host's cgroup v2 tree has no hugetlb "
+              "controller here (hugetlb.1GB.max is missing)");
+}
+
 TEST_F(FakeV2Tree, MissingControllerNamesTheField) {
     precreate("/c2", {"cgroup.procs"});
     auto cgroup = make_cgroup(layout_, "/c2");

@@ -178,6 +178,33 @@ TEST(SpecParse, BlockIoPerDevice) {
               "linux.resources.blockIO.weightDevice[0].weight: must be between 10 and 1000");
 }
 
+TEST(SpecParse, HugepageLimitsAndNetworkClasses) {
+    Json config = base_config();
+    config["linux"]["resources"]["hugepageLimits"] =
+        Json::parse(R"([{"pageSize": "2MB", "limit": 4194304}, {"pageSize": "1GB", "limit": 0}])");
+    config["linux"]["resources"]["network"] =
+        Json::parse(R"({"classID": 1048577, "priorities": [{"name": "eth0", "priority": 5}]})");
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    const spec::Resources& r = spec->linux_config.resources;
+    ASSERT_EQ(r.hugepage_limits.size(), 2u);
+    EXPECT_EQ(r.hugepage_limits[0].page_size, "2MB");
+    EXPECT_EQ(r.hugepage_limits[0].limit, 4194304u);
+    EXPECT_EQ(r.network.class_id, 1048577u);
+    ASSERT_EQ(r.network.priorities.size(), 1u);
+    EXPECT_EQ(r.network.priorities[0], (std::pair<std::string, uint32_t>{"eth0", 5}));
+    config["linux"]["resources"]["hugepageLimits"] =
+        Json::parse(R"([{"pageSize": "2M", "limit": 1}])");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.hugepageLimits[0].pageSize: must be a size like \"2MB\" or "
+              "\"1GB\"");
+    config["linux"]["resources"].erase("hugepageLimits");
+    config["linux"]["resources"]["network"] =
+        Json::parse(R"({"priorities": [{"name": "eth0 1", "priority": 5}]})");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.network.priorities[0].name: must be an interface name");
+}
+
 TEST(SpecParse, ABindMountIgnoresFilesystemOptionsAsRuncDoes) {
     // Such configs come from tools that write one option list for every mount; "bind" may come
     // after the options it makes meaningless.
@@ -283,9 +310,8 @@ TEST(SpecParse, ResourceErrors) {
         Json::parse(R"({"devices": [{"allow": true, "access": "rwx"}]})");
     EXPECT_EQ(error_of(config),
               "linux.resources.devices[0].access: must be a combination of r, w and m");
-    config["linux"]["resources"] =
-        Json::parse(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]})");
-    EXPECT_EQ(error_of(config), "linux.resources.hugepageLimits: is not supported yet");
+    config["linux"]["resources"] = Json::parse(R"({"rdma": {"mlx5_0": {"hcaHandles": 3}}})");
+    EXPECT_EQ(error_of(config), "linux.resources.rdma: is not supported yet");
 }
 
 TEST(SpecParse, Devices) {
