@@ -38,8 +38,19 @@ std::vector<ThrottleList> throttle_lists(const spec::BlockIoThrottles& throttles
          throttles.write_iops}};
 }
 
-Result<> write_weight_devices(const std::string& dir, const char* file,
-                              const std::vector<spec::DeviceWeight>& devices) {
+Result<> write_weight_devices(const std::string& dir, std::initializer_list<const char*> files,
+                              const std::vector<spec::DeviceWeight>& devices, const Logger& log) {
+    if (devices.empty()) return {};
+    const char* file = nullptr;
+    for (const char* candidate : files)
+        if (!file && path_exists(dir + "/" + candidate)) file = candidate;
+    if (!file) {
+        log.warning(
+            "linux.resources.blockIO.weightDevice: the host has no {} (no proportional "
+            "I/O scheduler); not applied",
+            *files.begin());
+        return {};
+    }
     for (size_t i = 0; i < devices.size(); ++i)
         TRY_CTX(write_cgroup_file(
                     dir, file,

@@ -191,17 +191,8 @@ class V1Cgroup final : public CgroupDirectories {
                             fmt::format("{}:{} {}", device.major, device.minor, device.rate)),
                         "linux.resources.blockIO.{}[{}]", list.json_key, i);
             }
-        if (r.blkio_weight_devices.empty()) return {};
-        const char* file = path_exists(dir + "/blkio.bfq.weight_device") ? "blkio.bfq.weight_device"
-                           : path_exists(dir + "/blkio.weight_device")   ? "blkio.weight_device"
-                                                                         : nullptr;
-        if (!file) {
-            log.warning(
-                "linux.resources.blockIO.weightDevice: the host has no blkio weight_device (no BFQ "
-                "scheduler); not applied");
-            return {};
-        }
-        return write_weight_devices(dir, file, r.blkio_weight_devices);
+        return write_weight_devices(dir, {"blkio.bfq.weight_device", "blkio.weight_device"},
+                                    r.blkio_weight_devices, log);
     }
 
     // Classes tag the container's packets for tc and the firewall; they limit nothing, so a host

@@ -151,17 +151,8 @@ class V2Cgroup final : public CgroupDirectories {
             TRY_CTX(write(dir, "io.max", fmt::format("{}:{}{}", device.first, device.second, keys),
                           "io"),
                     "linux.resources.blockIO (device {}:{})", device.first, device.second);
-        if (r.blkio_weight_devices.empty()) return {};
-        const char* file = path_exists(dir + "/io.bfq.weight") ? "io.bfq.weight"
-                           : path_exists(dir + "/io.weight")   ? "io.weight"
-                                                               : nullptr;
-        if (!file) {
-            log.warning(
-                "linux.resources.blockIO.weightDevice: the host has no io weight file; not "
-                "applied");
-            return {};
-        }
-        return write_weight_devices(dir, file, r.blkio_weight_devices);
+        return write_weight_devices(dir, {"io.bfq.weight", "io.weight"}, r.blkio_weight_devices,
+                                    log);
     }
 
     Result<> write(const std::string& dir, const char* file, const std::string& value,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,9 +56,9 @@ struct ThrottleList {
     const std::vector<spec::DeviceThrottle>& devices;
 };
 std::vector<ThrottleList> throttle_lists(const spec::BlockIoThrottles& throttles);
-// "major:minor weight" per device into `file` (v1's blkio.weight_device, v2's io.weight, or
-// either's BFQ twin).
-Result<> write_weight_devices(const std::string& dir, const char* file,
-                              const std::vector<spec::DeviceWeight>& devices);
+// "major:minor weight" per device into the first of `files` the cgroup has (BFQ's, then the
+// generic one); with neither, a warning and nothing applied (a weight limits nothing).
+Result<> write_weight_devices(const std::string& dir, std::initializer_list<const char*> files,
+                              const std::vector<spec::DeviceWeight>& devices, const Logger& log);
 
 }  // namespace vessel::container::cgroup
