@@ -156,6 +156,8 @@ void add_control_commands(CLI::App& app, ControlCommands& commands) {
     commands.exec->add_flag("-t,--tty", exec.tty, "allocate a pseudo-terminal");
     commands.exec->add_flag("-d,--detach", exec.detach, "do not wait for the process");
     commands.exec->add_option("--pid-file", exec.pid_file, "file to write the process's pid to");
+    commands.exec->add_option("--preserve-fds", exec.preserve_fds,
+                              "pass descriptors 3 to 3+N-1 on to the process");
     commands.exec->add_option("--console-socket", commands.console_socket,
                               "unix socket for the pty master (with -t)");
     commands.update = app.add_subcommand("update", "change a live container's resource limits");

@@ -167,16 +167,19 @@ int main(int argc, char** argv) {
 
     // Before this process opens anything of its own (the --log file): a descriptor it opened
     // could take a number the caller left free and pass for one of the caller's.
-    if ((create_cmd->parsed() || run_cmd->parsed()) && args.preserve_fds != 0) {
-        if (args.preserve_fds < 0 || args.preserve_fds > 65536) {
+    const int preserve_fds = control.exec->parsed() ? control.exec_options.preserve_fds
+                             : (create_cmd->parsed() || run_cmd->parsed()) ? args.preserve_fds
+                                                                           : 0;
+    if (preserve_fds != 0) {
+        if (preserve_fds < 0 || preserve_fds > 65536) {
             std::fprintf(stderr, "vessel-runc: --preserve-fds: %d is not a descriptor count\n",
-                         args.preserve_fds);
+                         preserve_fds);
             return 1;
         }
-        for (int fd = 3; fd < 3 + args.preserve_fds; ++fd)
+        for (int fd = 3; fd < 3 + preserve_fds; ++fd)
             if (::fcntl(fd, F_GETFD) == -1) {
                 std::fprintf(stderr, "vessel-runc: --preserve-fds %d: descriptor %d is not open\n",
-                             args.preserve_fds, fd);
+                             preserve_fds, fd);
                 return 1;
             }
     }

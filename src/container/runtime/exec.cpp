@@ -103,7 +103,8 @@ int namespace_flags(const spec::Linux& config) {
 
 // The program's side, in the container's namespaces: never returns.
 [[noreturn]] void become_program(const spec::Spec& spec, const sys::SecurityPlan& security,
-                                 const SyncChannel& sync, const sigset_t& original_mask) {
+                                 const SyncChannel& sync, const sigset_t& original_mask,
+                                 int preserve_fds) {
     const spec::Process& process = *spec.process;
     auto set_up = [&]() -> Result<std::string> {
         // setns left our ids unmapped in the container's user namespace; as its root we own
@@ -133,7 +134,7 @@ int namespace_flags(const spec::Linux& config) {
         (void)sync.send(SyncTag::error, executable.error().message());
         ::_exit(127);
     }
-    sys::exec_container_process(*executable, process, original_mask);
+    sys::exec_container_process(*executable, process, original_mask, preserve_fds);
     (void)sync.send(SyncTag::error, Error(fmt::format("exec {}", *executable), errno).message());
     ::_exit(127);
 }
@@ -141,7 +142,7 @@ int namespace_flags(const spec::Linux& config) {
 // The helper: joins the container, forks the program, reports its pid. Never returns.
 [[noreturn]] void join_and_fork(const spec::Spec& spec, const sys::SecurityPlan& security,
                                 int init_pidfd, const SyncChannel& sync,
-                                const sigset_t& original_mask) {
+                                const sigset_t& original_mask, int preserve_fds) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // The program stays the vessel-runc binary until its execve, inside the container's pid
     // namespace: not dumpable (inherited by the fork below), as the init (CVE-2019-5736 class).
@@ -158,7 +159,7 @@ int namespace_flags(const spec::Linux& config) {
         (void)sync.send(SyncTag::error, Error("fork", errno).message());
         ::_exit(1);
     }
-    if (program == 0) become_program(spec, security, sync, original_mask);
+    if (program == 0) become_program(spec, security, sync, original_mask, preserve_fds);
     (void)sync.send(SyncTag::ready, std::to_string(program));
     ::_exit(0);
 }
@@ -208,7 +209,8 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
     if (helper < 0) return fail_errno("fork");
     if (helper == 0) {
         ours.close();
-        join_and_fork(spec, security, init_pidfd.get(), theirs, original_mask);
+        join_and_fork(spec, security, init_pidfd.get(), theirs, original_mask,
+                      options.preserve_fds);
     }
     theirs.close();
     init_pidfd.reset();

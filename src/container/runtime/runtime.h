@@ -41,6 +41,7 @@ struct ExecOptions {
     std::string console_socket;  // where the pty master goes (with a terminal)
     bool detach = false;
     std::string pid_file;
+    int preserve_fds = 0;  // as CreateOptions::preserve_fds
 };
 
 struct ContainerSummary {

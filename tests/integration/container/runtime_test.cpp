@@ -293,6 +293,21 @@ TEST_F(ContainerTest, PreserveFdsPassesTheCallersDescriptors) {
     EXPECT_EQ(refused.status.shell_code(), 1);
     EXPECT_EQ(refused.err, "vessel-runc: --preserve-fds 4: descriptor 6 is not open\n");
     expect_nothing_left();
+    // exec passes them on too.
+    set_args({"sleep", "30"});
+    write_config();
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    auto exec = run_capture(
+        {"bash", "-c",
+         fmt::format("cd {} && exec 3<three 4</dev/null && exec {} --root {} exec --preserve-fds 1 "
+                     "{} sh -c \"cat <&3; ls /proc/self/fd | tr '\\\\n' ' '\"",
+                     bundle_, VESSEL_RUNC_PATH, root_, id_)},
+        std::chrono::seconds(60));
+    ASSERT_TRUE(exec) << exec.error().message();
+    EXPECT_EQ(exec->status.shell_code(), 0) << exec->err;
+    EXPECT_EQ(exec->out, "on three\n0 1 2 3 4 ");
+    EXPECT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
 }
 
 TEST_F(ContainerTest, PersonalityLinux32) {
