@@ -1,9 +1,12 @@
 #include "container/spec/mount_options.h"
 
+#include <fmt/ranges.h>
 #include <sys/mount.h>
 
 #include <algorithm>
 #include <array>
+#include <string>
+#include <vector>
 
 namespace vessel::container::spec {
 
@@ -66,6 +69,7 @@ Result<> apply_mount_options(Mount& mount, const std::string& path) {
     mount.ignored_options.clear();
     mount.idmap = false;
     mount.idmap_recursive = false;
+    std::vector<std::string> filesystem_options;
     for (size_t i = 0; i < mount.options.size(); ++i) {
         const std::string& option = mount.options[i];
         if (option == "bind" || option == "rbind") {
@@ -94,18 +98,13 @@ Result<> apply_mount_options(Mount& mount, const std::string& path) {
                 mount.flags |= known->flag;
             continue;
         }
-        if (!mount.data.empty()) mount.data += ',';
-        mount.data += option;
+        filesystem_options.push_back(option);
     }
-    // "bind" may come after them in the list: only now is it known that nothing takes them.
-    if (mount.bind && !mount.data.empty()) {
-        for (size_t start = 0; start <= mount.data.size();) {
-            size_t comma = std::min(mount.data.find(',', start), mount.data.size());
-            mount.ignored_options.push_back(mount.data.substr(start, comma - start));
-            start = comma + 1;
-        }
-        mount.data.clear();
-    }
+    // "bind" may come after them in the list: only now is it known whether anything takes them.
+    if (mount.bind)
+        mount.ignored_options = std::move(filesystem_options);
+    else
+        mount.data = fmt::format("{}", fmt::join(filesystem_options, ","));
     return {};
 }
 
