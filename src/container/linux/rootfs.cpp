@@ -10,6 +10,7 @@
 #include "base/file.h"
 #include "base/safe_path.h"
 #include "container/linux/devices.h"
+#include "container/linux/mount_info.h"
 #include "container/spec/mount_options.h"
 
 namespace vessel::container::sys {
@@ -147,11 +148,15 @@ Result<> make_readonly(int rootfs_fd, const std::string& path) {
 }
 
 Result<> pivot_into(const std::string& rootfs) {
+    UniqueFd old_root = TRY(open_file("/", O_PATH | O_DIRECTORY));
     UniqueFd new_root = TRY(open_file(rootfs, O_RDONLY | O_DIRECTORY));
     if (::fchdir(new_root.get()) != 0) return fail_errno("chdir into the rootfs");
-    // pivot_root(".", "."): the old root ends up stacked on the new one, at "."; detach it. Making
-    // it a slave first keeps the unmount from propagating to the host.
+    // pivot_root(".", "."): the old root ends up stacked on the new one; detach it. Making it a
+    // slave first keeps the unmount from propagating to the host. It is reached through its own
+    // descriptor: "." is still the new root, and a recursive change there would also turn the
+    // container's bidirectional mounts into slaves.
     if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail_errno("pivot_root");
+    if (::fchdir(old_root.get()) != 0) return fail_errno("chdir into the old root");
     if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
         return fail_errno("make the old root a slave");
     if (::umount2(".", MNT_DETACH) != 0) return fail_errno("detach the old root");
@@ -163,14 +168,29 @@ Result<> pivot_into(const std::string& rootfs) {
 
 Result<> prepare_rootfs(const RootfsPlan& plan) {
     const spec::Spec& spec = plan.spec;
-    // Nothing we mount may leak to the host. rslave still lets host mounts appear inside, unless
-    // rootfsPropagation asks for private.
-    unsigned long initial = MS_SLAVE | MS_REC;
-    unsigned long wanted = spec::propagation_flags(spec.linux_config.rootfs_propagation);
-    if (wanted & (MS_PRIVATE | MS_SLAVE)) initial = wanted | MS_REC;
-    TRY_CTX(mount_at("", "/", nullptr, initial, ""), "linux.rootfsPropagation");
-    // pivot_root needs the new root to be a mount point.
-    TRY_CTX(mount_at(plan.rootfs, plan.rootfs, nullptr, MS_BIND | MS_REC, ""), "root.path");
+    bool own_namespace = spec.linux_config.find_namespace(spec::NamespaceType::mount) != nullptr;
+    if (own_namespace) {
+        // Nothing we mount may leak to the host. rslave still lets host mounts appear inside,
+        // unless rootfsPropagation asks for private.
+        unsigned long initial = MS_SLAVE | MS_REC;
+        unsigned long wanted = spec::propagation_flags(spec.linux_config.rootfs_propagation);
+        if (wanted & (MS_PRIVATE | MS_SLAVE)) initial = wanted | MS_REC;
+        if (wanted & MS_SHARED) {
+            // Bidirectional: binds of the host's shared mounts stay peers of them, so that what
+            // the container mounts below one reaches the host. The mount holding the rootfs
+            // must not pass the container's own mounts on, though (and pivot_root refuses a
+            // shared parent): it alone goes private.
+            TRY_CTX(mount_at("", "/", nullptr, MS_SHARED | MS_REC, ""), "linux.rootfsPropagation");
+            std::string holder = TRY_CTX(mount_point_of(plan.rootfs), "root.path");
+            TRY_CTX(mount_at("", holder, nullptr, MS_PRIVATE, ""), "linux.rootfsPropagation");
+        } else {
+            TRY_CTX(mount_at("", "/", nullptr, initial, ""), "linux.rootfsPropagation");
+        }
+        // pivot_root needs the new root to be a mount point.
+        TRY_CTX(mount_at(plan.rootfs, plan.rootfs, nullptr, MS_BIND | MS_REC, ""), "root.path");
+    }
+    // In the runtime's namespace the runtime has bound root.path privately already (see
+    // shared_mount_namespace.h); "/" there is the host's and keeps its propagation.
     UniqueFd rootfs = TRY_CTX(open_file(plan.rootfs, O_PATH | O_DIRECTORY), "root.path");
 
     bool dev_is_fresh = false;
@@ -188,7 +208,13 @@ Result<> prepare_rootfs(const RootfsPlan& plan) {
     for (size_t i = 0; i < spec.linux_config.readonly_paths.size(); ++i)
         TRY_CTX(make_readonly(rootfs.get(), spec.linux_config.readonly_paths[i]),
                 "linux.readonlyPaths[{}]", i);
-    TRY_CTX(pivot_into(plan.rootfs), "root.path");
+    if (own_namespace) {
+        TRY_CTX(pivot_into(plan.rootfs), "root.path");
+    } else {
+        // pivot_root would move the root of every process in the runtime's namespace.
+        if (::chroot(plan.rootfs.c_str()) != 0 || ::chdir("/") != 0)
+            return std::unexpected(Error("chroot " + plan.rootfs, errno).context("root.path"));
+    }
     return {};
 }
 

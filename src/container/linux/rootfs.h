@@ -24,8 +24,9 @@ struct RootfsPlan {
     const std::vector<UniqueFd>* idmapped_mounts = nullptr;
 };
 
-// Everything up to and including pivot_root; afterwards "/" is the container's root. Must run in a
-// fresh mount namespace with the host's /proc still visible.
+// Everything up to and including pivot_root (chroot without a mount namespace of its own);
+// afterwards "/" is the container's root. Runs in the container's mount namespace (new, joined
+// or the runtime's) with the host's /proc still visible.
 Result<> prepare_rootfs(const RootfsPlan& plan);
 
 // rootfsPropagation and root.readonly, applied to "/" after pivot_root.

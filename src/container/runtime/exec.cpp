@@ -6,6 +6,7 @@
 // reports its pid and exits; the runtime, a child subreaper, inherits the program and waits for
 // it. The program sets itself up as the init did (rlimits, user, capabilities, no_new_privs,
 // seccomp) and execs; every descriptor of the runtime closes on exec.
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -141,7 +142,7 @@ int namespace_flags(const spec::Linux& config) {
 
 // The helper: joins the container, forks the program, reports its pid. Never returns.
 [[noreturn]] void join_and_fork(const spec::Spec& spec, const sys::SecurityPlan& security,
-                                int init_pidfd, const SyncChannel& sync,
+                                int init_pidfd, int init_root_fd, const SyncChannel& sync,
                                 const sigset_t& original_mask, int preserve_fds) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // The program stays the vessel-runc binary until its execve, inside the container's pid
@@ -149,6 +150,11 @@ int namespace_flags(const spec::Linux& config) {
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto go = sync.receive();
     if (!go || go->tag != SyncTag::go) ::_exit(1);
+    if (init_root_fd >= 0 && (::fchdir(init_root_fd) != 0 || ::chroot(".") != 0)) {
+        (void)sync.send(SyncTag::error, Error("enter the container's root", errno).message());
+        ::_exit(1);
+    }
+    ::close(init_root_fd);
     if (::setns(init_pidfd, namespace_flags(spec.linux_config)) != 0) {
         (void)sync.send(SyncTag::error, Error("join the container's namespaces", errno).message());
         ::_exit(1);
@@ -188,6 +194,13 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
     // The init's pidfd, then a check that it is still the container's init and not a new process
     // that reused its pid.
     UniqueFd init_pidfd = TRY(open_pidfd(state.pid));
+    // Without a mount namespace of its own the container's root is its init's chroot, which the
+    // program enters the same way (setns would not take it there).
+    UniqueFd init_root;
+    if (!spec.linux_config.find_namespace(spec::NamespaceType::mount))
+        init_root =
+            TRY_CTX(open_file(fmt::format("/proc/{}/root", state.pid), O_PATH | O_DIRECTORY),
+                    "cannot exec in container \"{}\"", options.id);
     if (process_start_time(state.pid) != state.start_time)
         return fail("cannot exec in container \"{}\": its init has exited", options.id);
     auto layout = TRY(cgroup::detect_layout());
@@ -209,11 +222,12 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
     if (helper < 0) return fail_errno("fork");
     if (helper == 0) {
         ours.close();
-        join_and_fork(spec, security, init_pidfd.get(), theirs, original_mask,
+        join_and_fork(spec, security, init_pidfd.get(), init_root.get(), theirs, original_mask,
                       options.preserve_fds);
     }
     theirs.close();
     init_pidfd.reset();
+    init_root.reset();
     auto reap_helper = [helper] {
         int ignored = 0;
         while (::waitpid(helper, &ignored, 0) < 0 && errno == EINTR) {

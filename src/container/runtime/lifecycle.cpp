@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
+#include "container/linux/shared_mount_namespace.h"
 #include "container/runtime/hooks.h"
 #include "container/runtime/membership.h"
 #include "container/runtime/runtime.h"
@@ -145,6 +146,9 @@ Result<> Runtime::destroy(const ContainerState& state) const {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     TRY_CTX(cgroup->destroy(), "delete container \"{}\"", state.id);
+    if (state.rootfs_mount_id != 0)
+        TRY_CTX(sys::detach_rootfs_bind(state.rootfs, state.rootfs_mount_id),
+                "delete container \"{}\"", state.id);
     if (!state.hooks.is_null()) {
         if (auto hooks = parse_hooks(state.hooks))
             run_hooks_warning_only(hooks->poststop, state.oci_state(Status::stopped), log_);

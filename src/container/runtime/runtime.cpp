@@ -26,6 +26,7 @@
 #include "container/linux/idmapped_mounts.h"
 #include "container/linux/namespaces.h"
 #include "container/linux/security_labels.h"
+#include "container/linux/shared_mount_namespace.h"
 #include "container/linux/user_namespace.h"
 #include "container/runtime/hooks.h"
 #include "container/runtime/membership.h"
@@ -171,6 +172,14 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
 
     TRY(store_.reserve(options.id));
     rollback.add([&] { store_.remove(options.id); });
+    uint64_t rootfs_mount_id = 0;
+    if (!spec.linux_config.find_namespace(spec::NamespaceType::mount)) {
+        rootfs_mount_id = TRY_CTX(sys::bind_rootfs_privately(rootfs), "config.json: root.path");
+        rollback.add(
+            [rootfs, rootfs_mount_id] { (void)sys::detach_rootfs_bind(rootfs, rootfs_mount_id); });
+        log_.debug("container {}: no mount namespace; its mounts are made below {}", options.id,
+                   rootfs);
+    }
 
     cgroup::HostLayout layout = TRY(cgroup::detect_layout());
     std::string cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
@@ -276,6 +285,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     if (auto* pid_namespace = spec.linux_config.find_namespace(spec::NamespaceType::pid);
         pid_namespace && pid_namespace->path.empty())
         state.pid_namespace = pid_namespace_of(state.pid);
+    state.rootfs_mount_id = rootfs_mount_id;
     state.hooks = spec.hooks;
 
     clone_into.reset();

@@ -32,6 +32,9 @@ struct ContainerState {
     // when it shares or joined one. A process in the cgroup is the container's only if it is in
     // this namespace, unless the container owns its cgroup (see container_processes).
     std::string pid_namespace;
+    // Without a mount namespace of its own: the id of the runtime's private bind of the rootfs,
+    // under which the container's mounts were made in the host's namespace (0: none).
+    uint64_t rootfs_mount_id = 0;
     Json hooks;  // config.json's hooks, for start and delete (the bundle may change meanwhile)
 
     Json to_json() const;

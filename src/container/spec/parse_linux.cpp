@@ -421,16 +421,24 @@ Result<Linux> parse_linux(const JsonAt& at) {
 
 Result<> validate_cross_references(const Spec& spec) {
     const Linux& l = spec.linux_config;
-    const Namespace* mount_ns = l.find_namespace(NamespaceType::mount);
-    if (!mount_ns || !mount_ns->path.empty())
-        return fail(
-            "linux.namespaces: a new mount namespace is required (the rootfs is pivoted into one)");
-    const Namespace* uts = l.find_namespace(NamespaceType::uts);
-    if (!spec.hostname.empty() && (!uts || !uts->path.empty()))
-        return fail("hostname: setting a hostname needs a new uts namespace in linux.namespaces");
-    if (!spec.domainname.empty() && (!uts || !uts->path.empty()))
-        return fail(
-            "domainname: setting a domainname needs a new uts namespace in linux.namespaces");
+    // Without a mount namespace of its own the container shares the runtime's (as the spec says):
+    // its mounts are made there, below root.path, and it is chrooted rather than pivoted.
+    if (!l.find_namespace(NamespaceType::mount)) {
+        if (l.creates_user_namespace())
+            return fail(
+                "linux.namespaces: a new user namespace needs a mount namespace too (the "
+                "container's root could not mount in the runtime's)");
+        if (!l.rootfs_propagation.empty())
+            return fail(
+                "linux.rootfsPropagation: needs a mount namespace in linux.namespaces (it would "
+                "change the propagation of the runtime's own mounts)");
+    }
+    // A uts namespace joined by path is the container's to name, as a new one is; without one the
+    // name would be the host's.
+    if (!spec.hostname.empty() && !l.find_namespace(NamespaceType::uts))
+        return fail("hostname: setting a hostname needs a uts namespace in linux.namespaces");
+    if (!spec.domainname.empty() && !l.find_namespace(NamespaceType::uts))
+        return fail("domainname: setting a domainname needs a uts namespace in linux.namespaces");
     bool has_mappings = !l.uid_mappings.empty() || !l.gid_mappings.empty();
     if (l.creates_user_namespace()) {
         // The init becomes root of the namespace before it builds the rootfs (as runc's does),
@@ -480,7 +488,7 @@ Result<> validate_cross_references(const Spec& spec) {
         bool uts_key = key == "kernel.hostname" || key == "kernel.domainname";
         const Namespace* needed = net   ? l.find_namespace(NamespaceType::network)
                                   : ipc ? l.find_namespace(NamespaceType::ipc)
-                                        : uts;
+                                        : l.find_namespace(NamespaceType::uts);
         if (!net && !ipc && !uts_key)
             return fail("linux.sysctl.{}: is not namespaced; setting it would change the host",
                         key);

@@ -245,11 +245,28 @@ TEST(SpecParse, Namespaces) {
     config = base_config();
     config["linux"]["namespaces"].push_back({{"type", "network"}, {"path", "relative"}});
     EXPECT_EQ(error_of(config), "linux.namespaces[3].path: must be an absolute path");
+}
+
+// runtime-spec: a namespace type that is not listed is the runtime's.
+TEST(SpecParse, WithoutAMountNamespaceTheRuntimesIsShared) {
+    Json config = base_config();
+    config["linux"]["namespaces"] = Json::parse(R"([{"type": "pid"}])");
+    EXPECT_TRUE(parse_spec(config));
+    config["linux"]["namespaces"] = Json::parse(R"([{"type": "mount", "path": "/run/ns/mnt"}])");
+    EXPECT_TRUE(parse_spec(config));
+    config["linux"]["namespaces"] = Json::parse(R"([{"type": "pid"}, {"type": "user"}])");
+    config["linux"]["uidMappings"] =
+        Json::parse(R"([{"containerID": 0, "hostID": 1000, "size": 1}])");
+    config["linux"]["gidMappings"] = config["linux"]["uidMappings"];
+    EXPECT_EQ(error_of(config),
+              "linux.namespaces: a new user namespace needs a mount namespace too (the "
+              "container's root could not mount in the runtime's)");
     config = base_config();
     config["linux"]["namespaces"] = Json::parse(R"([{"type": "pid"}])");
-    EXPECT_EQ(
-        error_of(config),
-        "linux.namespaces: a new mount namespace is required (the rootfs is pivoted into one)");
+    config["linux"]["rootfsPropagation"] = "private";
+    EXPECT_EQ(error_of(config),
+              "linux.rootfsPropagation: needs a mount namespace in linux.namespaces (it would "
+              "change the propagation of the runtime's own mounts)");
 }
 
 TEST(SpecParse, HostnameNeedsUtsNamespace) {
@@ -258,7 +275,11 @@ TEST(SpecParse, HostnameNeedsUtsNamespace) {
     ASSERT_TRUE(parse_spec(config));
     config["linux"]["namespaces"] = Json::parse(R"([{"type": "mount"}])");
     EXPECT_EQ(error_of(config),
-              "hostname: setting a hostname needs a new uts namespace in linux.namespaces");
+              "hostname: setting a hostname needs a uts namespace in linux.namespaces");
+    // A joined one is the container's to name.
+    config["linux"]["namespaces"] =
+        Json::parse(R"([{"type": "mount"}, {"type": "uts", "path": "/run/ns/uts"}])");
+    EXPECT_TRUE(parse_spec(config));
 }
 
 TEST(SpecParse, Sysctl) {
