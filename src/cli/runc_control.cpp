@@ -1,5 +1,6 @@
 #include "cli/runc_control.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -122,16 +123,65 @@ Result<std::chrono::milliseconds> parse_interval(std::string_view text) {
     return fail("--interval: \"{}\" has an unknown unit (use ms, s or m)", text);
 }
 
-// events: one stats record with --stats; otherwise one every interval while the container lives.
+// events: one stats record with --stats; otherwise one every interval while the container lives,
+// and an {"type": "oom"} record as soon as the kernel's OOM killer kills in it (as runc).
 Result<> print_events(const ControlCommands& commands, const container::runtime::Runtime& runtime) {
     auto interval = TRY(parse_interval(commands.interval));
-    for (;;) {
-        Json record = TRY(runtime.stats(commands.id));
+    auto print = [](const Json& record) {
         std::printf("%s\n", record.dump().c_str());
         std::fflush(stdout);
-        if (commands.stats_once) return {};
-        std::this_thread::sleep_for(interval);
-        if (!runtime.is_running(commands.id)) return {};
+    };
+    if (commands.stats_once) {
+        print(TRY(runtime.stats(commands.id)));
+        return {};
+    }
+    auto oom = runtime.watch_oom_kills(commands.id);
+    if (!oom) {
+        if (!runtime.is_running(commands.id)) return std::unexpected(oom.error());
+        std::fprintf(stderr, "vessel-runc: %s; OOM kills are not reported\n",
+                     oom.error().message().c_str());
+    }
+    using Clock = std::chrono::steady_clock;
+    auto next_stats = Clock::now();
+    // The kernel's notice comes when the cgroup runs out of memory, before the killer has
+    // counted its kill: after one the counter is read again every 20 ms for a second.
+    int rechecks_left = 0;
+    auto report_kills = [&]() -> Result<> {
+        if (!oom) return {};
+        uint64_t kills = TRY(oom->new_kills());
+        if (kills > 0) {
+            print(Json{{"type", "oom"}, {"id", commands.id}});
+            rechecks_left = 0;
+        }
+        return {};
+    };
+    for (;;) {
+        if (Clock::now() >= next_stats) {
+            auto stats = runtime.stats(commands.id);
+            if (!stats) {
+                if (runtime.is_running(commands.id)) return std::unexpected(stats.error());
+                return report_kills();  // it stopped between the check and the read
+            }
+            print(*stats);
+            next_stats = Clock::now() + interval;
+        }
+        auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_stats - Clock::now());
+        if (rechecks_left > 0) wait = std::min(wait, std::chrono::milliseconds(20));
+        wait = std::max(wait, std::chrono::milliseconds(0));
+        if (oom) {
+            pollfd ready{.fd = oom->fd(), .events = POLLIN, .revents = 0};
+            int polled = ::poll(&ready, 1, static_cast<int>(wait.count()));
+            if (polled < 0 && errno != EINTR) return fail_errno("events: poll");
+            if (polled > 0)
+                rechecks_left = 50;
+            else if (rechecks_left > 0)
+                --rechecks_left;
+            if (polled > 0 || rechecks_left > 0) TRY(report_kills());
+        } else {
+            std::this_thread::sleep_for(wait);
+        }
+        if (!runtime.is_running(commands.id)) return report_kills();
     }
 }
 

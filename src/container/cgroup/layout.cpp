@@ -37,6 +37,14 @@ const V1Hierarchy* HostLayout::find_v1(std::string_view controller) const {
     return nullptr;
 }
 
+std::optional<std::string> controller_directory(const HostLayout& layout, const char* controller,
+                                                const std::string& path) {
+    if (layout.kind == LayoutKind::v2) return layout.unified + path;
+    const V1Hierarchy* hierarchy = layout.find_v1(controller);
+    if (!hierarchy) return std::nullopt;
+    return hierarchy->mount_point + path;
+}
+
 const char* layout_name(LayoutKind kind) {
     switch (kind) {
         case LayoutKind::v1:

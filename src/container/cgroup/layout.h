@@ -3,6 +3,7 @@
 // /proc/self/mountinfo so that it reflects the mount namespace we run in.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,11 @@ struct HostLayout {
 
     const V1Hierarchy* find_v1(std::string_view controller) const;
 };
+
+// The directory of cgroup `path` for `controller`: in its v1 hierarchy, or in the unified tree on
+// a pure v2 host; nullopt when the host has no such hierarchy.
+std::optional<std::string> controller_directory(const HostLayout& layout, const char* controller,
+                                                const std::string& path);
 
 // Parses mountinfo text (split out for tests).
 Result<HostLayout> parse_layout(std::string_view mountinfo);

@@ -14,16 +14,6 @@ namespace vessel::container::cgroup {
 
 namespace {
 
-// The container's directory for `controller` (v1) or in the unified tree (v2); nullopt when the
-// host has no such hierarchy.
-std::optional<std::string> directory_for(const HostLayout& layout, const char* controller,
-                                         const std::string& path) {
-    if (layout.kind == LayoutKind::v2) return layout.unified + path;
-    const V1Hierarchy* hierarchy = layout.find_v1(controller);
-    if (!hierarchy) return std::nullopt;
-    return hierarchy->mount_point + path;
-}
-
 std::optional<uint64_t> read_number(const std::string& file) {
     auto text = read_file(file);
     if (!text) return std::nullopt;
@@ -76,7 +66,7 @@ Json cpu_stats(const HostLayout& layout, const std::string& path) {
                              {"throttled_time", stat["throttled_usec"] * 1000}};
         return cpu;
     }
-    if (auto accounting = directory_for(layout, "cpuacct", path)) {
+    if (auto accounting = controller_directory(layout, "cpuacct", path)) {
         Json usage = Json::object();
         set_if(usage, "total", read_number(*accounting + "/cpuacct.usage"));
         // cpuacct.stat counts USER_HZ ticks.
@@ -87,7 +77,7 @@ Json cpu_stats(const HostLayout& layout, const std::string& path) {
         usage["kernel"] = ticks["system"] * nanoseconds_per_tick;
         cpu["usage"] = usage;
     }
-    if (auto scheduler = directory_for(layout, "cpu", path)) {
+    if (auto scheduler = controller_directory(layout, "cpu", path)) {
         auto stat = read_key_values(*scheduler + "/cpu.stat");
         cpu["throttling"] = {{"periods", stat["nr_periods"]},
                              {"throttled_periods", stat["nr_throttled"]},
@@ -122,9 +112,9 @@ Result<Json> read_stats(const HostLayout& layout, const std::string& path) {
     Json data = Json::object();
     data["cpu"] = cpu_stats(layout, path);
     bool v2 = layout.kind == LayoutKind::v2;
-    if (auto memory = directory_for(layout, "memory", path))
+    if (auto memory = controller_directory(layout, "memory", path))
         data["memory"] = memory_stats(*memory, v2);
-    if (auto pids = directory_for(layout, "pids", path)) {
+    if (auto pids = controller_directory(layout, "pids", path)) {
         Json entry = Json::object();
         set_if(entry, "current", read_number(*pids + "/pids.current"));
         set_if(entry, "limit", read_number(*pids + "/pids.max"));

@@ -38,6 +38,15 @@ Result<Json> Runtime::stats(const std::string& id) const {
     return Json{{"type", "stats"}, {"id", id}, {"data", data}};
 }
 
+Result<cgroup::OomWatch> Runtime::watch_oom_kills(const std::string& id) const {
+    ContainerState state = TRY(store_.load(id));
+    if (live_status(state) == Status::stopped)
+        return fail("cannot watch container \"{}\": it is stopped", id);
+    auto layout = TRY(cgroup::detect_layout());
+    return with_context(cgroup::OomWatch::open(layout, state.cgroup_path),
+                        fmt::format("watch container \"{}\" for OOM kills", id));
+}
+
 bool Runtime::is_running(const std::string& id) const {
     auto state = store_.load(id);
     return state && live_status(*state) != Status::stopped;

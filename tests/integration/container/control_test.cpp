@@ -161,6 +161,34 @@ TEST_F(ControlTest, EventsStatsReportsTheCgroupsUsageAndLimits) {
     expect_nothing_left();
 }
 
+// The OOM killer kills the allocator and the container lives on: `events` reports the kill once,
+// between its stats records, and ends when the container does.
+TEST_F(ControlTest, EventsReportOomKills) {
+    ASSERT_EQ(::symlink("busybox", (bundle_ + "/rootfs/bin/awk").c_str()), 0);
+    config_["linux"]["resources"]["memory"] = {{"limit", 32 << 20}, {"swap", 32 << 20}};
+    config_["process"]["args"] = {"sh", "-c",
+                                  "sleep 1; awk 'BEGIN { s = \"x\"; while (1) s = s s }'; sleep 1"};
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    auto events = invoke({"events", "--interval", "500ms", id_});
+    EXPECT_EQ(events.code, 0) << events.err;
+    int stats = 0, ooms = 0;
+    size_t position = 0;
+    while (position < events.out.size()) {
+        size_t end = events.out.find('\n', position);
+        auto record = parse_json(events.out.substr(position, end - position), "events");
+        ASSERT_TRUE(record) << events.out;
+        EXPECT_EQ((*record)["id"], id_);
+        if ((*record)["type"] == "stats") ++stats;
+        if ((*record)["type"] == "oom") ++ooms;
+        position = end == std::string::npos ? events.out.size() : end + 1;
+    }
+    EXPECT_EQ(ooms, 1) << events.out;
+    EXPECT_GE(stats, 2) << events.out;
+    ASSERT_EQ(invoke({"delete", id_}).code, 0);
+    expect_nothing_left();
+}
+
 TEST_F(ControlTest, UnknownContainer) {
     for (const char* command : {"ps", "pause", "resume"}) {
         auto result = invoke({command, "nope"});
