@@ -186,4 +186,12 @@ std::unique_ptr<Cgroup> make_cgroup(const HostLayout& layout, const std::string&
     return make_v1_cgroup(layout, path);
 }
 
+std::string rdma_max_line(const spec::RdmaLimit& limit) {
+    auto value = [](const std::optional<uint32_t>& count) {
+        return count ? std::to_string(*count) : std::string("max");
+    };
+    return fmt::format("{} hca_handle={} hca_object={}", limit.device, value(limit.hca_handles),
+                       value(limit.hca_objects));
+}
+
 }  // namespace vessel::container::cgroup

@@ -108,7 +108,7 @@ class V1Cgroup final : public CgroupDirectories {
             }
         }
         const auto& c = r.cpu;
-        if (c.shares || c.quota || c.period) {
+        if (c.touches_scheduler()) {
             std::string dir = TRY(leaf_for("cpu", "linux.resources.cpu"));
             if (c.shares)
                 TRY_CTX(write_cgroup_file(dir, "cpu.shares", std::to_string(*c.shares)),
@@ -120,6 +120,21 @@ class V1Cgroup final : public CgroupDirectories {
             if (c.quota)
                 TRY_CTX(write_cgroup_file(dir, "cpu.cfs_quota_us", std::to_string(*c.quota)),
                         "linux.resources.cpu.quota");
+            if (c.burst)
+                TRY_CTX(write_cgroup_file(dir, "cpu.cfs_burst_us", std::to_string(*c.burst)),
+                        "linux.resources.cpu.burst");
+            // The period first here too: the runtime must fit the current period.
+            if (c.realtime_period)
+                TRY_CTX(
+                    write_cgroup_file(dir, "cpu.rt_period_us", std::to_string(*c.realtime_period)),
+                    "linux.resources.cpu.realtimePeriod");
+            if (c.realtime_runtime)
+                TRY_CTX(write_cgroup_file(dir, "cpu.rt_runtime_us",
+                                          std::to_string(*c.realtime_runtime)),
+                        "linux.resources.cpu.realtimeRuntime");
+            if (c.idle)
+                TRY_CTX(write_cgroup_file(dir, "cpu.idle", std::to_string(*c.idle)),
+                        "linux.resources.cpu.idle");
         }
         if (!c.cpus.empty() || !c.mems.empty()) {
             std::string dir = TRY(leaf_for("cpuset", "linux.resources.cpu"));
@@ -159,6 +174,13 @@ class V1Cgroup final : public CgroupDirectories {
                 TRY_CTX(write_cgroup_file(dir, file.c_str(), std::to_string(limit.limit)),
                         "linux.resources.hugepageLimits[{}]", i);
             }
+        }
+        if (!r.rdma_limits.empty()) {
+            // Limits: without the controller the config fails rather than run unlimited.
+            std::string dir = TRY(leaf_for("rdma", "linux.resources.rdma"));
+            for (const spec::RdmaLimit& limit : r.rdma_limits)
+                TRY_CTX(write_cgroup_file(dir, "rdma.max", rdma_max_line(limit)),
+                        "linux.resources.rdma.{}", limit.device);
         }
         TRY(apply_network(r.network, log));
         if (!r.unified.empty())

@@ -96,6 +96,18 @@ class V2Cgroup final : public CgroupDirectories {
             TRY_CTX(write(dir, "cpu.max", quota + " " + period, "cpu"), "linux.resources.cpu.{}",
                     c.quota ? "quota" : "period");
         }
+        if (c.burst)
+            TRY_CTX(write(dir, "cpu.max.burst", std::to_string(*c.burst), "cpu"),
+                    "linux.resources.cpu.burst");
+        if (c.idle)
+            TRY_CTX(write(dir, "cpu.idle", std::to_string(*c.idle), "cpu"),
+                    "linux.resources.cpu.idle");
+        // v2 has no realtime bandwidth per cgroup: realtime tasks would run unbounded.
+        if ((c.realtime_runtime && *c.realtime_runtime != 0) || c.realtime_period)
+            return fail(
+                "linux.resources.cpu.{}: cgroup v2 has no realtime CPU limits (they need cgroup "
+                "v1's cpu.rt_*)",
+                c.realtime_runtime ? "realtimeRuntime" : "realtimePeriod");
         if (!c.cpus.empty())
             TRY_CTX(write(dir, "cpuset.cpus", c.cpus, "cpuset"), "linux.resources.cpu.cpus");
         if (!c.mems.empty())
@@ -122,6 +134,9 @@ class V2Cgroup final : public CgroupDirectories {
             TRY_CTX(write(dir, file.c_str(), std::to_string(limit.limit), "hugetlb"),
                     "linux.resources.hugepageLimits[{}]", i);
         }
+        for (const spec::RdmaLimit& limit : r.rdma_limits)
+            TRY_CTX(write(dir, "rdma.max", rdma_max_line(limit), "rdma"), "linux.resources.rdma.{}",
+                    limit.device);
         if (r.network.class_id || !r.network.priorities.empty())
             log.warning(
                 "linux.resources.network: cgroup v2 has no net_cls or net_prio (match the "
@@ -168,7 +183,8 @@ class V2Cgroup final : public CgroupDirectories {
     Result<> enable_controllers() {
         std::string available = TRY(read_file(mount_ + "/cgroup.controllers"));
         std::string request;
-        for (std::string_view controller : {"cpu", "cpuset", "memory", "pids", "io", "hugetlb"})
+        for (std::string_view controller :
+             {"cpu", "cpuset", "memory", "pids", "io", "hugetlb", "rdma"})
             if (contains_word(available, controller)) {
                 if (!request.empty()) request += ' ';
                 request += fmt::format("+{}", controller);
@@ -179,7 +195,8 @@ class V2Cgroup final : public CgroupDirectories {
         while (position < path_.size()) {
             std::string subtree = TRY(read_file(current + "/cgroup.subtree_control"));
             bool all_enabled = true;
-            for (std::string_view controller : {"cpu", "cpuset", "memory", "pids", "io", "hugetlb"})
+            for (std::string_view controller :
+                 {"cpu", "cpuset", "memory", "pids", "io", "hugetlb", "rdma"})
                 if (contains_word(available, controller) && !contains_word(subtree, controller))
                     all_enabled = false;
             if (!all_enabled) TRY(write_cgroup_file(current, "cgroup.subtree_control", request));

@@ -61,4 +61,7 @@ std::vector<ThrottleList> throttle_lists(const spec::BlockIoThrottles& throttles
 Result<> write_weight_devices(const std::string& dir, std::initializer_list<const char*> files,
                               const std::vector<spec::DeviceWeight>& devices, const Logger& log);
 
+// "mlx5_0 hca_handle=2 hca_object=max": one device's line of rdma.max (the same on v1 and v2).
+std::string rdma_max_line(const spec::RdmaLimit& limit);
+
 }  // namespace vessel::container::cgroup

@@ -181,11 +181,18 @@ Result<Resources> parse_resources(const JsonAt& at) {
         for (auto [value, key] : {std::pair{&c.cpus, "cpus"}, std::pair{&c.mems, "mems"}})
             if (value->find_first_not_of("0123456789,-") != std::string::npos)
                 return std::unexpected(TRY(cpu->child(key)).error("must be a list like \"0-2,4\""));
-        for (const char* key : {"realtimeRuntime", "realtimePeriod", "idle", "burst"}) {
-            auto item = cpu->optional_child(key);
-            if (item && !(item->value().is_number() && item->value().get<double>() == 0))
-                return std::unexpected(item->error("is not supported yet"));
-        }
+        c.realtime_runtime = TRY(cpu->optional_integer("realtimeRuntime"));
+        c.realtime_period = TRY(cpu->optional_unsigned("realtimePeriod"));
+        c.idle = TRY(cpu->optional_integer("idle"));
+        c.burst = TRY(cpu->optional_unsigned("burst"));
+        if (c.realtime_runtime && *c.realtime_runtime < -1)
+            return std::unexpected(
+                TRY(cpu->child("realtimeRuntime")).error("must be -1 (unlimited) or at least 0"));
+        if (c.realtime_period && (*c.realtime_period < 1 || *c.realtime_period > 1000000))
+            return std::unexpected(TRY(cpu->child("realtimePeriod"))
+                                       .error("must be between 1 and 1000000 microseconds"));
+        if (c.idle && *c.idle != 0 && *c.idle != 1)
+            return std::unexpected(TRY(cpu->child("idle")).error("must be 0 or 1"));
     }
     if (auto pids = at.optional_child("pids")) {
         TRY(pids->expect_object());
@@ -280,7 +287,18 @@ Result<Resources> parse_resources(const JsonAt& at) {
                     name, TRY(TRY(entry.child("priority")).integer_in<uint32_t>()));
             }
     }
-    TRY(reject_if_present(at, {"rdma"}));
+    if (auto rdma = at.optional_child("rdma")) {
+        TRY(rdma->expect_object());
+        for (const auto& [device, value] : rdma->value().items()) {
+            JsonAt entry(value, json_path(rdma->path(), device));
+            if (device.empty() || device.find_first_of(" \n=") != std::string::npos)
+                return std::unexpected(entry.error("must be named after an RDMA device"));
+            TRY(entry.expect_object());
+            resources.rdma_limits.push_back(
+                {device, TRY(entry.optional_integer_in<uint32_t>("hcaHandles")),
+                 TRY(entry.optional_integer_in<uint32_t>("hcaObjects"))});
+        }
+    }
     return resources;
 }
 

@@ -130,6 +130,14 @@ struct CpuResources {
     std::optional<uint64_t> period;
     std::string cpus;
     std::string mems;
+    std::optional<int64_t> realtime_runtime;  // microseconds per realtime period; -1: no limit
+    std::optional<uint64_t> realtime_period;
+    std::optional<int64_t> idle;    // 1: the group runs only when nothing else wants the CPU
+    std::optional<uint64_t> burst;  // microseconds of unused quota that may be spent later
+
+    bool touches_scheduler() const {
+        return shares || quota || period || realtime_runtime || realtime_period || idle || burst;
+    }
 };
 
 // linux.resources.blockIO, per block device (major:minor).
@@ -155,6 +163,12 @@ struct HugepageLimit {
     std::string page_size;
     uint64_t limit = 0;
 };
+// linux.resources.rdma: per RDMA device, the most HCA handles and objects (unset: unlimited).
+struct RdmaLimit {
+    std::string device;
+    std::optional<uint32_t> hca_handles;
+    std::optional<uint32_t> hca_objects;
+};
 // linux.resources.network (cgroup v1's net_cls and net_prio).
 struct NetworkResources {
     std::optional<uint32_t> class_id;
@@ -171,6 +185,7 @@ struct Resources {
     // leafWeight (top-level or per device) was given: CFQ's, which kernels since 5.0 lack.
     bool blkio_leaf_weight = false;
     std::vector<HugepageLimit> hugepage_limits;
+    std::vector<RdmaLimit> rdma_limits;
     NetworkResources network;
     std::vector<DeviceRule> devices;
     std::map<std::string, std::string> unified;  // cgroup v2 files, written as given

@@ -99,6 +99,38 @@ TEST_F(FakeV2Tree, HugepageLimitsGoToTheirMaxFile) {
               "controller here (hugetlb.1GB.max is missing)");
 }
 
+TEST_F(FakeV2Tree, RdmaLimitsAreOneRdmaMaxLinePerDevice) {
+    precreate("/c5", {"cgroup.procs", "rdma.max"});
+    auto cgroup = make_cgroup(layout_, "/c5");
+    ASSERT_TRUE(cgroup->create());
+    spec::Resources resources;
+    resources.rdma_limits = {{"mlx5_0", 3, std::nullopt}};
+    Logger log;
+    auto applied = cgroup->apply(resources, log);
+    ASSERT_TRUE(applied) << applied.error().message();
+    EXPECT_EQ(read("/c5/rdma.max"), "mlx5_0 hca_handle=3 hca_object=max");
+}
+
+TEST_F(FakeV2Tree, CpuBurstAndIdleAndNoRealtime) {
+    precreate("/c6", {"cgroup.procs", "cpu.max.burst", "cpu.idle"});
+    auto cgroup = make_cgroup(layout_, "/c6");
+    ASSERT_TRUE(cgroup->create());
+    spec::Resources resources;
+    resources.cpu.burst = 20000;
+    resources.cpu.idle = 1;
+    Logger log;
+    auto applied = cgroup->apply(resources, log);
+    ASSERT_TRUE(applied) << applied.error().message();
+    EXPECT_EQ(read("/c6/cpu.max.burst"), "20000");
+    EXPECT_EQ(read("/c6/cpu.idle"), "1");
+    resources.cpu.realtime_runtime = 10000;
+    applied = cgroup->apply(resources, log);
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().message(),
+              "linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime CPU limits (they "
+              "need cgroup v1's cpu.rt_*)");
+}
+
 TEST_F(FakeV2Tree, MissingControllerNamesTheField) {
     precreate("/c2", {"cgroup.procs"});
     auto cgroup = make_cgroup(layout_, "/c2");

@@ -331,8 +331,14 @@ TEST(SpecParse, ResourceErrors) {
         Json::parse(R"({"devices": [{"allow": true, "access": "rwx"}]})");
     EXPECT_EQ(error_of(config),
               "linux.resources.devices[0].access: must be a combination of r, w and m");
-    config["linux"]["resources"] = Json::parse(R"({"rdma": {"mlx5_0": {"hcaHandles": 3}}})");
-    EXPECT_EQ(error_of(config), "linux.resources.rdma: is not supported yet");
+    config["linux"]["resources"] = Json::parse(R"({"rdma": {"mlx5_0": {"hcaHandles": -3}}})");
+    EXPECT_EQ(error_of(config),
+              "linux.resources.rdma.mlx5_0.hcaHandles: must be an integer from 0 to 4294967295");
+    config["linux"]["resources"] = Json::parse(R"({"rdma": {"a b": {"hcaHandles": 3}}})");
+    EXPECT_EQ(error_of(config), "linux.resources.rdma.a b: must be named after an RDMA device");
+    config["linux"]["resources"] =
+        Json::parse(R"({"cpu": {"idle": 2, "burst": 1000, "realtimePeriod": 1000}})");
+    EXPECT_EQ(error_of(config), "linux.resources.cpu.idle: must be 0 or 1");
 }
 
 TEST(SpecParse, Devices) {
