@@ -15,6 +15,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -206,7 +207,16 @@ int main(int argc, char** argv) {
         if (args[i] == "--socket") {
             socket = args[i + 1];
         } else if (args[i] == "--timeout") {
-            timeout = std::chrono::seconds(std::stol(args[i + 1]));
+            long seconds = 0;
+            const std::string& text = args[i + 1];
+            auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+            if (error != std::errc() || end != text.data() + text.size() || seconds <= 0) {
+                std::fprintf(stderr,
+                             "vessel-cri: --timeout: not a positive number of seconds: %s\n",
+                             text.c_str());
+                return 2;
+            }
+            timeout = std::chrono::seconds(seconds);
         } else {
             std::fprintf(stderr, "vessel-cri: unknown option %s\n", args[i].c_str());
             return usage();
