@@ -84,6 +84,11 @@ exec_sync() {  # exec_sync ID ARGS...: JSON {stdout, stderr, exit_code} with the
 }
 no_linux='{}'
 
+# A handler containerd was not configured with is refused by name, and leaves no pod behind.
+refusal=$(cri RunPodSandbox "{\"config\": $(pod_config refused), \"runtime_handler\": \"no-such-handler\"}" 2>&1)
+check "RunPodSandbox: an unknown handler is refused" 1 "$?"
+check "RunPodSandbox: the refusal names the handler" 1 "$(grep -c 'no-such-handler' <<<"$refusal")"
+
 # ---- one pod: hostname, DNS, logs, exec, shared network namespace
 
 pod=$(run_pod a) || fatal "RunPodSandbox with handler $handler"
@@ -92,13 +97,19 @@ check "PodSandboxStatus: runtime handler" "$handler" "$(cri PodSandboxStatus "{\
 check "PodSandboxStatus: a pod IP from our CNI bridge" 10.231 \
     "$(cri PodSandboxStatus "{\"pod_sandbox_id\": \"$pod\"}" | jq -r .status.network.ip | cut -d. -f1-2)"
 
-main=$(run a "$pod" main "$no_linux" sh -c 'echo to stdout; echo to stderr >&2; exec sleep 1000') ||
+# The late lines come from a child after the first process has exec'd: the streams stay the
+# container's for everything it starts, not only for its first writes.
+main=$(run a "$pod" main "$no_linux" sh -c \
+    'echo to stdout; echo to stderr >&2; (sleep 0.5; echo late stdout; echo late stderr >&2) & exec sleep 1000') ||
     fatal "CreateContainer + StartContainer (main)"
 check "ContainerStatus: running" CONTAINER_RUNNING "$(status "$main" state)"
 wait_log a main stdout
-check "log: stdout line in the CRI log" "to stdout" "$(log a main stdout)"
+check "log: stdout line in the CRI log" "to stdout" "$(log a main stdout | head -1)"
 wait_log a main stderr
-check "log: stderr line in the CRI log (no terminal)" "to stderr" "$(log a main stderr)"
+check "log: stderr line in the CRI log (no terminal)" "to stderr" "$(log a main stderr | head -1)"
+for _ in $(seq 1 50); do [[ $(log a main stderr | wc -l) == 2 ]] && break; sleep 0.1; done
+check "log: a child's later stdout line" "to stdout|late stdout" "$(log a main stdout | paste -sd'|')"
+check "log: a child's later stderr line" "to stderr|late stderr" "$(log a main stderr | paste -sd'|')"
 
 check "hostname is the pod's" vessel-a "$(exec_sync "$main" hostname | jq -r .stdout | tr -d '\n')"
 resolv=$(exec_sync "$main" cat /etc/resolv.conf | jq -r .stdout)
