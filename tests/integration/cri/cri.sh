@@ -65,15 +65,15 @@ run() {  # run POD_NAME POD_ID NAME LINUX_JSON ARGS...: create and start; prints
     id=$(create "$@") && [[ -n $id ]] && start "$id" && echo "$id"
 }
 status() { cri ContainerStatus "{\"container_id\": \"$1\"}" | jq -r ".status.$2"; }
-wait_exited() {
-    for _ in $(seq 1 100); do [[ $(status "$1" state) == CONTAINER_EXITED ]] && return 0; sleep 0.1; done
+wait_exited() {  # up to 30 s: a loaded 2-core machine can be slow
+    for _ in $(seq 1 300); do [[ $(status "$1" state) == CONTAINER_EXITED ]] && return 0; sleep 0.1; done
     return 1
 }
 # log POD NAME STREAM: the container's lines on STREAM (stdout or stderr) from its CRI log file,
 # whose lines read "TIMESTAMP STREAM F TEXT" (F: a full line, P: a partial one).
 log() { awk -v s="$3" '$2 == s && $3 == "F" { sub(/^[^ ]+ [^ ]+ [^ ]+ /, ""); print }' "$cri_work/logs/$1/$2.log" 2>/dev/null; }
 wait_log() {  # wait_log POD NAME STREAM: until the container wrote something on STREAM
-    for _ in $(seq 1 100); do [[ -n $(log "$@") ]] && return 0; sleep 0.1; done
+    for _ in $(seq 1 300); do [[ -n $(log "$@") ]] && return 0; sleep 0.1; done
     return 1
 }
 exec_sync() {  # exec_sync ID ARGS...: JSON {stdout, stderr, exit_code} with the bytes decoded
@@ -107,7 +107,7 @@ wait_log a main stdout
 check "log: stdout line in the CRI log" "to stdout" "$(log a main stdout | head -1)"
 wait_log a main stderr
 check "log: stderr line in the CRI log (no terminal)" "to stderr" "$(log a main stderr | head -1)"
-for _ in $(seq 1 50); do [[ $(log a main stderr | wc -l) == 2 ]] && break; sleep 0.1; done
+for _ in $(seq 1 200); do [[ $(log a main stderr | wc -l) == 2 ]] && break; sleep 0.1; done
 check "log: a child's later stdout line" "to stdout|late stdout" "$(log a main stdout | paste -sd'|')"
 check "log: a child's later stderr line" "to stderr|late stderr" "$(log a main stderr | paste -sd'|')"
 
