@@ -126,6 +126,9 @@ stream_out=$(cri exec-stream "$main" sh -c 'echo stream out; echo stream err >&2
 check "Exec (streaming): exit status" 5 "$?"
 check "Exec (streaming): stdout" "stream out" "$stream_out"
 check "Exec (streaming): stderr" "stream err" "$(grep -x 'stream err' "$cri_work/stream.err")"
+cri exec-stream "$main" sh -c 'head -c 1048576 /dev/zero | tr "\0" x' >"$cri_work/big"
+check "Exec (streaming): 1 MiB of output arrives whole (many websocket frames)" "1048576 0" \
+    "$(wc -c <"$cri_work/big") $(tr -d x <"$cri_work/big" | wc -c)"
 
 peer=$(run a "$pod" peer "$no_linux" sleep 1000) || fatal "second container in the pod"
 net_main=$(exec_sync "$main" readlink /proc/self/ns/net | jq -r .stdout)

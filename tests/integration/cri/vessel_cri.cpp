@@ -47,8 +47,8 @@ using Call = std::function<Result<std::string>(Stubs&, const std::string& reques
                                                std::chrono::seconds timeout)>;
 
 template <typename Stub, typename Request, typename Reply>
-Call bind(std::unique_ptr<Stub> Stubs::*which,
-          grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*)) {
+Call unary(std::unique_ptr<Stub> Stubs::*which,
+           grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*)) {
     return [which, method](Stubs& stubs, const std::string& request_json,
                            std::chrono::seconds timeout) -> Result<std::string> {
         Request request;
@@ -77,21 +77,21 @@ std::map<std::string, Call> calls() {
     using R = v1::RuntimeService::Stub;
     using I = v1::ImageService::Stub;
     return {
-        {"Version", bind(&Stubs::runtime, &R::Version)},
-        {"RunPodSandbox", bind(&Stubs::runtime, &R::RunPodSandbox)},
-        {"StopPodSandbox", bind(&Stubs::runtime, &R::StopPodSandbox)},
-        {"RemovePodSandbox", bind(&Stubs::runtime, &R::RemovePodSandbox)},
-        {"PodSandboxStatus", bind(&Stubs::runtime, &R::PodSandboxStatus)},
-        {"CreateContainer", bind(&Stubs::runtime, &R::CreateContainer)},
-        {"StartContainer", bind(&Stubs::runtime, &R::StartContainer)},
-        {"StopContainer", bind(&Stubs::runtime, &R::StopContainer)},
-        {"RemoveContainer", bind(&Stubs::runtime, &R::RemoveContainer)},
-        {"ListContainers", bind(&Stubs::runtime, &R::ListContainers)},
-        {"ContainerStatus", bind(&Stubs::runtime, &R::ContainerStatus)},
-        {"ExecSync", bind(&Stubs::runtime, &R::ExecSync)},
-        {"Exec", bind(&Stubs::runtime, &R::Exec)},
-        {"ListImages", bind(&Stubs::image, &I::ListImages)},
-        {"ImageStatus", bind(&Stubs::image, &I::ImageStatus)},
+        {"Version", unary(&Stubs::runtime, &R::Version)},
+        {"RunPodSandbox", unary(&Stubs::runtime, &R::RunPodSandbox)},
+        {"StopPodSandbox", unary(&Stubs::runtime, &R::StopPodSandbox)},
+        {"RemovePodSandbox", unary(&Stubs::runtime, &R::RemovePodSandbox)},
+        {"PodSandboxStatus", unary(&Stubs::runtime, &R::PodSandboxStatus)},
+        {"CreateContainer", unary(&Stubs::runtime, &R::CreateContainer)},
+        {"StartContainer", unary(&Stubs::runtime, &R::StartContainer)},
+        {"StopContainer", unary(&Stubs::runtime, &R::StopContainer)},
+        {"RemoveContainer", unary(&Stubs::runtime, &R::RemoveContainer)},
+        {"ListContainers", unary(&Stubs::runtime, &R::ListContainers)},
+        {"ContainerStatus", unary(&Stubs::runtime, &R::ContainerStatus)},
+        {"ExecSync", unary(&Stubs::runtime, &R::ExecSync)},
+        {"Exec", unary(&Stubs::runtime, &R::Exec)},
+        {"ListImages", unary(&Stubs::image, &I::ListImages)},
+        {"ImageStatus", unary(&Stubs::image, &I::ImageStatus)},
     };
 }
 
