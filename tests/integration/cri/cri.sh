@@ -157,6 +157,15 @@ wait_exited "$oom"
 check "ContainerStatus: a container over its memory limit is OOMKilled" OOMKilled "$(status "$oom" reason)"
 check "ContainerStatus: its exit code is SIGKILL's" 137 "$(status "$oom" exit_code)"
 
+# A command that is not in the image: StartContainer fails, naming it, and the pod goes on.
+missing=$(create a "$pod" missing "$no_linux" /bin/no-such-program)
+refusal=$(start "$missing" 2>&1)
+check "StartContainer of a missing program fails" 1 "$?"
+check "StartContainer of a missing program: the error names it" 1 "$(grep -c 'no-such-program' <<<"$refusal")"
+check "StartContainer of a missing program: the container is not running" 1 \
+    "$(status "$missing" state | grep -cE 'CONTAINER_(CREATED|EXITED)')"
+echo "   (the refusal: $refusal)"
+
 # ---- security context
 
 ro=$(run a "$pod" readonly '{"security_context": {"readonly_rootfs": true}}' \
