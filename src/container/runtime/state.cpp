@@ -37,6 +37,7 @@ Json ContainerState::to_json() const {
                 {"cgroupPath", cgroup_path},
                 {"cgroupCreated", cgroup_created},
                 {"pidNamespace", pid_namespace},
+                {"deviceRules", device_rules},
                 {"hooks", hooks}};
 }
 
@@ -56,6 +57,7 @@ Result<ContainerState> ContainerState::from_json(const Json& json) {
     state.cgroup_path = TRY(TRY(at.child("cgroupPath")).string());
     state.cgroup_created = TRY(at.optional_string_array("cgroupCreated"));
     state.pid_namespace = TRY(at.optional_string("pidNamespace")).value_or("");
+    if (json.contains("deviceRules")) state.device_rules = json["deviceRules"];
     if (json.contains("hooks")) state.hooks = json["hooks"];
     return state;
 }

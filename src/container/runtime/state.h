@@ -32,6 +32,10 @@ struct ContainerState {
     // when it shares or joined one. A process in the cgroup is the container's only if it is in
     // this namespace, unless the container owns its cgroup (see container_processes).
     std::string pid_namespace;
+    // linux.resources.devices as the cgroup enforces them (the runtime's defaults included, and
+    // what updates added): on cgroup v2 an update replaces the whole device program, so it needs
+    // the full list. Null for containers created before it was recorded.
+    Json device_rules;
     Json hooks;  // config.json's hooks, for start and delete (the bundle may change meanwhile)
 
     Json to_json() const;

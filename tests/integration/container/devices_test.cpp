@@ -73,5 +73,37 @@ TEST_F(DevicesTest, ListedDevicesAreUsableUnderDenyAll) {
     expect_nothing_left();
 }
 
+// update's rules add to the container's, as v1 writes do: the new ones reach devices.list, and the
+// state keeps the whole list (which a v2 update compiles into the replacing program).
+TEST_F(DevicesTest, UpdateAddsRulesAndTheStateKeepsTheWholeList) {
+    config_["process"]["args"] = {"sleep", "60"};
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    std::string list_file = "/sys/fs/cgroup/devices" + cgroup_parent_ + "/" + id_ + "/devices.list";
+    EXPECT_EQ(slurp(list_file).find("c 1:11 w"), std::string::npos);
+    ASSERT_TRUE(write_file_atomic(
+        dir_ + "/devices.json",
+        R"({"devices": [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]})"));
+    auto updated = invoke({"update", "--resources", dir_ + "/devices.json", id_});
+    EXPECT_EQ(updated.code, 0) << updated.err;
+    EXPECT_NE(slurp(list_file).find("c 1:11 w\n"), std::string::npos) << slurp(list_file);
+    Json rules = Json::parse(slurp(root_ + "/" + id_ + "/state.json"))["deviceRules"];
+    ASSERT_TRUE(rules.is_array()) << rules.dump();
+    ASSERT_GE(rules.size(), 3u);
+    EXPECT_EQ(rules.front(), (Json{{"allow", false}, {"type", "a"}, {"access", "rwm"}}));
+    EXPECT_EQ(rules.back(),
+              (Json{{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", "w"}}));
+
+    // A bad rule changes nothing, the record included.
+    ASSERT_TRUE(
+        write_file_atomic(dir_ + "/bad.json", R"({"devices": [{"allow": true, "type": "x"}]})"));
+    auto bad = invoke({"update", "--resources", dir_ + "/bad.json", id_});
+    EXPECT_NE(bad.code, 0);
+    EXPECT_NE(bad.err.find("devices[0].type"), std::string::npos) << bad.err;
+    EXPECT_EQ(Json::parse(slurp(root_ + "/" + id_ + "/state.json"))["deviceRules"], rules);
+    EXPECT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
+}
+
 }  // namespace
 }  // namespace vessel
