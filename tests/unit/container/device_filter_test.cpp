@@ -139,7 +139,11 @@ TEST_F(DeviceFilter, TheVerifierAcceptsGeneratedPrograms) {
                         .major = 7,
                         .minor = minor,
                         .access = minor % 5 ? "rw" : "m"});
-    for (const auto& rules : {std::vector<DeviceRule>{}, null_only(), many,
+    // An "allow a" amid other rules ends the program early (nothing after it is reachable).
+    std::vector<DeviceRule> allow_all_amid = null_only();
+    allow_all_amid.push_back({.allow = true, .type = 'a'});
+    allow_all_amid.push_back({.allow = false, .type = 'b', .major = 8, .access = "rw"});
+    for (const auto& rules : {std::vector<DeviceRule>{}, null_only(), many, allow_all_amid,
                               std::vector<DeviceRule>{{.allow = true, .type = 'a'}}}) {
         auto program = device_program(rules);
         ASSERT_TRUE(program) << program.error().message();
