@@ -6,6 +6,7 @@
 #include <map>
 
 #include "base/file.h"
+#include "container/cgroup/device_filter.h"
 #include "container/cgroup/drivers.h"
 
 namespace vessel::container::cgroup {
@@ -141,9 +142,13 @@ class V2Cgroup final : public CgroupDirectories {
             log.warning(
                 "linux.resources.network: cgroup v2 has no net_cls or net_prio (match the "
                 "cgroup path in the firewall instead); not applied");
+        // Without its program the container could open every device node it can make: no
+        // program, no container.
         if (!r.devices.empty())
-            log.debug(
-                "linux.resources.devices: cgroup v2 device rules (eBPF) are not enforced yet");
+            TRY_CTX(
+                set_device_filter(dir, r.devices),
+                "linux.resources.devices: cgroup v2 enforces device rules with an eBPF program, "
+                "and it could not be set (running without it would expose the host's devices)");
         for (const auto& [file, value] : r.unified)
             TRY_CTX(write_cgroup_file(dir, file.c_str(), value), "linux.resources.unified.{}",
                     file);

@@ -282,6 +282,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     state.annotations = spec.annotations;
     state.cgroup_path = cgroup_path;
     state.cgroup_created = cgroup->created_directories();
+    state.device_rules = spec::device_rules_json(resources.devices);
     if (auto* pid_namespace = spec.linux_config.find_namespace(spec::NamespaceType::pid);
         pid_namespace && pid_namespace->path.empty())
         state.pid_namespace = pid_namespace_of(state.pid);

@@ -38,6 +38,7 @@ Json ContainerState::to_json() const {
                 {"cgroupCreated", cgroup_created},
                 {"pidNamespace", pid_namespace},
                 {"rootfsMountId", rootfs_mount_id},
+                {"deviceRules", device_rules},
                 {"hooks", hooks}};
 }
 
@@ -58,6 +59,7 @@ Result<ContainerState> ContainerState::from_json(const Json& json) {
     state.cgroup_created = TRY(at.optional_string_array("cgroupCreated"));
     state.pid_namespace = TRY(at.optional_string("pidNamespace")).value_or("");
     state.rootfs_mount_id = TRY(at.optional_unsigned("rootfsMountId")).value_or(0);
+    if (json.contains("deviceRules")) state.device_rules = json["deviceRules"];
     if (json.contains("hooks")) state.hooks = json["hooks"];
     return state;
 }

@@ -35,6 +35,10 @@ struct ContainerState {
     // Without a mount namespace of its own: the id of the runtime's private bind of the rootfs,
     // under which the container's mounts were made in the host's namespace (0: none).
     uint64_t rootfs_mount_id = 0;
+    // linux.resources.devices as the cgroup enforces them (the runtime's defaults included, and
+    // what updates added): on cgroup v2 an update replaces the whole device program, so it needs
+    // the full list. Null for containers created before it was recorded.
+    Json device_rules;
     Json hooks;  // config.json's hooks, for start and delete (the bundle may change meanwhile)
 
     Json to_json() const;

@@ -348,6 +348,18 @@ Result<Resources> parse_resources_object(const Json& resources) {
     return parse_resources(JsonAt(resources, ""));
 }
 
+Json device_rules_json(const std::vector<DeviceRule>& rules) {
+    Json list = Json::array();
+    for (const DeviceRule& rule : rules) {
+        Json item = {
+            {"allow", rule.allow}, {"type", std::string(1, rule.type)}, {"access", rule.access}};
+        if (rule.major) item["major"] = *rule.major;
+        if (rule.minor) item["minor"] = *rule.minor;
+        list.push_back(std::move(item));
+    }
+    return list;
+}
+
 Result<Linux> parse_linux(const JsonAt& at) {
     TRY(at.expect_object());
     Linux linux_config;

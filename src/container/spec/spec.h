@@ -240,6 +240,10 @@ Result<Spec> parse_spec(const Json& document);
 // config; error paths are relative to it ("memory.limit: ...").
 Result<Resources> parse_resources_object(const Json& resources);
 
+// Device rules as OCI writes them (linux.resources.devices): parse_resources_object reads them
+// back. The runtime's state keeps a container's rules in this form.
+Json device_rules_json(const std::vector<DeviceRule>& rules);
+
 // Reads <bundle>/config.json; errors read "config.json: <path>: <problem>".
 Result<Spec> load_spec(const std::string& bundle);
 

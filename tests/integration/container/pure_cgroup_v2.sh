@@ -2,9 +2,10 @@
 # vessel-runc on a pure cgroup v2 host. This machine's cgroups are hybrid (the v1 hierarchies own
 # every controller), so the test boots Debian's amd64 kernel under `qemu-system-x86_64 -accel tcg`
 # where nothing binds v1 (`cgroup_no_v1=all`), mounts cgroup2 as the only hierarchy, and runs real
-# containers there: limits written as v2 files, OOM and pids limits enforced, cgroup.freeze for
-# pause/resume, the controllers enabled down the path by the runtime itself, and nothing left after
-# delete or after a failing create.
+# containers there: limits written as v2 files, OOM and pids limits enforced, device rules enforced
+# by an eBPF program (and changed by update), cgroup.freeze for pause/resume, the controllers
+# enabled down the path by the runtime itself, and nothing left after delete or after a failing
+# create.
 #
 # usage: pure_cgroup_v2.sh VESSEL_RUNC
 set -eu
@@ -112,6 +113,40 @@ bundle c4 "for i in \$(seq 1 40); do (sleep 5 \&) 2>/dev/null; done; read n </sy
 n=$($runc run --bundle /bundle c4 2>&1 | sed -n 's/^pids=//p')
 check pids-bomb "$([ "${n:-0}" -ge 15 ] && [ "${n:-0}" -le 16 ] && echo filled-to-limit || echo "pids.current=$n")" filled-to-limit
 
+# Device rules are a BPF_PROG_TYPE_CGROUP_DEVICE program on the container's cgroup. A process
+# with CAP_MKNOD may make any node (c/b *:* m), but opens only what the rules allow; `update` adds
+# rules by replacing the program. /dev/kmsg (c 1:11) is not in the default set and, written to,
+# opens without further privilege once allowed; b 8:0 is /dev/sda's number. The root is read-only:
+# the nodes go to the container's /dev (a tmpfs without nodev) (the guest has no disk:
+# past the filter, its open would fail with ENXIO, not EPERM).
+bundle d1 "sleep 60"
+# CAP_MKNOD through the config (exec's --cap would also add it to ambient, which the empty
+# inheritable set then refuses).
+sed -i 's/"CAP_KILL"/"CAP_KILL","CAP_MKNOD"/g' /bundle/config.json
+$runc create --bundle /bundle d1 >/tmp/d1.out 2>&1 || echo "CHECK devices-create FAIL: $(cat /tmp/d1.out)"
+$runc start d1
+in_d1() { $runc exec d1 sh -c "$1" 2>&1 | tr '\n' ' ' | sed 's/ *$//'; }
+eperm() { grep -o 'Operation not permitted' | head -n 1; }
+check devices-null-allowed "$(in_d1 'echo x >/dev/null && echo wrote')" wrote
+check devices-mknod-allowed "$(in_d1 'mknod /dev/vessel-sda b 8 0 && mknod /dev/vessel-kmsg c 1 11 && echo made')" made
+check devices-sda-denied "$(in_d1 'head -c 1 /dev/vessel-sda >/dev/null' | eperm)" "Operation not permitted"
+check devices-kmsg-denied "$(in_d1 'echo vessel-devices-before >/dev/vessel-kmsg' | eperm)" "Operation not permitted"
+echo '{"devices":[{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}' >/tmp/kmsg.json
+$runc update --resources /tmp/kmsg.json d1 >/tmp/update.out 2>&1 || echo "CHECK devices-update FAIL: $(cat /tmp/update.out)"
+check devices-kmsg-allowed-after-update "$(in_d1 'echo vessel-devices-after >/dev/vessel-kmsg && echo wrote')" wrote
+check devices-kmsg-reached-the-kernel "$(dmesg | grep -c vessel-devices-after)" 1
+check devices-kmsg-refused-before-update "$(dmesg | grep -c vessel-devices-before)" 0
+check devices-sda-still-denied "$(in_d1 'head -c 1 /dev/vessel-sda >/dev/null' | eperm)" "Operation not permitted"
+echo '{"devices":[{"allow":false,"type":"c","major":1,"minor":3,"access":"w"}]}' >/tmp/null.json
+$runc update --resources /tmp/null.json d1 >/tmp/update.out 2>&1 || echo "CHECK devices-update-deny FAIL: $(cat /tmp/update.out)"
+check devices-null-denied-after-update "$(in_d1 'echo x >/dev/null' | eperm)" "Operation not permitted"
+check devices-null-read-still-allowed "$(in_d1 'head -c 1 /dev/null && echo read')" read
+check devices-kmsg-kept-by-second-update "$(in_d1 'echo vessel-devices-kept >/dev/vessel-kmsg && echo wrote')" wrote
+$runc kill d1 KILL
+for i in 1 2 3 4 5 6 7 8 9 10; do $runc state d1 | grep -q '"stopped"' && break; sleep 1; done
+$runc delete d1
+check devices-cgroup-removed "$([ -d $cg/d1 ] && echo present || echo gone)" gone
+
 # A limit the kernel refuses fails the create and leaves no cgroup, no state.
 sed -e "s|@ID@|bad|" -e "s|@ARGS@|true|" -e 's|"cpu":{|"cpu":{"cpus":"4000",|' /bundle/config.template >/bundle/config.json
 $runc create --bundle /bundle bad >/tmp/bad.out 2>&1 && echo "CHECK bad-cpuset FAIL: create succeeded" ||
@@ -140,6 +175,6 @@ fi
 grep -q 'V2 mounts: 0 v1, 1 v2' "$work/serial.txt" || { echo "FAIL: the guest's cgroups are not pure v2"; exit 1; }
 checks=$(grep -c '^CHECK ' "$work/serial.txt")
 failed=$(grep -c '^CHECK .* FAIL' "$work/serial.txt" || true)
-[ "$checks" -ge 20 ] || { echo "FAIL: only $checks checks ran"; exit 1; }
+[ "$checks" -ge 33 ] || { echo "FAIL: only $checks checks ran"; exit 1; }
 [ "$failed" -eq 0 ] || { echo "FAIL: $failed of $checks checks failed"; exit 1; }
 echo "ALL PASS ($checks checks, $((finished - started)) s)"
