@@ -86,7 +86,13 @@ Result<Json> exec_document(const ExecOptions& options, const ContainerState& sta
     if (!options.additional_capabilities.empty()) {
         Json& caps = process["capabilities"];
         if (!caps.is_object()) caps = Json::object();
-        for (const char* set : {"bounding", "effective", "permitted", "ambient"})
+        // As runc: ambient (which needs the inheritable bit too) only where the config already
+        // hands capabilities on through exec; otherwise the process gets them for itself alone.
+        bool inherits = caps.contains("inheritable") && caps["inheritable"].is_array() &&
+                        !caps["inheritable"].empty();
+        std::vector<const char*> sets{"bounding", "effective", "permitted"};
+        if (inherits) sets.insert(sets.end(), {"inheritable", "ambient"});
+        for (const char* set : sets)
             for (const std::string& name : options.additional_capabilities)
                 caps[set].push_back(name);
     }

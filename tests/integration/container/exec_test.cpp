@@ -89,6 +89,17 @@ TEST_F(ExecTest, ExitStatusFlagsAndProcessFile) {
     std::string init_status = slurp(fmt::format("/proc/{}/status", init_));
     for (const char* key : {"CapEff:", "CapBnd:", "CapPrm:", "Seccomp:", "NoNewPrivs:"})
         EXPECT_EQ(status_line(caps.out, key), status_line(init_status, key)) << key;
+    // --cap with a config that hands nothing on (no inheritable set): effective, permitted and
+    // bounding get it, not ambient (which would need inheritable).
+    auto added = exec({"--cap", "CAP_MKNOD", id_, "cat", "/proc/self/status"});
+    ASSERT_EQ(added.code, 0) << added.err;
+    for (const char* key : {"CapEff:", "CapPrm:", "CapBnd:"}) {
+        std::string line = status_line(added.out, key);
+        ASSERT_FALSE(line.empty()) << key;
+        uint64_t set = std::stoull(line.substr(line.find(':') + 1), nullptr, 16);
+        EXPECT_TRUE(set & (uint64_t{1} << 27)) << key << " lacks CAP_MKNOD: " << line;
+    }
+    EXPECT_EQ(status_line(added.out, "CapAmb:"), "CapAmb:\t0000000000000000");
 
     // No descriptor of the runtime reaches the process (CVE-2024-21626 class): 0, 1, 2 only, and
     // its cwd is inside the container.
