@@ -36,6 +36,7 @@ Json ContainerState::to_json() const {
                 {"annotations", annotations},
                 {"cgroupPath", cgroup_path},
                 {"cgroupCreated", cgroup_created},
+                {"systemdUnit", systemd_unit},
                 {"pidNamespace", pid_namespace},
                 {"hooks", hooks}};
 }
@@ -55,6 +56,7 @@ Result<ContainerState> ContainerState::from_json(const Json& json) {
             if (value.is_string()) state.annotations[key] = value.get<std::string>();
     state.cgroup_path = TRY(TRY(at.child("cgroupPath")).string());
     state.cgroup_created = TRY(at.optional_string_array("cgroupCreated"));
+    state.systemd_unit = TRY(at.optional_string("systemdUnit")).value_or("");
     state.pid_namespace = TRY(at.optional_string("pidNamespace")).value_or("");
     if (json.contains("hooks")) state.hooks = json["hooks"];
     return state;
