@@ -299,10 +299,12 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     state.hooks = spec.hooks;
 
     clone_into.reset();
-    // With the systemd driver this starts the unit (with the init's pid in it): the init waits for
-    // SyncTag::go below before it does anything.
+    // With the systemd driver this starts the unit with the init's pid in it (the init waits for
+    // SyncTag::go below before it does anything) and writes the limits; its errors name the unit
+    // and the field themselves.
     if (runtime_joins)
-        TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "config.json: linux.cgroupsPath");
+        TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "{}",
+                options.systemd_cgroup ? "config.json" : "config.json: linux.cgroupsPath");
     state.cgroup_created = cgroup->created_directories();
     if (spec.linux_config.creates_user_namespace())
         TRY_CTX(sys::write_id_maps(static_cast<pid_t>(pid), spec.linux_config.uid_mappings,
