@@ -5,7 +5,8 @@
 # systemd is up, and reads their CHECK lines from the serial console: the scope started with the
 # container's init and limits (systemctl show and the cgroup files agree), the container seeing
 # the scope as its cgroup, update changing the unit and the files, delete leaving no unit and no
-# directory, and bad paths refused with nothing left.
+# directory, and bad paths refused with nothing left. The guest boots twice: on cgroup v2 (systemd's
+# default) and on v1 (systemd.unified_cgroup_hierarchy=0), where the properties and files differ.
 #
 # usage: systemd_cgroup.sh VESSEL_RUNC [VESSEL VESSELD]
 # The image's root filesystem comes from vessel's image cache; when it is not there it is built
@@ -117,63 +118,84 @@ loaded() { systemctl list-units --all --plain --no-legend "$1" | grep -c "^$1" |
 # A line of its own: the console may be in the middle of one of systemd's.
 echo
 echo "SD $(systemctl --version | head -1), cgroup fs $(stat -fc %T /sys/fs/cgroup), $(cat /proc/1/comm) is PID 1"
+# The same checks on cgroup v2 and on v1 (systemd.unified_cgroup_hierarchy=0): the files and the
+# property names differ.
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+    v2=true mem=MemoryMax weight=CPUWeight weight_value=20
+    mem_file=memory.max swap_file=memory.swap.max swap_value=0 quota_file=cpu.max quota_value="50000 100000"
+else
+    v2=false mem=MemoryLimit weight=CPUShares weight_value=512
+    mem_file=memory.limit_in_bytes swap_file=memory.memsw.limit_in_bytes swap_value=33554432
+    quota_file=cpu.cfs_quota_us quota_value=50000
+fi
+dir() { if $v2; then echo "/sys/fs/cgroup$2"; else echo "/sys/fs/cgroup/$1$2"; fi; }  # controller path
+# The memory controller's cgroup in a /proc/<pid>/cgroup text.
+memory_cgroup() { if $v2; then sed -n 's/^0:://p'; else sed -n 's/^[0-9]*:memory://p'; fi; }
+dirs_left() { ls -d "/sys/fs/cgroup$1" /sys/fs/cgroup/*"$1" 2>/dev/null | wc -l; }
 
 # A scope in system.slice with the container's init and its limits.
 bundle t1 "sleep 300" "system.slice:vessel:t1"
 start=$(date +%s%N)
 $sd create --bundle $B t1 >/run/t1.out 2>&1 || echo "CHECK create FAIL: $(cat /run/t1.out)"
 echo "SD create took $((($(date +%s%N) - start) / 1000000)) ms"
-cg=/sys/fs/cgroup/system.slice/vessel-t1.scope
+unit=/system.slice/vessel-t1.scope
 check unit-active "$(systemctl is-active vessel-t1.scope)" active
 check unit-slice "$(systemctl show -P Slice vessel-t1.scope)" system.slice
 check unit-delegate "$(systemctl show -P Delegate vessel-t1.scope)" yes
 check unit-description "$(systemctl show -P Description vessel-t1.scope)" "vessel container t1"
-check unit-MemoryMax "$(systemctl show -P MemoryMax vessel-t1.scope)" 33554432
-check unit-MemorySwapMax "$(systemctl show -P MemorySwapMax vessel-t1.scope)" 0
+check unit-$mem "$(systemctl show -P $mem vessel-t1.scope)" 33554432
+if $v2; then
+    check unit-MemorySwapMax "$(systemctl show -P MemorySwapMax vessel-t1.scope)" 0
+else
+    check unit-v1-MemoryMax-unset "$(systemctl show -P MemoryMax vessel-t1.scope)" infinity
+fi
 check unit-TasksMax "$(systemctl show -P TasksMax vessel-t1.scope)" 16
 check unit-CPUQuota "$(systemctl show -P CPUQuotaPerSecUSec vessel-t1.scope)" 500ms
-check unit-CPUWeight "$(systemctl show -P CPUWeight vessel-t1.scope)" 20
-check file-memory.max "$(cat $cg/memory.max 2>&1)" 33554432
-check file-memory.swap.max "$(cat $cg/memory.swap.max 2>&1)" 0
-check file-pids.max "$(cat $cg/pids.max 2>&1)" 16
-check file-cpu.max "$(cat $cg/cpu.max 2>&1)" "50000 100000"
+check unit-$weight "$(systemctl show -P $weight vessel-t1.scope)" $weight_value
+check file-$mem_file "$(cat $(dir memory $unit)/$mem_file 2>&1)" 33554432
+check file-$swap_file "$(cat $(dir memory $unit)/$swap_file 2>&1)" $swap_value
+check file-pids.max "$(cat $(dir pids $unit)/pids.max 2>&1)" 16
+check file-$quota_file "$(cat $(dir cpu $unit)/$quota_file 2>&1)" "$quota_value"
 pid=$($runc state t1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
-check init-in-scope "$(grep -cx "$pid" $cg/cgroup.procs 2>&1)" 1
-check init-cgroup "$(cat /proc/$pid/cgroup)" "0::/system.slice/vessel-t1.scope"
+check init-in-scope "$(grep -cx "$pid" $(dir memory $unit)/cgroup.procs 2>&1)" 1
+check init-cgroup "$(memory_cgroup </proc/$pid/cgroup)" $unit
+check init-in-every-hierarchy "$(grep -cv ":$unit\$" /proc/$pid/cgroup)" 0
 check unit-knows-pid "$(systemctl status vessel-t1.scope 2>/dev/null | grep -qw "$pid" && echo yes)" yes
 $runc start t1
 check running "$(status t1)" running
-check exec-sees-scope "$($runc exec t1 cat /proc/self/cgroup 2>&1)" "0::/system.slice/vessel-t1.scope"
+check exec-sees-scope "$($runc exec t1 cat /proc/self/cgroup 2>&1 | memory_cgroup)" $unit
 
-# update: the unit's properties and the files.
+# update: the unit's properties and the files (raising memory and swap together: on v1 the
+# kernel takes them only swap first).
 $runc update --memory 67108864 --memory-swap 67108864 --pids-limit 32 t1 >/run/u.out 2>&1 ||
     echo "CHECK update FAIL: $(cat /run/u.out)"
-check update-unit-MemoryMax "$(systemctl show -P MemoryMax vessel-t1.scope)" 67108864
+check update-unit-$mem "$(systemctl show -P $mem vessel-t1.scope)" 67108864
 check update-unit-TasksMax "$(systemctl show -P TasksMax vessel-t1.scope)" 32
-check update-file-memory.max "$(cat $cg/memory.max)" 67108864
-check update-file-pids.max "$(cat $cg/pids.max)" 32
+check update-file-$mem_file "$(cat $(dir memory $unit)/$mem_file)" 67108864
+check update-file-pids.max "$(cat $(dir pids $unit)/pids.max)" 32
 # A daemon-reload makes systemd write its cgroup settings again: the limits hold.
 systemctl daemon-reload
-check after-reload-memory.max "$(cat $cg/memory.max)" 67108864
-check after-reload-pids.max "$(cat $cg/pids.max)" 32
+check after-reload-$mem_file "$(cat $(dir memory $unit)/$mem_file)" 67108864
+check after-reload-pids.max "$(cat $(dir pids $unit)/pids.max)" 32
 
 # delete (of a running container, --force): no unit, no directory, no state.
 $runc delete --force t1 >/run/d.out 2>&1 || echo "CHECK delete FAIL: $(cat /run/d.out)"
 check unit-gone "$(loaded vessel-t1.scope)" 0
 check status-fails "$(systemctl status vessel-t1.scope >/dev/null 2>&1; echo $?)" 4
-check dir-gone "$([ -d $cg ] && echo present || echo gone)" gone
+check dirs-gone "$(dirs_left $unit)" 0
 check state-gone "$(ls /run/vessel-sd | wc -l)" 0
 
 # run in the foreground, with the default placement (empty cgroupsPath): system.slice:vessel:<id>.
-bundle t2 "cat /proc/self/cgroup; cat /sys/fs/cgroup/system.slice/vessel-t2.scope/pids.max" ""
-check run-default-path "$($sd run --bundle $B t2 2>&1 | tr '\n' ' ')" "0::/system.slice/vessel-t2.scope 16 "
+bundle t2 "cat /proc/self/cgroup" ""
+check run-default-path "$($sd run --bundle $B t2 2>&1 | memory_cgroup)" /system.slice/vessel-t2.scope
 check t2-unit-gone "$(loaded vessel-t2.scope)" 0
-check t2-dir-gone "$([ -d /sys/fs/cgroup/system.slice/vessel-t2.scope ] && echo present || echo gone)" gone
+check t2-dirs-gone "$(dirs_left /system.slice/vessel-t2.scope)" 0
 
 # A name ending in .slice makes a slice unit where its name says.
 bundle t3 "cat /proc/self/cgroup" "::vesseltest-t3.slice"
-check slice-unit "$($sd run --bundle $B t3 2>&1)" "0::/vesseltest.slice/vesseltest-t3.slice"
+check slice-unit "$($sd run --bundle $B t3 2>&1 | memory_cgroup)" /vesseltest.slice/vesseltest-t3.slice
 check slice-gone "$(loaded vesseltest-t3.slice)" 0
+check slice-dirs-gone "$(dirs_left /vesseltest.slice/vesseltest-t3.slice)" 0
 
 # The container exits by itself first (the empty scope stops on its own): delete still works.
 bundle t4 "true" "system.slice:vessel:t4"
@@ -205,7 +227,7 @@ out=$($sd create --bundle $B bad 2>&1; echo "rc=$?")
 check bad-limit-refused "$(echo "$out" | tail -1)" rc=1
 check bad-limit-says "$(echo "$out" | grep -c '^vessel-runc: config.json: systemd unit vessel-bad.scope: linux.resources.cpu.cpus: write 0-63 to ')" 1
 check bad-limit-no-unit "$(loaded vessel-bad.scope)" 0
-check bad-limit-no-dir "$([ -d /sys/fs/cgroup/system.slice/vessel-bad.scope ] && echo present || echo gone)" gone
+check bad-limit-no-dirs "$(dirs_left /system.slice/vessel-bad.scope)" 0
 check bad-limit-no-state "$(ls /run/vessel-sd | wc -l)" 0
 echo "=== DONE"
 systemctl poweroff --force --force
@@ -228,25 +250,37 @@ truncate -s 2G "$work/disk.img"
 mke2fs -q -t ext4 -d "$work/merged" -F "$work/disk.img"
 umount "$work/merged"
 
-started=$(date +%s)
-timeout "${VESSEL_NESTED_TIMEOUT:-240}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
-    -nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd.gz" \
-    -drive "file=$work/disk.img,format=raw,if=virtio" \
-    -append "root=/dev/vda rw console=ttyS0 quiet systemd.show_status=false systemd.unit=vessel-systemd-checks.service" \
-    </dev/null >"$work/serial.log" 2>&1 || true
-finished=$(date +%s)
-tr -d '\r' <"$work/serial.log" >"$work/serial.txt"
-grep -E '^(SD|CHECK|===)' "$work/serial.txt" || true
-echo "--- QEMU run took $((finished - started)) s"
-if ! grep -q '^=== DONE' "$work/serial.txt"; then
-    echo "FAIL: the guest did not finish; its serial log:"
-    cat "$work/serial.txt"
-    exit 1
-fi
-grep -q '^SD systemd 252.*cgroup fs cgroup2fs, systemd is PID 1' "$work/serial.txt" ||
-    fail "the guest did not run systemd as PID 1 on cgroup v2"
-checks=$(grep -c '^CHECK ' "$work/serial.txt")
-failed=$(grep -c '^CHECK .* FAIL' "$work/serial.txt" || true)
-[[ $checks -ge 48 ]] || fail "only $checks checks ran"
-[[ $failed -eq 0 ]] || fail "$failed of $checks checks failed"
-echo "ALL PASS ($checks checks, $((finished - started)) s)"
+# Two boots of the same disk: systemd's default, cgroup v2 alone, then the v1 controller
+# hierarchies.
+total=0
+for layout in v2 v1; do
+    extra=
+    [[ $layout == v1 ]] && extra=systemd.unified_cgroup_hierarchy=0
+    started=$(date +%s)
+    timeout "${VESSEL_NESTED_TIMEOUT:-150}" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
+        -nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd.gz" \
+        -drive "file=$work/disk.img,format=raw,if=virtio" \
+        -append "root=/dev/vda rw console=ttyS0 quiet systemd.show_status=false systemd.unit=vessel-systemd-checks.service $extra" \
+        </dev/null >"$work/serial.log" 2>&1 || true
+    finished=$(date +%s)
+    log=$work/serial-$layout.txt
+    tr -d '\r' <"$work/serial.log" >"$log"
+    echo "--- cgroup $layout"
+    grep -E '^(SD|CHECK|===)' "$log" || true
+    echo "--- QEMU run ($layout) took $((finished - started)) s"
+    if ! grep -q '^=== DONE' "$log"; then
+        echo "FAIL: the guest ($layout) did not finish; its serial log:"
+        cat "$log"
+        exit 1
+    fi
+    fs=cgroup2fs
+    [[ $layout == v1 ]] && fs=tmpfs
+    grep -q "^SD systemd 252.*cgroup fs $fs, systemd is PID 1" "$log" ||
+        fail "the guest did not run systemd as PID 1 on cgroup $layout"
+    checks=$(grep -c '^CHECK ' "$log")
+    failed=$(grep -c '^CHECK .* FAIL' "$log" || true)
+    [[ $checks -ge 50 ]] || fail "only $checks checks ran on cgroup $layout"
+    [[ $failed -eq 0 ]] || fail "$failed of $checks checks failed on cgroup $layout"
+    total=$((total + checks))
+done
+echo "ALL PASS ($total checks in the guests)"
