@@ -164,6 +164,11 @@ check unit-knows-pid "$(systemctl status vessel-t1.scope 2>/dev/null | grep -qw 
 $runc start t1
 check running "$(status t1)" running
 check exec-sees-scope "$($runc exec t1 cat /proc/self/cgroup 2>&1 | memory_cgroup)" $unit
+check ps "$($runc ps --format json t1)" "[$pid]"
+$runc pause t1
+check paused "$(status t1)" paused
+$runc resume t1
+check resumed "$(status t1)" running
 
 # update: the unit's properties and the files (raising memory and swap together: on v1 the
 # kernel takes them only swap first).
@@ -279,7 +284,7 @@ for layout in v2 v1; do
         fail "the guest did not run systemd as PID 1 on cgroup $layout"
     checks=$(grep -c '^CHECK ' "$log")
     failed=$(grep -c '^CHECK .* FAIL' "$log" || true)
-    [[ $checks -ge 50 ]] || fail "only $checks checks ran on cgroup $layout"
+    [[ $checks -ge 53 ]] || fail "only $checks checks ran on cgroup $layout"
     [[ $failed -eq 0 ]] || fail "$failed of $checks checks failed on cgroup $layout"
     total=$((total + checks))
 done
