@@ -205,6 +205,13 @@ struct SystemdBus::State {
                     return api.append(m, "v", "t", value);
                 } else if constexpr (std::is_same_v<T, std::string>) {
                     return api.append(m, "v", "s", value.c_str());
+                } else if constexpr (std::is_same_v<T, DeviceAllowList>) {
+                    int r = api.open_container(m, SD_BUS_TYPE_VARIANT, "a(ss)");
+                    if (r >= 0) r = api.open_container(m, SD_BUS_TYPE_ARRAY, "(ss)");
+                    for (size_t i = 0; r >= 0 && i < value.size(); ++i)
+                        r = api.append(m, "(ss)", value[i].first.c_str(), value[i].second.c_str());
+                    if (r >= 0) r = api.close_container(m);
+                    return r < 0 ? r : api.close_container(m);
                 } else {
                     constexpr bool words = std::is_same_v<T, std::vector<uint32_t>>;
                     int opened = api.open_container(m, SD_BUS_TYPE_VARIANT, words ? "au" : "ay");

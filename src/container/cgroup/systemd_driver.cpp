@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "base/file.h"
+
 #include "container/cgroup/drivers.h"
 #include "container/cgroup/systemd_bus.h"
 #include "container/cgroup/systemd_properties.h"
@@ -40,7 +42,7 @@ class SystemdCgroup final : public Cgroup {
             pending_log_ = &log;
             return {};
         }
-        auto properties = TRY(resource_properties(resources, unified_));
+        auto properties = TRY(resource_properties(resources, unified_, device_groups()));
         SystemdBus* bus = TRY(connected());
         TRY(bus->set_unit_properties(placement_.unit, properties));
         return files_->apply(resources, log);
@@ -92,6 +94,13 @@ class SystemdCgroup final : public Cgroup {
     bool owns_directories() const override { return true; }
 
   private:
+    // /proc/devices, for DeviceAllow's group names ("char-pts"); without it, those entries are
+    // left out (stricter, see device_properties).
+    static DeviceGroups device_groups() {
+        auto text = read_file("/proc/devices");
+        return text ? parse_device_groups(*text) : DeviceGroups{};
+    }
+
     Result<SystemdBus*> connected() {
         if (!bus_) bus_ = TRY(SystemdBus::connect());
         return &*bus_;
@@ -119,7 +128,7 @@ class SystemdCgroup final : public Cgroup {
         }
         if (pending_)
             for (UnitProperty& property :
-                 TRY_CTX(resource_properties(*pending_, unified_), "config.json"))
+                 TRY_CTX(resource_properties(*pending_, unified_, device_groups()), "config.json"))
                 properties.push_back(std::move(property));
         SystemdBus* bus = TRY(connected());
         start_attempted_ = true;

@@ -1,5 +1,6 @@
 #include "container/cgroup/systemd_properties.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace vessel::container::cgroup {
@@ -23,7 +24,96 @@ uint64_t limit_or_infinity(int64_t value) {
     return value < 0 ? kUnitInfinity : static_cast<uint64_t>(value);
 }
 
+bool everything(const spec::DeviceRule& rule) {
+    return rule.type == 'a' && !rule.major && !rule.minor;
+}
+
+// Whether a deny rule takes away (some of) what an allowed entry gives.
+bool touches(const spec::DeviceRule& deny, const spec::DeviceRule& entry) {
+    bool type = deny.type == 'a' || entry.type == 'a' || deny.type == entry.type;
+    bool major = !deny.major || !entry.major || *deny.major == *entry.major;
+    bool minor = !deny.minor || !entry.minor || *deny.minor == *entry.minor;
+    return type && major && minor;
+}
+
+void add_entries(const spec::DeviceRule& rule, const DeviceGroups& groups, DeviceAllowList& list) {
+    for (char type : {'c', 'b'}) {
+        if (rule.type != 'a' && rule.type != type) continue;
+        const char* kind = type == 'c' ? "char" : "block";
+        if (!rule.major) {
+            // Any major: every group; a given minor of any major has no systemd name.
+            if (!rule.minor) list.emplace_back(fmt::format("{}-*", kind), rule.access);
+        } else if (rule.minor) {
+            list.emplace_back(fmt::format("/dev/{}/{}:{}", kind, *rule.major, *rule.minor),
+                              rule.access);
+        } else {
+            const auto& names = type == 'c' ? groups.character : groups.block;
+            if (auto name = names.find(*rule.major); name != names.end())
+                list.emplace_back(fmt::format("{}-{}", kind, name->second), rule.access);
+        }
+    }
+}
+
 }  // namespace
+
+DeviceGroups parse_device_groups(std::string_view text) {
+    DeviceGroups groups;
+    std::map<int64_t, std::string>* section = nullptr;
+    size_t position = 0;
+    while (position < text.size()) {
+        size_t end = std::min(text.find('\n', position), text.size());
+        std::string_view line = text.substr(position, end - position);
+        position = end + 1;
+        if (line.starts_with("Character devices:")) {
+            section = &groups.character;
+        } else if (line.starts_with("Block devices:")) {
+            section = &groups.block;
+        } else if (section) {
+            size_t first = line.find_first_not_of(' ');
+            if (first == std::string_view::npos) continue;
+            line.remove_prefix(first);
+            int64_t major = 0;
+            auto [after, error] = std::from_chars(line.data(), line.data() + line.size(), major);
+            if (error != std::errc() || after == line.data() + line.size() || *after != ' ')
+                continue;
+            std::string_view name = line.substr(static_cast<size_t>(after - line.data()) + 1);
+            if (!name.empty()) section->emplace(major, std::string(name));
+        }
+    }
+    return groups;
+}
+
+std::vector<UnitProperty> device_properties(const std::vector<spec::DeviceRule>& rules,
+                                            const DeviceGroups& groups) {
+    bool allow_all = true;  // what a cgroup starts with
+    std::vector<spec::DeviceRule> allowed;
+    for (const spec::DeviceRule& rule : rules) {
+        if (everything(rule) && rule.allow && rule.access.size() == 3) {
+            allow_all = true;
+            allowed.clear();
+        } else if (everything(rule) && !rule.allow) {
+            allow_all = false;
+            allowed.clear();
+        } else if (rule.allow) {
+            if (!allow_all) allowed.push_back(rule);
+        } else {
+            // "Everything but this" has no systemd form: nothing of that type, stricter.
+            if (allow_all) {
+                allow_all = false;
+                allowed = {{.allow = true, .type = 'c', .access = "rwm"},
+                           {.allow = true, .type = 'b', .access = "rwm"}};
+            }
+            std::erase_if(allowed,
+                          [&](const spec::DeviceRule& entry) { return touches(rule, entry); });
+        }
+    }
+    DeviceAllowList list;
+    if (!allow_all)
+        for (const spec::DeviceRule& rule : allowed)
+            add_entries(rule, groups, list);
+    return {{"DevicePolicy", std::string(allow_all ? "auto" : "strict")},
+            {"DeviceAllow", std::move(list)}};
+}
 
 Result<std::vector<uint8_t>> cpu_list_mask(std::string_view list) {
     std::vector<uint8_t> mask;
@@ -44,7 +134,8 @@ Result<std::vector<uint8_t>> cpu_list_mask(std::string_view list) {
     return mask;
 }
 
-Result<std::vector<UnitProperty>> resource_properties(const spec::Resources& r, bool unified) {
+Result<std::vector<UnitProperty>> resource_properties(const spec::Resources& r, bool unified,
+                                                      const DeviceGroups& groups) {
     std::vector<UnitProperty> properties;
     const auto& m = r.memory;
     if (m.limit)
@@ -89,6 +180,9 @@ Result<std::vector<UnitProperty>> resource_properties(const spec::Resources& r, 
     if (r.pids_limit)
         properties.push_back(
             {"TasksMax", *r.pids_limit > 0 ? static_cast<uint64_t>(*r.pids_limit) : kUnitInfinity});
+    if (!r.devices.empty())
+        for (UnitProperty& property : device_properties(r.devices, groups))
+            properties.push_back(std::move(property));
     return properties;
 }
 

@@ -114,5 +114,87 @@ TEST(SystemdProperties, CpuListMask) {
     EXPECT_FALSE(cpu_list_mask("99999"));
 }
 
+constexpr std::string_view kProcDevices =
+    "Character devices:\n  1 mem\n  4 /dev/vc/0\n  5 /dev/tty\n136 pts\n\nBlock devices:\n"
+    "  7 loop\n  8 sd\n254 virtblk\n";
+
+TEST(SystemdProperties, DeviceGroupsFromProcDevices) {
+    DeviceGroups groups = parse_device_groups(kProcDevices);
+    EXPECT_EQ(groups.character.at(136), "pts");
+    EXPECT_EQ(groups.character.at(4), "/dev/vc/0");
+    EXPECT_EQ(groups.block.at(8), "sd");
+    EXPECT_EQ(groups.block.count(136), 0u);
+    EXPECT_EQ(groups.character.count(8), 0u);
+}
+
+DeviceAllowList allow_list(const std::vector<UnitProperty>& properties) {
+    EXPECT_EQ(properties.size(), 2u);
+    return std::get<DeviceAllowList>(properties.at(1).value);
+}
+
+TEST(SystemdProperties, DeviceRulesAsAnAllowList) {
+    // What the runtime makes of a default config: deny all, then the standard set.
+    std::vector<spec::DeviceRule> rules = {
+        {.allow = false, .type = 'a', .access = "rwm"},
+        {.allow = true, .type = 'c', .access = "m"},
+        {.allow = true, .type = 'b', .access = "m"},
+        {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 136, .access = "rwm"},
+        {.allow = true, .type = 'a', .major = 8, .minor = 0, .access = "r"},
+    };
+    auto properties = device_properties(rules, parse_device_groups(kProcDevices));
+    EXPECT_EQ(properties[0].name, "DevicePolicy");
+    EXPECT_EQ(std::get<std::string>(properties[0].value), "strict");
+    EXPECT_EQ(properties[1].name, "DeviceAllow");
+    EXPECT_EQ(allow_list(properties), (DeviceAllowList{{"char-*", "m"},
+                                                       {"block-*", "m"},
+                                                       {"/dev/char/1:3", "rwm"},
+                                                       {"char-pts", "rwm"},
+                                                       {"/dev/char/8:0", "r"},
+                                                       {"/dev/block/8:0", "r"}}));
+}
+
+TEST(SystemdProperties, DeviceRulesSystemdCannotNameAreLeftOut) {
+    std::vector<spec::DeviceRule> rules = {
+        {.allow = false, .type = 'a', .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 99, .access = "rwm"},  // no /proc/devices name
+        {.allow = true, .type = 'c', .minor = 3, .access = "rwm"},   // a minor of any major
+        {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rw"},
+    };
+    EXPECT_EQ(allow_list(device_properties(rules, parse_device_groups(kProcDevices))),
+              (DeviceAllowList{{"/dev/char/1:5", "rw"}}));
+}
+
+TEST(SystemdProperties, DenyRulesNarrowTheList) {
+    std::vector<spec::DeviceRule> rules = {
+        {.allow = false, .type = 'a', .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},
+        {.allow = false, .type = 'c', .major = 1, .minor = 5, .access = "w"},
+    };
+    EXPECT_EQ(allow_list(device_properties(rules, {})),
+              (DeviceAllowList{{"/dev/char/1:3", "rwm"}}));
+    // Allow everything: systemd's own default, no list.
+    auto open = device_properties({{.allow = true, .type = 'a', .access = "rwm"}}, {});
+    EXPECT_EQ(std::get<std::string>(open[0].value), "auto");
+    EXPECT_TRUE(allow_list(open).empty());
+    // Everything but one device has no systemd form: that type goes entirely (stricter).
+    auto but_one = device_properties({{.allow = true, .type = 'a', .access = "rwm"},
+                                      {.allow = false, .type = 'b', .major = 8, .access = "rwm"}},
+                                     {});
+    EXPECT_EQ(std::get<std::string>(but_one[0].value), "strict");
+    EXPECT_EQ(allow_list(but_one), (DeviceAllowList{{"char-*", "rwm"}}));
+}
+
+TEST(SystemdProperties, DeviceRulesOnlyWhenGiven) {
+    spec::Resources r;
+    r.pids_limit = 5;
+    EXPECT_EQ(by_name(r, true).count("DevicePolicy"), 0u);
+    r.devices = {{.allow = false, .type = 'a', .access = "rwm"}};
+    auto p = by_name(r, false);
+    EXPECT_EQ(std::get<std::string>(p.at("DevicePolicy")), "strict");
+    EXPECT_TRUE(std::get<DeviceAllowList>(p.at("DeviceAllow")).empty());
+}
+
 }  // namespace
 }  // namespace vessel::container::cgroup
