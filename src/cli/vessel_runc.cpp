@@ -108,8 +108,9 @@ int main(int argc, char** argv) {
     app.add_option("--log", globals.log_path, "log file (default: standard error)");
     app.add_option("--log-format", globals.log_format, "log format: text or json");
     app.add_flag("--debug", globals.debug, "log debug messages");
-    app.add_flag("--systemd-cgroup", globals.systemd_cgroup,
-                 "use systemd for cgroups (not supported yet)");
+    app.add_flag(
+        "--systemd-cgroup", globals.systemd_cgroup,
+        "create containers' cgroups as systemd units (linux.cgroupsPath \"slice:prefix:name\")");
     app.add_option("--rootless", globals.rootless, "accepted for runc compatibility (auto)");
 
     auto* spec_cmd = app.add_subcommand("spec", "write a default config.json into the bundle");
@@ -208,15 +209,14 @@ int main(int argc, char** argv) {
         return 1;
     };
 
-    if (globals.systemd_cgroup)
-        return failed(Error("--systemd-cgroup: the systemd cgroup manager is not supported yet"));
     Runtime runtime(globals.root, *log);
     container::runtime::CreateOptions create_options{.id = args.id,
                                                      .bundle = args.bundle,
                                                      .pid_file = args.pid_file,
                                                      .console_socket = args.console_socket,
                                                      .detach = args.detach,
-                                                     .preserve_fds = args.preserve_fds};
+                                                     .preserve_fds = args.preserve_fds,
+                                                     .systemd_cgroup = globals.systemd_cgroup};
     if ((create_cmd->parsed() || run_cmd->parsed())) {
         if (args.no_pivot)
             return failed(Error("--no-pivot: not supported; the rootfs is always pivoted"));

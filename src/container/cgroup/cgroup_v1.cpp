@@ -1,6 +1,8 @@
 // cgroup v1: one directory per controller hierarchy (cpu,cpuacct / cpuset / memory / pids / ...).
 #include <unistd.h>
 
+#include <charconv>
+
 #include "base/file.h"
 #include "container/cgroup/drivers.h"
 
@@ -12,6 +14,15 @@ std::string trimmed(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
         text.pop_back();
     return text;
+}
+
+// memory.limit_in_bytes now (the kernel's "unlimited" is a huge number, above any swap limit).
+int64_t current_limit(const std::string& dir) {
+    auto text = read_file(dir + "/memory.limit_in_bytes");
+    if (!text) return 0;
+    int64_t value = 0;
+    std::from_chars(text->data(), text->data() + text->size(), value);
+    return value;
 }
 
 std::string limit_text(int64_t value) {
@@ -76,17 +87,22 @@ class V1Cgroup final : public CgroupDirectories {
         if (m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer ||
             m.kernel_tcp) {
             std::string dir = TRY(leaf_for("memory", "linux.resources.memory"));
+            if (m.swap && !path_exists(dir + "/memory.memsw.limit_in_bytes"))
+                return fail(
+                    "linux.resources.memory.swap: the host has no swap accounting "
+                    "(memory.memsw.limit_in_bytes is missing)");
+            // The kernel keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every
+            // write: raising both (an update) must raise memsw first, lowering both the limit.
+            bool swap_first = m.limit && m.swap && (*m.swap < 0 || current_limit(dir) < *m.swap);
+            if (swap_first)
+                TRY_CTX(write_cgroup_file(dir, "memory.memsw.limit_in_bytes", limit_text(*m.swap)),
+                        "linux.resources.memory.swap");
             if (m.limit)
                 TRY_CTX(write_cgroup_file(dir, "memory.limit_in_bytes", limit_text(*m.limit)),
                         "linux.resources.memory.limit");
-            if (m.swap) {
-                if (!path_exists(dir + "/memory.memsw.limit_in_bytes"))
-                    return fail(
-                        "linux.resources.memory.swap: the host has no swap accounting "
-                        "(memory.memsw.limit_in_bytes is missing)");
+            if (m.swap && !swap_first)
                 TRY_CTX(write_cgroup_file(dir, "memory.memsw.limit_in_bytes", limit_text(*m.swap)),
                         "linux.resources.memory.swap");
-            }
             if (m.reservation)
                 TRY_CTX(write_cgroup_file(dir, "memory.soft_limit_in_bytes",
                                           limit_text(*m.reservation)),

@@ -16,7 +16,7 @@ Json features() {
     Json linux_section = {
         {"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}},
         {"cgroup",
-         {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}}},
+         {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}, {"rdma", true}}},
         {"seccomp", {{"enabled", true}}},
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}},

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "container/cgroup/systemd_driver.h"
+
 namespace vessel::container::runtime {
 
 namespace {
@@ -55,7 +57,9 @@ Result<> check_cgroup_is_the_containers(const cgroup::Cgroup& cgroup, const spec
 
 Result<std::unique_ptr<cgroup::Cgroup>> reopen_cgroup(const ContainerState& state) {
     auto layout = TRY(cgroup::detect_layout());
-    auto cgroup = cgroup::make_cgroup(layout, state.cgroup_path);
+    auto cgroup = state.systemd_unit.empty() ? cgroup::make_cgroup(layout, state.cgroup_path)
+                                             : cgroup::reopen_systemd_cgroup(
+                                                   layout, state.systemd_unit, state.cgroup_path);
     cgroup->restore_created(state.cgroup_created);
     return cgroup;
 }

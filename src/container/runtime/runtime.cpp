@@ -22,6 +22,7 @@
 #include "base/file.h"
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
+#include "container/cgroup/systemd_driver.h"
 #include "container/linux/container_init.h"
 #include "container/linux/idmapped_mounts.h"
 #include "container/linux/namespaces.h"
@@ -182,11 +183,30 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     }
 
     cgroup::HostLayout layout = TRY(cgroup::detect_layout());
-    std::string cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
-    TRY_CTX(check_cgroup_path(cgroup_path), "config.json: linux.cgroupsPath");
-    cgroup = cgroup::make_cgroup(layout, cgroup_path);
+    std::string cgroup_path;
+    std::string systemd_unit;
+    if (options.systemd_cgroup) {
+        cgroup::SystemdPlacement placement =
+            TRY_CTX(cgroup::systemd_placement(spec.linux_config.cgroups_path, options.id),
+                    "config.json: linux.cgroupsPath");
+        cgroup_path = placement.path;
+        systemd_unit = placement.unit;
+        cgroup = cgroup::make_systemd_cgroup(layout, std::move(placement),
+                                             fmt::format("vessel container {}", options.id));
+    } else {
+        if (cgroup::is_systemd_cgroups_path(spec.linux_config.cgroups_path))
+            return fail(
+                "config.json: linux.cgroupsPath: \"{}\" is a systemd unit path "
+                "(slice:prefix:name), which needs --systemd-cgroup",
+                spec.linux_config.cgroups_path);
+        cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
+        TRY_CTX(check_cgroup_path(cgroup_path), "config.json: linux.cgroupsPath");
+        cgroup = cgroup::make_cgroup(layout, cgroup_path);
+    }
     spec::Resources resources = with_device_policy(spec.linux_config);
     if (auto created = cgroup->create(); !created) {
+        // systemd unreachable, or its unit taken: said as it is, never a run without a cgroup.
+        if (options.systemd_cgroup) return std::unexpected(created.error());
         if (!may_run_without_cgroup(created.error(), resources)) {
             Error error = created.error();
             if (::geteuid() != 0)
@@ -281,8 +301,8 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     state.owner = ::geteuid() == 0 ? "root" : std::to_string(::geteuid());
     state.annotations = spec.annotations;
     state.cgroup_path = cgroup_path;
-    state.cgroup_created = cgroup->created_directories();
     state.device_rules = spec::device_rules_json(resources.devices);
+    state.systemd_unit = systemd_unit;
     if (auto* pid_namespace = spec.linux_config.find_namespace(spec::NamespaceType::pid);
         pid_namespace && pid_namespace->path.empty())
         state.pid_namespace = pid_namespace_of(state.pid);
@@ -290,8 +310,13 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
     state.hooks = spec.hooks;
 
     clone_into.reset();
+    // With the systemd driver this starts the unit with the init's pid in it (the init waits for
+    // SyncTag::go below before it does anything) and writes the limits; its errors name the unit
+    // and the field themselves.
     if (runtime_joins)
-        TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "config.json: linux.cgroupsPath");
+        TRY_CTX(cgroup->add_process(static_cast<pid_t>(pid)), "{}",
+                options.systemd_cgroup ? "config.json" : "config.json: linux.cgroupsPath");
+    state.cgroup_created = cgroup->created_directories();
     if (spec.linux_config.creates_user_namespace())
         TRY_CTX(sys::write_id_maps(static_cast<pid_t>(pid), spec.linux_config.uid_mappings,
                                    spec.linux_config.gid_mappings),

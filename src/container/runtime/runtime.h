@@ -24,6 +24,9 @@ struct CreateOptions {
     // --preserve-fds N: the caller's descriptors 3 to 3+N-1 stay open in the container's
     // process (the CLI checks that they are open before it opens anything itself).
     int preserve_fds = 0;
+    // --systemd-cgroup: systemd makes the cgroup, a transient unit named by linux.cgroupsPath
+    // "slice:prefix:name" (container/cgroup/systemd_driver.h).
+    bool systemd_cgroup = false;
 };
 
 // `exec`: a new process in a running container. Without process_file the container's own

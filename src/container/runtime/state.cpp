@@ -36,6 +36,7 @@ Json ContainerState::to_json() const {
                 {"annotations", annotations},
                 {"cgroupPath", cgroup_path},
                 {"cgroupCreated", cgroup_created},
+                {"systemdUnit", systemd_unit},
                 {"pidNamespace", pid_namespace},
                 {"rootfsMountId", rootfs_mount_id},
                 {"deviceRules", device_rules},
@@ -57,6 +58,7 @@ Result<ContainerState> ContainerState::from_json(const Json& json) {
             if (value.is_string()) state.annotations[key] = value.get<std::string>();
     state.cgroup_path = TRY(TRY(at.child("cgroupPath")).string());
     state.cgroup_created = TRY(at.optional_string_array("cgroupCreated"));
+    state.systemd_unit = TRY(at.optional_string("systemdUnit")).value_or("");
     state.pid_namespace = TRY(at.optional_string("pidNamespace")).value_or("");
     state.rootfs_mount_id = TRY(at.optional_unsigned("rootfsMountId")).value_or(0);
     if (json.contains("deviceRules")) state.device_rules = json["deviceRules"];

@@ -28,6 +28,9 @@ struct ContainerState {
     std::map<std::string, std::string> annotations;
     std::string cgroup_path;                  // "/vessel/<id>"
     std::vector<std::string> cgroup_created;  // directories create made, outermost first
+    // The transient unit ("vessel-t1.scope") when the systemd driver made the cgroup (then
+    // cgroup_path is that unit's directory); empty for the cgroupfs driver.
+    std::string systemd_unit;
     // The init's pid namespace ("pid:[4026532281]") when the container made one of its own; empty
     // when it shares or joined one. A process in the cgroup is the container's only if it is in
     // this namespace, unless the container owns its cgroup (see container_processes).

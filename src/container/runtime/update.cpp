@@ -1,5 +1,6 @@
 // update: new cgroup limits for a live container, as `runc update` applies them.
 #include "container/cgroup/cgroup.h"
+#include "container/runtime/membership.h"
 #include "container/runtime/runtime.h"
 
 namespace vessel::container::runtime {
@@ -31,7 +32,8 @@ Result<> Runtime::update(const std::string& id, const Json& resources) const {
     // Everything is checked before anything is written, so a bad value changes nothing.
     spec::Resources parsed = TRY(spec::parse_resources_object(resources));
     auto layout = TRY(cgroup::detect_layout());
-    auto cgroup = cgroup::make_cgroup(layout, state.cgroup_path);
+    // The driver that made the cgroup: with systemd's, the unit's properties change too.
+    auto cgroup = TRY(reopen_cgroup(state));
     bool v2 = layout.kind == cgroup::LayoutKind::v2;
     // A v1 container from before the record still takes new rules; it just has no list to keep.
     bool record = !parsed.devices.empty() && !state.cgroup_path.empty() &&

@@ -370,10 +370,10 @@ Result<Linux> parse_linux(const JsonAt& at) {
     linux_config.cgroups_path = TRY(at.optional_string("cgroupsPath")).value_or("");
     if (!linux_config.cgroups_path.empty()) {
         auto path_at = TRY(at.child("cgroupsPath"));
-        if (linux_config.cgroups_path.find(':') != std::string::npos)
-            return std::unexpected(
-                path_at.error("systemd cgroup paths (slice:prefix:name) are not supported yet"));
-        if (relative_clean_path_has_dotdot(linux_config.cgroups_path))
+        // "slice:prefix:name" is for the systemd driver, which checks it (the runtime refuses it
+        // without --systemd-cgroup): unit names have no "/" and so no "..".
+        bool systemd_form = linux_config.cgroups_path.find(':') != std::string::npos;
+        if (!systemd_form && relative_clean_path_has_dotdot(linux_config.cgroups_path))
             return std::unexpected(path_at.error("must not contain \"..\""));
         // A cgroup name is a directory name; a newline in one would also split every message
         // and log line that names it.

@@ -119,6 +119,37 @@ TEST_F(ControlTest, UpdateChangesLimitsLiveAndRefusesBadValues) {
     expect_nothing_left();
 }
 
+// On v1 the kernel keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every write:
+// raising both used to fail (the limit was written first), lowering both must still work.
+TEST_F(ControlTest, UpdateRaisesAndLowersMemoryWithSwap) {
+    config_["process"]["args"] = {"sleep", "100"};
+    config_["linux"]["resources"] = {{"memory", {{"limit", 32 << 20}, {"swap", 32 << 20}}}};
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    auto started = invoke({"run", "--detach", "--bundle", bundle_, id_});
+    ASSERT_EQ(started.code, 0) << started.err;
+    std::string path = cgroup_parent_ + "/" + id_;
+    bool v2 = !cgroup_value(path, "memory.max").empty();
+    std::string memory_file = v2 ? "memory.max" : "memory.limit_in_bytes";
+    // v2 limits swap alone: OCI's memory + swap minus the memory.
+    std::string swap_file = v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
+    auto swap_value = [&](int64_t limit, int64_t swap) {
+        return std::to_string(v2 ? swap - limit : swap);
+    };
+
+    auto raised = invoke({"update", "--memory", "64M", "--memory-swap", "128M", id_});
+    ASSERT_EQ(raised.code, 0) << raised.err;
+    EXPECT_EQ(cgroup_value(path, memory_file), "67108864");
+    EXPECT_EQ(cgroup_value(path, swap_file), swap_value(64 << 20, 128 << 20));
+
+    auto lowered = invoke({"update", "--memory", "16M", "--memory-swap", "16M", id_});
+    ASSERT_EQ(lowered.code, 0) << lowered.err;
+    EXPECT_EQ(cgroup_value(path, memory_file), "16777216");
+    EXPECT_EQ(cgroup_value(path, swap_file), swap_value(16 << 20, 16 << 20));
+
+    ASSERT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
+}
+
 TEST_F(ControlTest, EventsStatsReportsTheCgroupsUsageAndLimits) {
     config_["process"]["args"] = {"sh", "-c", "sleep 100 & exec sleep 101"};
     config_["linux"]["resources"] = {{"memory", {{"limit", 96 << 20}}}, {"pids", {{"limit", 50}}}};

@@ -480,9 +480,14 @@ TEST(SpecParse, IdmappedMounts) {
 
 TEST(SpecParse, CgroupsPath) {
     Json config = base_config();
+    // The systemd form passes the parser whole: the runtime reads it with --systemd-cgroup and
+    // refuses it without (systemd_unit_name_test, systemd_cgroup.sh).
     config["linux"]["cgroupsPath"] = "system.slice:vessel:abc";
-    EXPECT_EQ(error_of(config),
-              "linux.cgroupsPath: systemd cgroup paths (slice:prefix:name) are not supported yet");
+    auto spec = parse_spec(config);
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_EQ(spec->linux_config.cgroups_path, "system.slice:vessel:abc");
+    config["linux"]["cgroupsPath"] = "/vessel/../escape";
+    EXPECT_EQ(error_of(config), "linux.cgroupsPath: must not contain \"..\"");
     // A newline used to reach the error message whole and split it in two lines.
     config["linux"]["cgroupsPath"] = "/vessel/a\nb";
     EXPECT_EQ(error_of(config), "linux.cgroupsPath: must not contain control characters");
