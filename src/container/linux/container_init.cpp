@@ -16,6 +16,7 @@
 #include "container/linux/namespaces.h"
 #include "container/linux/process_setup.h"
 #include "container/linux/rootfs.h"
+#include "container/linux/scheduling.h"
 #include "container/linux/user_namespace.h"
 
 namespace vessel::container::sys {
@@ -82,6 +83,7 @@ Result<std::string> set_up(const InitConfig& config) {
     }
     // 5. Process limits and identity.
     TRY(apply_rlimits(process));
+    TRY(apply_scheduling(process));
     TRY(set_personality(spec.linux_config));
     if (!config.security) {
         TRY(switch_user(process));

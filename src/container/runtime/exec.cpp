@@ -23,6 +23,7 @@
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
 #include "container/linux/process_setup.h"
+#include "container/linux/scheduling.h"
 #include "container/linux/security_labels.h"
 #include "container/linux/security_plan.h"
 #include "container/linux/user_namespace.h"
@@ -130,6 +131,10 @@ int namespace_flags(const spec::Linux& config) {
         if (process.user.umask) ::umask(*process.user.umask);
         TRY(sys::set_oom_score_adj(process));
         TRY(sys::apply_rlimits(process));
+        TRY(sys::apply_scheduling(process));
+        if (!process.exec_cpu_affinity.final_cpus.empty())
+            TRY(sys::set_cpu_affinity(process.exec_cpu_affinity.final_cpus,
+                                      "process.execCPUAffinity.final"));
         UniqueFd listener = TRY(sys::become_process_user(security, process));
         if (listener)
             TRY(send_fd(sync.fd(), listener.get(),
@@ -156,6 +161,13 @@ int namespace_flags(const spec::Linux& config) {
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto go = sync.receive();
     if (!go || go->tag != SyncTag::go) ::_exit(1);
+    // In the container's cgroup now, whose cpuset reset our affinity: the CPUs to join on.
+    if (const std::string& initial = spec.process->exec_cpu_affinity.initial; !initial.empty())
+        if (auto pinned = sys::set_cpu_affinity(initial, "process.execCPUAffinity.initial");
+            !pinned) {
+            (void)sync.send(SyncTag::error, pinned.error().message());
+            ::_exit(1);
+        }
     if (init_root_fd >= 0 && (::fchdir(init_root_fd) != 0 || ::chroot(".") != 0)) {
         (void)sync.send(SyncTag::error, Error("enter the container's root", errno).message());
         ::_exit(1);

@@ -132,9 +132,7 @@ Result<Process> parse_process(const JsonAt& at) {
     }
     process.apparmor_profile = TRY(at.optional_string("apparmorProfile")).value_or("");
     process.selinux_label = TRY(at.optional_string("selinuxLabel")).value_or("");
-    for (const char* unsupported : {"ioPriority", "scheduler", "execCPUAffinity"})
-        if (at.has(unsupported))
-            return std::unexpected(TRY(at.child(unsupported)).error("is not supported yet"));
+    TRY(parse_process_scheduling(at, process));
     return process;
 }
 

@@ -13,6 +13,11 @@ Result<Linux> parse_linux(const JsonAt& at);
 // Checks that need more than one section (a hostname needs a UTS namespace, ...).
 Result<> validate_cross_references(const Spec& spec);
 
+// process.ioPriority, process.scheduler and process.execCPUAffinity into `process`.
+Result<> parse_process_scheduling(const JsonAt& at, Process& process);
+// A CPU list as the kernel writes one ("0-3,7"), each CPU below CPU_SETSIZE.
+Result<> check_cpu_list(const JsonAt& at);
+
 // True when a "/"-separated path has a ".." component.
 bool relative_clean_path_has_dotdot(const std::string& path);
 

@@ -36,6 +36,31 @@ struct ConsoleSize {
     uint16_t width = 0;
 };
 
+// process.ioPriority: an I/O scheduling class and a level 0-7. The classes are the kernel's
+// IOPRIO_CLASS_* numbers (<linux/ioprio.h> cannot be included from C++: it names a parameter
+// "class").
+inline constexpr int kIoClassRealtime = 1;
+inline constexpr int kIoClassBestEffort = 2;
+inline constexpr int kIoClassIdle = 3;
+struct IoPriority {
+    int io_class = 0;
+    int level = 0;
+};
+// process.scheduler, as sched_setattr(2) takes it.
+struct Scheduler {
+    int policy = 0;  // SCHED_*
+    int nice = 0;
+    int priority = 0;
+    uint64_t flags = 0;                              // SCHED_FLAG_*
+    uint64_t runtime = 0, deadline = 0, period = 0;  // nanoseconds, SCHED_DEADLINE
+};
+// process.execCPUAffinity: CPU lists ("0-3,7") for a process exec'd into a running container:
+// while it joins, and for the program itself.
+struct ExecCpuAffinity {
+    std::string initial;
+    std::string final_cpus;
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> console_size;
@@ -52,6 +77,9 @@ struct Process {
     // runtime checks at create (linux/security_labels).
     std::string apparmor_profile;
     std::string selinux_label;
+    std::optional<IoPriority> io_priority;
+    std::optional<Scheduler> scheduler;
+    ExecCpuAffinity exec_cpu_affinity;
 };
 
 // One line of a uid_map or gid_map: container ids [container_id, container_id + size) are host ids

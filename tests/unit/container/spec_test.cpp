@@ -367,6 +367,49 @@ TEST(SpecParse, PathsAndPropagation) {
         "unbindable, optionally r-prefixed)");
 }
 
+TEST(SpecParse, ProcessScheduling) {
+    Json config = base_config();
+    config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
+    config["process"]["scheduler"] = {
+        {"policy", "SCHED_DEADLINE"}, {"runtime", 10}, {"deadline", 20}, {"period", 30}};
+    config["process"]["execCPUAffinity"] = {{"initial", "0-3,7"}, {"final", "2"}};
+    auto parsed = parse_spec(config);
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    EXPECT_EQ(parsed->process->io_priority->io_class, kIoClassIdle);
+    EXPECT_EQ(parsed->process->scheduler->deadline, 20u);
+    EXPECT_EQ(parsed->process->exec_cpu_affinity.initial, "0-3,7");
+    auto error_with = [&](const char* key, Json value) {
+        Json changed = base_config();
+        changed["process"][key] = std::move(value);
+        return error_of(changed);
+    };
+    EXPECT_EQ(error_with("ioPriority", {{"class", "IOPRIO_CLASS_NONE"}}),
+              "process.ioPriority.class: unknown I/O class \"IOPRIO_CLASS_NONE\" "
+              "(IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE)");
+    EXPECT_EQ(error_with("ioPriority", {{"class", "IOPRIO_CLASS_BE"}, {"priority", 8}}),
+              "process.ioPriority.priority: must be between 0 and 7");
+    EXPECT_EQ(error_with("scheduler", {{"policy", "SCHED_FIFO"}}),
+              "process.scheduler.policy: priority: must be between 1 and 99 for SCHED_FIFO and "
+              "SCHED_RR");
+    EXPECT_EQ(error_with("scheduler", {{"policy", "SCHED_OTHER"}, {"priority", 5}}),
+              "process.scheduler.priority: priority: must be 0 except for SCHED_FIFO and "
+              "SCHED_RR");
+    EXPECT_EQ(error_with("scheduler", {{"policy", "SCHED_ISO"}}),
+              "process.scheduler.policy: SCHED_ISO is not implemented by Linux");
+    EXPECT_EQ(
+        error_with("scheduler", {{"policy", "SCHED_DEADLINE"}, {"runtime", 30}, {"deadline", 20}}),
+        "process.scheduler.policy: SCHED_DEADLINE needs 0 < runtime <= deadline <= period");
+    EXPECT_EQ(error_with("scheduler", {{"policy", "SCHED_BATCH"}, {"flags", {"SCHED_FLAG_X"}}}),
+              "process.scheduler.flags[0]: unknown flag \"SCHED_FLAG_X\" "
+              "(SCHED_FLAG_RESET_ON_FORK, SCHED_FLAG_RECLAIM, SCHED_FLAG_DL_OVERRUN, "
+              "SCHED_FLAG_KEEP_POLICY, SCHED_FLAG_KEEP_PARAMS, SCHED_FLAG_UTIL_CLAMP_MIN, "
+              "SCHED_FLAG_UTIL_CLAMP_MAX)");
+    EXPECT_EQ(error_with("execCPUAffinity", {{"initial", "0,,1"}}),
+              "process.execCPUAffinity.initial: must be a list of CPUs like \"0-3,7\"");
+    EXPECT_EQ(error_with("execCPUAffinity", {{"final", "5000"}}),
+              "process.execCPUAffinity.final: CPU 5000 is beyond 1024");
+}
+
 TEST(SpecParse, SecurityFieldsKeptRawOrRejected) {
     Json config = base_config();
     config["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN"}}};

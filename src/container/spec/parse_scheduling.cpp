@@ -1,0 +1,154 @@
+// process.ioPriority, process.scheduler and process.execCPUAffinity: how the kernel schedules the
+// container's process, checked here so that a bad value fails before anything exists.
+#include <linux/sched.h>
+#include <sched.h>
+
+#include <array>
+#include <charconv>
+#include <string_view>
+
+#include "container/spec/parse_internal.h"
+
+namespace vessel::container::spec {
+
+namespace {
+
+template <typename Value>
+struct Named {
+    const char* name;
+    Value value;
+};
+
+constexpr std::array<Named<int>, 3> kIoClasses{{
+    {"IOPRIO_CLASS_RT", kIoClassRealtime},
+    {"IOPRIO_CLASS_BE", kIoClassBestEffort},
+    {"IOPRIO_CLASS_IDLE", kIoClassIdle},
+}};
+
+constexpr std::array<Named<int>, 7> kPolicies{{
+    {"SCHED_OTHER", SCHED_OTHER},
+    {"SCHED_FIFO", SCHED_FIFO},
+    {"SCHED_RR", SCHED_RR},
+    {"SCHED_BATCH", SCHED_BATCH},
+    {"SCHED_ISO", 4},  // reserved by the kernel, never implemented: refused below
+    {"SCHED_IDLE", SCHED_IDLE},
+    {"SCHED_DEADLINE", 6},
+}};
+
+constexpr std::array<Named<uint64_t>, 7> kFlags{{
+    {"SCHED_FLAG_RESET_ON_FORK", SCHED_FLAG_RESET_ON_FORK},
+    {"SCHED_FLAG_RECLAIM", SCHED_FLAG_RECLAIM},
+    {"SCHED_FLAG_DL_OVERRUN", SCHED_FLAG_DL_OVERRUN},
+    {"SCHED_FLAG_KEEP_POLICY", SCHED_FLAG_KEEP_POLICY},
+    {"SCHED_FLAG_KEEP_PARAMS", SCHED_FLAG_KEEP_PARAMS},
+    {"SCHED_FLAG_UTIL_CLAMP_MIN", SCHED_FLAG_UTIL_CLAMP_MIN},
+    {"SCHED_FLAG_UTIL_CLAMP_MAX", SCHED_FLAG_UTIL_CLAMP_MAX},
+}};
+
+template <typename Value, size_t N>
+Result<Value> look_up(const JsonAt& at, const std::array<Named<Value>, N>& table,
+                      std::string_view what) {
+    std::string name = TRY(at.string());
+    for (const auto& entry : table)
+        if (name == entry.name) return entry.value;
+    std::string known;
+    for (const auto& entry : table)
+        known += (known.empty() ? "" : ", ") + std::string(entry.name);
+    return std::unexpected(at.error(fmt::format("unknown {} \"{}\" ({})", what, name, known)));
+}
+
+Result<IoPriority> parse_io_priority(const JsonAt& at) {
+    TRY(at.expect_object());
+    IoPriority priority;
+    priority.io_class = TRY(look_up(TRY(at.child("class")), kIoClasses, "I/O class"));
+    auto level = TRY(at.optional_integer("priority")).value_or(0);
+    if (level < 0 || level > 7)
+        return std::unexpected(TRY(at.child("priority")).error("must be between 0 and 7"));
+    priority.level = static_cast<int>(level);
+    return priority;
+}
+
+Result<Scheduler> parse_scheduler(const JsonAt& at) {
+    TRY(at.expect_object());
+    Scheduler scheduler;
+    JsonAt policy_at = TRY(at.child("policy"));
+    scheduler.policy = TRY(look_up(policy_at, kPolicies, "policy"));
+    if (scheduler.policy == 4)
+        return std::unexpected(policy_at.error("SCHED_ISO is not implemented by Linux"));
+    auto nice = TRY(at.optional_integer("nice")).value_or(0);
+    if (nice < -20 || nice > 19)
+        return std::unexpected(TRY(at.child("nice")).error("must be between -20 and 19"));
+    scheduler.nice = static_cast<int>(nice);
+    auto priority = TRY(at.optional_integer("priority")).value_or(0);
+    bool realtime = scheduler.policy == SCHED_FIFO || scheduler.policy == SCHED_RR;
+    if (realtime ? (priority < 1 || priority > 99) : priority != 0)
+        return std::unexpected(
+            (at.has("priority") ? TRY(at.child("priority")) : policy_at)
+                .error(realtime ? "priority: must be between 1 and 99 for SCHED_FIFO and SCHED_RR"
+                                : "priority: must be 0 except for SCHED_FIFO and SCHED_RR"));
+    scheduler.priority = static_cast<int>(priority);
+    if (auto flags = at.optional_child("flags"))
+        for (const JsonAt& flag : TRY(flags->array()))
+            scheduler.flags |= TRY(look_up(flag, kFlags, "flag"));
+    scheduler.runtime = TRY(at.optional_unsigned("runtime")).value_or(0);
+    scheduler.deadline = TRY(at.optional_unsigned("deadline")).value_or(0);
+    scheduler.period = TRY(at.optional_unsigned("period")).value_or(0);
+    if (scheduler.policy == 6) {
+        // The kernel's own rule, checked up front: runtime <= deadline <= period (0: deadline).
+        uint64_t period = scheduler.period ? scheduler.period : scheduler.deadline;
+        if (scheduler.runtime == 0 || scheduler.runtime > scheduler.deadline ||
+            scheduler.deadline > period)
+            return std::unexpected(
+                policy_at.error("SCHED_DEADLINE needs 0 < runtime <= deadline <= period"));
+    }
+    return scheduler;
+}
+
+}  // namespace
+
+Result<> check_cpu_list(const JsonAt& at) {
+    std::string list = TRY(at.string());
+    std::string_view rest = list;
+    auto fail_here = [&] {
+        return std::unexpected(at.error("must be a list of CPUs like \"0-3,7\""));
+    };
+    if (rest.empty()) return fail_here();
+    while (!rest.empty()) {
+        std::string_view item = rest.substr(0, rest.find(','));
+        rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+        size_t dash = item.find('-');
+        unsigned first = 0, last = 0;
+        std::string_view low = item.substr(0, dash);
+        std::string_view high = dash == std::string_view::npos ? low : item.substr(dash + 1);
+        auto [low_end, low_error] = std::from_chars(low.data(), low.data() + low.size(), first);
+        auto [high_end, high_error] = std::from_chars(high.data(), high.data() + high.size(), last);
+        if (low.empty() || high.empty() || low_error != std::errc() || high_error != std::errc() ||
+            low_end != low.data() + low.size() || high_end != high.data() + high.size() ||
+            first > last)
+            return fail_here();
+        if (last >= CPU_SETSIZE)
+            return std::unexpected(at.error(fmt::format("CPU {} is beyond {}", last, CPU_SETSIZE)));
+    }
+    return {};
+}
+
+Result<> parse_process_scheduling(const JsonAt& at, Process& process) {
+    if (auto priority = at.optional_child("ioPriority"))
+        process.io_priority = TRY(parse_io_priority(*priority));
+    if (auto scheduler = at.optional_child("scheduler"))
+        process.scheduler = TRY(parse_scheduler(*scheduler));
+    if (auto affinity = at.optional_child("execCPUAffinity")) {
+        TRY(affinity->expect_object());
+        if (auto initial = affinity->optional_child("initial")) {
+            TRY(check_cpu_list(*initial));
+            process.exec_cpu_affinity.initial = TRY(initial->string());
+        }
+        if (auto final_cpus = affinity->optional_child("final")) {
+            TRY(check_cpu_list(*final_cpus));
+            process.exec_cpu_affinity.final_cpus = TRY(final_cpus->string());
+        }
+    }
+    return {};
+}
+
+}  // namespace vessel::container::spec

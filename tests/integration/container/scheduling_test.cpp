@@ -1,0 +1,85 @@
+// How the kernel schedules a container's processes: process.ioPriority and process.scheduler for
+// the init (and so its children), process.execCPUAffinity for a process exec'd into it.
+#include "busybox_fixture.h"
+
+namespace vessel {
+namespace {
+
+// Field `number` (1-based, as proc(5) counts) of a /proc/<pid>/stat line.
+std::string stat_field(const std::string& stat, int number) {
+    size_t position = stat.rfind(')') + 2;  // after "pid (comm) "
+    for (int field = 3; field < number; ++field)
+        position = stat.find(' ', position) + 1;
+    return stat.substr(position, stat.find(' ', position) - position);
+}
+
+class SchedulingTest : public BusyboxContainerTest {
+  protected:
+    void SetUp() override {
+        BusyboxContainerTest::SetUp();
+        if (IsSkipped()) return;
+        for (const char* applet : {"ionice", "taskset"})
+            ASSERT_EQ(::symlink("busybox", (bundle_ + "/rootfs/bin/" + applet).c_str()), 0);
+    }
+};
+
+TEST_F(SchedulingTest, IoPriorityAndPolicyReachTheProcess) {
+    config_["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 3}};
+    config_["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 5}};
+    auto result = run_container({"sh", "-c", "ionice -p $$; cat /proc/$$/stat"});
+    ASSERT_EQ(result.code, 0) << result.err;
+    size_t newline = result.out.find('\n');
+    EXPECT_EQ(result.out.substr(0, newline), "best-effort: prio 3");
+    std::string stat = result.out.substr(newline + 1);
+    EXPECT_EQ(stat_field(stat, 19), "5") << "nice: " << stat;
+    EXPECT_EQ(stat_field(stat, 41), "3") << "policy (SCHED_BATCH): " << stat;
+    expect_nothing_left();
+}
+
+TEST_F(SchedulingTest, ARealtimePolicyTheCgroupCannotGrantIsAnError) {
+    config_["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}, {"priority", 10}};
+    auto result = run_container({"sh", "-c", "cat /proc/$$/stat"});
+    // With realtime group scheduling (cgroup v1's cpu.rt_*), a new group has no realtime
+    // budget, and the kernel refuses; without it the policy is granted.
+    if (path_exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us")) {
+        EXPECT_EQ(result.code, 1);
+        EXPECT_EQ(result.err,
+                  "vessel-runc: config.json: process.scheduler: sched_setattr: Operation not "
+                  "permitted\n");
+    } else {
+        ASSERT_EQ(result.code, 0) << result.err;
+        EXPECT_EQ(stat_field(result.out, 41), "1") << result.out;
+    }
+    expect_nothing_left();
+}
+
+TEST_F(SchedulingTest, ExecCpuAffinityPinsTheExecdProcess) {
+    if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "one CPU: nothing to pin away from";
+    config_["process"]["args"] = {"sleep", "60"};
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    Json process = {{"args", {"sh", "-c", "taskset -p $$"}},
+                    {"cwd", "/"},
+                    {"env", {"PATH=/bin"}},
+                    {"user", {{"uid", 0}, {"gid", 0}}},
+                    {"execCPUAffinity", {{"initial", "0-1"}, {"final", "1"}}}};
+    ASSERT_TRUE(write_file_atomic(dir_ + "/process.json", process.dump()));
+    auto pinned = invoke({"exec", "--process", dir_ + "/process.json", id_});
+    EXPECT_EQ(pinned.code, 0) << pinned.err;
+    EXPECT_NE(pinned.out.find("current affinity mask: 2"), std::string::npos) << pinned.out;
+    // The init is not pinned: the setting is for exec'd processes only.
+    auto init = invoke({"exec", id_, "taskset", "-p", "1"});
+    EXPECT_EQ(init.out.find("current affinity mask: 2\n"), std::string::npos) << init.out;
+    process["execCPUAffinity"]["final"] = "1-0";
+    ASSERT_TRUE(write_file_atomic(dir_ + "/process.json", process.dump()));
+    auto bad = invoke({"exec", "--process", dir_ + "/process.json", id_});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("execCPUAffinity.final: must be a list of CPUs like \"0-3,7\""),
+              std::string::npos)
+        << bad.err;
+    EXPECT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
+}
+
+}  // namespace
+}  // namespace vessel
