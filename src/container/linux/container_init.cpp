@@ -13,6 +13,7 @@
 #include "base/fd_passing.h"
 #include "base/file.h"
 
+#include "container/linux/memory_policy.h"
 #include "container/linux/namespaces.h"
 #include "container/linux/process_setup.h"
 #include "container/linux/rootfs.h"
@@ -84,6 +85,7 @@ Result<std::string> set_up(const InitConfig& config) {
     // 5. Process limits and identity.
     TRY(apply_rlimits(process));
     TRY(apply_scheduling(process));
+    TRY(set_memory_policy(spec.linux_config));
     TRY(set_personality(spec.linux_config));
     if (!config.security) {
         TRY(switch_user(process));

@@ -22,6 +22,7 @@
 #include "base/file.h"
 #include "base/process.h"
 #include "container/cgroup/cgroup.h"
+#include "container/linux/memory_policy.h"
 #include "container/linux/process_setup.h"
 #include "container/linux/scheduling.h"
 #include "container/linux/security_labels.h"
@@ -132,6 +133,7 @@ int namespace_flags(const spec::Linux& config) {
         TRY(sys::set_oom_score_adj(process));
         TRY(sys::apply_rlimits(process));
         TRY(sys::apply_scheduling(process));
+        TRY(sys::set_memory_policy(spec.linux_config));
         if (!process.exec_cpu_affinity.final_cpus.empty())
             TRY(sys::set_cpu_affinity(process.exec_cpu_affinity.final_cpus,
                                       "process.execCPUAffinity.final"));

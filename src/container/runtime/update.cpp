@@ -1,5 +1,6 @@
 // update: new cgroup limits for a live container, as `runc update` applies them.
 #include "container/cgroup/cgroup.h"
+#include "container/cgroup/stats.h"
 #include "container/runtime/membership.h"
 #include "container/runtime/runtime.h"
 
@@ -32,6 +33,17 @@ Result<> Runtime::update(const std::string& id, const Json& resources) const {
     // Everything is checked before anything is written, so a bad value changes nothing.
     spec::Resources parsed = TRY(spec::parse_resources_object(resources));
     auto layout = TRY(cgroup::detect_layout());
+    if (const auto& m = parsed.memory; m.check_before_update && m.limit && *m.limit > 0) {
+        Json stats =
+            TRY_CTX(cgroup::read_stats(layout, state.cgroup_path),
+                    "update container \"{}\": linux.resources.memory.checkBeforeUpdate", id);
+        uint64_t usage = stats["memory"]["usage"].value("usage", uint64_t{0});
+        if (static_cast<uint64_t>(*m.limit) < usage)
+            return fail(
+                "update container \"{}\": linux.resources.memory.limit: {} bytes is below what "
+                "the container uses now ({} bytes), and checkBeforeUpdate is set",
+                id, *m.limit, usage);
+    }
     // The driver that made the cgroup: with systemd's, the unit's properties change too.
     auto cgroup = TRY(reopen_cgroup(state));
     bool v2 = layout.kind == cgroup::LayoutKind::v2;

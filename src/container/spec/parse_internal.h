@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "base/json.h"
 #include "container/spec/spec.h"
@@ -15,8 +16,12 @@ Result<> validate_cross_references(const Spec& spec);
 
 // process.ioPriority, process.scheduler and process.execCPUAffinity into `process`.
 Result<> parse_process_scheduling(const JsonAt& at, Process& process);
-// A CPU list as the kernel writes one ("0-3,7"), each CPU below CPU_SETSIZE.
-Result<> check_cpu_list(const JsonAt& at);
+// A list of CPUs or nodes as the kernel writes one ("0-3,7"), each below `limit`.
+Result<> check_number_list(const JsonAt& at, std::string_view what, unsigned limit);
+// The most NUMA nodes a memory policy may name (the kernel's largest MAX_NUMNODES).
+inline constexpr unsigned kMaxNumaNodes = 1024;
+// linux.memoryPolicy.
+Result<Linux::MemoryPolicy> parse_memory_policy(const JsonAt& at);
 
 // True when a "/"-separated path has a ".." component.
 bool relative_clean_path_has_dotdot(const std::string& path);

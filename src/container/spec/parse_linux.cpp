@@ -160,7 +160,7 @@ Result<Resources> parse_resources(const JsonAt& at) {
             return std::unexpected(TRY(memory->child("swappiness")).error("must be at most 100"));
         // "kernel" (the kmem limit) is a deprecated no-op in runtime-spec 1.2 and gone from
         // current kernels; "kernelTCP" is applied on cgroup v1, which still has it.
-        TRY(reject_if_present(*memory, {"checkBeforeUpdate"}));
+        m.check_before_update = TRY(memory->optional_boolean("checkBeforeUpdate")).value_or(false);
     }
     if (auto cpu = at.optional_child("cpu")) {
         TRY(cpu->expect_object());
@@ -445,7 +445,9 @@ Result<Linux> parse_linux(const JsonAt& at) {
             return std::unexpected(TRY(personality->child("flags")).error("is not supported yet"));
     }
     linux_config.mount_label = TRY(at.optional_string("mountLabel")).value_or("");
-    TRY(reject_if_present(at, {"intelRdt", "memoryPolicy"}));
+    if (auto policy = at.optional_child("memoryPolicy"))
+        linux_config.memory_policy = TRY(parse_memory_policy(*policy));
+    TRY(reject_if_present(at, {"intelRdt"}));
     return linux_config;
 }
 

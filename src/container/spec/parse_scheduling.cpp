@@ -1,5 +1,6 @@
 // process.ioPriority, process.scheduler and process.execCPUAffinity: how the kernel schedules the
 // container's process, checked here so that a bad value fails before anything exists.
+#include <linux/mempolicy.h>
 #include <linux/sched.h>
 #include <sched.h>
 
@@ -104,13 +105,56 @@ Result<Scheduler> parse_scheduler(const JsonAt& at) {
     return scheduler;
 }
 
+// MPOL_WEIGHTED_INTERLEAVE (Linux 6.9) is newer than these headers.
+constexpr std::array<Named<int>, 7> kMemoryPolicyModes{{
+    {"MPOL_DEFAULT", MPOL_DEFAULT},
+    {"MPOL_PREFERRED", MPOL_PREFERRED},
+    {"MPOL_BIND", MPOL_BIND},
+    {"MPOL_INTERLEAVE", MPOL_INTERLEAVE},
+    {"MPOL_LOCAL", MPOL_LOCAL},
+    {"MPOL_PREFERRED_MANY", MPOL_PREFERRED_MANY},
+    {"MPOL_WEIGHTED_INTERLEAVE", 6},
+}};
+
+constexpr std::array<Named<unsigned>, 3> kMemoryPolicyFlags{{
+    {"MPOL_F_STATIC_NODES", MPOL_F_STATIC_NODES},
+    {"MPOL_F_RELATIVE_NODES", MPOL_F_RELATIVE_NODES},
+    {"MPOL_F_NUMA_BALANCING", MPOL_F_NUMA_BALANCING},
+}};
+
 }  // namespace
 
-Result<> check_cpu_list(const JsonAt& at) {
+Result<Linux::MemoryPolicy> parse_memory_policy(const JsonAt& at) {
+    TRY(at.expect_object());
+    Linux::MemoryPolicy policy;
+    JsonAt mode_at = TRY(at.child("mode"));
+    policy.mode = TRY(look_up(mode_at, kMemoryPolicyModes, "mode"));
+    bool takes_nodes = policy.mode != MPOL_DEFAULT && policy.mode != MPOL_LOCAL;
+    if (auto nodes = at.optional_child("nodes")) {
+        policy.nodes = TRY(nodes->string());
+        if (!takes_nodes && !policy.nodes.empty())
+            return std::unexpected(
+                nodes->error(fmt::format("must be empty for {}", TRY(mode_at.string()))));
+        if (takes_nodes) TRY(check_number_list(*nodes, "NUMA nodes", kMaxNumaNodes));
+    } else if (takes_nodes) {
+        return std::unexpected(
+            at.error(fmt::format("nodes: is required for {}", TRY(mode_at.string()))));
+    }
+    if (auto flags = at.optional_child("flags"))
+        for (const JsonAt& flag : TRY(flags->array()))
+            policy.flags |= TRY(look_up(flag, kMemoryPolicyFlags, "flag"));
+    if ((policy.flags & MPOL_F_STATIC_NODES) && (policy.flags & MPOL_F_RELATIVE_NODES))
+        return std::unexpected(
+            TRY(at.child("flags"))
+                .error("MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other"));
+    return policy;
+}
+
+Result<> check_number_list(const JsonAt& at, std::string_view what, unsigned limit) {
     std::string list = TRY(at.string());
     std::string_view rest = list;
     auto fail_here = [&] {
-        return std::unexpected(at.error("must be a list of CPUs like \"0-3,7\""));
+        return std::unexpected(at.error(fmt::format("must be a list of {} like \"0-3,7\"", what)));
     };
     if (rest.empty()) return fail_here();
     while (!rest.empty()) {
@@ -126,8 +170,8 @@ Result<> check_cpu_list(const JsonAt& at) {
             low_end != low.data() + low.size() || high_end != high.data() + high.size() ||
             first > last)
             return fail_here();
-        if (last >= CPU_SETSIZE)
-            return std::unexpected(at.error(fmt::format("CPU {} is beyond {}", last, CPU_SETSIZE)));
+        if (last >= limit)
+            return std::unexpected(at.error(fmt::format("{} is beyond {}", last, limit)));
     }
     return {};
 }
@@ -140,11 +184,11 @@ Result<> parse_process_scheduling(const JsonAt& at, Process& process) {
     if (auto affinity = at.optional_child("execCPUAffinity")) {
         TRY(affinity->expect_object());
         if (auto initial = affinity->optional_child("initial")) {
-            TRY(check_cpu_list(*initial));
+            TRY(check_number_list(*initial, "CPUs", CPU_SETSIZE));
             process.exec_cpu_affinity.initial = TRY(initial->string());
         }
         if (auto final_cpus = affinity->optional_child("final")) {
-            TRY(check_cpu_list(*final_cpus));
+            TRY(check_number_list(*final_cpus, "CPUs", CPU_SETSIZE));
             process.exec_cpu_affinity.final_cpus = TRY(final_cpus->string());
         }
     }

@@ -150,6 +150,8 @@ struct MemoryResources {
     std::optional<uint64_t> swappiness;
     bool disable_oom_killer = false;
     std::optional<int64_t> kernel_tcp;  // v1 memory.kmem.tcp.limit_in_bytes; -1: unlimited
+    // update: refuse a limit below what the container uses now (rather than reclaim or OOM).
+    bool check_before_update = false;
 };
 
 struct CpuResources {
@@ -237,6 +239,13 @@ struct Linux {
     // For a new user namespace: how its ids map to the host's.
     std::vector<IdMapping> uid_mappings;
     std::vector<IdMapping> gid_mappings;
+    // linux.memoryPolicy: the NUMA policy of the container's process (set_mempolicy(2)).
+    struct MemoryPolicy {
+        int mode = 0;        // MPOL_*
+        std::string nodes;   // "0-1,3"
+        unsigned flags = 0;  // MPOL_F_*
+    };
+    std::optional<MemoryPolicy> memory_policy;
     // linux.personality.domain: the execution domain the container's process runs in
     // (PER_LINUX or PER_LINUX32: uname -m says i686 in the latter on an x86-64 host).
     std::optional<unsigned long> personality;

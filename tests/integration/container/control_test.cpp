@@ -111,6 +111,21 @@ TEST_F(ControlTest, UpdateChangesLimitsLiveAndRefusesBadValues) {
     EXPECT_EQ(invoke({"update", id_}).code, 1);  // nothing to change
     EXPECT_EQ(cgroup_value(path, "pids.max"), "33");
     EXPECT_EQ(cgroup_value(path, memory_file), "67108864");
+    // checkBeforeUpdate: a limit below what the container uses now is refused, not applied.
+    ASSERT_TRUE(write_file_atomic(dir_ + "/below.json",
+                                  R"({"memory": {"limit": 8192, "checkBeforeUpdate": true}})"));
+    auto below = invoke({"update", "-r", dir_ + "/below.json", id_});
+    EXPECT_EQ(below.code, 1);
+    EXPECT_NE(below.err.find("linux.resources.memory.limit: 8192 bytes is below what the "
+                             "container uses now"),
+              std::string::npos)
+        << below.err;
+    EXPECT_EQ(cgroup_value(path, memory_file), "67108864");
+    ASSERT_TRUE(write_file_atomic(dir_ + "/above.json",
+                                  R"({"memory": {"limit": 33554432, "checkBeforeUpdate": true}})"));
+    auto above = invoke({"update", "-r", dir_ + "/above.json", id_});
+    EXPECT_EQ(above.code, 0) << above.err;
+    EXPECT_EQ(cgroup_value(path, memory_file), "33554432");
 
     ASSERT_EQ(invoke({"delete", "--force", id_}).code, 0);
     auto gone = invoke({"update", "--pids-limit", "5", id_});

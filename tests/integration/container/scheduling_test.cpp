@@ -53,6 +53,29 @@ TEST_F(SchedulingTest, ARealtimePolicyTheCgroupCannotGrantIsAnError) {
     expect_nothing_left();
 }
 
+TEST_F(SchedulingTest, MemoryPolicyBindsTheContainersMemory) {
+    ASSERT_TRUE(path_exists("/sys/devices/system/node/node0")) << "a kernel without NUMA";
+    config_["linux"]["memoryPolicy"] = {
+        {"mode", "MPOL_BIND"}, {"nodes", "0"}, {"flags", {"MPOL_F_STATIC_NODES"}}};
+    config_["process"]["args"] = {"sleep", "60"};
+    ASSERT_TRUE(write_file_atomic(bundle_ + "/config.json", config_.dump()));
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    // numa_maps shows the task's policy for mappings without one of their own, in the init and
+    // in an exec'd process alike.
+    auto init = invoke({"exec", id_, "grep", "-c", " bind=static:0 ", "/proc/1/numa_maps"});
+    EXPECT_EQ(init.code, 0) << init.out << init.err;
+    auto execd = invoke({"exec", id_, "grep", "-c", " bind=static:0 ", "/proc/self/numa_maps"});
+    EXPECT_EQ(execd.code, 0) << execd.out << execd.err;
+    EXPECT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    // A node the host does not have is the kernel's to refuse, named.
+    config_["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "1000"}};
+    auto missing = run_container({"true"});
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.err.find("linux.memoryPolicy: set_mempolicy"), std::string::npos)
+        << missing.err;
+    expect_nothing_left();
+}
+
 TEST_F(SchedulingTest, ExecCpuAffinityPinsTheExecdProcess) {
     if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "one CPU: nothing to pin away from";
     config_["process"]["args"] = {"sleep", "60"};

@@ -407,7 +407,31 @@ TEST(SpecParse, ProcessScheduling) {
     EXPECT_EQ(error_with("execCPUAffinity", {{"initial", "0,,1"}}),
               "process.execCPUAffinity.initial: must be a list of CPUs like \"0-3,7\"");
     EXPECT_EQ(error_with("execCPUAffinity", {{"final", "5000"}}),
-              "process.execCPUAffinity.final: CPU 5000 is beyond 1024");
+              "process.execCPUAffinity.final: 5000 is beyond 1024");
+}
+
+TEST(SpecParse, MemoryPolicy) {
+    auto error_with = [](Json policy) {
+        Json config = base_config();
+        config["linux"]["memoryPolicy"] = std::move(policy);
+        return error_of(config);
+    };
+    Json config = base_config();
+    config["linux"]["memoryPolicy"] = {{"mode", "MPOL_INTERLEAVE"}, {"nodes", "0-1"}};
+    auto parsed = parse_spec(config);
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    EXPECT_EQ(parsed->linux_config.memory_policy->nodes, "0-1");
+    EXPECT_EQ(error_with({{"mode", "MPOL_BIND"}}),
+              "linux.memoryPolicy: nodes: is required for MPOL_BIND");
+    EXPECT_EQ(error_with({{"mode", "MPOL_LOCAL"}, {"nodes", "0"}}),
+              "linux.memoryPolicy.nodes: must be empty for MPOL_LOCAL");
+    EXPECT_EQ(error_with({{"mode", "MPOL_BIND"}, {"nodes", "2000"}}),
+              "linux.memoryPolicy.nodes: 2000 is beyond 1024");
+    EXPECT_EQ(error_with({{"mode", "MPOL_BIND"},
+                          {"nodes", "0"},
+                          {"flags", {"MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"}}}),
+              "linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude "
+              "each other");
 }
 
 TEST(SpecParse, SecurityFieldsKeptRawOrRejected) {
