@@ -196,6 +196,30 @@ check "seccomp RuntimeDefault: unshare(CLONE_NEWUSER) fails with EPERM" \
 check "seccomp Unconfined: the same unshare succeeds (the check above is the profile's doing)" \
     "status 0" "$(log a unconfined stdout)"
 
+# ---- mount propagation: Bidirectional (rshared), on a shared host directory as kubelet's volume
+# directories are; what the container mounts below it must appear on the host.
+
+volume=$cri_work/volume
+mkdir -p "$volume/inside"
+mount --bind "$volume" "$volume" && mount --make-shared "$volume"
+bidir_config=$(jq -nc --arg image "$cri_busybox_image" --arg volume "$volume" \
+    '{metadata: {name: "bidir"}, image: {image: $image}, log_path: "bidir.log",
+      command: ["sh", "-c", "mount -t tmpfs from-container /volume/inside && echo mounted; exec sleep 1000"],
+      mounts: [{container_path: "/volume", host_path: $volume, propagation: "PROPAGATION_BIDIRECTIONAL"}],
+      linux: {security_context: {capabilities: {add_capabilities: ["SYS_ADMIN"]},
+                                 seccomp: {profile_type: "Unconfined"}}}}')
+bidir=$(cri CreateContainer "{\"pod_sandbox_id\": \"$pod\", \"config\": $bidir_config,
+                              \"sandbox_config\": $(pod_config a)}" | jq -r .container_id)
+start "$bidir" || fatal "Bidirectional mount container"
+wait_log a bidir stdout
+check "Bidirectional: the container mounted below the volume" mounted "$(log a bidir stdout)"
+check "Bidirectional: its mount is on the host" 1 \
+    "$(grep -c " $volume/inside .* - tmpfs from-container " /proc/self/mountinfo)"
+check "Bidirectional: none of the container's own mounts is" 0 \
+    "$(grep -c " $cri_work/state/io.containerd.runtime.v2.task/k8s.io/$bidir/rootfs/" /proc/self/mountinfo)"
+cri StopContainer "{\"container_id\": \"$bidir\", \"timeout\": 1}" >/dev/null
+umount -l "$volume/inside" 2>/dev/null; umount -l "$volume"
+
 # ---- stop and remove
 
 cri StopContainer "{\"container_id\": \"$main\", \"timeout\": 1}" >/dev/null
