@@ -43,8 +43,8 @@ int mknod_errno(const std::string& path, mode_t type, unsigned major, unsigned m
 class DeviceFilter : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (::geteuid() != 0)
-            GTEST_SKIP() << "needs root: loads BPF programs (CAP_BPF) and makes cgroups";
+        // Registered as an integration test, which runs as root.
+        ASSERT_EQ(::geteuid(), 0u) << "needs root: loads BPF programs (CAP_BPF) and makes cgroups";
         auto layout = detect_layout();
         ASSERT_TRUE(layout) << layout.error().message();
         ASSERT_FALSE(layout->unified.empty())
