@@ -4,33 +4,27 @@
 #include <unistd.h>
 
 #include <array>
-#include <charconv>
 #include <climits>
-#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "container/spec/number_list.h"
 
 namespace vessel::container::sys {
 
 namespace {
 
 // A node mask as set_mempolicy takes it: as many bits as the largest kernel's MAX_NUMNODES.
-constexpr size_t kNodeBits = 1024;
+constexpr size_t kNodeBits = spec::kMaxNumaNodes;
 using NodeMask = std::array<unsigned long, kNodeBits / (sizeof(unsigned long) * CHAR_BIT)>;
 
-// "0-1,3" (checked by the spec parser) as a mask.
-NodeMask node_mask(std::string_view list) {
+// The nodes of the ranges as a mask.
+NodeMask node_mask(const std::vector<std::pair<unsigned, unsigned>>& ranges) {
     NodeMask mask{};
     constexpr size_t kBitsPerWord = sizeof(unsigned long) * CHAR_BIT;
-    while (!list.empty()) {
-        std::string_view item = list.substr(0, list.find(','));
-        list.remove_prefix(std::min(list.size(), item.size() + 1));
-        size_t first = 0, last = 0;
-        std::from_chars(item.data(), item.data() + item.size(), first);
-        last = first;
-        if (size_t dash = item.find('-'); dash != std::string_view::npos)
-            std::from_chars(item.data() + dash + 1, item.data() + item.size(), last);
-        for (size_t node = first; node <= last && node < kNodeBits; ++node)
+    for (auto [first, last] : ranges)
+        for (size_t node = first; node <= last; ++node)
             mask[node / kBitsPerWord] |= 1UL << (node % kBitsPerWord);
-    }
     return mask;
 }
 
@@ -39,8 +33,11 @@ NodeMask node_mask(std::string_view list) {
 Result<> set_memory_policy(const spec::Linux& config) {
     if (!config.memory_policy) return {};
     const auto& policy = *config.memory_policy;
-    NodeMask mask = node_mask(policy.nodes);
     bool empty = policy.nodes.empty();
+    NodeMask mask{};
+    if (!empty)
+        mask = node_mask(
+            TRY_CTX(spec::parse_number_list(policy.nodes, kNodeBits), "linux.memoryPolicy.nodes"));
     // maxnode counts one more than the bits the kernel reads (set_mempolicy(2), BUGS).
     if (::syscall(SYS_set_mempolicy, policy.mode | static_cast<int>(policy.flags),
                   empty ? nullptr : mask.data(), empty ? 0 : kNodeBits + 1) != 0)

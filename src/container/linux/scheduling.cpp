@@ -4,7 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <charconv>
+#include "container/spec/number_list.h"
 
 namespace vessel::container::sys {
 
@@ -55,19 +55,10 @@ Result<> apply_scheduling(const spec::Process& process) {
 Result<> set_cpu_affinity(const std::string& cpus, std::string_view json_path) {
     cpu_set_t set;
     CPU_ZERO(&set);
-    std::string_view rest = cpus;
-    while (!rest.empty()) {
-        std::string_view item = rest.substr(0, rest.find(','));
-        rest.remove_prefix(std::min(rest.size(), item.size() + 1));
-        size_t dash = item.find('-');
-        unsigned first = 0, last = 0;
-        std::from_chars(item.data(), item.data() + item.size(), first);
-        last = first;
-        if (dash != std::string_view::npos)
-            std::from_chars(item.data() + dash + 1, item.data() + item.size(), last);
-        for (unsigned cpu = first; cpu <= last && cpu < CPU_SETSIZE; ++cpu)
+    auto ranges = TRY_CTX(spec::parse_number_list(cpus, CPU_SETSIZE), "{}", json_path);
+    for (auto [first, last] : ranges)
+        for (unsigned cpu = first; cpu <= last; ++cpu)
             CPU_SET(cpu, &set);
-    }
     if (::sched_setaffinity(0, sizeof set, &set) != 0)
         return fail_errno(fmt::format("{}: sched_setaffinity {}", json_path, cpus));
     return {};

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "base/json.h"
+#include "container/spec/number_list.h"
 #include "container/spec/spec.h"
 
 namespace vessel::container::spec {
@@ -18,8 +19,6 @@ Result<> validate_cross_references(const Spec& spec);
 Result<> parse_process_scheduling(const JsonAt& at, Process& process);
 // A list of CPUs or nodes as the kernel writes one ("0-3,7"), each below `limit`.
 Result<> check_number_list(const JsonAt& at, std::string_view what, unsigned limit);
-// The most NUMA nodes a memory policy may name (the kernel's largest MAX_NUMNODES).
-inline constexpr unsigned kMaxNumaNodes = 1024;
 // linux.memoryPolicy.
 Result<Linux::MemoryPolicy> parse_memory_policy(const JsonAt& at);
 

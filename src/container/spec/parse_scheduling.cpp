@@ -8,6 +8,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "container/spec/number_list.h"
 #include "container/spec/parse_internal.h"
 
 namespace vessel::container::spec {
@@ -152,28 +153,11 @@ Result<Linux::MemoryPolicy> parse_memory_policy(const JsonAt& at) {
 
 Result<> check_number_list(const JsonAt& at, std::string_view what, unsigned limit) {
     std::string list = TRY(at.string());
-    std::string_view rest = list;
-    auto fail_here = [&] {
-        return std::unexpected(at.error(fmt::format("must be a list of {} like \"0-3,7\"", what)));
-    };
-    if (rest.empty()) return fail_here();
-    while (!rest.empty()) {
-        std::string_view item = rest.substr(0, rest.find(','));
-        rest.remove_prefix(std::min(rest.size(), item.size() + 1));
-        size_t dash = item.find('-');
-        unsigned first = 0, last = 0;
-        std::string_view low = item.substr(0, dash);
-        std::string_view high = dash == std::string_view::npos ? low : item.substr(dash + 1);
-        auto [low_end, low_error] = std::from_chars(low.data(), low.data() + low.size(), first);
-        auto [high_end, high_error] = std::from_chars(high.data(), high.data() + high.size(), last);
-        if (low.empty() || high.empty() || low_error != std::errc() || high_error != std::errc() ||
-            low_end != low.data() + low.size() || high_end != high.data() + high.size() ||
-            first > last)
-            return fail_here();
-        if (last >= limit)
-            return std::unexpected(at.error(fmt::format("{} is beyond {}", last, limit)));
-    }
-    return {};
+    auto ranges = parse_number_list(list, limit);
+    if (ranges) return {};
+    if (ranges.error().message().find("is beyond") != std::string::npos)
+        return std::unexpected(at.error(ranges.error().message()));
+    return std::unexpected(at.error(fmt::format("must be a list of {} like \"0-3,7\"", what)));
 }
 
 Result<> parse_process_scheduling(const JsonAt& at, Process& process) {
