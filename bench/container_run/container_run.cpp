@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
                   "container_run: `exec` of /bin/true into a running container, %d runs each",
                   runs);
     print_table(title, runtimes, true);
-    run_capture({"rm", "-rf", work});
+    if (auto removed = run_capture({"rm", "-rf", work}); !removed)
+        std::fprintf(stderr, "container_run: %s\n", removed.error().message().c_str());
     return runtimes[0].failures == 0 && runtimes[0].exec_failures == 0 ? 0 : 1;
 }

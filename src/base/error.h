@@ -40,8 +40,17 @@ class Error {
     std::vector<std::string> chain_;
 };
 
+// [[nodiscard]]: a Result dropped on the floor is an error nobody sees. A class of its own rather
+// than an alias of std::expected, because an alias cannot carry the attribute; it is a
+// std::expected in every other way.
 template <typename T = void>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+  public:
+    using std::expected<T, Error>::expected;
+    // Inherited constructors leave out the base's copy and move; these take a plain expected.
+    Result(const std::expected<T, Error>& other) : std::expected<T, Error>(other) {}
+    Result(std::expected<T, Error>&& other) : std::expected<T, Error>(std::move(other)) {}
+};
 
 inline std::unexpected<Error> fail(std::string message) {
     return std::unexpected(Error(std::move(message)));

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -104,7 +105,8 @@ class ContainerTest : public ::testing::Test {
         ::rmdir(("/sys/fs/cgroup/unified" + cgroup_parent_).c_str());
         for (const auto& hierarchy : list_directory("/sys/fs/cgroup"))
             ::rmdir(("/sys/fs/cgroup/" + hierarchy + cgroup_parent_).c_str());
-        run_capture({"rm", "-rf", dir_});
+        std::error_code ignored;  // what a failed test left is not worth a second failure
+        std::filesystem::remove_all(dir_, ignored);
     }
 
     void set_args(std::vector<std::string> args) { config_["process"]["args"] = args; }
@@ -642,7 +644,8 @@ TEST_F(ContainerTest, SignalsReachTheContainer) {
     write_config();
     std::thread killer([&] {
         std::this_thread::sleep_for(500ms);
-        run_capture({"pkill", "-TERM", "-f", "--", "run --bundle " + bundle_ + " " + id_});
+        auto signalled = run_capture({"pkill", "-TERM", "-f", "--", "run --bundle " + bundle_ + " " + id_});
+        EXPECT_TRUE(signalled) << signalled.error().message();
     });
     auto result = invoke({"run", "--bundle", bundle_, id_});
     killer.join();
