@@ -158,6 +158,52 @@ def rng():
     put("virtio_rng", "two-chains", harness(0, 0, [3], 0, ram))
 
 
+def console():
+    ram = Ram()
+    rx_desc, rx_avail, _ = queue(0)
+    tx_desc, tx_avail, _ = queue(1)
+    ram.descriptor(rx_desc, 0, 0x3000, 8, WRITE)
+    ram.descriptor(rx_desc, 1, 0x3100, 64, WRITE)
+    ram.available(rx_avail, [0, 1], 8)
+    ram.write(0x4000, b"login: root\n")
+    ram.descriptor(tx_desc, 0, 0x4000, 12, 0)
+    ram.available(tx_avail, [0], 8)
+    typed = b"uname -a\n"
+    put("virtio_console", "both-ways", bytes([len(typed)]) + typed + harness(0, 0, [3, 3], 0x44, ram))
+
+
+def mmio():
+    """virtio_mmio_fuzz.cpp: register operations (index into its register table), then RAM."""
+    registers = ["magic", "version", "device_id", "vendor", "device_features",
+                 "device_features_sel", "driver_features", "driver_features_sel", "queue_sel",
+                 "queue_num_max", "queue_num", "queue_ready", "queue_notify", "interrupt_status",
+                 "interrupt_ack", "status", "queue_desc_low", "queue_desc_high", "queue_driver_low",
+                 "queue_driver_high", "queue_device_low", "queue_device_high", "shm_sel",
+                 "shm_len_low", "shm_len_high", "config_generation", "config"]
+
+    def write(name, value):
+        return bytes([registers.index(name), 1]) + struct.pack("<I", value)
+
+    def read(name):
+        return bytes([registers.index(name), 0])
+
+    ops = (read("magic") + read("version") + read("device_id") + write("status", 0) +
+           write("status", 1) + write("status", 3) + write("device_features_sel", 1) +
+           read("device_features") + write("driver_features_sel", 1) +
+           write("driver_features", 1) + write("driver_features_sel", 0) +
+           write("driver_features", 1 << 28) + write("status", 11) + read("status") +
+           write("queue_sel", 0) + read("queue_num_max") + write("queue_num", 8) +
+           write("queue_desc_low", 0) + write("queue_driver_low", 0x400) +
+           write("queue_device_low", 0x800) + write("queue_ready", 1) + write("status", 15) +
+           write("queue_notify", 0) + read("interrupt_status") + write("interrupt_ack", 1) +
+           read("config_generation") + read("shm_len_low") + write("queue_ready", 0) +
+           write("status", 0))
+    ram = Ram()
+    ram.descriptor(0, 0, 0x3000, 16, WRITE)
+    ram.available(0x400, [0], 8)
+    put("virtio_mmio", "linux-bring-up", struct.pack("<H", len(ops)) + ops + bytes(ram.data))
+
+
 def virtqueue():
     base = 0x1000  # virtqueue_fuzz.cpp's RAM base
     desc, avail, used = base, base + 0x400, base + 0x800
@@ -376,6 +422,8 @@ def main():
     net()
     vsock()
     rng()
+    console()
+    mmio()
     virtqueue()
     loaders()
     registers()
