@@ -380,43 +380,7 @@ def http():
     put("http", "bare-lf", pieces(0, b"GET / HTTP/1.1\nHost: x\n\n"))
 
 
-def api():
-    """api_fuzz.cpp: requests as a client sends them, one connection's worth per input."""
-    def request(method, target, body=b""):
-        head = b"%s %s HTTP/1.1\r\nHost: vessel\r\n" % (method, target)
-        if body:
-            head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
-        return head + b"\r\n" + body
-
-    cases = {
-        "list": request(b"GET", b"/") + request(b"GET", b"/1.0") +
-        request(b"GET", b"/1.0/instances?recursion=1") + request(b"GET", b"/1.0/images") +
-        request(b"GET", b"/1.0/networks"),
-        "launch": request(b"POST", b"/1.0/instances",
-                          b'{"name":"c1","source":{"alias":"busybox"},"type":"container",'
-                          b'"config":{"limits.memory":"64MiB"},"start":false}'),
-        "state": request(b"PUT", b"/1.0/instances/c1/state",
-                         b'{"action":"stop","timeout":5,"force":true}') +
-        request(b"GET", b"/1.0/instances/c1/state"),
-        "config": request(b"PATCH", b"/1.0/instances/c1",
-                          b'{"config":{"limits.cpu":"0.5","user.x":null}}'),
-        "exec": request(b"POST", b"/1.0/instances/c1/exec",
-                        b'{"command":["sh","-c","true"],"stdin_base64":"aGVsbG8="}'),
-        "files": request(b"POST", b"/1.0/instances/c1/files",
-                         b'{"path":"/etc/x","mode":420,"uid":0,"gid":0,"parents":true,'
-                         b'"content_base64":"eA=="}') +
-        request(b"GET", b"/1.0/instances/c1/files?path=/etc/hostname"),
-        "misc": request(b"GET", b"/1.0/instances/c1/console?attach=1") +
-        request(b"GET", b"/1.0/operations/abc/wait?timeout=0") +
-        request(b"DELETE", b"/1.0/instances/c1?force=1") +
-        request(b"DELETE", b"/1.0/images/busybox") + request(b"DELETE", b"/1.0/networks/vessel0"),
-    }
-    for name, data in cases.items():
-        put("api", name, data)
-
-
 def main():
-    api()
     http()
     blk()
     net()
