@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-slow unit-test demo bench format clean guest guest-paths
+.PHONY: all deps configure build test test-slow unit-test demo bench format clean guest guest-paths fuzz
 
 all: build
 
@@ -43,6 +43,17 @@ demo: build guest
 
 bench: build
 	bench/run-all.sh $(BUILD_DIR)
+
+# libFuzzer over every parser and device (tests/fuzz): a clang build of only the fuzz targets in
+# $(FUZZ_DIR), then each target for FUZZ_SECONDS on its corpus; new inputs and crashes go to
+# $(FUZZ_DIR)/fuzz-scratch. clang 19: libstdc++ 12's <expected> needs what older clangs lack.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DVESSEL_FUZZ=libfuzzer \
+		-DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_targets
+	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_DIR)/fuzz-scratch
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
