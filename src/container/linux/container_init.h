@@ -9,7 +9,7 @@
 
 #include "base/unique_fd.h"
 
-#include "container/cgroup/layout.h"
+#include "host/cgroup/layout.h"
 #include "container/linux/security_plan.h"
 #include "container/runtime/sync.h"
 #include "container/spec/spec.h"
@@ -20,7 +20,7 @@ struct InitConfig {
     const spec::Spec& spec;
     std::string bundle;  // absolute
     std::string rootfs;  // absolute
-    const cgroup::HostLayout& cgroups;
+    const host::cgroup::HostLayout& cgroups;
     const runtime::SyncChannel& sync;
     // create: the state directory holding exec.fifo, which `start` opens to release the init.
     // run: -1, the runtime sends 's' over `sync` instead.

@@ -54,10 +54,10 @@ Result<> remount_bind(int rootfs_fd, const std::string& destination, unsigned lo
 }
 
 Result<> mount_cgroup_tree(int rootfs_fd, const spec::Mount& mount,
-                           const cgroup::HostLayout& layout) {
+                           const host::cgroup::HostLayout& layout) {
     UniqueFd target = TRY(make_directories_in_root(rootfs_fd, mount.destination));
     unsigned long flags = mount.flags & ~MS_RDONLY;
-    if (layout.kind == cgroup::LayoutKind::v2)
+    if (layout.kind == host::cgroup::LayoutKind::v2)
         return mount_at("cgroup2", fd_path(target.get()), "cgroup2", mount.flags, "");
     // v1 and hybrid: a tmpfs holding one mount per hierarchy, as on the host.
     TRY(mount_at("tmpfs", fd_path(target.get()), "tmpfs", flags, "mode=755"));

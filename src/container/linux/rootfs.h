@@ -10,7 +10,7 @@
 #include "base/unique_fd.h"
 
 #include "base/error.h"
-#include "container/cgroup/layout.h"
+#include "host/cgroup/layout.h"
 #include "container/spec/spec.h"
 
 namespace vessel::container::sys {
@@ -19,7 +19,7 @@ struct RootfsPlan {
     const spec::Spec& spec;
     std::string bundle;  // absolute
     std::string rootfs;  // absolute
-    const cgroup::HostLayout& cgroups;
+    const host::cgroup::HostLayout& cgroups;
     // Per spec.mounts[i]: a detached idmapped mount to attach instead of binding the source.
     const std::vector<UniqueFd>* idmapped_mounts = nullptr;
 };

@@ -21,7 +21,7 @@
 #include "base/fd_passing.h"
 #include "base/file.h"
 #include "base/process.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 #include "container/linux/memory_policy.h"
 #include "container/linux/process_setup.h"
 #include "container/linux/scheduling.h"
@@ -223,8 +223,8 @@ Result<int> Runtime::exec(const ExecOptions& options) const {
                     "cannot exec in container \"{}\"", options.id);
     if (process_start_time(state.pid) != state.start_time)
         return fail("cannot exec in container \"{}\": its init has exited", options.id);
-    auto layout = TRY(cgroup::detect_layout());
-    auto cgroup = cgroup::make_cgroup(layout, state.cgroup_path);
+    auto layout = TRY(host::cgroup::detect_layout());
+    auto cgroup = host::cgroup::make_cgroup(layout, state.cgroup_path);
     auto [ours, theirs] = TRY(SyncChannel::make_pair());
 
     // Orphans of the helper (the program) come to us, so that we can wait for them.

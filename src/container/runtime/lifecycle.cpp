@@ -10,7 +10,7 @@
 
 #include "base/file.h"
 #include "base/process.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 #include "container/linux/shared_mount_namespace.h"
 #include "container/runtime/hooks.h"
 #include "container/runtime/membership.h"

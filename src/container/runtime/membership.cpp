@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "container/cgroup/systemd_driver.h"
+#include "host/cgroup/systemd_driver.h"
 
 namespace vessel::container::runtime {
 
@@ -41,7 +41,7 @@ Result<> check_cgroup_path(const std::string& path) {
     return {};
 }
 
-Result<> check_cgroup_is_the_containers(const cgroup::Cgroup& cgroup, const spec::Linux& config) {
+Result<> check_cgroup_is_the_containers(const host::cgroup::Cgroup& cgroup, const spec::Linux& config) {
     if (cgroup.owns_directories()) return {};
     auto pids = cgroup.processes();
     if (!pids || pids->empty()) return {};
@@ -55,17 +55,17 @@ Result<> check_cgroup_is_the_containers(const cgroup::Cgroup& cgroup, const spec
                 pids->size() == 1 ? "" : "es", pids->size() == 1 ? "is" : "are", pids->front());
 }
 
-Result<std::unique_ptr<cgroup::Cgroup>> reopen_cgroup(const ContainerState& state) {
-    auto layout = TRY(cgroup::detect_layout());
-    auto cgroup = state.systemd_unit.empty() ? cgroup::make_cgroup(layout, state.cgroup_path)
-                                             : cgroup::reopen_systemd_cgroup(
+Result<std::unique_ptr<host::cgroup::Cgroup>> reopen_cgroup(const ContainerState& state) {
+    auto layout = TRY(host::cgroup::detect_layout());
+    auto cgroup = state.systemd_unit.empty() ? host::cgroup::make_cgroup(layout, state.cgroup_path)
+                                             : host::cgroup::reopen_systemd_cgroup(
                                                    layout, state.systemd_unit, state.cgroup_path);
     cgroup->restore_created(state.cgroup_created);
     return cgroup;
 }
 
 Result<std::vector<pid_t>> container_processes(const ContainerState& state,
-                                               const cgroup::Cgroup& cgroup) {
+                                               const host::cgroup::Cgroup& cgroup) {
     auto pids = TRY(cgroup.processes());
     if (cgroup.owns_directories()) return pids;
     std::erase_if(pids, [&](pid_t pid) {

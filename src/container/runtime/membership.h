@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 #include "container/runtime/state.h"
 #include "container/spec/spec.h"
 
@@ -23,14 +23,14 @@ std::string pid_namespace_of(pid_t pid);
 // directory that already holds processes, unless every one of them is in the pid namespace the
 // config joins (a container added to a running pod shares its cgroup on purpose).
 Result<> check_cgroup_path(const std::string& path);
-Result<> check_cgroup_is_the_containers(const cgroup::Cgroup& cgroup, const spec::Linux& config);
+Result<> check_cgroup_is_the_containers(const host::cgroup::Cgroup& cgroup, const spec::Linux& config);
 
 // The container's cgroup as create() left it, reopened from the state file.
-Result<std::unique_ptr<cgroup::Cgroup>> reopen_cgroup(const ContainerState& state);
+Result<std::unique_ptr<host::cgroup::Cgroup>> reopen_cgroup(const ContainerState& state);
 
 // The container's live processes: everything in a cgroup it created; in a cgroup it shares, those
 // in the pid namespace it made, or only its init when it made none.
 Result<std::vector<pid_t>> container_processes(const ContainerState& state,
-                                               const cgroup::Cgroup& cgroup);
+                                               const host::cgroup::Cgroup& cgroup);
 
 }  // namespace vessel::container::runtime

@@ -21,8 +21,8 @@
 #include "base/fd_passing.h"
 #include "base/file.h"
 #include "base/process.h"
-#include "container/cgroup/cgroup.h"
-#include "container/cgroup/systemd_driver.h"
+#include "host/cgroup/cgroup.h"
+#include "host/cgroup/systemd_driver.h"
 #include "container/linux/container_init.h"
 #include "container/linux/idmapped_mounts.h"
 #include "container/linux/namespaces.h"
@@ -127,14 +127,14 @@ struct Runtime::Launched {
     UniqueFd terminal;  // the pty master for a foreground run's relay
     UniqueFd pidfd;
     SyncChannel sync;
-    std::unique_ptr<cgroup::Cgroup> cgroup;
+    std::unique_ptr<host::cgroup::Cgroup> cgroup;
     sigset_t original_mask;
 };
 
 Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mode) {
     // Everything the undo actions touch is declared before the Rollback, so it still exists when
     // the Rollback's destructor runs them.
-    std::unique_ptr<cgroup::Cgroup> cgroup;
+    std::unique_ptr<host::cgroup::Cgroup> cgroup;
     UniqueFd state_dir;
     Launched launched{.state = {},
                       .hooks = {},
@@ -182,26 +182,26 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
                    rootfs);
     }
 
-    cgroup::HostLayout layout = TRY(cgroup::detect_layout());
+    host::cgroup::HostLayout layout = TRY(host::cgroup::detect_layout());
     std::string cgroup_path;
     std::string systemd_unit;
     if (options.systemd_cgroup) {
-        cgroup::SystemdPlacement placement =
-            TRY_CTX(cgroup::systemd_placement(spec.linux_config.cgroups_path, options.id),
+        host::cgroup::SystemdPlacement placement =
+            TRY_CTX(host::cgroup::systemd_placement(spec.linux_config.cgroups_path, options.id),
                     "config.json: linux.cgroupsPath");
         cgroup_path = placement.path;
         systemd_unit = placement.unit;
-        cgroup = cgroup::make_systemd_cgroup(layout, std::move(placement),
+        cgroup = host::cgroup::make_systemd_cgroup(layout, std::move(placement),
                                              fmt::format("vessel container {}", options.id));
     } else {
-        if (cgroup::is_systemd_cgroups_path(spec.linux_config.cgroups_path))
+        if (host::cgroup::is_systemd_cgroups_path(spec.linux_config.cgroups_path))
             return fail(
                 "config.json: linux.cgroupsPath: \"{}\" is a systemd unit path "
                 "(slice:prefix:name), which needs --systemd-cgroup",
                 spec.linux_config.cgroups_path);
-        cgroup_path = cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
+        cgroup_path = host::cgroup::cgroup_path_for(spec.linux_config.cgroups_path, options.id);
         TRY_CTX(check_cgroup_path(cgroup_path), "config.json: linux.cgroupsPath");
-        cgroup = cgroup::make_cgroup(layout, cgroup_path);
+        cgroup = host::cgroup::make_cgroup(layout, cgroup_path);
     }
     spec::Resources resources = with_device_policy(spec.linux_config);
     if (auto created = cgroup->create(); !created) {
@@ -217,7 +217,7 @@ Result<Runtime::Launched> Runtime::launch(const CreateOptions& options, Mode mod
         }
         log_.debug("container {}: no cgroup: {}", options.id, created.error().message());
         cgroup_path.clear();
-        cgroup = cgroup::make_cgroup(layout, cgroup_path);
+        cgroup = host::cgroup::make_cgroup(layout, cgroup_path);
         resources = {};
     }
     rollback.add([&] { (void)cgroup->destroy(); });

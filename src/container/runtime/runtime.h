@@ -8,7 +8,7 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "container/cgroup/oom_watch.h"
+#include "host/cgroup/oom_watch.h"
 #include "container/runtime/state.h"
 
 namespace vessel::container::runtime {
@@ -81,7 +81,7 @@ class Runtime {
     // One `events --stats` record: {"type": "stats", "id": ..., "data": {cpu, memory, pids}}.
     Result<Json> stats(const std::string& id) const;
     // The kernel's OOM kills in the container's cgroup, as `events` reports them.
-    Result<cgroup::OomWatch> watch_oom_kills(const std::string& id) const;
+    Result<host::cgroup::OomWatch> watch_oom_kills(const std::string& id) const;
     bool is_running(const std::string& id) const;
 
     // ps, pause and resume (runtime/control.cpp).

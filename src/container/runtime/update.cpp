@@ -1,6 +1,6 @@
 // update: new cgroup limits for a live container, as `runc update` applies them.
-#include "container/cgroup/cgroup.h"
-#include "container/cgroup/stats.h"
+#include "host/cgroup/cgroup.h"
+#include "host/cgroup/stats.h"
 #include "container/runtime/membership.h"
 #include "container/runtime/runtime.h"
 
@@ -32,10 +32,10 @@ Result<> Runtime::update(const std::string& id, const Json& resources) const {
     if (status == Status::stopped) return fail("cannot update container \"{}\": it is stopped", id);
     // Everything is checked before anything is written, so a bad value changes nothing.
     spec::Resources parsed = TRY(spec::parse_resources_object(resources));
-    auto layout = TRY(cgroup::detect_layout());
+    auto layout = TRY(host::cgroup::detect_layout());
     if (const auto& m = parsed.memory; m.check_before_update && m.limit && *m.limit > 0) {
         Json stats =
-            TRY_CTX(cgroup::read_stats(layout, state.cgroup_path),
+            TRY_CTX(host::cgroup::read_stats(layout, state.cgroup_path),
                     "update container \"{}\": linux.resources.memory.checkBeforeUpdate", id);
         uint64_t usage = stats["memory"]["usage"].value("usage", uint64_t{0});
         if (static_cast<uint64_t>(*m.limit) < usage)
@@ -46,7 +46,7 @@ Result<> Runtime::update(const std::string& id, const Json& resources) const {
     }
     // The driver that made the cgroup: with systemd's, the unit's properties change too.
     auto cgroup = TRY(reopen_cgroup(state));
-    bool v2 = layout.kind == cgroup::LayoutKind::v2;
+    bool v2 = layout.kind == host::cgroup::LayoutKind::v2;
     // A v1 container from before the record still takes new rules; it just has no list to keep.
     bool record = !parsed.devices.empty() && !state.cgroup_path.empty() &&
                   (v2 || !state.device_rules.is_null());

@@ -183,15 +183,6 @@ bool relative_clean_path_has_dotdot(const std::string& path) {
     return false;
 }
 
-bool Resources::empty() const {
-    return !memory.limit && !memory.reservation && !memory.swap && !memory.swappiness &&
-           !memory.disable_oom_killer && !memory.kernel_tcp && !cpu.shares && !cpu.quota &&
-           !cpu.period && cpu.cpus.empty() && cpu.mems.empty() && !pids_limit && !blkio_weight &&
-           blkio_weight_devices.empty() && blkio_throttles.empty() && !blkio_leaf_weight &&
-           hugepage_limits.empty() && !network.class_id && network.priorities.empty() &&
-           devices.empty() && unified.empty();
-}
-
 Result<Spec> parse_spec(const Json& document) {
     JsonAt at(document, "");
     if (!document.is_object()) return fail("must be a JSON object");

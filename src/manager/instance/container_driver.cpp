@@ -9,7 +9,7 @@
 #include <charconv>
 
 #include "base/file.h"
-#include "container/cgroup/freezer.h"
+#include "host/cgroup/freezer.h"
 #include "container/linux/seccomp.h"
 #include "manager/crash_point.h"
 #include "manager/instance/streams.h"
@@ -248,8 +248,8 @@ Result<> ContainerInstance::clean_up() {
 }
 
 bool ContainerInstance::frozen() const {
-    auto layout = container::cgroup::detect_layout();
-    return layout && container::cgroup::is_frozen(*layout, cgroup_path());
+    auto layout = host::cgroup::detect_layout();
+    return layout && host::cgroup::is_frozen(*layout, cgroup_path());
 }
 
 Result<> ContainerInstance::destroy() {

@@ -7,7 +7,7 @@
 #include <cerrno>
 
 #include "base/file.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 #include "manager/instance/container_driver.h"
 #include "manager/instance/vm_driver.h"
 
@@ -65,9 +65,9 @@ Result<> remove_instance_tree(const std::string& path) {
 }
 
 void remove_leftover_cgroup(const std::string& path) {
-    auto layout = container::cgroup::detect_layout();
+    auto layout = host::cgroup::detect_layout();
     if (!layout) return;
-    auto cgroup = container::cgroup::make_cgroup(*layout, path);
+    auto cgroup = host::cgroup::make_cgroup(*layout, path);
     std::vector<std::string> present;
     for (const auto& directory : cgroup->directories())
         if (path_exists(directory)) present.push_back(directory);

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "base/file.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 #include "manager/crash_point.h"
 #include "manager/instance/console_mux.h"
 #include "manager/instance/limits.h"
@@ -350,10 +350,10 @@ class Monitor {
 
     // The VMM's own cgroup: limits.cpu as a CFS quota, which vesseld can change live.
     Result<> place_in_cgroup(pid_t pid) {
-        auto layout = TRY(container::cgroup::detect_layout());
-        cgroup_ = container::cgroup::make_cgroup(layout, plan_.cgroup_path);
+        auto layout = TRY(host::cgroup::detect_layout());
+        cgroup_ = host::cgroup::make_cgroup(layout, plan_.cgroup_path);
         TRY(cgroup_->create());
-        container::spec::Resources resources;
+        host::cgroup::Resources resources;
         if (plan_.cpu_quota_us > 0) {
             resources.cpu.quota = static_cast<int64_t>(plan_.cpu_quota_us);
             resources.cpu.period = ResourceLimits::cpu_period_us;
@@ -422,7 +422,7 @@ class Monitor {
     int ready_fd_;
     std::optional<ConsoleMux> console_;
     std::optional<Child> payload_;
-    std::unique_ptr<container::cgroup::Cgroup>
+    std::unique_ptr<host::cgroup::Cgroup>
         cgroup_;  // a process payload (its pidfd tells the console when to stop)
     bool mounted_ = false;
     bool created_ = false;

@@ -12,7 +12,7 @@
 #include "agent/client.h"
 #include "base/file.h"
 #include "base/sparse_copy.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 #include "manager/crash_point.h"
 #include "manager/instance/streams.h"
 #include "manager/json_text.h"
@@ -455,9 +455,9 @@ Result<> VmInstance::update_limits(const ResourceLimits& limits) {
     if (limits.processes) return fail("limits.processes applies to containers only, not to VMs");
     if (!limits.cpu_quota_us) return {};
     // The CPU time the VMM may use changes at once; its vCPU count only at the next start.
-    auto layout = TRY(container::cgroup::detect_layout());
-    auto cgroup = container::cgroup::make_cgroup(layout, cgroup_path());
-    container::spec::Resources resources;
+    auto layout = TRY(host::cgroup::detect_layout());
+    auto cgroup = host::cgroup::make_cgroup(layout, cgroup_path());
+    host::cgroup::Resources resources;
     resources.cpu.quota = static_cast<int64_t>(*limits.cpu_quota_us);
     resources.cpu.period = ResourceLimits::cpu_period_us;
     Logger quiet;

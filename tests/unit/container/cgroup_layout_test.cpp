@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "container/cgroup/cgroup.h"
-#include "container/cgroup/layout.h"
+#include "host/cgroup/cgroup.h"
+#include "host/cgroup/layout.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 namespace {
 
 // Lines as this development host shows them (hybrid: v1 controllers + cgroup2 with hugetlb only).
@@ -63,4 +63,4 @@ TEST(CgroupPath, DefaultsAndNormalisation) {
 }
 
 }  // namespace
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -5,9 +5,9 @@
 
 #include "base/file.h"
 #include "base/process.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 namespace {
 
 class FakeV2Tree : public ::testing::Test {
@@ -46,7 +46,7 @@ TEST_F(FakeV2Tree, ConvertsOciResourcesToV2Files) {
     ASSERT_TRUE(cgroup->create());
     EXPECT_EQ(read("/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io");
     EXPECT_EQ(read("/vessel/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io");
-    spec::Resources resources;
+    Resources resources;
     resources.memory.limit = 64 << 20;
     resources.memory.reservation = 32 << 20;
     resources.memory.swap = 96 << 20;
@@ -70,7 +70,7 @@ TEST_F(FakeV2Tree, BlockIoThrottlesAreOneIoMaxLinePerDevice) {
     precreate("/c3", {"cgroup.procs", "io.max", "io.weight"});
     auto cgroup = make_cgroup(layout_, "/c3");
     ASSERT_TRUE(cgroup->create());
-    spec::Resources resources;
+    Resources resources;
     resources.blkio_throttles.read_bps = {{8, 0, 1048576}};
     resources.blkio_throttles.write_iops = {{8, 0, 100}};
     resources.blkio_weight_devices = {{8, 0, 500}};
@@ -85,7 +85,7 @@ TEST_F(FakeV2Tree, HugepageLimitsGoToTheirMaxFile) {
     precreate("/c4", {"cgroup.procs", "hugetlb.2MB.max"});
     auto cgroup = make_cgroup(layout_, "/c4");
     ASSERT_TRUE(cgroup->create());
-    spec::Resources resources;
+    Resources resources;
     resources.hugepage_limits = {{"2MB", 4194304}};
     Logger log;
     auto applied = cgroup->apply(resources, log);
@@ -103,7 +103,7 @@ TEST_F(FakeV2Tree, RdmaLimitsAreOneRdmaMaxLinePerDevice) {
     precreate("/c5", {"cgroup.procs", "rdma.max"});
     auto cgroup = make_cgroup(layout_, "/c5");
     ASSERT_TRUE(cgroup->create());
-    spec::Resources resources;
+    Resources resources;
     resources.rdma_limits = {{"mlx5_0", 3, std::nullopt}};
     Logger log;
     auto applied = cgroup->apply(resources, log);
@@ -115,7 +115,7 @@ TEST_F(FakeV2Tree, CpuBurstAndIdleAndNoRealtime) {
     precreate("/c6", {"cgroup.procs", "cpu.max.burst", "cpu.idle"});
     auto cgroup = make_cgroup(layout_, "/c6");
     ASSERT_TRUE(cgroup->create());
-    spec::Resources resources;
+    Resources resources;
     resources.cpu.burst = 20000;
     resources.cpu.idle = 1;
     Logger log;
@@ -135,7 +135,7 @@ TEST_F(FakeV2Tree, MissingControllerNamesTheField) {
     precreate("/c2", {"cgroup.procs"});
     auto cgroup = make_cgroup(layout_, "/c2");
     ASSERT_TRUE(cgroup->create());
-    spec::Resources resources;
+    Resources resources;
     resources.pids_limit = 10;
     Logger log;
     auto applied = cgroup->apply(resources, log);
@@ -157,4 +157,4 @@ TEST_F(FakeV2Tree, CreatedDirectoriesAreRemovedAgain) {
 }
 
 }  // namespace
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -17,16 +17,15 @@
 #include "base/file.h"
 #include "base/process.h"
 #include "child_process.h"
-#include "container/cgroup/device_filter.h"
-#include "container/cgroup/device_program.h"
-#include "container/cgroup/drivers.h"
+#include "host/cgroup/device_filter.h"
+#include "host/cgroup/device_program.h"
+#include "host/cgroup/drivers.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 namespace {
 
-using spec::DeviceRule;
-using testing::report;
-using testing::run_in_child;
+using container::testing::report;
+using container::testing::run_in_child;
 
 // The errno an open or mknod ends with, 0 for success.
 int open_errno(const std::string& path, int flags) {
@@ -73,7 +72,7 @@ class DeviceFilter : public ::testing::Test {
     }
 
     Result<> apply(std::vector<DeviceRule> rules) {
-        spec::Resources resources;
+        Resources resources;
         resources.devices = std::move(rules);
         Logger log;
         return cgroup_->apply(resources, log);
@@ -232,4 +231,4 @@ TEST_F(DeviceFilter, WithoutThePrivilegeToLoadItApplyFailsNamingTheField) {
 }
 
 }  // namespace
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -7,12 +7,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "container/cgroup/device_program.h"
+#include "host/cgroup/device_program.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 namespace {
-
-using spec::DeviceRule;
 
 constexpr size_t kPrologue = 6;
 
@@ -222,4 +220,4 @@ TEST(DeviceProgram, NumbersBeyondTheKernelsFieldsAreRefusedNamingTheRule) {
 }
 
 }  // namespace
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

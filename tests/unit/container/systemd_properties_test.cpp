@@ -1,15 +1,15 @@
 // linux.resources as systemd unit properties: the names and values systemd takes on each cgroup
 // version, and only the limits given (an update changes no other).
-#include "container/cgroup/systemd_properties.h"
+#include "host/cgroup/systemd_properties.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 namespace {
 
-std::map<std::string, UnitPropertyValue> by_name(const spec::Resources& r, bool unified) {
+std::map<std::string, UnitPropertyValue> by_name(const Resources& r, bool unified) {
     auto properties = resource_properties(r, unified);
     EXPECT_TRUE(properties) << properties.error().message();
     std::map<std::string, UnitPropertyValue> named;
@@ -19,7 +19,7 @@ std::map<std::string, UnitPropertyValue> by_name(const spec::Resources& r, bool 
 }
 
 TEST(SystemdProperties, UnifiedLimits) {
-    spec::Resources r;
+    Resources r;
     r.memory.limit = 32 << 20;
     r.memory.swap = 48 << 20;
     r.memory.reservation = 16 << 20;
@@ -43,7 +43,7 @@ TEST(SystemdProperties, UnifiedLimits) {
 }
 
 TEST(SystemdProperties, V1Names) {
-    spec::Resources r;
+    Resources r;
     r.memory.limit = 64 << 20;
     r.memory.swap = 128 << 20;
     r.cpu.shares = 1024;
@@ -58,7 +58,7 @@ TEST(SystemdProperties, V1Names) {
 }
 
 TEST(SystemdProperties, UnlimitedIsInfinity) {
-    spec::Resources r;
+    Resources r;
     r.memory.limit = -1;
     r.memory.swap = -1;
     r.cpu.quota = -1;
@@ -71,16 +71,16 @@ TEST(SystemdProperties, UnlimitedIsInfinity) {
 }
 
 TEST(SystemdProperties, OnlyTheLimitsGiven) {
-    spec::Resources r;
+    Resources r;
     r.pids_limit = 32;
     auto p = by_name(r, true);
     ASSERT_EQ(p.size(), 1u);
     EXPECT_EQ(std::get<uint64_t>(p.at("TasksMax")), 32u);
-    EXPECT_TRUE(by_name(spec::Resources{}, true).empty());
+    EXPECT_TRUE(by_name(Resources{}, true).empty());
 }
 
 TEST(SystemdProperties, SmallQuotaIsRoundedUpNotToNoLimit) {
-    spec::Resources r;
+    Resources r;
     r.cpu.quota = 1;
     r.cpu.period = 1000000;
     EXPECT_EQ(std::get<uint64_t>(by_name(r, true).at("CPUQuotaPerSecUSec")), 1u);
@@ -90,7 +90,7 @@ TEST(SystemdProperties, SmallQuotaIsRoundedUpNotToNoLimit) {
 }
 
 TEST(SystemdProperties, BadValuesNameTheField) {
-    spec::Resources r;
+    Resources r;
     r.cpu.shares = 1;
     auto properties = resource_properties(r, true);
     ASSERT_FALSE(properties);
@@ -134,7 +134,7 @@ DeviceAllowList allow_list(const std::vector<UnitProperty>& properties) {
 
 TEST(SystemdProperties, DeviceRulesAsAnAllowList) {
     // What the runtime makes of a default config: deny all, then the standard set.
-    std::vector<spec::DeviceRule> rules = {
+    std::vector<DeviceRule> rules = {
         {.allow = false, .type = 'a', .access = "rwm"},
         {.allow = true, .type = 'c', .access = "m"},
         {.allow = true, .type = 'b', .access = "m"},
@@ -155,7 +155,7 @@ TEST(SystemdProperties, DeviceRulesAsAnAllowList) {
 }
 
 TEST(SystemdProperties, DeviceRulesSystemdCannotNameAreLeftOut) {
-    std::vector<spec::DeviceRule> rules = {
+    std::vector<DeviceRule> rules = {
         {.allow = false, .type = 'a', .access = "rwm"},
         {.allow = true, .type = 'c', .major = 99, .access = "rwm"},  // no /proc/devices name
         {.allow = true, .type = 'c', .minor = 3, .access = "rwm"},   // a minor of any major
@@ -166,7 +166,7 @@ TEST(SystemdProperties, DeviceRulesSystemdCannotNameAreLeftOut) {
 }
 
 TEST(SystemdProperties, DenyRulesNarrowTheList) {
-    std::vector<spec::DeviceRule> rules = {
+    std::vector<DeviceRule> rules = {
         {.allow = false, .type = 'a', .access = "rwm"},
         {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
         {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},
@@ -187,7 +187,7 @@ TEST(SystemdProperties, DenyRulesNarrowTheList) {
 }
 
 TEST(SystemdProperties, DeviceRulesOnlyWhenGiven) {
-    spec::Resources r;
+    Resources r;
     r.pids_limit = 5;
     EXPECT_EQ(by_name(r, true).count("DevicePolicy"), 0u);
     r.devices = {{.allow = false, .type = 'a', .access = "rwm"}};
@@ -197,4 +197,4 @@ TEST(SystemdProperties, DeviceRulesOnlyWhenGiven) {
 }
 
 }  // namespace
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -1,10 +1,10 @@
 // linux.cgroupsPath "slice:prefix:name" for the systemd cgroup driver: the unit, its slice and
 // where systemd puts its cgroup, and the malformed paths refused with the reason.
-#include "container/cgroup/systemd_unit_name.h"
+#include "host/cgroup/systemd_unit_name.h"
 
 #include <gtest/gtest.h>
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 namespace {
 
 SystemdPlacement placed(std::string_view path, std::string_view id = "c1") {
@@ -118,4 +118,4 @@ TEST(SystemdUnitName, IsSystemdCgroupsPath) {
 }
 
 }  // namespace
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -6,9 +6,9 @@
 
 #include "base/error.h"
 #include "base/json.h"
-#include "container/cgroup/layout.h"
+#include "host/cgroup/layout.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 // {"cpu": {"usage": {"total", "user", "kernel"} (ns), "throttling": {...}},
 //  "memory": {"usage": {"usage", "max", "limit", "failcnt"}, "raw": {memory.stat}},
@@ -16,4 +16,4 @@ namespace vessel::container::cgroup {
 // does not have are left out.
 Result<Json> read_stats(const HostLayout& layout, const std::string& path);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

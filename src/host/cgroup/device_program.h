@@ -13,15 +13,15 @@
 #include <vector>
 
 #include "base/error.h"
-#include "container/spec/spec.h"
+#include "host/cgroup/resources.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 // Errors name the rule ("c 1:-3 rw") whose number does not fit the kernel's 32-bit fields.
-Result<std::vector<bpf_insn>> device_program(const std::vector<spec::DeviceRule>& rules);
+Result<std::vector<bpf_insn>> device_program(const std::vector<DeviceRule>& rules);
 
 // What the context's access_type holds for a device type ('b', 'c') or access string ("rwm").
 uint32_t device_type_bits(char type);
 uint32_t device_access_bits(std::string_view access);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

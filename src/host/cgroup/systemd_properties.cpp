@@ -1,9 +1,9 @@
-#include "container/cgroup/systemd_properties.h"
+#include "host/cgroup/systemd_properties.h"
 
 #include <algorithm>
 #include <charconv>
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -24,19 +24,19 @@ uint64_t limit_or_infinity(int64_t value) {
     return value < 0 ? kUnitInfinity : static_cast<uint64_t>(value);
 }
 
-bool everything(const spec::DeviceRule& rule) {
+bool everything(const DeviceRule& rule) {
     return rule.type == 'a' && !rule.major && !rule.minor;
 }
 
 // Whether a deny rule takes away (some of) what an allowed entry gives.
-bool touches(const spec::DeviceRule& deny, const spec::DeviceRule& entry) {
+bool touches(const DeviceRule& deny, const DeviceRule& entry) {
     bool type = deny.type == 'a' || entry.type == 'a' || deny.type == entry.type;
     bool major = !deny.major || !entry.major || *deny.major == *entry.major;
     bool minor = !deny.minor || !entry.minor || *deny.minor == *entry.minor;
     return type && major && minor;
 }
 
-void add_entries(const spec::DeviceRule& rule, const DeviceGroups& groups, DeviceAllowList& list) {
+void add_entries(const DeviceRule& rule, const DeviceGroups& groups, DeviceAllowList& list) {
     for (char type : {'c', 'b'}) {
         if (rule.type != 'a' && rule.type != type) continue;
         const char* kind = type == 'c' ? "char" : "block";
@@ -83,11 +83,11 @@ DeviceGroups parse_device_groups(std::string_view text) {
     return groups;
 }
 
-std::vector<UnitProperty> device_properties(const std::vector<spec::DeviceRule>& rules,
+std::vector<UnitProperty> device_properties(const std::vector<DeviceRule>& rules,
                                             const DeviceGroups& groups) {
     bool allow_all = true;  // what a cgroup starts with
-    std::vector<spec::DeviceRule> allowed;
-    for (const spec::DeviceRule& rule : rules) {
+    std::vector<DeviceRule> allowed;
+    for (const DeviceRule& rule : rules) {
         if (everything(rule) && rule.allow && rule.access.size() == 3) {
             allow_all = true;
             allowed.clear();
@@ -104,12 +104,12 @@ std::vector<UnitProperty> device_properties(const std::vector<spec::DeviceRule>&
                            {.allow = true, .type = 'b', .access = "rwm"}};
             }
             std::erase_if(allowed,
-                          [&](const spec::DeviceRule& entry) { return touches(rule, entry); });
+                          [&](const DeviceRule& entry) { return touches(rule, entry); });
         }
     }
     DeviceAllowList list;
     if (!allow_all)
-        for (const spec::DeviceRule& rule : allowed)
+        for (const DeviceRule& rule : allowed)
             add_entries(rule, groups, list);
     return {{"DevicePolicy", std::string(allow_all ? "auto" : "strict")},
             {"DeviceAllow", std::move(list)}};
@@ -134,7 +134,7 @@ Result<std::vector<uint8_t>> cpu_list_mask(std::string_view list) {
     return mask;
 }
 
-Result<std::vector<UnitProperty>> resource_properties(const spec::Resources& r, bool unified,
+Result<std::vector<UnitProperty>> resource_properties(const Resources& r, bool unified,
                                                       const DeviceGroups& groups) {
     std::vector<UnitProperty> properties;
     const auto& m = r.memory;
@@ -186,4 +186,4 @@ Result<std::vector<UnitProperty>> resource_properties(const spec::Resources& r, 
     return properties;
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -1,11 +1,11 @@
-#include "container/cgroup/device_program.h"
+#include "host/cgroup/device_program.h"
 
 #include <linux/filter.h>
 
 #include <cstddef>
 #include <limits>
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -73,7 +73,7 @@ class RuleBlock {
     std::vector<size_t> jumps_;
 };
 
-std::string describe(const spec::DeviceRule& rule) {
+std::string describe(const DeviceRule& rule) {
     auto number = [](const std::optional<int64_t>& n) {
         return n ? std::to_string(*n) : std::string("*");
     };
@@ -83,7 +83,7 @@ std::string describe(const spec::DeviceRule& rule) {
 
 // The context's major and minor are u32 and a jump compares with a sign-extended 32-bit
 // immediate: numbers beyond 2^31-1 cannot be matched (and no device has them).
-Result<int32_t> device_number(const spec::DeviceRule& rule, int64_t value, const char* what) {
+Result<int32_t> device_number(const DeviceRule& rule, int64_t value, const char* what) {
     if (value < 0 || value > std::numeric_limits<int32_t>::max())
         return fail("device rule \"{}\": the {} number must be between 0 and {}", describe(rule),
                     what, std::numeric_limits<int32_t>::max());
@@ -108,7 +108,7 @@ uint32_t device_access_bits(std::string_view access) {
     return bits;
 }
 
-Result<std::vector<bpf_insn>> device_program(const std::vector<spec::DeviceRule>& rules) {
+Result<std::vector<bpf_insn>> device_program(const std::vector<DeviceRule>& rules) {
     std::vector<bpf_insn> program = {
         load_u32(kPending, kContext, offsetof(bpf_cgroup_dev_ctx, access_type)),
         move_reg(kType, kPending),
@@ -119,7 +119,7 @@ Result<std::vector<bpf_insn>> device_program(const std::vector<spec::DeviceRule>
     };
     // Last rule first: the first block that decides is the last rule that matches.
     for (auto it = rules.rbegin(); it != rules.rend(); ++it) {
-        const spec::DeviceRule& rule = *it;
+        const DeviceRule& rule = *it;
         uint32_t access = device_access_bits(rule.access);
         if (access == 0) continue;  // matches no access
         // A rule for every access decides all that reach it: the earlier rules and the final
@@ -155,4 +155,4 @@ Result<std::vector<bpf_insn>> device_program(const std::vector<spec::DeviceRule>
     return program;
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 struct SystemdPlacement {
     std::string unit;   // "docker-abc.scope", or "a-b.slice" when the name asks for a slice
@@ -34,4 +34,4 @@ inline bool is_systemd_cgroups_path(std::string_view cgroups_path) {
     return cgroups_path.find(':') != std::string_view::npos;
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -12,10 +12,10 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
-#include "container/cgroup/layout.h"
-#include "container/spec/spec.h"
+#include "host/cgroup/layout.h"
+#include "host/cgroup/resources.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 class Cgroup {
   public:
@@ -25,7 +25,7 @@ class Cgroup {
     // destroy() removes exactly those.
     virtual Result<> create() = 0;
     // Writes the limits. Errors name the JSON path ("linux.resources.memory.limit: ...").
-    virtual Result<> apply(const spec::Resources& resources, const Logger& log) = 0;
+    virtual Result<> apply(const Resources& resources, const Logger& log) = 0;
     virtual Result<> add_process(pid_t pid) = 0;
     // A faster way in for a new process than add_process: moving a whole process (cgroup.procs)
     // waits for an RCU grace period, 5-10 ms on these hosts, once per container start. Instead
@@ -64,4 +64,4 @@ inline constexpr const char* kNoCgroupReason =
 // Writes `value` to directory/file, with a context naming the file.
 Result<> write_cgroup_file(const std::string& directory, const char* file, std::string_view value);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "base/error.h"
-#include "container/cgroup/systemd_properties.h"
+#include "host/cgroup/systemd_properties.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 class SystemdBus {
   public:
@@ -42,4 +42,4 @@ class SystemdBus {
     std::unique_ptr<State> state_;
 };
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

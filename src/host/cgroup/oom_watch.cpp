@@ -1,4 +1,4 @@
-#include "container/cgroup/oom_watch.h"
+#include "host/cgroup/oom_watch.h"
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -8,9 +8,9 @@
 #include <charconv>
 
 #include "base/file.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 OomWatch::OomWatch(UniqueFd wake, UniqueFd watched, std::string counter_file, bool eventfd)
     : wake_(std::move(wake)),
@@ -73,4 +73,4 @@ Result<uint64_t> OomWatch::new_kills() {
     return fresh;
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

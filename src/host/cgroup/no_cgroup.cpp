@@ -1,16 +1,16 @@
 // The cgroup of a rootless container whose user has no delegated cgroup: there is none. Creating
 // and joining succeed without effect so that such a container still runs (as runc's rootless
 // mode does); anything that needs the cgroup says why it cannot work.
-#include "container/cgroup/drivers.h"
+#include "host/cgroup/drivers.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
 class NoCgroup final : public Cgroup {
   public:
     Result<> create() override { return {}; }
-    Result<> apply(const spec::Resources& resources, const Logger&) override {
+    Result<> apply(const Resources& resources, const Logger&) override {
         if (resources.empty()) return {};
         return fail("linux.resources: {}", kNoCgroupReason);
     }
@@ -33,4 +33,4 @@ std::unique_ptr<Cgroup> make_no_cgroup() {
     return std::make_unique<NoCgroup>();
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

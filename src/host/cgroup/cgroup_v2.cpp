@@ -6,10 +6,10 @@
 #include <map>
 
 #include "base/file.h"
-#include "container/cgroup/device_filter.h"
-#include "container/cgroup/drivers.h"
+#include "host/cgroup/device_filter.h"
+#include "host/cgroup/drivers.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -53,7 +53,7 @@ class V2Cgroup final : public CgroupDirectories {
     }
     std::vector<std::string> self_join_files() const override { return {}; }
 
-    Result<> apply(const spec::Resources& r, const Logger& log) override {
+    Result<> apply(const Resources& r, const Logger& log) override {
         const std::string& dir = leaves_.front();
         const auto& m = r.memory;
         if (m.limit)
@@ -130,12 +130,12 @@ class V2Cgroup final : public CgroupDirectories {
         }
         TRY(apply_block_io_devices(dir, r, log));
         for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
-            const spec::HugepageLimit& limit = r.hugepage_limits[i];
+            const HugepageLimit& limit = r.hugepage_limits[i];
             std::string file = "hugetlb." + limit.page_size + ".max";
             TRY_CTX(write(dir, file.c_str(), std::to_string(limit.limit), "hugetlb"),
                     "linux.resources.hugepageLimits[{}]", i);
         }
-        for (const spec::RdmaLimit& limit : r.rdma_limits)
+        for (const RdmaLimit& limit : r.rdma_limits)
             TRY_CTX(write(dir, "rdma.max", rdma_max_line(limit), "rdma"), "linux.resources.rdma.{}",
                     limit.device);
         if (r.network.class_id || !r.network.priorities.empty())
@@ -158,13 +158,13 @@ class V2Cgroup final : public CgroupDirectories {
   private:
     // io.max takes one line per device with the limits given; a device's weight goes to
     // io.bfq.weight or io.weight, and without either is not applied (a warning).
-    Result<> apply_block_io_devices(const std::string& dir, const spec::Resources& r,
+    Result<> apply_block_io_devices(const std::string& dir, const Resources& r,
                                     const Logger& log) {
         if (r.blkio_leaf_weight)
             log.debug("linux.resources.blockIO: leafWeight ignored (cgroup v2 has none)");
         std::map<std::pair<int64_t, int64_t>, std::string> limits;
         for (const ThrottleList& list : throttle_lists(r.blkio_throttles))
-            for (const spec::DeviceThrottle& device : list.devices)
+            for (const DeviceThrottle& device : list.devices)
                 limits[{device.major, device.minor}] +=
                     fmt::format(" {}={}", list.v2_key, device.rate);
         for (const auto& [device, keys] : limits)
@@ -223,4 +223,4 @@ std::unique_ptr<Cgroup> make_v2_cgroup(const std::string& unified_mount, const s
     return std::make_unique<V2Cgroup>(unified_mount, path);
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -1,6 +1,6 @@
-#include "container/cgroup/stats.h"
+#include "host/cgroup/stats.h"
 
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 
 #include "base/file.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -123,4 +123,4 @@ Result<Json> read_stats(const HostLayout& layout, const std::string& path) {
     return data;
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -10,7 +10,7 @@
 
 #include "base/error.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 enum class LayoutKind { v1, hybrid, v2 };
 
@@ -41,4 +41,4 @@ Result<HostLayout> detect_layout();
 
 const char* layout_name(LayoutKind kind);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

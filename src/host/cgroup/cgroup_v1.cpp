@@ -4,9 +4,9 @@
 #include <charconv>
 
 #include "base/file.h"
-#include "container/cgroup/drivers.h"
+#include "host/cgroup/drivers.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -82,7 +82,7 @@ class V1Cgroup final : public CgroupDirectories {
         return files;
     }
 
-    Result<> apply(const spec::Resources& r, const Logger& log) override {
+    Result<> apply(const Resources& r, const Logger& log) override {
         const auto& m = r.memory;
         if (m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer ||
             m.kernel_tcp) {
@@ -180,7 +180,7 @@ class V1Cgroup final : public CgroupDirectories {
             // Limits: without the controller the config fails rather than run unlimited.
             std::string dir = TRY(leaf_for("hugetlb", "linux.resources.hugepageLimits"));
             for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
-                const spec::HugepageLimit& limit = r.hugepage_limits[i];
+                const HugepageLimit& limit = r.hugepage_limits[i];
                 std::string file = "hugetlb." + limit.page_size + ".limit_in_bytes";
                 if (!path_exists(dir + "/" + file))
                     return fail(
@@ -194,7 +194,7 @@ class V1Cgroup final : public CgroupDirectories {
         if (!r.rdma_limits.empty()) {
             // Limits: without the controller the config fails rather than run unlimited.
             std::string dir = TRY(leaf_for("rdma", "linux.resources.rdma"));
-            for (const spec::RdmaLimit& limit : r.rdma_limits)
+            for (const RdmaLimit& limit : r.rdma_limits)
                 TRY_CTX(write_cgroup_file(dir, "rdma.max", rdma_max_line(limit)),
                         "linux.resources.rdma.{}", limit.device);
         }
@@ -216,14 +216,14 @@ class V1Cgroup final : public CgroupDirectories {
 
     // Throttles are limits: without the blkio controller the config fails. Per-device weights
     // need a proportional scheduler (BFQ): without its file they are not applied (a warning).
-    Result<> apply_block_io_devices(const spec::Resources& r, const Logger& log) {
+    Result<> apply_block_io_devices(const Resources& r, const Logger& log) {
         if (r.blkio_leaf_weight)
             log.debug("linux.resources.blockIO: leafWeight ignored (CFQ's, gone from the kernel)");
         if (r.blkio_throttles.empty() && r.blkio_weight_devices.empty()) return {};
         std::string dir = TRY(leaf_for("blkio", "linux.resources.blockIO"));
         for (const ThrottleList& list : throttle_lists(r.blkio_throttles))
             for (size_t i = 0; i < list.devices.size(); ++i) {
-                const spec::DeviceThrottle& device = list.devices[i];
+                const DeviceThrottle& device = list.devices[i];
                 TRY_CTX(write_cgroup_file(
                             dir, list.v1_file,
                             fmt::format("{}:{} {}", device.major, device.minor, device.rate)),
@@ -235,7 +235,7 @@ class V1Cgroup final : public CgroupDirectories {
 
     // Classes tag the container's packets for tc and the firewall; they limit nothing, so a host
     // without the controller runs the container untagged (a warning).
-    Result<> apply_network(const spec::NetworkResources& network, const Logger& log) {
+    Result<> apply_network(const NetworkResources& network, const Logger& log) {
         if (network.class_id) {
             if (auto dir = leaf_for("net_cls", "linux.resources.network.classID"))
                 TRY_CTX(
@@ -261,7 +261,7 @@ class V1Cgroup final : public CgroupDirectories {
         return {};
     }
 
-    Result<> apply_device_rules(const std::vector<spec::DeviceRule>& rules, const Logger& log) {
+    Result<> apply_device_rules(const std::vector<DeviceRule>& rules, const Logger& log) {
         auto dir = leaf_for("devices", "linux.resources.devices");
         if (!dir) {
             log.warning("linux.resources.devices: no devices cgroup on this host; not enforced");
@@ -292,4 +292,4 @@ std::unique_ptr<Cgroup> make_v1_cgroup(const HostLayout& layout, const std::stri
     return std::make_unique<V1Cgroup>(layout, path);
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

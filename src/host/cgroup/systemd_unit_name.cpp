@@ -1,9 +1,9 @@
-#include "container/cgroup/systemd_unit_name.h"
+#include "host/cgroup/systemd_unit_name.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -107,4 +107,4 @@ Result<SystemdPlacement> systemd_placement(std::string_view cgroups_path, std::s
     return placement;
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

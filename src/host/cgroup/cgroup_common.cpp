@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "base/file.h"
-#include "container/cgroup/cgroup.h"
-#include "container/cgroup/drivers.h"
+#include "host/cgroup/cgroup.h"
+#include "host/cgroup/drivers.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 std::string cgroup_path_for(const std::string& configured, const std::string& id) {
     if (configured.empty()) return "/vessel/" + id;
@@ -29,7 +29,7 @@ std::string cgroup_path_for(const std::string& configured, const std::string& id
     return path.empty() ? "/" : path;
 }
 
-std::vector<ThrottleList> throttle_lists(const spec::BlockIoThrottles& throttles) {
+std::vector<ThrottleList> throttle_lists(const BlockIoThrottles& throttles) {
     return {
         {"throttleReadBpsDevice", "blkio.throttle.read_bps_device", "rbps", throttles.read_bps},
         {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device", "wbps", throttles.write_bps},
@@ -39,7 +39,7 @@ std::vector<ThrottleList> throttle_lists(const spec::BlockIoThrottles& throttles
 }
 
 Result<> write_weight_devices(const std::string& dir, std::initializer_list<const char*> files,
-                              const std::vector<spec::DeviceWeight>& devices, const Logger& log) {
+                              const std::vector<DeviceWeight>& devices, const Logger& log) {
     if (devices.empty()) return {};
     const char* file = nullptr;
     for (const char* candidate : files)
@@ -186,7 +186,7 @@ std::unique_ptr<Cgroup> make_cgroup(const HostLayout& layout, const std::string&
     return make_v1_cgroup(layout, path);
 }
 
-std::string rdma_max_line(const spec::RdmaLimit& limit) {
+std::string rdma_max_line(const RdmaLimit& limit) {
     auto value = [](const std::optional<uint32_t>& count) {
         return count ? std::to_string(*count) : std::string("max");
     };
@@ -194,4 +194,4 @@ std::string rdma_max_line(const spec::RdmaLimit& limit) {
                        value(limit.hca_objects));
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

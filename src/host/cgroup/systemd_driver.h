@@ -7,10 +7,10 @@
 #include <memory>
 #include <string>
 
-#include "container/cgroup/cgroup.h"
-#include "container/cgroup/systemd_unit_name.h"
+#include "host/cgroup/cgroup.h"
+#include "host/cgroup/systemd_unit_name.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 // A container's unit, not started yet: create() connects to systemd, add_process() starts the
 // unit with the container's init in it. `description` is the unit's Description.
@@ -21,4 +21,4 @@ std::unique_ptr<Cgroup> make_systemd_cgroup(const HostLayout& layout, SystemdPla
 std::unique_ptr<Cgroup> reopen_systemd_cgroup(const HostLayout& layout, std::string unit,
                                               std::string path);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

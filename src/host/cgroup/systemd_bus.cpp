@@ -1,4 +1,4 @@
-#include "container/cgroup/systemd_bus.h"
+#include "host/cgroup/systemd_bus.h"
 
 #include <dlfcn.h>
 #include <systemd/sd-bus.h>
@@ -8,7 +8,7 @@
 #include <map>
 #include <thread>
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -349,4 +349,4 @@ Result<> SystemdBus::stop_unit(const std::string& unit) {
     return {};
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

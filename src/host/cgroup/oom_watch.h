@@ -11,9 +11,9 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
-#include "container/cgroup/layout.h"
+#include "host/cgroup/layout.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 class OomWatch {
   public:
@@ -36,4 +36,4 @@ class OomWatch {
     uint64_t seen_kills_ = 0;
 };
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

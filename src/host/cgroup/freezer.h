@@ -5,9 +5,9 @@
 #include <string>
 
 #include "base/error.h"
-#include "container/cgroup/layout.h"
+#include "host/cgroup/layout.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 // `path` is the container's cgroup path inside each hierarchy ("/vessel/abc"). Waits until the
 // kernel reports every task frozen (or thawed), so `state` right after reads the new status.
@@ -15,4 +15,4 @@ Result<> set_frozen(const HostLayout& layout, const std::string& path, bool froz
 // False when the cgroup is thawed or gone.
 bool is_frozen(const HostLayout& layout, const std::string& path);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

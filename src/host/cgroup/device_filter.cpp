@@ -1,4 +1,4 @@
-#include "container/cgroup/device_filter.h"
+#include "host/cgroup/device_filter.h"
 
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "base/file.h"
-#include "container/cgroup/device_program.h"
+#include "host/cgroup/device_program.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -117,7 +117,7 @@ Result<uint32_t> program_id(int program_fd) {
 }
 
 Result<> set_device_filter(const std::string& cgroup_directory,
-                           const std::vector<spec::DeviceRule>& rules) {
+                           const std::vector<DeviceRule>& rules) {
     std::vector<bpf_insn> program = TRY(device_program(rules));
     UniqueFd loaded = TRY(load_device_program(program));
     uint32_t new_id = TRY(program_id(loaded.get()));
@@ -157,4 +157,4 @@ Result<> set_device_filter(const std::string& cgroup_directory,
     return {};
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

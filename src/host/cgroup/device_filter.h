@@ -12,9 +12,9 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
-#include "container/spec/spec.h"
+#include "host/cgroup/resources.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 // A loaded BPF_PROG_TYPE_CGROUP_DEVICE program. When the kernel refuses it, the error says why:
 // the verifier's log, or the missing privilege or kernel support.
@@ -30,6 +30,6 @@ Result<uint32_t> program_id(int program_fd);
 // Makes `rules` the cgroup's device policy: their program is attached first, then every other
 // device program on the directory is detached.
 Result<> set_device_filter(const std::string& cgroup_directory,
-                           const std::vector<spec::DeviceRule>& rules);
+                           const std::vector<DeviceRule>& rules);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

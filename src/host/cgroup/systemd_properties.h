@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "base/error.h"
-#include "container/spec/spec.h"
+#include "host/cgroup/resources.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 // DeviceAllow's entries: (device, access) as "char-pts" "rwm", "/dev/char/1:3" "rwm".
 using DeviceAllowList = std::vector<std::pair<std::string, std::string>>;
@@ -43,7 +43,7 @@ DeviceGroups parse_device_groups(std::string_view proc_devices);
 // cgroup v1 (`unified` false) memory is MemoryLimit and cpu.shares CPUShares; v2 has MemoryMax,
 // MemorySwapMax, MemoryLow, CPUWeight, AllowedCPUs and AllowedMemoryNodes. Device rules become
 // DevicePolicy and DeviceAllow (see device_properties). Errors name the field.
-Result<std::vector<UnitProperty>> resource_properties(const spec::Resources& resources,
+Result<std::vector<UnitProperty>> resource_properties(const Resources& resources,
                                                       bool unified,
                                                       const DeviceGroups& groups = {});
 
@@ -54,10 +54,10 @@ Result<std::vector<UnitProperty>> resource_properties(const spec::Resources& res
 // (a deny of everything empties the list, an allow adds to it, a narrower deny removes every entry
 // it touches). What systemd cannot name (a major without a /proc/devices name, a minor of any
 // major) is left out, so that systemd's view is never wider than the rules.
-std::vector<UnitProperty> device_properties(const std::vector<spec::DeviceRule>& rules,
+std::vector<UnitProperty> device_properties(const std::vector<DeviceRule>& rules,
                                             const DeviceGroups& groups);
 
 // A cpuset list ("0-3,8") as systemd's AllowedCPUs byte mask: bit n of byte n/8 for CPU n.
 Result<std::vector<uint8_t>> cpu_list_mask(std::string_view list);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -1,12 +1,12 @@
-#include "container/cgroup/freezer.h"
+#include "host/cgroup/freezer.h"
 
 #include <chrono>
 #include <thread>
 
 #include "base/file.h"
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -70,4 +70,4 @@ bool is_frozen(const HostLayout& layout, const std::string& path) {
     return v2_reports(freezer.directory, true);
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

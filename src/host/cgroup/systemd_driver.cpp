@@ -1,14 +1,14 @@
-#include "container/cgroup/systemd_driver.h"
+#include "host/cgroup/systemd_driver.h"
 
 #include <optional>
 
 #include "base/file.h"
 
-#include "container/cgroup/drivers.h"
-#include "container/cgroup/systemd_bus.h"
-#include "container/cgroup/systemd_properties.h"
+#include "host/cgroup/drivers.h"
+#include "host/cgroup/systemd_bus.h"
+#include "host/cgroup/systemd_properties.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -34,7 +34,7 @@ class SystemdCgroup final : public Cgroup {
         return {};
     }
 
-    Result<> apply(const spec::Resources& resources, const Logger& log) override {
+    Result<> apply(const Resources& resources, const Logger& log) override {
         if (!started_) {
             // Before the unit exists (create runs this before the init is cloned): the limits go
             // into StartTransientUnit and the files once the unit is there.
@@ -144,7 +144,7 @@ class SystemdCgroup final : public Cgroup {
     std::optional<SystemdBus> bus_;
     bool started_;
     bool start_attempted_ = false;
-    std::optional<spec::Resources> pending_;
+    std::optional<Resources> pending_;
     const Logger* pending_log_ = nullptr;
 };
 
@@ -162,4 +162,4 @@ std::unique_ptr<Cgroup> reopen_systemd_cgroup(const HostLayout& layout, std::str
     return std::make_unique<SystemdCgroup>(layout, std::move(placement), std::string(), true);
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

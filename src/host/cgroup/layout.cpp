@@ -1,11 +1,11 @@
-#include "container/cgroup/layout.h"
+#include "host/cgroup/layout.h"
 
 #include <algorithm>
 #include <array>
 
 #include "base/file.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 namespace {
 
@@ -100,4 +100,4 @@ Result<HostLayout> detect_layout() {
     return parse_layout(mountinfo);
 }
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "container/cgroup/cgroup.h"
+#include "host/cgroup/cgroup.h"
 
-namespace vessel::container::cgroup {
+namespace vessel::host::cgroup {
 
 // Keeps the directory bookkeeping that both drivers share.
 class CgroupDirectories : public Cgroup {
@@ -53,15 +53,15 @@ struct ThrottleList {
     const char* json_key;
     const char* v1_file;
     const char* v2_key;
-    const std::vector<spec::DeviceThrottle>& devices;
+    const std::vector<DeviceThrottle>& devices;
 };
-std::vector<ThrottleList> throttle_lists(const spec::BlockIoThrottles& throttles);
+std::vector<ThrottleList> throttle_lists(const BlockIoThrottles& throttles);
 // "major:minor weight" per device into the first of `files` the cgroup has (BFQ's, then the
 // generic one); with neither, a warning and nothing applied (a weight limits nothing).
 Result<> write_weight_devices(const std::string& dir, std::initializer_list<const char*> files,
-                              const std::vector<spec::DeviceWeight>& devices, const Logger& log);
+                              const std::vector<DeviceWeight>& devices, const Logger& log);
 
 // "mlx5_0 hca_handle=2 hca_object=max": one device's line of rdma.max (the same on v1 and v2).
-std::string rdma_max_line(const spec::RdmaLimit& limit);
+std::string rdma_max_line(const RdmaLimit& limit);
 
-}  // namespace vessel::container::cgroup
+}  // namespace vessel::host::cgroup
