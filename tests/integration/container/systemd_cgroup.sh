@@ -333,7 +333,7 @@ for layout in v2 v1; do
     checks=$(grep -c '^CHECK ' "$log")
     failed=$(grep -c '^CHECK .* FAIL' "$log" || true)
     expected=57
-    [[ $layout == v2 ]] && expected=$((57 + 34))
+    [[ $layout == v2 ]] && expected=$((57 + 38))
     [[ $checks -ge $expected ]] || fail "only $checks checks ran on cgroup $layout"
     [[ $failed -eq 0 ]] || fail "$failed of $checks checks failed on cgroup $layout"
     total=$((total + checks))
