@@ -163,7 +163,7 @@ Result<Child> spawn(const SpawnOptions& options) {
 
     int pidfd = -1;
     clone_args args{};
-    args.flags = CLONE_PIDFD;
+    args.flags = CLONE_PIDFD | (options.new_pid_namespace ? CLONE_NEWPID : 0);
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
     long pid = ::syscall(SYS_clone3, &args, sizeof args);

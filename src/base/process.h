@@ -46,6 +46,9 @@ struct SpawnOptions {
     bool search_path = true;
     // Puts the child in a new session (setsid), detaching it from our terminal and process group.
     bool new_session = false;
+    // Starts the child as the first process (pid 1) of a new pid namespace: it sees none of the
+    // host's processes, and whatever it starts ends with it.
+    bool new_pid_namespace = false;
 };
 
 class Child {

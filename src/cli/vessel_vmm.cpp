@@ -3,11 +3,17 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <functional>
 
 #include "base/log.h"
 #include "vm/boot/vm_config.h"
 #include "vm/memory/guest_memory.h"
+#include "vm/vmm/jail.h"
 #include "vm/vmm/run_vm.h"
 
 namespace {
@@ -20,7 +26,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
     vm::VmConfig config;
     std::optional<double> timeout;
     std::optional<unsigned> cpus;
-    std::string kernel, initrd, append, bios, vsock;
+    std::string kernel, initrd, append, bios, vsock, jail;
     std::vector<std::string> disks, nets;
     bool rng = false, gdb_wait = false, perf_map = false;
     std::optional<std::string> gdb;
@@ -54,6 +60,9 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
                  "name the RISC-V translator's blocks by guest address in /tmp/perf-PID.map, for "
                  "perf report");
     app.add_option("--timeout", timeout, "stop the guest after this many seconds (exit 4)");
+    app.add_option("--jail", jail,
+                   "UID:GID: once its files are open, confine the VMM (empty root, own namespaces, "
+                   "this unprivileged user, no capabilities, a seccomp allow-list per thread)");
     app.add_flag("-v,--verbose", verbose, "log what the VMM does");
     try {
         app.parse(argc, argv);
@@ -93,6 +102,7 @@ vessel::Result<vessel::vm::VmConfig> parse_command_line(int argc, char** argv, i
         config.nets.push_back(TRY_CTX(vm::parse_net_option(net), "--net"));
     if (!vsock.empty()) config.vsock = TRY_CTX(vm::parse_vsock_option(vsock), "--vsock");
     if (rng) config.rng = true;
+    if (!jail.empty()) config.jail = TRY(vm::parse_jail_option(jail));
     if (timeout) config.timeout = TRY_CTX(vm::timeout_from_seconds(*timeout), "--timeout");
     if (gdb) {
         bool file_wait = config.gdb && config.gdb->wait;
@@ -119,7 +129,13 @@ int main(int argc, char** argv) {
     }
     vessel::Logger log;
     log.set_threshold(verbose ? vessel::LogLevel::debug : vessel::LogLevel::warning);
-    auto status = vessel::vm::run_vm(*config, log);
+    std::function<void()> after_jailed;
+#ifdef VESSEL_JAIL_PROBE
+    // The jail's test build only: once confined, the VMM does what a compromised one would try
+    // first, and the jail must end it.
+    after_jailed = [] { ::syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY); };
+#endif
+    auto status = vessel::vm::run_vm(*config, log, std::move(after_jailed));
     if (!status) {
         fmt::print(stderr, "vessel-vmm: {}\n", status.error().message());
         return vessel::vm::exit_code::vmm_error;

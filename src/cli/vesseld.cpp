@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
                    "vesseld)");
     app.add_option("--vmm", options.vmm_binary,
                    "vessel-vmm binary for VMs (default: beside vesseld)");
+    bool no_vmm_jail = false;
+    app.add_flag("--no-vmm-jail", no_vmm_jail,
+                 "run VMMs unjailed, as root with every capability (for debugging vessel-vmm "
+                 "with gdb or strace only)");
     app.add_option("--bridge", options.bridge,
                    "managed bridge for containers (NAT, DHCP); empty: no network");
     app.add_option("--bridge-address", options.bridge_gateway,
@@ -145,5 +149,6 @@ int main(int argc, char** argv) {
         return app.exit(e);
     }
     options.monitor_binary = own_path();
+    options.vmm_jail = !no_vmm_jail;
     return serve(socket_path, std::move(options), debug);
 }

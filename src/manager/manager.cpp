@@ -64,6 +64,7 @@ Manager::Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<S
         .runtime_root = options_.state_dir + "/runtime",
         .cgroup_parent = options_.cgroup_parent,
         .vmm_binary = options_.vmm_binary,
+        .vmm_jail = options_.vmm_jail,
         .network_for = [this](const std::string& instance) { return network_for(instance); }};
     images_ = std::make_unique<ImageStore>(*store_, options_.state_dir + "/images");
     operations_ = std::make_unique<Operations>(*store_, events_);

@@ -27,6 +27,8 @@ struct ManagerOptions {
     std::string monitor_binary;  // vesseld's own path
     std::string runtime = "vessel-runc";
     std::string vmm_binary = "vessel-vmm";
+    // Jailed VMMs (vessel-vmm --jail); false only for debugging the VMM.
+    bool vmm_jail = true;
     std::string cgroup_parent = "vessel";
     std::string busybox = "/bin/busybox";
     std::string guest_cache = "/var/cache/vessel/guest";   // `make guest`'s output (guest/)

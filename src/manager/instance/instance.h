@@ -34,6 +34,9 @@ struct DriverContext {
     std::string runtime_root;    // its --root, private to this vesseld
     std::string cgroup_parent = "vessel";
     std::string vmm_binary = "vessel-vmm";
+    // Every VMM runs jailed (vessel-vmm --jail, in a pid namespace of its own); off only for a
+    // developer debugging the VMM (vesseld --no-vmm-jail).
+    bool vmm_jail = true;
     // Sets the managed network up if needed and says how to plug a container into it (nullopt:
     // vesseld runs without a network; containers get only loopback).
     std::function<Result<std::optional<NetAttachment>>(const std::string& instance)> network_for;

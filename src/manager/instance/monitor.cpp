@@ -41,11 +41,17 @@ Result<std::optional<ProcessIdentity>> read_identity(const std::string& path) {
 }  // namespace
 
 Json MonitorPlan::to_json() const {
-    Json json = {{"instance_dir", instance_dir}, {"console_path", console_path},
-                 {"runtime", runtime},           {"runtime_root", runtime_root},
-                 {"container_id", container_id}, {"bundle", bundle},
-                 {"command", command},           {"interactive_console", interactive_console},
-                 {"cgroup_path", cgroup_path},   {"cpu_quota_us", cpu_quota_us}};
+    Json json = {{"instance_dir", instance_dir},
+                 {"console_path", console_path},
+                 {"runtime", runtime},
+                 {"runtime_root", runtime_root},
+                 {"container_id", container_id},
+                 {"bundle", bundle},
+                 {"command", command},
+                 {"interactive_console", interactive_console},
+                 {"cgroup_path", cgroup_path},
+                 {"cpu_quota_us", cpu_quota_us},
+                 {"pid_namespace", pid_namespace}};
     if (overlay)
         json["overlay"] = {{"lower", overlay->lower},
                            {"upper", overlay->upper},
@@ -68,6 +74,7 @@ Result<MonitorPlan> MonitorPlan::from_json(const Json& json) {
     plan.interactive_console = TRY(root.optional_boolean("interactive_console")).value_or(false);
     plan.cgroup_path = TRY(root.optional_string("cgroup_path")).value_or("");
     plan.cpu_quota_us = TRY(root.optional_unsigned("cpu_quota_us")).value_or(0);
+    plan.pid_namespace = TRY(root.optional_boolean("pid_namespace")).value_or(false);
     if (auto overlay = root.optional_child("overlay")) {
         plan.overlay = OverlayMount{.lower = TRY(TRY(overlay->child("lower")).string()),
                                     .upper = TRY(TRY(overlay->child("upper")).string()),
@@ -300,7 +307,8 @@ class Monitor {
                                 .stdin_fd = input,
                                 .stdout_fd = output,
                                 .stderr_fd = console.get(),
-                                .search_path = false}));
+                                .search_path = false,
+                                .new_pid_namespace = plan_.pid_namespace}));
         if (console_) console_->close_payload_end();
         if (!plan_.cgroup_path.empty()) {
             if (auto placed = place_in_cgroup(child.pid()); !placed) {

@@ -48,6 +48,8 @@ struct MonitorPlan {
     // quota per 100 ms (0: none), and removes once the payload has exited.
     std::string cgroup_path;
     uint64_t cpu_quota_us = 0;
+    // The process payload starts as pid 1 of a pid namespace of its own (a jailed vessel-vmm).
+    bool pid_namespace = false;
 
     Json to_json() const;
     static Result<MonitorPlan> from_json(const Json& json);

@@ -15,6 +15,7 @@
 #include "host/cgroup/cgroup.h"
 #include "manager/crash_point.h"
 #include "manager/instance/streams.h"
+#include "manager/instance/vm_jail_ids.h"
 #include "manager/json_text.h"
 
 namespace vessel::manager {
@@ -64,7 +65,8 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
                                              const ImageRecord& image, const Json& config,
                                              const std::string& console_path,
                                              const std::string& instance_dir,
-                                             const std::optional<NetAttachment>& network) {
+                                             const std::optional<NetAttachment>& network,
+                                             std::optional<uint32_t> jail_id) {
     auto metadata = TRY(read_vm_metadata(image));
     auto limits = TRY(limits_from_config(config));
     if (limits.processes) return fail("limits.processes applies to containers only, not to VMs");
@@ -93,6 +95,7 @@ Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
                              "--rng", "--append", append, "--memory",
                              fmt::format("{}M", memory_mib), "--cpus", std::to_string(cpus),
                              "--console", console_path.empty() ? "stdio" : "file:" + console_path});
+    if (jail_id) argv.insert(argv.end(), {"--jail", fmt::format("{}:{}", *jail_id, *jail_id)});
     return argv;
 }
 
@@ -178,13 +181,17 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
     std::optional<NetAttachment> network;
     if (context_.network_for) network = TRY(context_.network_for(record_.name));
     // The VM's serial console is a terminal the monitor serves (vessel console) and logs.
+    std::optional<uint32_t> jail_id;
+    if (context_.vmm_jail) jail_id = TRY(vm_jail_id(context_.instances_dir, record_.name));
     MonitorPlan plan{
         .instance_dir = dir,
         .console_path = dir + "/console.log",
-        .command = TRY(vmm_command(context_.vmm_binary, image, record_.config, "", dir, network)),
+        .command =
+            TRY(vmm_command(context_.vmm_binary, image, record_.config, "", dir, network, jail_id)),
         .interactive_console = true,
         .cgroup_path = cgroup_path(),
-        .cpu_quota_us = TRY(limits_from_config(record_.config)).cpu_quota_us.value_or(0)};
+        .cpu_quota_us = TRY(limits_from_config(record_.config)).cpu_quota_us.value_or(0),
+        .pid_namespace = jail_id.has_value()};
     TRY(write_file_atomic(dir + "/monitor.json",
                           TRY(dump_json_exact(plan.to_json(), "monitor.json", 2)), 0600));
     crash_point("start-plan-written");

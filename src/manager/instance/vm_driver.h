@@ -58,11 +58,13 @@ class VmInstance final : public Instance {
 };
 
 // The vessel-vmm command line for an instance whose files are in instance_dir (exposed for tests).
+// With a `jail_id`, the VMM confines itself and runs as that uid and gid (vm_jail_ids.h).
 Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
                                              const ImageRecord& image, const Json& config,
                                              const std::string& console_path,  // empty: stdio
                                              const std::string& instance_dir,
-                                             const std::optional<NetAttachment>& network);
+                                             const std::optional<NetAttachment>& network,
+                                             std::optional<uint32_t> jail_id = std::nullopt);
 
 // Grows the root disk file at `path` of VM `name` to `bytes` (limits.disk), keeping it sparse;
 // nothing when it has that size already, an error when that would shrink it.

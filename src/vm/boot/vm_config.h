@@ -23,6 +23,13 @@ enum class ConsoleKind { stdio, file };
 // The guest's side of the console: the board's 16550 UART (ttyS0) or virtio-console (hvc0).
 enum class ConsoleDevice { uart, virtio };
 
+// --jail UID:GID: once its files are open, the VMM confines itself (vmm/jail.h) and runs as this
+// unprivileged user and group.
+struct JailOption {
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+};
+
 struct VmConfig {
     std::string kernel;  // Linux Image / bzImage / vmlinux
     std::string initrd;
@@ -47,6 +54,8 @@ struct VmConfig {
     std::optional<std::chrono::milliseconds> timeout;
     // --gdb: a GDB remote stub for the RISC-V harts; nullopt = none.
     std::optional<GdbOption> gdb;
+    // nullopt: the VMM keeps the privileges it was started with (a developer debugging it).
+    std::optional<JailOption> jail;
 };
 
 // Both boards have eight virtio-mmio slots (QEMU virt's 0x10001000-0x10008fff on RISC-V).

@@ -74,10 +74,11 @@ void EventLoop::unwatch(Token token) {
     watches_.erase(found);
 }
 
-Result<> EventLoop::start() {
+Result<> EventLoop::start(std::function<void()> prologue) {
     if (thread_.joinable()) return fail("event loop: already started");
-    thread_ = std::thread([this] {
+    thread_ = std::thread([this, prologue = std::move(prologue)] {
         ::pthread_setname_np(::pthread_self(), "vessel-io");
+        if (prologue) prologue();
         run();
     });
     return {};

@@ -50,8 +50,9 @@ class EventLoop {
     // again (unless called from that very handler, which then simply finishes).
     void unwatch(Token token);
 
-    // The loop's thread: start() once; stop() (or the destructor) ends and joins it.
-    Result<> start();
+    // The loop's thread: start() once; stop() (or the destructor) ends and joins it. `prologue`
+    // runs first on that thread (the VMM's jail confines it there).
+    Result<> start(std::function<void()> prologue = {});
     void stop();
     bool on_loop_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 

@@ -89,8 +89,11 @@ void HostConsole::write(uint8_t byte) const {
     (void)!::write(output_fd_, &byte, 1);
 }
 
-Result<> HostConsole::start(Handlers handlers) {
-    thread_ = std::thread([this, handlers = std::move(handlers)] { input_loop(handlers); });
+Result<> HostConsole::start(Handlers handlers, std::function<void()> prologue) {
+    thread_ = std::thread([this, handlers = std::move(handlers), prologue = std::move(prologue)] {
+        if (prologue) prologue();
+        input_loop(handlers);
+    });
     return {};
 }
 

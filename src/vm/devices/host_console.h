@@ -41,8 +41,8 @@ class HostConsole {
 
     void write(uint8_t byte) const;
 
-    // Starts the input/signal thread. Stopped by the destructor.
-    Result<> start(Handlers handlers);
+    // Starts the input/signal thread, which runs `prologue` first. Stopped by the destructor.
+    Result<> start(Handlers handlers, std::function<void()> prologue = {});
 
   private:
     HostConsole() = default;

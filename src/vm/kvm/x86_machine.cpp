@@ -99,13 +99,13 @@ Result<> check_kvm_usable(const char* device) {
     return {};
 }
 
-Result<int> run_x86_vm(const VmConfig& config, const Logger& log) {
+Result<int> run_x86_vm(const VmConfig& config, const Logger& log, Sandbox* sandbox) {
     const bool bare_real_mode = !config.bios.empty();
     if (bare_real_mode && (!config.disks.empty() || !config.nets.empty() || config.vsock ||
                            config.rng || config.console_device == ConsoleDevice::virtio))
         return fail("virtio devices need a Linux kernel (--kernel), not a real-mode --bios image");
     // The console first: it blocks the stop signals for every thread started after it.
-    auto machine = TRY(Machine::create(config, log));
+    auto machine = TRY(Machine::create(config, log, sandbox));
     std::string kernel, initrd;
     if (bare_real_mode) {
         kernel = TRY(read_guest_file(config.bios, config.bios_label, config.memory_bytes));

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "vm/boot/vm_config.h"
+#include "vm/machine/sandbox.h"
 
 namespace vessel::vm::kvm {
 
@@ -18,6 +19,6 @@ Result<> check_kvm_usable(const char* device = kKvmDevice);
 // not an orderly power-off, is logged as one error line. Set-up failures are errors.
 // With `config.bios` set, the file is a flat 16-bit real-mode image loaded at 0x10000 and started
 // at 1000:0000 without the in-kernel interrupt controller (HLT then ends the VM with status 0).
-Result<int> run_x86_vm(const VmConfig& config, const Logger& log);
+Result<int> run_x86_vm(const VmConfig& config, const Logger& log, Sandbox* sandbox = nullptr);
 
 }  // namespace vessel::vm::kvm

@@ -43,9 +43,13 @@ std::string describe(const NetOption& net) {
 
 }  // namespace
 
-Machine::Machine(const VmConfig& config, const Logger& log, HostConsole console,
+Machine::Machine(const VmConfig& config, const Logger& log, Sandbox* sandbox, HostConsole console,
                  std::unique_ptr<EventLoop> io)
-    : config_(config), log_(log), console_(std::move(console)), io_(std::move(io)) {}
+    : config_(config),
+      log_(log),
+      sandbox_(sandbox),
+      console_(std::move(console)),
+      io_(std::move(io)) {}
 
 Machine::~Machine() {
     stop_devices();
@@ -59,13 +63,14 @@ void Machine::stop_devices() {
     io_->stop();
 }
 
-Result<std::unique_ptr<Machine>> Machine::create(const VmConfig& config, const Logger& log) {
+Result<std::unique_ptr<Machine>> Machine::create(const VmConfig& config, const Logger& log,
+                                                 Sandbox* sandbox) {
     HostConsole console = TRY(
         HostConsole::open(config.console == ConsoleKind::file ? config.console_path : std::string(),
                           config.console == ConsoleKind::stdio));
     auto io = TRY(EventLoop::create());
-    TRY_CTX(io->start(), "the devices' I/O thread");
-    return std::unique_ptr<Machine>(new Machine(config, log, std::move(console), std::move(io)));
+    return std::unique_ptr<Machine>(
+        new Machine(config, log, sandbox, std::move(console), std::move(io)));
 }
 
 Result<std::unique_ptr<virtio::VirtioDevice>> Machine::make_device(size_t index) {
@@ -138,29 +143,48 @@ Result<std::vector<VirtioSlot>> Machine::attach_virtio_devices(const GuestMemory
     return used;
 }
 
-int Machine::run(Engine& engine, std::function<size_t(std::span<const uint8_t>)> uart_input) {
+std::function<void()> Machine::confine_as(ThreadRole role) {
+    if (!sandbox_) return {};
+    return [sandbox = sandbox_, role] { sandbox->confine_thread(role); };
+}
+
+Result<> Machine::start_host_threads(std::function<size_t(std::span<const uint8_t>)> uart_input) {
+    // Every host resource is open by now (the board attached its devices), and no thread runs
+    // yet: the one moment a process can still change its mount namespace.
+    if (sandbox_) TRY_CTX(sandbox_->enter(), "jail");
+    TRY_CTX(io_->start(confine_as(ThreadRole::io)), "the devices' I/O thread");
     auto input = uart_input;
     if (virtio_console_)
         input = [console = virtio_console_](std::span<const uint8_t> bytes) {
             return console->receive(bytes);
         };
-    auto started_console = console_.start(
-        {.input = std::move(input), .quit = [this](std::string why) {
-             stop_.request(why == "Ctrl-A x" ? exit_code::powered_off : exit_code::host_stopped,
-                           fmt::format("stopped by {}", why));
-         }});
-    if (!started_console) {
-        log_.error("console: {}", started_console.error().message());
+    TRY_CTX(console_.start({.input = std::move(input),
+                            .quit =
+                                [this](std::string why) {
+                                    stop_.request(why == "Ctrl-A x" ? exit_code::powered_off
+                                                                    : exit_code::host_stopped,
+                                                  fmt::format("stopped by {}", why));
+                                }},
+                           confine_as(ThreadRole::console)),
+            "console");
+    return {};
+}
+
+int Machine::run(Engine& engine, std::function<size_t(std::span<const uint8_t>)> uart_input) {
+    if (auto started_host = start_host_threads(std::move(uart_input)); !started_host) {
+        log_.error("{}", started_host.error().message());
         return exit_code::vmm_error;
     }
     auto started = std::chrono::steady_clock::now();
     std::vector<std::thread> threads;
     for (unsigned index = 0; index < engine.vcpu_count(); ++index)
-        threads.emplace_back([&engine, index] {
+        threads.emplace_back([&engine, index, confine = confine_as(ThreadRole::vcpu)] {
             // Named so that the host's tools (top -H, the I/O benchmark) can tell them apart.
             ::pthread_setname_np(::pthread_self(), fmt::format("vcpu {}", index).c_str());
+            if (confine) confine();
             engine.run_vcpu(index);
         });
+    if (sandbox_) sandbox_->confine_thread(ThreadRole::main);
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (config_.timeout) deadline = started + *config_.timeout;
     std::optional<StopReason> reason = stop_.wait_until(deadline);

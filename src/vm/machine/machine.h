@@ -17,6 +17,7 @@
 #include "vm/devices/event_loop.h"
 #include "vm/devices/host_console.h"
 #include "vm/machine/engine.h"
+#include "vm/machine/sandbox.h"
 #include "vm/machine/stop_latch.h"
 #include "vm/memory/guest_memory.h"
 
@@ -37,8 +38,10 @@ struct VirtioSlot {
 class Machine {
   public:
     // Opens the host console (before any thread starts: it blocks the stop signals for all of
-    // them) and starts the devices' I/O thread.
-    static Result<std::unique_ptr<Machine>> create(const VmConfig& config, const Logger& log);
+    // them) and the devices' I/O loop, whose thread run() starts. A `sandbox` (not owned, may be
+    // null) is entered by run() before it starts any thread, and confines each thread it starts.
+    static Result<std::unique_ptr<Machine>> create(const VmConfig& config, const Logger& log,
+                                                   Sandbox* sandbox = nullptr);
     ~Machine();
 
     StopLatch& stop_latch() { return stop_; }
@@ -70,12 +73,16 @@ class Machine {
     };
 
   private:
-    Machine(const VmConfig& config, const Logger& log, HostConsole console,
+    Machine(const VmConfig& config, const Logger& log, Sandbox* sandbox, HostConsole console,
             std::unique_ptr<EventLoop> io);
+    // What run() does once the sandbox is in place and before the vCPUs start.
+    Result<> start_host_threads(std::function<size_t(std::span<const uint8_t>)> uart_input);
+    std::function<void()> confine_as(ThreadRole role);
     Result<std::unique_ptr<virtio::VirtioDevice>> make_device(size_t index);
 
     const VmConfig& config_;
     const Logger& log_;
+    Sandbox* sandbox_;
     StopLatch stop_;
     HostConsole console_;
     std::unique_ptr<EventLoop> io_;

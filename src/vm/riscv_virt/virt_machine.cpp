@@ -78,9 +78,10 @@ Result<> write_guest(const vm::GuestMemory& memory, uint64_t address, std::strin
 
 }  // namespace
 
-Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log) {
+Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log,
+                             vm::Sandbox* sandbox) {
     // The console first: it blocks the stop signals for every thread started after it.
-    auto machine = TRY(vm::Machine::create(config, log));
+    auto machine = TRY(vm::Machine::create(config, log, sandbox));
     std::string kernel =
         TRY(vm::read_guest_file(config.kernel, config.kernel_label, config.memory_bytes));
     auto kernel_bytes = std::span(reinterpret_cast<const uint8_t*>(kernel.data()), kernel.size());

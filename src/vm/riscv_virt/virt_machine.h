@@ -12,11 +12,14 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "vm/boot/vm_config.h"
+#include "vm/machine/sandbox.h"
 
 namespace vessel::riscv_virt {
 
 // Boots config.kernel and runs until the guest powers off or resets (its exit status), a signal
-// or Ctrl-A x stops it, or config.timeout passes.
-Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log);
+// or Ctrl-A x stops it, or config.timeout passes. A `sandbox` confines the VMM once the board is
+// built (vm::Machine::create).
+Result<int> run_virt_machine(const vm::VmConfig& config, const Logger& log,
+                             vm::Sandbox* sandbox = nullptr);
 
 }  // namespace vessel::riscv_virt

@@ -7,6 +7,7 @@
 #include "vm/riscv_virt/bare_machine.h"
 #include "vm/riscv_virt/hart_engine.h"
 #include "vm/riscv_virt/virt_machine.h"
+#include "vm/vmm/jail.h"
 
 namespace vessel::vm {
 
@@ -83,7 +84,7 @@ Result<EngineKind> choose_engine(const VmConfig& config, GuestArch arch,
     return fail("unknown guest architecture");
 }
 
-Result<int> run_vm(const VmConfig& config, const Logger& log) {
+Result<int> run_vm(const VmConfig& config, const Logger& log, std::function<void()> after_jailed) {
     TRY(validate_vm_config(config));
     Result<> kvm_usable = kvm::check_kvm_usable();
     // Asking for KVM where there is none is the first thing to report, whatever the guest.
@@ -91,12 +92,20 @@ Result<int> run_vm(const VmConfig& config, const Logger& log) {
         return fail("--accel kvm: {}", kvm_usable.error().message());
     GuestArch arch = TRY(detect_guest_arch(config));
     EngineKind engine = TRY(choose_engine(config, arch, kvm_usable));
+    std::unique_ptr<Jail> jail;
+    if (config.jail) {
+        if (engine == EngineKind::emulator && config.kernel.empty())
+            return fail("--jail: the bare-metal machine (--bios without --kernel) runs unjailed");
+        jail = TRY(Jail::prepare(config));
+        jail->after_main_confined = std::move(after_jailed);
+    }
     switch (engine) {
         case EngineKind::kvm:
             if (config.gdb) return fail("--gdb: the debugger stub serves the RISC-V emulator only");
-            return kvm::run_x86_vm(config, log);
+            return kvm::run_x86_vm(config, log, jail.get());
         case EngineKind::emulator:
-            if (!config.kernel.empty()) return riscv_virt::run_virt_machine(config, log);
+            if (!config.kernel.empty())
+                return riscv_virt::run_virt_machine(config, log, jail.get());
             return run_riscv_bare_metal(config, log);
     }
     return fail("no engine");

@@ -6,6 +6,8 @@
 #include "base/log.h"
 #include "vm/boot/vm_config.h"
 
+#include <functional>
+
 namespace vessel::vm {
 
 enum class GuestArch { x86_64, riscv64 };
@@ -21,6 +23,9 @@ Result<GuestArch> detect_guest_arch(const VmConfig& config);
 Result<EngineKind> choose_engine(const VmConfig& config, GuestArch arch,
                                  const Result<>& kvm_usable);
 
-Result<int> run_vm(const VmConfig& config, const Logger& log);
+// With config.jail, the VMM confines itself (jail.h) once the board has opened everything;
+// `after_jailed` then runs on the main thread (only the jail's test build passes one).
+Result<int> run_vm(const VmConfig& config, const Logger& log,
+                   std::function<void()> after_jailed = {});
 
 }  // namespace vessel::vm
