@@ -3,7 +3,8 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-slow unit-test demo bench format clean guest guest-paths fuzz
+.PHONY: all deps configure build test test-slow unit-test demo bench format clean guest guest-paths fuzz \
+	test-tsan
 
 all: build
 
@@ -54,6 +55,24 @@ fuzz: deps
 		-DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_targets
 	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_DIR)/fuzz-scratch
+
+# ThreadSanitizer over the tests of everything that runs on several threads at once: SMP harts on
+# the interpreter and the translator (shared memory, LR/SC, TLB shootdowns, code invalidation),
+# the board's devices, the I/O thread's event loop and the virtio devices it serves. A g++ build
+# of only those tests in $(TSAN_DIR); a report fails the run. Races on guest RAM are the guest's
+# (tests/tsan.supp says why) and suppressed; races on the VMM's own data are not.
+TSAN_DIR ?= build-tsan
+TSAN_TESTS = riscv_hart_test riscv_board_test vm_virtio_test vm_devices_test
+TSAN_OPTIONS = halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
+test-tsan: deps
+	cmake -S . -B $(TSAN_DIR) -G Ninja -DVESSEL_SANITIZE=thread
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(TSAN_TESTS)
+	for test in $(TSAN_TESTS); do \
+		TSAN_OPTIONS=$(TSAN_OPTIONS) $(TSAN_DIR)/tests/unit/$$test || exit 1; \
+	done
+	for test in riscv_hart_test riscv_board_test; do \
+		VESSEL_TEST_ENGINE=jit TSAN_OPTIONS=$(TSAN_OPTIONS) $(TSAN_DIR)/tests/unit/$$test || exit 1; \
+	done
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

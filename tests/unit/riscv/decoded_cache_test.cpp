@@ -88,6 +88,9 @@ TEST(DecodedCode, StaysBoundedAndCorrectOverMorePagesThanItHolds) {
     while (machine.memory.load<uint64_t>(mailbox + 8).value_or(0) == 0 &&
            std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // The hart's caches and statistics are its thread's: read them once it has stopped.
+    hart.request_stop();
+    thread.join();
 
     EXPECT_EQ(machine.memory.load<uint64_t>(mailbox).value_or(0), kRounds * pages);
     // The changed first page adds 100 in place of 1: never the stale decoding.

@@ -149,6 +149,7 @@ Result<> VsockDevice::activate(DeviceContext& context, uint64_t) {
 void VsockDevice::reset() {
     // The guest's side of every connection is gone: the host sides see end of file.
     connections_.clear();
+    count_connections();
     handshaking_.clear();
     control_.clear();
     rx_buffers_ = false;
@@ -301,6 +302,7 @@ void VsockDevice::read_handshake(Connection& connection) {
     moved->guest_port = port;
     Key key{moved->host_port, port};
     Connection& placed = *(connections_[key] = std::move(moved));
+    count_connections();
     update_watch(placed);
     queue_control(request, placed.host_port, placed.guest_port, 0, &placed);
 }
@@ -483,6 +485,7 @@ void VsockDevice::connect_to_host(const VsockPacket& request) {
     if (!watch) return refuse();
     raw->watch = *watch;
     connections_[{raw->host_port, raw->guest_port}] = std::move(connection);
+    count_connections();
     queue_control(response, raw->host_port, raw->guest_port, 0, raw);
     update_watch(*raw);
 }
@@ -560,6 +563,7 @@ void VsockDevice::close(Connection& connection, bool reset_guest) {
     if (reset_guest) queue_control(rst, connection.host_port, connection.guest_port);
     context_->unwatch(connection.watch);
     connections_.erase({connection.host_port, connection.guest_port});
+    count_connections();
 }
 
 }  // namespace vessel::vm::virtio

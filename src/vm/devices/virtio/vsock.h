@@ -8,6 +8,7 @@
 // advertised buffer space. A guest that breaks the rules loses that connection, not the VMM.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -57,7 +58,8 @@ class VsockDevice final : public VirtioDevice {
     void queue_notified(uint16_t queue) override;
     void reset() override;
 
-    size_t connection_count() const { return connections_.size(); }
+    // Readable from any thread (the map is the I/O thread's).
+    size_t connection_count() const { return connection_count_.load(std::memory_order_acquire); }
 
   private:
     struct Connection;
@@ -91,6 +93,10 @@ class VsockDevice final : public VirtioDevice {
     UniqueFd listener_;
     DeviceContext* context_ = nullptr;
     std::map<Key, std::unique_ptr<Connection>> connections_;
+    std::atomic<size_t> connection_count_{0};
+    void count_connections() {
+        connection_count_.store(connections_.size(), std::memory_order_release);
+    }
     std::vector<std::unique_ptr<Connection>> handshaking_;
     std::deque<VsockPacket> control_;
     bool rx_buffers_ = false;  // the last look at the receive queue found a buffer
