@@ -380,6 +380,48 @@ def http():
     put("http", "bare-lf", pieces(0, b"GET / HTTP/1.1\nHost: x\n\n"))
 
 
+def translator():
+    """riscv_translator: a set-up seed (u32), then instruction words (a compressed one in the low
+    half of its word)."""
+    def r(opcode, rd, funct3, rs1, rs2, funct7):
+        return funct7 << 25 | rs2 << 20 | rs1 << 15 | funct3 << 12 | rd << 7 | opcode
+
+    def i(opcode, rd, funct3, rs1, imm):
+        return (imm & 0xfff) << 20 | rs1 << 15 | funct3 << 12 | rd << 7 | opcode
+
+    def s(opcode, funct3, rs1, rs2, imm):
+        imm &= 0xfff
+        return (imm >> 5) << 25 | rs2 << 20 | rs1 << 15 | funct3 << 12 | (imm & 0x1f) << 7 | opcode
+
+    def u(opcode, rd, imm20):
+        return (imm20 & 0xfffff) << 12 | rd << 7 | opcode
+
+    def words(seed, instructions):
+        return struct.pack("<I", seed) + b"".join(struct.pack("<I", w) for w in instructions)
+
+    alu = [i(0x13, 5, 0, 0, 123), i(0x13, 6, 1, 5, 7), r(0x33, 7, 0, 5, 6, 0), r(0x33, 8, 0, 7, 5, 0x20),
+           r(0x33, 9, 0, 7, 8, 1), r(0x33, 10, 4, 9, 5, 1), r(0x33, 11, 6, 9, 0, 1),
+           r(0x3b, 12, 0, 9, 5, 0), r(0x3b, 13, 0, 12, 12, 1), i(0x1b, 14, 5, 13, 0x400 | 3)]
+    put("riscv_translator", "alu", words(1, alu))
+    # auipc x6 lands in the data pages (code at RAM + 0x10000, data at RAM + 0x20000).
+    memory = [u(0x17, 6, 0x10), i(0x13, 5, 0, 0, -5), s(0x23, 3, 6, 5, 8), i(0x03, 7, 3, 6, 8),
+              i(0x03, 8, 2, 6, 8), i(0x03, 9, 4, 6, 9), s(0x23, 0, 6, 9, 17),
+              r(0x2f, 10, 3, 6, 5, 0x00 << 2), r(0x2f, 11, 3, 6, 0, 0x02 << 2),
+              r(0x2f, 12, 3, 6, 7, 0x03 << 2), i(0x03, 13, 3, 6, 0x7ff)]
+    put("riscv_translator", "memory", words(2, memory))
+    # fcvt.d.l, fadd.d, fmul.d, fsqrt.d, fmadd.d, feq.d, fcvt.l.d
+    fp = [i(0x13, 5, 0, 0, 3), r(0x53, 1, 7, 5, 2, 0x69), r(0x53, 2, 7, 1, 1, 0x01),
+          r(0x53, 3, 7, 2, 1, 0x09), r(0x53, 4, 7, 3, 0, 0x2d), 3 << 27 | 1 << 25 | 2 << 20 | 1 << 15 | 7 << 12 | 5 << 7 | 0x43,
+          r(0x53, 6, 2, 4, 3, 0x51), r(0x53, 7, 1, 4, 2, 0x61)]
+    put("riscv_translator", "float", words(3, fp))
+    compressed = [0x4515, 0x0505, 0x85aa, 0x952e, 0x0512, 0x8d0d, 0x4601, 0x0001]  # c.li, c.addi, c.mv, c.add, c.slli, c.sub
+    put("riscv_translator", "compressed", words(4, compressed))
+    # A store into the body ahead, then fence.i, then the rewritten instruction runs.
+    self_modifying = [u(0x17, 6, 0), i(0x13, 5, 0, 0, 77), i(0x13, 7, 0, 0, 0), s(0x23, 2, 6, 7, 24),
+                      0x0000100f, i(0x13, 8, 0, 0, 1), i(0x13, 9, 0, 0, 2)]
+    put("riscv_translator", "self_modifying", words(5, self_modifying))
+
+
 def main():
     http()
     blk()
@@ -392,6 +434,7 @@ def main():
     loaders()
     registers()
     archives()
+    translator()
 
 
 if __name__ == "__main__":
