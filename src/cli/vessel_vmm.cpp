@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -133,7 +132,10 @@ int main(int argc, char** argv) {
 #ifdef VESSEL_JAIL_PROBE
     // The jail's test build only: once confined, the VMM does what a compromised one would try
     // first, and the jail must end it.
-    after_jailed = [] { ::syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY); };
+    after_jailed = [] {
+        char* argv[] = {const_cast<char*>("/bin/sh"), nullptr};
+        ::syscall(SYS_execve, "/bin/sh", argv, nullptr);
+    };
 #endif
     auto status = vessel::vm::run_vm(*config, log, std::move(after_jailed));
     if (!status) {

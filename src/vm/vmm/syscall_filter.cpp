@@ -118,6 +118,11 @@ Result<Context> new_context() {
     for (int call : {SCMP_SYS(mmap), SCMP_SYS(mprotect)})
         TRY(add_rule(context, SCMP_ACT_ALLOW, call, "mmap/mprotect without PROT_EXEC",
                      {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)}));
+    // Opening a file fails (EACCES) rather than ending the VMM: there is nothing to open in the
+    // jail's empty root, and glibc itself tries now and then (malloc reads
+    // /proc/sys/vm/overcommit_memory the first time it shrinks a thread's heap).
+    for (int call : {SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(creat)})
+        TRY(add_rule(context, SCMP_ACT_ERRNO(EACCES), call, "open", {}));
     // The vCPU kick and abort() signal a thread of this process only.
     TRY(add_rule(context, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), "tgkill",
                  {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid()))}));

@@ -1,7 +1,7 @@
 // The jail's seccomp allow-lists, one per kind of VMM thread. Each is compiled (libseccomp) before
 // the jail is entered, so that a thread installs its own with one system call and no allocation.
 // Anything not listed traps: the jail's SIGSYS handler names the call and the thread on stderr,
-// then the process dies of SIGSYS.
+// then the process dies of SIGSYS. Opening a file is the exception: it fails with EACCES.
 #pragma once
 
 #include <linux/filter.h>

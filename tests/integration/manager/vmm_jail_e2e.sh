@@ -4,8 +4,8 @@
 # capability set empty, sees a root holding nothing but its vsock socket's directory, and has pid,
 # mount, network, ipc and uts namespaces of its own; the guest still boots from its disk, takes a
 # DHCP lease through its TAP, answers exec and file push over vsock, and stops cleanly. Then the
-# jail's test build of the VMM (VESSEL_JAIL_PROBE), which opens a file once jailed, is killed by
-# SIGSYS with a line naming the call in the instance's log.
+# jail's test build of the VMM (VESSEL_JAIL_PROBE), which tries to run a program once jailed, is
+# killed by SIGSYS with a line naming the call (execve) in the instance's log.
 # Usage: vmm_jail_e2e.sh VESSEL VESSELD VMM_JAIL_PROBE. Needs root and `make guest`.
 set -uo pipefail
 vessel_bin=$1
@@ -75,7 +75,7 @@ vmm=$probe_bin guest_cache=$work/guests start_daemon
 expect_error "a VMM that makes a forbidden call fails the start" "stopped during its boot" \
   "$vessel_bin" start j1
 check "the instance log names the call and the thread" \
-  grep -aq "the jail's seccomp filter forbids system call 257 on the main thread" \
+  grep -aq "the jail's seccomp filter forbids system call 59 on the main thread" \
   "$state/instances/j1/console.log"
 check "and the VMM died of SIGSYS" bash -c "'$vessel_bin' info j1 | grep -q '^Last exit: killed by signal 31'"
 check "delete it" "$vessel_bin" delete --force j1
