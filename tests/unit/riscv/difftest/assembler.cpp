@@ -89,7 +89,11 @@ void Assembler::li(unsigned rd, int64_t value) {
     // The upper part first, then shift in twelve bits at a time (the classic recursion).
     auto low = static_cast<int32_t>(static_cast<uint64_t>(value) << 52 >> 52);
     if (low & 0x800) low -= 0x1000;
-    int64_t rest = (value - low) >> 12;
+    // Two's complement wrap-around: INT64_MAX less a negative low part still yields the right
+    // bits once shifted back and added (signed overflow there was UB, found by the fuzzer).
+    int64_t rest = static_cast<int64_t>(static_cast<uint64_t>(value) -
+                                        static_cast<uint64_t>(static_cast<int64_t>(low))) >>
+                   12;
     unsigned shift = 12;
     while ((rest & 1) == 0 && shift < 52 && !(rest >= INT32_MIN && rest <= INT32_MAX)) {
         rest >>= 1;
