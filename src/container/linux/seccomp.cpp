@@ -15,6 +15,7 @@
 
 #include "base/fd_passing.h"
 #include "base/file.h"
+#include "host/seccomp/bpf_export.h"
 
 namespace vessel::container {
 namespace {
@@ -219,21 +220,6 @@ Result<> add_rule(scmp_filter_ctx context, const SeccompRule& rule, size_t rule_
     return add(static_cast<unsigned>(conditions.size()), conditions.data());
 }
 
-Result<std::vector<sock_filter>> export_program(scmp_filter_ctx context) {
-    UniqueFd memory(::memfd_create("vessel-seccomp-bpf", MFD_CLOEXEC));
-    if (!memory) return fail_errno("memfd_create for the seccomp program");
-    if (int rc = seccomp_export_bpf(context, memory.get()); rc < 0)
-        return fail_libseccomp(rc, "exporting the seccomp program");
-    off_t size = ::lseek(memory.get(), 0, SEEK_END);
-    if (size < 0) return fail_errno("measuring the seccomp program");
-    if (size == 0 || size % sizeof(sock_filter) != 0)
-        return fail("libseccomp exported a program of {} bytes, not whole instructions", size);
-    std::vector<sock_filter> program(static_cast<size_t>(size) / sizeof(sock_filter));
-    if (::pread(memory.get(), program.data(), static_cast<size_t>(size), 0) != size)
-        return fail_errno("reading back the seccomp program");
-    return program;
-}
-
 }  // namespace
 
 Result<SeccompProfile> parse_seccomp(const JsonAt& node) {
@@ -307,7 +293,7 @@ Result<CompiledSeccomp> compile_seccomp(const SeccompProfile& profile) {
         }
     }
 
-    compiled.program = TRY(export_program(context.get()));
+    compiled.program = TRY(host::export_bpf(context.get()));
     compiled.flags = profile.flags;
     if (compiled.uses_notify) {
         compiled.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;

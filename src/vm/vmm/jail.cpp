@@ -19,6 +19,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/file.h"
 #include "base/unique_fd.h"
 
 namespace vessel::vm {
@@ -59,15 +60,6 @@ void report_forbidden_call(int, siginfo_t* info, void*) {
     (void)!::write(STDERR_FILENO, line, static_cast<size_t>(at - line));
     ::syscall(info->si_syscall, 0, 0, 0, 0, 0, 0);
     ::_exit(128 + SIGSYS);
-}
-
-Result<> mkdir_parents(const std::string& path) {
-    for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-        std::string prefix = path.substr(0, slash);
-        if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
-            return fail_errno(fmt::format("mkdir {}", prefix));
-        if (slash == std::string::npos) return {};
-    }
 }
 
 struct CapabilityData {
@@ -156,7 +148,7 @@ Result<> Jail::enter_empty_root() const {
         return fail_errno(fmt::format("mount a tmpfs on {}", kAssembly));
     for (size_t index = 0; index < kept.size(); ++index) {
         std::string target = kAssembly + bind_directories_[index];
-        TRY(mkdir_parents(target));
+        TRY(make_directories(target));
         if (::move_mount(kept[index].get(), "", AT_FDCWD, target.c_str(),
                          MOVE_MOUNT_F_EMPTY_PATH) != 0)
             return fail_errno(fmt::format("bind {} into the jail", bind_directories_[index]));

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string_view>
 
-#include "base/unique_fd.h"
+#include "host/seccomp/bpf_export.h"
 
 namespace vessel::vm {
 
@@ -150,19 +150,7 @@ Result<> add_role(const Context& context, ThreadRole role, const FilterNeeds& ne
 }
 
 Result<SyscallFilter> compile(const Context& context) {
-    // libseccomp 2.5 exports BPF to a descriptor only; a memfd keeps it off the file system.
-    UniqueFd memory(static_cast<int>(::syscall(SYS_memfd_create, "vessel-seccomp", MFD_CLOEXEC)));
-    if (!memory) return fail_errno("seccomp: memfd_create");
-    if (int rc = seccomp_export_bpf(context.get(), memory.get()); rc < 0)
-        return fail("seccomp: export the filter: {}", std::strerror(-rc));
-    off_t size = ::lseek(memory.get(), 0, SEEK_END);
-    if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
-        return fail("seccomp: the exported filter has {} bytes", size);
-    SyscallFilter filter;
-    filter.program.resize(static_cast<size_t>(size) / sizeof(sock_filter));
-    if (::pread(memory.get(), filter.program.data(), static_cast<size_t>(size), 0) != size)
-        return fail_errno("seccomp: read the exported filter");
-    return filter;
+    return SyscallFilter{.program = TRY(host::export_bpf(context.get()))};
 }
 
 }  // namespace
