@@ -12,25 +12,57 @@
 
 namespace vessel::riscv::jit {
 
+namespace {
+
+// Each view sits between two inaccessible pages, so code or data that runs off either end of
+// the buffer faults at once instead of reaching whatever the kernel mapped next to it.
+constexpr size_t kGuardBytes = 4096;
+
+// Maps the memfd at the middle of a fresh reservation of guard + bytes + guard.
+Result<uint8_t*> map_between_guards(int fd, size_t bytes, int protection, const char* view) {
+    void* reserved =
+        mmap(nullptr, bytes + 2 * kGuardBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reserved == MAP_FAILED)
+        return fail("reserving the translated-code buffer's {} view: {}", view,
+                    std::strerror(errno));
+    auto* start = static_cast<uint8_t*>(reserved) + kGuardBytes;
+    if (mmap(start, bytes, protection, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+        int error = errno;
+        munmap(reserved, bytes + 2 * kGuardBytes);
+        return fail("mapping the translated-code buffer {}: {}", view, std::strerror(error));
+    }
+    return start;
+}
+
+void unmap_between_guards(const uint8_t* start, size_t bytes) {
+    munmap(const_cast<uint8_t*>(start) - kGuardBytes, bytes + 2 * kGuardBytes);
+}
+
+}  // namespace
+
+size_t CodeBuffer::guard_bytes() {
+    return kGuardBytes;
+}
+
 Result<CodeBuffer> CodeBuffer::create(size_t bytes) {
+    bytes = (bytes + kGuardBytes - 1) & ~(kGuardBytes - 1);
+    if (bytes == 0) return fail("a translated-code buffer of 0 bytes");
     int raw = memfd_create("vessel-jit", MFD_CLOEXEC);
     if (raw < 0) return fail("memfd_create for translated code: {}", std::strerror(errno));
     UniqueFd fd(raw);
     if (ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0)
         return fail("sizing the translated-code buffer to {} bytes: {}", bytes,
                     std::strerror(errno));
-    void* writable = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-    if (writable == MAP_FAILED)
-        return fail("mapping the translated-code buffer writable: {}", std::strerror(errno));
-    void* executable = mmap(nullptr, bytes, PROT_READ | PROT_EXEC, MAP_SHARED, fd.get(), 0);
-    if (executable == MAP_FAILED) {
-        int error = errno;
-        munmap(writable, bytes);
-        return fail("mapping the translated-code buffer executable: {}", std::strerror(error));
+    uint8_t* writable =
+        TRY(map_between_guards(fd.get(), bytes, PROT_READ | PROT_WRITE, "writable"));
+    auto executable = map_between_guards(fd.get(), bytes, PROT_READ | PROT_EXEC, "executable");
+    if (!executable) {
+        unmap_between_guards(writable, bytes);
+        return std::unexpected(std::move(executable.error()));
     }
     CodeBuffer buffer;
-    buffer.writable_ = static_cast<uint8_t*>(writable);
-    buffer.executable_ = static_cast<const uint8_t*>(executable);
+    buffer.writable_ = writable;
+    buffer.executable_ = *executable;
     buffer.size_ = bytes;
     return buffer;
 }
@@ -57,8 +89,8 @@ CodeBuffer::~CodeBuffer() {
 }
 
 void CodeBuffer::unmap() {
-    if (writable_) munmap(writable_, size_);
-    if (executable_) munmap(const_cast<uint8_t*>(executable_), size_);
+    if (writable_) unmap_between_guards(writable_, size_);
+    if (executable_) unmap_between_guards(executable_, size_);
     writable_ = nullptr;
     executable_ = nullptr;
 }

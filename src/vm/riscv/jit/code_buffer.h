@@ -2,7 +2,8 @@
 // mapped twice, read-write where the translator emits and read-execute where the hart runs. A
 // guest that found a way to make the hart write through a host pointer into the executable view
 // would fault instead of planting host code. The size is fixed at creation; the translator flushes
-// everything when it is full (a Linux guest's working set fits many times over).
+// everything when it is full (a Linux guest's working set fits many times over). Both views have
+// an inaccessible page on each side.
 #pragma once
 
 #include <cstddef>
@@ -14,7 +15,10 @@ namespace vessel::riscv::jit {
 
 class CodeBuffer {
   public:
+    // `bytes` is rounded up to whole pages.
     static Result<CodeBuffer> create(size_t bytes);
+    // The inaccessible bytes before and after each view.
+    static size_t guard_bytes();
     CodeBuffer(CodeBuffer&& other) noexcept;
     CodeBuffer& operator=(CodeBuffer&& other) noexcept;
     CodeBuffer(const CodeBuffer&) = delete;

@@ -37,6 +37,18 @@ int32_t offset_in(const Hart& hart, const void* member) {
                                 reinterpret_cast<const char*>(&hart));
 }
 
+// Calls the entry trampoline. clang's -fsanitize=function (part of the sanitizer builds' UBSan)
+// checks an indirect call by reading a type signature from the 8 bytes before the callee. The
+// trampoline is emitted code with no such prefix, at the start of the code buffer: those bytes
+// are the buffer's guard page, and the check faulted there.
+#if defined(__clang__)
+__attribute__((no_sanitize("function")))
+#endif
+void call_entry(void (*enter)(Hart*, const void*, RunState*), Hart* hart, const void* code,
+                RunState* run_state) {
+    enter(hart, code, run_state);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Translator>> Translator::create(Hart& hart, size_t code_bytes) {
@@ -204,7 +216,7 @@ void Translator::execute() {
     }
     ++stats_.entries;
     run_state_.budget = kTransitionBudget;
-    enter_(&hart_, block->code, &run_state_);
+    call_entry(enter_, &hart_, block->code, &run_state_);
     if (std::exchange(hart_.code_store_seen_, false)) code_may_have_changed();
     fold_fp_flags();
     if (uint8_t* site = std::exchange(run_state_.link_site, nullptr)) {
