@@ -422,6 +422,32 @@ def translator():
     put("riscv_translator", "self_modifying", words(5, self_modifying))
 
 
+def rest_requests():
+    """rest_requests_fuzz.cpp: which parser (u32, modulo 9), then the request body (or, for 8,
+    the query value); one well-formed request per parser, two for the launch."""
+    bodies = [
+        ("launch", 0, '{"name":"web1","source":{"alias":"debian/12"},"type":"container",'
+                      '"config":{"limits.memory":"256MiB","limits.cpu":"0.5","limits.processes":"100"},'
+                      '"start":true}'),
+        ("launch_vm", 0, '{"name":"vm1","image":"riscv","type":"vm",'
+                         '"config":{"limits.disk":"2GiB","boot.agent_timeout":"30"},"start":false}'),
+        ("config_patch", 1, '{"config":{"limits.memory":"1GiB","limits.cpu":null}}'),
+        ("state", 2, '{"action":"stop","timeout":10,"force":false}'),
+        ("exec", 3, '{"command":["sh","-c","cat"],"stdin_base64":"aGk="}'),
+        ("exec_stream", 4, '{"command":["ls","-l"],"environment":{"TERM":"xterm"},"cwd":"/root",'
+                           '"user":0,"group":0,"interactive":true,"width":120,"height":40}'),
+        ("image_vm", 5, '{"type":"vm","alias":"k","kernel":"/k","initrd":"/i","disk":"/d",'
+                        '"append":"console=ttyS0 quiet","agent":true}'),
+        ("image_build", 5, '{"type":"build","distribution":"debian/12","alias":"d","vm":true,'
+                           '"architecture":"riscv64"}'),
+        ("push", 7, '{"path":"/etc/motd","mode":420,"uid":0,"gid":0,"parents":true,'
+                    '"content_base64":"aGVsbG8K"}'),
+        ("query", 8, "3600"),
+    ]
+    for name, which, body in bodies:
+        put("rest_requests", name, struct.pack("<I", which) + body.encode())
+
+
 def main():
     http()
     blk()
@@ -435,6 +461,7 @@ def main():
     registers()
     archives()
     translator()
+    rest_requests()
 
 
 if __name__ == "__main__":

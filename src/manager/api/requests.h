@@ -1,0 +1,80 @@
+// What a REST request asks for, read from its body and query into typed values before any
+// handler acts on it. Each parser's error is EINVAL (a 400) and names the field: "request
+// body.mode: ...", "query timeout: ...". Pure functions of the request, so the fuzz target
+// (tests/fuzz/rest_requests_fuzz.cpp) drives them with no daemon behind.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "manager/api/http.h"
+#include "manager/image/image_store.h"
+#include "manager/instance/files.h"
+#include "manager/instance/instance.h"
+#include "manager/manager.h"
+
+namespace vessel::manager::api {
+
+// The request body as a JSON object; an absent body is an empty object.
+Result<Json> body_object(const http::Request& request);
+
+// ?key=1 or ?key=true.
+bool query_flag(const http::Request& request, const std::string& key);
+// An integer query parameter from `lowest` to `highest`; nullopt when absent.
+Result<std::optional<int64_t>> query_int(const http::Request& request, const std::string& key,
+                                         int64_t lowest, int64_t highest);
+
+// POST /1.0/instances: {"name", "source": {"alias"} or "image", "type", "config", "start"}.
+Result<LaunchRequest> parse_launch(const Json& body);
+
+// PATCH /1.0/instances/NAME: {"config": {...}}; the changes.
+Result<Json> parse_config_patch(const Json& body);
+
+// PUT /1.0/instances/NAME/state: {"action", "timeout" (0 to 3600 s, default 30), "force"}.
+struct StateChange {
+    std::string action;
+    std::chrono::seconds timeout{30};
+    bool force = false;
+};
+Result<StateChange> parse_state_change(const Json& body);
+
+// POST /1.0/instances/NAME/exec without a stream: {"command", "stdin" or "stdin_base64"}.
+struct ExecRequest {
+    std::vector<std::string> argv;
+    std::string stdin_data;
+};
+Result<ExecRequest> parse_exec(const Json& body);
+
+// The streamed exec, Incus's names: {"command", "environment": {"K": "V"}, "cwd", "user",
+// "group", "interactive", "width", "height"}.
+Result<ExecSpec> parse_exec_stream(const Json& body);
+
+// POST /1.0/instances/NAME/files: {"path", "mode", "uid", "gid", "parents", "content_base64"}.
+Result<PushedFile> parse_push(const http::Request& request);
+
+// POST /1.0/images: a rootfs tarball or VM files on this host, or a build (an operation).
+struct ContainerImageImport {
+    std::string source;  // the rootfs tarball's path
+    std::string alias;
+};
+struct VmImageImport {
+    VmImageSource source;
+    std::string alias;
+};
+struct ImageBuild {
+    std::string distribution;
+    std::string alias;
+    bool vm = false;
+    std::string architecture;
+};
+using ImageRequest = std::variant<ContainerImageImport, VmImageImport, ImageBuild>;
+Result<ImageRequest> parse_image_request(const Json& body);
+
+}  // namespace vessel::manager::api
