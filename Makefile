@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps configure build test test-slow unit-test demo bench format clean guest guest-paths fuzz \
-	test-tsan
+	test-tsan test-sanitize
 
 all: build
 
@@ -58,21 +58,40 @@ fuzz: deps
 
 # ThreadSanitizer over the tests of everything that runs on several threads at once: SMP harts on
 # the interpreter and the translator (shared memory, LR/SC, TLB shootdowns, code invalidation),
-# the board's devices, the I/O thread's event loop and the virtio devices it serves. A g++ build
-# of only those tests in $(TSAN_DIR); a report fails the run. Races on guest RAM are the guest's
-# (tests/tsan.supp says why) and suppressed; races on the VMM's own data are not.
+# the board's devices, the I/O thread's event loop and the virtio devices it serves; then vesseld
+# and its monitors through the daemon's crash test (ten concurrent launches, kill -9 among them,
+# restarts that re-attach), with the plain build's vessel-runc. A g++ build of only those targets
+# in $(TSAN_DIR); a report fails the run. Races on guest RAM are the guest's (tests/tsan.supp says
+# why) and suppressed; races on the VMM's or the daemon's own data are not.
 TSAN_DIR ?= build-tsan
 TSAN_TESTS = riscv_hart_test riscv_board_test vm_virtio_test vm_devices_test
 TSAN_OPTIONS = halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
-test-tsan: deps
+test-tsan: build
 	cmake -S . -B $(TSAN_DIR) -G Ninja -DVESSEL_SANITIZE=thread
-	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(TSAN_TESTS)
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(TSAN_TESTS) vesseld vessel
 	for test in $(TSAN_TESTS); do \
 		TSAN_OPTIONS=$(TSAN_OPTIONS) $(TSAN_DIR)/tests/unit/$$test || exit 1; \
 	done
 	for test in riscv_hart_test riscv_board_test; do \
 		VESSEL_TEST_ENGINE=jit TSAN_OPTIONS=$(TSAN_OPTIONS) $(TSAN_DIR)/tests/unit/$$test || exit 1; \
 	done
+	rm -rf $(TSAN_DIR)/daemon-reports && mkdir $(TSAN_DIR)/daemon-reports
+	TSAN_OPTIONS=$(TSAN_OPTIONS):log_path=$(CURDIR)/$(TSAN_DIR)/daemon-reports/report \
+		VESSEL_TEST_RUNTIME=$(CURDIR)/$(BUILD_DIR)/src/cli/vessel-runc \
+		tests/integration/manager/daemon_crash_e2e.sh $(TSAN_DIR)/src/cli/vessel $(TSAN_DIR)/src/cli/vesseld
+	@! ls $(TSAN_DIR)/daemon-reports/report.* 2>/dev/null || \
+		{ cat $(TSAN_DIR)/daemon-reports/report.*; echo "ThreadSanitizer reported the above"; exit 1; }
+
+# The whole suite, unit and integration tests, on a g++ build of the whole tree with
+# AddressSanitizer and UndefinedBehaviorSanitizer in $(SANITIZE_DIR): any report fails the test
+# that caused it. The executables shipped static link dynamically there (CMakeLists.txt says why).
+SANITIZE_DIR ?= build-sanitize
+SANITIZE_ENV = ASAN_OPTIONS=abort_on_error=0:detect_stack_use_after_return=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+test-sanitize: deps guest
+	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DVESSEL_SANITIZE=address
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	$(SANITIZE_ENV) ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS)
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

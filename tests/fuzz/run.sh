@@ -3,6 +3,8 @@
 # the other, over its seed corpus and regressions. New inputs and crashes go to a scratch
 # directory, never into the repository: a crash worth keeping is copied to
 # tests/fuzz/regressions/<target>/ by hand, with a fix. Exits non-zero if any target crashed.
+# SECONDS is wall-clock time, or CPU time with FUZZ_CPU_TIME=1: the fuzzer then runs until it has
+# used that much CPU, however busy the machine (run it under nice beside other work).
 # usage: tests/fuzz/run.sh BUILD_DIR SECONDS [SCRATCH_DIR] [TARGET...]
 set -uo pipefail
 build=$(cd "${1:?usage: run.sh BUILD_DIR SECONDS [SCRATCH_DIR] [TARGET...]}" && pwd)
@@ -23,10 +25,27 @@ for target in "${targets[@]}"; do
   [[ -d "$here/regressions/$target" ]] && regressions=("$here/regressions/$target")
   echo "== $target: ${seconds}s"
   # -rss_limit_mb: the targets map guest RAM with MAP_NORESERVE and stay small; more is a leak.
-  "$binary" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+  limit=(-max_total_time="$seconds")
+  [[ ${FUZZ_CPU_TIME:-0} = 1 ]] && limit=()
+  "$binary" "${limit[@]}" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$scratch/crashes/$target/" "$scratch/corpus/$target" \
-    "$here/corpus/$target" "${regressions[@]}" 2>"$scratch/$target.log"
+    "$here/corpus/$target" "${regressions[@]}" 2>"$scratch/$target.log" &
+  fuzzer=$!
+  if [[ ${FUZZ_CPU_TIME:-0} = 1 ]]; then
+    # utime + stime (fields 14 and 15 of /proc/PID/stat, in clock ticks) against the budget;
+    # SIGINT makes libFuzzer stop cleanly and print its final stats.
+    ticks=$(getconf CLK_TCK)
+    while kill -0 "$fuzzer" 2>/dev/null; do
+      used=$(awk '{ print $14 + $15 }' "/proc/$fuzzer/stat" 2>/dev/null || echo 0)
+      (( used >= seconds * ticks )) && { interrupted=1; kill -INT "$fuzzer"; break; }
+      sleep 2
+    done
+  fi
+  wait "$fuzzer"
   rc=$?
+  # libFuzzer's exit status when interrupted (-interrupted_exitcode).
+  [[ ${interrupted:-0} = 1 && $rc -eq 72 ]] && rc=0
+  interrupted=0
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec)|^Done|cov: ' "$scratch/$target.log" |
     tail -3
   if [[ $rc -ne 0 ]]; then

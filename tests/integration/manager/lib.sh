@@ -1,9 +1,11 @@
 # Shared by the manager's end-to-end tests: a private vesseld (temporary socket, state directory,
 # cgroup parent and managed bridge, so nothing of the host's own vesseld is touched) and the checks.
-# Source it with vessel_bin and vesseld_bin set (vessel-runc is found beside vesseld). Needs root.
+# Source it with vessel_bin and vesseld_bin set (vessel-runc is found beside vesseld, or is
+# VESSEL_TEST_RUNTIME: `make test-tsan` runs an instrumented vesseld with the plain runtime). Needs
+# root.
 if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root (containers)"; exit 77; fi
 if [[ ! -x /bin/busybox ]]; then echo "SKIP: busybox-static is not installed"; exit 77; fi
-runtime_bin=$(dirname "$vesseld_bin")/vessel-runc
+runtime_bin=${VESSEL_TEST_RUNTIME:-$(dirname "$vesseld_bin")/vessel-runc}
 
 work=$(mktemp -d /tmp/vessel-e2e-XXXXXX)
 socket=$work/vessel.sock
@@ -32,7 +34,7 @@ vmm=$work/fake-vmm
 # does not. Extra arguments go to vesseld.
 try_start_daemon() {
   "$vesseld_bin" --socket "$socket" --state-dir "$state" --cgroup-parent "$parent" \
-    --vmm "$vmm" --guest-cache "${guest_cache:-$work/no-guests}" \
+    --runtime "$runtime_bin" --vmm "$vmm" --guest-cache "${guest_cache:-$work/no-guests}" \
     --bridge "$bridge" --bridge-address "$gateway" "$@" \
     >>"$work/vesseld.log" 2>&1 &
   daemon_pid=$!
