@@ -84,48 +84,52 @@ Result<std::optional<ExitStatus>> Child::wait_for(std::chrono::milliseconds time
 
 namespace {
 
-// Runs in the child between clone and exec: only async-signal-safe calls, and failures go back to
-// the parent through the close-on-exec pipe as an errno plus a step number.
+// Runs in the child between clone and exec: only raw system calls, and failures go back to the
+// parent through the close-on-exec pipe as an errno plus a step number. Raw, not libc's
+// wrappers: a sanitizer runtime intercepts some of those (dup2, _exit) and takes its own locks
+// in them, which another thread of the parent may have held at the clone (ThreadSanitizer's
+// vesseld spun forever in dup2).
 [[noreturn]] void exec_child(const SpawnOptions& options, const std::vector<int>& keep,
                              char* const* argv, char* const* envp, int report_fd) {
     auto report = [&](int step) {
         int payload[2] = {errno, step};
-        [[maybe_unused]] auto ignored = ::write(report_fd, payload, sizeof payload);
-        ::_exit(127);
+        ::syscall(SYS_write, report_fd, payload, sizeof payload);
+        ::syscall(SYS_exit_group, 127);
+        __builtin_unreachable();
     };
-    if (options.new_session && ::setsid() < 0) report(1);
+    if (options.new_session && ::syscall(SYS_setsid) < 0) report(1);
     int wanted[3] = {options.stdin_fd, options.stdout_fd, options.stderr_fd};
-    // Move sources above the standard numbers first so that a dup2 cannot clobber a later source.
+    // Move sources above the standard numbers first so that a dup cannot clobber a later source.
     for (int& fd : wanted) {
         if (fd >= 0 && fd <= 2) {
-            fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+            fd = static_cast<int>(::syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3));
             if (fd < 0) report(2);
         }
     }
+    // Every source is 3 or above now, never its target: dup3 (which refuses equal numbers) fits.
     for (int target = 0; target < 3; ++target) {
-        if (wanted[target] >= 0 && ::dup2(wanted[target], target) < 0) report(2);
+        if (wanted[target] >= 0 && ::syscall(SYS_dup3, wanted[target], target, 0) < 0) report(2);
     }
     // Close every other descriptor except the ones asked for and the report pipe (cloexec).
     int low = 3;
     for (int kept : keep) {
         if (kept < low) continue;
         if (kept > low) ::syscall(SYS_close_range, low, kept - 1, 0);
-        if (kept != report_fd) ::fcntl(kept, F_SETFD, 0);
+        if (kept != report_fd) ::syscall(SYS_fcntl, kept, F_SETFD, 0);
         low = kept + 1;
     }
     ::syscall(SYS_close_range, low, ~0U, 0);
-    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) report(3);
+    if (!options.cwd.empty() && ::syscall(SYS_chdir, options.cwd.c_str()) != 0) report(3);
     // exec keeps ignored signals ignored, and `yes | head` in a container must end with SIGPIPE.
     reset_signal_dispositions();
-    sigset_t all;
-    ::sigemptyset(&all);
-    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    const uint64_t no_signals = 0;
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, nullptr, sizeof no_signals);
     if (options.search_path)
         ::execvpe(argv[0], argv, envp);
     else
-        ::execve(argv[0], argv, envp);
+        ::syscall(SYS_execve, argv[0], argv, envp);
     report(4);
-    ::_exit(127);
+    __builtin_unreachable();
 }
 
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {

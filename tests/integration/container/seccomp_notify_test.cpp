@@ -67,7 +67,10 @@ class Agent {
             seccomp_notif request{};
             if (::ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &request) != 0) continue;
             seccomp_notif_resp response{.id = request.id, .val = 0, .error = -EXDEV, .flags = 0};
-            if (::ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &response) == 0) ++answered_;
+            // Counted before the answer goes: once it has, the container's call returns and the
+            // test may read the count before this thread runs again.
+            ++answered_;
+            if (::ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &response) != 0) --answered_;
         }
     }
 

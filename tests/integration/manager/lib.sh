@@ -94,10 +94,15 @@ expect_error() {  # expect_error DESCRIPTION EXPECTED-STDERR-TEXT COMMAND...
 }
 nothing_left() {  # nothing_left NAME: no row, no directory, no cgroup, no mount
   local name=$1
-  "$vessel_bin" list --format json | grep -q "\"name\": \"$name\"" && return 1
-  [[ -e $state/instances/$name ]] && return 1
-  for c in /sys/fs/cgroup/*/"$parent"/"$name"; do [[ -e $c ]] && return 1; done
-  grep -q "$state/instances/$name" /proc/mounts && return 1
+  # What is left goes to stderr, which check shows under a failure.
+  "$vessel_bin" list --format json | grep -q "\"name\": \"$name\"" &&
+    { echo "still listed"; return 1; }
+  [[ -e $state/instances/$name ]] &&
+    { echo "its directory is left:"; ls -la "$state/instances/$name"; return 1; }
+  for c in /sys/fs/cgroup/*/"$parent"/"$name"; do
+    [[ -e $c ]] && { echo "its cgroup $c is left"; return 1; }
+  done
+  grep "$state/instances/$name" /proc/mounts && { echo "mounts are left"; return 1; }
   return 0
 }
 finish() {
