@@ -77,14 +77,15 @@ const RamRegion* GuestMemory::find(uint64_t gpa, uint64_t length) const {
 Result<> GuestMemory::read(uint64_t gpa, std::span<uint8_t> out) const {
     const uint8_t* source = host_pointer(gpa, out.size());
     if (!source) return fail("guest range {:#x}+{:#x} is not RAM", gpa, out.size());
-    std::memcpy(out.data(), source, out.size());
+    // An empty span may have no data pointer, which memcpy must not be given even for 0 bytes.
+    if (!out.empty()) std::memcpy(out.data(), source, out.size());
     return {};
 }
 
 Result<> GuestMemory::write(uint64_t gpa, std::span<const uint8_t> data) const {
     uint8_t* target = host_pointer(gpa, data.size());
     if (!target) return fail("guest range {:#x}+{:#x} is not RAM", gpa, data.size());
-    std::memcpy(target, data.data(), data.size());
+    if (!data.empty()) std::memcpy(target, data.data(), data.size());
     return {};
 }
 

@@ -113,6 +113,11 @@ Result<Context> new_context() {
     Context context(seccomp_init(SCMP_ACT_TRAP));
     if (!context) return fail("seccomp: libseccomp could not create a filter");
     TRY(allow(context, kEveryThread));
+#if defined(__SANITIZE_ADDRESS__)
+    // A sanitizer build (make test-sanitize): AddressSanitizer's runtime takes down a thread's
+    // alternate signal stack as the thread ends.
+    TRY(allow(context, {"sigaltstack"}));
+#endif
     // The allocator maps and protects memory on every thread (a new arena, a thread's stack),
     // never executable: only the vCPU threads' translator makes code.
     for (int call : {SCMP_SYS(mmap), SCMP_SYS(mprotect)})
