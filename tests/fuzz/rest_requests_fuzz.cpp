@@ -82,8 +82,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
             break;
         case 1:
-            if (auto changes = api::parse_config_patch(*body); accepted(changes))
-                check_config("vm", *changes), check_config("container", *changes);
+            if (auto changes = api::parse_config_patch(*body); accepted(changes)) {
+                for (const char* type : {"vm", "container"})
+                    check_config(type, *changes);
+            }
             break;
         case 2:
             if (auto change = api::parse_state_change(*body); accepted(change))
