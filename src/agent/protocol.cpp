@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include "base/file.h"
 #include "base/json.h"
@@ -85,7 +85,8 @@ std::string encode_frame(FrameType type, std::string_view payload) {
     frame[0] = static_cast<char>(type);
     for (int i = 0; i < 4; ++i)
         frame[1 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
-    std::memcpy(frame.data() + header_size, payload.data(), payload.size());
+    // std::copy, not memcpy: an empty payload's data() may be null, which memcpy must not get.
+    std::copy(payload.begin(), payload.end(), frame.begin() + header_size);
     return frame;
 }
 

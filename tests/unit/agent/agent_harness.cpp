@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -53,8 +54,13 @@ AgentHarness::AgentHarness() {
         ADD_FAILURE() << listener.error().message();
         return;
     }
+    pid_t test = ::getpid();
     server_ = ::fork();
     if (server_ == 0) {
+        // A test that dies without its destructor (a sanitizer report) must not leave the server
+        // running: it holds the test's output pipe, and ctest would wait for it forever.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != test) ::_exit(1);
         RecordingPower power(dir_ + "/power-requests");
         auto served = serve(listener->get(), power);
         ::_exit(served ? 0 : 1);
