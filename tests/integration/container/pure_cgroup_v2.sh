@@ -21,6 +21,12 @@ root="$work/root"
 mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/vessel"
 cp /bin/busybox "$root/bin/busybox"
 cp "$runc" "$root/vessel/vessel-runc"
+# A sanitizer build's vessel-runc links dynamically (make test-sanitize): its shared libraries and
+# the loader go along at their own paths. The plain build's is static and has none.
+for lib in $(ldd "$runc" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
 
 # The bundle: busybox and its applets, and the runtime's own default config (seccomp, masked paths,
 # capabilities) with the limits under test; @ARGS@ and @ID@ are filled in per case inside the guest.
@@ -50,7 +56,7 @@ mount -t devtmpfs dev /dev
 # pivot_root cannot move the initramfs root away: continue from a tmpfs copy of it.
 mkdir /newroot
 mount -t tmpfs -o size=200m tmpfs /newroot
-cp -a /bin /bundle /vessel /tmp /init2 /newroot/
+cp -a /bin /bundle /vessel /tmp /init2 $(ls -d /lib /lib64 /usr 2>/dev/null) /newroot/
 mkdir /newroot/proc /newroot/sys /newroot/dev
 mount --move /dev /newroot/dev
 umount /proc

@@ -69,8 +69,9 @@ initrd=$(ls "$root"/boot/initrd.img-* | head -1)
 release=${kernel##*/vmlinuz-}
 
 # Podman, containerd, jq and the packages of vessel-cri's shared libraries (what the guest already
-# has, libc and libstdc++, apt leaves as it is).
-cri_packages=$(ldd "$vessel_cri" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
+# has, libc and libstdc++, apt leaves as it is), and of vessel-runc's where it has any: it is static
+# but in a sanitizer build (make test-sanitize), which needs the sanitizers' runtimes.
+cri_packages=$({ ldd "$vessel_cri"; ldd "$runc" || true; } | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
     dpkg -S "$lib" 2>/dev/null || dpkg -S "$(realpath "$lib")" 2>/dev/null || dpkg -S "/usr$lib"
 done | cut -d: -f1 | sort -u)
 [[ -n $cri_packages ]] || fail "no Debian package found for vessel-cri's libraries"
