@@ -32,20 +32,19 @@ for target in "${targets[@]}"; do
     "$here/corpus/$target" "${regressions[@]}" 2>"$scratch/$target.log" &
   fuzzer=$!
   if [[ ${FUZZ_CPU_TIME:-0} = 1 ]]; then
-    # utime + stime (fields 14 and 15 of /proc/PID/stat, in clock ticks) against the budget;
-    # SIGINT makes libFuzzer stop cleanly and print its final stats.
+    # utime + stime (fields 14 and 15 of /proc/PID/stat, in clock ticks) against the budget.
+    # SIGUSR1 asks libFuzzer to stop after the input it is running, print its final stats and
+    # exit 0. Not SIGINT: its handler allocates, and deadlocks when the signal lands while the
+    # fuzzer holds the allocator's lock.
     ticks=$(getconf CLK_TCK)
     while kill -0 "$fuzzer" 2>/dev/null; do
       used=$(awk '{ print $14 + $15 }' "/proc/$fuzzer/stat" 2>/dev/null || echo 0)
-      (( used >= seconds * ticks )) && { interrupted=1; kill -INT "$fuzzer"; break; }
+      (( used >= seconds * ticks )) && { kill -USR1 "$fuzzer"; break; }
       sleep 2
     done
   fi
   wait "$fuzzer"
   rc=$?
-  # libFuzzer's exit status when interrupted (-interrupted_exitcode).
-  [[ ${interrupted:-0} = 1 && $rc -eq 72 ]] && rc=0
-  interrupted=0
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec)|^Done|cov: ' "$scratch/$target.log" |
     tail -3
   if [[ $rc -ne 0 ]]; then
