@@ -7,8 +7,6 @@
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 
-#include <cstring>
-
 #include "base/file.h"
 #include "manager/crash_point.h"
 #include "manager/instance/name.h"
@@ -27,33 +25,6 @@ std::unexpected<Error> invalid(const Error& error) {
 }
 
 }  // namespace
-
-std::string api_message(const Error& error) {
-    auto message = error.message();
-    if (error.code() != 0) {
-        auto suffix = std::string(": ") + std::strerror(error.code());
-        if (message.ends_with(suffix)) message.resize(message.size() - suffix.size());
-    }
-    return message;
-}
-
-int http_status_for(const Error& error) {
-    switch (error.code()) {
-        case ENOENT:
-            return 404;
-        case EEXIST:
-        case EBUSY:
-            return 409;
-        case EINVAL:
-            return 400;
-        case EFBIG:
-            return 413;
-        case ENOTSUP:
-            return 501;
-        default:
-            return 500;
-    }
-}
 
 Manager::Manager(ManagerOptions options, const Logger& logger, std::unique_ptr<Store> store)
     : options_(std::move(options)), logger_(logger), store_(std::move(store)) {
@@ -172,7 +143,7 @@ Result<OperationRecord> Manager::build_image(const std::string& distribution, st
     if (auto taken = TRY(store_->find_image(alias)))
         return fail_errno(EEXIST, fmt::format("image {} already exists (a {} image; delete it to "
                                               "build it again, or name this one with --alias)",
-                                              alias, taken->type));
+                                              alias, taken->kind));
     return operations_->start(
         "image-build", "",
         [this, distribution, suite, alias, vm, architecture, agent]() -> Result<> {
@@ -234,8 +205,8 @@ Result<> Manager::delete_network(const std::string& name) {
 namespace {
 
 // A VM's exit status is vessel-vmm's code (powered off, rebooted, stopped by the host...).
-std::string describe_exit(const std::string& type, const ExitStatus& exit) {
-    return type == "vm" ? describe_vmm_exit(exit) : exit.describe();
+std::string describe_exit(InstanceKind kind, const ExitStatus& exit) {
+    return kind == InstanceKind::vm ? describe_vmm_exit(exit) : exit.describe();
 }
 
 }  // namespace
@@ -247,18 +218,19 @@ std::map<std::string, std::string> Manager::current_leases() {
 
 Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status,
                       const std::map<std::string, std::string>& leases) {
-    Json json = {{"name", record.name},    {"type", record.type},
-                 {"image", record.image},  {"config", record.config},
-                 {"status", status.state}, {"pid", status.monitor.pid},
-                 {"ipv4", Json::array()},  {"created_at", record.created_at}};
-    if (status.state != "stopped")
+    Json json = {
+        {"name", record.name},     {"type", name_of(record.kind)},    {"image", record.image},
+        {"config", record.config}, {"status", name_of(status.state)}, {"pid", status.monitor.pid},
+        {"ipv4", Json::array()},   {"created_at", record.created_at}};
+    if (status.state != InstanceState::stopped)
         if (auto lease = leases.find(BridgeNetwork::mac_for(record.name)); lease != leases.end())
             json["ipv4"].push_back(lease->second);
-    if (record.state == "creating" || record.state == "deleting") json["status"] = record.state;
-    if (status.state == "stopped" && status.exit)
+    if (record.state == InstanceState::creating || record.state == InstanceState::deleting)
+        json["status"] = name_of(record.state);
+    if (status.state == InstanceState::stopped && status.exit)
         json["last_exit"] = {{"code", status.exit->code},
                              {"signal", status.exit->signal},
-                             {"description", describe_exit(record.type, *status.exit)}};
+                             {"description", describe_exit(record.kind, *status.exit)}};
     return json;
 }
 
@@ -282,38 +254,36 @@ Result<Json> Manager::instance_state(const std::string& name) {
     auto record = TRY(find(name));
     auto instance = TRY(make_instance(context_, record));
     auto status = instance->status();
-    Json state = {{"status", status.state}, {"monitor_pid", status.monitor.pid}};
+    Json state = {{"status", name_of(status.state)}, {"monitor_pid", status.monitor.pid}};
     if (auto payload = read_payload_identity(instance->directory());
-        payload && *payload && status.state != "stopped")
+        payload && *payload && status.state != InstanceState::stopped)
         state["pid"] = (*payload)->pid;
     if (status.exit)
         state["exit"] = {{"code", status.exit->code},
                          {"signal", status.exit->signal},
-                         {"description", describe_exit(record.type, *status.exit)}};
-    if (record.type == "container")
+                         {"description", describe_exit(record.kind, *status.exit)}};
+    if (record.kind == InstanceKind::container)
         state["cgroup"] = "/" + options_.cgroup_parent + "/" + record.name;
-    if (status.state == "running")
+    if (status.state == InstanceState::running)
         if (auto guest = instance->guest_state()) state["guest"] = std::move(*guest);
     return state;
 }
 
 Result<OperationRecord> Manager::launch(LaunchRequest request) {
     if (auto valid = validate_instance_name(request.name); !valid) return invalid(valid.error());
-    if (request.type != "container" && request.type != "vm")
-        return invalid(fmt::format("instance type {} is unknown (container or vm)", request.type));
     if (auto limits = limits_from_config(request.config); !limits) return invalid(limits.error());
-    if (auto fits = validate_config_for_type(request.type, request.config); !fits)
+    if (auto fits = validate_config_for_type(request.kind, request.config); !fits)
         return invalid(fits.error());
     auto image = TRY(images_->resolve(request.image));
-    if (image.type != request.type)
+    if (image.kind != request.kind)
         return invalid(fmt::format("image {} is a {} image; {} needs a {} image", request.image,
-                                   image.type, request.name, request.type));
+                                   image.kind, request.name, request.kind));
     // The row is the name's reservation: a concurrent launch of the same name fails here.
     TRY(store_->insert_instance({.name = request.name,
-                                 .type = request.type,
+                                 .kind = request.kind,
                                  .image = image.fingerprint,
                                  .config = request.config,
-                                 .state = "creating"}));
+                                 .state = InstanceState::creating}));
     return operations_->start("launch", request.name, [this, request, image]() -> Result<> {
         auto lock = lock_for(request.name);
         std::lock_guard guard(*lock);
@@ -342,7 +312,7 @@ Result<OperationRecord> Manager::launch(LaunchRequest request) {
             {{"type", "lifecycle"}, {"action", "instance-created"}, {"instance", request.name}});
         // The row stays "creating" until the launch is whole (set_running ends it), so that a
         // vesseld that dies on the way knows at its next start what to finish or roll back.
-        if (!request.start) return store_->set_state(request.name, "stopped");
+        if (!request.start) return store_->set_state(request.name, InstanceState::stopped);
         if (auto started = start_instance(request.name); !started) return undo(started.error());
         return {};
     });
@@ -350,12 +320,12 @@ Result<OperationRecord> Manager::launch(LaunchRequest request) {
 
 Result<> Manager::start_instance(const std::string& name) {
     auto record = TRY(find(name));
-    if (record.state == "deleting")
+    if (record.state == InstanceState::deleting)
         return fail_errno(EBUSY, fmt::format("instance {} is being deleted: delete it again to "
                                              "finish",
                                              name));
     auto instance = TRY(make_instance(context_, record));
-    if (instance->status().state != "stopped")
+    if (instance->status().state != InstanceState::stopped)
         return fail_errno(EBUSY, fmt::format("instance {} is already running", name));
     // A monitor that was killed may have left mounts or runtime state behind.
     (void)instance->clean_up();
@@ -400,10 +370,10 @@ Result<OperationRecord> Manager::change_state(const std::string& name, const std
         auto instance = TRY(make_instance(context_, record));
         if (action == "freeze") {
             TRY(instance->freeze());
-            TRY(store_->set_state(name, "frozen"));
+            TRY(store_->set_state(name, InstanceState::frozen));
         } else {
             TRY(instance->unfreeze());
-            TRY(store_->set_state(name, "running"));
+            TRY(store_->set_state(name, InstanceState::running));
         }
         events_.publish(
             {{"type", "lifecycle"},
@@ -416,7 +386,7 @@ Result<OperationRecord> Manager::change_state(const std::string& name, const std
 Result<OperationRecord> Manager::remove(const std::string& name, bool force) {
     auto record = TRY(find(name));
     auto instance = TRY(make_instance(context_, record));
-    if (instance->status().state != "stopped" && !force)
+    if (instance->status().state != InstanceState::stopped && !force)
         return fail_errno(EBUSY, fmt::format("instance {} is running: stop it first, or delete "
                                              "it with --force",
                                              name));
@@ -425,13 +395,13 @@ Result<OperationRecord> Manager::remove(const std::string& name, bool force) {
         std::lock_guard guard(*lock);
         auto record = TRY(find(name));
         auto instance = TRY(make_instance(context_, record));
-        if (instance->status().state != "stopped") {
+        if (instance->status().state != InstanceState::stopped) {
             TRY(instance->stop(std::chrono::seconds(0), true));
             record_exit(name, {.pid = record.pid, .start_time = record.pid_start_time});
         }
         // From here the instance is going whatever happens: a vesseld that dies before the row is
         // gone finishes the deletion at its next start.
-        TRY(store_->set_state(name, "deleting"));
+        TRY(store_->set_state(name, InstanceState::deleting));
         TRY(instance->destroy());
         crash_point("delete-destroyed");
         TRY(store_->delete_instance(name));
@@ -446,7 +416,7 @@ Result<ExecResult> Manager::exec(const std::string& name, const std::vector<std:
     if (argv.empty()) return invalid("exec: the command is empty");
     auto record = TRY(find(name));
     auto instance = TRY(make_instance(context_, record));
-    if (instance->status().state != "running")
+    if (instance->status().state != InstanceState::running)
         return fail_errno(EBUSY, fmt::format("instance {} is not running", name));
     return instance->exec(argv, stdin_data, cancel);
 }
@@ -471,7 +441,7 @@ Result<PulledFile> Manager::pull_file(const std::string& name, const std::string
 Result<std::shared_ptr<Instance>> Manager::running_instance(const std::string& name) {
     auto record = TRY(find(name));
     std::shared_ptr<Instance> instance = TRY(make_instance(context_, record));
-    if (instance->status().state != "running")
+    if (instance->status().state != InstanceState::running)
         return fail_errno(EBUSY, fmt::format("instance {} is not running", name));
     return instance;
 }
@@ -520,7 +490,7 @@ Result<Json> Manager::update_config(const std::string& name, const Json& changes
         record.config[key] = value;
         if (key.starts_with("limits.")) changed_limits[key] = value;
     }
-    if (auto fits = validate_config_for_type(record.type, changes); !fits)
+    if (auto fits = validate_config_for_type(record.kind, changes); !fits)
         return invalid(fits.error());
     auto instance = TRY(make_instance(context_, record));
     // Applied first, recorded second: a limit the instance refuses is not saved either.
@@ -541,14 +511,14 @@ Result<std::string> Manager::console_log(const std::string& name) {
 
 Result<std::string> Manager::console_socket(const std::string& name) {
     auto record = TRY(find(name));
-    if (record.type != "vm")
+    if (record.kind != InstanceKind::vm)
         return fail_errno(
             ENOTSUP, fmt::format("instance {} is a container: its output is in `vessel console "
                                  "--show-log {}`, a shell is `vessel exec {} -- sh`",
                                  name, name, name));
     auto instance = TRY(make_instance(context_, record));
     auto path = instance->directory() + "/console.sock";
-    if (instance->status().state == "stopped" || !path_exists(path))
+    if (instance->status().state == InstanceState::stopped || !path_exists(path))
         return fail_errno(EBUSY, fmt::format("VM {} is not running: start it first", name));
     return path;
 }
@@ -620,7 +590,7 @@ void Manager::record_exit(const std::string& name, const ProcessIdentity& monito
         // A guest's own reboot brings it back, as under Incus and QEMU: its VMM ended, and a
         // fresh one is the machine's reset. On another thread: the watcher must not wait for a
         // boot.
-        if (restart_rebooted && (*record)->type == "vm" && signal == 0 &&
+        if (restart_rebooted && (*record)->kind == InstanceKind::vm && signal == 0 &&
             code == vmm_exit_guest_reboot) {
             logger_.info("{}: the guest rebooted; starting it again", name);
             if (auto restarted = change_state(name, "start", std::chrono::seconds(30), false);

@@ -44,13 +44,13 @@ struct ManagerOptions {
 struct LaunchRequest {
     std::string name;
     std::string image;
-    std::string type = "container";
+    InstanceKind kind = InstanceKind::container;
     Json config = Json::object();
     bool start = true;
 };
 
-// Errors carry an errno that tells the API which status to answer: ENOENT 404, EEXIST and EBUSY
-// 409, EINVAL 400, ENOTSUP 501; anything else is a 500.
+// Errors carry an errno that says what went wrong (api/status.h answers it with an HTTP status):
+// ENOENT not found, EEXIST and EBUSY a conflict, EINVAL bad input, ENOTSUP not for this kind.
 class Manager {
   public:
     static Result<std::unique_ptr<Manager>> open(ManagerOptions options, const Logger& logger);
@@ -159,10 +159,5 @@ class Manager {
     std::atomic<bool> stopping_{false};
     std::thread watcher_;
 };
-
-// The message of an error without the strerror text of the logical codes the API maps to
-// statuses ("instance c1 not found", not "...: No such file or directory").
-std::string api_message(const Error& error);
-int http_status_for(const Error& error);
 
 }  // namespace vessel::manager

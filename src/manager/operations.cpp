@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
-#include "manager/manager.h"
+#include "manager/client_message.h"
 
 namespace vessel::manager {
 
@@ -71,7 +71,7 @@ Json operation_json(const OperationRecord& record) {
             {"class", "task"},
             {"description", record.kind},
             {"instance", record.instance},
-            {"status", record.status},
+            {"status", name_of(record.status)},
             {"err", record.error},
             {"created_at", record.created_at},
             {"updated_at", record.updated_at}};
@@ -99,7 +99,7 @@ OperationRecord Operations::start(std::string kind, std::string instance,
     entry->record = {.id = new_operation_id(),
                      .kind = std::move(kind),
                      .instance = std::move(instance),
-                     .status = "running",
+                     .status = OperationStatus::running,
                      .error = "",
                      .created_at = unix_now(),
                      .updated_at = unix_now()};
@@ -120,8 +120,8 @@ OperationRecord Operations::start(std::string kind, std::string instance,
         OperationRecord done;
         {
             std::lock_guard done_lock(mutex_);
-            entry->record.status = result ? "success" : "failure";
-            entry->record.error = result ? "" : api_message(result.error());
+            entry->record.status = result ? OperationStatus::success : OperationStatus::failure;
+            entry->record.error = result ? "" : client_message(result.error());
             entry->record.updated_at = unix_now();
             entry->finished = true;
             done = entry->record;

@@ -102,7 +102,7 @@ Result<> Manager::reconcile_instance(const InstanceRecord& record) {
     }
     auto instance = TRY(make_instance(context_, current));
 
-    if (record.state == "deleting") {
+    if (record.state == InstanceState::deleting) {
         if (monitor) TRY(instance->stop(std::chrono::seconds(0), true));
         TRY(instance->destroy());
         TRY(store_->delete_instance(record.name));
@@ -110,7 +110,7 @@ Result<> Manager::reconcile_instance(const InstanceRecord& record) {
         return {};
     }
     if (!monitor) {
-        if (record.state == "creating") {
+        if (record.state == InstanceState::creating) {
             roll_back_launch(record, *instance);
             return {};
         }
@@ -128,7 +128,8 @@ Result<> Manager::reconcile_instance(const InstanceRecord& record) {
     } else {
         logger_.info("re-attached to instance {} (monitor pid {})", record.name, monitor->pid);
     }
-    TRY(store_->set_state(record.name, instance->frozen() ? "frozen" : "running"));
+    TRY(store_->set_state(record.name,
+                          instance->frozen() ? InstanceState::frozen : InstanceState::running));
     watch(record.name, *monitor);
     return {};
 }

@@ -36,9 +36,9 @@ bool accepted(const Result<T>& result, std::string_view where = "request body") 
 
 // What the manager checks of a config next; each check answers without crashing, and a
 // limit that parses prints back to the same value.
-void check_config(std::string_view type, const Json& config) {
+void check_config(InstanceKind kind, const Json& config) {
     if (!config.is_object()) return;
-    (void)validate_config_for_type(type, config);
+    (void)validate_config_for_type(kind, config);
     for (const auto& [key, value] : config.items())
         if (value.is_string()) (void)validate_config_key(key, value.get<std::string>());
     (void)agent_timeout_from_config(config);
@@ -78,13 +78,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (auto launch = api::parse_launch(*body); accepted(launch)) {
                 require(!launch->image.empty());
                 (void)validate_instance_name(launch->name);
-                check_config(launch->type, launch->config);
+                check_config(launch->kind, launch->config);
             }
             break;
         case 1:
             if (auto changes = api::parse_config_patch(*body); accepted(changes)) {
-                for (const char* type : {"vm", "container"})
-                    check_config(type, *changes);
+                for (auto kind : {InstanceKind::vm, InstanceKind::container})
+                    check_config(kind, *changes);
             }
             break;
         case 2:

@@ -3,6 +3,8 @@
 #include "manager/api/base64.h"
 #include "manager/api/requests.h"
 #include "manager/api/server.h"
+#include "manager/api/status.h"
+#include "manager/client_message.h"
 #include "manager/instance/streams.h"
 #include "manager/json_text.h"
 
@@ -32,7 +34,7 @@ Response async(const OperationRecord& operation) {
 }
 
 Response error(const Error& e) {
-    return http::error_response(http_status_for(e), api_message(e));
+    return http::error_response(api::http_status_for(e), client_message(e));
 }
 
 template <typename T>
@@ -196,7 +198,7 @@ http::Router make_api_router(Manager& manager) {
         Json list = Json::array();
         for (const auto& image : *images)
             list.push_back({{"fingerprint", image.fingerprint},
-                            {"type", image.type},
+                            {"type", name_of(image.kind)},
                             {"aliases", image.aliases},
                             {"description", image.description},
                             {"created_at", image.created_at}});

@@ -70,7 +70,12 @@ Result<LaunchRequest> parse_launch(const Json& body) {
     if (!image) image = TRY(input(at.optional_string("image")));
     if (!image || image->empty()) return fail_errno(EINVAL, "request body: image: is required");
     request.image = *image;
-    request.type = TRY(input(at.optional_string("type"))).value_or("container");
+    auto kind = TRY(input(at.optional_string("type"))).value_or("container");
+    auto known = instance_kind_named(kind);
+    if (!known)
+        return fail_errno(
+            EINVAL, fmt::format("request body.type: {} is not container or vm", single_line(kind)));
+    request.kind = *known;
     if (body.contains("config")) request.config = body["config"];
     request.start = TRY(input(at.optional_boolean("start"))).value_or(true);
     return request;

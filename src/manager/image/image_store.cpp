@@ -169,7 +169,7 @@ Result<ImageRecord> ImageStore::ensure_busybox(const std::string& busybox_binary
     };
     if (auto built = build(); !built) return cleanup_on_error(built.error());
     return commit(layout_file, {.fingerprint = *fingerprint,
-                                .type = "container",
+                                .kind = InstanceKind::container,
                                 .path = "",
                                 .description = "BusyBox from the host's busybox-static",
                                 .aliases = {"busybox"}});
@@ -220,7 +220,7 @@ Result<ImageRecord> ImageStore::import_rootfs_tarball(const std::string& tarball
         return std::unexpected(built.error());
     }
     return commit(temporary, {.fingerprint = fingerprint,
-                              .type = "container",
+                              .kind = InstanceKind::container,
                               .path = "",
                               .description = description,
                               .aliases = {alias}});
@@ -264,7 +264,7 @@ Result<ImageRecord> ImageStore::import_vm(const VmImageSource& source, const std
         return std::unexpected(built.error());
     }
     return commit(temporary, {.fingerprint = fingerprint,
-                              .type = "vm",
+                              .kind = InstanceKind::vm,
                               .path = "",
                               .description = source.description.empty()
                                                  ? fmt::format("kernel {}", source.kernel)

@@ -151,10 +151,10 @@ Result<> ContainerInstance::runtime_ok(std::vector<std::string> args, std::strin
 }
 
 Result<> ContainerInstance::create(const ImageRecord& image) {
-    if (image.type != "container")
+    if (image.kind != InstanceKind::container)
         return fail("image {} is a {} image; a container needs a container image",
                     image.aliases.empty() ? image.fingerprint.substr(0, 12) : image.aliases[0],
-                    image.type);
+                    image.kind);
     auto dir = directory();
     if (::mkdir(dir.c_str(), 0700) != 0)
         return fail_errno(fmt::format("create instance directory {}", dir));
@@ -209,9 +209,9 @@ Result<ProcessIdentity> ContainerInstance::start(const ImageRecord& image) {
 
 Result<> ContainerInstance::stop(std::chrono::milliseconds timeout, bool force) {
     auto current = status();
-    if (current.state == "stopped") return {};
+    if (current.state == InstanceState::stopped) return {};
     // Frozen tasks take no signals, not even SIGKILL on a cgroup v1 freezer: thaw first.
-    if (current.state == "frozen") (void)runtime({"resume", record_.name});
+    if (current.state == InstanceState::frozen) (void)runtime({"resume", record_.name});
     if (!force) {
         // The runtime refuses when the init just exited: the wait below settles it either way.
         (void)runtime({"kill", record_.name, "TERM"});
@@ -223,12 +223,14 @@ Result<> ContainerInstance::stop(std::chrono::milliseconds timeout, bool force) 
 }
 
 Result<> ContainerInstance::freeze() {
-    if (status().state != "running") return fail("instance {} is not running", record_.name);
+    if (status().state != InstanceState::running)
+        return fail("instance {} is not running", record_.name);
     return runtime_ok({"pause", record_.name}, "freeze");
 }
 
 Result<> ContainerInstance::unfreeze() {
-    if (status().state != "frozen") return fail("instance {} is not frozen", record_.name);
+    if (status().state != InstanceState::frozen)
+        return fail("instance {} is not frozen", record_.name);
     return runtime_ok({"resume", record_.name}, "unfreeze");
 }
 
@@ -253,14 +255,15 @@ bool ContainerInstance::frozen() const {
 }
 
 Result<> ContainerInstance::destroy() {
-    if (status().state != "stopped") return fail("instance {} is still running", record_.name);
+    if (status().state != InstanceState::stopped)
+        return fail("instance {} is still running", record_.name);
     // A monitor killed with SIGKILL cannot clean up: do what it would have done.
     TRY(clean_up());
     return remove_instance_tree(directory());
 }
 
 Result<UniqueFd> ContainerInstance::container_root() const {
-    if (status().state != "running")
+    if (status().state != InstanceState::running)
         return fail_errno(EBUSY, fmt::format("instance {} is not running", record_.name));
     auto init = TRY(read_payload_identity(directory()));
     if (!init || !process_matches(*init))
@@ -298,7 +301,8 @@ Result<> ContainerInstance::pull_stream(const std::string& path, int connection)
 }
 
 Result<> ContainerInstance::update_limits(const ResourceLimits& limits) {
-    if (status().state == "stopped") return {};  // applied from the config at the next start
+    if (status().state == InstanceState::stopped)
+        return {};  // applied from the config at the next start
     std::vector<std::string> args = {"update"};
     if (limits.memory_bytes) {
         args.push_back(fmt::format("--memory={}", *limits.memory_bytes));

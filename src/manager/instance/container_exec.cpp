@@ -172,7 +172,8 @@ Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,
                                            const std::string& stdin_data,
                                            const Cancellation& cancel) {
     if (argv.empty()) return fail("exec: no command");
-    if (status().state != "running") return fail("instance {} is not running", record_.name);
+    if (status().state != InstanceState::running)
+        return fail("instance {} is not running", record_.name);
     auto scratch = TRY(ExecScratch::make(directory()));
     auto process_file = scratch.file("process.json");
     auto pid_file = scratch.file("pid");
@@ -194,7 +195,7 @@ Result<ExecResult> ContainerInstance::exec(const std::vector<std::string>& argv,
 Result<> ContainerInstance::exec_stream(const ExecSpec& spec, int connection) {
     if (spec.argv.empty()) return fail("exec: no command");
     auto where = fmt::format("exec in container {}", record_.name);
-    if (status().state != "running")
+    if (status().state != InstanceState::running)
         return fail_errno(EBUSY, fmt::format("instance {} is not running", record_.name));
     auto scratch = TRY_CTX(ExecScratch::make(directory()), "{}", where);
     auto process_file = scratch.file("process.json");

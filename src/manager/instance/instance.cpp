@@ -29,21 +29,25 @@ InstanceStatus Instance::status() const {
     InstanceStatus status;
     ProcessIdentity monitor{.pid = record_.pid, .start_time = record_.pid_start_time};
     if (process_matches(monitor)) {
-        status.state = record_.state == "frozen" ? "frozen" : "running";
+        status.state =
+            record_.state == InstanceState::frozen ? InstanceState::frozen : InstanceState::running;
         status.monitor = monitor;
         return status;
     }
-    status.state = "stopped";
+    status.state = InstanceState::stopped;
     if (auto exit = read_exit_status(directory()); exit && *exit) status.exit = **exit;
     return status;
 }
 
 Result<std::unique_ptr<Instance>> make_instance(const DriverContext& context,
                                                 const InstanceRecord& record) {
-    if (record.type == "container")
-        return std::unique_ptr<Instance>(new ContainerInstance(context, record));
-    if (record.type == "vm") return std::unique_ptr<Instance>(new VmInstance(context, record));
-    return fail("instance {}: unknown type {}", record.name, record.type);
+    switch (record.kind) {
+        case InstanceKind::container:
+            return std::unique_ptr<Instance>(new ContainerInstance(context, record));
+        case InstanceKind::vm:
+            return std::unique_ptr<Instance>(new VmInstance(context, record));
+    }
+    return fail("instance {}: unknown kind {}", record.name, std::to_underlying(record.kind));
 }
 
 namespace {

@@ -21,6 +21,7 @@
 #include "manager/cancel.h"
 #include "manager/instance/files.h"
 #include "manager/instance/limits.h"
+#include "manager/instance/model.h"
 #include "manager/instance/monitor.h"
 #include "manager/store/store.h"
 
@@ -43,7 +44,7 @@ struct DriverContext {
 };
 
 struct InstanceStatus {
-    std::string state;  // "running", "frozen" or "stopped"
+    InstanceState state = InstanceState::stopped;  // running, frozen or stopped
     std::optional<ExitStatus> exit;
     ProcessIdentity monitor;
 };

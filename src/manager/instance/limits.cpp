@@ -152,8 +152,8 @@ Result<std::optional<std::chrono::seconds>> agent_timeout_from_config(const Json
     return TRY_CTX(parse_agent_timeout(value.get<std::string>()), "boot.agent_timeout");
 }
 
-Result<> validate_config_for_type(std::string_view type, const Json& config) {
-    if (type != "container" || !config.is_object()) return {};
+Result<> validate_config_for_type(InstanceKind kind, const Json& config) {
+    if (kind != InstanceKind::container || !config.is_object()) return {};
     if (config.contains("limits.disk") && !config["limits.disk"].is_null())
         return fail(
             "limits.disk applies to VMs only: a container's root is an overlay on the host's "

@@ -15,6 +15,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "manager/instance/model.h"
 
 namespace vessel::manager {
 
@@ -53,6 +54,6 @@ Result<std::optional<std::chrono::seconds>> agent_timeout_from_config(const Json
 
 // Refuses keys that mean nothing for an instance of `type` ("container" or "vm") rather than
 // ignore them: limits.disk and boot.agent_timeout on a container. Keys set to null (removed) pass.
-Result<> validate_config_for_type(std::string_view type, const Json& config);
+Result<> validate_config_for_type(InstanceKind kind, const Json& config);
 
 }  // namespace vessel::manager

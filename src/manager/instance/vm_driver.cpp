@@ -132,10 +132,10 @@ std::string describe_vmm_exit(const ExitStatus& status) {
 }
 
 Result<> VmInstance::create(const ImageRecord& image) {
-    if (image.type != "vm")
+    if (image.kind != InstanceKind::vm)
         return fail("image {} is a {} image; a VM needs a vm image",
                     image.aliases.empty() ? image.fingerprint.substr(0, 12) : image.aliases[0],
-                    image.type);
+                    image.kind);
     // Validate the command line now, so a bad image or limit fails the launch before anything
     // exists.
     auto dir = directory();
@@ -265,8 +265,8 @@ Result<> VmInstance::signal_vmm(int signal_number) const {
 
 Result<> VmInstance::stop(std::chrono::milliseconds timeout, bool force) {
     auto current = status();
-    if (current.state == "stopped") return {};
-    if (current.state == "frozen") (void)signal_vmm(SIGCONT);
+    if (current.state == InstanceState::stopped) return {};
+    if (current.state == InstanceState::frozen) (void)signal_vmm(SIGCONT);
     if (!force) {
         // The guest shuts itself down (sync, unmount, power off) through its agent; a guest
         // without one gets vessel-vmm's SIGTERM, its power-off request.
@@ -313,7 +313,8 @@ Result<> VmInstance::clean_up() {
 }
 
 Result<> VmInstance::destroy() {
-    if (status().state != "stopped") return fail("instance {} is still running", record_.name);
+    if (status().state != InstanceState::stopped)
+        return fail("instance {} is still running", record_.name);
     TRY(clean_up());
     return remove_instance_tree(directory());
 }
@@ -321,7 +322,8 @@ Result<> VmInstance::destroy() {
 Result<ExecResult> VmInstance::exec(const std::vector<std::string>& argv,
                                     const std::string& stdin_data, const Cancellation& cancel) {
     if (argv.empty()) return fail("exec: no command");
-    if (status().state != "running") return fail("instance {} is not running", record_.name);
+    if (status().state != InstanceState::running)
+        return fail("instance {} is not running", record_.name);
     if (!has_agent())
         return fail_errno(ENOTSUP, fmt::format("exec in VM {} needs the guest agent "
                                                "(vessel-agent), which its image does not have; "
@@ -348,7 +350,7 @@ Result<> VmInstance::can_serve(std::string_view action) const {
 }
 
 Result<agent::AgentClient> VmInstance::running_agent(std::string_view action) const {
-    if (status().state != "running")
+    if (status().state != InstanceState::running)
         return fail_errno(EBUSY, fmt::format("instance {} is not running", record_.name));
     if (!has_agent())
         return fail_errno(ENOTSUP, fmt::format("{} in VM {} needs the guest agent "
@@ -435,7 +437,7 @@ std::optional<Json> VmInstance::guest_state() const {
 }
 
 Result<> VmInstance::update_limits(const ResourceLimits& limits) {
-    bool stopped = status().state == "stopped";
+    bool stopped = status().state == InstanceState::stopped;
     if (limits.disk_bytes) {
         auto disk = directory() + "/" + disk_file;
         if (!path_exists(disk))

@@ -66,13 +66,25 @@ Result<T> column_in(const Statement& row, int index, std::string_view column,
     return static_cast<T>(value);
 }
 
+// A word of the model read back from a column: the database is vesseld's own, so a word it does
+// not know means a newer vesseld wrote it, or the file was edited by hand.
+template <typename Word>
+Result<Word> word_in(std::optional<Word> word, std::string_view column, const std::string& text,
+                     std::string_view owner) {
+    if (!word) return fail("{}: {} {:?} is not one this vesseld knows", owner, column, text);
+    return *word;
+}
+
 Result<InstanceRecord> read_instance(Statement& row) {
     InstanceRecord record;
     record.name = row.column_text(0);
-    record.type = row.column_text(1);
+    auto owner = fmt::format("instance {}", record.name);
+    auto kind = row.column_text(1);
+    record.kind = TRY(word_in(instance_kind_named(kind), "type", kind, owner));
     record.image = row.column_text(2);
     record.config = TRY_CTX(parse_json(row.column_text(3), "config"), "instance {}", record.name);
-    record.state = row.column_text(4);
+    auto state = row.column_text(4);
+    record.state = TRY(word_in(instance_state_named(state), "state", state, owner));
     record.pid = TRY(column_in<pid_t>(row, 5, "pid", record.name));
     record.pid_start_time = TRY(column_in<uint64_t>(row, 6, "pid_start_time", record.name));
     if (!row.column_is_null(7))
@@ -80,6 +92,19 @@ Result<InstanceRecord> read_instance(Statement& row) {
     if (!row.column_is_null(8))
         record.exit_signal = TRY(column_in<int>(row, 8, "exit_signal", record.name));
     record.created_at = row.column_int(9);
+    return record;
+}
+
+// Columns: fingerprint, type, path, description, created_at. The aliases are the caller's.
+Result<ImageRecord> read_image(Statement& row) {
+    ImageRecord record{.fingerprint = row.column_text(0),
+                       .path = row.column_text(2),
+                       .description = row.column_text(3),
+                       .aliases = {},
+                       .created_at = row.column_int(4)};
+    auto kind = row.column_text(1);
+    record.kind = TRY(word_in(instance_kind_named(kind), "type", kind,
+                              fmt::format("image {}", record.fingerprint.substr(0, 12))));
     return record;
 }
 
@@ -144,7 +169,8 @@ Result<> Store::insert_instance(const InstanceRecord& r) {
         return fail_errno(EEXIST, fmt::format("instance {} already exists", r.name));
     TRY(db_.execute(fmt::format("INSERT INTO instances ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 instance_columns),
-                    {r.name, r.type, r.image, r.config.dump(), r.state, int64_t{r.pid},
+                    {r.name, std::string(name_of(r.kind)), r.image, r.config.dump(),
+                     std::string(name_of(r.state)), int64_t{r.pid},
                      static_cast<int64_t>(r.pid_start_time), optional_int(r.exit_code),
                      optional_int(r.exit_signal), r.created_at != 0 ? r.created_at : unix_now()}));
     return tx.commit();
@@ -196,9 +222,10 @@ Result<> Store::set_running(const std::string& name, pid_t pid, uint64_t pid_sta
     return expect_one_change(db_, name);
 }
 
-Result<> Store::set_state(const std::string& name, const std::string& state) {
+Result<> Store::set_state(const std::string& name, InstanceState state) {
     std::lock_guard lock(mutex_);
-    TRY(db_.execute("UPDATE instances SET state = ? WHERE name = ?", {state, name}));
+    TRY(db_.execute("UPDATE instances SET state = ? WHERE name = ?",
+                    {std::string(name_of(state)), name}));
     return expect_one_change(db_, name);
 }
 
@@ -246,7 +273,7 @@ Result<> Store::insert_image(const ImageRecord& r) {
     TRY(
         db_.execute("INSERT INTO images (fingerprint, type, path, description, created_at) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    {r.fingerprint, r.type, r.path, r.description,
+                    {r.fingerprint, std::string(name_of(r.kind)), r.path, r.description,
                      r.created_at != 0 ? r.created_at : unix_now()}));
     for (const auto& alias : r.aliases) {
         auto taken = TRY(db_.prepare("SELECT fingerprint FROM image_aliases WHERE alias = ?"));
@@ -292,12 +319,7 @@ Result<std::optional<ImageRecord>> Store::find_image(const std::string& key) {
         by_prefix = true;
     }
     if (found == nullptr) return std::optional<ImageRecord>{};
-    ImageRecord record{.fingerprint = found->column_text(0),
-                       .type = found->column_text(1),
-                       .path = found->column_text(2),
-                       .description = found->column_text(3),
-                       .aliases = {},
-                       .created_at = found->column_int(4)};
+    auto record = TRY(read_image(*found));
     if (by_prefix && TRY(found->step())) return fail("image prefix {} is ambiguous", key);
     record.aliases = TRY(aliases_of(record.fingerprint));
     return std::optional<ImageRecord>(std::move(record));
@@ -309,12 +331,7 @@ Result<std::vector<ImageRecord>> Store::list_images() {
         "SELECT fingerprint, type, path, description, created_at FROM images ORDER BY created_at"));
     std::vector<ImageRecord> images;
     while (TRY(query.step()))
-        images.push_back({.fingerprint = query.column_text(0),
-                          .type = query.column_text(1),
-                          .path = query.column_text(2),
-                          .description = query.column_text(3),
-                          .aliases = {},
-                          .created_at = query.column_int(4)});
+        images.push_back(TRY(read_image(query)));
     for (auto& image : images)
         image.aliases = TRY(aliases_of(image.fingerprint));
     return images;
@@ -345,7 +362,8 @@ Result<> Store::put_operation(const OperationRecord& r) {
         "INSERT INTO operations (id, kind, instance, status, error, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, "
         "error = excluded.error, updated_at = excluded.updated_at",
-        {r.id, r.kind, r.instance, r.status, r.error, r.created_at != 0 ? r.created_at : now, now});
+        {r.id, r.kind, r.instance, std::string(name_of(r.status)), r.error,
+         r.created_at != 0 ? r.created_at : now, now});
 }
 
 Result<std::optional<OperationRecord>> Store::find_operation(const std::string& id) {
@@ -355,13 +373,16 @@ Result<std::optional<OperationRecord>> Store::find_operation(const std::string& 
         "WHERE id = ?"));
     TRY(query.bind_all({id}));
     if (!TRY(query.step())) return std::optional<OperationRecord>{};
-    return std::optional<OperationRecord>(OperationRecord{.id = query.column_text(0),
-                                                          .kind = query.column_text(1),
-                                                          .instance = query.column_text(2),
-                                                          .status = query.column_text(3),
-                                                          .error = query.column_text(4),
-                                                          .created_at = query.column_int(5),
-                                                          .updated_at = query.column_int(6)});
+    OperationRecord record{.id = query.column_text(0),
+                           .kind = query.column_text(1),
+                           .instance = query.column_text(2),
+                           .error = query.column_text(4),
+                           .created_at = query.column_int(5),
+                           .updated_at = query.column_int(6)};
+    auto status = query.column_text(3);
+    record.status = TRY(word_in(operation_status_named(status), "status", status,
+                                fmt::format("operation {}", record.id)));
+    return std::optional<OperationRecord>(std::move(record));
 }
 
 Result<> Store::fail_unfinished_operations(const std::string& reason) {

@@ -13,16 +13,17 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "manager/instance/model.h"
 #include "manager/store/sqlite.h"
 
 namespace vessel::manager {
 
 struct InstanceRecord {
     std::string name;
-    std::string type;   // "container" or "vm"
+    InstanceKind kind = InstanceKind::container;
     std::string image;  // image fingerprint
     Json config = Json::object();
-    std::string state = "stopped";
+    InstanceState state = InstanceState::stopped;
     // The process that embodies the instance (a container's monitor, a VM's vessel-vmm) and its
     // start time in clock ticks since boot (/proc/PID/stat field 22): together they tell the same
     // process from a recycled pid after a daemon restart.
@@ -35,7 +36,7 @@ struct InstanceRecord {
 
 struct ImageRecord {
     std::string fingerprint;
-    std::string type;  // "container" or "vm"
+    InstanceKind kind = InstanceKind::container;
     std::string path;
     std::string description;
     std::vector<std::string> aliases;
@@ -46,7 +47,7 @@ struct OperationRecord {
     std::string id;
     std::string kind;  // "launch", "start", "stop", ...
     std::string instance;
-    std::string status = "running";  // running, success, failure
+    OperationStatus status = OperationStatus::running;
     std::string error;
     int64_t created_at = 0;
     int64_t updated_at = 0;
@@ -67,7 +68,7 @@ class Store {
     Result<std::vector<std::string>> instance_names();
     // Records the process of a running instance and clears any previous exit status.
     Result<> set_running(const std::string& name, pid_t pid, uint64_t pid_start_time);
-    Result<> set_state(const std::string& name, const std::string& state);
+    Result<> set_state(const std::string& name, InstanceState state);
     // Records how the instance's process ended and marks it stopped.
     Result<> set_stopped(const std::string& name, std::optional<int> exit_code,
                          std::optional<int> exit_signal);

@@ -69,7 +69,7 @@ TEST_F(ImageStoreTest, BuiltInBusyboxHasAppletsAndUsers) {
     auto image = images_->ensure_busybox();
     ASSERT_TRUE(image) << image.error().message();
     EXPECT_EQ(image->aliases, std::vector<std::string>{"busybox"});
-    EXPECT_EQ(image->type, "container");
+    EXPECT_EQ(image->kind, InstanceKind::container);
     auto root = image->path + "/rootfs";
     EXPECT_TRUE(std::filesystem::is_regular_file(root + "/bin/busybox"));
     EXPECT_EQ(std::filesystem::read_symlink(root + "/bin/sh"), "../bin/busybox");
@@ -146,8 +146,8 @@ TEST_F(ImageStoreTest, RemoveRefusesAnImageInUse) {
     write_tarball(path("ok.tar.gz"), {{.name = "f", .data = "x"}});
     auto image = images_->import_rootfs_tarball(path("ok.tar.gz"), "img");
     ASSERT_TRUE(image);
-    ASSERT_TRUE(
-        store_->insert_instance({.name = "c1", .type = "container", .image = image->fingerprint}));
+    ASSERT_TRUE(store_->insert_instance(
+        {.name = "c1", .kind = InstanceKind::container, .image = image->fingerprint}));
     auto busy = images_->remove("img");
     ASSERT_FALSE(busy);
     EXPECT_EQ(busy.error().code(), EBUSY);

@@ -133,17 +133,20 @@ TEST(Limits, AgentTimeout) {
 }
 
 TEST(Limits, VmOnlyKeysAreRefusedForContainers) {
-    EXPECT_EQ(validate_config_for_type("container", {{"limits.disk", "1GiB"}}).error().message(),
+    EXPECT_EQ(validate_config_for_type(InstanceKind::container, {{"limits.disk", "1GiB"}})
+                  .error()
+                  .message(),
               "limits.disk applies to VMs only: a container's root is an overlay on the host's "
               "filesystem, with no size of its own");
-    EXPECT_EQ(
-        validate_config_for_type("container", {{"boot.agent_timeout", "5"}}).error().message(),
-        "boot.agent_timeout applies to VMs only: a container has no guest agent");
-    EXPECT_TRUE(
-        validate_config_for_type("vm", {{"limits.disk", "1GiB"}, {"boot.agent_timeout", "5"}}));
+    EXPECT_EQ(validate_config_for_type(InstanceKind::container, {{"boot.agent_timeout", "5"}})
+                  .error()
+                  .message(),
+              "boot.agent_timeout applies to VMs only: a container has no guest agent");
+    EXPECT_TRUE(validate_config_for_type(InstanceKind::vm,
+                                         {{"limits.disk", "1GiB"}, {"boot.agent_timeout", "5"}}));
     // Removing a key (null) is always allowed.
-    EXPECT_TRUE(validate_config_for_type("container", {{"limits.disk", nullptr}}));
-    EXPECT_TRUE(validate_config_for_type("container", {{"limits.memory", "64MiB"}}));
+    EXPECT_TRUE(validate_config_for_type(InstanceKind::container, {{"limits.disk", nullptr}}));
+    EXPECT_TRUE(validate_config_for_type(InstanceKind::container, {{"limits.memory", "64MiB"}}));
 }
 
 using RootDisk = testing::TempDirTest;
@@ -182,7 +185,7 @@ TEST_F(RootDisk, AMissingDiskOrASymlinkIsNotGrown) {
 }
 
 TEST_F(RootDisk, LimitsDiskNeedsAnImageWithADisk) {
-    ImageRecord image{.fingerprint = "f", .type = "vm", .path = path("image")};
+    ImageRecord image{.fingerprint = "f", .kind = InstanceKind::vm, .path = path("image")};
     ASSERT_TRUE(make_directories(image.path));
     ASSERT_TRUE(write_file_atomic(image.path + "/metadata.json",
                                   R"({"kernel": "kernel", "initrd": "initrd"})"));

@@ -67,7 +67,8 @@ TEST_F(MonitorFilesTest, StoredNumbersMustFitTheirFields) {
     {
         auto store = Store::open(path("vessel.db"));
         ASSERT_TRUE(store);
-        ASSERT_TRUE((*store)->insert_instance({.name = "c1", .type = "container", .image = "x"}));
+        ASSERT_TRUE((*store)->insert_instance(
+            {.name = "c1", .kind = InstanceKind::container, .image = "x"}));
     }
     {
         auto db = Database::open(path("vessel.db"));

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "manager/client_message.h"
+
 namespace vessel::manager::api {
 namespace {
 
@@ -21,7 +23,7 @@ template <typename T>
 void expect_refused(const Result<T>& result, std::string_view message) {
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().code(), EINVAL) << "a 400";
-    EXPECT_EQ(api_message(result.error()), message) << "what the client reads";
+    EXPECT_EQ(client_message(result.error()), message) << "what the client reads";
 }
 
 TEST(RestRequests, BodyMustBeAJsonObjectAndAnEmptyOneIsEmpty) {
@@ -39,17 +41,19 @@ TEST(RestRequests, LaunchTakesIncusSourceAliasOrAPlainImage) {
     auto launch = parse_launch(body(R"({"name":"c1","source":{"alias":"debian/12"}})"));
     ASSERT_TRUE(launch) << launch.error().message();
     EXPECT_EQ(launch->image, "debian/12");
-    EXPECT_EQ(launch->type, "container");
+    EXPECT_EQ(launch->kind, InstanceKind::container);
     EXPECT_TRUE(launch->start);
     launch = parse_launch(body(R"({"name":"v1","image":"riscv","type":"vm","start":false,
                                    "config":{"limits.memory":"1GiB"}})"));
     ASSERT_TRUE(launch) << launch.error().message();
-    EXPECT_EQ(launch->type, "vm");
+    EXPECT_EQ(launch->kind, InstanceKind::vm);
     EXPECT_FALSE(launch->start);
     EXPECT_EQ(launch->config["limits.memory"], "1GiB");
     expect_refused(parse_launch(body(R"({"name":"c1"})")), "request body: image: is required");
     EXPECT_FALSE(parse_launch(body(R"({"image":"x"})")));
     EXPECT_FALSE(parse_launch(body(R"({"name":"c1","image":"x","start":"yes"})")));
+    expect_refused(parse_launch(body(R"({"name":"c1","image":"x","type":"lxc"})")),
+                   "request body.type: lxc is not container or vm");
 }
 
 TEST(RestRequests, StateChangeBoundsItsTimeout) {

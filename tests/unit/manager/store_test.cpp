@@ -10,8 +10,10 @@ namespace {
 using StoreTest = testing::TempDirTest;
 
 InstanceRecord container(const std::string& name) {
-    return {
-        .name = name, .type = "container", .image = "abc", .config = {{"limits.memory", "64MiB"}}};
+    return {.name = name,
+            .kind = InstanceKind::container,
+            .image = "abc",
+            .config = {{"limits.memory", "64MiB"}}};
 }
 
 TEST_F(StoreTest, CreatesSchemaAtCurrentVersionAndReopens) {
@@ -74,16 +76,16 @@ TEST_F(StoreTest, RunningAndStoppedTransitions) {
     ASSERT_TRUE(store->insert_instance(container("c1")));
     ASSERT_TRUE(store->set_running("c1", 1234, 98765));
     auto running = **store->find_instance("c1");
-    EXPECT_EQ(running.state, "running");
+    EXPECT_EQ(running.state, InstanceState::running);
     EXPECT_EQ(running.pid, 1234);
     EXPECT_EQ(running.pid_start_time, 98765u);
     ASSERT_TRUE(store->set_stopped("c1", std::nullopt, 9));
     auto stopped = **store->find_instance("c1");
-    EXPECT_EQ(stopped.state, "stopped");
+    EXPECT_EQ(stopped.state, InstanceState::stopped);
     EXPECT_EQ(stopped.pid, 0);
     EXPECT_FALSE(stopped.exit_code);
     EXPECT_EQ(stopped.exit_signal, 9);
-    auto missing = store->set_state("nope", "running");
+    auto missing = store->set_state("nope", InstanceState::running);
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().code(), ENOENT);
 }
@@ -91,8 +93,10 @@ TEST_F(StoreTest, RunningAndStoppedTransitions) {
 TEST_F(StoreTest, ImagesResolveByAliasAndPrefix) {
     auto store = std::move(*Store::open(path("vessel.db")));
     std::string fp(64, 'a');
-    ASSERT_TRUE(store->insert_image(
-        {.fingerprint = fp, .type = "container", .path = "/x", .aliases = {"busybox", "bb"}}));
+    ASSERT_TRUE(store->insert_image({.fingerprint = fp,
+                                     .kind = InstanceKind::container,
+                                     .path = "/x",
+                                     .aliases = {"busybox", "bb"}}));
     EXPECT_EQ((*store->find_image("bb"))->fingerprint, fp);
     EXPECT_EQ((*store->find_image(fp.substr(0, 12)))->aliases,
               (std::vector<std::string>{"bb", "busybox"}));
@@ -103,11 +107,11 @@ TEST_F(StoreTest, ImagesResolveByAliasAndPrefix) {
 TEST_F(StoreTest, ImageInsertWithTakenAliasLandsNothing) {
     auto store = std::move(*Store::open(path("vessel.db")));
     ASSERT_TRUE(store->insert_image({.fingerprint = std::string(64, 'a'),
-                                     .type = "container",
+                                     .kind = InstanceKind::container,
                                      .path = "/a",
                                      .aliases = {"x"}}));
     auto second = store->insert_image({.fingerprint = std::string(64, 'b'),
-                                       .type = "container",
+                                       .kind = InstanceKind::container,
                                        .path = "/b",
                                        .aliases = {"y", "x"}});
     ASSERT_FALSE(second);
@@ -120,8 +124,8 @@ TEST_F(StoreTest, ImageInsertWithTakenAliasLandsNothing) {
 TEST_F(StoreTest, DeletingAnImageDropsItsAliases) {
     auto store = std::move(*Store::open(path("vessel.db")));
     std::string fp(64, 'c');
-    ASSERT_TRUE(
-        store->insert_image({.fingerprint = fp, .type = "vm", .path = "/c", .aliases = {"k"}}));
+    ASSERT_TRUE(store->insert_image(
+        {.fingerprint = fp, .kind = InstanceKind::vm, .path = "/c", .aliases = {"k"}}));
     ASSERT_TRUE(store->delete_image(fp));
     EXPECT_FALSE(*store->find_image("k"));
     EXPECT_EQ(store->delete_image(fp).error().code(), ENOENT);
@@ -164,7 +168,7 @@ TEST_F(StoreTest, CommittedDataSurvivesWithoutCleanClose) {
     ASSERT_TRUE(copy) << copy.error().message();
     auto found = (*copy)->find_instance("c1");
     ASSERT_TRUE(found && *found);
-    EXPECT_EQ((**found).state, "running");
+    EXPECT_EQ((**found).state, InstanceState::running);
     EXPECT_EQ((**found).pid, 42);
 }
 
@@ -172,14 +176,41 @@ TEST_F(StoreTest, OperationsAndTheirFateAfterACrash) {
     auto store = std::move(*Store::open(path("vessel.db")));
     ASSERT_TRUE(store->put_operation({.id = "op1", .kind = "launch", .instance = "c1"}));
     ASSERT_TRUE(store->put_operation({.id = "op2", .kind = "stop", .instance = "c1"}));
-    ASSERT_TRUE(
-        store->put_operation({.id = "op2", .kind = "stop", .instance = "c1", .status = "success"}));
+    ASSERT_TRUE(store->put_operation(
+        {.id = "op2", .kind = "stop", .instance = "c1", .status = OperationStatus::success}));
     ASSERT_TRUE(store->fail_unfinished_operations("vesseld restarted"));
     auto op1 = **store->find_operation("op1");
-    EXPECT_EQ(op1.status, "failure");
+    EXPECT_EQ(op1.status, OperationStatus::failure);
     EXPECT_EQ(op1.error, "vesseld restarted");
-    EXPECT_EQ((**store->find_operation("op2")).status, "success");
+    EXPECT_EQ((**store->find_operation("op2")).status, OperationStatus::success);
     EXPECT_FALSE(*store->find_operation("op3"));
+}
+
+// The database is read into the model's words; a row with a word this vesseld does not know (a
+// newer vesseld's, or a hand edit) is an error naming the row, the column and the word, never a
+// default. (An image's type has a CHECK constraint: the database refuses such a word itself.)
+TEST_F(StoreTest, AWordTheModelDoesNotKnowIsAnErrorNamingIt) {
+    {
+        auto store = std::move(*Store::open(path("vessel.db")));
+        ASSERT_TRUE(store->insert_instance(container("c1")));
+        ASSERT_TRUE(store->put_operation({.id = "op1", .kind = "launch", .instance = "c1"}));
+        ASSERT_TRUE(store->insert_image(
+            {.fingerprint = std::string(64, 'd'), .kind = InstanceKind::vm, .path = "/d"}));
+    }
+    auto db = std::move(*Database::open(path("vessel.db")));
+    ASSERT_TRUE(db.execute("UPDATE instances SET state = 'hibernating'"));
+    ASSERT_TRUE(db.execute("UPDATE operations SET status = 'paused'"));
+    EXPECT_FALSE(db.execute("UPDATE images SET type = 'unikernel'"));
+    auto store = std::move(*Store::open(path("vessel.db")));
+    auto instance = store->find_instance("c1");
+    ASSERT_FALSE(instance);
+    EXPECT_EQ(instance.error().message(),
+              "instance c1: state \"hibernating\" is not one this vesseld knows");
+    EXPECT_FALSE(store->list_instances());
+    auto operation = store->find_operation("op1");
+    ASSERT_FALSE(operation);
+    EXPECT_EQ(operation.error().message(),
+              "operation op1: status \"paused\" is not one this vesseld knows");
 }
 
 }  // namespace
