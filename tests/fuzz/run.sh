@@ -4,7 +4,10 @@
 # directory, never into the repository: a crash worth keeping is copied to
 # tests/fuzz/regressions/<target>/ by hand, with a fix. Exits non-zero if any target crashed.
 # SECONDS is wall-clock time, or CPU time with FUZZ_CPU_TIME=1: the fuzzer then runs until it has
-# used that much CPU, however busy the machine (run it under nice beside other work).
+# used that much CPU, however busy the machine (run it under nice beside other work; where the
+# kernel groups each session's processes, sched_autogroup, a fuzzer started in a session of its
+# own, as by setsid, competes as an equal whatever its nice value unless its group is lowered too:
+# echo 19 > /proc/<its pid>/autogroup).
 # usage: tests/fuzz/run.sh BUILD_DIR SECONDS [SCRATCH_DIR] [TARGET...]
 set -uo pipefail
 build=$(cd "${1:?usage: run.sh BUILD_DIR SECONDS [SCRATCH_DIR] [TARGET...]}" && pwd)
