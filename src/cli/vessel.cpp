@@ -9,6 +9,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 
 #include "base/fd_passing.h"
 #include "base/file.h"
@@ -118,6 +119,16 @@ Result<std::vector<std::string>> texts(const JsonAt& at, std::string_view key) {
 
 Result<std::vector<JsonAt>> items(const Json& list, std::string_view what) {
     return JsonAt(list, std::string(what)).array();
+}
+
+// When a snapshot was taken, in UTC (its created_at, seconds since the epoch).
+Result<std::string> taken_at(const JsonAt& snapshot) {
+    auto seconds = TRY(snapshot.optional_integer_in<time_t>("created_at")).value_or(0);
+    struct tm utc {};
+    if (::gmtime_r(&seconds, &utc) == nullptr) return std::string("?");
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &utc);
+    return std::string(text);
 }
 
 // The config of an instance: an object of strings.
@@ -278,6 +289,24 @@ int main(int argc, char** argv) {
     auto* config_show = config->add_subcommand("show", "print the configuration");
     config_show->add_option("name", name)->required();
 
+    auto* snapshot_cmd = app.add_subcommand("snapshot", "snapshots of instances");
+    snapshot_cmd->require_subcommand(1);
+    std::string snapshot;
+    auto* snapshot_create = snapshot_cmd->add_subcommand(
+        "create", "snapshot an instance, running (frozen meanwhile) or not: create NAME [SNAP]");
+    snapshot_create->add_option("name", name)->required();
+    snapshot_create->add_option("snapshot", snapshot, "the snapshot's name (default: snapN)");
+    auto* snapshot_list = snapshot_cmd->add_subcommand("list", "list an instance's snapshots");
+    snapshot_list->add_option("name", name)->required();
+    snapshot_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    auto* snapshot_restore = snapshot_cmd->add_subcommand(
+        "restore", "put a stopped instance back as it was: restore NAME SNAP (files and config)");
+    snapshot_restore->add_option("name", name)->required();
+    snapshot_restore->add_option("snapshot", snapshot)->required();
+    auto* snapshot_delete = snapshot_cmd->add_subcommand("delete", "delete NAME SNAP");
+    snapshot_delete->add_option("name", name)->required();
+    snapshot_delete->add_option("snapshot", snapshot)->required();
+
     auto* image_cmd = app.add_subcommand("image", "images");
     image_cmd->require_subcommand(1);
     auto* image_list = image_cmd->add_subcommand("list", "list images");
@@ -371,10 +400,11 @@ int main(int argc, char** argv) {
                 std::string ipv4;
                 for (const auto& a : TRY(texts(i, "ipv4")))
                     ipv4 += (ipv4.empty() ? "" : ", ") + a;
+                auto snapshots = TRY(i.optional_integer_in<size_t>("snapshots")).value_or(0);
                 rows.push_back({TRY(text(i, "name")), upper(TRY(text(i, "status"))), ipv4,
-                                upper(TRY(text(i, "type")))});
+                                upper(TRY(text(i, "type"))), std::to_string(snapshots)});
             }
-            print_table({"NAME", "STATE", "IPV4", "TYPE"}, rows);
+            print_table({"NAME", "STATE", "IPV4", "TYPE", "SNAPSHOTS"}, rows);
             return 0;
         }();
     } else if (*start) {
@@ -472,6 +502,15 @@ int main(int argc, char** argv) {
                 for (const auto& [k, v] : config)
                     std::printf("  %s: %s\n", k.c_str(), v.c_str());
             }
+            auto snapshots =
+                TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/snapshots?recursion=1"));
+            auto listed = TRY(items(snapshots, "snapshots"));
+            if (!listed.empty()) {
+                std::puts("Snapshots:");
+                for (const auto& s : listed)
+                    std::printf("  %s (taken at %s)\n", TRY(text(s, "name")).c_str(),
+                                TRY(taken_at(s)).c_str());
+            }
             return 0;
         }();
     } else if (*console && !show_log) {
@@ -517,6 +556,38 @@ int main(int argc, char** argv) {
             auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
             for (const auto& [k, v] : TRY(instance_config(JsonAt(instance, "instance"))))
                 std::printf("%s: %s\n", k.c_str(), v.c_str());
+            return 0;
+        }();
+    } else if (*snapshot_create) {
+        outcome = [&]() -> Result<int> {
+            Json body = Json::object();
+            if (!snapshot.empty()) body["name"] = snapshot;
+            TRY(cli.run("POST", "/1.0/instances/" + encode(name) + "/snapshots", body));
+            return 0;
+        }();
+    } else if (*snapshot_list) {
+        outcome = [&]() -> Result<int> {
+            auto snapshots =
+                TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/snapshots?recursion=1"));
+            if (format == "json") {
+                std::puts(snapshots.dump(2).c_str());
+                return 0;
+            }
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& s : TRY(items(snapshots, "snapshots")))
+                rows.push_back({TRY(text(s, "name")), TRY(taken_at(s))});
+            print_table({"NAME", "TAKEN AT"}, rows);
+            return 0;
+        }();
+    } else if (*snapshot_restore) {
+        outcome = [&]() -> Result<int> {
+            TRY(cli.run("PUT", "/1.0/instances/" + encode(name), Json{{"restore", snapshot}}));
+            return 0;
+        }();
+    } else if (*snapshot_delete) {
+        outcome = [&]() -> Result<int> {
+            TRY(cli.run("DELETE",
+                        "/1.0/instances/" + encode(name) + "/snapshots/" + encode(snapshot)));
             return 0;
         }();
     } else if (*image_list) {

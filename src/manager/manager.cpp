@@ -217,11 +217,11 @@ std::map<std::string, std::string> Manager::current_leases() {
 }
 
 Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status,
-                      const std::map<std::string, std::string>& leases) {
+                      const std::map<std::string, std::string>& leases, size_t snapshots) {
     Json json = {
         {"name", record.name},     {"type", name_of(record.kind)},    {"image", record.image},
         {"config", record.config}, {"status", name_of(status.state)}, {"pid", status.monitor.pid},
-        {"ipv4", Json::array()},   {"created_at", record.created_at}};
+        {"ipv4", Json::array()},   {"created_at", record.created_at}, {"snapshots", snapshots}};
     if (status.state != InstanceState::stopped)
         if (auto lease = leases.find(BridgeNetwork::mac_for(record.name)); lease != leases.end())
             json["ipv4"].push_back(lease->second);
@@ -237,9 +237,10 @@ Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status
 Result<Json> Manager::list_instances() {
     Json list = Json::array();
     auto leases = current_leases();
+    auto snapshots = TRY(store_->snapshot_counts());
     for (const auto& record : TRY(store_->list_instances())) {
         auto instance = TRY(make_instance(context_, record));
-        list.push_back(to_json(record, instance->status(), leases));
+        list.push_back(to_json(record, instance->status(), leases, snapshots[record.name]));
     }
     return list;
 }
@@ -247,7 +248,8 @@ Result<Json> Manager::list_instances() {
 Result<Json> Manager::instance_json(const std::string& name) {
     auto record = TRY(find(name));
     auto instance = TRY(make_instance(context_, record));
-    return to_json(record, instance->status(), current_leases());
+    return to_json(record, instance->status(), current_leases(),
+                   TRY(store_->list_snapshots(name)).size());
 }
 
 Result<Json> Manager::instance_state(const std::string& name) {

@@ -88,6 +88,16 @@ class Manager {
     // Sets (or, for a null value, unsets) config keys; limits apply live to a running instance.
     Result<Json> update_config(const std::string& name, const Json& changes);
     Result<std::string> console_log(const std::string& name);
+
+    // Snapshots (snapshots.cpp, docs/instance-layout.md). A running instance is frozen while its
+    // snapshot is taken, so that the copy is of one moment; an empty name picks snapN. A restore
+    // needs the instance stopped (EBUSY otherwise, as it throws away what the instance wrote
+    // since) and puts back its files and its config of that moment.
+    Result<OperationRecord> create_snapshot(const std::string& name, std::string snapshot);
+    Result<Json> list_snapshots(const std::string& name);
+    Result<Json> snapshot_json(const std::string& name, const std::string& snapshot);
+    Result<OperationRecord> restore_snapshot(const std::string& name, const std::string& snapshot);
+    Result<OperationRecord> delete_snapshot(const std::string& name, const std::string& snapshot);
     // The unix socket of a running VM's serial console (its monitor serves it); ENOTSUP for a
     // container, EBUSY for a stopped VM.
     Result<std::string> console_socket(const std::string& name);
@@ -113,6 +123,9 @@ class Manager {
                                                 const std::string& directory);
     void roll_back_launch(const InstanceRecord& record, Instance& instance);
     Result<InstanceRecord> find(const std::string& name);
+    // ENOENT naming the instance's snapshots that are close to `snapshot`.
+    Result<SnapshotRecord> find_snapshot(const std::string& name, const std::string& snapshot);
+    Result<std::string> next_snapshot_name(const std::string& name);
     // The instance, which must be running (EBUSY otherwise), for an operation inside it.
     Result<std::shared_ptr<Instance>> running_instance(const std::string& name);
     std::shared_ptr<std::mutex> lock_for(const std::string& name);
@@ -126,7 +139,7 @@ class Manager {
                      bool restart_rebooted = false);
     // `leases`: the network's MAC -> address map, read once per listing.
     Json to_json(const InstanceRecord& record, const InstanceStatus& status,
-                 const std::map<std::string, std::string>& leases);
+                 const std::map<std::string, std::string>& leases, size_t snapshots);
     std::map<std::string, std::string> current_leases();
 
     ManagerOptions options_;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/file.h"
+#include "manager/instance/snapshot_files.h"
 #include "manager/manager.h"
 
 namespace vessel::manager {
@@ -101,6 +102,16 @@ Result<> Manager::reconcile_instance(const InstanceRecord& record) {
         current.pid_start_time = monitor->start_time;
     }
     auto instance = TRY(make_instance(context_, current));
+    if (record.state != InstanceState::deleting) {
+        std::vector<std::string> snapshots;
+        for (const auto& snapshot : TRY(store_->list_snapshots(record.name)))
+            snapshots.push_back(snapshot.name);
+        for (const auto& removed : TRY(remove_snapshot_leftovers(directory, snapshots)))
+            logger_.info(
+                "instance {}: removed {}, left by a snapshot operation vesseld did not "
+                "finish",
+                record.name, removed);
+    }
 
     if (record.state == InstanceState::deleting) {
         if (monitor) TRY(instance->stop(std::chrono::seconds(0), true));

@@ -114,6 +114,38 @@ http::Router make_api_router(Manager& manager) {
         if (!changes) return error(changes.error());
         return sync_or_error(m->update_config(p.at("name"), *changes));
     });
+    router.add("PUT", "/1.0/instances/{name}", [m](const Request& r, const Params& p) {
+        auto body = body_object(r);
+        if (!body) return error(body.error());
+        auto snapshot = api::parse_instance_put(*body);
+        if (!snapshot) return error(snapshot.error());
+        return async_or_error(m->restore_snapshot(p.at("name"), *snapshot));
+    });
+    router.add("GET", "/1.0/instances/{name}/snapshots", [m](const Request& r, const Params& p) {
+        auto list = m->list_snapshots(p.at("name"));
+        if (!list) return error(list.error());
+        if (query_flag(r, "recursion")) return sync(*list);
+        Json urls = Json::array();
+        for (const auto& snapshot : *list)
+            urls.push_back("/1.0/instances/" + p.at("name") + "/snapshots/" +
+                           snapshot["name"].get<std::string>());
+        return sync(urls);
+    });
+    router.add("POST", "/1.0/instances/{name}/snapshots", [m](const Request& r, const Params& p) {
+        auto body = body_object(r);
+        if (!body) return error(body.error());
+        auto snapshot = api::parse_snapshot_create(*body);
+        if (!snapshot) return error(snapshot.error());
+        return async_or_error(m->create_snapshot(p.at("name"), *snapshot));
+    });
+    router.add("GET", "/1.0/instances/{name}/snapshots/{snapshot}",
+               [m](const Request&, const Params& p) {
+                   return sync_or_error(m->snapshot_json(p.at("name"), p.at("snapshot")));
+               });
+    router.add("DELETE", "/1.0/instances/{name}/snapshots/{snapshot}",
+               [m](const Request&, const Params& p) {
+                   return async_or_error(m->delete_snapshot(p.at("name"), p.at("snapshot")));
+               });
     router.add("DELETE", "/1.0/instances/{name}", [m](const Request& r, const Params& p) {
         return async_or_error(m->remove(p.at("name"), query_flag(r, "force")));
     });

@@ -59,6 +59,25 @@ Result<std::optional<int64_t>> query_int(const http::Request& request, const std
     return std::optional<int64_t>(value);
 }
 
+Result<std::string> parse_snapshot_create(const Json& body) {
+    JsonAt at(body, "request body");
+    return TRY(input(at.optional_string("name"))).value_or("");
+}
+
+Result<std::string> parse_instance_put(const Json& body) {
+    JsonAt at(body, "request body");
+    for (const auto& [key, value] : body.items())
+        if (key != "restore")
+            return fail_errno(EINVAL, fmt::format("request body.{}: PUT on an instance restores "
+                                                  "a snapshot ({{\"restore\": NAME}}); change "
+                                                  "its config with PATCH",
+                                                  single_line(key)));
+    auto snapshot = TRY(input(at.optional_string("restore")));
+    if (!snapshot || snapshot->empty())
+        return fail_errno(EINVAL, "request body: restore: is required");
+    return *snapshot;
+}
+
 Result<LaunchRequest> parse_launch(const Json& body) {
     JsonAt at(body, "request body");
     LaunchRequest request;

@@ -37,6 +37,13 @@ Result<LaunchRequest> parse_launch(const Json& body);
 // PATCH /1.0/instances/NAME: {"config": {...}}; the changes.
 Result<Json> parse_config_patch(const Json& body);
 
+// POST /1.0/instances/NAME/snapshots: {"name"}; the snapshot's name, empty to let vesseld pick.
+Result<std::string> parse_snapshot_create(const Json& body);
+
+// PUT /1.0/instances/NAME: {"restore": SNAPSHOT}, as Incus restores a snapshot; the snapshot's
+// name. Config changes go by PATCH.
+Result<std::string> parse_instance_put(const Json& body);
+
 // PUT /1.0/instances/NAME/state: {"action", "timeout" (0 to 3600 s, default 30), "force"}.
 struct StateChange {
     std::string action;

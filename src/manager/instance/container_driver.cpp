@@ -9,9 +9,10 @@
 #include <charconv>
 
 #include "base/file.h"
-#include "host/cgroup/freezer.h"
 #include "container/linux/seccomp.h"
+#include "host/cgroup/freezer.h"
 #include "manager/crash_point.h"
+#include "manager/instance/snapshot_files.h"
 #include "manager/instance/streams.h"
 #include "manager/json_text.h"
 #include "manager/network/bridge_network.h"
@@ -260,6 +261,29 @@ Result<> ContainerInstance::destroy() {
     // A monitor killed with SIGKILL cannot clean up: do what it would have done.
     TRY(clean_up());
     return remove_instance_tree(directory());
+}
+
+Result<> ContainerInstance::snapshot_into(const std::string& snapshot_dir) {
+    return copy_tree_exactly(directory() + "/upper", snapshot_dir + "/upper");
+}
+
+Result<> ContainerInstance::restore_from(const std::string& snapshot_dir) {
+    if (status().state != InstanceState::stopped)
+        return fail_errno(EBUSY, fmt::format("instance {} is running", record_.name));
+    auto upper = directory() + "/upper";
+    auto replacement = restore_replacement(upper);
+    TRY(remove_instance_tree(replacement));
+    TRY(copy_tree_exactly(snapshot_dir + "/upper", replacement));
+    if (auto swapped = exchange_directory(replacement, upper); !swapped) {
+        (void)remove_instance_tree(replacement);
+        return swapped;
+    }
+    // overlayfs's work directory belongs to the upper directory it served: a fresh one for the
+    // restored upper.
+    auto work = directory() + "/work";
+    TRY(remove_instance_tree(work));
+    if (::mkdir(work.c_str(), 0755) != 0) return fail_errno(fmt::format("create {}", work));
+    return {};
 }
 
 Result<UniqueFd> ContainerInstance::container_root() const {

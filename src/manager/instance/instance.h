@@ -92,8 +92,14 @@ class Instance {
     // instance can start again: runtime state, a mount, a cgroup, a network interface, a payload
     // that outlived its monitor. Cheap when there is nothing to undo.
     virtual Result<> clean_up() = 0;
-    // Removes everything create() made. The instance must be stopped.
+    // Removes everything create() made, its snapshots included. The instance must be stopped.
     virtual Result<> destroy() = 0;
+    // Copies what the instance writes (a container's upper directory, a VM's root disk) into
+    // `snapshot_dir`, an empty directory. The instance is stopped or frozen meanwhile.
+    virtual Result<> snapshot_into(const std::string& snapshot_dir) = 0;
+    // Puts those files back from a snapshot's directory, whole or not at all. The instance must be
+    // stopped (EBUSY otherwise).
+    virtual Result<> restore_from(const std::string& snapshot_dir) = 0;
     // Runs a program in the running instance and captures its output. A client that goes away
     // (`cancel`) ends the program at once.
     virtual Result<ExecResult> exec(const std::vector<std::string>& argv,

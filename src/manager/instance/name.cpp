@@ -7,17 +7,30 @@
 
 namespace vessel::manager {
 
-Result<> validate_instance_name(std::string_view name) {
-    if (name.empty()) return fail("instance name must not be empty");
+namespace {
+
+// `what` names the label in the messages: "instance name", "snapshot name".
+Result<> validate_label(std::string_view what, std::string_view name) {
+    if (name.empty()) return fail("{} must not be empty", what);
     if (name.size() > 63)
-        return fail("instance name {} is {} characters long; the limit is 63", name, name.size());
+        return fail("{} {} is {} characters long; the limit is 63", what, name, name.size());
     if (name.front() < 'a' || name.front() > 'z')
-        return fail("instance name {} must start with a lower-case letter", name);
+        return fail("{} {} must start with a lower-case letter", what, name);
     for (char c : name)
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            return fail("instance name {} may only hold a-z, 0-9 and '-'", name);
-    if (name.back() == '-') return fail("instance name {} must not end with '-'", name);
+            return fail("{} {} may only hold a-z, 0-9 and '-'", what, name);
+    if (name.back() == '-') return fail("{} {} must not end with '-'", what, name);
     return {};
+}
+
+}  // namespace
+
+Result<> validate_instance_name(std::string_view name) {
+    return validate_label("instance name", name);
+}
+
+Result<> validate_snapshot_name(std::string_view name) {
+    return validate_label("snapshot name", name);
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {

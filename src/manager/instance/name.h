@@ -12,6 +12,9 @@ namespace vessel::manager {
 
 // 1-63 characters of [a-z0-9-], starting with a letter, not ending with '-'.
 Result<> validate_instance_name(std::string_view name);
+// The same rules: a snapshot's name is a directory name under its instance's and a path segment of
+// the API (/1.0/instances/NAME/snapshots/SNAP).
+Result<> validate_snapshot_name(std::string_view name);
 
 size_t edit_distance(std::string_view a, std::string_view b);
 

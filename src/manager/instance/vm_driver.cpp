@@ -14,6 +14,7 @@
 #include "base/sparse_copy.h"
 #include "host/cgroup/cgroup.h"
 #include "manager/crash_point.h"
+#include "manager/instance/snapshot_files.h"
 #include "manager/instance/streams.h"
 #include "manager/instance/vm_jail_ids.h"
 #include "manager/json_text.h"
@@ -317,6 +318,31 @@ Result<> VmInstance::destroy() {
         return fail("instance {} is still running", record_.name);
     TRY(clean_up());
     return remove_instance_tree(directory());
+}
+
+Result<> VmInstance::snapshot_into(const std::string& snapshot_dir) {
+    // A VM booted from its initramfs alone has no disk: its snapshot is its config.
+    auto disk = directory() + "/" + disk_file;
+    if (!path_exists(disk)) return {};
+    return copy_sparse_file(disk, snapshot_dir + "/" + disk_file, 0600);
+}
+
+Result<> VmInstance::restore_from(const std::string& snapshot_dir) {
+    if (status().state != InstanceState::stopped)
+        return fail_errno(EBUSY, fmt::format("instance {} is running", record_.name));
+    auto saved = snapshot_dir + "/" + disk_file;
+    if (!path_exists(saved)) return {};
+    auto disk = directory() + "/" + disk_file;
+    auto replacement = restore_replacement(disk);
+    if (::unlink(replacement.c_str()) != 0 && errno != ENOENT)
+        return fail_errno(fmt::format("remove {}", replacement));
+    TRY(copy_sparse_file(saved, replacement, 0600));
+    if (::rename(replacement.c_str(), disk.c_str()) != 0) {
+        auto error = fail_errno(fmt::format("rename {} to {}", replacement, disk));
+        ::unlink(replacement.c_str());
+        return error;
+    }
+    return {};
 }
 
 Result<ExecResult> VmInstance::exec(const std::vector<std::string>& argv,

@@ -47,6 +47,17 @@ CREATE TABLE operations (
     updated_at INTEGER NOT NULL
 );
 )sql",
+    // 2: snapshots. A snapshot keeps the config its instance had when it was taken (a restore puts
+    // both back) and goes with its instance.
+    R"sql(
+CREATE TABLE snapshots (
+    instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (instance, name)
+);
+)sql",
 };
 
 static_assert(std::size(migrations) == Store::schema_version);
@@ -391,6 +402,79 @@ Result<> Store::fail_unfinished_operations(const std::string& reason) {
         "UPDATE operations SET status = 'failure', error = ?, updated_at = ? "
         "WHERE status = 'running'",
         {reason, unix_now()});
+}
+
+Result<> Store::insert_snapshot(const SnapshotRecord& r) {
+    std::lock_guard lock(mutex_);
+    auto tx = TRY(Transaction::begin(db_));
+    auto exists = TRY(db_.prepare("SELECT 1 FROM snapshots WHERE instance = ? AND name = ?"));
+    TRY(exists.bind_all({r.instance, r.name}));
+    if (TRY(exists.step()))
+        return fail_errno(EEXIST,
+                          fmt::format("instance {} already has a snapshot {}", r.instance, r.name));
+    auto owner = TRY(db_.prepare("SELECT 1 FROM instances WHERE name = ?"));
+    TRY(owner.bind_all({r.instance}));
+    if (!TRY(owner.step()))
+        return fail_errno(ENOENT, fmt::format("instance {} not found", r.instance));
+    TRY(db_.execute(
+        "INSERT INTO snapshots (instance, name, config, created_at) VALUES (?, ?, ?, ?)",
+        {r.instance, r.name, r.config.dump(), r.created_at != 0 ? r.created_at : unix_now()}));
+    return tx.commit();
+}
+
+namespace {
+
+constexpr const char* snapshot_columns = "instance, name, config, created_at";
+
+Result<SnapshotRecord> read_snapshot(Statement& row) {
+    SnapshotRecord record{.instance = row.column_text(0),
+                          .name = row.column_text(1),
+                          .config = Json::object(),
+                          .created_at = row.column_int(3)};
+    record.config = TRY_CTX(parse_json(row.column_text(2), "config"), "snapshot {}/{}",
+                            record.instance, record.name);
+    return record;
+}
+
+}  // namespace
+
+Result<std::vector<SnapshotRecord>> Store::list_snapshots(const std::string& instance) {
+    std::lock_guard lock(mutex_);
+    auto query = TRY(db_.prepare(
+        fmt::format("SELECT {} FROM snapshots WHERE instance = ? ORDER BY created_at, rowid",
+                    snapshot_columns)));
+    TRY(query.bind_all({instance}));
+    std::vector<SnapshotRecord> snapshots;
+    while (TRY(query.step()))
+        snapshots.push_back(TRY(read_snapshot(query)));
+    return snapshots;
+}
+
+Result<std::map<std::string, size_t>> Store::snapshot_counts() {
+    std::lock_guard lock(mutex_);
+    auto query = TRY(db_.prepare("SELECT instance, COUNT(*) FROM snapshots GROUP BY instance"));
+    std::map<std::string, size_t> counts;
+    while (TRY(query.step()))
+        counts[query.column_text(0)] = static_cast<size_t>(query.column_int(1));
+    return counts;
+}
+
+Result<std::optional<SnapshotRecord>> Store::find_snapshot(const std::string& instance,
+                                                           const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto query = TRY(db_.prepare(
+        fmt::format("SELECT {} FROM snapshots WHERE instance = ? AND name = ?", snapshot_columns)));
+    TRY(query.bind_all({instance, name}));
+    if (!TRY(query.step())) return std::optional<SnapshotRecord>{};
+    return std::optional<SnapshotRecord>(TRY(read_snapshot(query)));
+}
+
+Result<> Store::delete_snapshot(const std::string& instance, const std::string& name) {
+    std::lock_guard lock(mutex_);
+    TRY(db_.execute("DELETE FROM snapshots WHERE instance = ? AND name = ?", {instance, name}));
+    if (db_.changes() == 0)
+        return fail_errno(ENOENT, fmt::format("instance {} has no snapshot {}", instance, name));
+    return {};
 }
 
 }  // namespace vessel::manager

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,15 @@ struct ImageRecord {
     int64_t created_at = 0;
 };
 
+// A snapshot's files are under its instance's directory (docs/instance-layout.md); the row says it
+// is whole and keeps the instance's config of that moment.
+struct SnapshotRecord {
+    std::string instance;
+    std::string name;
+    Json config = Json::object();
+    int64_t created_at = 0;
+};
+
 struct OperationRecord {
     std::string id;
     std::string kind;  // "launch", "start", "stop", ...
@@ -55,7 +65,7 @@ struct OperationRecord {
 
 class Store {
   public:
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
 
     static Result<std::unique_ptr<Store>> open(const std::string& path);
 
@@ -88,6 +98,18 @@ class Store {
     Result<std::vector<ImageRecord>> list_images();
     Result<> delete_image(const std::string& fingerprint);
     Result<std::vector<std::string>> instances_using_image(const std::string& fingerprint);
+
+    // Fails with EEXIST when the instance has a snapshot of that name, ENOENT when there is no
+    // such instance.
+    Result<> insert_snapshot(const SnapshotRecord& record);
+    // Oldest first.
+    Result<std::vector<SnapshotRecord>> list_snapshots(const std::string& instance);
+    // Instance name -> number of snapshots, for a listing of every instance.
+    Result<std::map<std::string, size_t>> snapshot_counts();
+    Result<std::optional<SnapshotRecord>> find_snapshot(const std::string& instance,
+                                                        const std::string& name);
+    // Fails with ENOENT when there is no such snapshot.
+    Result<> delete_snapshot(const std::string& instance, const std::string& name);
 
     Result<> put_operation(const OperationRecord& record);
     Result<std::optional<OperationRecord>> find_operation(const std::string& id);

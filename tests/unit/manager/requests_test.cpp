@@ -56,6 +56,23 @@ TEST(RestRequests, LaunchTakesIncusSourceAliasOrAPlainImage) {
                    "request body.type: lxc is not container or vm");
 }
 
+TEST(RestRequests, ASnapshotMayBeNamedOrLeftToVesseld) {
+    EXPECT_EQ(*parse_snapshot_create(body(R"({"name":"before-upgrade"})")), "before-upgrade");
+    EXPECT_EQ(*parse_snapshot_create(body("")), "");
+    expect_refused(parse_snapshot_create(body(R"({"name":7})")),
+                   "request body.name: must be a string");
+}
+
+TEST(RestRequests, APutOnAnInstanceRestoresASnapshotAndNothingElse) {
+    EXPECT_EQ(*parse_instance_put(body(R"({"restore":"s1"})")), "s1");
+    expect_refused(parse_instance_put(body("{}")), "request body: restore: is required");
+    expect_refused(parse_instance_put(body(R"({"restore":""})")),
+                   "request body: restore: is required");
+    expect_refused(parse_instance_put(body(R"({"restore":"s1","config":{}})")),
+                   "request body.config: PUT on an instance restores a snapshot "
+                   "({\"restore\": NAME}); change its config with PATCH");
+}
+
 TEST(RestRequests, StateChangeBoundsItsTimeout) {
     auto change = parse_state_change(body(R"({"action":"stop"})"));
     ASSERT_TRUE(change) << change.error().message();

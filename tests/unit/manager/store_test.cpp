@@ -213,5 +213,118 @@ TEST_F(StoreTest, AWordTheModelDoesNotKnowIsAnErrorNamingIt) {
               "operation op1: status \"paused\" is not one this vesseld knows");
 }
 
+// What vesseld of schema version 1 wrote (before snapshots), as it wrote it.
+constexpr const char* schema_1 = R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (1);
+CREATE TABLE instances (
+    name TEXT PRIMARY KEY NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('container', 'vm')),
+    image TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL,
+    pid INTEGER NOT NULL DEFAULT 0,
+    pid_start_time INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    exit_signal INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE images (
+    fingerprint TEXT PRIMARY KEY NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('container', 'vm')),
+    path TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE image_aliases (
+    alias TEXT PRIMARY KEY NOT NULL,
+    fingerprint TEXT NOT NULL REFERENCES images(fingerprint) ON DELETE CASCADE
+);
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    instance TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+INSERT INTO instances (name, type, image, config, state, created_at)
+    VALUES ('old1', 'vm', 'f00d', '{"limits.memory":"128MiB"}', 'stopped', 1700000000);
+)sql";
+
+TEST_F(StoreTest, ADatabaseOfSchemaVersionOneOpensAndKeepsItsInstances) {
+    {
+        auto db = Database::open(path("vessel.db"));
+        ASSERT_TRUE(db);
+        ASSERT_TRUE(db->execute_script(schema_1));
+    }
+    auto store = Store::open(path("vessel.db"));
+    ASSERT_TRUE(store) << store.error().message();
+    EXPECT_EQ(*(*store)->current_schema_version(), Store::schema_version);
+    auto old = (*store)->find_instance("old1");
+    ASSERT_TRUE(old && *old) << (old ? "no row" : old.error().message());
+    EXPECT_EQ((**old).kind, InstanceKind::vm);
+    EXPECT_EQ((**old).config["limits.memory"], "128MiB");
+    EXPECT_EQ((**old).created_at, 1700000000);
+    // The new table is there for the old rows.
+    ASSERT_TRUE((*store)->insert_snapshot({.instance = "old1", .name = "s1"}));
+    EXPECT_EQ((*store)->list_snapshots("old1")->size(), 1u);
+}
+
+TEST_F(StoreTest, SnapshotsKeepTheirConfigAndOrderAndNamesAreUniquePerInstance) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    ASSERT_TRUE(store->insert_instance(container("c1")));
+    ASSERT_TRUE(store->insert_instance(container("c2")));
+    ASSERT_TRUE(store->insert_snapshot(
+        {.instance = "c1", .name = "before", .config = {{"limits.cpu", "1"}}, .created_at = 10}));
+    ASSERT_TRUE(store->insert_snapshot({.instance = "c1", .name = "after", .created_at = 20}));
+    // The same name on another instance is another snapshot.
+    ASSERT_TRUE(store->insert_snapshot({.instance = "c2", .name = "before", .created_at = 5}));
+
+    auto again = store->insert_snapshot({.instance = "c1", .name = "before"});
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code(), EEXIST);
+    EXPECT_EQ(again.error().innermost(), "instance c1 already has a snapshot before");
+    auto orphan = store->insert_snapshot({.instance = "nope", .name = "s"});
+    ASSERT_FALSE(orphan);
+    EXPECT_EQ(orphan.error().code(), ENOENT);
+
+    auto list = store->list_snapshots("c1");
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ((*list)[0].name, "before");
+    EXPECT_EQ((*list)[0].config["limits.cpu"], "1");
+    EXPECT_EQ((*list)[1].name, "after");
+    auto found = store->find_snapshot("c1", "after");
+    ASSERT_TRUE(found && *found);
+    EXPECT_EQ((**found).created_at, 20);
+    EXPECT_FALSE(*store->find_snapshot("c1", "missing"));
+    auto counts = store->snapshot_counts();
+    ASSERT_TRUE(counts);
+    EXPECT_EQ((*counts)["c1"], 2u);
+    EXPECT_EQ((*counts)["c2"], 1u);
+
+    ASSERT_TRUE(store->delete_snapshot("c1", "after"));
+    auto gone = store->delete_snapshot("c1", "after");
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code(), ENOENT);
+    EXPECT_EQ(store->list_snapshots("c1")->size(), 1u);
+}
+
+TEST_F(StoreTest, DeletingAnInstanceDeletesItsSnapshotsOnly) {
+    auto store = std::move(*Store::open(path("vessel.db")));
+    ASSERT_TRUE(store->insert_instance(container("c1")));
+    ASSERT_TRUE(store->insert_instance(container("c2")));
+    ASSERT_TRUE(store->insert_snapshot({.instance = "c1", .name = "s1"}));
+    ASSERT_TRUE(store->insert_snapshot({.instance = "c2", .name = "s1"}));
+    ASSERT_TRUE(store->delete_instance("c1"));
+    EXPECT_TRUE(store->list_snapshots("c1")->empty());
+    EXPECT_EQ(store->list_snapshots("c2")->size(), 1u);
+    // A new instance of the old name starts with none.
+    ASSERT_TRUE(store->insert_instance(container("c1")));
+    EXPECT_TRUE(store->list_snapshots("c1")->empty());
+}
+
 }  // namespace
 }  // namespace vessel::manager
