@@ -289,6 +289,16 @@ int main(int argc, char** argv) {
     auto* config_show = config->add_subcommand("show", "print the configuration");
     config_show->add_option("name", name)->required();
 
+    auto* copy = app.add_subcommand(
+        "copy",
+        "copy SOURCE TARGET: a new stopped instance with the source's files, config and "
+        "snapshots (a running source is frozen meanwhile)");
+    std::string copy_source;
+    bool instance_only = false;
+    copy->add_option("source", copy_source)->required();
+    copy->add_option("target", name)->required();
+    copy->add_flag("--instance-only", instance_only, "without the source's snapshots");
+
     auto* snapshot_cmd = app.add_subcommand("snapshot", "snapshots of instances");
     snapshot_cmd->require_subcommand(1);
     std::string snapshot;
@@ -556,6 +566,16 @@ int main(int argc, char** argv) {
             auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
             for (const auto& [k, v] : TRY(instance_config(JsonAt(instance, "instance"))))
                 std::printf("%s: %s\n", k.c_str(), v.c_str());
+            return 0;
+        }();
+    } else if (*copy) {
+        outcome = [&]() -> Result<int> {
+            TRY(cli.run("POST", "/1.0/instances",
+                        Json{{"name", name},
+                             {"source",
+                              {{"type", "copy"},
+                               {"source", copy_source},
+                               {"instance_only", instance_only}}}}));
             return 0;
         }();
     } else if (*snapshot_create) {

@@ -98,6 +98,11 @@ class Manager {
     Result<Json> snapshot_json(const std::string& name, const std::string& snapshot);
     Result<OperationRecord> restore_snapshot(const std::string& name, const std::string& snapshot);
     Result<OperationRecord> delete_snapshot(const std::string& name, const std::string& snapshot);
+    // `vessel copy SOURCE TARGET`: a new stopped instance with the source's image, config, files
+    // and (unless `instance_only`) snapshots; a running source is frozen during the copy. The
+    // copy's network address and MAC are its own (they follow from its name).
+    Result<OperationRecord> copy_instance(const std::string& source, const std::string& target,
+                                          bool instance_only);
     // The unix socket of a running VM's serial console (its monitor serves it); ENOTSUP for a
     // container, EBUSY for a stopped VM.
     Result<std::string> console_socket(const std::string& name);
@@ -126,6 +131,13 @@ class Manager {
     // ENOENT naming the instance's snapshots that are close to `snapshot`.
     Result<SnapshotRecord> find_snapshot(const std::string& name, const std::string& snapshot);
     Result<std::string> next_snapshot_name(const std::string& name);
+    // EBUSY for an instance whose launch or deletion is under way.
+    Result<> refuse_unsettled(const InstanceRecord& record);
+    // The copy's files and snapshots (copy.cpp), under the source's lock.
+    Result<> copy_files(const std::string& source, const std::string& target, bool instance_only);
+    // Runs `work` on the instance, frozen meanwhile if it runs (and thawed after).
+    Result<> while_still(const InstanceRecord& record,
+                         const std::function<Result<>(Instance&)>& work);
     // The instance, which must be running (EBUSY otherwise), for an operation inside it.
     Result<std::shared_ptr<Instance>> running_instance(const std::string& name);
     std::shared_ptr<std::mutex> lock_for(const std::string& name);

@@ -53,6 +53,33 @@ Result<std::string> Manager::next_snapshot_name(const std::string& name) {
     }
 }
 
+Result<> Manager::refuse_unsettled(const InstanceRecord& record) {
+    if (record.state == InstanceState::creating || record.state == InstanceState::deleting)
+        return fail_errno(
+            EBUSY, fmt::format("instance {} is being {}", record.name,
+                               record.state == InstanceState::creating ? "created" : "deleted"));
+    return {};
+}
+
+Result<> Manager::while_still(const InstanceRecord& record,
+                              const std::function<Result<>(Instance&)>& work) {
+    auto instance = TRY(make_instance(context_, record));
+    // A running instance is frozen for the copy, so that it is of one moment: no file
+    // half-written, no two files from different times. One frozen already stays so.
+    if (instance->status().state != InstanceState::running || instance->frozen())
+        return work(*instance);
+    TRY(instance->freeze());
+    auto done = work(*instance);
+    // A driver tells frozen from running by the record's state, as change_state sets it.
+    auto frozen_record = record;
+    frozen_record.state = InstanceState::frozen;
+    auto thawed = [&]() -> Result<> {
+        return TRY(make_instance(context_, frozen_record))->unfreeze();
+    }();
+    if (!thawed && done) return thawed;
+    return done;
+}
+
 Result<OperationRecord> Manager::create_snapshot(const std::string& name, std::string snapshot) {
     auto record = TRY(find(name));
     if (snapshot.empty()) snapshot = TRY(next_snapshot_name(name));
@@ -64,11 +91,7 @@ Result<OperationRecord> Manager::create_snapshot(const std::string& name, std::s
         auto lock = lock_for(name);
         std::lock_guard guard(*lock);
         auto record = TRY(find(name));
-        if (record.state == InstanceState::creating || record.state == InstanceState::deleting)
-            return fail_errno(
-                EBUSY,
-                fmt::format("instance {} is being {}", name,
-                            record.state == InstanceState::creating ? "created" : "deleted"));
+        TRY(refuse_unsettled(record));
         auto instance = TRY(make_instance(context_, record));
         auto directory = instance->directory();
         TRY(make_directories(snapshots_directory(directory), 0700));
@@ -76,25 +99,8 @@ Result<OperationRecord> Manager::create_snapshot(const std::string& name, std::s
         TRY(remove_instance_tree(staging));
         if (::mkdir(staging.c_str(), 0700) != 0)
             return fail_errno(fmt::format("create {}", staging));
-        // A running instance is frozen for the copy, so that it is of one moment: no file
-        // half-written, no two files from different times.
-        bool thaw = false;
-        auto taken = [&]() -> Result<> {
-            if (instance->status().state == InstanceState::running && !instance->frozen()) {
-                TRY(instance->freeze());
-                thaw = true;
-            }
-            return instance->snapshot_into(staging);
-        }();
-        if (thaw) {
-            // A driver tells frozen from running by the record's state, as change_state sets it.
-            auto frozen_record = record;
-            frozen_record.state = InstanceState::frozen;
-            auto thawed = [&]() -> Result<> {
-                return TRY(make_instance(context_, frozen_record))->unfreeze();
-            }();
-            if (!thawed && taken) taken = thawed;
-        }
+        auto taken = while_still(
+            record, [&](Instance& still) -> Result<> { return still.snapshot_into(staging); });
         if (taken) {
             crash_point("snapshot-files-made");
             auto final_directory = snapshots_directory(directory) + "/" + snapshot;

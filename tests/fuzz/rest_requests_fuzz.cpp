@@ -116,6 +116,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             (void)api::query_flag(request, "recursion");
             if (auto snapshot = api::parse_snapshot_create(*body); accepted(snapshot))
                 (void)validate_snapshot_name(*snapshot);
+            if (auto copy = api::parse_copy(*body); accepted(copy) && *copy)
+                require((*body)["source"]["source"].is_string());
             if (auto restore = api::parse_instance_put(*body); accepted(restore))
                 require(!restore->empty() && body->size() == 1);
             break;

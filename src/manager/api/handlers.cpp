@@ -100,6 +100,11 @@ http::Router make_api_router(Manager& manager) {
     router.add("POST", "/1.0/instances", [m](const Request& r, const Params&) {
         auto body = body_object(r);
         if (!body) return error(body.error());
+        auto copy = api::parse_copy(*body);
+        if (!copy) return error(copy.error());
+        if (*copy)
+            return async_or_error(
+                m->copy_instance((*copy)->source, (*copy)->name, (*copy)->instance_only));
         auto request = api::parse_launch(*body);
         if (!request) return error(request.error());
         return async_or_error(m->launch(std::move(*request)));

@@ -59,6 +59,19 @@ Result<std::optional<int64_t>> query_int(const http::Request& request, const std
     return std::optional<int64_t>(value);
 }
 
+Result<std::optional<CopyRequest>> parse_copy(const Json& body) {
+    JsonAt at(body, "request body");
+    auto source = at.optional_child("source");
+    if (!source) return std::optional<CopyRequest>{};
+    auto type = TRY(input(source->optional_string("type")));
+    if (!type || *type != "copy") return std::optional<CopyRequest>{};
+    CopyRequest request;
+    request.name = TRY(required_string(at, "name"));
+    request.source = TRY(required_string(*source, "source"));
+    request.instance_only = TRY(input(source->optional_boolean("instance_only"))).value_or(false);
+    return std::optional<CopyRequest>(std::move(request));
+}
+
 Result<std::string> parse_snapshot_create(const Json& body) {
     JsonAt at(body, "request body");
     return TRY(input(at.optional_string("name"))).value_or("");

@@ -34,6 +34,15 @@ Result<std::optional<int64_t>> query_int(const http::Request& request, const std
 // POST /1.0/instances: {"name", "source": {"alias"} or "image", "type", "config", "start"}.
 Result<LaunchRequest> parse_launch(const Json& body);
 
+// POST /1.0/instances as a copy, Incus's form: {"name", "source": {"type": "copy", "source":
+// NAME, "instance_only": false}}. nullopt for a body that is a launch (no source.type "copy").
+struct CopyRequest {
+    std::string name;
+    std::string source;
+    bool instance_only = false;
+};
+Result<std::optional<CopyRequest>> parse_copy(const Json& body);
+
 // PATCH /1.0/instances/NAME: {"config": {...}}; the changes.
 Result<Json> parse_config_patch(const Json& body);
 

@@ -267,13 +267,19 @@ Result<> ContainerInstance::snapshot_into(const std::string& snapshot_dir) {
     return copy_tree_exactly(directory() + "/upper", snapshot_dir + "/upper");
 }
 
-Result<> ContainerInstance::restore_from(const std::string& snapshot_dir) {
+Result<> ContainerInstance::restore_from(const std::string& snapshot_dir, bool consume) {
     if (status().state != InstanceState::stopped)
         return fail_errno(EBUSY, fmt::format("instance {} is running", record_.name));
     auto upper = directory() + "/upper";
     auto replacement = restore_replacement(upper);
     TRY(remove_instance_tree(replacement));
-    TRY(copy_tree_exactly(snapshot_dir + "/upper", replacement));
+    if (consume) {
+        auto saved = snapshot_dir + "/upper";
+        if (::rename(saved.c_str(), replacement.c_str()) != 0)
+            return fail_errno(fmt::format("rename {} to {}", saved, replacement));
+    } else {
+        TRY(copy_tree_exactly(snapshot_dir + "/upper", replacement));
+    }
     if (auto swapped = exchange_directory(replacement, upper); !swapped) {
         (void)remove_instance_tree(replacement);
         return swapped;

@@ -23,7 +23,7 @@ class ContainerInstance final : public Instance {
     Result<> clean_up() override;
     Result<> destroy() override;
     Result<> snapshot_into(const std::string& snapshot_dir) override;
-    Result<> restore_from(const std::string& snapshot_dir) override;
+    Result<> restore_from(const std::string& snapshot_dir, bool consume = false) override;
     Result<ExecResult> exec(const std::vector<std::string>& argv, const std::string& stdin_data,
                             const Cancellation& cancel) override;
     Result<uint64_t> push_file(const PushedFile& file) override;

@@ -98,8 +98,9 @@ class Instance {
     // `snapshot_dir`, an empty directory. The instance is stopped or frozen meanwhile.
     virtual Result<> snapshot_into(const std::string& snapshot_dir) = 0;
     // Puts those files back from a snapshot's directory, whole or not at all. The instance must be
-    // stopped (EBUSY otherwise).
-    virtual Result<> restore_from(const std::string& snapshot_dir) = 0;
+    // stopped (EBUSY otherwise). With `consume`, the files are moved out of `snapshot_dir` rather
+    // than copied (a copy's staging directory, made on the same filesystem to be used once).
+    virtual Result<> restore_from(const std::string& snapshot_dir, bool consume = false) = 0;
     // Runs a program in the running instance and captures its output. A client that goes away
     // (`cancel`) ends the program at once.
     virtual Result<ExecResult> exec(const std::vector<std::string>& argv,

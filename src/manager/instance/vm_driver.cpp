@@ -327,7 +327,7 @@ Result<> VmInstance::snapshot_into(const std::string& snapshot_dir) {
     return copy_sparse_file(disk, snapshot_dir + "/" + disk_file, 0600);
 }
 
-Result<> VmInstance::restore_from(const std::string& snapshot_dir) {
+Result<> VmInstance::restore_from(const std::string& snapshot_dir, bool consume) {
     if (status().state != InstanceState::stopped)
         return fail_errno(EBUSY, fmt::format("instance {} is running", record_.name));
     auto saved = snapshot_dir + "/" + disk_file;
@@ -336,7 +336,12 @@ Result<> VmInstance::restore_from(const std::string& snapshot_dir) {
     auto replacement = restore_replacement(disk);
     if (::unlink(replacement.c_str()) != 0 && errno != ENOENT)
         return fail_errno(fmt::format("remove {}", replacement));
-    TRY(copy_sparse_file(saved, replacement, 0600));
+    if (consume) {
+        if (::rename(saved.c_str(), replacement.c_str()) != 0)
+            return fail_errno(fmt::format("rename {} to {}", saved, replacement));
+    } else {
+        TRY(copy_sparse_file(saved, replacement, 0600));
+    }
     if (::rename(replacement.c_str(), disk.c_str()) != 0) {
         auto error = fail_errno(fmt::format("rename {} to {}", replacement, disk));
         ::unlink(replacement.c_str());

@@ -4,7 +4,7 @@
 # snapshot of a running instance taken of one moment (frozen meanwhile); restore refused while the
 # instance runs; the config of the snapshot's moment restored with it; snapshots that survive
 # kill -9 of vesseld and crashes at each step; a snapshot of a 10 GiB sparse disk that costs
-# little. Needs root and `make guest`'s riscv64 kernel and root disk.
+# little; copies of both kinds, with their own address. Needs root and `make guest`'s riscv64 kernel and root disk.
 # Usage: snapshot_e2e.sh VESSEL VESSELD (vessel-runc and vessel-vmm are found beside vesseld)
 set -uo pipefail
 vessel_bin=$1
@@ -130,6 +130,30 @@ check "with the snapshot's file" bash -c "[[ \$('$vessel_bin' exec c1 -- cat /ro
 check "delete c1 with its snapshots" "$vessel_bin" delete --force c1
 check "nothing of c1 or its snapshots is left" nothing_left c1
 
+# Copies: a new stopped instance with the source's files, config and snapshots, its own address.
+check "launch c2" "$vessel_bin" launch busybox c2 -c limits.processes=50
+check "write a file in c2 and snapshot it" bash -c "'$vessel_bin' exec c2 -- sh -c 'echo original >/root/data' && '$vessel_bin' snapshot create c2 s1"
+check "copy the running c2 to c3" "$vessel_bin" copy c2 c3
+check "the copy is stopped, with the snapshot" bash -c "'$vessel_bin' list | grep -E '^c3 +STOPPED .*CONTAINER +1\$'"
+check "the source runs on" bash -c "'$vessel_bin' list | grep -E '^c2 +RUNNING '"
+check "the copy has the source's config" test "$("$vessel_bin" config get c3 limits.processes)" = 50
+check "start the copy" "$vessel_bin" start c3
+check "the copy has the source's file" bash -c "[[ \$('$vessel_bin' exec c3 -- cat /root/data) == original ]]"
+check "a change in the copy stays in the copy" bash -c "'$vessel_bin' exec c3 -- sh -c 'echo changed >/root/data' && [[ \$('$vessel_bin' exec c2 -- cat /root/data) == original ]]"
+check "both got an address" eventually 15 bash -c "[[ -n \$('$vessel_bin' list | awk '\$1 == \"c2\" { print \$3 }' | grep '^[0-9]') && -n \$('$vessel_bin' list | awk '\$1 == \"c3\" { print \$3 }' | grep '^[0-9]') ]]"
+c2_address=$("$vessel_bin" list | awk '$1 == "c2" { print $3 }') c3_address=$("$vessel_bin" list | awk '$1 == "c3" { print $3 }')
+check "the copy's address is its own ($c3_address, not $c2_address)" test -n "$c3_address" -a "$c3_address" != "$c2_address"
+check "the copy's snapshot restores the source's file" bash -c "'$vessel_bin' stop c3 && '$vessel_bin' snapshot restore c3 s1 && '$vessel_bin' start c3 && [[ \$('$vessel_bin' exec c3 -- cat /root/data) == original ]]"
+check "copy --instance-only leaves the snapshots" bash -c "'$vessel_bin' copy c2 c4 --instance-only && '$vessel_bin' list | grep -E '^c4 +STOPPED .*CONTAINER +0\$'"
+expect_error "a copy onto a taken name is refused" "instance c4 already exists" "$vessel_bin" copy c2 c4
+expect_error "a copy of an unknown instance names it" "instance c9 not found" "$vessel_bin" copy c9 c5
+check "the refused copies left nothing" nothing_left c5
+crash_at copy-created "$vessel_bin" copy c2 c5
+check "a copy vesseld died making is rolled back" nothing_left c5
+check "delete c2, c3 and c4" "$vessel_bin" delete --force c2 c3 c4
+all_gone() { for n in "$@"; do nothing_left "$n" || return 1; done; }
+check "nothing of them is left" all_gone c2 c3 c4
+
 # VMs: the snapshot is the root disk, a sparse copy.
 check "launch the riscv64 VM" "$vessel_bin" launch riscv64/busybox rv1 --vm -c limits.memory=128MiB
 check "write a file on its disk" "$vessel_bin" exec rv1 -- sh -c 'echo one >/root/data && sync'
@@ -154,6 +178,10 @@ check "it took under 10 s" test "$elapsed_ms" -lt 10000
 check "it is 10 GiB long and takes under 64 MiB" bash -c "(( \$(stat -c %s $state/instances/rv1/snapshots/big/root.img) == 10 << 30 && \$(stat -c %b $state/instances/rv1/snapshots/big/root.img) * 512 < 64 << 20 ))"
 check "restore s1 takes the disk back to its size then" bash -c "'$vessel_bin' snapshot restore rv1 s1 && (( \$(stat -c %s $state/instances/rv1/root.img) < 10 << 30 ))"
 check "and the config too" test -z "$("$vessel_bin" config get rv1 limits.disk)"
+check "copy rv1 to rv2" "$vessel_bin" copy rv1 rv2
+check "the copy boots with the source's disk" bash -c "'$vessel_bin' start rv2 && [[ \$('$vessel_bin' exec rv2 -- cat /root/data) == one ]]"
+check "delete rv2" "$vessel_bin" delete --force rv2
+check "nothing of rv2 is left" nothing_left rv2
 check "delete rv1 with its snapshots" "$vessel_bin" delete rv1
 check "nothing of rv1 or its snapshots is left" nothing_left rv1
 finish

@@ -56,6 +56,25 @@ TEST(RestRequests, LaunchTakesIncusSourceAliasOrAPlainImage) {
                    "request body.type: lxc is not container or vm");
 }
 
+TEST(RestRequests, ACopyIsALaunchWhoseSourceIsAnInstance) {
+    auto copy = parse_copy(body(R"({"name":"c2","source":{"type":"copy","source":"c1"}})"));
+    ASSERT_TRUE(copy && *copy) << (copy ? "a launch" : copy.error().message());
+    EXPECT_EQ((*copy)->name, "c2");
+    EXPECT_EQ((*copy)->source, "c1");
+    EXPECT_FALSE((*copy)->instance_only);
+    copy = parse_copy(
+        body(R"({"name":"c2","source":{"type":"copy","source":"c1","instance_only":true}})"));
+    ASSERT_TRUE(copy && *copy);
+    EXPECT_TRUE((*copy)->instance_only);
+    // A launch is not a copy.
+    EXPECT_FALSE(*parse_copy(body(R"({"name":"c1","source":{"alias":"busybox"}})")));
+    EXPECT_FALSE(*parse_copy(body(R"({"name":"c1","image":"busybox"})")));
+    expect_refused(parse_copy(body(R"({"name":"c2","source":{"type":"copy"}})")),
+                   "request body.source.source: is required");
+    expect_refused(parse_copy(body(R"({"source":{"type":"copy","source":"c1"}})")),
+                   "request body.name: is required");
+}
+
 TEST(RestRequests, ASnapshotMayBeNamedOrLeftToVesseld) {
     EXPECT_EQ(*parse_snapshot_create(body(R"({"name":"before-upgrade"})")), "before-upgrade");
     EXPECT_EQ(*parse_snapshot_create(body("")), "");
