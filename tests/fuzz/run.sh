@@ -28,9 +28,14 @@ for target in "${targets[@]}"; do
   [[ -d "$here/regressions/$target" ]] && regressions=("$here/regressions/$target")
   echo "== $target: ${seconds}s"
   # -rss_limit_mb: the targets map guest RAM with MAP_NORESERVE and stay small; more is a leak.
+  # -timeout is libFuzzer's per-input limit, in wall-clock seconds: a fuzzer under nice beside a
+  # build can wait longer than 10 s for a core in the middle of an input, which libFuzzer then
+  # reports as a hang (both such "timeouts" of the first campaign ran in a millisecond alone). With
+  # a CPU-time budget the limit is 5 minutes, still finite for a real endless loop.
   limit=(-max_total_time="$seconds")
-  [[ ${FUZZ_CPU_TIME:-0} = 1 ]] && limit=()
-  "$binary" "${limit[@]}" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+  unit_timeout=10
+  [[ ${FUZZ_CPU_TIME:-0} = 1 ]] && { limit=(); unit_timeout=300; }
+  "$binary" "${limit[@]}" -print_final_stats=1 -rss_limit_mb=2048 -timeout="$unit_timeout" \
     -artifact_prefix="$scratch/crashes/$target/" "$scratch/corpus/$target" \
     "$here/corpus/$target" "${regressions[@]}" 2>"$scratch/$target.log" &
   fuzzer=$!
