@@ -137,6 +137,9 @@ check "copy the running c2 to c3" "$vessel_bin" copy c2 c3
 check "the copy is stopped, with the snapshot" bash -c "'$vessel_bin' list | grep -E '^c3 +STOPPED .*CONTAINER +1\$'"
 check "the source runs on" bash -c "'$vessel_bin' list | grep -E '^c2 +RUNNING '"
 check "the copy has the source's config" test "$("$vessel_bin" config get c3 limits.processes)" = 50
+kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null; daemon_pid=
+start_daemon
+check "the copy survives kill -9 of vesseld, snapshot and all" bash -c "'$vessel_bin' list | grep -E '^c3 +STOPPED .*CONTAINER +1\$'"
 check "start the copy" "$vessel_bin" start c3
 check "the copy has the source's file" bash -c "[[ \$('$vessel_bin' exec c3 -- cat /root/data) == original ]]"
 check "a change in the copy stays in the copy" bash -c "'$vessel_bin' exec c3 -- sh -c 'echo changed >/root/data' && [[ \$('$vessel_bin' exec c2 -- cat /root/data) == original ]]"
