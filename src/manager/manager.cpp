@@ -218,10 +218,15 @@ std::map<std::string, std::string> Manager::current_leases() {
 
 Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status,
                       const std::map<std::string, std::string>& leases, size_t snapshots) {
-    Json json = {
-        {"name", record.name},     {"type", name_of(record.kind)},    {"image", record.image},
-        {"config", record.config}, {"status", name_of(status.state)}, {"pid", status.monitor.pid},
-        {"ipv4", Json::array()},   {"created_at", record.created_at}, {"snapshots", snapshots}};
+    Json json = {{"name", record.name},
+                 {"type", name_of(record.kind)},
+                 {"image", record.image},
+                 {"config", record.config.to_json()},
+                 {"status", name_of(status.state)},
+                 {"pid", status.monitor.pid},
+                 {"ipv4", Json::array()},
+                 {"created_at", record.created_at},
+                 {"snapshots", snapshots}};
     if (status.state != InstanceState::stopped)
         if (auto lease = leases.find(BridgeNetwork::mac_for(record.name)); lease != leases.end())
             json["ipv4"].push_back(lease->second);
@@ -273,9 +278,6 @@ Result<Json> Manager::instance_state(const std::string& name) {
 
 Result<OperationRecord> Manager::launch(LaunchRequest request) {
     if (auto valid = validate_instance_name(request.name); !valid) return invalid(valid.error());
-    if (auto limits = limits_from_config(request.config); !limits) return invalid(limits.error());
-    if (auto fits = validate_config_for_type(request.kind, request.config); !fits)
-        return invalid(fits.error());
     auto image = TRY(images_->resolve(request.image));
     if (image.kind != request.kind)
         return invalid(fmt::format("image {} is a {} image; {} needs a {} image", request.image,
@@ -475,28 +477,19 @@ Result<Manager::StreamSession> Manager::pull_stream(const std::string& name, std
     };
 }
 
-Result<Json> Manager::update_config(const std::string& name, const Json& changes) {
+Result<InstanceConfig> Manager::update_config(const std::string& name, const Json& changes) {
     if (!changes.is_object()) return invalid("config: must be an object");
     auto lock = lock_for(name);
     std::lock_guard guard(*lock);
     auto record = TRY(find(name));
+    record.config = TRY(record.config.changed(record.kind, changes));
+    // What the instance must apply now: the limits this change sets (not those it removes).
     Json changed_limits = Json::object();
-    for (const auto& [key, value] : changes.items()) {
-        if (value.is_null()) {
-            record.config.erase(key);
-            continue;
-        }
-        if (!value.is_string()) return invalid(fmt::format("config key {}: must be a string", key));
-        if (auto valid = validate_config_key(key, value.get<std::string>()); !valid)
-            return invalid(valid.error());
-        record.config[key] = value;
-        if (key.starts_with("limits.")) changed_limits[key] = value;
-    }
-    if (auto fits = validate_config_for_type(record.kind, changes); !fits)
-        return invalid(fits.error());
+    for (const auto& [key, value] : changes.items())
+        if (key.starts_with("limits.") && !value.is_null()) changed_limits[key] = value;
+    auto limits = TRY(InstanceConfig::parse(record.kind, changed_limits)).limits();
     auto instance = TRY(make_instance(context_, record));
     // Applied first, recorded second: a limit the instance refuses is not saved either.
-    auto limits = TRY(limits_from_config(changed_limits));
     if (auto applied = instance->update_limits(limits); !applied) return invalid(applied.error());
     TRY(store_->set_config(name, record.config));
     events_.publish({{"type", "lifecycle"}, {"action", "instance-updated"}, {"instance", name}});

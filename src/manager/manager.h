@@ -45,7 +45,7 @@ struct LaunchRequest {
     std::string name;
     std::string image;
     InstanceKind kind = InstanceKind::container;
-    Json config = Json::object();
+    InstanceConfig config;
     bool start = true;
 };
 
@@ -86,7 +86,7 @@ class Manager {
     Result<StreamSession> push_stream(const std::string& name, PushTarget target);
     Result<StreamSession> pull_stream(const std::string& name, std::string path);
     // Sets (or, for a null value, unsets) config keys; limits apply live to a running instance.
-    Result<Json> update_config(const std::string& name, const Json& changes);
+    Result<InstanceConfig> update_config(const std::string& name, const Json& changes);
     Result<std::string> console_log(const std::string& name);
 
     // Snapshots (snapshots.cpp, docs/instance-layout.md). A running instance is frozen while its

@@ -20,7 +20,7 @@ namespace {
 Json snapshot_to_json(const SnapshotRecord& snapshot) {
     return {{"name", snapshot.name},
             {"instance", snapshot.instance},
-            {"config", snapshot.config},
+            {"config", snapshot.config.to_json()},
             {"created_at", snapshot.created_at}};
 }
 

@@ -10,6 +10,7 @@
 #include "fuzz_input.h"
 #include "manager/api/base64.h"
 #include "manager/api/requests.h"
+#include "manager/instance/config.h"
 #include "manager/instance/limits.h"
 #include "manager/instance/name.h"
 
@@ -78,13 +79,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (auto launch = api::parse_launch(*body); accepted(launch)) {
                 require(!launch->image.empty());
                 (void)validate_instance_name(launch->name);
-                check_config(launch->kind, launch->config);
+                // A typed config prints back to the keys it was read from.
+                const Json keys = launch->config.to_json();
+                check_config(launch->kind, keys);
+                auto again = InstanceConfig::parse(launch->kind, keys);
+                require(again && *again == launch->config);
             }
             break;
         case 1:
             if (auto changes = api::parse_config_patch(*body); accepted(changes)) {
-                for (auto kind : {InstanceKind::vm, InstanceKind::container})
+                for (auto kind : {InstanceKind::vm, InstanceKind::container}) {
                     check_config(kind, *changes);
+                    auto changed = InstanceConfig{}.changed(kind, *changes);
+                    if (!changed) require(changed.error().code() == EINVAL);
+                }
             }
             break;
         case 2:

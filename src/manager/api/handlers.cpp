@@ -117,7 +117,9 @@ http::Router make_api_router(Manager& manager) {
         if (!body) return error(body.error());
         auto changes = api::parse_config_patch(*body);
         if (!changes) return error(changes.error());
-        return sync_or_error(m->update_config(p.at("name"), *changes));
+        auto config = m->update_config(p.at("name"), *changes);
+        if (!config) return error(config.error());
+        return sync(config->to_json());
     });
     router.add("PUT", "/1.0/instances/{name}", [m](const Request& r, const Params& p) {
         auto body = body_object(r);

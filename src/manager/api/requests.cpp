@@ -108,7 +108,8 @@ Result<LaunchRequest> parse_launch(const Json& body) {
         return fail_errno(
             EINVAL, fmt::format("request body.type: {} is not container or vm", single_line(kind)));
     request.kind = *known;
-    if (body.contains("config")) request.config = body["config"];
+    if (body.contains("config"))
+        request.config = TRY(InstanceConfig::parse(request.kind, body["config"]));
     request.start = TRY(input(at.optional_boolean("start"))).value_or(true);
     return request;
 }

@@ -171,7 +171,7 @@ Result<> ContainerInstance::create(const ImageRecord& image) {
 
 Result<ProcessIdentity> ContainerInstance::start(const ImageRecord& image) {
     auto dir = directory();
-    auto limits = TRY(limits_from_config(record_.config));
+    const auto& limits = record_.config.limits();
     auto metadata = TRY(parse_json(TRY(read_file(image.path + "/metadata.json")), "metadata.json"));
     auto command = TRY(JsonAt(metadata, "metadata.json").optional_string_array("command"));
     if (command.empty()) command = {"/bin/sh"};

@@ -63,13 +63,13 @@ Result<VmImageMetadata> read_vm_metadata(const ImageRecord& image) {
 }  // namespace
 
 Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
-                                             const ImageRecord& image, const Json& config,
+                                             const ImageRecord& image, const InstanceConfig& config,
                                              const std::string& console_path,
                                              const std::string& instance_dir,
                                              const std::optional<NetAttachment>& network,
                                              std::optional<uint32_t> jail_id) {
     auto metadata = TRY(read_vm_metadata(image));
-    auto limits = TRY(limits_from_config(config));
+    const auto& limits = config.limits();
     if (limits.processes) return fail("limits.processes applies to containers only, not to VMs");
     if (limits.disk_bytes && !metadata.disk)
         return fail(
@@ -144,7 +144,7 @@ Result<> VmInstance::create(const ImageRecord& image) {
     auto metadata = TRY(read_vm_metadata(image));
     if (::mkdir(dir.c_str(), 0700) != 0)
         return fail_errno(fmt::format("create instance directory {}", dir));
-    auto limits = TRY(limits_from_config(record_.config));
+    const auto& limits = record_.config.limits();
     auto laid_out = [&]() -> Result<> {
         if (metadata.disk)
             TRY(copy_sparse_file(image.path + "/" + *metadata.disk, dir + "/" + disk_file, 0600));
@@ -174,25 +174,24 @@ Result<ProcessIdentity> VmInstance::start(const ImageRecord& image) {
     ::unlink(vsock_socket().c_str());
     // Grown here too, not only at create and config set: the size the config asks for is the one
     // the guest boots with, whatever happened to the file in between.
-    if (auto wanted = TRY(limits_from_config(record_.config)).disk_bytes)
+    if (auto wanted = record_.config.limits().disk_bytes)
         TRY(grow_root_disk(dir + "/" + disk_file, record_.name, *wanted));
     auto image_timeout =
         TRY(read_vm_metadata(image)).agent_timeout.value_or(default_agent_ready_timeout);
-    auto agent_timeout = TRY(agent_timeout_from_config(record_.config)).value_or(image_timeout);
+    auto agent_timeout = record_.config.agent_timeout().value_or(image_timeout);
     std::optional<NetAttachment> network;
     if (context_.network_for) network = TRY(context_.network_for(record_.name));
     // The VM's serial console is a terminal the monitor serves (vessel console) and logs.
     std::optional<uint32_t> jail_id;
     if (context_.vmm_jail) jail_id = TRY(vm_jail_id(context_.instances_dir, record_.name));
-    MonitorPlan plan{
-        .instance_dir = dir,
-        .console_path = dir + "/console.log",
-        .command =
-            TRY(vmm_command(context_.vmm_binary, image, record_.config, "", dir, network, jail_id)),
-        .interactive_console = true,
-        .cgroup_path = cgroup_path(),
-        .cpu_quota_us = TRY(limits_from_config(record_.config)).cpu_quota_us.value_or(0),
-        .pid_namespace = jail_id.has_value()};
+    MonitorPlan plan{.instance_dir = dir,
+                     .console_path = dir + "/console.log",
+                     .command = TRY(vmm_command(context_.vmm_binary, image, record_.config, "", dir,
+                                                network, jail_id)),
+                     .interactive_console = true,
+                     .cgroup_path = cgroup_path(),
+                     .cpu_quota_us = record_.config.limits().cpu_quota_us.value_or(0),
+                     .pid_namespace = jail_id.has_value()};
     TRY(write_file_atomic(dir + "/monitor.json",
                           TRY(dump_json_exact(plan.to_json(), "monitor.json", 2)), 0600));
     crash_point("start-plan-written");

@@ -62,7 +62,7 @@ class VmInstance final : public Instance {
 // The vessel-vmm command line for an instance whose files are in instance_dir (exposed for tests).
 // With a `jail_id`, the VMM confines itself and runs as that uid and gid (vm_jail_ids.h).
 Result<std::vector<std::string>> vmm_command(const std::string& vmm_binary,
-                                             const ImageRecord& image, const Json& config,
+                                             const ImageRecord& image, const InstanceConfig& config,
                                              const std::string& console_path,  // empty: stdio
                                              const std::string& instance_dir,
                                              const std::optional<NetAttachment>& network,

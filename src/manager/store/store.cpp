@@ -93,7 +93,8 @@ Result<InstanceRecord> read_instance(Statement& row) {
     auto kind = row.column_text(1);
     record.kind = TRY(word_in(instance_kind_named(kind), "type", kind, owner));
     record.image = row.column_text(2);
-    record.config = TRY_CTX(parse_json(row.column_text(3), "config"), "instance {}", record.name);
+    auto keys = TRY_CTX(parse_json(row.column_text(3), "config"), "instance {}", record.name);
+    record.config = TRY_CTX(InstanceConfig::parse(record.kind, keys), "instance {}", record.name);
     auto state = row.column_text(4);
     record.state = TRY(word_in(instance_state_named(state), "state", state, owner));
     record.pid = TRY(column_in<pid_t>(row, 5, "pid", record.name));
@@ -180,7 +181,7 @@ Result<> Store::insert_instance(const InstanceRecord& r) {
         return fail_errno(EEXIST, fmt::format("instance {} already exists", r.name));
     TRY(db_.execute(fmt::format("INSERT INTO instances ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                 instance_columns),
-                    {r.name, std::string(name_of(r.kind)), r.image, r.config.dump(),
+                    {r.name, std::string(name_of(r.kind)), r.image, r.config.to_json().dump(),
                      std::string(name_of(r.state)), int64_t{r.pid},
                      static_cast<int64_t>(r.pid_start_time), optional_int(r.exit_code),
                      optional_int(r.exit_signal), r.created_at != 0 ? r.created_at : unix_now()}));
@@ -262,9 +263,10 @@ Result<bool> Store::set_stopped_if(const std::string& name, pid_t pid, uint64_t 
     return db_.changes() > 0;
 }
 
-Result<> Store::set_config(const std::string& name, const Json& config) {
+Result<> Store::set_config(const std::string& name, const InstanceConfig& config) {
     std::lock_guard lock(mutex_);
-    TRY(db_.execute("UPDATE instances SET config = ? WHERE name = ?", {config.dump(), name}));
+    TRY(db_.execute("UPDATE instances SET config = ? WHERE name = ?",
+                    {config.to_json().dump(), name}));
     return expect_one_change(db_, name);
 }
 
@@ -418,21 +420,27 @@ Result<> Store::insert_snapshot(const SnapshotRecord& r) {
         return fail_errno(ENOENT, fmt::format("instance {} not found", r.instance));
     TRY(db_.execute(
         "INSERT INTO snapshots (instance, name, config, created_at) VALUES (?, ?, ?, ?)",
-        {r.instance, r.name, r.config.dump(), r.created_at != 0 ? r.created_at : unix_now()}));
+        {r.instance, r.name, r.config.to_json().dump(),
+         r.created_at != 0 ? r.created_at : unix_now()}));
     return tx.commit();
 }
 
 namespace {
 
-constexpr const char* snapshot_columns = "instance, name, config, created_at";
+// With the instance's type, which says what its config may hold.
+constexpr const char* snapshot_columns = "s.instance, s.name, s.config, s.created_at, i.type";
+constexpr const char* snapshot_source = "snapshots s JOIN instances i ON i.name = s.instance";
 
 Result<SnapshotRecord> read_snapshot(Statement& row) {
     SnapshotRecord record{.instance = row.column_text(0),
                           .name = row.column_text(1),
-                          .config = Json::object(),
+                          .config = {},
                           .created_at = row.column_int(3)};
-    record.config = TRY_CTX(parse_json(row.column_text(2), "config"), "snapshot {}/{}",
-                            record.instance, record.name);
+    auto owner = fmt::format("snapshot {}/{}", record.instance, record.name);
+    auto type = row.column_text(4);
+    auto kind = TRY(word_in(instance_kind_named(type), "type", type, owner));
+    auto keys = TRY_CTX(parse_json(row.column_text(2), "config"), "{}", owner);
+    record.config = TRY_CTX(InstanceConfig::parse(kind, keys), "{}", owner);
     return record;
 }
 
@@ -441,8 +449,8 @@ Result<SnapshotRecord> read_snapshot(Statement& row) {
 Result<std::vector<SnapshotRecord>> Store::list_snapshots(const std::string& instance) {
     std::lock_guard lock(mutex_);
     auto query = TRY(db_.prepare(
-        fmt::format("SELECT {} FROM snapshots WHERE instance = ? ORDER BY created_at, rowid",
-                    snapshot_columns)));
+        fmt::format("SELECT {} FROM {} WHERE s.instance = ? ORDER BY s.created_at, s.rowid",
+                    snapshot_columns, snapshot_source)));
     TRY(query.bind_all({instance}));
     std::vector<SnapshotRecord> snapshots;
     while (TRY(query.step()))
@@ -462,8 +470,9 @@ Result<std::map<std::string, size_t>> Store::snapshot_counts() {
 Result<std::optional<SnapshotRecord>> Store::find_snapshot(const std::string& instance,
                                                            const std::string& name) {
     std::lock_guard lock(mutex_);
-    auto query = TRY(db_.prepare(
-        fmt::format("SELECT {} FROM snapshots WHERE instance = ? AND name = ?", snapshot_columns)));
+    auto query =
+        TRY(db_.prepare(fmt::format("SELECT {} FROM {} WHERE s.instance = ? AND s.name = ?",
+                                    snapshot_columns, snapshot_source)));
     TRY(query.bind_all({instance, name}));
     if (!TRY(query.step())) return std::optional<SnapshotRecord>{};
     return std::optional<SnapshotRecord>(TRY(read_snapshot(query)));

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "manager/instance/config.h"
 #include "manager/instance/model.h"
 #include "manager/store/sqlite.h"
 
@@ -23,7 +24,7 @@ struct InstanceRecord {
     std::string name;
     InstanceKind kind = InstanceKind::container;
     std::string image;  // image fingerprint
-    Json config = Json::object();
+    InstanceConfig config;
     InstanceState state = InstanceState::stopped;
     // The process that embodies the instance (a container's monitor, a VM's vessel-vmm) and its
     // start time in clock ticks since boot (/proc/PID/stat field 22): together they tell the same
@@ -49,7 +50,7 @@ struct ImageRecord {
 struct SnapshotRecord {
     std::string instance;
     std::string name;
-    Json config = Json::object();
+    InstanceConfig config;
     int64_t created_at = 0;
 };
 
@@ -86,7 +87,7 @@ class Store {
     // noticed an old monitor's exit must not stop a newer run. True when the row changed.
     Result<bool> set_stopped_if(const std::string& name, pid_t pid, uint64_t pid_start_time,
                                 std::optional<int> exit_code, std::optional<int> exit_signal);
-    Result<> set_config(const std::string& name, const Json& config);
+    Result<> set_config(const std::string& name, const InstanceConfig& config);
     // Fails with ENOENT when there is no such instance.
     Result<> delete_instance(const std::string& name);
 

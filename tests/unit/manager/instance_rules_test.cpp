@@ -189,16 +189,18 @@ TEST_F(RootDisk, LimitsDiskNeedsAnImageWithADisk) {
     ASSERT_TRUE(make_directories(image.path));
     ASSERT_TRUE(write_file_atomic(image.path + "/metadata.json",
                                   R"({"kernel": "kernel", "initrd": "initrd"})"));
-    auto command =
-        vmm_command("vessel-vmm", image, {{"limits.disk", "1GiB"}}, "", path("v1"), std::nullopt);
+    auto command = vmm_command("vessel-vmm", image,
+                               *InstanceConfig::parse(InstanceKind::vm, {{"limits.disk", "1GiB"}}),
+                               "", path("v1"), std::nullopt);
     ASSERT_FALSE(command);
     EXPECT_EQ(command.error().message(),
               "limits.disk sizes a VM's root disk, and this image has none (it boots from its "
               "initramfs)");
     ASSERT_TRUE(write_file_atomic(image.path + "/metadata.json",
                                   R"({"kernel": "kernel", "disk": "disk"})"));
-    command =
-        vmm_command("vessel-vmm", image, {{"limits.disk", "1GiB"}}, "", path("v1"), std::nullopt);
+    command = vmm_command("vessel-vmm", image,
+                          *InstanceConfig::parse(InstanceKind::vm, {{"limits.disk", "1GiB"}}), "",
+                          path("v1"), std::nullopt);
     ASSERT_TRUE(command) << command.error().message();
 }
 

@@ -9,11 +9,17 @@ namespace {
 
 using StoreTest = testing::TempDirTest;
 
+InstanceConfig config_of(InstanceKind kind, const Json& keys) {
+    auto config = InstanceConfig::parse(kind, keys);
+    EXPECT_TRUE(config) << config.error().message();
+    return config ? *config : InstanceConfig{};
+}
+
 InstanceRecord container(const std::string& name) {
     return {.name = name,
             .kind = InstanceKind::container,
             .image = "abc",
-            .config = {{"limits.memory", "64MiB"}}};
+            .config = config_of(InstanceKind::container, {{"limits.memory", "64MiB"}})};
 }
 
 TEST_F(StoreTest, CreatesSchemaAtCurrentVersionAndReopens) {
@@ -27,7 +33,8 @@ TEST_F(StoreTest, CreatesSchemaAtCurrentVersionAndReopens) {
     ASSERT_TRUE(reopened) << reopened.error().message();
     auto found = (*reopened)->find_instance("c1");
     ASSERT_TRUE(found && *found);
-    EXPECT_EQ((**found).config["limits.memory"], "64MiB");
+    EXPECT_EQ((**found).config.value_of("limits.memory"), "64MiB");
+    EXPECT_EQ((**found).config.limits().memory_bytes, 64u << 20);
 }
 
 TEST_F(StoreTest, UsesWriteAheadLog) {
@@ -213,6 +220,23 @@ TEST_F(StoreTest, AWordTheModelDoesNotKnowIsAnErrorNamingIt) {
               "operation op1: status \"paused\" is not one this vesseld knows");
 }
 
+// A config is read into its typed form with the row: one that does not parse (a hand edit) is an
+// error naming the instance, not an instance with limits silently dropped.
+TEST_F(StoreTest, AStoredConfigThatDoesNotParseIsAnErrorNamingTheInstance) {
+    {
+        auto store = std::move(*Store::open(path("vessel.db")));
+        ASSERT_TRUE(store->insert_instance(container("c1")));
+    }
+    auto db = std::move(*Database::open(path("vessel.db")));
+    ASSERT_TRUE(db.execute(R"(UPDATE instances SET config = '{"limits.memory":"lots"}')"));
+    auto store = std::move(*Store::open(path("vessel.db")));
+    auto instance = store->find_instance("c1");
+    ASSERT_FALSE(instance);
+    EXPECT_TRUE(
+        instance.error().message().starts_with("instance c1: limits.memory: lots: not a size"))
+        << instance.error().message();
+}
+
 // What vesseld of schema version 1 wrote (before snapshots), as it wrote it.
 constexpr const char* schema_1 = R"sql(
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -265,7 +289,7 @@ TEST_F(StoreTest, ADatabaseOfSchemaVersionOneOpensAndKeepsItsInstances) {
     auto old = (*store)->find_instance("old1");
     ASSERT_TRUE(old && *old) << (old ? "no row" : old.error().message());
     EXPECT_EQ((**old).kind, InstanceKind::vm);
-    EXPECT_EQ((**old).config["limits.memory"], "128MiB");
+    EXPECT_EQ((**old).config.value_of("limits.memory"), "128MiB");
     EXPECT_EQ((**old).created_at, 1700000000);
     // The new table is there for the old rows.
     ASSERT_TRUE((*store)->insert_snapshot({.instance = "old1", .name = "s1"}));
@@ -276,8 +300,11 @@ TEST_F(StoreTest, SnapshotsKeepTheirConfigAndOrderAndNamesAreUniquePerInstance) 
     auto store = std::move(*Store::open(path("vessel.db")));
     ASSERT_TRUE(store->insert_instance(container("c1")));
     ASSERT_TRUE(store->insert_instance(container("c2")));
-    ASSERT_TRUE(store->insert_snapshot(
-        {.instance = "c1", .name = "before", .config = {{"limits.cpu", "1"}}, .created_at = 10}));
+    ASSERT_TRUE(
+        store->insert_snapshot({.instance = "c1",
+                                .name = "before",
+                                .config = config_of(InstanceKind::container, {{"limits.cpu", "1"}}),
+                                .created_at = 10}));
     ASSERT_TRUE(store->insert_snapshot({.instance = "c1", .name = "after", .created_at = 20}));
     // The same name on another instance is another snapshot.
     ASSERT_TRUE(store->insert_snapshot({.instance = "c2", .name = "before", .created_at = 5}));
@@ -294,7 +321,8 @@ TEST_F(StoreTest, SnapshotsKeepTheirConfigAndOrderAndNamesAreUniquePerInstance) 
     ASSERT_TRUE(list);
     ASSERT_EQ(list->size(), 2u);
     EXPECT_EQ((*list)[0].name, "before");
-    EXPECT_EQ((*list)[0].config["limits.cpu"], "1");
+    EXPECT_EQ((*list)[0].config.value_of("limits.cpu"), "1");
+    EXPECT_EQ((*list)[0].config.limits().cpu_quota_us, 100000u);
     EXPECT_EQ((*list)[1].name, "after");
     auto found = store->find_snapshot("c1", "after");
     ASSERT_TRUE(found && *found);
