@@ -70,13 +70,7 @@ Result<> Manager::while_still(const InstanceRecord& record,
         return work(*instance);
     TRY(instance->freeze());
     auto done = work(*instance);
-    // A driver tells frozen from running by the record's state, as change_state sets it.
-    auto frozen_record = record;
-    frozen_record.state = InstanceState::frozen;
-    auto thawed = [&]() -> Result<> {
-        return TRY(make_instance(context_, frozen_record))->unfreeze();
-    }();
-    if (!thawed && done) return thawed;
+    if (auto thawed = instance->unfreeze(); !thawed && done) return thawed;
     return done;
 }
 

@@ -230,7 +230,9 @@ Result<> ContainerInstance::freeze() {
 }
 
 Result<> ContainerInstance::unfreeze() {
-    if (status().state != InstanceState::frozen)
+    // The cgroup says, not the record: a snapshot freezes without recording it, and a vesseld
+    // that died while an instance was frozen may have recorded otherwise.
+    if (status().state == InstanceState::stopped || !frozen())
         return fail("instance {} is not frozen", record_.name);
     return runtime_ok({"resume", record_.name}, "unfreeze");
 }
