@@ -16,21 +16,15 @@ namespace {
 
 // The data extents of `in`, copied at their offsets; what lies between stays a hole of `out`.
 Result<> copy_extents(int in, int out, off_t size) {
-    off_t position = 0;
-    while (position < size) {
-        off_t data = ::lseek(in, position, SEEK_DATA);
-        if (data < 0 && errno == ENXIO) break;  // only a hole remains
-        if (data < 0) return fail_errno("seek to data");
-        off_t hole = ::lseek(in, data, SEEK_HOLE);
-        if (hole < 0) return fail_errno("seek to a hole");
-        loff_t from = data, to = data;
-        while (from < hole) {
-            ssize_t n = ::copy_file_range(in, &from, out, &to, static_cast<size_t>(hole - from), 0);
+    for (const auto& extent : TRY(data_extents(in, size))) {
+        loff_t from = extent.offset, to = extent.offset;
+        loff_t end = extent.offset + extent.length;
+        while (from < end) {
+            ssize_t n = ::copy_file_range(in, &from, out, &to, static_cast<size_t>(end - from), 0);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return fail_errno("copy_file_range");
             if (n == 0) return fail("the source became shorter while it was copied");
         }
-        position = hole;
     }
     // A trailing hole: the length says where the file ends.
     if (::ftruncate(out, size) != 0) return fail_errno("set the copy's size");
@@ -38,6 +32,23 @@ Result<> copy_extents(int in, int out, off_t size) {
 }
 
 }  // namespace
+
+Result<std::vector<DataExtent>> data_extents(int fd, off_t size) {
+    std::vector<DataExtent> extents;
+    off_t position = 0;
+    while (position < size) {
+        off_t data = ::lseek(fd, position, SEEK_DATA);
+        if (data < 0 && errno == ENXIO) break;  // only a hole remains
+        if (data < 0) return fail_errno("seek to data");
+        if (data >= size) break;
+        off_t hole = ::lseek(fd, data, SEEK_HOLE);
+        if (hole < 0) return fail_errno("seek to a hole");
+        if (hole > size) hole = size;
+        extents.push_back({.offset = data, .length = hole - data});
+        position = hole;
+    }
+    return extents;
+}
 
 Result<> copy_sparse_file(const std::string& from, const std::string& to, mode_t mode) {
     auto in = TRY(open_file(from, O_RDONLY));

@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/console_attach.h"
+#include "cli/event_watch.h"
 #include "cli/exec_client.h"
 #include "cli/file_client.h"
 #include "manager/api/client.h"
@@ -299,6 +300,19 @@ int main(int argc, char** argv) {
     copy->add_option("target", name)->required();
     copy->add_flag("--instance-only", instance_only, "without the source's snapshots");
 
+    std::string backup_file;
+    auto* export_cmd = app.add_subcommand(
+        "export",
+        "export NAME FILE: the instance, its image and its snapshots in one archive "
+        "(FILE.tar.gz, .tar.zst, .tar.xz or .tar; a running instance is frozen for a moment)");
+    export_cmd->add_option("name", name)->required();
+    export_cmd->add_option("file", backup_file)->required();
+    export_cmd->add_flag("--instance-only", instance_only, "without the instance's snapshots");
+    auto* import_cmd = app.add_subcommand(
+        "import", "import FILE [NAME]: a new stopped instance from an export (named as exported)");
+    import_cmd->add_option("file", backup_file)->required();
+    import_cmd->add_option("name", name, "the new instance's name");
+
     auto* snapshot_cmd = app.add_subcommand("snapshot", "snapshots of instances");
     snapshot_cmd->require_subcommand(1);
     std::string snapshot;
@@ -578,6 +592,27 @@ int main(int argc, char** argv) {
                                {"instance_only", instance_only}}}}));
             return 0;
         }();
+    } else if (*export_cmd || *import_cmd) {
+        outcome = [&]() -> Result<int> {
+            bool exporting = export_cmd->parsed();
+            cli::ProgressLine line(exporting ? "export" : "import", name);
+            // Progress is a nicety: without the event stream the work still runs.
+            std::unique_ptr<cli::EventWatch> watch;
+            if (auto watcher = cli.connect())
+                if (auto started = cli::EventWatch::start(
+                        std::move(*watcher), [&](const Json& event) { line.on_event(event); }))
+                    watch = std::move(*started);
+            if (exporting) {
+                TRY(cli.run(
+                    "POST", "/1.0/instances/" + encode(name) + "/export",
+                    Json{{"path", absolute(backup_file)}, {"instance_only", instance_only}}));
+            } else {
+                Json body{{"source", {{"type", "backup"}, {"path", absolute(backup_file)}}}};
+                if (!name.empty()) body["name"] = name;
+                TRY(cli.run("POST", "/1.0/instances", body));
+            }
+            return 0;
+        }();
     } else if (*snapshot_create) {
         outcome = [&]() -> Result<int> {
             Json body = Json::object();
@@ -672,20 +707,16 @@ int main(int argc, char** argv) {
     } else if (*image_build) {
         outcome = [&]() -> Result<int> {
             std::string name = alias.empty() ? distribution : alias;
-            // Progress comes as events on a connection of its own; the thread dies with us.
-            auto watcher = TRY(cli.connect());
-            std::thread([watcher = std::move(watcher), name]() mutable {
-                (void)watcher.events([&](const Json& event) {
-                    JsonAt at(event, "event");
-                    auto metadata = at.optional_child("metadata");
-                    if (text(at, "type").value_or("") == "progress" && metadata &&
-                        text(*metadata, "image").value_or("") == name)
-                        std::printf("%s\n", text(*metadata, "message").value_or("").c_str());
-                    std::fflush(stdout);
-                    return true;
-                });
-            }).detach();
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            // Progress comes as events on a connection of its own, subscribed before the build
+            // starts.
+            auto watch = TRY(cli::EventWatch::start(TRY(cli.connect()), [name](const Json& event) {
+                JsonAt at(event, "event");
+                auto metadata = at.optional_child("metadata");
+                if (text(at, "type").value_or("") == "progress" && metadata &&
+                    text(*metadata, "image").value_or("") == name)
+                    std::printf("%s\n", text(*metadata, "message").value_or("").c_str());
+                std::fflush(stdout);
+            }));
             Json body{{"type", "build"}, {"distribution", distribution}, {"alias", alias}};
             if (vm) body["vm"] = true;
             if (!architecture.empty()) body["architecture"] = architecture;

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,6 +22,8 @@
 #include "manager/store/store.h"
 
 namespace vessel::manager {
+
+struct BackupIndex;
 
 struct ManagerOptions {
     std::string state_dir = "/var/lib/vessel";
@@ -103,6 +106,15 @@ class Manager {
     // copy's network address and MAC are its own (they follow from its name).
     Result<OperationRecord> copy_instance(const std::string& source, const std::string& target,
                                           bool instance_only);
+    // `vessel export NAME FILE`: the instance (frozen for a moment if it runs), its image and,
+    // unless `instance_only`, its snapshots in one archive at `file` (absolute; its compression
+    // from its name: docs/backup-format.md), which must not exist yet and appears only whole.
+    Result<OperationRecord> export_instance(const std::string& name, const std::string& file,
+                                            bool instance_only);
+    // `vessel import FILE [NAME]`: a new stopped instance from an export, named as it was unless
+    // `name` says otherwise. Checks index.json, the name and the free space at once; the files
+    // come in the operation, read as hostile input.
+    Result<OperationRecord> import_instance(const std::string& file, std::string name);
     // The unix socket of a running VM's serial console (its monitor serves it); ENOTSUP for a
     // container, EBUSY for a stopped VM.
     Result<std::string> console_socket(const std::string& name);
@@ -135,6 +147,11 @@ class Manager {
     Result<> refuse_unsettled(const InstanceRecord& record);
     // The copy's files and snapshots (copy.cpp), under the source's lock.
     Result<> copy_files(const std::string& source, const std::string& target, bool instance_only);
+    // The imported instance's image, files and snapshots (export.cpp); `made_image` is set when
+    // the backup brought an image this host did not have.
+    Result<> import_files(const std::string& file, const std::string& index_text,
+                          const BackupIndex& index, const std::string& name,
+                          std::optional<ImageRecord>& made_image);
     // Runs `work` on the instance, frozen meanwhile if it runs (and thawed after).
     Result<> while_still(const InstanceRecord& record,
                          const std::function<Result<>(Instance&)>& work);

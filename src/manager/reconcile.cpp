@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/file.h"
+#include "manager/backup/partial_file.h"
 #include "manager/instance/snapshot_files.h"
 #include "manager/manager.h"
 
@@ -51,6 +52,14 @@ Result<> Manager::reconcile() {
     for (const auto& record : TRY(store_->list_instances()))
         if (auto done = reconcile_instance(record); !done)
             logger_.warning("instance {}: {}", record.name, done.error().message());
+    // An image import or build cut short leaves its temporary directory (image_store.cpp).
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(images_->directory(), error)) {
+        if (!entry.path().filename().string().starts_with(".tmp-")) continue;
+        if (auto removed = remove_instance_tree(entry.path()); removed)
+            logger_.info("removed {}, left by an image import vesseld did not finish",
+                         entry.path().string());
+    }
     return {};
 }
 
@@ -112,6 +121,9 @@ Result<> Manager::reconcile_instance(const InstanceRecord& record) {
                 "finish",
                 record.name, removed);
     }
+    for (const auto& removed : TRY(remove_unfinished_export(export_marker(directory))))
+        logger_.info("instance {}: removed {}, left by an export vesseld did not finish",
+                     record.name, removed);
 
     if (record.state == InstanceState::deleting) {
         if (monitor) TRY(instance->stop(std::chrono::seconds(0), true));

@@ -4,6 +4,7 @@ inputs in each target's own input layout, so the fuzzers start past the first ch
 seeds (config.json, vm.json, HTTP requests) are written by hand next to these. Deterministic:
 running it again rewrites the same bytes."""
 import io
+import json
 import os
 import struct
 import sys
@@ -357,6 +358,76 @@ def archives():
         put("archive", name, tar(entries))
 
 
+def backups():
+    """backup_fuzz.cpp: instance backups as `vessel export` writes them (pax, index.json first),
+    and the hostile shapes an import must refuse."""
+    def member(name, kind=tarfile.REGTYPE, data=b"", link="", mode=0o644, xattrs=None,
+               device=(0, 0)):
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.devmajor, info.devminor = device
+        info.mode = mode
+        info.mtime = 0
+        info.size = len(data) if kind == tarfile.REGTYPE else 0
+        info.linkname = link
+        if xattrs:
+            info.pax_headers = {"SCHILY.xattr." + k: v for k, v in xattrs.items()}
+        return info, data if kind == tarfile.REGTYPE else None
+
+    def backup(members, snapshots=(), kind="container", data_bytes=None, entries=None):
+        index = {
+            "format": "vessel-instance-backup", "format_version": 1, "exported_at": 0,
+            "instance": {"name": "c1", "type": kind, "config": {}, "created_at": 0},
+            "image": {"fingerprint": "a" * 64, "description": "", "aliases": ["busybox"]},
+            "snapshots": [{"name": s, "config": {}, "created_at": 0} for s in snapshots],
+            "contents": {
+                "data_bytes": sum(len(d or b"") for _, d in members) if data_bytes is None
+                else data_bytes,
+                "entries": len(members) if entries is None else entries},
+        }
+        text = json.dumps(index, sort_keys=True).encode()
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as t:
+            for info, data in [member("index.json", data=text)] + members:
+                t.addfile(info, io.BytesIO(data) if data is not None else None)
+        return out.getvalue()
+
+    image = [member("image", tarfile.DIRTYPE, mode=0o755),
+             member("image/metadata.json", data=b'{"type":"container"}'),
+             member("image/rootfs", tarfile.DIRTYPE, mode=0o755),
+             member("image/rootfs/bin/busybox", data=b"\x7fELF", mode=0o755)]
+    instance = [member("instance", tarfile.DIRTYPE, mode=0o700),
+                member("instance/upper", tarfile.DIRTYPE, mode=0o755),
+                member("instance/upper/root", tarfile.DIRTYPE, mode=0o700,
+                       xattrs={"trusted.overlay.opaque": "y"}),
+                member("instance/upper/root/data", data=b"two", xattrs={"user.kept": "v"}),
+                member("instance/upper/root/link", tarfile.LNKTYPE, link="instance/upper/root/data"),
+                member("instance/upper/root/sh", tarfile.SYMTYPE, link="/bin/busybox"),
+                member("instance/upper/root/deleted", tarfile.CHRTYPE)]
+    snapshot = [member("snapshots/s1", tarfile.DIRTYPE, mode=0o700),
+                member("snapshots/s1/upper/root/data", data=b"one")]
+    put("backup", "container", backup(image + instance + snapshot, snapshots=["s1"]))
+    put("backup", "vm", backup(image[:2] + [member("instance", tarfile.DIRTYPE),
+                                            member("instance/root.img", data=b"\0" * 512)],
+                               kind="vm"))
+    hostile = {
+        "dotdot": [member("instance/../../outside/file", data=b"x")],
+        "symlink-then-write": [member("instance/escape", tarfile.SYMTYPE, link="../../../outside"),
+                               member("instance/escape/file", data=b"overwritten")],
+        "hardlink-out": [member("instance/link", tarfile.LNKTYPE, link="../outside/file")],
+        "hardlink-other-section": [member("instance/link", tarfile.LNKTYPE,
+                                          link="image/rootfs/bin/busybox")],
+        "device": [member("instance/upper/null", tarfile.CHRTYPE, device=(1, 3))],
+        "outside": [member("elsewhere/file", data=b"x")],
+        "out-of-order": [member("instance/x", data=b"x"), member("image/y", data=b"y")],
+    }
+    for name, members in hostile.items():
+        put("backup", name, backup(image + instance[:2] + members))
+    put("backup", "more-data-than-declared",
+        backup(image + instance + [member("instance/upper/big", data=b"z" * 4096)],
+               data_bytes=16))
+
+
 def http():
     """http_fuzz.cpp: a limits byte, then the connection's bytes in pieces (a length byte - 1)."""
     def pieces(small_limits, stream, size=64):
@@ -460,6 +531,7 @@ def main():
     loaders()
     registers()
     archives()
+    backups()
     translator()
     rest_requests()
 

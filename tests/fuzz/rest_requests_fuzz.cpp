@@ -126,6 +126,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 (void)validate_snapshot_name(*snapshot);
             if (auto copy = api::parse_copy(*body); accepted(copy) && *copy)
                 require((*body)["source"]["source"].is_string());
+            if (auto import = api::parse_import(*body); accepted(import) && *import)
+                require((*body)["source"]["path"].get<std::string>() == (*import)->path);
+            if (auto exported = api::parse_export(*body); accepted(exported))
+                require((*body)["path"].get<std::string>() == exported->path);
             if (auto restore = api::parse_instance_put(*body); accepted(restore))
                 require(!restore->empty() && body->size() == 1);
             break;

@@ -69,20 +69,25 @@ Result<ApiStream> ApiClient::stream(std::string_view method, std::string_view pa
     return ApiStream{.fd = connection_.release(), .early_bytes = std::move(early)};
 }
 
-Result<> ApiClient::events(const std::function<bool(const Json&)>& on_event) {
+Result<> ApiClient::events(const std::function<bool(const Json&)>& on_event,
+                           const std::function<void()>& on_subscribed) {
     TRY(connection_.write_request("GET", "/1.0/events", ""));
     std::string pending;
     bool keep_going = true;
-    auto status = TRY(connection_.read_streamed_response([&](std::string_view chunk) {
-        pending += chunk;
-        size_t newline;
-        while (keep_going && (newline = pending.find('\n')) != std::string::npos) {
-            auto line = pending.substr(0, newline);
-            pending.erase(0, newline + 1);
-            if (auto event = parse_json(line, "event"); event) keep_going = on_event(*event);
-        }
-        return keep_going;
-    }));
+    auto status = TRY(connection_.read_streamed_response(
+        [&](std::string_view chunk) {
+            pending += chunk;
+            size_t newline;
+            while (keep_going && (newline = pending.find('\n')) != std::string::npos) {
+                auto line = pending.substr(0, newline);
+                pending.erase(0, newline + 1);
+                if (auto event = parse_json(line, "event"); event) keep_going = on_event(*event);
+            }
+            return keep_going;
+        },
+        [&](int status) {
+            if (status < 400 && on_subscribed) on_subscribed();
+        }));
     if (status >= 400) return fail("events: HTTP {}", status);
     return {};
 }

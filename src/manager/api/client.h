@@ -44,8 +44,10 @@ class ApiClient {
     // the daemon's message. The client is spent afterwards.
     Result<ApiStream> stream(std::string_view method, std::string_view path,
                              const std::optional<Json>& body = std::nullopt);
-    // Reads the event stream; on_event returns false to stop.
-    Result<> events(const std::function<bool(const Json&)>& on_event);
+    // Reads the event stream; on_event returns false to stop. on_subscribed runs once the daemon
+    // has subscribed this client: no event published after it is missed.
+    Result<> events(const std::function<bool(const Json&)>& on_event,
+                    const std::function<void()>& on_subscribed = {});
 
   private:
     explicit ApiClient(http::Connection connection) : connection_(std::move(connection)) {}

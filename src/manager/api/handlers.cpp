@@ -77,6 +77,17 @@ Result<std::optional<ImageRecord>> import_image(Manager& m, const api::ImageRequ
     return std::optional<ImageRecord>{};
 }
 
+// An event subscription held by a response: it ends with the response, whether the stream ran or
+// the head could not even be sent.
+struct EventLease {
+    explicit EventLease(EventBus& events) : events(events), subscription(events.subscribe()) {}
+    ~EventLease() { events.unsubscribe(subscription); }
+    EventLease(const EventLease&) = delete;
+    EventLease& operator=(const EventLease&) = delete;
+    EventBus& events;
+    std::shared_ptr<EventBus::Subscription> subscription;
+};
+
 }  // namespace
 
 http::Router make_api_router(Manager& manager) {
@@ -105,6 +116,9 @@ http::Router make_api_router(Manager& manager) {
         if (*copy)
             return async_or_error(
                 m->copy_instance((*copy)->source, (*copy)->name, (*copy)->instance_only));
+        auto import = api::parse_import(*body);
+        if (!import) return error(import.error());
+        if (*import) return async_or_error(m->import_instance((*import)->path, (*import)->name));
         auto request = api::parse_launch(*body);
         if (!request) return error(request.error());
         return async_or_error(m->launch(std::move(*request)));
@@ -144,6 +158,14 @@ http::Router make_api_router(Manager& manager) {
         auto snapshot = api::parse_snapshot_create(*body);
         if (!snapshot) return error(snapshot.error());
         return async_or_error(m->create_snapshot(p.at("name"), *snapshot));
+    });
+    router.add("POST", "/1.0/instances/{name}/export", [m](const Request& r, const Params& p) {
+        auto body = body_object(r);
+        if (!body) return error(body.error());
+        auto request = api::parse_export(*body);
+        if (!request) return error(request.error());
+        return async_or_error(
+            m->export_instance(p.at("name"), request->path, request->instance_only));
     });
     router.add("GET", "/1.0/instances/{name}/snapshots/{snapshot}",
                [m](const Request&, const Params& p) {
@@ -294,16 +316,17 @@ http::Router make_api_router(Manager& manager) {
     });
 
     router.add("GET", "/1.0/events", [m](const Request&, const Params&) {
+        // Subscribed before the response head goes out: a client that has read the head misses
+        // no event of an operation it starts afterwards.
+        auto lease = std::make_shared<EventLease>(m->events());
         return Response{.status = 200,
                         .content_type = "application/json-seq",
-                        .stream = [m](http::ChunkWriter& writer) {
-                            auto subscription = m->events().subscribe();
-                            // The empty chunk-free first write flushes the head to the client.
+                        .stream = [lease](http::ChunkWriter& writer) {
                             while (!writer.peer_closed()) {
-                                auto event = subscription->next(std::chrono::milliseconds(250));
+                                auto event =
+                                    lease->subscription->next(std::chrono::milliseconds(250));
                                 if (event && !writer.write(dump_json(*event) + "\n")) break;
                             }
-                            m->events().unsubscribe(subscription);
                         }};
     });
     return router;

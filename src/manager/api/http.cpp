@@ -460,13 +460,15 @@ Result<std::optional<Response>> Connection::read_upgrade_response() {
 }
 
 Result<int> Connection::read_streamed_response(
-    const std::function<bool(std::string_view)>& on_chunk) {
+    const std::function<bool(std::string_view)>& on_chunk,
+    const std::function<void(int)>& on_head) {
     auto head_end = fill_head();
     if (!head_end) return fail("reading response: {}", head_end.error().message());
     std::map<std::string, std::string> fields;
     auto response =
         TRY(parse_response_head(std::string_view(buffer_).substr(0, *head_end), fields));
     buffer_.erase(0, *head_end + 4);
+    if (on_head) on_head(response.status);
     if (!fields.contains("transfer-encoding")) {
         auto length = parse_size(fields["content-length"]).value_or(0);
         if (!TRY(fill(length))) return fail("server closed the connection mid-response");

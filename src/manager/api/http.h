@@ -135,7 +135,9 @@ class Connection {
     Result<Response> read_response();
     // For streams: reads the head of a chunked response, then calls on_chunk for each chunk until
     // the stream ends or on_chunk returns false.
-    Result<int> read_streamed_response(const std::function<bool(std::string_view)>& on_chunk);
+    // on_head, when set, learns the status as soon as the head is in.
+    Result<int> read_streamed_response(const std::function<bool(std::string_view)>& on_chunk,
+                                       const std::function<void(int)>& on_head = {});
     // After a request that asked to upgrade: nullopt when the server switched (101), after which
     // the socket (release()) and take_buffered() carry the new protocol; otherwise the answer.
     Result<std::optional<Response>> read_upgrade_response();

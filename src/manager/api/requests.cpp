@@ -72,6 +72,26 @@ Result<std::optional<CopyRequest>> parse_copy(const Json& body) {
     return std::optional<CopyRequest>(std::move(request));
 }
 
+Result<std::optional<ImportRequest>> parse_import(const Json& body) {
+    JsonAt at(body, "request body");
+    auto source = at.optional_child("source");
+    if (!source) return std::optional<ImportRequest>{};
+    auto type = TRY(input(source->optional_string("type")));
+    if (!type || *type != "backup") return std::optional<ImportRequest>{};
+    ImportRequest request;
+    request.name = TRY(input(at.optional_string("name"))).value_or("");
+    request.path = TRY(required_string(*source, "path"));
+    return std::optional<ImportRequest>(std::move(request));
+}
+
+Result<ExportRequest> parse_export(const Json& body) {
+    JsonAt at(body, "request body");
+    ExportRequest request;
+    request.path = TRY(required_string(at, "path"));
+    request.instance_only = TRY(input(at.optional_boolean("instance_only"))).value_or(false);
+    return request;
+}
+
 Result<std::string> parse_snapshot_create(const Json& body) {
     JsonAt at(body, "request body");
     return TRY(input(at.optional_string("name"))).value_or("");

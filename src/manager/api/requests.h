@@ -43,6 +43,22 @@ struct CopyRequest {
 };
 Result<std::optional<CopyRequest>> parse_copy(const Json& body);
 
+// POST /1.0/instances as an import of a backup: {"name" (optional: the exported name), "source":
+// {"type": "backup", "path": "/abs/file.tar.gz"}}. Incus sends the archive as the body; vesseld's
+// clients are local and name a file it reads. nullopt for a body that is not an import.
+struct ImportRequest {
+    std::string name;
+    std::string path;
+};
+Result<std::optional<ImportRequest>> parse_import(const Json& body);
+
+// POST /1.0/instances/NAME/export: {"path": "/abs/file.tar.gz", "instance_only": false}.
+struct ExportRequest {
+    std::string path;
+    bool instance_only = false;
+};
+Result<ExportRequest> parse_export(const Json& body);
+
 // PATCH /1.0/instances/NAME: {"config": {...}}; the changes.
 Result<Json> parse_config_patch(const Json& body);
 

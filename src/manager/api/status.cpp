@@ -17,6 +17,8 @@ int http_status_for(const Error& error) {
             return 413;
         case ENOTSUP:
             return 501;
+        case ENOSPC:
+            return 507;
         default:
             return 500;
     }

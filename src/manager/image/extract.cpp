@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "manager/image/archive_member.h"
 #include "manager/image/image_store.h"
 
 namespace vessel::manager {
@@ -19,7 +20,8 @@ struct ArchiveWriteDeleter {
     void operator()(archive* a) const { archive_write_free(a); }
 };
 
-// "./usr/bin/x" -> "usr/bin/x". Refuses names that could land outside the root.
+}  // namespace
+
 Result<std::string> clean_member_name(std::string_view name) {
     if (name.empty()) return fail("an entry has an empty name");
     if (name.front() == '/') return fail("entry {}: absolute paths are not allowed", name);
@@ -37,8 +39,6 @@ Result<std::string> clean_member_name(std::string_view name) {
     }
     return out;
 }
-
-}  // namespace
 
 Result<> extract_rootfs(const std::string& tarball, const std::string& target,
                         const Cancellation& cancel) {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/file.h"
+#include "base/log.h"
 #include "base/process.h"
 #include "base/sparse_copy.h"
 #include "manager/image/init_scripts.h"
@@ -270,6 +271,76 @@ Result<ImageRecord> ImageStore::import_vm(const VmImageSource& source, const std
                                                  ? fmt::format("kernel {}", source.kernel)
                                                  : source.description,
                               .aliases = {alias}});
+}
+
+Result<std::string> ImageStore::begin_extraction() {
+    return make_temporary();
+}
+
+namespace {
+
+// A file an image's metadata.json names: one name inside the image's directory, a regular file.
+Result<> check_image_file(const std::string& directory, const JsonAt& metadata,
+                          std::string_view key, bool required) {
+    auto name = TRY(metadata.optional_string(key));
+    if (!name) {
+        if (required) return fail("metadata.json: {}: is required", key);
+        return {};
+    }
+    if (name->empty() || *name == "." || *name == ".." || name->find('/') != std::string::npos)
+        return fail("metadata.json: {}: {} is not a file name inside the image", key,
+                    single_line(*name));
+    struct stat info {};
+    if (::lstat((directory + "/" + *name).c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+        return fail("metadata.json: {}: the image has no file {}", key, *name);
+    return {};
+}
+
+// That an image directory from outside is what vesseld would have made: metadata.json of the
+// right type naming files that are there, and a rootfs/ directory for a container image.
+Result<> check_image_directory(const std::string& directory, InstanceKind kind) {
+    auto path = directory + "/metadata.json";
+    struct stat info {};
+    if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+        return fail("the image has no metadata.json");
+    if (info.st_size > (1 << 20)) return fail("the image's metadata.json is larger than 1 MiB");
+    auto metadata = TRY(parse_json(TRY(read_file(path)), "metadata.json"));
+    JsonAt at(metadata, "metadata.json");
+    TRY(at.expect_object());
+    auto type = TRY(at.optional_string("type")).value_or("");
+    if (type != name_of(kind))
+        return fail("metadata.json: type: {} is not {}", single_line(type), name_of(kind));
+    if (kind == InstanceKind::container) {
+        (void)TRY(at.optional_string_array("command"));
+        if (::lstat((directory + "/rootfs").c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+            return fail("the container image has no rootfs directory");
+        return {};
+    }
+    TRY(check_image_file(directory, at, "kernel", true));
+    TRY(check_image_file(directory, at, "initrd", false));
+    TRY(check_image_file(directory, at, "disk", false));
+    (void)TRY(at.optional_string("append"));
+    (void)TRY(at.optional_boolean("agent"));
+    return {};
+}
+
+}  // namespace
+
+Result<ImageRecord> ImageStore::adopt_extracted(const std::string& directory, InstanceKind kind,
+                                                const std::string& fingerprint,
+                                                std::string description,
+                                                const std::vector<std::string>& aliases) {
+    auto adopt = [&]() -> Result<ImageRecord> {
+        TRY_CTX(check_image_directory(directory, kind), "the backup's image");
+        ::chmod(directory.c_str(), 0755);
+        ImageRecord record{.fingerprint = fingerprint, .kind = kind, .description = description};
+        for (const auto& alias : aliases)
+            if (!TRY(store_.find_image(alias))) record.aliases.push_back(alias);
+        return commit(directory, std::move(record));
+    };
+    auto adopted = adopt();
+    if (!adopted && path_exists(directory)) (void)remove_instance_tree(directory);
+    return adopted;
 }
 
 Result<ImageRecord> ImageStore::resolve(const std::string& name) {

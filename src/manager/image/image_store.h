@@ -54,6 +54,16 @@ class ImageStore {
     Result<ImageRecord> import_vm(const VmImageSource& source, const std::string& alias,
                                   const Cancellation& cancel = {});
 
+    // An image that arrives inside an instance backup (`vessel import`): extracted into
+    // begin_extraction()'s directory, then adopt_extracted() checks that its metadata.json
+    // describes an image of `kind` whose files are there, and records it under `fingerprint`
+    // (what its contents hash to) with those of `aliases` that are free. On failure the
+    // directory is removed.
+    Result<std::string> begin_extraction();
+    Result<ImageRecord> adopt_extracted(const std::string& directory, InstanceKind kind,
+                                        const std::string& fingerprint, std::string description,
+                                        const std::vector<std::string>& aliases);
+
     // By alias or fingerprint (prefix); the error suggests close aliases.
     Result<ImageRecord> resolve(const std::string& name);
     // Refuses while instances use the image.

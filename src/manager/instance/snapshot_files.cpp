@@ -27,6 +27,14 @@ std::string snapshots_directory(const std::string& instance_dir) {
     return instance_dir + "/snapshots";
 }
 
+std::string export_staging_directory(const std::string& instance_dir) {
+    return instance_dir + "/.export-staging";
+}
+
+std::string export_marker(const std::string& instance_dir) {
+    return instance_dir + "/.export-partial";
+}
+
 std::string snapshot_staging_directory(const std::string& instance_dir, const std::string& name) {
     return snapshots_directory(instance_dir) + "/.partial-" + name;
 }
@@ -66,6 +74,8 @@ Result<std::vector<std::string>> remove_snapshot_leftovers(const std::string& in
         auto leftover = instance_dir + "/" + restored + restore_suffix;
         if (path_exists(leftover)) TRY(remove(leftover));
     }
+    if (auto staging = export_staging_directory(instance_dir); path_exists(staging))
+        TRY(remove(staging));
     auto snapshots = snapshots_directory(instance_dir);
     if (!path_exists(snapshots)) return removed;
     std::vector<std::string> names;

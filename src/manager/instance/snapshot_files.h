@@ -17,6 +17,11 @@ std::string snapshots_directory(const std::string& instance_dir);
 // Where the snapshot `name` is made before it is whole: a hidden name no snapshot can have.
 std::string snapshot_staging_directory(const std::string& instance_dir, const std::string& name);
 
+// Where `vessel export` takes the instance's files (frozen if it runs) before it archives them.
+std::string export_staging_directory(const std::string& instance_dir);
+// Where an export records the partial file it writes (backup/partial_file.h).
+std::string export_marker(const std::string& instance_dir);
+
 // Copies the directory tree `from` to `to` (which must not exist) exactly: owners, modes, times,
 // extended attributes (an overlay's trusted.overlay.* included), hard links, device nodes (an
 // overlay's whiteouts), sharing blocks by reflink where the filesystem can. On failure nothing of
@@ -33,8 +38,9 @@ Result<> exchange_directory(const std::string& replacement, const std::string& t
 std::string restore_replacement(const std::string& target);
 
 // Removes from `instance_dir` what a snapshot, restore or copy that did not finish left behind
-// (hidden staging directories, a restore's replacement), and the snapshot directories whose names
-// are not in `kept` (a row deleted before its files were). Returns what it removed.
+// (hidden staging directories, a restore's replacement, an export's staging), and the snapshot
+// directories whose names are not in `kept` (a row deleted before its files were). Returns what it
+// removed.
 Result<std::vector<std::string>> remove_snapshot_leftovers(const std::string& instance_dir,
                                                            const std::vector<std::string>& kept);
 

@@ -270,6 +270,12 @@ Result<> Store::set_config(const std::string& name, const InstanceConfig& config
     return expect_one_change(db_, name);
 }
 
+Result<> Store::set_image(const std::string& name, const std::string& fingerprint) {
+    std::lock_guard lock(mutex_);
+    TRY(db_.execute("UPDATE instances SET image = ? WHERE name = ?", {fingerprint, name}));
+    return expect_one_change(db_, name);
+}
+
 Result<> Store::delete_instance(const std::string& name) {
     std::lock_guard lock(mutex_);
     TRY(db_.execute("DELETE FROM instances WHERE name = ?", {name}));

@@ -88,6 +88,8 @@ class Store {
     Result<bool> set_stopped_if(const std::string& name, pid_t pid, uint64_t pid_start_time,
                                 std::optional<int> exit_code, std::optional<int> exit_signal);
     Result<> set_config(const std::string& name, const InstanceConfig& config);
+    // An imported instance's image, once the import knows which one it is.
+    Result<> set_image(const std::string& name, const std::string& fingerprint);
     // Fails with ENOENT when there is no such instance.
     Result<> delete_instance(const std::string& name);
 

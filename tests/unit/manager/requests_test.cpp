@@ -82,6 +82,34 @@ TEST(RestRequests, ACopyIsALaunchWhoseSourceIsAnInstance) {
                    "request body.name: is required");
 }
 
+TEST(RestRequests, AnImportNamesItsFileAndMayRenameTheInstance) {
+    auto import = parse_import(body(R"({"source":{"type":"backup","path":"/srv/c1.tar.gz"}})"));
+    ASSERT_TRUE(import && *import) << (import ? "a launch" : import.error().message());
+    EXPECT_EQ((*import)->path, "/srv/c1.tar.gz");
+    EXPECT_EQ((*import)->name, "");
+    import = parse_import(body(R"({"name":"c2","source":{"type":"backup","path":"/b.tar"}})"));
+    ASSERT_TRUE(import && *import);
+    EXPECT_EQ((*import)->name, "c2");
+    // A launch or a copy is not an import.
+    EXPECT_FALSE(*parse_import(body(R"({"name":"c1","source":{"alias":"busybox"}})")));
+    EXPECT_FALSE(*parse_import(body(R"({"name":"c2","source":{"type":"copy","source":"c1"}})")));
+    expect_refused(parse_import(body(R"({"source":{"type":"backup"}})")),
+                   "request body.source.path: is required");
+    expect_refused(parse_import(body(R"({"name":3,"source":{"type":"backup","path":"/b"}})")),
+                   "request body.name: must be a string");
+}
+
+TEST(RestRequests, AnExportNamesItsFile) {
+    auto request = parse_export(body(R"({"path":"/srv/c1.tar.gz","instance_only":true})"));
+    ASSERT_TRUE(request) << request.error().message();
+    EXPECT_EQ(request->path, "/srv/c1.tar.gz");
+    EXPECT_TRUE(request->instance_only);
+    EXPECT_FALSE(parse_export(body(R"({"path":"/b.tar"})"))->instance_only);
+    expect_refused(parse_export(body("{}")), "request body.path: is required");
+    expect_refused(parse_export(body(R"({"path":"/b","instance_only":"yes"})")),
+                   "request body.instance_only: must be a boolean");
+}
+
 TEST(RestRequests, ASnapshotMayBeNamedOrLeftToVesseld) {
     EXPECT_EQ(*parse_snapshot_create(body(R"({"name":"before-upgrade"})")), "before-upgrade");
     EXPECT_EQ(*parse_snapshot_create(body("")), "");

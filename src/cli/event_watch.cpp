@@ -1,0 +1,107 @@
+#include "cli/event_watch.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace vessel::cli {
+
+// Lives as long as the watch or its thread, whichever is longer: the thread blocks in a read the
+// watch cannot interrupt portably, so it is detached, and it stops calling on_event once the
+// watch is gone.
+struct EventWatch::Shared {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool subscribed = false;
+    bool ended = false;
+    std::optional<Error> failure;
+    bool watching = true;
+    std::function<void(const Json&)> on_event;
+};
+
+Result<std::unique_ptr<EventWatch>> EventWatch::start(manager::ApiClient client,
+                                                      std::function<void(const Json&)> on_event) {
+    auto shared = std::make_shared<Shared>();
+    shared->on_event = std::move(on_event);
+    std::thread([shared, client = std::move(client)]() mutable {
+        auto read = client.events(
+            [&](const Json& event) {
+                std::lock_guard lock(shared->mutex);
+                if (!shared->watching) return false;
+                shared->on_event(event);
+                return true;
+            },
+            [&] {
+                std::lock_guard lock(shared->mutex);
+                shared->subscribed = true;
+                shared->changed.notify_all();
+            });
+        std::lock_guard lock(shared->mutex);
+        if (!read) shared->failure = read.error();
+        shared->ended = true;
+        shared->changed.notify_all();
+    }).detach();
+    std::unique_lock lock(shared->mutex);
+    shared->changed.wait(lock, [&] { return shared->subscribed || shared->ended; });
+    if (!shared->subscribed) {
+        shared->watching = false;
+        return fail("subscribe to vesseld's events: {}",
+                    shared->failure ? shared->failure->message() : "the stream ended");
+    }
+    return std::unique_ptr<EventWatch>(new EventWatch(shared));
+}
+
+EventWatch::~EventWatch() {
+    std::lock_guard lock(shared_->mutex);
+    shared_->watching = false;
+}
+
+namespace {
+
+std::string mebibytes(uint64_t bytes) {
+    return fmt::format("{:.1f} MiB", bytes / 1048576.0);
+}
+
+std::string capitalized(std::string word) {
+    if (!word.empty() && word[0] >= 'a' && word[0] <= 'z')
+        word[0] = static_cast<char>(word[0] - 32);
+    return word;
+}
+
+}  // namespace
+
+ProgressLine::ProgressLine(std::string action, std::string instance)
+    : action_(std::move(action)), instance_(std::move(instance)), terminal_(::isatty(2) == 1) {}
+
+ProgressLine::~ProgressLine() {
+    if (drawn_) std::fputs("\r\033[K", stderr);
+}
+
+void ProgressLine::on_event(const Json& event) try {
+    if (!terminal_ || !event.is_object() || event.value("type", "") != "progress") return;
+    auto metadata = event.find("metadata");
+    if (metadata == event.end() || !metadata->is_object()) return;
+    if (metadata->value("action", "") != action_ ||
+        (!instance_.empty() && metadata->value("instance", "") != instance_))
+        return;
+    auto stage = metadata->value("stage", "");
+    uint64_t done = metadata->value("bytes", uint64_t{0});
+    uint64_t total = metadata->value("total", uint64_t{0});
+    std::string line =
+        fmt::format("{}ing {}: {}", capitalized(action_), metadata->value("instance", ""), stage);
+    if (total > 0)
+        line +=
+            fmt::format(" {}% ({} of {})", done * 100 / total, mebibytes(done), mebibytes(total));
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+} catch (const Json::exception&) {
+    // An event of another shape is not progress; the line stays as it was.
+}
+
+}  // namespace vessel::cli
