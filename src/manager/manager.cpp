@@ -209,6 +209,10 @@ std::string describe_exit(InstanceKind kind, const ExitStatus& exit) {
     return kind == InstanceKind::vm ? describe_vmm_exit(exit) : exit.describe();
 }
 
+ExitReport exit_report(InstanceKind kind, const ExitStatus& exit) {
+    return {.code = exit.code, .signal = exit.signal, .description = describe_exit(kind, exit)};
+}
+
 }  // namespace
 
 std::map<std::string, std::string> Manager::current_leases() {
@@ -216,63 +220,52 @@ std::map<std::string, std::string> Manager::current_leases() {
     return network_->leases();
 }
 
-Json Manager::to_json(const InstanceRecord& record, const InstanceStatus& status,
-                      const std::map<std::string, std::string>& leases, size_t snapshots) {
-    Json json = {{"name", record.name},
-                 {"type", name_of(record.kind)},
-                 {"image", record.image},
-                 {"config", record.config.to_json()},
-                 {"status", name_of(status.state)},
-                 {"pid", status.monitor.pid},
-                 {"ipv4", Json::array()},
-                 {"created_at", record.created_at},
-                 {"snapshots", snapshots}};
+InstanceView Manager::view_of(const InstanceRecord& record, const InstanceStatus& status,
+                              const std::map<std::string, std::string>& leases, size_t snapshots) {
+    InstanceView view{.record = record,
+                      .status = status.state,
+                      .monitor_pid = status.monitor.pid,
+                      .snapshots = snapshots};
     if (status.state != InstanceState::stopped)
         if (auto lease = leases.find(BridgeNetwork::mac_for(record.name)); lease != leases.end())
-            json["ipv4"].push_back(lease->second);
+            view.ipv4.push_back(lease->second);
     if (record.state == InstanceState::creating || record.state == InstanceState::deleting)
-        json["status"] = name_of(record.state);
+        view.status = record.state;
     if (status.state == InstanceState::stopped && status.exit)
-        json["last_exit"] = {{"code", status.exit->code},
-                             {"signal", status.exit->signal},
-                             {"description", describe_exit(record.kind, *status.exit)}};
-    return json;
+        view.last_exit = exit_report(record.kind, *status.exit);
+    return view;
 }
 
-Result<Json> Manager::list_instances() {
-    Json list = Json::array();
+Result<std::vector<InstanceView>> Manager::list_instances() {
+    std::vector<InstanceView> list;
     auto leases = current_leases();
     auto snapshots = TRY(store_->snapshot_counts());
     for (const auto& record : TRY(store_->list_instances())) {
         auto instance = TRY(make_instance(context_, record));
-        list.push_back(to_json(record, instance->status(), leases, snapshots[record.name]));
+        list.push_back(view_of(record, instance->status(), leases, snapshots[record.name]));
     }
     return list;
 }
 
-Result<Json> Manager::instance_json(const std::string& name) {
+Result<InstanceView> Manager::instance_view(const std::string& name) {
     auto record = TRY(find(name));
     auto instance = TRY(make_instance(context_, record));
-    return to_json(record, instance->status(), current_leases(),
+    return view_of(record, instance->status(), current_leases(),
                    TRY(store_->list_snapshots(name)).size());
 }
 
-Result<Json> Manager::instance_state(const std::string& name) {
+Result<InstanceStateView> Manager::instance_state(const std::string& name) {
     auto record = TRY(find(name));
     auto instance = TRY(make_instance(context_, record));
     auto status = instance->status();
-    Json state = {{"status", name_of(status.state)}, {"monitor_pid", status.monitor.pid}};
+    InstanceStateView state{.status = status.state, .monitor_pid = status.monitor.pid};
     if (auto payload = read_payload_identity(instance->directory());
         payload && *payload && status.state != InstanceState::stopped)
-        state["pid"] = (*payload)->pid;
-    if (status.exit)
-        state["exit"] = {{"code", status.exit->code},
-                         {"signal", status.exit->signal},
-                         {"description", describe_exit(record.kind, *status.exit)}};
+        state.pid = (*payload)->pid;
+    if (status.exit) state.exit = exit_report(record.kind, *status.exit);
     if (record.kind == InstanceKind::container)
-        state["cgroup"] = "/" + options_.cgroup_parent + "/" + record.name;
-    if (status.state == InstanceState::running)
-        if (auto guest = instance->guest_state()) state["guest"] = std::move(*guest);
+        state.cgroup = "/" + options_.cgroup_parent + "/" + record.name;
+    if (status.state == InstanceState::running) state.guest = instance->guest_state();
     return state;
 }
 

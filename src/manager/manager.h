@@ -18,6 +18,7 @@
 #include "base/unique_fd.h"
 #include "manager/image/image_store.h"
 #include "manager/instance/instance.h"
+#include "manager/instance/view.h"
 #include "manager/operations.h"
 #include "manager/store/store.h"
 
@@ -64,9 +65,9 @@ class Manager {
     ImageStore& images() { return *images_; }
     Store& store() { return *store_; }
 
-    Result<Json> list_instances();
-    Result<Json> instance_json(const std::string& name);
-    Result<Json> instance_state(const std::string& name);
+    Result<std::vector<InstanceView>> list_instances();
+    Result<InstanceView> instance_view(const std::string& name);
+    Result<InstanceStateView> instance_state(const std::string& name);
 
     // Validates synchronously (name, image, type, config, duplicate) and returns the operation
     // that creates and starts the instance.
@@ -97,8 +98,9 @@ class Manager {
     // needs the instance stopped (EBUSY otherwise, as it throws away what the instance wrote
     // since) and puts back its files and its config of that moment.
     Result<OperationRecord> create_snapshot(const std::string& name, std::string snapshot);
-    Result<Json> list_snapshots(const std::string& name);
-    Result<Json> snapshot_json(const std::string& name, const std::string& snapshot);
+    // Oldest first.
+    Result<std::vector<SnapshotRecord>> list_snapshots(const std::string& name);
+    Result<SnapshotRecord> snapshot(const std::string& name, const std::string& snapshot);
     Result<OperationRecord> restore_snapshot(const std::string& name, const std::string& snapshot);
     Result<OperationRecord> delete_snapshot(const std::string& name, const std::string& snapshot);
     // `vessel copy SOURCE TARGET`: a new stopped instance with the source's image, config, files
@@ -167,8 +169,8 @@ class Manager {
     void record_exit(const std::string& name, const ProcessIdentity& monitor,
                      bool restart_rebooted = false);
     // `leases`: the network's MAC -> address map, read once per listing.
-    Json to_json(const InstanceRecord& record, const InstanceStatus& status,
-                 const std::map<std::string, std::string>& leases, size_t snapshots);
+    InstanceView view_of(const InstanceRecord& record, const InstanceStatus& status,
+                         const std::map<std::string, std::string>& leases, size_t snapshots);
     std::map<std::string, std::string> current_leases();
 
     ManagerOptions options_;

@@ -17,13 +17,6 @@ namespace vessel::manager {
 
 namespace {
 
-Json snapshot_to_json(const SnapshotRecord& snapshot) {
-    return {{"name", snapshot.name},
-            {"instance", snapshot.instance},
-            {"config", snapshot.config.to_json()},
-            {"created_at", snapshot.created_at}};
-}
-
 std::unexpected<Error> invalid(const Error& error) {
     return fail_errno(EINVAL, error.message());
 }
@@ -120,16 +113,13 @@ Result<OperationRecord> Manager::create_snapshot(const std::string& name, std::s
     });
 }
 
-Result<Json> Manager::list_snapshots(const std::string& name) {
+Result<std::vector<SnapshotRecord>> Manager::list_snapshots(const std::string& name) {
     TRY(find(name));
-    Json list = Json::array();
-    for (const auto& snapshot : TRY(store_->list_snapshots(name)))
-        list.push_back(snapshot_to_json(snapshot));
-    return list;
+    return store_->list_snapshots(name);
 }
 
-Result<Json> Manager::snapshot_json(const std::string& name, const std::string& snapshot) {
-    return snapshot_to_json(TRY(find_snapshot(name, snapshot)));
+Result<SnapshotRecord> Manager::snapshot(const std::string& name, const std::string& snapshot) {
+    return find_snapshot(name, snapshot);
 }
 
 Result<OperationRecord> Manager::restore_snapshot(const std::string& name,

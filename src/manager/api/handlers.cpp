@@ -4,6 +4,7 @@
 #include "manager/api/requests.h"
 #include "manager/api/server.h"
 #include "manager/api/status.h"
+#include "manager/api/views.h"
 #include "manager/client_message.h"
 #include "manager/instance/streams.h"
 #include "manager/json_text.h"
@@ -102,11 +103,12 @@ http::Router make_api_router(Manager& manager) {
     router.add("GET", "/1.0/instances", [m](const Request& r, const Params&) {
         auto list = m->list_instances();
         if (!list) return error(list.error());
-        if (query_flag(r, "recursion")) return sync(*list);
-        Json urls = Json::array();
+        bool recursion = query_flag(r, "recursion");
+        Json answer = Json::array();
         for (const auto& instance : *list)
-            urls.push_back("/1.0/instances/" + instance["name"].get<std::string>());
-        return sync(urls);
+            answer.push_back(recursion ? api::instance_json(instance)
+                                       : Json("/1.0/instances/" + instance.record.name));
+        return sync(answer);
     });
     router.add("POST", "/1.0/instances", [m](const Request& r, const Params&) {
         auto body = body_object(r);
@@ -124,7 +126,9 @@ http::Router make_api_router(Manager& manager) {
         return async_or_error(m->launch(std::move(*request)));
     });
     router.add("GET", "/1.0/instances/{name}", [m](const Request&, const Params& p) {
-        return sync_or_error(m->instance_json(p.at("name")));
+        auto view = m->instance_view(p.at("name"));
+        if (!view) return error(view.error());
+        return sync(api::instance_json(*view));
     });
     router.add("PATCH", "/1.0/instances/{name}", [m](const Request& r, const Params& p) {
         auto body = body_object(r);
@@ -145,12 +149,13 @@ http::Router make_api_router(Manager& manager) {
     router.add("GET", "/1.0/instances/{name}/snapshots", [m](const Request& r, const Params& p) {
         auto list = m->list_snapshots(p.at("name"));
         if (!list) return error(list.error());
-        if (query_flag(r, "recursion")) return sync(*list);
-        Json urls = Json::array();
+        bool recursion = query_flag(r, "recursion");
+        Json answer = Json::array();
         for (const auto& snapshot : *list)
-            urls.push_back("/1.0/instances/" + p.at("name") + "/snapshots/" +
-                           snapshot["name"].get<std::string>());
-        return sync(urls);
+            answer.push_back(
+                recursion ? api::snapshot_json(snapshot)
+                          : Json("/1.0/instances/" + p.at("name") + "/snapshots/" + snapshot.name));
+        return sync(answer);
     });
     router.add("POST", "/1.0/instances/{name}/snapshots", [m](const Request& r, const Params& p) {
         auto body = body_object(r);
@@ -169,7 +174,9 @@ http::Router make_api_router(Manager& manager) {
     });
     router.add("GET", "/1.0/instances/{name}/snapshots/{snapshot}",
                [m](const Request&, const Params& p) {
-                   return sync_or_error(m->snapshot_json(p.at("name"), p.at("snapshot")));
+                   auto snapshot = m->snapshot(p.at("name"), p.at("snapshot"));
+                   if (!snapshot) return error(snapshot.error());
+                   return sync(api::snapshot_json(*snapshot));
                });
     router.add("DELETE", "/1.0/instances/{name}/snapshots/{snapshot}",
                [m](const Request&, const Params& p) {
@@ -179,7 +186,9 @@ http::Router make_api_router(Manager& manager) {
         return async_or_error(m->remove(p.at("name"), query_flag(r, "force")));
     });
     router.add("GET", "/1.0/instances/{name}/state", [m](const Request&, const Params& p) {
-        return sync_or_error(m->instance_state(p.at("name")));
+        auto state = m->instance_state(p.at("name"));
+        if (!state) return error(state.error());
+        return sync(api::instance_state_json(*state));
     });
     router.add("PUT", "/1.0/instances/{name}/state", [m](const Request& r, const Params& p) {
         auto body = body_object(r);
