@@ -55,7 +55,7 @@ Result<> Manager::copy_files(const std::string& source, const std::string& targe
         return fail_errno(ENOENT, fmt::format("image {} of instance {} is gone",
                                               record.image.substr(0, 12), source));
     auto copy = TRY(make_instance(context_, TRY(find(target))));
-    TRY(copy->create(*image));
+    TRY(copy->create(*image, Instance::CreateFrom::restore));
     crash_point("copy-created");
     // Made inside the copy's directory: the same filesystem, so its files move into place, and
     // gone with the copy if it fails.

@@ -228,7 +228,7 @@ Result<> Manager::import_files(const std::string& file, const std::string& index
                                                           index.image.fingerprint.substr(0, 12)));
                 TRY(store_->set_image(name, image->fingerprint));
                 instance = TRY(make_instance(context_, TRY(find(name))));
-                TRY(instance->create(*image));
+                TRY(instance->create(*image, Instance::CreateFrom::restore));
                 crash_point("import-created");
                 staging = instance->directory() + "/.import-staging";
                 TRY(make_directories(staging + "/instance", 0700));

@@ -310,12 +310,13 @@ Result<OperationRecord> Manager::launch(LaunchRequest request) {
         // The row stays "creating" until the launch is whole (set_running ends it), so that a
         // vesseld that dies on the way knows at its next start what to finish or roll back.
         if (!request.start) return store_->set_state(request.name, InstanceState::stopped);
-        if (auto started = start_instance(request.name); !started) return undo(started.error());
+        if (auto started = start_instance(request.name, image); !started)
+            return undo(started.error());
         return {};
     });
 }
 
-Result<> Manager::start_instance(const std::string& name) {
+Result<> Manager::start_instance(const std::string& name, std::optional<ImageRecord> image) {
     auto record = TRY(find(name));
     if (record.state == InstanceState::deleting)
         return fail_errno(EBUSY, fmt::format("instance {} is being deleted: delete it again to "
@@ -326,7 +327,7 @@ Result<> Manager::start_instance(const std::string& name) {
         return fail_errno(EBUSY, fmt::format("instance {} is already running", name));
     // A monitor that was killed may have left mounts or runtime state behind.
     (void)instance->clean_up();
-    auto image = TRY(store_->find_image(record.image));
+    if (!image) image = TRY(store_->find_image(record.image));
     if (!image)
         return fail_errno(ENOENT, fmt::format("image {} of instance {} is gone",
                                               record.image.substr(0, 12), name));

@@ -160,7 +160,8 @@ class Manager {
     // The instance, which must be running (EBUSY otherwise), for an operation inside it.
     Result<std::shared_ptr<Instance>> running_instance(const std::string& name);
     std::shared_ptr<std::mutex> lock_for(const std::string& name);
-    Result<> start_instance(const std::string& name);
+    // `image`: the instance's image where the caller has it already (a launch resolved it).
+    Result<> start_instance(const std::string& name, std::optional<ImageRecord> image = {});
     Result<> stop_instance(const std::string& name, std::chrono::milliseconds timeout, bool force);
     void watch(const std::string& name, ProcessIdentity monitor);
     void watcher_loop();

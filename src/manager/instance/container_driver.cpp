@@ -151,7 +151,7 @@ Result<> ContainerInstance::runtime_ok(std::vector<std::string> args, std::strin
     return {};
 }
 
-Result<> ContainerInstance::create(const ImageRecord& image) {
+Result<> ContainerInstance::create(const ImageRecord& image, CreateFrom /*from*/) {
     if (image.kind != InstanceKind::container)
         return fail("image {} is a {} image; a container needs a container image",
                     image.aliases.empty() ? image.fingerprint.substr(0, 12) : image.aliases[0],

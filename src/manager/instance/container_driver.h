@@ -15,7 +15,7 @@ class ContainerInstance final : public Instance {
     ContainerInstance(DriverContext context, InstanceRecord record)
         : Instance(std::move(context), std::move(record)) {}
 
-    Result<> create(const ImageRecord& image) override;
+    Result<> create(const ImageRecord& image, CreateFrom from) override;
     Result<ProcessIdentity> start(const ImageRecord& image) override;
     Result<> stop(std::chrono::milliseconds timeout, bool force) override;
     Result<> freeze() override;

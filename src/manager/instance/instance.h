@@ -80,8 +80,11 @@ class Instance {
     std::string directory() const { return context_.instances_dir + "/" + record_.name; }
 
     // Lays out the instance directory from the image; starts nothing. On failure removes what it
-    // made.
-    virtual Result<> create(const ImageRecord& image) = 0;
+    // made. With CreateFrom::restore the files the instance writes are left out (a VM's copy of
+    // the image's disk): the caller puts its own in place with restore_from(..., consume) at once
+    // (a copy, an import), and each byte is written once.
+    enum class CreateFrom { image, restore };
+    virtual Result<> create(const ImageRecord& image, CreateFrom from = CreateFrom::image) = 0;
     // Starts the payload under its monitor; returns the monitor to record in the database.
     virtual Result<ProcessIdentity> start(const ImageRecord& image) = 0;
     // Graceful (SIGTERM or the guest's power button) for up to `timeout`, then forced.

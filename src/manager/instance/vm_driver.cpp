@@ -138,7 +138,7 @@ std::string describe_vmm_exit(const ExitStatus& status) {
     }
 }
 
-Result<> VmInstance::create(const ImageRecord& image) {
+Result<> VmInstance::create(const ImageRecord& image, CreateFrom from) {
     if (image.kind != InstanceKind::vm)
         return fail("image {} is a {} image; a VM needs a vm image",
                     image.aliases.empty() ? image.fingerprint.substr(0, 12) : image.aliases[0],
@@ -152,9 +152,9 @@ Result<> VmInstance::create(const ImageRecord& image) {
         return fail_errno(fmt::format("create instance directory {}", dir));
     const auto& limits = record_.config.limits();
     auto laid_out = [&]() -> Result<> {
-        if (metadata.disk)
+        if (metadata.disk && from == CreateFrom::image)
             TRY(copy_sparse_file(image.path + "/" + *metadata.disk, dir + "/" + disk_file, 0600));
-        if (limits.disk_bytes)
+        if (limits.disk_bytes && from == CreateFrom::image)
             TRY(grow_root_disk(dir + "/" + disk_file, record_.name, *limits.disk_bytes));
         return write_file_atomic(dir + "/" + guest_file, Json{{"agent", metadata.agent}}.dump(),
                                  0600);
