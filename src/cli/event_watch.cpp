@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -22,6 +24,8 @@ struct EventWatch::Shared {
     std::optional<Error> failure;
     bool watching = true;
     std::function<void(const Json&)> on_event;
+    // The latest events handled, for a wait_for that comes after its event.
+    std::deque<Json> recent;
 };
 
 Result<std::unique_ptr<EventWatch>> EventWatch::start(manager::ApiClient client,
@@ -34,6 +38,9 @@ Result<std::unique_ptr<EventWatch>> EventWatch::start(manager::ApiClient client,
                 std::lock_guard lock(shared->mutex);
                 if (!shared->watching) return false;
                 shared->on_event(event);
+                shared->recent.push_back(event);
+                if (shared->recent.size() > 64) shared->recent.pop_front();
+                shared->changed.notify_all();
                 return true;
             },
             [&] {
@@ -54,6 +61,14 @@ Result<std::unique_ptr<EventWatch>> EventWatch::start(manager::ApiClient client,
                     shared->failure ? shared->failure->message() : "the stream ended");
     }
     return std::unique_ptr<EventWatch>(new EventWatch(shared));
+}
+
+bool EventWatch::wait_for(const std::function<bool(const Json&)>& seen,
+                          std::chrono::milliseconds timeout) {
+    std::unique_lock lock(shared_->mutex);
+    return shared_->changed.wait_for(lock, timeout, [&] {
+        return shared_->ended || std::any_of(shared_->recent.begin(), shared_->recent.end(), seen);
+    }) && !shared_->ended;
 }
 
 EventWatch::~EventWatch() {

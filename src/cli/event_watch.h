@@ -3,6 +3,7 @@
 // response head), so that no event of it is missed, and with no fixed wait.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,11 @@ class EventWatch {
     static Result<std::unique_ptr<EventWatch>> start(manager::ApiClient client,
                                                      std::function<void(const Json&)> on_event);
     ~EventWatch();
+
+    // Waits until an event for which `seen` is true has been handled (one already handled
+    // counts), or `timeout` passed: the events come on a stream of their own, which may lag the
+    // reply that ended an operation. False on time-out.
+    bool wait_for(const std::function<bool(const Json&)>& seen, std::chrono::milliseconds timeout);
 
     struct Shared;
 

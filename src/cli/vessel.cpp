@@ -57,6 +57,35 @@ struct Cli {
         auto client = TRY(connect());
         return client.run(method, path, body);
     }
+
+    // run(), with a progress line of `action` on `instance` (any instance when empty) drawn from
+    // the daemon's events on a terminal. Progress is a nicety: without the event stream the
+    // operation still runs.
+    Result<Json> run_with_progress(std::string action, std::string instance,
+                                   std::string_view method, std::string_view path,
+                                   const Json& body) const {
+        cli::ProgressLine line(std::move(action), std::move(instance));
+        std::unique_ptr<cli::EventWatch> watch;
+        if (auto watcher = connect())
+            if (auto started = cli::EventWatch::start(
+                    std::move(*watcher), [&](const Json& event) { line.on_event(event); }))
+                watch = std::move(*started);
+        auto operation = TRY(run(method, path, body));
+        // The line shows every step: the operation's own last event comes after its progress.
+        if (watch && operation.is_object() && operation.contains("id")) {
+            auto id = operation["id"];
+            watch->wait_for(
+                [&](const Json& event) {
+                    auto metadata = event.find("metadata");
+                    return event.is_object() && event.value("type", "") == "operation" &&
+                           metadata != event.end() && metadata->is_object() &&
+                           metadata->value("id", Json()) == id &&
+                           metadata->value("status", "") != "running";
+                },
+                std::chrono::seconds(2));
+        }
+        return operation;
+    }
 };
 
 std::string encode(const std::string& text) {
@@ -584,33 +613,26 @@ int main(int argc, char** argv) {
         }();
     } else if (*copy) {
         outcome = [&]() -> Result<int> {
-            TRY(cli.run("POST", "/1.0/instances",
-                        Json{{"name", name},
-                             {"source",
-                              {{"type", "copy"},
-                               {"source", copy_source},
-                               {"instance_only", instance_only}}}}));
+            TRY(cli.run_with_progress("copy", name, "POST", "/1.0/instances",
+                                      Json{{"name", name},
+                                           {"source",
+                                            {{"type", "copy"},
+                                             {"source", copy_source},
+                                             {"instance_only", instance_only}}}}));
             return 0;
         }();
-    } else if (*export_cmd || *import_cmd) {
+    } else if (*export_cmd) {
         outcome = [&]() -> Result<int> {
-            bool exporting = export_cmd->parsed();
-            cli::ProgressLine line(exporting ? "export" : "import", name);
-            // Progress is a nicety: without the event stream the work still runs.
-            std::unique_ptr<cli::EventWatch> watch;
-            if (auto watcher = cli.connect())
-                if (auto started = cli::EventWatch::start(
-                        std::move(*watcher), [&](const Json& event) { line.on_event(event); }))
-                    watch = std::move(*started);
-            if (exporting) {
-                TRY(cli.run(
-                    "POST", "/1.0/instances/" + encode(name) + "/export",
-                    Json{{"path", absolute(backup_file)}, {"instance_only", instance_only}}));
-            } else {
-                Json body{{"source", {{"type", "backup"}, {"path", absolute(backup_file)}}}};
-                if (!name.empty()) body["name"] = name;
-                TRY(cli.run("POST", "/1.0/instances", body));
-            }
+            TRY(cli.run_with_progress(
+                "export", name, "POST", "/1.0/instances/" + encode(name) + "/export",
+                Json{{"path", absolute(backup_file)}, {"instance_only", instance_only}}));
+            return 0;
+        }();
+    } else if (*import_cmd) {
+        outcome = [&]() -> Result<int> {
+            Json body{{"source", {{"type", "backup"}, {"path", absolute(backup_file)}}}};
+            if (!name.empty()) body["name"] = name;
+            TRY(cli.run_with_progress("import", name, "POST", "/1.0/instances", body));
             return 0;
         }();
     } else if (*snapshot_create) {

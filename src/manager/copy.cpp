@@ -8,6 +8,7 @@
 #include "manager/instance/name.h"
 #include "manager/instance/snapshot_files.h"
 #include "manager/manager.h"
+#include "manager/progress.h"
 
 namespace vessel::manager {
 
@@ -61,6 +62,8 @@ Result<> Manager::copy_files(const std::string& source, const std::string& targe
     // gone with the copy if it fails.
     auto staging = copy->directory() + "/.copy-staging";
     if (::mkdir(staging.c_str(), 0700) != 0) return fail_errno(fmt::format("create {}", staging));
+    ProgressReporter progress(events_, "copy", target);
+    progress.stage("copying the instance's files");
     TRY(while_still(record, [&](Instance& still) { return still.snapshot_into(staging); }));
     TRY(copy->restore_from(staging, true));
     TRY(remove_instance_tree(staging));
@@ -68,6 +71,7 @@ Result<> Manager::copy_files(const std::string& source, const std::string& targe
     auto source_snapshots = snapshots_directory(context_.instances_dir + "/" + source);
     auto copy_snapshots = snapshots_directory(copy->directory());
     for (const auto& snapshot : TRY(store_->list_snapshots(source))) {
+        progress.stage("copying snapshot " + snapshot.name);
         TRY(make_directories(copy_snapshots, 0700));
         TRY(copy_tree_exactly(source_snapshots + "/" + snapshot.name,
                               copy_snapshots + "/" + snapshot.name));

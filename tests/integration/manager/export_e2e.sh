@@ -102,7 +102,12 @@ check "a second import reuses that image" bash -c "'$vessel_bin' import '$backup
 check "delete c3" "$vessel_bin" delete c3
 
 # --- Progress: the CLI draws a progress line on a terminal from the daemon's events.
-check "a progress line on a terminal" bash -c "script -qec \"'$vessel_bin' export c1 '$backups/progress.tar'\" /dev/null | tr '\r' '\n' | grep -q '^.*Exporting c1: archiving'"
+on_terminal() { script -qec "$*" /dev/null | tr '\r' '\n'; }
+check "a progress line on a terminal: export" bash -c "$(declare -f on_terminal); on_terminal '$vessel_bin' export c1 '$backups/progress.tar' | grep -q 'Exporting c1: archiving'"
+check "import" bash -c "$(declare -f on_terminal); on_terminal '$vessel_bin' import '$backups/progress.tar' c8 | grep -q 'Importing c8: extracting'"
+check "copy" bash -c "$(declare -f on_terminal); on_terminal '$vessel_bin' copy c8 c9 | grep -q 'Copying c9: copying the instance.s files'"
+check "no progress line when stderr is not a terminal" bash -c "[[ -z \$('$vessel_bin' copy c8 c10 2>&1) ]]"
+check "delete c8, c9 and c10" bash -c "'$vessel_bin' delete c8 && '$vessel_bin' delete c9 && '$vessel_bin' delete c10"
 
 # --- Hostile archives: each refused with a message that names the problem, nothing left behind.
 # Each is a copy of c1's export with one thing changed (tests/integration/manager/hostile_backup.py).
