@@ -27,20 +27,28 @@ Result<OperationRecord> Manager::copy_instance(const std::string& source, const 
         auto target_lock = lock_for(target);
         std::lock_guard guard(*target_lock);
         if (auto copied = copy_files(source, target, instance_only); !copied) {
-            if (auto row = store_->find_instance(target); row && *row)
-                if (auto copy = make_instance(context_, **row); copy)
-                    (void)remove_instance_tree((*copy)->directory());
-            (void)store_->delete_instance(target);
+            discard_unfinished(target);
             return std::unexpected(
                 copied.error().context(fmt::format("copy {} to {}", source, target)));
         }
-        TRY(store_->set_state(target, InstanceState::stopped));
-        events_.publish({{"type", "lifecycle"},
-                         {"action", "instance-created"},
-                         {"instance", target},
-                         {"metadata", {{"copied_from", source}}}});
-        return {};
+        return finish_creation(target, {{"copied_from", source}});
     });
+}
+
+void Manager::discard_unfinished(const std::string& name) {
+    if (auto row = store_->find_instance(name); row && *row)
+        if (auto instance = make_instance(context_, **row); instance)
+            (void)remove_instance_tree((*instance)->directory());
+    (void)store_->delete_instance(name);
+}
+
+Result<> Manager::finish_creation(const std::string& name, const Json& origin) {
+    TRY(store_->set_state(name, InstanceState::stopped));
+    events_.publish({{"type", "lifecycle"},
+                     {"action", "instance-created"},
+                     {"instance", name},
+                     {"metadata", origin}});
+    return {};
 }
 
 Result<> Manager::copy_files(const std::string& source, const std::string& target,

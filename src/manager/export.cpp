@@ -164,20 +164,12 @@ Result<OperationRecord> Manager::import_instance(const std::string& file, std::s
         std::optional<ImageRecord> made_image;
         auto imported = import_files(file, index_text, index, name, made_image);
         if (!imported) {
-            if (auto row = store_->find_instance(name); row && *row)
-                if (auto instance = make_instance(context_, **row); instance)
-                    (void)remove_instance_tree((*instance)->directory());
-            (void)store_->delete_instance(name);
+            discard_unfinished(name);
             // An image only this import brought is no one's now.
             if (made_image) (void)images_->remove(made_image->fingerprint);
             return std::unexpected(imported.error().context(fmt::format("import {}", file)));
         }
-        TRY(store_->set_state(name, InstanceState::stopped));
-        events_.publish({{"type", "lifecycle"},
-                         {"action", "instance-created"},
-                         {"instance", name},
-                         {"metadata", {{"imported_from", file}}}});
-        return {};
+        return finish_creation(name, {{"imported_from", file}});
     });
 }
 

@@ -183,8 +183,8 @@ Result<OperationRecord> Manager::build_image(const std::string& distribution, st
         });
 }
 
-Result<Json> Manager::list_networks() {
-    Json list = Json::array();
+Result<std::vector<NetworkView>> Manager::list_networks() {
+    std::vector<NetworkView> list;
     if (network_) {
         std::lock_guard lock(network_mutex_);
         list.push_back(network_->describe());

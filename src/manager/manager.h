@@ -127,7 +127,7 @@ class Manager {
     Result<OperationRecord> build_image(const std::string& distribution, std::string alias,
                                         bool vm = false, std::string architecture = {});
 
-    Result<Json> list_networks();
+    Result<std::vector<NetworkView>> list_networks();
     // Refused (EBUSY) while containers are plugged in; ENOENT for another name.
     Result<> delete_network(const std::string& name);
 
@@ -147,6 +147,11 @@ class Manager {
     Result<std::string> next_snapshot_name(const std::string& name);
     // EBUSY for an instance whose launch or deletion is under way.
     Result<> refuse_unsettled(const InstanceRecord& record);
+    // A copy or an import that failed: its row and directory go (copy.cpp).
+    void discard_unfinished(const std::string& name);
+    // A copy or an import that is whole: its row says stopped, and an event says where it came
+    // from (`origin`, the event's metadata).
+    Result<> finish_creation(const std::string& name, const Json& origin);
     // The copy's files and snapshots (copy.cpp), under the source's lock.
     Result<> copy_files(const std::string& source, const std::string& target, bool instance_only);
     // The imported instance's image, files and snapshots (export.cpp); `made_image` is set when

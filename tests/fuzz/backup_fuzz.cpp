@@ -4,69 +4,17 @@
 // extracts into fresh section directories beside a decoy directory holding one file; afterwards
 // the decoy must be untouched and nothing else may exist beside the two, whatever the import
 // returned. The directory is removed after each run.
-#include <stdlib.h>
-
-#include <cstdlib>
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
+#include "escape_scratch.h"
 #include "manager/backup/backup_index.h"
 #include "manager/backup/backup_reader.h"
 
 using namespace vessel;
 using namespace vessel::manager;
 namespace fs = std::filesystem;
-
-namespace {
-
-constexpr std::string_view kDecoyText = "decoy";
-
-class Scratch {
-  public:
-    Scratch() {
-        char pattern[] = "/tmp/vessel-fuzz-backup-XXXXXX";
-        if (!::mkdtemp(pattern)) std::abort();
-        path_ = pattern;
-        fs::create_directory(path_ + "/root");
-        fs::create_directory(path_ + "/outside");
-        std::ofstream(path_ + "/outside/file") << kDecoyText;
-    }
-    ~Scratch() {
-        std::error_code ignored;
-        for (auto it = fs::recursive_directory_iterator(path_, ignored);
-             it != fs::recursive_directory_iterator(); it.increment(ignored))
-            if (it->is_directory(ignored) && !it->is_symlink(ignored))
-                fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ignored);
-        fs::remove_all(path_, ignored);
-    }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
-
-void check_nothing_escaped(const std::string& scratch) {
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(scratch, error)) {
-        auto name = entry.path().filename().string();
-        if (name != "root" && name != "outside") std::abort();
-    }
-    size_t entries = 0;
-    for (const auto& entry : fs::directory_iterator(scratch + "/outside", error)) {
-        (void)entry;
-        ++entries;
-    }
-    auto status = fs::symlink_status(scratch + "/outside/file", error);
-    if (entries != 1 || !fs::is_regular_file(status) ||
-        fs::hard_link_count(scratch + "/outside/file", error) != 1)
-        std::abort();
-    std::ifstream in(scratch + "/outside/file");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (text != kDecoyText) std::abort();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto reader = BackupReader::open_memory(data, size);
@@ -86,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             index->name)
             std::abort();  // what the index says survives a round trip
     }
-    Scratch scratch;
+    fuzz::Scratch scratch;
     int sections = 0;
     plan.directory_for = [&](const BackupSection&) -> Result<std::optional<std::string>> {
         auto directory = scratch.path() + "/root/" + std::to_string(sections++);
@@ -101,6 +49,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (contents &&
         (contents->data_bytes > plan.max_data_bytes || contents->entries > plan.max_entries))
         std::abort();
-    check_nothing_escaped(scratch.path());
+    fuzz::check_nothing_escaped(scratch.path());
     return 0;
 }

@@ -302,7 +302,10 @@ http::Router make_api_router(Manager& manager) {
     router.add("GET", "/1.0/networks", [m](const Request&, const Params&) {
         auto networks = m->list_networks();
         if (!networks) return error(networks.error());
-        return sync(*networks);
+        Json list = Json::array();
+        for (const auto& network : *networks)
+            list.push_back(api::network_json(network));
+        return sync(list);
     });
     router.add("DELETE", "/1.0/networks/{name}", [m](const Request&, const Params& p) {
         auto removed = m->delete_network(p.at("name"));

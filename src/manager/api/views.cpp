@@ -40,4 +40,14 @@ Json snapshot_json(const SnapshotRecord& snapshot) {
             {"created_at", snapshot.created_at}};
 }
 
+Json network_json(const NetworkView& network) {
+    Json leases = Json::array();
+    for (const auto& [mac, address] : network.leases)
+        leases.push_back({{"mac", mac}, {"address", address}});
+    return {{"name", network.name},     {"type", "bridge"},
+            {"managed", true},          {"gateway", network.gateway},
+            {"subnet", network.subnet}, {"state", network.up ? "up" : "absent"},
+            {"dhcp", network.dhcp},     {"leases", leases}};
+}
+
 }  // namespace vessel::manager::api

@@ -4,6 +4,7 @@
 
 #include "base/json.h"
 #include "manager/instance/view.h"
+#include "manager/network/bridge_network.h"
 #include "manager/store/store.h"
 
 namespace vessel::manager::api {
@@ -11,5 +12,6 @@ namespace vessel::manager::api {
 Json instance_json(const InstanceView& view);
 Json instance_state_json(const InstanceStateView& view);
 Json snapshot_json(const SnapshotRecord& snapshot);
+Json network_json(const NetworkView& network);
 
 }  // namespace vessel::manager::api

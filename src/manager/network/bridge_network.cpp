@@ -210,18 +210,13 @@ std::map<std::string, std::string> BridgeNetwork::leases() const {
     return found;
 }
 
-Json BridgeNetwork::describe() const {
-    Json leased = Json::array();
-    for (const auto& [mac, address] : leases())
-        leased.push_back({{"mac", mac}, {"address", address}});
-    return {{"name", config_.name},
-            {"type", "bridge"},
-            {"managed", true},
-            {"gateway", config_.gateway},
-            {"subnet", subnet()},
-            {"state", exists() && path_exists("/sys/class/net/" + config_.name) ? "up" : "absent"},
-            {"dhcp", running_dnsmasq().has_value()},
-            {"leases", leased}};
+NetworkView BridgeNetwork::describe() const {
+    return {.name = config_.name,
+            .gateway = config_.gateway,
+            .subnet = subnet(),
+            .up = exists() && path_exists("/sys/class/net/" + config_.name),
+            .dhcp = running_dnsmasq().has_value(),
+            .leases = leases()};
 }
 
 }  // namespace vessel::manager

@@ -24,6 +24,16 @@ struct BridgeConfig {
     std::string directory;              // <state>/networks/<name>: leases, pid, network.json
 };
 
+// What `vessel network list` shows of the managed network.
+struct NetworkView {
+    std::string name;
+    std::string gateway;
+    std::string subnet;
+    bool up = false;                            // the bridge exists
+    bool dhcp = false;                          // its dnsmasq runs
+    std::map<std::string, std::string> leases;  // MAC -> address
+};
+
 class BridgeNetwork {
   public:
     // Checks the name (an interface name) and the address (an IPv4 address ending in .1).
@@ -38,7 +48,7 @@ class BridgeNetwork {
     bool exists() const;
     // Its bridge and its dnsmasq are there (file reads only: cheap enough for every launch).
     bool healthy() const;
-    Json describe() const;
+    NetworkView describe() const;
     // MAC -> address of every lease dnsmasq holds (one read of its lease file).
     std::map<std::string, std::string> leases() const;
 

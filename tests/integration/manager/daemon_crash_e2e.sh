@@ -10,28 +10,7 @@ vessel_bin=$1
 vesseld_bin=$2
 source "$(dirname "$0")/lib.sh"
 
-crash_exit=86  # crash_point_exit_code in src/manager/crash_point.h
 
-# crash_at POINT COMMAND...: runs COMMAND against a vesseld that dies when it reaches POINT, then
-# starts a healthy vesseld on the same state.
-crash_at() {
-  local point=$1; shift
-  stop_daemon
-  VESSEL_TEST_CRASH_AT=$point start_daemon
-  "$@" >"$work/crash-out" 2>&1
-  local status=
-  for _ in $(seq 200); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.05; done
-  if kill -0 "$daemon_pid" 2>/dev/null; then
-    failed "vesseld did not reach crash point $point"
-    stop_daemon
-  else
-    wait "$daemon_pid"; status=$?
-    daemon_pid=
-    if [[ $status -eq $crash_exit ]]; then pass "vesseld died at $point"; else
-      failed "vesseld died at $point (exit status $status, not $crash_exit)"; fi
-  fi
-  start_daemon
-}
 listed_as() {  # listed_as NAME STATE
   "$vessel_bin" list | grep -qE "^$1 +$2 "
 }

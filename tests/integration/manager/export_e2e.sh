@@ -13,22 +13,10 @@ vessel_bin=$1
 vesseld_bin=$2
 source "$(dirname "$0")/lib.sh"
 
-guest_out=$(dirname "$0")/../../../guest/out.sh
-kernel=$("$guest_out" riscv64-kernel Image 2>/dev/null) || kernel=
-rootfs=$("$guest_out" riscv64-rootfs root.ext4 2>/dev/null) || rootfs=
-if [[ -z $kernel || -z $rootfs ]]; then
-  # make test builds the guest images first (make guest): their absence is a broken set-up.
-  echo "FAIL - no riscv64 kernel and root disk from make guest (guest/out.sh found none)"
-  exit 1
-fi
-mkdir -p "$work/guests" "$work/backups"
-ln -s "$(dirname "$kernel")" "$work/guests/riscv64-kernel"
-ln -s "$(dirname "$rootfs")" "$work/guests/riscv64-rootfs"
-vmm=$(dirname "$vesseld_bin")/vessel-vmm
-guest_cache=$work/guests
+use_riscv64_guests
 start_daemon
-crash_exit=86  # crash_point_exit_code in src/manager/crash_point.h
 backups=$work/backups
+mkdir -p "$backups"
 
 in_c1() { "$vessel_bin" exec c1 -- sh -c "$1"; }
 state_is() { [[ $("$vessel_bin" info "$1" | grep ^Status:) == "Status: $2" ]]; }
@@ -137,18 +125,6 @@ expect_hostile image-kernel-escape "is not a file name inside the image"
 check "and no image was added by them" test "$(container_images)" = 1
 
 # --- kill -9 (crash points) of vesseld during an import and an export: nothing is left.
-crash_at() {
-  local point=$1; shift
-  stop_daemon
-  VESSEL_TEST_CRASH_AT=$point start_daemon
-  "$@" >"$work/crash-out" 2>&1
-  for _ in $(seq 200); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.05; done
-  local status=0
-  wait "$daemon_pid"; status=$?
-  daemon_pid=
-  check "vesseld died at $point" test "$status" -eq "$crash_exit"
-  start_daemon
-}
 crash_at import-created "$vessel_bin" import "$backups/c1.tar.gz" c4
 check "the import cut short is rolled back" nothing_left c4
 crash_at export-written "$vessel_bin" export c1 "$backups/crash.tar.gz"

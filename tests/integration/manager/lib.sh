@@ -105,6 +105,46 @@ nothing_left() {  # nothing_left NAME: no row, no directory, no cgroup, no mount
   grep "$state/instances/$name" /proc/mounts && { echo "mounts are left"; return 1; }
   return 0
 }
+crash_exit=86  # crash_point_exit_code in src/manager/crash_point.h
+# crash_at POINT COMMAND...: runs COMMAND against a vesseld that dies when it reaches POINT, then
+# starts a healthy vesseld on the same state.
+crash_at() {
+  local point=$1; shift
+  stop_daemon
+  VESSEL_TEST_CRASH_AT=$point start_daemon
+  "$@" >"$work/crash-out" 2>&1
+  local status=
+  for _ in $(seq 200); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$daemon_pid" 2>/dev/null; then
+    failed "vesseld did not reach crash point $point"
+    stop_daemon
+  else
+    wait "$daemon_pid"; status=$?
+    daemon_pid=
+    if [[ $status -eq $crash_exit ]]; then pass "vesseld died at $point"; else
+      failed "vesseld died at $point (exit status $status, not $crash_exit)"; fi
+  fi
+  start_daemon
+}
+
+# The real vessel-vmm and `make guest`'s riscv64 kernel and root disk for every vesseld of the
+# test (after each crash too): the built-in riscv64/busybox VM image. make test builds the guest
+# images first, so their absence is a broken set-up, not a skip.
+use_riscv64_guests() {
+  local guest_out kernel rootfs
+  guest_out=$(dirname "${BASH_SOURCE[0]}")/../../../guest/out.sh
+  kernel=$("$guest_out" riscv64-kernel Image 2>/dev/null) || kernel=
+  rootfs=$("$guest_out" riscv64-rootfs root.ext4 2>/dev/null) || rootfs=
+  if [[ -z $kernel || -z $rootfs ]]; then
+    echo "FAIL - no riscv64 kernel and root disk from make guest (guest/out.sh found none)"
+    exit 1
+  fi
+  mkdir -p "$work/guests"
+  ln -s "$(dirname "$kernel")" "$work/guests/riscv64-kernel"
+  ln -s "$(dirname "$rootfs")" "$work/guests/riscv64-rootfs"
+  vmm=$(dirname "$vesseld_bin")/vessel-vmm
+  guest_cache=$work/guests
+}
 finish() {
   echo "$failures failure(s)"
   [[ $failures -eq 0 ]]

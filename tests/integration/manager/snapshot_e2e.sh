@@ -11,38 +11,11 @@ vessel_bin=$1
 vesseld_bin=$2
 source "$(dirname "$0")/lib.sh"
 
-guest_out=$(dirname "$0")/../../../guest/out.sh
-kernel=$("$guest_out" riscv64-kernel Image 2>/dev/null) || kernel=
-rootfs=$("$guest_out" riscv64-rootfs root.ext4 2>/dev/null) || rootfs=
-if [[ -z $kernel || -z $rootfs ]]; then
-  # make test builds the guest images first (make guest): their absence is a broken set-up.
-  echo "FAIL - no riscv64 kernel and root disk from make guest (guest/out.sh found none)"
-  exit 1
-fi
-mkdir -p "$work/guests"
-ln -s "$(dirname "$kernel")" "$work/guests/riscv64-kernel"
-ln -s "$(dirname "$rootfs")" "$work/guests/riscv64-rootfs"
-# Globals: every vesseld of this test (after each crash too) runs the real VMM.
-vmm=$(dirname "$vesseld_bin")/vessel-vmm
-guest_cache=$work/guests
+use_riscv64_guests
 start_daemon
-crash_exit=86  # crash_point_exit_code in src/manager/crash_point.h
 
 in_c1() { "$vessel_bin" exec c1 -- sh -c "$1"; }
 snapshots_of() { "$vessel_bin" snapshot list "$1" | awk 'NR > 1 { print $1 }' | tr '\n' ' '; }
-# A vesseld that dies at crash point POINT while it runs COMMAND, then a healthy one.
-crash_at() {
-  local point=$1; shift
-  stop_daemon
-  VESSEL_TEST_CRASH_AT=$point start_daemon
-  "$@" >"$work/crash-out" 2>&1
-  for _ in $(seq 200); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.05; done
-  local status=0
-  wait "$daemon_pid"; status=$?
-  daemon_pid=
-  check "vesseld died at $point" test "$status" -eq "$crash_exit"
-  start_daemon
-}
 
 # Containers: the snapshot is the overlay's upper directory, with its whiteouts.
 check "launch a container with a memory limit" "$vessel_bin" launch busybox c1 -c limits.memory=64MiB
