@@ -59,12 +59,9 @@ Result<> Manager::copy_files(const std::string& source, const std::string& targe
     std::lock_guard guard(*source_lock);
     auto record = TRY(find(source));
     TRY(refuse_unsettled(record));
-    auto image = TRY(store_->find_image(record.image));
-    if (!image)
-        return fail_errno(ENOENT, fmt::format("image {} of instance {} is gone",
-                                              record.image.substr(0, 12), source));
+    auto image = TRY(image_of(record));
     auto copy = TRY(make_instance(context_, TRY(find(target))));
-    TRY(copy->create(*image, Instance::CreateFrom::restore));
+    TRY(copy->create(image, Instance::CreateFrom::restore));
     crash_point("copy-created");
     // Made inside the copy's directory: the same filesystem, so its files move into place, and
     // gone with the copy if it fails.

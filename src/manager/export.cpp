@@ -91,10 +91,7 @@ Result<OperationRecord> Manager::export_instance(const std::string& name, const 
         std::lock_guard guard(*lock);
         auto record = TRY(find(name));
         TRY(refuse_unsettled(record));
-        auto image = TRY(store_->find_image(record.image));
-        if (!image)
-            return fail_errno(ENOENT, fmt::format("image {} of instance {} is gone",
-                                                  record.image.substr(0, 12), name));
+        auto image = TRY(image_of(record));
         auto instance_dir = context_.instances_dir + "/" + name;
         auto staging = export_staging_directory(instance_dir);
         TRY(remove_instance_tree(staging));
@@ -107,11 +104,11 @@ Result<OperationRecord> Manager::export_instance(const std::string& name, const 
                               .kind = record.kind,
                               .config = record.config,
                               .created_at = record.created_at,
-                              .image = {.fingerprint = image->fingerprint,
-                                        .description = image->description,
-                                        .aliases = image->aliases},
+                              .image = {.fingerprint = image.fingerprint,
+                                        .description = image.description,
+                                        .aliases = image.aliases},
                               .exported_at = unix_now()};
-            std::vector<BackupTree> trees = {{"image", image->path}, {"instance", staging}};
+            std::vector<BackupTree> trees = {{"image", image.path}, {"instance", staging}};
             if (!instance_only) {
                 for (const auto& snapshot : TRY(store_->list_snapshots(name))) {
                     trees.push_back({"snapshots/" + snapshot.name,

@@ -316,6 +316,14 @@ Result<OperationRecord> Manager::launch(LaunchRequest request) {
     });
 }
 
+Result<ImageRecord> Manager::image_of(const InstanceRecord& record) {
+    auto image = TRY(store_->find_image(record.image));
+    if (!image)
+        return fail_errno(ENOENT, fmt::format("image {} of instance {} is gone",
+                                              record.image.substr(0, 12), record.name));
+    return *image;
+}
+
 Result<> Manager::start_instance(const std::string& name, std::optional<ImageRecord> image) {
     auto record = TRY(find(name));
     if (record.state == InstanceState::deleting)
@@ -327,10 +335,7 @@ Result<> Manager::start_instance(const std::string& name, std::optional<ImageRec
         return fail_errno(EBUSY, fmt::format("instance {} is already running", name));
     // A monitor that was killed may have left mounts or runtime state behind.
     (void)instance->clean_up();
-    if (!image) image = TRY(store_->find_image(record.image));
-    if (!image)
-        return fail_errno(ENOENT, fmt::format("image {} of instance {} is gone",
-                                              record.image.substr(0, 12), name));
+    if (!image) image = TRY(image_of(record));
     auto monitor = TRY(instance->start(*image));
     crash_point("start-monitor-ready");
     TRY(store_->set_running(name, monitor.pid, monitor.start_time));

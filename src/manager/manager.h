@@ -142,6 +142,8 @@ class Manager {
                                                 const std::string& directory);
     void roll_back_launch(const InstanceRecord& record, Instance& instance);
     Result<InstanceRecord> find(const std::string& name);
+    // ENOENT when the image an instance was made from is gone.
+    Result<ImageRecord> image_of(const InstanceRecord& record);
     // ENOENT naming the instance's snapshots that are close to `snapshot`.
     Result<SnapshotRecord> find_snapshot(const std::string& name, const std::string& snapshot);
     Result<std::string> next_snapshot_name(const std::string& name);
