@@ -128,8 +128,15 @@ Result<LaunchRequest> parse_launch(const Json& body) {
         return fail_errno(
             EINVAL, fmt::format("request body.type: {} is not container or vm", single_line(kind)));
     request.kind = *known;
-    if (body.contains("config"))
-        request.config = TRY(InstanceConfig::parse(request.kind, body["config"]));
+    if (body.contains("config")) {
+        // Said as every other refusal of a request body is, so the client knows where to look.
+        auto config = InstanceConfig::parse(request.kind, body["config"]);
+        if (!config) {
+            auto error = config.error();
+            return std::unexpected(error.context("request body"));
+        }
+        request.config = std::move(*config);
+    }
     request.start = TRY(input(at.optional_boolean("start"))).value_or(true);
     return request;
 }

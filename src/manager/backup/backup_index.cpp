@@ -31,8 +31,10 @@ Result<InstanceConfig> parse_config(const JsonAt& at, InstanceKind kind) {
     if (!config) return InstanceConfig{};
     TRY(input(config->expect_object()));
     auto parsed = InstanceConfig::parse(kind, config->value());
-    if (!parsed)
-        return fail_errno(EINVAL, fmt::format("{}: {}", config->path(), parsed.error().message()));
+    if (!parsed) {
+        auto error = parsed.error();
+        return std::unexpected(error.context(config->path()));
+    }
     return parsed;
 }
 

@@ -88,7 +88,7 @@ class SectionWriter {
         if (!writer_) return {};
         auto writer = std::move(writer_);
         if (archive_write_close(writer.get()) != ARCHIVE_OK)
-            return fail("{}: {}", source, archive_error_string(writer.get()));
+            return fail("{}: {}", source, archive_error_text(writer.get()));
         return {};
     }
 
@@ -126,7 +126,7 @@ Result<BackupReader> BackupReader::open(const std::string& path) {
     archive_read_support_filter_all(reader.get());
     archive_read_support_format_tar(reader.get());
     if (archive_read_open_filename(reader.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
-        return fail_errno(EINVAL, fmt::format("{}: {}", path, archive_error_string(reader.get())));
+        return fail_errno(EINVAL, fmt::format("{}: {}", path, archive_error_text(reader.get())));
     return BackupReader(std::move(reader), path);
 }
 
@@ -135,7 +135,7 @@ Result<BackupReader> BackupReader::open_memory(const void* data, size_t size) {
     archive_read_support_filter_all(reader.get());
     archive_read_support_format_tar(reader.get());
     if (archive_read_open_memory(reader.get(), data, size) != ARCHIVE_OK)
-        return fail_errno(EINVAL, fmt::format("backup: {}", archive_error_string(reader.get())));
+        return fail_errno(EINVAL, fmt::format("backup: {}", archive_error_text(reader.get())));
     return BackupReader(std::move(reader), "backup");
 }
 
@@ -146,7 +146,7 @@ Result<std::string> BackupReader::read_index() {
         return fail_errno(EINVAL, fmt::format("{}: the archive is empty", source_));
     if (rc < ARCHIVE_WARN)
         return fail_errno(EINVAL,
-                          fmt::format("{}: {}", source_, archive_error_string(reader_.get())));
+                          fmt::format("{}: {}", source_, archive_error_text(reader_.get())));
     const char* raw = archive_entry_pathname(entry);
     auto name = clean_member_name(raw ? raw : "");
     if (!name || *name != backup_index_member || archive_entry_filetype(entry) != AE_IFREG)
@@ -163,7 +163,7 @@ Result<std::string> BackupReader::read_index() {
         la_ssize_t n = archive_read_data(reader_.get(), text.data() + have, text.size() - have);
         if (n < 0)
             return fail_errno(EINVAL, fmt::format("{}: index.json: {}", source_,
-                                                  archive_error_string(reader_.get())));
+                                                  archive_error_text(reader_.get())));
         if (n == 0) break;
         have += static_cast<size_t>(n);
     }
@@ -186,7 +186,7 @@ Result<BackupContents> BackupReader::extract(const BackupExtraction& plan) {
         if (rc == ARCHIVE_EOF) break;
         if (rc < ARCHIVE_WARN)
             return fail_errno(EINVAL,
-                              fmt::format("{}: {}", source_, archive_error_string(reader_.get())));
+                              fmt::format("{}: {}", source_, archive_error_text(reader_.get())));
         const char* raw_name = archive_entry_pathname(entry);
         auto cleaned = clean_member_name(raw_name ? raw_name : "");
         if (!cleaned)
@@ -280,7 +280,7 @@ Result<BackupContents> BackupReader::extract(const BackupExtraction& plan) {
         if (keeping) {
             archive_entry_copy_pathname(entry, (writer.root() + "/" + member.relative).c_str());
             if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN)
-                return fail("{}: member {}: {}", source_, name, archive_error_string(writer.get()));
+                return fail("{}: member {}: {}", source_, name, archive_error_text(writer.get()));
         }
         if (type == AE_IFREG && !hardlink) {
             const void* block;
@@ -305,15 +305,15 @@ Result<BackupContents> BackupReader::extract(const BackupExtraction& plan) {
                 if (keeping &&
                     archive_write_data_block(writer.get(), block, size, offset) < ARCHIVE_WARN)
                     return fail("{}: member {}: {}", source_, name,
-                                archive_error_string(writer.get()));
+                                archive_error_text(writer.get()));
                 if (plan.progress) plan.progress(contents.data_bytes);
             }
             if (rc != ARCHIVE_EOF)
                 return fail_errno(EINVAL, fmt::format("{}: member {}: {}", source_, name,
-                                                      archive_error_string(reader_.get())));
+                                                      archive_error_text(reader_.get())));
         }
         if (keeping && archive_write_finish_entry(writer.get()) < ARCHIVE_WARN)
-            return fail("{}: member {}: {}", source_, name, archive_error_string(writer.get()));
+            return fail("{}: member {}: {}", source_, name, archive_error_text(writer.get()));
     }
     TRY(finish_section());
     if (current_order && *current_order == 0) {

@@ -15,6 +15,7 @@
 
 #include "base/file.h"
 #include "base/sparse_copy.h"
+#include "manager/image/archive_member.h"
 
 namespace vessel::manager {
 
@@ -127,7 +128,7 @@ class ArchiveWriter {
         auto info = walked.info;
         if (archive_read_disk_entry_from_file(disk_, entry.get(), fd ? fd.get() : -1, &info) !=
             ARCHIVE_OK)
-            return fail("read {}: {}", walked.disk_path, archive_error_string(disk_));
+            return fail("read {}: {}", walked.disk_path, archive_error_text(disk_));
         if (auto link = earlier_link(first_names_, walked)) {
             archive_entry_copy_hardlink(entry.get(), link->c_str());
             archive_entry_set_size(entry.get(), 0);
@@ -182,13 +183,13 @@ class ArchiveWriter {
   private:
     Result<> header(archive_entry* entry, const std::string& what) {
         if (archive_write_header(out_, entry) < ARCHIVE_WARN)
-            return fail("write {}: {}", what, archive_error_string(out_));
+            return fail("write {}: {}", what, archive_error_text(out_));
         return {};
     }
     Result<> data(const char* bytes, size_t size, const std::string& what) {
         while (size > 0) {
             la_ssize_t n = archive_write_data(out_, bytes, size);
-            if (n <= 0) return fail("write {}: {}", what, archive_error_string(out_));
+            if (n <= 0) return fail("write {}: {}", what, archive_error_text(out_));
             bytes += n;
             size -= static_cast<size_t>(n);
         }
@@ -218,7 +219,7 @@ Result<> add_compression(archive* out, BackupCompression compression) {
             rc = archive_write_add_filter_xz(out);
             break;
     }
-    if (rc != ARCHIVE_OK) return fail("compression: {}", archive_error_string(out));
+    if (rc != ARCHIVE_OK) return fail("compression: {}", archive_error_text(out));
     return {};
 }
 
@@ -257,12 +258,12 @@ Result<> write_backup(int out, const std::string& index_json, const std::vector<
                       const BackupWriteOptions& options) {
     std::unique_ptr<archive, ArchiveWriteDeleter> writer(archive_write_new());
     if (archive_write_set_format_pax(writer.get()) != ARCHIVE_OK)
-        return fail("pax format: {}", archive_error_string(writer.get()));
+        return fail("pax format: {}", archive_error_text(writer.get()));
     TRY(add_compression(writer.get(), options.compression));
     // No padding of the last block to 10 KiB: the file ends where the archive does.
     archive_write_set_bytes_in_last_block(writer.get(), 1);
     if (archive_write_open_fd(writer.get(), out) != ARCHIVE_OK)
-        return fail("open the archive: {}", archive_error_string(writer.get()));
+        return fail("open the archive: {}", archive_error_text(writer.get()));
 
     std::unique_ptr<archive, ArchiveReadDeleter> disk(archive_read_disk_new());
     // Numeric owners only (no user database lookups: the names are the guest's, not the host's);
@@ -273,7 +274,7 @@ Result<> write_backup(int out, const std::string& index_json, const std::vector<
     TRY(archive_writer.index(index_json));
     TRY(walk_trees(trees, [&](const WalkEntry& entry) { return archive_writer.file(entry); }));
     if (archive_write_close(writer.get()) != ARCHIVE_OK)
-        return fail("finish the archive: {}", archive_error_string(writer.get()));
+        return fail("finish the archive: {}", archive_error_text(writer.get()));
     return {};
 }
 

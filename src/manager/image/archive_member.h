@@ -7,7 +7,13 @@
 
 #include "base/error.h"
 
+struct archive;
+
 namespace vessel::manager {
+
+// libarchive's message for the last error of `a`, or "unknown error" where it set none: a failing
+// call does not always leave one, and a null pointer must never reach a format string.
+std::string archive_error_text(archive* a);
 
 // "./usr/bin/x" -> "usr/bin/x"; "./" -> "". An error naming the member for an
 // empty or absolute name or a ".." component.

@@ -22,6 +22,11 @@ struct ArchiveWriteDeleter {
 
 }  // namespace
 
+std::string archive_error_text(archive* a) {
+    const char* text = archive_error_string(a);
+    return text ? text : "unknown error";
+}
+
 Result<std::string> clean_member_name(std::string_view name) {
     if (name.empty()) return fail("an entry has an empty name");
     if (name.front() == '/') return fail("entry {}: absolute paths are not allowed", name);
@@ -54,7 +59,7 @@ Result<> extract_rootfs(const std::string& tarball, const std::string& target,
     archive_read_support_format_tar(reader.get());
     archive_read_support_format_gnutar(reader.get());
     if (archive_read_open_filename(reader.get(), tarball.c_str(), 1 << 16) != ARCHIVE_OK)
-        return fail("{}: {}", tarball, archive_error_string(reader.get()));
+        return fail("{}: {}", tarball, archive_error_text(reader.get()));
 
     std::unique_ptr<archive, ArchiveWriteDeleter> writer(archive_write_disk_new());
     // SECURE_SYMLINKS: never write through a symlink an earlier entry planted ("etc -> /etc" then
@@ -70,7 +75,7 @@ Result<> extract_rootfs(const std::string& tarball, const std::string& target,
         archive_entry* entry = nullptr;
         int rc = archive_read_next_header(reader.get(), &entry);
         if (rc == ARCHIVE_EOF) break;
-        if (rc < ARCHIVE_WARN) return fail("{}: {}", tarball, archive_error_string(reader.get()));
+        if (rc < ARCHIVE_WARN) return fail("{}: {}", tarball, archive_error_text(reader.get()));
         const char* raw_name = archive_entry_pathname(entry);
         auto name = TRY_CTX(clean_member_name(raw_name ? raw_name : ""), "{}", tarball);
         if (name.empty()) continue;  // "./" itself
@@ -89,7 +94,7 @@ Result<> extract_rootfs(const std::string& tarball, const std::string& target,
         }
         rc = archive_write_header(writer.get(), entry);
         if (rc < ARCHIVE_WARN)
-            return fail("{}: entry {}: {}", tarball, name, archive_error_string(writer.get()));
+            return fail("{}: entry {}: {}", tarball, name, archive_error_text(writer.get()));
         if (archive_entry_size(entry) > 0 && type == AE_IFREG) {
             const void* block;
             size_t size;
@@ -99,17 +104,17 @@ Result<> extract_rootfs(const std::string& tarball, const std::string& target,
                 if (cancel.requested()) return std::unexpected(cancel.error(tarball));
                 if (archive_write_data_block(writer.get(), block, size, offset) < ARCHIVE_WARN)
                     return fail("{}: entry {}: {}", tarball, name,
-                                archive_error_string(writer.get()));
+                                archive_error_text(writer.get()));
             }
             if (rc != ARCHIVE_EOF)
-                return fail("{}: entry {}: {}", tarball, name, archive_error_string(reader.get()));
+                return fail("{}: entry {}: {}", tarball, name, archive_error_text(reader.get()));
         }
         if (archive_write_finish_entry(writer.get()) < ARCHIVE_WARN)
-            return fail("{}: entry {}: {}", tarball, name, archive_error_string(writer.get()));
+            return fail("{}: entry {}: {}", tarball, name, archive_error_text(writer.get()));
         ++entries;
     }
     if (archive_write_close(writer.get()) != ARCHIVE_OK)
-        return fail("{}: {}", tarball, archive_error_string(writer.get()));
+        return fail("{}: {}", tarball, archive_error_text(writer.get()));
     if (entries == 0) return fail("{}: the archive is empty", tarball);
     return {};
 }

@@ -52,10 +52,10 @@ TEST(RestRequests, LaunchTakesIncusSourceAliasOrAPlainImage) {
     EXPECT_EQ(launch->config.limits().memory_bytes, 1u << 30);
     expect_refused(
         parse_launch(body(R"({"name":"c1","image":"x","config":{"limits.disk":"1GiB"}})")),
-        "limits.disk applies to VMs only: a container's root is an overlay on the "
+        "request body: limits.disk applies to VMs only: a container's root is an overlay on the "
         "host's filesystem, with no size of its own");
     expect_refused(parse_launch(body(R"({"name":"c1","image":"x","config":{"limits.cpu":2}})")),
-                   "config key limits.cpu: value must be a string");
+                   "request body: config key limits.cpu: value must be a string");
     expect_refused(parse_launch(body(R"({"name":"c1"})")), "request body: image: is required");
     EXPECT_FALSE(parse_launch(body(R"({"image":"x"})")));
     EXPECT_FALSE(parse_launch(body(R"({"name":"c1","image":"x","start":"yes"})")));
