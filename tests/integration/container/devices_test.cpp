@@ -12,8 +12,8 @@ class DevicesTest : public BusyboxContainerTest {
         BusyboxContainerTest::SetUp();
         if (IsSkipped()) return;
         if (!path_exists("/sys/fs/cgroup/devices/devices.list"))
-            GTEST_SKIP() << "the host has no cgroup v1 devices controller (the v2 device program "
-                            "is checked by container_device_filter_test and pure_cgroup_v2.sh)";
+            GTEST_SKIP() << "the host has no cgroup v1 devices controller (on cgroup v2, device "
+                            "rules need eBPF)";
         // CAP_MKNOD, so that only the device cgroup stands between the process and a device.
         Json caps = {"CAP_MKNOD", "CAP_DAC_OVERRIDE"};
         config_["process"]["capabilities"] = {
