@@ -81,7 +81,6 @@ class SectionWriter {
                                ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
         return {};
     }
-    bool active() const { return writer_ != nullptr; }
     archive* get() const { return writer_.get(); }
     const std::string& root() const { return root_; }
     Result<> close(const std::string& source) {
@@ -121,19 +120,27 @@ void digest_member(ContentDigest& digest, const std::string& relative, archive_e
 
 }  // namespace
 
+namespace {
+
+// A tar reader with any compression libarchive knows.
+archive* new_tar_reader() {
+    archive* reader = archive_read_new();
+    archive_read_support_filter_all(reader);
+    archive_read_support_format_tar(reader);
+    return reader;
+}
+
+}  // namespace
+
 Result<BackupReader> BackupReader::open(const std::string& path) {
-    std::unique_ptr<archive, Deleter> reader(archive_read_new());
-    archive_read_support_filter_all(reader.get());
-    archive_read_support_format_tar(reader.get());
+    std::unique_ptr<archive, Deleter> reader(new_tar_reader());
     if (archive_read_open_filename(reader.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
         return fail_errno(EINVAL, fmt::format("{}: {}", path, archive_error_text(reader.get())));
     return BackupReader(std::move(reader), path);
 }
 
 Result<BackupReader> BackupReader::open_memory(const void* data, size_t size) {
-    std::unique_ptr<archive, Deleter> reader(archive_read_new());
-    archive_read_support_filter_all(reader.get());
-    archive_read_support_format_tar(reader.get());
+    std::unique_ptr<archive, Deleter> reader(new_tar_reader());
     if (archive_read_open_memory(reader.get(), data, size) != ARCHIVE_OK)
         return fail_errno(EINVAL, fmt::format("backup: {}", archive_error_text(reader.get())));
     return BackupReader(std::move(reader), "backup");
@@ -178,7 +185,16 @@ Result<BackupContents> BackupReader::extract(const BackupExtraction& plan) {
     std::optional<size_t> current_order;
     bool keeping = false;
 
-    auto finish_section = [&]() -> Result<> { return writer.close(source_); };
+    // A section ends: its files get their directories' modes and times, and the image, once
+    // whole, goes to its caller with its digest.
+    auto finish_section = [&]() -> Result<> {
+        TRY(writer.close(source_));
+        if (current_order && *current_order == 0) {
+            contents.image_digest = image_digest.hex();
+            if (plan.image_complete) TRY(plan.image_complete(contents.image_digest));
+        }
+        return {};
+    };
     for (;;) {
         if (plan.cancel.requested()) return std::unexpected(plan.cancel.error(source_));
         archive_entry* entry = nullptr;
@@ -205,14 +221,6 @@ Result<BackupContents> BackupReader::extract(const BackupExtraction& plan) {
                 return std::unexpected(
                     invalid(source_, name, "is out of order (image/, instance/, then snapshots/)"));
             TRY(finish_section());
-            if (current_order && *current_order == 0) {
-                contents.image_digest = image_digest.hex();
-                if (plan.image_complete) TRY(plan.image_complete(contents.image_digest));
-            }
-            if (member.section.part == BackupSection::Part::snapshot &&
-                std::find(contents.snapshots.begin(), contents.snapshots.end(),
-                          member.section.snapshot) != contents.snapshots.end())
-                return std::unexpected(invalid(source_, name, "is out of order"));
             auto directory = TRY(plan.directory_for(member.section));
             keeping = directory.has_value();
             if (keeping) TRY(writer.open(*directory));
@@ -316,10 +324,6 @@ Result<BackupContents> BackupReader::extract(const BackupExtraction& plan) {
             return fail("{}: member {}: {}", source_, name, archive_error_text(writer.get()));
     }
     TRY(finish_section());
-    if (current_order && *current_order == 0) {
-        contents.image_digest = image_digest.hex();
-        if (plan.image_complete) TRY(plan.image_complete(contents.image_digest));
-    }
     return contents;
 }
 

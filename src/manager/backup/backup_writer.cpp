@@ -157,20 +157,19 @@ class ArchiveWriter {
             }
             return {};
         };
-        std::vector<char> buffer(1 << 20);
         for (const auto& extent : extents) {
             TRY(skip_hole_to(extent.offset));
             off_t at = extent.offset, end = extent.offset + extent.length;
             while (at < end) {
                 if (options_.cancel.requested())
                     return std::unexpected(options_.cancel.error("export"));
-                auto want = static_cast<size_t>(std::min<off_t>(end - at, buffer.size()));
-                ssize_t n = ::pread(fd.get(), buffer.data(), want, at);
+                auto want = static_cast<size_t>(std::min<off_t>(end - at, buffer_.size()));
+                ssize_t n = ::pread(fd.get(), buffer_.data(), want, at);
                 if (n < 0 && errno == EINTR) continue;
                 if (n < 0) return fail_errno(fmt::format("read {}", walked.disk_path));
                 if (n == 0)
                     return fail("{} became shorter while it was exported", walked.disk_path);
-                TRY(data(buffer.data(), static_cast<size_t>(n), walked.disk_path));
+                TRY(data(buffer_.data(), static_cast<size_t>(n), walked.disk_path));
                 at += n;
                 written_ += static_cast<uint64_t>(n);
                 if (options_.progress) options_.progress(written_);
@@ -202,6 +201,8 @@ class ArchiveWriter {
     FirstNames first_names_;
     uint64_t written_ = 0;
     const std::vector<char> zeros_ = std::vector<char>(1 << 20, 0);
+    // One read buffer for every file: an image has thousands of small ones.
+    std::vector<char> buffer_ = std::vector<char>(1 << 20);
 };
 
 Result<> add_compression(archive* out, BackupCompression compression) {

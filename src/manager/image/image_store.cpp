@@ -273,6 +273,10 @@ Result<ImageRecord> ImageStore::import_vm(const VmImageSource& source, const std
                               .aliases = {alias}});
 }
 
+bool is_image_file_name(std::string_view name) {
+    return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos;
+}
+
 Result<std::string> ImageStore::begin_extraction() {
     return make_temporary();
 }
@@ -287,7 +291,7 @@ Result<> check_image_file(const std::string& directory, const JsonAt& metadata,
         if (required) return fail("metadata.json: {}: is required", key);
         return {};
     }
-    if (name->empty() || *name == "." || *name == ".." || name->find('/') != std::string::npos)
+    if (!is_image_file_name(*name))
         return fail("metadata.json: {}: {} is not a file name inside the image", key,
                     single_line(*name));
     struct stat info {};

@@ -26,6 +26,10 @@ struct VmImageSource {
     std::optional<uint32_t> agent_timeout_s;
 };
 
+// Whether `name`, from an image's metadata.json, names a file inside the image's own directory: a
+// name that reached out of it would hand another host file to a guest as its kernel or disk.
+bool is_image_file_name(std::string_view name);
+
 class ImageStore {
   public:
     ImageStore(Store& store, std::string images_dir)

@@ -14,6 +14,7 @@
 #include "base/sparse_copy.h"
 #include "host/cgroup/cgroup.h"
 #include "manager/crash_point.h"
+#include "manager/image/image_store.h"
 #include "manager/instance/snapshot_files.h"
 #include "manager/instance/streams.h"
 #include "manager/instance/vm_jail_ids.h"
@@ -52,11 +53,9 @@ Result<VmImageMetadata> read_vm_metadata(const ImageRecord& image) {
                            .disk = TRY(at.optional_string("disk")),
                            .append = TRY(at.optional_string("append")).value_or("console=ttyS0"),
                            .agent = TRY(at.optional_boolean("agent")).value_or(false)};
-    // Files of the image itself: a name that reached out of its directory would hand another
-    // file of the host to the guest as its kernel, initramfs or disk.
     for (const auto* name : {&result.kernel, result.initrd ? &*result.initrd : nullptr,
                              result.disk ? &*result.disk : nullptr})
-        if (name && (name->empty() || *name == ".." || name->find('/') != std::string::npos))
+        if (name && !is_image_file_name(*name))
             return fail("{}: {} is not a file name inside the image", metadata_path, *name);
     if (auto seconds = TRY(at.optional_integer_in<uint32_t>("agent_timeout"))) {
         if (*seconds < 1 || *seconds > 3600)
