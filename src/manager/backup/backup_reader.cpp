@@ -280,11 +280,14 @@ Result<BackupContents> BackupReader::extract(const BackupExtraction& plan) {
                 return std::unexpected(
                     invalid(source_, name, "is a hard link out of its own section"));
             archive_entry_set_size(entry, 0);
-            if (keeping)
-                archive_entry_copy_hardlink(entry,
-                                            (writer.root() + "/" + target_member.relative).c_str());
+            archive_entry_copy_hardlink(entry, target_member.relative.c_str());
         }
+        // Digested with the archive's own names, before they become paths of this host: the
+        // same image has the same digest wherever it is extracted.
         if (is_image) digest_member(image_digest, member.relative, entry);
+        if (keeping && hardlink)
+            archive_entry_copy_hardlink(
+                entry, (writer.root() + "/" + archive_entry_hardlink(entry)).c_str());
         if (keeping) {
             archive_entry_copy_pathname(entry, (writer.root() + "/" + member.relative).c_str());
             if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN)

@@ -176,6 +176,52 @@ TEST_F(BackupTest, TheImageDigestFollowsTheContentsAlone) {
     EXPECT_NE(changed->image_digest, first->image_digest);
 }
 
+TEST_F(BackupTest, AnImageWithHardLinksHasOneDigestWhereverItIsExtracted) {
+    ASSERT_TRUE(make_directories(path("image/rootfs/bin")));
+    ASSERT_TRUE(make_directories(path("instance")));
+    write("image/rootfs/bin/perl", "interpreter");
+    ASSERT_EQ(
+        ::link(path("image/rootfs/bin/perl").c_str(), path("image/rootfs/bin/perl5.36").c_str()),
+        0);
+    std::vector<BackupTree> trees = {{"image", path("image")}, {"instance", path("instance")}};
+    auto size = measure_backup(trees);
+    ASSERT_TRUE(size);
+    {
+        auto out = open_file(path("archive.tar"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ASSERT_TRUE(write_backup(out->get(), "{}", trees, {}));
+    }
+    // Kept in one directory, kept in another, and read past (a host that has the image).
+    auto digest_of = [&](std::optional<std::string> image_directory) -> std::string {
+        auto reader = BackupReader::open(path("archive.tar"));
+        EXPECT_TRUE(reader && reader->read_index());
+        BackupExtraction plan{
+            .directory_for =
+                [&](const BackupSection& section) -> Result<std::optional<std::string>> {
+                if (section.part == BackupSection::Part::image) {
+                    if (image_directory) TRY(make_directories(*image_directory, 0700));
+                    return image_directory;
+                }
+                auto directory = path("instance-out-" + std::to_string(::random()));
+                TRY(make_directories(directory, 0700));
+                return std::optional<std::string>(directory);
+            },
+            .max_data_bytes = size->data_bytes,
+            .max_entries = size->entries};
+        auto contents = reader->extract(plan);
+        EXPECT_TRUE(contents) << contents.error().message();
+        return contents ? contents->image_digest : "";
+    };
+    auto first = digest_of(path("one"));
+    EXPECT_EQ(first.size(), 64u);
+    EXPECT_EQ(digest_of(path("another/place")), first);
+    EXPECT_EQ(digest_of(std::nullopt), first);
+    struct stat a {
+    }, b{};
+    ASSERT_EQ(::stat(path("one/rootfs/bin/perl").c_str(), &a), 0);
+    ASSERT_EQ(::stat(path("one/rootfs/bin/perl5.36").c_str(), &b), 0);
+    EXPECT_EQ(a.st_ino, b.st_ino) << "the hard link came back as one";
+}
+
 TEST_F(BackupTest, MoreDataThanDeclaredStopsTheExtraction) {
     ASSERT_TRUE(make_directories(path("instance")));
     write("instance/file", std::string(1 << 20, 'x'));
