@@ -71,6 +71,20 @@ bool EventWatch::wait_for(const std::function<bool(const Json&)>& seen,
     }) && !shared_->ended;
 }
 
+void EventWatch::wait_for_end_of(const Json& operation) {
+    if (!operation.is_object() || !operation.contains("id")) return;
+    const auto& id = operation["id"];
+    wait_for(
+        [&](const Json& event) {
+            if (!event.is_object() || event.value("type", "") != "operation") return false;
+            auto metadata = event.find("metadata");
+            return metadata != event.end() && metadata->is_object() &&
+                   metadata->value("id", Json()) == id &&
+                   metadata->value("status", "") != "running";
+        },
+        std::chrono::seconds(2));
+}
+
 EventWatch::~EventWatch() {
     std::lock_guard lock(shared_->mutex);
     shared_->watching = false;

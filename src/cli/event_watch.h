@@ -23,15 +23,19 @@ class EventWatch {
                                                      std::function<void(const Json&)> on_event);
     ~EventWatch();
 
-    // Waits until an event for which `seen` is true has been handled (one already handled
-    // counts), or `timeout` passed: the events come on a stream of their own, which may lag the
-    // reply that ended an operation. False on time-out.
-    bool wait_for(const std::function<bool(const Json&)>& seen, std::chrono::milliseconds timeout);
+    // Waits (up to 2 s) until the last event of the operation whose final record is `operation`
+    // (what ApiClient::run returns) has been handled: the events come on a stream of their own,
+    // which may lag the reply that ended the operation, and every event the operation published
+    // came before its last.
+    void wait_for_end_of(const Json& operation);
 
     struct Shared;
 
   private:
     explicit EventWatch(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+    // Until an event for which `seen` is true has been handled (one already handled counts) or
+    // `timeout` passed. False on time-out.
+    bool wait_for(const std::function<bool(const Json&)>& seen, std::chrono::milliseconds timeout);
     std::shared_ptr<Shared> shared_;
 };
 

@@ -72,18 +72,7 @@ struct Cli {
                 watch = std::move(*started);
         auto operation = TRY(run(method, path, body));
         // The line shows every step: the operation's own last event comes after its progress.
-        if (watch && operation.is_object() && operation.contains("id")) {
-            auto id = operation["id"];
-            watch->wait_for(
-                [&](const Json& event) {
-                    auto metadata = event.find("metadata");
-                    return event.is_object() && event.value("type", "") == "operation" &&
-                           metadata != event.end() && metadata->is_object() &&
-                           metadata->value("id", Json()) == id &&
-                           metadata->value("status", "") != "running";
-                },
-                std::chrono::seconds(2));
-        }
+        if (watch) watch->wait_for_end_of(operation);
         return operation;
     }
 };
@@ -742,7 +731,8 @@ int main(int argc, char** argv) {
             Json body{{"type", "build"}, {"distribution", distribution}, {"alias", alias}};
             if (vm) body["vm"] = true;
             if (!architecture.empty()) body["architecture"] = architecture;
-            TRY(cli.run("POST", "/1.0/images", body));
+            // Its last progress lines may still be on their way when the build's reply comes.
+            watch->wait_for_end_of(TRY(cli.run("POST", "/1.0/images", body)));
             std::printf("Image %s built\n", name.c_str());
             return 0;
         }();

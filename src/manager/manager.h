@@ -100,7 +100,8 @@ class Manager {
     Result<OperationRecord> create_snapshot(const std::string& name, std::string snapshot);
     // Oldest first.
     Result<std::vector<SnapshotRecord>> list_snapshots(const std::string& name);
-    Result<SnapshotRecord> snapshot(const std::string& name, const std::string& snapshot);
+    // ENOENT naming the instance's snapshots that are close to `snapshot`.
+    Result<SnapshotRecord> find_snapshot(const std::string& name, const std::string& snapshot);
     Result<OperationRecord> restore_snapshot(const std::string& name, const std::string& snapshot);
     Result<OperationRecord> delete_snapshot(const std::string& name, const std::string& snapshot);
     // `vessel copy SOURCE TARGET`: a new stopped instance with the source's image, config, files
@@ -144,8 +145,6 @@ class Manager {
     Result<InstanceRecord> find(const std::string& name);
     // ENOENT when the image an instance was made from is gone.
     Result<ImageRecord> image_of(const InstanceRecord& record);
-    // ENOENT naming the instance's snapshots that are close to `snapshot`.
-    Result<SnapshotRecord> find_snapshot(const std::string& name, const std::string& snapshot);
     Result<std::string> next_snapshot_name(const std::string& name);
     // EBUSY for an instance whose launch or deletion is under way.
     Result<> refuse_unsettled(const InstanceRecord& record);

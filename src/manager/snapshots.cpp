@@ -118,10 +118,6 @@ Result<std::vector<SnapshotRecord>> Manager::list_snapshots(const std::string& n
     return store_->list_snapshots(name);
 }
 
-Result<SnapshotRecord> Manager::snapshot(const std::string& name, const std::string& snapshot) {
-    return find_snapshot(name, snapshot);
-}
-
 Result<OperationRecord> Manager::restore_snapshot(const std::string& name,
                                                   const std::string& snapshot) {
     auto record = TRY(find(name));

@@ -174,7 +174,7 @@ http::Router make_api_router(Manager& manager) {
     });
     router.add("GET", "/1.0/instances/{name}/snapshots/{snapshot}",
                [m](const Request&, const Params& p) {
-                   auto snapshot = m->snapshot(p.at("name"), p.at("snapshot"));
+                   auto snapshot = m->find_snapshot(p.at("name"), p.at("snapshot"));
                    if (!snapshot) return error(snapshot.error());
                    return sync(api::snapshot_json(*snapshot));
                });
