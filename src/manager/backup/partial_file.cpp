@@ -52,8 +52,7 @@ PartialFile::~PartialFile() {
 Result<> PartialFile::keep(const std::string& target) {
     if (::fsync(fd_.get()) != 0) return fail_errno(fmt::format("fsync {}", path_));
     if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0)
-        return fail_errno(errno == EEXIST ? EEXIST : errno,
-                          fmt::format("rename {} to {}", path_, target));
+        return fail_errno(fmt::format("rename {} to {}", path_, target));
     path_.clear();
     return {};
 }

@@ -336,7 +336,6 @@ Result<ImageRecord> ImageStore::adopt_extracted(const std::string& directory, In
                                                 const std::vector<std::string>& aliases) {
     auto adopt = [&]() -> Result<ImageRecord> {
         TRY_CTX(check_image_directory(directory, kind), "the backup's image");
-        ::chmod(directory.c_str(), 0755);
         ImageRecord record{.fingerprint = fingerprint, .kind = kind, .description = description};
         for (const auto& alias : aliases)
             if (!TRY(store_.find_image(alias))) record.aliases.push_back(alias);
