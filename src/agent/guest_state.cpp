@@ -1,6 +1,7 @@
 #include "agent/guest_state.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -11,11 +12,13 @@
 #include <bit>
 #include <cctype>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "agent/reply.h"
 #include "base/file.h"
+#include "base/kernel_counters.h"
 
 namespace vessel::agent {
 
@@ -155,6 +158,50 @@ Json disks() {
     return list;
 }
 
+// Every process of the guest: /proc's numeric entries.
+std::optional<uint64_t> process_count() {
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return std::nullopt;
+    uint64_t count = 0;
+    while (dirent* entry = ::readdir(proc)) {
+        std::string_view name = entry->d_name;
+        if (!name.empty() && name.find_first_not_of("0123456789") == std::string_view::npos)
+            ++count;
+    }
+    ::closedir(proc);
+    return count;
+}
+
+Json network_counters() {
+    Json list = Json::array();
+    auto text = read_file("/proc/net/dev");
+    if (!text) return list;
+    for (const auto& counters : parse_net_dev(*text))
+        list.push_back({{"interface", counters.interface},
+                        {"received_bytes", counters.received_bytes},
+                        {"received_packets", counters.received_packets},
+                        {"sent_bytes", counters.sent_bytes},
+                        {"sent_packets", counters.sent_packets}});
+    return list;
+}
+
+// Whole disks only (those in /sys/block), so that a partition's I/O is not counted twice; loop and
+// RAM disks are memory, not disk.
+Json disk_counters() {
+    Json list = Json::array();
+    auto text = read_file("/proc/diskstats");
+    if (!text) return list;
+    for (const auto& counters : parse_diskstats(*text)) {
+        if (counters.device.starts_with("loop") || counters.device.starts_with("ram") ||
+            counters.device.starts_with("zram") || !path_exists("/sys/block/" + counters.device))
+            continue;
+        list.push_back({{"device", counters.device},
+                        {"read_bytes", counters.read_bytes},
+                        {"written_bytes", counters.written_bytes}});
+    }
+    return list;
+}
+
 }  // namespace
 
 std::vector<MountEntry> read_mounts() {
@@ -196,6 +243,9 @@ Json guest_info() {
     info["memory"] = memory();
     info["addresses"] = addresses();
     info["disks"] = disks();
+    if (auto processes = process_count()) info["processes"] = *processes;
+    info["network"] = network_counters();
+    info["disk_io"] = disk_counters();
     return info;
 }
 

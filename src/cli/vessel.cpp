@@ -14,10 +14,13 @@
 #include "base/fd_passing.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "cli/api_target.h"
 #include "cli/console_attach.h"
 #include "cli/event_watch.h"
 #include "cli/exec_client.h"
 #include "cli/file_client.h"
+#include "cli/output.h"
+#include "cli/remote_commands.h"
 #include "manager/api/client.h"
 #include "manager/api/server.h"
 #include "manager/instance/files.h"
@@ -26,56 +29,11 @@ namespace {
 
 using namespace vessel;
 using namespace vessel::manager;
+using vessel::cli::print_table;
+using vessel::cli::upper;
 
-struct Cli {
-    std::string socket = "/run/vessel/vessel.sock";
-
-    Result<ApiClient> connect() const {
-        auto client = ApiClient::connect(socket);
-        if (!client) {
-            int code = client.error().code();
-            if (code == ENOENT || code == ECONNREFUSED)
-                return fail("vesseld is not running (socket {}): start it with `vesseld`", socket);
-            if (code == EACCES)
-                return fail("permission denied on {}: vesseld's socket is root-only", socket);
-            return std::unexpected(client.error());
-        }
-        return client;
-    }
-
-    // One request; an error answer becomes an error with the daemon's message.
-    Result<Json> call(std::string_view method, std::string_view path,
-                      const std::optional<Json>& body = std::nullopt) const {
-        auto client = TRY(connect());
-        auto response = TRY(client.request(method, path, body));
-        if (response.status >= 400) return fail("{}", response.error());
-        return response.metadata();
-    }
-
-    Result<Json> run(std::string_view method, std::string_view path,
-                     const std::optional<Json>& body = std::nullopt) const {
-        auto client = TRY(connect());
-        return client.run(method, path, body);
-    }
-
-    // run(), with a progress line of `action` on `instance` (any instance when empty) drawn from
-    // the daemon's events on a terminal. Progress is a nicety: without the event stream the
-    // operation still runs.
-    Result<Json> run_with_progress(std::string action, std::string instance,
-                                   std::string_view method, std::string_view path,
-                                   const Json& body) const {
-        cli::ProgressLine line(std::move(action), std::move(instance));
-        std::unique_ptr<cli::EventWatch> watch;
-        if (auto watcher = connect())
-            if (auto started = cli::EventWatch::start(
-                    std::move(*watcher), [&](const Json& event) { line.on_event(event); }))
-                watch = std::move(*started);
-        auto operation = TRY(run(method, path, body));
-        // The line shows every step: the operation's own last event comes after its progress.
-        if (watch) watch->wait_for_end_of(operation);
-        return operation;
-    }
-};
+// Requests go to vesseld's socket or to a remote (REMOTE:NAME, or the default remote).
+using Cli = cli::ApiTarget;
 
 std::string encode(const std::string& text) {
     std::string out;
@@ -97,33 +55,6 @@ Result<Json> parse_config_pairs(const std::vector<std::string>& pairs) {
         config[pair.substr(0, eq)] = pair.substr(eq + 1);
     }
     return config;
-}
-
-void print_table(const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::string>>& rows) {
-    std::vector<size_t> widths;
-    for (const auto& h : header)
-        widths.push_back(h.size());
-    for (const auto& row : rows)
-        for (size_t i = 0; i < row.size(); ++i)
-            widths[i] = std::max(widths[i], row[i].size());
-    auto line = [&](const std::vector<std::string>& cells) {
-        std::string out;
-        for (size_t i = 0; i < cells.size(); ++i) {
-            out += cells[i];
-            if (i + 1 < cells.size()) out += std::string(widths[i] - cells[i].size() + 2, ' ');
-        }
-        std::puts(out.c_str());
-    };
-    line(header);
-    for (const auto& row : rows)
-        line(row);
-}
-
-std::string upper(std::string text) {
-    for (auto& c : text)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return text;
 }
 
 // Fields of the daemon's answers. A field of another type than expected (or a number too large for
@@ -193,6 +124,37 @@ Result<> print_guest_state(const JsonAt& guest) {
     return {};
 }
 
+// Whose config a `config set|get|unset` names, with Incus's rule: the server's when the first word
+// is KEY=VALUE, or for `set KEY VALUE`, `get KEY`, `unset KEY` (a REMOTE: prefix taken off
+// already leaves an empty first word); else the first word is the instance. `words` are the
+// KEY=VALUE pairs of a set (KEY VALUE joined), or the KEY of a get or unset.
+struct ConfigTarget {
+    std::string instance;
+    std::vector<std::string> words;
+};
+Result<ConfigTarget> config_target(std::vector<std::string> args, bool setting) {
+    ConfigTarget target;
+    bool server = args.empty() || args[0].empty() || args[0].find('=') != std::string::npos ||
+                  (args.size() == 1 && !setting) ||
+                  (setting && args.size() == 2 && args[1].find('=') == std::string::npos);
+    if (!server || (!args.empty() && args[0].empty())) {
+        if (!server) target.instance = args[0];
+        args.erase(args.begin());
+    }
+    if (setting && args.size() == 2 && args[0].find('=') == std::string::npos &&
+        args[1].find('=') == std::string::npos)
+        args = {args[0] + "=" + args[1]};
+    if (args.empty()) return fail_errno(EINVAL, "config: no key given");
+    if (!setting && args.size() != 1) return fail_errno(EINVAL, "config: give one key");
+    target.words = std::move(args);
+    return target;
+}
+
+// The server's settings from GET /1.0.
+Result<std::vector<std::pair<std::string, std::string>>> server_config(const Json& answer) {
+    return instance_config(JsonAt(answer, "server"));
+}
+
 // "NAME/PATH" of vessel file: the instance and the absolute path in it.
 Result<std::pair<std::string, std::string>> split_instance_path(const std::string& target) {
     auto slash = target.find('/');
@@ -217,7 +179,7 @@ int main(int argc, char** argv) {
     Cli cli;
     app.add_option("--socket", cli.socket, "vesseld's API socket")->envname("VESSEL_SOCKET");
 
-    std::string image, name, format = "table", alias, tarball, kernel, initrd, disk, append, key;
+    std::string image, name, format = "table", alias, tarball, kernel, initrd, disk, append;
     std::vector<std::string> config_pairs, command, names;
     bool vm = false, force = false, forward_stdin = false;
     int timeout = 30;
@@ -228,8 +190,14 @@ int main(int argc, char** argv) {
     launch->add_flag("--vm", vm, "a virtual machine instead of a container");
     launch->add_option("-c,--config", config_pairs, "key=value (limits.memory, limits.cpu, ...)");
 
+    // "REMOTE:" of the listing commands: which server to list (default: the default remote).
+    std::string listed_remote;
+    auto remote_argument = [&](CLI::App* command) {
+        command->add_option("remote", listed_remote, "REMOTE: (default: the default remote)");
+    };
     auto* list = app.add_subcommand("list", "list instances");
     list->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    remote_argument(list);
 
     auto* start = app.add_subcommand("start", "start instances");
     start->add_option("names", names)->required();
@@ -294,19 +262,66 @@ int main(int argc, char** argv) {
     bool show_log = false;
     console->add_flag("--show-log", show_log, "print the console output so far and exit");
 
-    auto* config = app.add_subcommand("config", "instance configuration");
+    auto* config = app.add_subcommand(
+        "config", "instance and server configuration, and the clients the server trusts");
     config->require_subcommand(1);
-    auto* config_set = config->add_subcommand("set", "set keys: config set NAME key=value...");
-    config_set->add_option("name", name)->required();
-    config_set->add_option("pairs", config_pairs)->required();
-    auto* config_get = config->add_subcommand("get", "print one key");
-    config_get->add_option("name", name)->required();
-    config_get->add_option("key", key)->required();
-    auto* config_unset = config->add_subcommand("unset", "remove one key");
-    config_unset->add_option("name", name)->required();
-    config_unset->add_option("key", key)->required();
-    auto* config_show = config->add_subcommand("show", "print the configuration");
-    config_show->add_option("name", name)->required();
+    std::vector<std::string> config_args;
+    auto* config_set = config->add_subcommand(
+        "set",
+        "set keys: config set [REMOTE:]NAME key=value... (an instance), or config set "
+        "key=value... / config set KEY VALUE (the server: core.https_address)");
+    config_set->add_option("arguments", config_args)->required();
+    auto* config_get = config->add_subcommand(
+        "get", "print one key: config get [REMOTE:]NAME KEY, or config get KEY (the server)");
+    config_get->add_option("arguments", config_args)->required()->expected(1, 2);
+    auto* config_unset = config->add_subcommand(
+        "unset",
+        "remove one key: config unset [REMOTE:]NAME KEY, or config unset KEY (the server)");
+    config_unset->add_option("arguments", config_args)->required()->expected(1, 2);
+    auto* config_show = config->add_subcommand(
+        "show", "print the configuration of an instance, or without one the server's");
+    config_show->add_option("name", name, "[REMOTE:]NAME, or REMOTE: for that server's");
+
+    auto* trust_cmd = config->add_subcommand(
+        "trust", "the client certificates the server trusts over HTTPS (docs/remote.md)");
+    trust_cmd->require_subcommand(1);
+    std::string trust_name, trust_file, trust_fingerprint;
+    int64_t trust_expiry = 86400;
+    auto* trust_add = trust_cmd->add_subcommand(
+        "add", "print a one-time token that lets a new client trust itself (vessel remote add)");
+    trust_add->add_option("--name", trust_name, "what the client will be called");
+    bool token_flag = false;
+    trust_add->add_flag("--token", token_flag, "a token (the only kind; for Incus's spelling)");
+    trust_add->add_option("--expiry", trust_expiry, "seconds the token stays valid (default a day)")
+        ->check(CLI::Range(int64_t{1}, int64_t{365 * 86400}));
+    auto* trust_add_certificate = trust_cmd->add_subcommand(
+        "add-certificate", "trust a client's certificate file (PEM) directly");
+    trust_add_certificate->add_option("file", trust_file)->required();
+    trust_add_certificate->add_option("--name", trust_name, "what the client is called");
+    auto* trust_list = trust_cmd->add_subcommand("list", "list the trusted client certificates");
+    trust_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    auto* trust_remove = trust_cmd->add_subcommand(
+        "remove", "stop trusting a certificate (at once, on open connections too)");
+    trust_remove->add_option("fingerprint", trust_fingerprint, "12 or more hex characters")
+        ->required();
+
+    auto* remote_cmd = app.add_subcommand("remote", "the servers this client talks to");
+    remote_cmd->require_subcommand(1);
+    std::string remote_name, remote_url, remote_token;
+    auto* remote_add = remote_cmd->add_subcommand(
+        "add",
+        "add NAME https://HOST:PORT --token TOKEN: trust this client there with a token "
+        "from `vessel config trust add`, and pin the server's certificate");
+    remote_add->add_option("name", remote_name)->required();
+    remote_add->add_option("url", remote_url)->required();
+    remote_add->add_option("--token", remote_token)->required();
+    auto* remote_list = remote_cmd->add_subcommand("list", "list the remotes");
+    remote_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    auto* remote_remove = remote_cmd->add_subcommand("remove", "forget a remote");
+    remote_remove->add_option("name", remote_name)->required();
+    auto* remote_switch = remote_cmd->add_subcommand(
+        "switch", "make a remote the default, for names without REMOTE:");
+    remote_switch->add_option("name", remote_name)->required();
 
     auto* copy = app.add_subcommand(
         "copy",
@@ -353,6 +368,7 @@ int main(int argc, char** argv) {
     image_cmd->require_subcommand(1);
     auto* image_list = image_cmd->add_subcommand("list", "list images");
     image_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    remote_argument(image_list);
     auto* image_import = image_cmd->add_subcommand(
         "import",
         "import ROOTFS.tar[.gz|.xz|.zst] --alias NAME, or --vm --kernel K [--initrd I] [--disk D]");
@@ -385,6 +401,7 @@ int main(int argc, char** argv) {
     network_cmd->require_subcommand(1);
     auto* network_list = network_cmd->add_subcommand("list", "list networks");
     network_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    remote_argument(network_list);
     auto* network_delete = network_cmd->add_subcommand(
         "delete", "remove the network from the host (bridge, NAT rules, DHCP server)");
     network_delete->add_option("name", name)->required();
@@ -393,6 +410,33 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
+    }
+
+    // A REMOTE: prefix on any instance (or image) name picks the server; all must agree.
+    auto taken = [&]() -> Result<> {
+        if (!listed_remote.empty()) {
+            if (!listed_remote.ends_with(':'))
+                return fail_errno(
+                    EINVAL, fmt::format("{:?}: expected REMOTE: (with the colon)", listed_remote));
+            TRY(cli.take_remote(listed_remote));
+        }
+        if (*config_set || *config_get || *config_unset) {
+            if (!config_args.empty() && config_args[0].find('=') == std::string::npos)
+                TRY(cli.take_remote(config_args[0]));
+        } else if (!name.empty()) {
+            TRY(cli.take_remote(name));
+        }
+        if (*launch) TRY(cli.take_remote(image));
+        for (auto& each : names)
+            TRY(cli.take_remote(each));
+        if (*copy) TRY(cli.take_remote(copy_source));
+        if (*file_push) TRY(cli.take_remote(file_target));
+        if (*file_pull) TRY(cli.take_remote(file_source));
+        return {};
+    }();
+    if (!taken) {
+        std::fprintf(stderr, "vessel: %s\n", taken.error().message().c_str());
+        return 1;
     }
 
     auto absolute = [](const std::string& path) {
@@ -557,6 +601,11 @@ int main(int argc, char** argv) {
         }();
     } else if (*console && !show_log) {
         outcome = [&]() -> Result<int> {
+            // The daemon hands out a unix socket of its own host to attach to.
+            if (TRY(cli.remote_name()) != cli::Remotes::local)
+                return fail_errno(ENOTSUP,
+                                  "attaching to a console works on vesseld's own host "
+                                  "only, for now; --show-log reads it from anywhere");
             auto where =
                 TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/console?attach=1"));
             TRY(attach_console(TRY(text(JsonAt(where, "console"), "socket")), name));
@@ -564,10 +613,7 @@ int main(int argc, char** argv) {
         }();
     } else if (*console) {
         outcome = [&]() -> Result<int> {
-            auto client = TRY(cli.connect());
-            (void)client;
-            auto fd = TRY(connect_unix(cli.socket));
-            http::Connection connection(std::move(fd));
+            http::Connection connection(TRY(cli.connect_raw()));
             TRY(connection.write_request("GET", "/1.0/instances/" + encode(name) + "/console", ""));
             auto response = TRY(connection.read_response());
             if (response.status >= 400) {
@@ -579,27 +625,51 @@ int main(int argc, char** argv) {
             std::fwrite(response.body.data(), 1, response.body.size(), stdout);
             return 0;
         }();
-    } else if (*config_set || *config_unset) {
+    } else if (*config_set || *config_get || *config_unset) {
         outcome = [&]() -> Result<int> {
+            bool setting = static_cast<bool>(*config_set);
+            auto where = TRY(config_target(config_args, setting));
+            std::string path =
+                where.instance.empty() ? "/1.0" : "/1.0/instances/" + encode(where.instance);
+            if (*config_get) {
+                auto answer = TRY(cli.call("GET", path));
+                for (const auto& [k, v] :
+                     TRY(where.instance.empty() ? server_config(answer)
+                                                : instance_config(JsonAt(answer, "instance"))))
+                    if (k == where.words.at(0)) std::puts(v.c_str());
+                return 0;
+            }
             Json changes =
-                *config_set ? TRY(parse_config_pairs(config_pairs)) : Json{{key, nullptr}};
-            TRY(cli.call("PATCH", "/1.0/instances/" + encode(name), Json{{"config", changes}}));
-            return 0;
-        }();
-    } else if (*config_get) {
-        outcome = [&]() -> Result<int> {
-            auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
-            for (const auto& [k, v] : TRY(instance_config(JsonAt(instance, "instance"))))
-                if (k == key) std::puts(v.c_str());
+                setting ? TRY(parse_config_pairs(where.words)) : Json{{where.words.at(0), nullptr}};
+            TRY(cli.call("PATCH", path, Json{{"config", changes}}));
             return 0;
         }();
     } else if (*config_show) {
         outcome = [&]() -> Result<int> {
-            auto instance = TRY(cli.call("GET", "/1.0/instances/" + encode(name)));
-            for (const auto& [k, v] : TRY(instance_config(JsonAt(instance, "instance"))))
+            auto answer =
+                TRY(cli.call("GET", name.empty() ? "/1.0" : "/1.0/instances/" + encode(name)));
+            for (const auto& [k, v] :
+                 TRY(name.empty() ? server_config(answer)
+                                  : instance_config(JsonAt(answer, "instance"))))
                 std::printf("%s: %s\n", k.c_str(), v.c_str());
             return 0;
         }();
+    } else if (*trust_add) {
+        outcome = done(cli::trust_add(cli, trust_name, trust_expiry));
+    } else if (*trust_add_certificate) {
+        outcome = done(cli::trust_add_certificate(cli, absolute(trust_file), trust_name));
+    } else if (*trust_list) {
+        outcome = done(cli::trust_list(cli, format));
+    } else if (*trust_remove) {
+        outcome = done(cli::trust_remove(cli, trust_fingerprint));
+    } else if (*remote_add) {
+        outcome = done(cli::remote_add(remote_name, remote_url, remote_token));
+    } else if (*remote_list) {
+        outcome = done(cli::remote_list(format));
+    } else if (*remote_remove) {
+        outcome = done(cli::remote_remove(remote_name));
+    } else if (*remote_switch) {
+        outcome = done(cli::remote_switch(remote_name));
     } else if (*copy) {
         outcome = [&]() -> Result<int> {
             TRY(cli.run_with_progress("copy", name, "POST", "/1.0/instances",

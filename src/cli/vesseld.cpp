@@ -6,6 +6,8 @@
 
 #include <climits>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "base/file.h"
@@ -15,6 +17,7 @@
 #include "manager/instance/monitor.h"
 #include "manager/manager.h"
 #include "manager/network/net_attach.h"
+#include "manager/tls/https_listener.h"
 
 namespace {
 
@@ -52,14 +55,49 @@ int serve(const std::string& socket_path, ManagerOptions options, bool debug) {
         std::fprintf(stderr, "vesseld: %s\n", manager.error().message().c_str());
         return 1;
     }
-    auto router = make_api_router(**manager);
-    auto server =
-        http::Server::listen({.socket_path = socket_path},
-                             [&router](const http::Request& r) { return router.dispatch(r); });
+    api::RequestMetrics request_metrics;
+    auto router = make_api_router(**manager, request_metrics);
+    auto handler = make_api_handler(router, **manager, request_metrics);
+    auto server = http::Server::listen({.socket_path = socket_path}, handler);
     if (!server) {
         std::fprintf(stderr, "vesseld: %s\n", server.error().message().c_str());
         return 1;
     }
+    // The HTTPS listener follows core.https_address, at start and on every change.
+    std::mutex https_mutex;
+    std::unique_ptr<tls::HttpsListener> https;
+    bool shutting_down = false;
+    auto follow = [&](const std::map<std::string, std::string>& config) -> Result<> {
+        std::lock_guard lock(https_mutex);
+        if (shutting_down) return fail("vesseld is shutting down");
+        auto wanted =
+            config.contains("core.https_address") ? config.at("core.https_address") : std::string();
+        if (https && https->address() == wanted) return {};
+        std::string previous = https ? https->address() : std::string();
+        // The old listener goes first: the new address may share its port.
+        https.reset();
+        if (wanted.empty()) {
+            if (!previous.empty()) logger.info("stopped listening on https://{}", previous);
+            return {};
+        }
+        auto started = tls::HttpsListener::start(
+            {.address = wanted, .certificate = (*manager)->server_certificate()}, **server);
+        if (!started) {
+            if (!previous.empty())
+                if (auto again = tls::HttpsListener::start(
+                        {.address = previous, .certificate = (*manager)->server_certificate()},
+                        **server))
+                    https = std::move(*again);
+            Result<> failed = std::unexpected(started.error());
+            return with_context(std::move(failed), fmt::format("core.https_address {}", wanted));
+        }
+        https = std::move(*started);
+        logger.info("listening on https://{} (port {}), certificate fingerprint {}", wanted,
+                    https->port(), (*manager)->server_fingerprint());
+        return {};
+    };
+    if (auto followed = (*manager)->follow_server_config(follow); !followed)
+        logger.warning("no HTTPS listener: {}", followed.error().message());
     std::thread signals([&] {
         int received = 0;
         ::sigwait(&stop_signals, &received);
@@ -72,6 +110,11 @@ int serve(const std::string& socket_path, ManagerOptions options, bool debug) {
         // serve() also ends on error: wake the signal thread so that it can be joined.
         ::kill(::getpid(), SIGTERM);
         signals.join();
+    }
+    {
+        std::lock_guard lock(https_mutex);
+        shutting_down = true;
+        https.reset();
     }
     server->reset();
     manager->reset();

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/file.h"
 #include "manager/crash_point.h"
@@ -55,6 +56,15 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options, const Log
         TRY(make_directories(dir, 0700));
     auto store = TRY(Store::open(options.state_dir + "/vessel.db"));
     std::unique_ptr<Manager> manager(new Manager(std::move(options), logger, std::move(store)));
+    manager->trust_ = TRY(Trust::open(*manager->store_));
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    manager->server_certificate_ =
+        TRY_CTX(tls::load_or_create_certificate(manager->options_.state_dir, "server",
+                                                fmt::format("vesseld@{}", host)),
+                "the server certificate");
+    manager->server_fingerprint_ =
+        TRY(tls::fingerprint_of_pem(manager->server_certificate_.certificate_pem));
     if (auto busybox = manager->images_->ensure_busybox(manager->options_.busybox); !busybox)
         logger.warning("built-in busybox image unavailable: {}", busybox.error().message());
     if (!manager->options_.bridge.empty()) {

@@ -21,6 +21,8 @@
 #include "manager/instance/view.h"
 #include "manager/operations.h"
 #include "manager/store/store.h"
+#include "manager/tls/certificate.h"
+#include "manager/trust/trust.h"
 
 namespace vessel::manager {
 
@@ -64,10 +66,28 @@ class Manager {
     Operations& operations() { return *operations_; }
     ImageStore& images() { return *images_; }
     Store& store() { return *store_; }
+    Trust& trust() { return *trust_; }
+    // vesseld's TLS identity: state_dir/server.crt and server.key, made at the first start.
+    const tls::CertificatePair& server_certificate() const { return server_certificate_; }
+    const std::string& server_fingerprint() const { return server_fingerprint_; }
+
+    // vesseld's own settings, core.* (server_settings.cpp, docs/remote.md).
+    Result<std::map<std::string, std::string>> server_config();
+    // Checks every key and value, has the follower apply the result (a port in use, say, fails
+    // the whole change and leaves everything as it was), then stores it. nullopt unsets a key.
+    Result<std::map<std::string, std::string>> update_server_config(
+        const std::map<std::string, std::optional<std::string>>& changes);
+    // What makes the settings real (vesseld's HTTPS listener); called with the stored settings
+    // at once, and with the new ones on every change.
+    using ServerConfigFollower = std::function<Result<>(const std::map<std::string, std::string>&)>;
+    Result<> follow_server_config(ServerConfigFollower follower);
 
     Result<std::vector<InstanceView>> list_instances();
     Result<InstanceView> instance_view(const std::string& name);
     Result<InstanceStateView> instance_state(const std::string& name);
+    // Every instance with what it uses now (metrics.cpp): the host's figures, and for a running
+    // VM its agent's.
+    Result<std::vector<InstanceUsageView>> instance_usage();
 
     // Validates synchronously (name, image, type, config, duplicate) and returns the operation
     // that creates and starts the instance.
@@ -187,6 +207,11 @@ class Manager {
     std::unique_ptr<ImageStore> images_;
     EventBus events_;
     std::unique_ptr<Operations> operations_;
+    std::unique_ptr<Trust> trust_;
+    tls::CertificatePair server_certificate_;
+    std::string server_fingerprint_;
+    std::mutex server_config_mutex_;
+    ServerConfigFollower server_config_follower_;
 
     // The managed network, set up by the first container that needs it.
     std::optional<BridgeNetwork> network_;

@@ -107,6 +107,7 @@ OperationRecord Operations::start(std::string kind, std::string instance,
     std::lock_guard lock(mutex_);
     reap_finished();
     ++counter_;
+    ++counts_.running;
     entries_[entry->record.id] = entry;
     events_.publish({{"type", "operation"}, {"metadata", operation_json(entry->record)}});
     entry->thread = std::thread([this, entry, work = std::move(work)] {
@@ -124,6 +125,8 @@ OperationRecord Operations::start(std::string kind, std::string instance,
             entry->record.error = result ? "" : client_message(result.error());
             entry->record.updated_at = unix_now();
             entry->finished = true;
+            --counts_.running;
+            ++counts_.ended[{entry->record.kind, entry->record.status}];
             done = entry->record;
         }
         (void)store_.put_operation(done);
@@ -131,6 +134,11 @@ OperationRecord Operations::start(std::string kind, std::string instance,
         changed_.notify_all();
     });
     return entry->record;
+}
+
+OperationCounts Operations::counts() {
+    std::lock_guard lock(mutex_);
+    return counts_;
 }
 
 std::optional<OperationRecord> Operations::find(const std::string& id) {

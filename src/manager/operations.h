@@ -49,6 +49,13 @@ class EventBus {
     std::list<std::shared_ptr<Subscription>> subscribers_;
 };
 
+// For metrics: what runs now and what ended since vesseld started.
+struct OperationCounts {
+    size_t running = 0;
+    // (kind, success or failure) -> how many ended.
+    std::map<std::pair<std::string, OperationStatus>, uint64_t> ended;
+};
+
 class Operations {
   public:
     Operations(Store& store, EventBus& events) : store_(store), events_(events) {}
@@ -61,6 +68,7 @@ class Operations {
     // its record then.
     std::optional<OperationRecord> wait(const std::string& id, std::chrono::milliseconds timeout,
                                         const Cancellation& client = {});
+    OperationCounts counts();
 
   private:
     struct Entry {
@@ -76,6 +84,7 @@ class Operations {
     std::condition_variable changed_;
     std::map<std::string, std::shared_ptr<Entry>> entries_;
     uint64_t counter_ = 0;
+    OperationCounts counts_;
 };
 
 Json operation_json(const OperationRecord& record);

@@ -10,6 +10,7 @@
 #include "fuzz_input.h"
 #include "manager/api/base64.h"
 #include "manager/api/requests.h"
+#include "manager/api/trust_token.h"
 #include "manager/instance/config.h"
 #include "manager/instance/limits.h"
 #include "manager/instance/name.h"
@@ -132,6 +133,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 require((*body)["path"].get<std::string>() == exported->path);
             if (auto restore = api::parse_instance_put(*body); accepted(restore))
                 require(!restore->empty() && body->size() == 1);
+            if (auto settings = api::parse_server_config_patch(*body); accepted(settings))
+                require(!settings->empty());
+            if (auto certificate = api::parse_certificate_request(*body); accepted(certificate)) {
+                if (const auto* token = std::get_if<api::TokenRequest>(&*certificate))
+                    require(token->lifetime.count() >= 1 && token->lifetime.count() <= 365 * 86400);
+                if (const auto* redemption = std::get_if<api::TokenRedemption>(&*certificate)) {
+                    // A token is read only as what it claims; a malformed one is refused by name.
+                    auto decoded = api::decode_trust_token(redemption->token);
+                    if (!decoded)
+                        require(decoded.error().code() == EINVAL &&
+                                decoded.error().message().starts_with("not a vessel trust token"));
+                    else
+                        require(decoded->fingerprint.size() == 64);
+                }
+            }
             break;
     }
     return 0;

@@ -31,6 +31,10 @@ class ApiClient {
   public:
     // Fails with ECONNREFUSED/ENOENT when no daemon listens on the socket.
     static Result<ApiClient> connect(const std::string& socket_path);
+    // Over a connection made otherwise (the plain side of a remote's TLS relay).
+    static ApiClient over(UniqueFd connection) {
+        return ApiClient(http::Connection(std::move(connection)));
+    }
 
     // The body must be text: a string that is not UTF-8 is an error naming it, before anything is
     // sent.

@@ -1,9 +1,11 @@
 #include "manager/api/handlers.h"
 
 #include "manager/api/base64.h"
+#include "manager/api/metrics.h"
 #include "manager/api/requests.h"
 #include "manager/api/server.h"
 #include "manager/api/status.h"
+#include "manager/api/trust_token.h"
 #include "manager/api/views.h"
 #include "manager/client_message.h"
 #include "manager/instance/streams.h"
@@ -89,17 +91,135 @@ struct EventLease {
     std::shared_ptr<EventBus::Subscription> subscription;
 };
 
+// A request from the unix socket (root on this host) or from a client whose certificate is in
+// the trust store.
+bool trusted(Manager& m, const Request& request) {
+    return !request.peer || m.trust().trusts(request.peer->fingerprint);
+}
+
+Response untrusted(const Request& request) {
+    return http::error_response(
+        403, fmt::format("this client's certificate ({}) is not trusted by this server: on the "
+                         "server, `vessel config trust add --name NAME` prints a one-time token; "
+                         "here, `vessel remote add NAME https://HOST:PORT --token TOKEN` uses it",
+                         request.peer->fingerprint.substr(0, 12)));
+}
+
 }  // namespace
 
-http::Router make_api_router(Manager& manager) {
+http::Handler make_api_handler(const http::Router& router, Manager& manager,
+                               api::RequestMetrics& requests) {
+    return [&router, &manager, &requests](const Request& request) {
+        auto started = std::chrono::steady_clock::now();
+        // An untrusted client may learn whom it talks to and present a token, nothing else.
+        bool allowed =
+            trusted(manager, request) ||
+            (request.method == "GET" && (request.path == "/1.0" || request.path == "/")) ||
+            (request.method == "POST" && request.path == "/1.0/certificates");
+        auto response = allowed ? router.dispatch(request) : untrusted(request);
+        requests.record(request.method, response.status,
+                        std::chrono::steady_clock::now() - started);
+        return response;
+    };
+}
+
+http::Router make_api_router(Manager& manager, const api::RequestMetrics& requests) {
     http::Router router;
     Manager* m = &manager;
 
     router.add("GET", "/", [](const Request&, const Params&) { return sync(Json{"/1.0"}); });
-    router.add("GET", "/1.0", [](const Request&, const Params&) {
-        return sync(Json{{"api_version", "1.0"}, {"server", "vesseld"}, {"auth", "trusted"}});
+    router.add("GET", "/1.0", [m](const Request& r, const Params&) {
+        // Untrusted clients see this much too: enough to check whom they talk to.
+        Json answer = {{"api_version", "1.0"},
+                       {"server", "vesseld"},
+                       {"auth", trusted(*m, r) ? "trusted" : "untrusted"},
+                       {"environment",
+                        {{"certificate", m->server_certificate().certificate_pem},
+                         {"certificate_fingerprint", m->server_fingerprint()}}}};
+        if (trusted(*m, r)) {
+            auto config = m->server_config();
+            if (!config) return error(config.error());
+            answer["config"] = *config;
+        }
+        return sync(answer);
+    });
+    router.add("PATCH", "/1.0", [m](const Request& r, const Params&) {
+        auto body = body_object(r);
+        if (!body) return error(body.error());
+        auto changes = api::parse_server_config_patch(*body);
+        if (!changes) return error(changes.error());
+        auto config = m->update_server_config(*changes);
+        if (!config) return error(config.error());
+        return sync(Json{{"config", *config}});
     });
 
+    router.add("GET", "/1.0/certificates", [m](const Request& r, const Params&) {
+        auto list = m->trust().list();
+        if (!list) return error(list.error());
+        bool recursion = query_flag(r, "recursion");
+        Json answer = Json::array();
+        for (const auto& certificate : *list)
+            answer.push_back(recursion ? api::certificate_json(certificate)
+                                       : Json("/1.0/certificates/" + certificate.fingerprint));
+        return sync(answer);
+    });
+    router.add("POST", "/1.0/certificates", [m](const Request& r, const Params&) {
+        auto body = body_object(r);
+        if (!body) return error(body.error());
+        auto request = api::parse_certificate_request(*body);
+        if (!request) return error(request.error());
+        if (const auto* redemption = std::get_if<api::TokenRedemption>(&*request)) {
+            if (!r.peer)
+                return http::error_response(
+                    400,
+                    "a trust token is redeemed over HTTPS: the certificate the client "
+                    "presents is the one trusted");
+            auto token = api::decode_trust_token(redemption->token);
+            if (!token) return error(token.error());
+            auto added = m->trust().redeem(token->secret, r.peer->certificate_pem);
+            if (!added) return error(added.error());
+            return sync(api::certificate_json(*added), 201);
+        }
+        // The other forms widen the trust: only for those trusted already.
+        if (!trusted(*m, r)) return untrusted(r);
+        if (const auto* addition = std::get_if<api::CertificateAddition>(&*request)) {
+            auto added = m->trust().add(addition->certificate_pem, addition->name);
+            if (!added) return error(added.error());
+            return sync(api::certificate_json(*added), 201);
+        }
+        const auto& asked = std::get<api::TokenRequest>(*request);
+        auto issued = m->trust().issue(asked.name, asked.lifetime);
+        if (!issued) return error(issued.error());
+        auto config = m->server_config();
+        std::vector<std::string> addresses;
+        if (config && config->contains("core.https_address"))
+            addresses.push_back(config->at("core.https_address"));
+        auto token = api::encode_trust_token({.name = issued->name,
+                                              .fingerprint = m->server_fingerprint(),
+                                              .addresses = addresses,
+                                              .secret = issued->secret,
+                                              .expires_at = issued->expires_at});
+        return sync(Json{{"token", token}, {"expires_at", issued->expires_at}}, 201);
+    });
+    router.add("DELETE", "/1.0/certificates/{fingerprint}", [m](const Request&, const Params& p) {
+        auto removed = m->trust().remove(p.at("fingerprint"));
+        if (!removed) return error(removed.error());
+        return sync(Json::object());
+    });
+
+    router.add("GET", "/1.0/metrics", [m, &requests](const Request&, const Params&) {
+        auto instances = m->instance_usage();
+        if (!instances) return error(instances.error());
+        auto families = api::instance_families(*instances);
+        for (auto& family : api::operation_families(m->operations().counts()))
+            families.push_back(std::move(family));
+        for (auto& family : requests.families())
+            families.push_back(std::move(family));
+        for (auto& family : api::process_families())
+            families.push_back(std::move(family));
+        return Response{.content_type = api::exposition_content_type,
+                        .body = api::exposition_text(families)};
+    });
     router.add("GET", "/1.0/instances", [m](const Request& r, const Params&) {
         auto list = m->list_instances();
         if (!list) return error(list.error());

@@ -28,6 +28,13 @@ struct Limits {
     size_t max_body_bytes = 32 * 1024 * 1024;
 };
 
+// A client of the HTTPS listener, by the certificate it presented in the TLS handshake (the unix
+// socket's clients have none: they are root on this host).
+struct RemotePeer {
+    std::string fingerprint;  // lower-case hex SHA-256 of the certificate
+    std::string certificate_pem;
+};
+
 struct Request {
     std::string method;
     std::string target;  // as sent: path plus optional ?query
@@ -38,6 +45,8 @@ struct Request {
     bool keep_alive = true;
     // The client's connection: work that can outlast the client stops when it hangs up.
     manager::Cancellation client;
+    // Set for a request that came over HTTPS.
+    std::optional<RemotePeer> peer;
 
     std::string header(const std::string& lower_name) const;
 };

@@ -255,4 +255,48 @@ Result<ImageRequest> parse_image_request(const Json& body) {
                                           single_line(type)));
 }
 
+Result<std::map<std::string, std::optional<std::string>>> parse_server_config_patch(
+    const Json& body) {
+    JsonAt at(body, "request body");
+    auto config = TRY(input(at.child("config")));
+    TRY(input(config.expect_object()));
+    std::map<std::string, std::optional<std::string>> changes;
+    for (const auto& [key, value] : config.value().items()) {
+        if (value.is_null()) {
+            changes[key] = std::nullopt;
+            continue;
+        }
+        if (!value.is_string())
+            return fail_errno(EINVAL, fmt::format("request body.config.{}: must be a string or "
+                                                  "null",
+                                                  key));
+        changes[key] = value.get<std::string>();
+    }
+    if (changes.empty()) return fail_errno(EINVAL, "request body.config: names no key");
+    return changes;
+}
+
+Result<CertificateRequest> parse_certificate_request(const Json& body) {
+    JsonAt at(body, "request body");
+    auto forms = int(body.contains("token")) + int(body.contains("certificate")) +
+                 int(body.contains("trust_token"));
+    if (forms != 1)
+        return fail_errno(EINVAL,
+                          "request body: give exactly one of token (true), certificate (PEM) or "
+                          "trust_token");
+    if (body.contains("trust_token"))
+        return CertificateRequest(
+            TokenRedemption{.token = TRY(required_string(at, "trust_token"))});
+    auto name = TRY(input(at.optional_string("name"))).value_or("");
+    if (body.contains("certificate"))
+        return CertificateRequest(CertificateAddition{
+            .certificate_pem = TRY(required_string(at, "certificate")), .name = name});
+    if (!TRY(input(at.optional_boolean("token"))).value_or(false))
+        return fail_errno(EINVAL, "request body.token: must be true to ask for a token");
+    auto expiry = TRY(input(at.optional_integer_in<int64_t>("expiry"))).value_or(86400);
+    if (expiry < 1 || expiry > 365 * 86400)
+        return fail_errno(EINVAL, "request body.expiry: must be 1 second to 365 days");
+    return CertificateRequest(TokenRequest{.name = name, .lifetime = std::chrono::seconds(expiry)});
+}
+
 }  // namespace vessel::manager::api

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -108,5 +109,27 @@ struct ImageBuild {
 };
 using ImageRequest = std::variant<ContainerImageImport, VmImageImport, ImageBuild>;
 Result<ImageRequest> parse_image_request(const Json& body);
+
+// PATCH /1.0: {"config": {"core.https_address": "[::]:8443" or null, ...}}; null or "" unsets.
+Result<std::map<std::string, std::optional<std::string>>> parse_server_config_patch(
+    const Json& body);
+
+// POST /1.0/certificates, Incus's three forms: a trusted client asks for a one-time token
+// ({"token": true, "name", "expiry": seconds, default a day}) or adds a certificate
+// ({"certificate": PEM, "name"}); a new client over HTTPS redeems a token
+// ({"trust_token": TOKEN}), which trusts the certificate it presented.
+struct TokenRequest {
+    std::string name;
+    std::chrono::seconds lifetime{86400};
+};
+struct CertificateAddition {
+    std::string certificate_pem;
+    std::string name;
+};
+struct TokenRedemption {
+    std::string token;
+};
+using CertificateRequest = std::variant<TokenRequest, CertificateAddition, TokenRedemption>;
+Result<CertificateRequest> parse_certificate_request(const Json& body);
 
 }  // namespace vessel::manager::api

@@ -276,6 +276,7 @@ void Server::handle(Reading connection, Request request) {
     worker.thread = std::thread([this, &worker, connection = std::move(connection),
                                  request = std::move(request)]() mutable {
         request.client = Cancellation(connection.fd.get());
+        request.peer = connection.peer;
         bool keep_alive = false;
         try {
             Response response;
@@ -311,6 +312,19 @@ void Server::handle(Reading connection, Request request) {
         uint64_t one = 1;
         (void)!::write(wake_.get(), &one, sizeof one);
     });
+}
+
+void Server::adopt(UniqueFd connection, RemotePeer peer) {
+    int flags = ::fcntl(connection.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(connection.get(), F_SETFL, flags | O_NONBLOCK) != 0) return;
+    Reading adopted{.fd = std::move(connection), .parser = RequestParser(options_.limits)};
+    adopted.peer = std::move(peer);
+    {
+        std::lock_guard lock(workers_mutex_);
+        hand_back(std::move(adopted));
+    }
+    uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 void Server::hand_back(Reading connection) {

@@ -60,6 +60,9 @@ class Server {
     // Accepts and reads until stop() is called from another thread.
     Result<> serve();
     void stop();
+    // Serves a connection that another listener accepted (the HTTPS listener hands over the
+    // plain side of each TLS connection), as if it came to the socket; its requests carry `peer`.
+    void adopt(UniqueFd connection, RemotePeer peer);
 
   private:
     // A connection between requests or partway through one, owned by the reading thread.
@@ -73,6 +76,7 @@ class Server {
         std::chrono::steady_clock::time_point since;
         size_t discarded = 0;
         bool eof = false;  // the client sent everything it will send
+        std::optional<RemotePeer> peer;
     };
     struct Worker {
         std::thread thread;

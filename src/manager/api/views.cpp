@@ -50,4 +50,12 @@ Json network_json(const NetworkView& network) {
             {"dhcp", network.dhcp},     {"leases", leases}};
 }
 
+Json certificate_json(const CertificateRecord& certificate) {
+    return {{"fingerprint", certificate.fingerprint},
+            {"name", certificate.name},
+            {"type", "client"},
+            {"certificate", certificate.certificate_pem},
+            {"created_at", certificate.created_at}};
+}
+
 }  // namespace vessel::manager::api

@@ -13,5 +13,7 @@ Json instance_json(const InstanceView& view);
 Json instance_state_json(const InstanceStateView& view);
 Json snapshot_json(const SnapshotRecord& snapshot);
 Json network_json(const NetworkView& network);
+// {"fingerprint", "name", "type": "client", "certificate" (PEM), "created_at"}.
+Json certificate_json(const CertificateRecord& certificate);
 
 }  // namespace vessel::manager::api

@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "manager/instance/model.h"
+#include "manager/instance/usage.h"
 #include "manager/store/store.h"
 
 namespace vessel::manager {
@@ -41,6 +42,14 @@ struct InstanceStateView {
     std::optional<std::string> cgroup;  // a container's
     // A running VM's agent's own report, passed on as the agent gave it.
     std::optional<Json> guest;
+};
+
+// One instance in the metrics: figures only while it runs or is frozen.
+struct InstanceUsageView {
+    std::string name;
+    InstanceKind kind = InstanceKind::container;
+    InstanceState status = InstanceState::stopped;
+    std::optional<InstanceUsage> usage;
 };
 
 }  // namespace vessel::manager

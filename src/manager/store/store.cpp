@@ -58,6 +58,27 @@ CREATE TABLE snapshots (
     PRIMARY KEY (instance, name)
 );
 )sql",
+    // 3: the remote API. The server's own settings (core.https_address); the client certificates
+    // it trusts, by fingerprint; and the one-time tokens that let a new client add its own, kept
+    // as digests of their secrets so that the database never holds a usable token.
+    R"sql(
+CREATE TABLE server_config (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE TABLE certificates (
+    fingerprint TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE trust_tokens (
+    secret_digest TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+)sql",
 };
 
 static_assert(std::size(migrations) == Store::schema_version);

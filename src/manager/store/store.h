@@ -64,9 +64,25 @@ struct OperationRecord {
     int64_t updated_at = 0;
 };
 
+// A client certificate the remote API trusts (store/trust_tables.cpp).
+struct CertificateRecord {
+    std::string fingerprint;  // lower-case hex SHA-256 of its DER
+    std::string name;
+    std::string certificate_pem;
+    int64_t created_at = 0;
+};
+
+// A one-time trust token: only the digest of its secret is kept.
+struct TrustTokenRecord {
+    std::string secret_digest;
+    std::string name;  // what the certificate it admits will be called
+    int64_t created_at = 0;
+    int64_t expires_at = 0;
+};
+
 class Store {
   public:
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
 
     static Result<std::unique_ptr<Store>> open(const std::string& path);
 
@@ -118,6 +134,28 @@ class Store {
     Result<std::optional<OperationRecord>> find_operation(const std::string& id);
     // Operations left "running" by a daemon that died cannot finish any more.
     Result<> fail_unfinished_operations(const std::string& reason);
+
+    // vesseld's own settings (core.*), as the user set them.
+    Result<std::map<std::string, std::string>> server_config();
+    // Sets each key to its value, or removes it for nullopt, in one transaction.
+    Result<> set_server_config(const std::map<std::string, std::optional<std::string>>& changes);
+
+    // EEXIST when a certificate with that fingerprint is trusted already.
+    Result<> insert_certificate(const CertificateRecord& record);
+    Result<std::vector<CertificateRecord>> list_certificates();
+    // ENOENT when no certificate has that fingerprint.
+    Result<> delete_certificate(const std::string& fingerprint);
+
+    Result<> insert_trust_token(const TrustTokenRecord& record);
+    Result<std::vector<TrustTokenRecord>> list_trust_tokens();
+    // ENOENT when there is no such token.
+    Result<> delete_trust_token(const std::string& secret_digest);
+    // In one transaction: the token goes and the certificate comes, so that two clients racing
+    // with one token cannot both be trusted. EACCES when no token has that digest (never issued,
+    // used, or revoked) and when it expired (it is removed then too); EEXIST when the
+    // certificate is trusted already (the token stays usable).
+    Result<> redeem_trust_token(const std::string& secret_digest, int64_t now,
+                                const CertificateRecord& certificate);
 
   private:
     explicit Store(Database db) : db_(std::move(db)) {}

@@ -15,6 +15,8 @@ parent=vessel-e2e-$$
 bridge=vt$$
 gateway=10.213.$(($$ % 250)).1
 export VESSEL_SOCKET=$socket
+# The CLI's own remotes and certificate: none, whatever the user running the tests has set up.
+export VESSEL_CONFIG_DIR=$work/local-client
 daemon_pid=
 failures=0
 

@@ -43,6 +43,16 @@ TEST(AgentClient, PingsAndReportsTheGuest) {
     EXPECT_FALSE(info.value("hostname", "").empty());
     EXPECT_GT(info["memory"].value("total", 0ull), 0ull);
     EXPECT_FALSE(info.contains("ok"));
+    // The figures behind a VM's metrics: this host's, as the harness runs the agent here.
+    EXPECT_GT(info.value("processes", 0ull), 1ull);
+    ASSERT_TRUE(info["network"].is_array());
+    for (const auto& interface : info["network"])
+        EXPECT_NE(interface.value("interface", ""), "lo");
+    ASSERT_TRUE(info["disk_io"].is_array());
+    for (const auto& disk : info["disk_io"]) {
+        EXPECT_FALSE(disk.value("device", "").starts_with("loop"));
+        EXPECT_TRUE(disk["read_bytes"].is_number_unsigned());
+    }
 }
 
 TEST(AgentClient, ExecCapturesOutputAndExitStatus) {

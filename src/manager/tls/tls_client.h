@@ -1,0 +1,35 @@
+// The client side of the remote API: a TLS 1.3 connection to vesseld's HTTPS listener that
+// presents this client's certificate and accepts the server only by its pinned fingerprint. What
+// it returns is the plain side of a relay, so that the API client above it is the one the unix
+// socket uses, streams included.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "manager/tls/certificate.h"
+
+namespace vessel::manager::tls {
+
+struct HttpsUrl {
+    std::string host;  // without brackets
+    uint16_t port = 8443;
+};
+// "https://HOST[:PORT]" or "https://[IPV6][:PORT]", an optional trailing slash; EINVAL otherwise.
+Result<HttpsUrl> parse_https_url(std::string_view url);
+
+struct RemoteEndpoint {
+    std::string url;
+    // The server's certificate must have this SHA-256 fingerprint (lower-case hex).
+    std::string pinned_fingerprint;
+    CertificatePair client;
+};
+
+// ECONNREFUSED and the like for an unreachable server; EPROTO for a TLS failure (a server that
+// speaks no TLS 1.3, or refused the certificate); EPERM for a server whose certificate is not the
+// pinned one, with both fingerprints in the message.
+Result<UniqueFd> connect_remote(const RemoteEndpoint& endpoint);
+
+}  // namespace vessel::manager::tls

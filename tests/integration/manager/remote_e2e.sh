@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# vessel against a vesseld over HTTPS (docs/remote.md): a client that is trusted with a one-time
+# token and then launches, lists, runs programs in and deletes a container as REMOTE:NAME; and
+# everything that must be refused: an untrusted certificate, no certificate, TLS 1.2, plain HTTP,
+# a token used twice or expired, a server whose certificate is not the pinned one, a certificate
+# removed from the trust store.
+# usage: remote_e2e.sh VESSEL VESSELD
+set -u
+vessel_bin=$1 vesseld_bin=$2
+source "$(dirname "$0")/lib.sh"
+start_daemon
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url=https://127.0.0.1:$port
+client() { VESSEL_CONFIG_DIR=$work/client "$vessel_bin" "$@"; }
+
+expect_error "the listener is off by default" "Failed to connect" \
+  curl -sS --max-time 5 -k "$url/1.0"
+expect_error "a server key that does not exist is refused" "unknown server key" \
+  "$vessel_bin" config set core.nonsense=1
+expect_error "an address that is not one is refused" "core.https_address" \
+  "$vessel_bin" config set core.https_address=localhost
+check "core.https_address turns the listener on" \
+  "$vessel_bin" config set core.https_address "127.0.0.1:$port"
+check "config get reads it back" test "$("$vessel_bin" config get core.https_address)" = "127.0.0.1:$port"
+check "the server certificate was made at the first start" \
+  bash -c "[[ \$(stat -c %a '$state/server.key') == 600 ]] && openssl x509 -noout -in '$state/server.crt'"
+server_fingerprint=$(openssl x509 -noout -fingerprint -sha256 -in "$state/server.crt" | cut -d= -f2 | tr -d : | tr A-F a-f)
+
+# --- Clients that get nothing.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=stranger -days 1 \
+  -keyout "$work/stranger.key" -out "$work/stranger.crt" 2>/dev/null
+stranger=(curl -sS --max-time 10 -k --cert "$work/stranger.crt" --key "$work/stranger.key")
+check "an untrusted client may see whom it talks to" \
+  bash -c "$(printf '%q ' "${stranger[@]}") '$url/1.0' | grep -q '\"auth\":\"untrusted\"'"
+check "... and the server's fingerprint is the one on disk" \
+  bash -c "$(printf '%q ' "${stranger[@]}") '$url/1.0' | grep -q '$server_fingerprint'"
+check "an untrusted client gets 403 on the instances" \
+  bash -c "[[ \$($(printf '%q ' "${stranger[@]}") -o '$work/body' -w '%{http_code}' '$url/1.0/instances') == 403 ]] && grep -q 'is not trusted' '$work/body'"
+check "... and on the metrics" \
+  bash -c "[[ \$($(printf '%q ' "${stranger[@]}") -o /dev/null -w '%{http_code}' '$url/1.0/metrics') == 403 ]]"
+check "... and cannot ask for a token" \
+  bash -c "[[ \$($(printf '%q ' "${stranger[@]}") -o /dev/null -w '%{http_code}' -X POST -d '{\"token\":true}' '$url/1.0/certificates') == 403 ]]"
+expect_error "a client without a certificate is refused in the handshake" "curl:" \
+  curl -sS --max-time 10 -k "$url/1.0"
+expect_error "TLS 1.2 is refused" "curl:" \
+  curl -sS --max-time 10 -k --tls-max 1.2 --cert "$work/stranger.crt" --key "$work/stranger.key" "$url/1.0"
+check "plain HTTP gets no HTTP answer" \
+  bash -c "! curl -s --max-time 10 -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$port/1.0' | grep -q '^[1-5]'"
+
+# --- A client trusted with a token.
+token=$("$vessel_bin" config trust add --name laptop 2>"$work/token-hint")
+check "a token is printed, with a hint on stderr" \
+  bash -c "[[ -n '$token' ]] && grep -q 'vessel remote add' '$work/token-hint'"
+expect_error "a malformed token is refused before anything is sent" "not a vessel trust token" \
+  client remote add r1 "$url" --token garbage
+expect_error "a URL that is not https is refused" "https://" \
+  client remote add r1 "http://127.0.0.1:$port" --token "$token"
+check "remote add with the token" client remote add r1 "$url" --token "$token"
+check "the client's key is private" bash -c "[[ \$(stat -c %a '$work/client/client.key') == 600 ]]"
+check "remote list shows it with the pinned fingerprint" \
+  bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' remote list | grep 'r1' | grep -q '${server_fingerprint:0:12}'"
+check "the server lists the client as laptop" bash -c "'$vessel_bin' config trust list | grep -q laptop"
+check "launch r1:c1" client launch busybox r1:c1
+check "list r1: shows it running" bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' list r1: | grep c1 | grep -q RUNNING"
+check "exec r1:c1 runs in the container" \
+  bash -c "[[ \$(VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' exec r1:c1 -- sh -c 'echo hi-\$(hostname)') == hi-c1 ]]"
+check "exec r1:c1 passes standard input and the exit status" \
+  bash -c "echo abc | VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' exec -i r1:c1 -- sh -c 'read x; echo \$x; exit 3'; [[ \$? == 3 ]]"
+echo remote-file >"$work/pushed"
+check "file push and pull over HTTPS" \
+  bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' file push '$work/pushed' r1:c1/root/pushed && [[ \$(VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' file pull r1:c1/root/pushed -) == remote-file ]]"
+check "info r1:c1" bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' info r1:c1 | grep -q 'Status: RUNNING'"
+check "metrics over HTTPS for a trusted client" \
+  bash -c "curl -sS --max-time 10 -k --cert '$work/client/client.crt' --key '$work/client/client.key' '$url/1.0/metrics' | grep -q 'vessel_instance_running{name=\"c1\",type=\"container\"} 1'"
+expect_error "names on two remotes in one command are refused" "in one command" \
+  client delete r1:c1 local:c2
+check "remote switch makes r1 the default" \
+  bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' remote switch r1 && VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' list | grep -q c1"
+check "delete r1:c1" client delete --force r1:c1
+check "nothing of c1 is left" nothing_left c1
+
+# --- Tokens are single-use and expire.
+expect_error "a used token is refused" "used already" \
+  env VESSEL_CONFIG_DIR="$work/client2" "$vessel_bin" remote add r1 "$url" --token "$token"
+check "... and the refused client is not trusted" \
+  bash -c "[[ \$('$vessel_bin' config trust list --format json | grep -c '\"fingerprint\"') == 1 ]]"
+short=$("$vessel_bin" config trust add --name late --expiry 1 2>/dev/null)
+sleep 2
+expect_error "an expired token is refused" "expired" \
+  env VESSEL_CONFIG_DIR="$work/client3" "$vessel_bin" remote add r1 "$url" --token "$short"
+
+# --- The pinned fingerprint.
+cp "$work/client/remotes.json" "$work/remotes.saved"
+sed -i "s/$server_fingerprint/$(printf '0%.0s' {1..64})/" "$work/client/remotes.json"
+expect_error "a server that is not the pinned one stops the client" "not the pinned" \
+  client list r1:
+cp "$work/remotes.saved" "$work/client/remotes.json"
+
+# --- Trust removed takes effect at once.
+client_fingerprint=$(openssl x509 -noout -fingerprint -sha256 -in "$work/client/client.crt" | cut -d= -f2 | tr -d : | tr A-F a-f)
+check "trust remove" "$vessel_bin" config trust remove "${client_fingerprint:0:16}"
+expect_error "a removed client gets 403" "not trusted" client list r1:
+check "remote remove forgets it, and local is the default again" \
+  bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' remote remove r1 && VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' remote list | grep -q 'local (default)'"
+
+# --- Off again.
+check "unsetting core.https_address stops the listener" \
+  bash -c "'$vessel_bin' config unset core.https_address && ! curl -s --max-time 5 -k '$url/1.0'"
+stop_daemon
+start_daemon
+check "a restarted vesseld keeps it off" bash -c "! curl -s --max-time 5 -k '$url/1.0'"
+check "set it again" "$vessel_bin" config set "core.https_address=127.0.0.1:$port"
+stop_daemon
+start_daemon
+check "a restarted vesseld listens again" \
+  bash -c "curl -sS --max-time 10 -k --cert '$work/stranger.crt' --key '$work/stranger.key' '$url/1.0' | grep -q untrusted"
+finish
