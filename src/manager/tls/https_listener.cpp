@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -169,6 +170,10 @@ void HttpsListener::accept_loop() {
         if (fds[0].revents == 0) continue;
         UniqueFd network(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!network) continue;
+        // A response leaves the relay as it arrives, often head and body apart: Nagle's wait for
+        // the client's delayed ACK would add 40 ms to every request on a kept-alive connection.
+        int one = 1;
+        ::setsockopt(network.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         std::lock_guard lock(mutex_);
         if (connections_.size() >= options_.max_connections)
             continue;  // closed by going out of scope

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,7 +36,12 @@ Result<UniqueFd> connect_tcp(const HttpsUrl& where, const std::string& url) {
     for (auto* address = found; address != nullptr; address = address->ai_next) {
         UniqueFd fd(::socket(address->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
         if (!fd) continue;
-        if (::connect(fd.get(), address->ai_addr, address->ai_addrlen) == 0) return fd;
+        if (::connect(fd.get(), address->ai_addr, address->ai_addrlen) == 0) {
+            // A request's head and body may go apart: no waiting for the server's delayed ACK.
+            int one = 1;
+            ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            return fd;
+        }
         last_errno = errno;
     }
     return fail_errno(last_errno, fmt::format("connect to {}", url));
