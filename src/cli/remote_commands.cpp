@@ -47,26 +47,22 @@ Result<> remote_add(const std::string& name, const std::string& url, const std::
 
 Result<> remote_list(const std::string& format) {
     auto remotes = TRY(Remotes::load());
-    if (format == "json") {
-        Json list = Json::array();
-        list.push_back({{"name", Remotes::local},
-                        {"url", "unix://"},
-                        {"default", remotes.default_remote() == Remotes::local}});
-        for (const auto& [name, remote] : remotes.all())
-            list.push_back({{"name", name},
-                            {"url", remote.url},
-                            {"fingerprint", remote.fingerprint},
-                            {"default", remotes.default_remote() == name}});
-        std::puts(list.dump(2).c_str());
-        return {};
-    }
+    Json list = Json::array();
+    list.push_back({{"name", Remotes::local},
+                    {"url", "unix://"},
+                    {"default", remotes.default_remote() == Remotes::local}});
+    for (const auto& [name, remote] : remotes.all())
+        list.push_back({{"name", name},
+                        {"url", remote.url},
+                        {"fingerprint", remote.fingerprint},
+                        {"default", remotes.default_remote() == name}});
     auto mark = [&](const std::string& name) {
         return name + (remotes.default_remote() == name ? " (default)" : "");
     };
     std::vector<std::vector<std::string>> rows{{mark(Remotes::local), "unix://", ""}};
     for (const auto& [name, remote] : remotes.all())
         rows.push_back({mark(name), remote.url, remote.fingerprint.substr(0, 12)});
-    print_table({"NAME", "URL", "FINGERPRINT"}, rows);
+    print_listing(*format_named(format), {"NAME", "URL", "FINGERPRINT"}, rows, list);
     return {};
 }
 
@@ -109,17 +105,13 @@ Result<> trust_add_certificate(const ApiTarget& target, const std::string& file,
 
 Result<> trust_list(const ApiTarget& target, const std::string& format) {
     auto list = TRY(target.call("GET", "/1.0/certificates?recursion=1"));
-    if (format == "json") {
-        std::puts(list.dump(2).c_str());
-        return {};
-    }
     std::vector<std::vector<std::string>> rows;
     for (const auto& entry : TRY(JsonAt(list, "certificates").array()))
         rows.push_back(
             {TRY(entry.optional_string("name")).value_or(""),
              TRY(entry.optional_string("fingerprint")).value_or("").substr(0, 12),
              utc_time(TRY(entry.optional_integer_in<int64_t>("created_at")).value_or(0))});
-    print_table({"NAME", "FINGERPRINT", "ADDED"}, rows);
+    print_listing(*format_named(format), {"NAME", "FINGERPRINT", "ADDED"}, rows, list);
     return {};
 }
 

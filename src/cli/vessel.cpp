@@ -29,7 +29,6 @@ namespace {
 
 using namespace vessel;
 using namespace vessel::manager;
-using vessel::cli::print_table;
 using vessel::cli::upper;
 
 // Requests go to vesseld's socket or to a remote (REMOTE:NAME, or the default remote).
@@ -196,7 +195,8 @@ int main(int argc, char** argv) {
         command->add_option("remote", listed_remote, "REMOTE: (default: the default remote)");
     };
     auto* list = app.add_subcommand("list", "list instances");
-    list->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    list->add_option("--format", format, "table, json, yaml or csv")
+        ->check(CLI::IsMember(cli::format_names));
     remote_argument(list);
 
     auto* start = app.add_subcommand("start", "start instances");
@@ -299,7 +299,8 @@ int main(int argc, char** argv) {
     trust_add_certificate->add_option("file", trust_file)->required();
     trust_add_certificate->add_option("--name", trust_name, "what the client is called");
     auto* trust_list = trust_cmd->add_subcommand("list", "list the trusted client certificates");
-    trust_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    trust_list->add_option("--format", format, "table, json, yaml or csv")
+        ->check(CLI::IsMember(cli::format_names));
     auto* trust_remove = trust_cmd->add_subcommand(
         "remove", "stop trusting a certificate (at once, on open connections too)");
     trust_remove->add_option("fingerprint", trust_fingerprint, "12 or more hex characters")
@@ -316,7 +317,8 @@ int main(int argc, char** argv) {
     remote_add->add_option("url", remote_url)->required();
     remote_add->add_option("--token", remote_token)->required();
     auto* remote_list = remote_cmd->add_subcommand("list", "list the remotes");
-    remote_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    remote_list->add_option("--format", format, "table, json, yaml or csv")
+        ->check(CLI::IsMember(cli::format_names));
     auto* remote_remove = remote_cmd->add_subcommand("remove", "forget a remote");
     remote_remove->add_option("name", remote_name)->required();
     auto* remote_switch = remote_cmd->add_subcommand(
@@ -355,7 +357,8 @@ int main(int argc, char** argv) {
     snapshot_create->add_option("snapshot", snapshot, "the snapshot's name (default: snapN)");
     auto* snapshot_list = snapshot_cmd->add_subcommand("list", "list an instance's snapshots");
     snapshot_list->add_option("name", name)->required();
-    snapshot_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    snapshot_list->add_option("--format", format, "table, json, yaml or csv")
+        ->check(CLI::IsMember(cli::format_names));
     auto* snapshot_restore = snapshot_cmd->add_subcommand(
         "restore", "put a stopped instance back as it was: restore NAME SNAP (files and config)");
     snapshot_restore->add_option("name", name)->required();
@@ -367,7 +370,8 @@ int main(int argc, char** argv) {
     auto* image_cmd = app.add_subcommand("image", "images");
     image_cmd->require_subcommand(1);
     auto* image_list = image_cmd->add_subcommand("list", "list images");
-    image_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    image_list->add_option("--format", format, "table, json, yaml or csv")
+        ->check(CLI::IsMember(cli::format_names));
     remote_argument(image_list);
     auto* image_import = image_cmd->add_subcommand(
         "import",
@@ -400,7 +404,8 @@ int main(int argc, char** argv) {
     auto* network_cmd = app.add_subcommand("network", "the managed container network");
     network_cmd->require_subcommand(1);
     auto* network_list = network_cmd->add_subcommand("list", "list networks");
-    network_list->add_option("--format", format)->check(CLI::IsMember({"table", "json"}));
+    network_list->add_option("--format", format, "table, json, yaml or csv")
+        ->check(CLI::IsMember(cli::format_names));
     remote_argument(network_list);
     auto* network_delete = network_cmd->add_subcommand(
         "delete", "remove the network from the host (bridge, NAT rules, DHCP server)");
@@ -477,10 +482,6 @@ int main(int argc, char** argv) {
     } else if (*list) {
         outcome = [&]() -> Result<int> {
             auto instances = TRY(cli.call("GET", "/1.0/instances?recursion=1"));
-            if (format == "json") {
-                std::puts(instances.dump(2).c_str());
-                return 0;
-            }
             std::vector<std::vector<std::string>> rows;
             for (const auto& i : TRY(items(instances, "instances"))) {
                 std::string ipv4;
@@ -490,7 +491,8 @@ int main(int argc, char** argv) {
                 rows.push_back({TRY(text(i, "name")), upper(TRY(text(i, "status"))), ipv4,
                                 upper(TRY(text(i, "type"))), std::to_string(snapshots)});
             }
-            print_table({"NAME", "STATE", "IPV4", "TYPE", "SNAPSHOTS"}, rows);
+            cli::print_listing(*cli::format_named(format),
+                               {"NAME", "STATE", "IPV4", "TYPE", "SNAPSHOTS"}, rows, instances);
             return 0;
         }();
     } else if (*start) {
@@ -705,14 +707,10 @@ int main(int argc, char** argv) {
         outcome = [&]() -> Result<int> {
             auto snapshots =
                 TRY(cli.call("GET", "/1.0/instances/" + encode(name) + "/snapshots?recursion=1"));
-            if (format == "json") {
-                std::puts(snapshots.dump(2).c_str());
-                return 0;
-            }
             std::vector<std::vector<std::string>> rows;
             for (const auto& s : TRY(items(snapshots, "snapshots")))
                 rows.push_back({TRY(text(s, "name")), TRY(taken_at(s))});
-            print_table({"NAME", "TAKEN AT"}, rows);
+            cli::print_listing(*cli::format_named(format), {"NAME", "TAKEN AT"}, rows, snapshots);
             return 0;
         }();
     } else if (*snapshot_restore) {
@@ -729,16 +727,13 @@ int main(int argc, char** argv) {
     } else if (*image_list) {
         outcome = [&]() -> Result<int> {
             auto images = TRY(cli.call("GET", "/1.0/images"));
-            if (format == "json") {
-                std::puts(images.dump(2).c_str());
-                return 0;
-            }
             std::vector<std::vector<std::string>> rows;
             for (const auto& i : TRY(items(images, "images")))
                 rows.push_back({fmt::format("{}", fmt::join(TRY(texts(i, "aliases")), ", ")),
                                 TRY(text(i, "fingerprint")).substr(0, 12),
                                 upper(TRY(text(i, "type"))), TRY(text(i, "description"))});
-            print_table({"ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"}, rows);
+            cli::print_listing(*cli::format_named(format),
+                               {"ALIAS", "FINGERPRINT", "TYPE", "DESCRIPTION"}, rows, images);
             return 0;
         }();
     } else if (*image_import) {
@@ -765,10 +760,6 @@ int main(int argc, char** argv) {
     } else if (*network_list) {
         outcome = [&]() -> Result<int> {
             auto networks = TRY(cli.call("GET", "/1.0/networks"));
-            if (format == "json") {
-                std::puts(networks.dump(2).c_str());
-                return 0;
-            }
             std::vector<std::vector<std::string>> rows;
             for (const auto& n : TRY(items(networks, "networks"))) {
                 auto leases = n.optional_child("leases");
@@ -777,7 +768,8 @@ int main(int argc, char** argv) {
                                 TRY(text(n, "gateway")) + "/24", upper(TRY(text(n, "state"))),
                                 std::to_string(count)});
             }
-            print_table({"NAME", "TYPE", "IPV4", "STATE", "LEASES"}, rows);
+            cli::print_listing(*cli::format_named(format),
+                               {"NAME", "TYPE", "IPV4", "STATE", "LEASES"}, rows, networks);
             return 0;
         }();
     } else if (*network_delete) {

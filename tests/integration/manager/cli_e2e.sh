@@ -24,6 +24,22 @@ check "socket is root-only" test "$(stat -c %a "$socket")" = 600
 # Lifecycle
 check "launch busybox c1 with limits" "$vessel_bin" launch busybox c1 -c limits.memory=64MiB -c limits.processes=100 -c limits.cpu=0.5
 check "list shows c1 RUNNING" bash -c "'$vessel_bin' list | grep -E '^c1 +RUNNING +([0-9.]+ +)?CONTAINER'"
+check "list --format json has c1's object" bash -c "'$vessel_bin' list --format json | python3 -c 'import json,sys; l=json.load(sys.stdin); assert [i[\"name\"] for i in l] == [\"c1\"] and l[0][\"status\"] == \"running\"'"
+check "list --format yaml reads back the same" bash -c "'$vessel_bin' list --format yaml | grep -qE '^(- |  )name: c1$' && '$vessel_bin' list --format yaml | grep -q '  status: running'"
+check "list --format csv has the table's columns" bash -c "'$vessel_bin' list --format csv | tr -d '\\r' | head -1 | grep -qx 'NAME,STATE,IPV4,TYPE,SNAPSHOTS' && '$vessel_bin' list --format csv | grep -q '^c1,RUNNING,'"
+expect_error "an unknown format is refused" "--format" "$vessel_bin" list --format xml
+# Every command and subcommand answers --help with its usage, and exits 0.
+help_failures=
+for command in launch list start stop restart freeze unfreeze delete exec "file push" "file pull" info console \
+  "config set" "config get" "config unset" "config show" "config trust add" "config trust add-certificate" \
+  "config trust list" "config trust remove" "remote add" "remote list" "remote remove" "remote switch" \
+  copy export import "snapshot create" "snapshot list" "snapshot restore" "snapshot delete" "image list" \
+  "image import" "image build" "image delete" "network list" "network delete"; do
+  # shellcheck disable=SC2086
+  "$vessel_bin" $command --help 2>&1 | grep -q "^Usage:.*$command" || help_failures+=" [$command]"
+done
+check "every command's --help" test -z "$help_failures"
+[[ -n $help_failures ]] && echo "    no usage from:$help_failures"
 check "exec runs inside the container" bash -c "[[ \$('$vessel_bin' exec c1 -- hostname) == c1 ]]"
 "$vessel_bin" exec c1 -- sh -c 'exit 7'
 check "exec propagates the exit status" test $? -eq 7
