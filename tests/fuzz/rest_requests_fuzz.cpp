@@ -62,6 +62,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         request.query["timeout"] = request.body;
         auto value = api::query_int(request, "timeout", 0, 86400);
         if (accepted(value, "query timeout") && *value) require(**value >= 0 && **value <= 86400);
+        // The WebSocket exec's query: its command is JSON inside a query value.
+        request.query = {{"command", request.body}, {"interactive", "1"}};
+        if (auto body = api::exec_body_from_query(request); accepted(body, "query command")) {
+            auto spec = api::parse_exec_stream(*body);
+            if (spec) require(!spec->argv.empty());
+        }
         return 0;
     }
     if (which == 7) {

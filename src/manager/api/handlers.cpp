@@ -1,5 +1,6 @@
 #include "manager/api/handlers.h"
 
+#include "base/fd_passing.h"
 #include "manager/api/base64.h"
 #include "manager/api/metrics.h"
 #include "manager/api/requests.h"
@@ -7,6 +8,8 @@
 #include "manager/api/status.h"
 #include "manager/api/trust_token.h"
 #include "manager/api/views.h"
+#include "manager/api/websocket.h"
+#include "manager/api/websocket_session.h"
 #include "manager/client_message.h"
 #include "manager/instance/streams.h"
 #include "manager/json_text.h"
@@ -67,6 +70,17 @@ Response switch_to_frames(Result<Manager::StreamSession> session) {
                         }
                         if (auto done = session(fd); !done) send_error_reply(fd, done.error());
                     }};
+}
+
+// The answer to a WebSocket request: the switch, with the session run on the connection.
+Response switch_to_websocket(const Request& request,
+                             std::function<void(int fd, std::string early_bytes)> session) {
+    return Response{
+        .status = 101,
+        .upgrade_protocol = "websocket",
+        .upgrade_headers = {{"Sec-WebSocket-Accept",
+                             api::websocket_accept(request.header("sec-websocket-key"))}},
+        .upgrade = std::move(session)};
 }
 
 // A container or VM image from files on this host; nullopt for a build, an operation.
@@ -369,7 +383,34 @@ http::Router make_api_router(Manager& manager, const api::RequestMetrics& reques
                          {"size", pulled->content.size()},
                          {"content_base64", base64_encode(pulled->content)}});
     });
+    // exec for WebSocket clients (a browser cannot send a body with its upgrade): the POST body's
+    // fields as the query, command as a JSON array.
+    router.add("GET", "/1.0/instances/{name}/exec", [m](const Request& r, const Params& p) {
+        if (!api::asks_websocket(r))
+            return http::error_response(
+                400,
+                "GET .../exec is exec over WebSocket (Upgrade: websocket); POST runs a command");
+        auto body = api::exec_body_from_query(r);
+        if (!body) return error(body.error());
+        auto spec = api::parse_exec_stream(*body);
+        if (!spec) return error(spec.error());
+        auto session = m->exec_stream(p.at("name"), std::move(*spec));
+        if (!session) return error(session.error());
+        return switch_to_websocket(r, [session = std::move(*session)](int fd, std::string early) {
+            api::serve_websocket_exec(fd, std::move(early), session);
+        });
+    });
     router.add("GET", "/1.0/instances/{name}/console", [m](const Request& r, const Params& p) {
+        if (api::asks_websocket(r)) {
+            auto socket = m->console_socket(p.at("name"));
+            if (!socket) return error(socket.error());
+            auto console = connect_unix(*socket);
+            if (!console) return error(console.error());
+            auto shared = std::make_shared<UniqueFd>(std::move(*console));
+            return switch_to_websocket(r, [shared](int fd, std::string early) {
+                api::serve_websocket_console(fd, std::move(early), shared->get());
+            });
+        }
         // ?attach=1: where to attach (the API socket's peer is root on this host, as is the
         // console socket's); otherwise the log so far.
         if (query_flag(r, "attach")) {

@@ -137,9 +137,13 @@ bool asks_upgrade(const Request& request, std::string_view protocol) {
     return connection.find("upgrade") != std::string::npos && request.header("upgrade") == protocol;
 }
 
-std::string switching_protocols_head(std::string_view protocol) {
-    return fmt::format(
-        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: {}\r\n\r\n", protocol);
+std::string switching_protocols_head(
+    std::string_view protocol, const std::vector<std::pair<std::string, std::string>>& headers) {
+    auto head = fmt::format(
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: {}\r\n", protocol);
+    for (const auto& [name, value] : headers)
+        head += name + ": " + value + "\r\n";
+    return head + "\r\n";
 }
 
 std::string Request::header(const std::string& lower_name) const {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -76,6 +77,8 @@ struct Response {
     // leaves HTTP: `upgrade` gets the socket (blocking) and whatever the client sent after the
     // request, owns the connection until it returns, and the connection closes afterwards.
     std::string upgrade_protocol;
+    // More header lines of the 101 (a WebSocket's Sec-WebSocket-Accept).
+    std::vector<std::pair<std::string, std::string>> upgrade_headers;
     std::function<void(int fd, std::string early_bytes)> upgrade;
 };
 
@@ -88,7 +91,9 @@ inline constexpr std::string_view frame_stream_protocol = "vessel-frames";
 bool asks_upgrade(const Request& request, std::string_view protocol);
 
 // The head of a 101 answer switching to `protocol`.
-std::string switching_protocols_head(std::string_view protocol);
+std::string switching_protocols_head(
+    std::string_view protocol,
+    const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 // A protocol error the server answers with `status` before closing the connection.
 struct ProtocolError {

@@ -299,4 +299,22 @@ Result<CertificateRequest> parse_certificate_request(const Json& body) {
     return CertificateRequest(TokenRequest{.name = name, .lifetime = std::chrono::seconds(expiry)});
 }
 
+Result<Json> exec_body_from_query(const http::Request& request) {
+    Json body = Json::object();
+    for (const auto& [key, value] : request.query) {
+        if (key == "command" || key == "environment") {
+            body[key] = TRY(input(parse_json(value, "query " + key)));
+        } else if (key == "interactive") {
+            body[key] = query_flag(request, key);
+        } else if (key == "width" || key == "height" || key == "user" || key == "group") {
+            body[key] = TRY(input(query_int(request, key, 0, UINT32_MAX))).value_or(0);
+        } else if (key == "cwd") {
+            body[key] = value;
+        } else {
+            return fail_errno(EINVAL, fmt::format("query {}: not an exec field", key));
+        }
+    }
+    return body;
+}
+
 }  // namespace vessel::manager::api

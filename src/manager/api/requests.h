@@ -89,6 +89,11 @@ Result<ExecRequest> parse_exec(const Json& body);
 // "group", "interactive", "width", "height"}.
 Result<ExecSpec> parse_exec_stream(const Json& body);
 
+// GET /1.0/instances/NAME/exec over WebSocket: the query as the streamed exec's body, for
+// parse_exec_stream. ?command=["sh","-c","..."] (a JSON array), &interactive=1, &width=, &height=,
+// &cwd=, &user=, &group=, &environment={"K":"V"} (a JSON object).
+Result<Json> exec_body_from_query(const http::Request& request);
+
 // POST /1.0/instances/NAME/files: {"path", "mode", "uid", "gid", "parents", "content_base64"}.
 Result<PushedFile> parse_push(const http::Request& request);
 

@@ -291,7 +291,8 @@ void Server::handle(Reading connection, Request request) {
                 int fd = connection.fd.get();
                 int flags = ::fcntl(fd, F_GETFL);
                 if (flags >= 0 && ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 &&
-                    write_all(fd, switching_protocols_head(response.upgrade_protocol)))
+                    write_all(fd, switching_protocols_head(response.upgrade_protocol,
+                                                           response.upgrade_headers)))
                     response.upgrade(fd, connection.parser.take_buffered());
             } else {
                 keep_alive = request.keep_alive && !response.stream;

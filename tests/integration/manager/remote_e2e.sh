@@ -70,6 +70,22 @@ check "exec r1:c1 passes standard input and the exit status" \
 echo remote-file >"$work/pushed"
 check "file push and pull over HTTPS" \
   bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' file push '$work/pushed' r1:c1/root/pushed && [[ \$(VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' file pull r1:c1/root/pushed -) == remote-file ]]"
+# WebSocket: exec on a terminal as a browser asks for it, over HTTPS and over the unix socket.
+ws=$(dirname "$0")/ws_client.py
+exec_path='/1.0/instances/c1/exec?command=%5B%22sh%22%5D&interactive=1&width=100&height=30'
+check "exec over a WebSocket on HTTPS: a shell on a terminal of the asked size" bash -c "
+  '$ws' --https 127.0.0.1:$port --cert '$work/client/client.crt' --key '$work/client/client.key' \
+    --ca '$state/server.crt' --resize 120 40 --send 'stty size; echo hi-\$((6*7)); exit 5'\$'\\n' \
+    '$exec_path' >'$work/ws-out'; status=\$?
+  tr -d '\\r' <'$work/ws-out' | grep -qx '40 120' && grep -q hi-42 '$work/ws-out' && [[ \$status == 5 ]] ||
+    { cat '$work/ws-out'; echo status \$status; false; }"
+check "exec over a WebSocket on the unix socket" bash -c "
+  [[ \$('$ws' --unix '$socket' --send \$'echo via-unix\\nexit\\n' '$exec_path' | tr -d '\\r' | grep -x via-unix) == via-unix ]]"
+check "a stranger gets 403 for a WebSocket too" bash -c "
+  '$ws' --https 127.0.0.1:$port --cert '$work/stranger.crt' --key '$work/stranger.key' \
+    --ca '$state/server.crt' '$exec_path' 2>&1 | grep -q '403'"
+check "a GET of exec without the upgrade is refused by name" bash -c \
+  "curl -sS --unix-socket '$socket' 'http://vessel/1.0/instances/c1/exec?command=%5B%22true%22%5D' | grep -q 'exec over WebSocket'"
 check "info r1:c1" bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' info r1:c1 | grep -q 'Status: RUNNING'"
 check "metrics over HTTPS for a trusted client" \
   bash -c "curl -sS --max-time 10 -k --cert '$work/client/client.crt' --key '$work/client/client.key' '$url/1.0/metrics' | grep -q 'vessel_instance_running{name=\"c1\",type=\"container\"} 1'"
