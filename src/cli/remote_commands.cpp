@@ -1,8 +1,10 @@
 #include "cli/remote_commands.h"
 
 #include <ctime>
+#include <memory>
 
 #include "base/file.h"
+#include "cli/command.h"
 #include "cli/output.h"
 #include "manager/api/trust_token.h"
 #include "manager/tls/tls_client.h"
@@ -118,6 +120,34 @@ Result<> trust_list(const ApiTarget& target, const std::string& format) {
 Result<> trust_remove(const ApiTarget& target, const std::string& fingerprint) {
     TRY(target.call("DELETE", "/1.0/certificates/" + fingerprint));
     return {};
+}
+
+void add_remote_commands(Commands& commands) {
+    auto& app = commands.app();
+    struct RemoteOptions {
+        std::string name, url, token, format = "table";
+    };
+    auto o = std::make_shared<RemoteOptions>();
+    auto* remote = app.add_subcommand("remote", "the servers this client talks to");
+    remote->require_subcommand(1);
+    auto* add = remote->add_subcommand(
+        "add",
+        "add NAME https://HOST:PORT --token TOKEN: trust this client there with a token "
+        "from `vessel config trust add`, and pin the server's certificate");
+    add->add_option("name", o->name)->required();
+    add->add_option("url", o->url)->required();
+    add->add_option("--token", o->token)->required();
+    commands.on(add, [o] { return done(remote_add(o->name, o->url, o->token)); });
+    auto* list = remote->add_subcommand("list", "list the remotes");
+    commands.add_format_option(list, o->format);
+    commands.on(list, [o] { return done(remote_list(o->format)); });
+    auto* remove = remote->add_subcommand("remove", "forget a remote");
+    remove->add_option("name", o->name)->required();
+    commands.on(remove, [o] { return done(remote_remove(o->name)); });
+    auto* switch_command =
+        remote->add_subcommand("switch", "make a remote the default, for names without REMOTE:");
+    switch_command->add_option("name", o->name)->required();
+    commands.on(switch_command, [o] { return done(remote_switch(o->name)); });
 }
 
 }  // namespace vessel::cli
