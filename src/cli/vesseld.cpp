@@ -31,7 +31,8 @@ std::string own_path() {
     return std::string(buffer, static_cast<size_t>(n));
 }
 
-int serve(const std::string& socket_path, ManagerOptions options, bool debug) {
+int serve(const std::string& socket_path, ManagerOptions options, const std::string& ui_directory,
+          bool debug) {
     Logger logger;
     logger.set_threshold(debug ? LogLevel::debug : LogLevel::info);
     // SIGINT/SIGTERM are taken by a waiting thread (blocked everywhere else, so that children
@@ -57,7 +58,7 @@ int serve(const std::string& socket_path, ManagerOptions options, bool debug) {
     }
     api::RequestMetrics request_metrics;
     auto router = make_api_router(**manager, request_metrics);
-    auto handler = make_api_handler(router, **manager, request_metrics);
+    auto handler = make_api_handler(router, **manager, request_metrics, ui_directory);
     auto server = http::Server::listen({.socket_path = socket_path}, handler);
     if (!server) {
         std::fprintf(stderr, "vesseld: %s\n", server.error().message().c_str());
@@ -159,6 +160,9 @@ int main(int argc, char** argv) {
             break;
         }
     bool debug = false;
+    // The web UI's files: beside vesseld (the build tree puts them there too).
+    std::string ui_directory = own_directory + "/ui";
+    app.add_option("--ui-dir", ui_directory, "the web UI's files, served at /ui/");
     app.add_option("--socket", socket_path, "unix socket of the API (mode 0600)")
         ->envname("VESSEL_SOCKET");
     app.add_option("--state-dir", options.state_dir, "database, images and instances");
@@ -193,5 +197,5 @@ int main(int argc, char** argv) {
     }
     options.monitor_binary = own_path();
     options.vmm_jail = !no_vmm_jail;
-    return serve(socket_path, std::move(options), debug);
+    return serve(socket_path, std::move(options), ui_directory, debug);
 }

@@ -5,6 +5,7 @@
 #include "manager/api/metrics.h"
 #include "manager/api/requests.h"
 #include "manager/api/server.h"
+#include "manager/api/static_files.h"
 #include "manager/api/status.h"
 #include "manager/api/trust_token.h"
 #include "manager/api/views.h"
@@ -122,15 +123,19 @@ Response untrusted(const Request& request) {
 }  // namespace
 
 http::Handler make_api_handler(const http::Router& router, Manager& manager,
-                               api::RequestMetrics& requests) {
-    return [&router, &manager, &requests](const Request& request) {
+                               api::RequestMetrics& requests, std::string ui_directory) {
+    return [&router, &manager, &requests, ui_directory](const Request& request) {
         auto started = std::chrono::steady_clock::now();
         // An untrusted client may learn whom it talks to and present a token, nothing else.
         bool allowed =
             trusted(manager, request) ||
             (request.method == "GET" && (request.path == "/1.0" || request.path == "/")) ||
             (request.method == "POST" && request.path == "/1.0/certificates");
-        auto response = allowed ? router.dispatch(request) : untrusted(request);
+        bool ui =
+            request.method == "GET" && (request.path == "/ui" || request.path.starts_with("/ui/"));
+        auto response = !allowed ? untrusted(request)
+                        : ui     ? api::serve_ui_file(ui_directory, request.path)
+                                 : router.dispatch(request);
         requests.record(request.method, response.status,
                         std::chrono::steady_clock::now() - started);
         return response;

@@ -13,8 +13,9 @@ http::Router make_api_router(Manager& manager, const api::RequestMetrics& reques
 
 // What both listeners serve: the router behind the trust check (a client over HTTPS whose
 // certificate is not trusted gets 403 on everything but GET /1.0 and a token's redemption), each
-// answer recorded in `requests`. The router must outlive the handler.
+// answer recorded in `requests`; GET /ui/... are the web UI's files from `ui_directory` (none when
+// empty). The router must outlive the handler.
 http::Handler make_api_handler(const http::Router& router, Manager& manager,
-                               api::RequestMetrics& requests);
+                               api::RequestMetrics& requests, std::string ui_directory = {});
 
 }  // namespace vessel::manager

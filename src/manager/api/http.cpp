@@ -348,6 +348,8 @@ Result<> write_response(int fd, const Response& response, bool keep_alive,
                         std::chrono::milliseconds send_timeout) {
     std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\n", response.status,
                                    reason_phrase(response.status), response.content_type);
+    for (const auto& [name, value] : response.headers)
+        head += name + ": " + value + "\r\n";
     if (response.stream) {
         head += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
         TRY(send_all(fd, head, send_timeout));

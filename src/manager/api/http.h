@@ -79,6 +79,8 @@ struct Response {
     std::string upgrade_protocol;
     // More header lines of the 101 (a WebSocket's Sec-WebSocket-Accept).
     std::vector<std::pair<std::string, std::string>> upgrade_headers;
+    // More header lines of any other answer (the web UI's security policy).
+    std::vector<std::pair<std::string, std::string>> headers;
     std::function<void(int fd, std::string early_bytes)> upgrade;
 };
 
