@@ -18,7 +18,10 @@ constexpr char kEscape = 0x01;  // Ctrl-A
 }  // namespace
 
 Result<> attach_console(const std::string& socket_path, const std::string& name) {
-    UniqueFd console = TRY_CTX(connect_unix(socket_path), "console of {}", name);
+    return attach_console(TRY_CTX(connect_unix(socket_path), "console of {}", name), name);
+}
+
+Result<> attach_console(UniqueFd console, const std::string& name) {
     std::fprintf(stderr, "Attached to the console of %s. To detach: Ctrl-A q\r\n", name.c_str());
     RawTerminal raw;
     bool escape = false;

@@ -12,6 +12,7 @@
 #include "cli/console_attach.h"
 #include "cli/exec_client.h"
 #include "cli/file_client.h"
+#include "cli/websocket_console.h"
 #include "manager/api/http.h"
 
 namespace vessel::cli {
@@ -112,11 +113,10 @@ CommandResult console(ApiTarget& api, const ExecOptions& o) {
         std::fwrite(response.body.data(), 1, response.body.size(), stdout);
         return 0;
     }
-    // The daemon hands out a unix socket of its own host to attach to.
+    // A remote's console socket is on its host: through the API's WebSocket instead.
     if (TRY(api.remote_name()) != Remotes::local)
-        return fail_errno(ENOTSUP,
-                          "attaching to a console works on vesseld's own host only, for now; "
-                          "--show-log reads it from anywhere");
+        return done(
+            attach_console(TRY(open_websocket_console(TRY(api.connect_raw()), name)), name));
     auto where = TRY(api.call("GET", "/1.0/instances/" + encode(name) + "/console?attach=1"));
     TRY(attach_console(TRY(text(JsonAt(where, "console"), "socket")), name));
     return 0;

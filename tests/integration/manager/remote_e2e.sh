@@ -8,6 +8,7 @@
 set -u
 vessel_bin=$1 vesseld_bin=$2
 source "$(dirname "$0")/lib.sh"
+use_riscv64_guests
 start_daemon
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -86,6 +87,13 @@ check "a stranger gets 403 for a WebSocket too" bash -c "
     --ca '$state/server.crt' '$exec_path' 2>&1 | grep -q '403'"
 check "a GET of exec without the upgrade is refused by name" bash -c \
   "curl -sS --unix-socket '$socket' 'http://vessel/1.0/instances/c1/exec?command=%5B%22true%22%5D' | grep -q 'exec over WebSocket'"
+check "launch the riscv64 VM r1:v1" client launch riscv64/busybox r1:v1 --vm
+check "vessel console r1:v1 goes through the WebSocket: a shell on the VM's serial line" bash -c "
+  { sleep 2; printf 'echo hi-\$((6*7))-console\\n'; sleep 4; printf '\\001q'; } |
+    VESSEL_CONFIG_DIR='$work/client' timeout 60 '$vessel_bin' console r1:v1 >'$work/console-out' 2>&1
+  grep -q hi-42-console '$work/console-out' && grep -q 'Detached from v1' '$work/console-out' ||
+    { cat -v '$work/console-out'; false; }"
+check "delete r1:v1" client delete --force r1:v1
 check "info r1:c1" bash -c "VESSEL_CONFIG_DIR='$work/client' '$vessel_bin' info r1:c1 | grep -q 'Status: RUNNING'"
 check "metrics over HTTPS for a trusted client" \
   bash -c "curl -sS --max-time 10 -k --cert '$work/client/client.crt' --key '$work/client/client.key' '$url/1.0/metrics' | grep -q 'vessel_instance_running{name=\"c1\",type=\"container\"} 1'"
