@@ -147,6 +147,16 @@ use_riscv64_guests() {
   vmm=$(dirname "$vesseld_bin")/vessel-vmm
   guest_cache=$work/guests
 }
+# A TCP port on 127.0.0.1 that nothing listens on now (for a vesseld's core.https_address).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# make_certificate NAME: a self-signed client certificate, $work/NAME.crt and $work/NAME.key,
+# that no vesseld trusts.
+make_certificate() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" -days 1 \
+    -keyout "$work/$1.key" -out "$work/$1.crt" 2>/dev/null
+}
 finish() {
   echo "$failures failure(s)"
   [[ $failures -eq 0 ]]

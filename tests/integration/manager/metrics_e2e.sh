@@ -46,7 +46,6 @@ check "start c1 again" "$vessel_bin" start c1
 
 # --- Prometheus scrapes it over HTTPS, with a certificate the server trusts, and checks the
 # server's certificate against the one vesseld made.
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 web=$(free_port)
 check "the HTTPS listener" "$vessel_bin" config set core.https_address "127.0.0.1:$port"

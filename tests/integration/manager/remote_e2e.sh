@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 use_riscv64_guests
 start_daemon
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url=https://127.0.0.1:$port
 client() { VESSEL_CONFIG_DIR=$work/client "$vessel_bin" "$@"; }
 
@@ -29,8 +29,7 @@ check "the server certificate was made at the first start" \
 server_fingerprint=$(openssl x509 -noout -fingerprint -sha256 -in "$state/server.crt" | cut -d= -f2 | tr -d : | tr A-F a-f)
 
 # --- Clients that get nothing.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=stranger -days 1 \
-  -keyout "$work/stranger.key" -out "$work/stranger.crt" 2>/dev/null
+make_certificate stranger
 stranger=(curl -sS --max-time 10 -k --cert "$work/stranger.crt" --key "$work/stranger.key")
 check "an untrusted client may see whom it talks to" \
   bash -c "$(printf '%q ' "${stranger[@]}") '$url/1.0' | grep -q '\"auth\":\"untrusted\"'"

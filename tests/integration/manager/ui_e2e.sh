@@ -12,7 +12,7 @@ for tool in node /usr/bin/chromium curl openssl; do
   command -v $tool >/dev/null || { echo "FAIL - $tool is not installed (make deps)"; exit 1; }
 done
 start_daemon
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url=https://127.0.0.1:$port
 check "the HTTPS listener" "$vessel_bin" config set "core.https_address=127.0.0.1:$port"
 token=$("$vessel_bin" config trust add --name browser 2>/dev/null)
@@ -25,8 +25,7 @@ check "xterm.js from npm is served beside it" \
   bash -c "$(printf '%q ' "${curl_client[@]}") '$url/ui/xterm.js' | grep -q 'Terminal'"
 check "a name outside the directory is 404" \
   bash -c "[[ \$($(printf '%q ' "${curl_client[@]}") -o /dev/null -w '%{http_code}' '$url/ui/..%2Fserver.key') == 404 ]]"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=stranger -days 1 \
-  -keyout "$work/stranger.key" -out "$work/stranger.crt" 2>/dev/null
+make_certificate stranger
 check "a stranger gets 403 for the page" \
   bash -c "[[ \$(curl -sS --max-time 10 -k --cert '$work/stranger.crt' --key '$work/stranger.key' -o /dev/null -w '%{http_code}' '$url/ui/') == 403 ]]"
 
