@@ -15,6 +15,13 @@ namespace vessel::host::cgroup {
 
 namespace {
 
+std::optional<uint64_t> parse_number(std::string_view text) {
+    uint64_t number = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return number;
+}
+
 std::optional<uint64_t> read_number(const std::string& file) {
     auto text = read_file(file);
     if (!text) return std::nullopt;
@@ -22,10 +29,7 @@ std::optional<uint64_t> read_number(const std::string& file) {
     while (!value.empty() && (value.back() == '\n' || value.back() == ' '))
         value.remove_suffix(1);
     if (value == "max") return 0;  // unlimited, as runc reports it
-    uint64_t number = 0;
-    auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-    if (error != std::errc() || end != value.data() + value.size()) return std::nullopt;
-    return number;
+    return parse_number(value);
 }
 
 // "key value" lines (memory.stat, cpu.stat, cpuacct.stat).
@@ -145,13 +149,6 @@ void for_each_line(std::string_view text, Visit visit) {
         visit(text.substr(0, end));
         text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
     }
-}
-
-std::optional<uint64_t> parse_number(std::string_view text) {
-    uint64_t number = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    return number;
 }
 
 }  // namespace
