@@ -88,9 +88,18 @@ Operations::~Operations() {
 }
 
 void Operations::reap_finished() {
-    // Keeps finished records for waiters, but joins their threads.
-    for (auto& [id, entry] : entries_)
-        if (entry->finished && entry->thread.joinable()) entry->thread.join();
+    // Joins every finished thread, and forgets the records that outlived their retention. The
+    // join comes first: it waits for the record's last write to the database, which `find` falls
+    // back on once the record is gone from memory.
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        auto& entry = *it->second;
+        if (entry.finished && entry.thread.joinable()) entry.thread.join();
+        if (entry.finished && now - entry.finished_at >= retention_)
+            it = entries_.erase(it);
+        else
+            ++it;
+    }
 }
 
 OperationRecord Operations::start(std::string kind, std::string instance,
@@ -125,6 +134,7 @@ OperationRecord Operations::start(std::string kind, std::string instance,
             entry->record.error = result ? "" : client_message(result.error());
             entry->record.updated_at = unix_now();
             entry->finished = true;
+            entry->finished_at = std::chrono::steady_clock::now();
             --counts_.running;
             ++counts_.ended[{entry->record.kind, entry->record.status}];
             done = entry->record;
@@ -139,6 +149,11 @@ OperationRecord Operations::start(std::string kind, std::string instance,
 OperationCounts Operations::counts() {
     std::lock_guard lock(mutex_);
     return counts_;
+}
+
+size_t Operations::retained() {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
 }
 
 std::optional<OperationRecord> Operations::find(const std::string& id) {

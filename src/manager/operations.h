@@ -58,7 +58,14 @@ struct OperationCounts {
 
 class Operations {
   public:
-    Operations(Store& store, EventBus& events) : store_(store), events_(events) {}
+    // How long a finished operation's record stays in memory for its waiters. After that it is
+    // only in the database, where `find` and `wait` still see it; a long-lived vesseld must not
+    // keep a record of every operation it ever ran.
+    static constexpr std::chrono::milliseconds default_retention = std::chrono::minutes(5);
+
+    Operations(Store& store, EventBus& events,
+               std::chrono::milliseconds retention = default_retention)
+        : store_(store), events_(events), retention_(retention) {}
     ~Operations();
 
     // Starts `work` on a thread and returns the operation's record (status "running").
@@ -69,17 +76,21 @@ class Operations {
     std::optional<OperationRecord> wait(const std::string& id, std::chrono::milliseconds timeout,
                                         const Cancellation& client = {});
     OperationCounts counts();
+    // Operations whose records are in memory: the running ones and those finished recently.
+    size_t retained();
 
   private:
     struct Entry {
         OperationRecord record;
         std::thread thread;
         bool finished = false;
+        std::chrono::steady_clock::time_point finished_at;
     };
     void reap_finished();
 
     Store& store_;
     EventBus& events_;
+    const std::chrono::milliseconds retention_;
     std::mutex mutex_;
     std::condition_variable changed_;
     std::map<std::string, std::shared_ptr<Entry>> entries_;
