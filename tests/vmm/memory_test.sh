@@ -37,12 +37,21 @@ run() {
     fi
 }
 
-run 256
-small_kib=$peak_kib
-run $large_mib
 # Per-page bookkeeping of even one byte per 4 KiB page would add large_mib / 4 KiB; allow half of
 # that (and at least 2 MiB of noise between two runs).
 allowed_kib=$((large_mib / 8 > 2048 ? large_mib / 8 : 2048))
+# Each size's smallest peak of up to three runs: a sanitizer build's peak moves by megabytes from
+# run to run, whichever the size (its leak check at exit is seen or not); a cost that grows with
+# guest RAM is there in every run.
+small_kib= large_kib=
+for attempt in 1 2 3; do
+    run 256
+    ((${small_kib:-peak_kib} >= peak_kib)) && small_kib=$peak_kib
+    run $large_mib
+    ((${large_kib:-peak_kib} >= peak_kib)) && large_kib=$peak_kib
+    ((large_kib - small_kib <= allowed_kib)) && break
+done
+peak_kib=$large_kib
 if ((peak_kib - small_kib > allowed_kib)); then
     echo "FAIL: --memory ${large_mib}M peaks at ${peak_kib} KiB, ${small_kib} KiB with 256M:" \
         "more than ${allowed_kib} KiB grows with guest RAM"
