@@ -46,19 +46,23 @@ start_vmm() {
     return 1
 }
 
-# vmm_status: vessel-vmm's exit status, waiting up to 30 s (124 when it had to be killed).
-vmm_status() {
-    for _ in $(seq 1 600); do
-        kill -0 "$vmm_pid" 2>/dev/null || break
+# wait_for_vmm: sets vmm_exit to vessel-vmm's exit status, waiting up to 30 s (124 when it had to
+# be killed). In this shell, not a subshell: only vessel-vmm's parent can wait for it, and an exited
+# VMM stays a zombie (kill -0 finds it) until this shell reaps it.
+wait_for_vmm() {
+    local waited_ms=0
+    while kill -0 "$vmm_pid" 2>/dev/null && ((waited_ms < 30000)); do
+        [[ $(awk '{ print $3 }' "/proc/$vmm_pid/stat" 2>/dev/null) == Z ]] && break
         sleep 0.05
+        waited_ms=$((waited_ms + 50))
     done
-    if kill -0 "$vmm_pid" 2>/dev/null; then
+    if ((waited_ms >= 30000)); then
         kill -KILL "$vmm_pid"
         wait "$vmm_pid" 2>/dev/null
-        echo 124
+        vmm_exit=124
     else
         wait "$vmm_pid"
-        echo $?
+        vmm_exit=$?
     fi
     vmm_pid=
 }
@@ -92,10 +96,10 @@ expect_in() {
 }
 
 expect_status() {
-    local name=$1 want=$2 status
-    status=$(vmm_status)
-    if [[ $status -ne $want ]]; then
-        fail "$name: vessel-vmm exited $status, not $want; its stderr:"
+    local name=$1 want=$2
+    wait_for_vmm
+    if [[ $vmm_exit -ne $want ]]; then
+        fail "$name: vessel-vmm exited $vmm_exit, not $want; its stderr:"
         sed 's/^/  | /' "$work/$name.err"
     fi
 }
