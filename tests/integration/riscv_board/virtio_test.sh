@@ -172,10 +172,18 @@ while True:
 conn.close()
 open(work + "/from-guest", "w").write(h.hexdigest())
 def echo_round(payload):
-    s = socket.socket(socket.AF_UNIX); s.connect(sock)
-    s.sendall(b"CONNECT 1234\n")
-    line = b""
-    while not line.endswith(b"\n"): line += s.recv(1)
+    # The guest says echo-ready as it starts its listener in the background: until it listens, the
+    # guest refuses the connection and the VMM closes ours, and we try again, as a client would.
+    for attempt in range(100):
+        s = socket.socket(socket.AF_UNIX); s.connect(sock)
+        s.sendall(b"CONNECT 1234\n")
+        line = b""
+        while not line.endswith(b"\n"):
+            byte = s.recv(1)
+            if not byte: break
+            line += byte
+        if line.startswith(b"OK "): break
+        s.close(); time.sleep(0.1)
     assert line.startswith(b"OK "), line
     sender = threading.Thread(target=lambda: (s.sendall(payload), s.shutdown(socket.SHUT_WR)))
     sender.start(); got = b""
