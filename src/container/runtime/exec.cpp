@@ -180,12 +180,27 @@ int namespace_flags(const spec::Linux& config) {
         ::_exit(1);
     }
     ::close(init_pidfd);
+    // The program and we share the channel, and the runtime reads our pid first: until we have
+    // sent it, the program must not send anything (its terminal, or an error) that would come
+    // first. It waits for the end of this pipe, which our exit closes.
+    int gate[2];
+    if (::pipe2(gate, O_CLOEXEC) != 0) {
+        (void)sync.send(SyncTag::error, Error("pipe", errno).message());
+        ::_exit(1);
+    }
     pid_t program = ::fork();
     if (program < 0) {
         (void)sync.send(SyncTag::error, Error("fork", errno).message());
         ::_exit(1);
     }
-    if (program == 0) become_program(spec, security, sync, original_mask, preserve_fds);
+    if (program == 0) {
+        ::close(gate[1]);
+        char ignored;
+        while (::read(gate[0], &ignored, 1) < 0 && errno == EINTR) {
+        }
+        ::close(gate[0]);
+        become_program(spec, security, sync, original_mask, preserve_fds);
+    }
     (void)sync.send(SyncTag::ready, std::to_string(program));
     ::_exit(0);
 }

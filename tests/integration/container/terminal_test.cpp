@@ -138,6 +138,23 @@ TEST_F(TerminalTest, ExecWithATerminal) {
     expect_nothing_left();
 }
 
+// exec's helper (it joins the namespaces) and the program it forks share one channel to the
+// runtime, which reads the helper's message, the program's pid, first. A program quicker than its
+// helper sent its terminal first, and exec failed with "no pid from the helper": seen under
+// AddressSanitizer, whose helper is slower. The program now waits until its helper is done.
+TEST_F(TerminalTest, ExecWithATerminalAlwaysHearsFromItsHelperFirst) {
+    config_["process"]["terminal"] = false;
+    config_["process"]["args"] = {"sleep", "100"};
+    write_config();
+    ASSERT_EQ(invoke({"run", "--detach", "--bundle", bundle_, id_}).code, 0);
+    for (int attempt = 0; attempt < 40; ++attempt) {
+        auto ran = invoke_with_input({"exec", "-t", id_, "sh", "-c", "exit 3"}, "");
+        ASSERT_EQ(ran.code, 3) << "exec number " << attempt << ": " << ran.out << ran.err;
+    }
+    ASSERT_EQ(invoke({"delete", "--force", id_}).code, 0);
+    expect_nothing_left();
+}
+
 // In a user namespace the pty must belong to the process's user too: exec could not chown it
 // while its ids were still the host's (unmapped) ones.
 TEST_F(TerminalTest, TerminalsInAUserNamespaceBelongToTheProcessUser) {
