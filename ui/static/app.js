@@ -89,31 +89,50 @@ function openConsole(name) {
         width: String(terminal.cols),
         height: String(terminal.rows),
     });
-    const socket = new WebSocket(`wss://${location.host}/1.0/instances/${name}/exec?${query}`);
-    socket.binaryType = 'arraybuffer';
+    const url = `wss://${location.host}/1.0/instances/${name}/exec?${query}`;
     const encoder = new TextEncoder();
-    socket.onmessage = (event) => {
-        if (typeof event.data === 'string') {
-            const message = JSON.parse(event.data);
-            if (message.type === 'exit')
-                terminal.write(`\r\n[exited with ${message.code ?? message.signal}]\r\n`);
-            if (message.type === 'error') terminal.write(`\r\n[${message.error}]\r\n`);
-            return;
-        }
-        terminal.write(new Uint8Array(event.data));
+    const current = {terminal, socket: null};
+    // A connection that fails before it opens is tried again, a few times: the browser drops the
+    // connections in progress when the host's network changes, as starting an instance does.
+    const connect = (attemptsLeft) => {
+        const socket = new WebSocket(url);
+        socket.binaryType = 'arraybuffer';
+        let opened = false;
+        socket.onopen = () => {
+            opened = true;
+        };
+        socket.onmessage = (event) => {
+            if (typeof event.data === 'string') {
+                const message = JSON.parse(event.data);
+                if (message.type === 'exit')
+                    terminal.write(`\r\n[exited with ${message.code ?? message.signal}]\r\n`);
+                if (message.type === 'error') terminal.write(`\r\n[${message.error}]\r\n`);
+                return;
+            }
+            terminal.write(new Uint8Array(event.data));
+        };
+        socket.onclose = () => {
+            if (session !== current || current.socket !== socket) return;
+            if (!opened && attemptsLeft > 0) {
+                setTimeout(() => {
+                    if (session === current) current.socket = connect(attemptsLeft - 1);
+                }, 500);
+                return;
+            }
+            host.dataset.closed = '1';
+        };
+        return socket;
     };
-    socket.onclose = () => {
-        host.dataset.closed = '1';
-    };
+    current.socket = connect(3);
     terminal.onData((data) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(encoder.encode(data));
+        if (current.socket.readyState === WebSocket.OPEN) current.socket.send(encoder.encode(data));
     });
     terminal.onResize(({cols, rows}) => {
-        if (socket.readyState === WebSocket.OPEN)
-            socket.send(JSON.stringify({type: 'resize', width: cols, height: rows}));
+        if (current.socket.readyState === WebSocket.OPEN)
+            current.socket.send(JSON.stringify({type: 'resize', width: cols, height: rows}));
     });
     terminal.focus();
-    session = {terminal, socket};
+    session = current;
     window.vesselTerminal = terminal;  // for the browser test: the rendered buffer's text
 }
 
