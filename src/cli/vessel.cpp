@@ -7,9 +7,12 @@
 
 #include "cli/api_target.h"
 #include "cli/command.h"
+#include "manager/tls/tls_client.h"
 
 int main(int argc, char** argv) {
     using namespace vessel::cli;
+    // The relay threads of remote connections and of the console run until the process exits.
+    vessel::manager::tls::keep_openssl_state_at_exit();
     CLI::App app{"vessel: manage Vessel containers and virtual machines through vesseld"};
     app.require_subcommand(1);
     ApiTarget api;

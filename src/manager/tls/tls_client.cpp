@@ -89,11 +89,13 @@ Result<HttpsUrl> parse_https_url(std::string_view url) {
     return parsed;
 }
 
+void keep_openssl_state_at_exit() {
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+}
+
 Result<UniqueFd> connect_remote(const RemoteEndpoint& endpoint) {
     auto where = TRY(parse_https_url(endpoint.url));
-    // The relay thread may still be in OpenSSL when the CLI exits: OpenSSL's own clean-up at exit
-    // would free what it uses under it.
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+    keep_openssl_state_at_exit();
     ContextHandle context(SSL_CTX_new(TLS_client_method()));
     if (!context) return openssl_error("TLS context");
     SSL_CTX_set_min_proto_version(context.get(), TLS1_3_VERSION);

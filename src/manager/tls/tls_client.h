@@ -27,6 +27,12 @@ struct RemoteEndpoint {
     CertificatePair client;
 };
 
+// For a process whose relay threads may still be in OpenSSL when it exits, as the CLI's are:
+// OpenSSL must not free its state at exit under them (a thread that was drawing random bytes
+// crashed on a freed lock). It only takes effect as OpenSSL's first initialisation, so such a
+// process calls it before anything else uses OpenSSL; connect_remote calls it too.
+void keep_openssl_state_at_exit();
+
 // ECONNREFUSED and the like for an unreachable server; EPROTO for a TLS failure (a server that
 // speaks no TLS 1.3, or refused the certificate); EPERM for a server whose certificate is not the
 // pinned one, with both fingerprints in the message.
