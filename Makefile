@@ -85,10 +85,8 @@ test-tsan: build
 # The whole suite, unit and integration tests, on a g++ build of the whole tree with
 # AddressSanitizer and UndefinedBehaviorSanitizer in $(SANITIZE_DIR): any report fails the test
 # that caused it. The executables shipped static link dynamically there (CMakeLists.txt says why).
-# tests/lsan.supp lists the one leak report suppressed, and why.
 SANITIZE_DIR ?= build-sanitize
 SANITIZE_ENV = ASAN_OPTIONS=abort_on_error=0:detect_stack_use_after_return=1:strict_string_checks=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test-sanitize: deps guest
 	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DVESSEL_SANITIZE=address
