@@ -60,11 +60,13 @@ fuzz: deps
 # the interpreter and the translator (shared memory, LR/SC, TLB shootdowns, code invalidation),
 # the board's devices, the I/O thread's event loop and the virtio devices it serves; then vesseld
 # and its monitors through the daemon's crash test (ten concurrent launches, kill -9 among them,
-# restarts that re-attach), with the plain build's vessel-runc. A g++ build of only those targets
-# in $(TSAN_DIR); a report fails the run. Races on guest RAM are the guest's (tests/tsan.supp says
+# restarts that re-attach), and its HTTPS listener, TLS relays, trust store and WebSockets through
+# the manager's unit tests and the remote test (the CLI's pinned relay included), with the plain
+# build's vessel-runc and vessel-vmm. A g++ build of only those targets in $(TSAN_DIR); a report
+# fails the run. Races on guest RAM are the guest's (tests/tsan.supp says
 # why) and suppressed; races on the VMM's or the daemon's own data are not.
 TSAN_DIR ?= build-tsan
-TSAN_TESTS = riscv_hart_test riscv_board_test vm_virtio_test vm_devices_test
+TSAN_TESTS = riscv_hart_test riscv_board_test vm_virtio_test vm_devices_test manager_test
 TSAN_OPTIONS = halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
 test-tsan: build
 	cmake -S . -B $(TSAN_DIR) -G Ninja -DVESSEL_SANITIZE=thread
@@ -76,9 +78,13 @@ test-tsan: build
 		VESSEL_TEST_ENGINE=jit TSAN_OPTIONS=$(TSAN_OPTIONS) $(TSAN_DIR)/tests/unit/$$test || exit 1; \
 	done
 	rm -rf $(TSAN_DIR)/daemon-reports && mkdir $(TSAN_DIR)/daemon-reports
-	TSAN_OPTIONS=$(TSAN_OPTIONS):log_path=$(CURDIR)/$(TSAN_DIR)/daemon-reports/report \
+	for test in daemon_crash_e2e remote_e2e; do \
+		TSAN_OPTIONS=$(TSAN_OPTIONS):log_path=$(CURDIR)/$(TSAN_DIR)/daemon-reports/report \
 		VESSEL_TEST_RUNTIME=$(CURDIR)/$(BUILD_DIR)/src/cli/vessel-runc \
-		tests/integration/manager/daemon_crash_e2e.sh $(TSAN_DIR)/src/cli/vessel $(TSAN_DIR)/src/cli/vesseld
+		VESSEL_TEST_VMM=$(CURDIR)/$(BUILD_DIR)/src/cli/vessel-vmm \
+		tests/integration/manager/$$test.sh $(TSAN_DIR)/src/cli/vessel $(TSAN_DIR)/src/cli/vesseld \
+		|| exit 1; \
+	done
 	@! ls $(TSAN_DIR)/daemon-reports/report.* 2>/dev/null || \
 		{ cat $(TSAN_DIR)/daemon-reports/report.*; echo "ThreadSanitizer reported the above"; exit 1; }
 

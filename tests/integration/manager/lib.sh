@@ -1,8 +1,8 @@
 # Shared by the manager's end-to-end tests: a private vesseld (temporary socket, state directory,
 # cgroup parent and managed bridge, so nothing of the host's own vesseld is touched) and the checks.
 # Source it with vessel_bin and vesseld_bin set (vessel-runc is found beside vesseld, or is
-# VESSEL_TEST_RUNTIME: `make test-tsan` runs an instrumented vesseld with the plain runtime). Needs
-# root.
+# VESSEL_TEST_RUNTIME, and vessel-vmm VESSEL_TEST_VMM: `make test-tsan` runs an instrumented
+# vesseld with the plain runtime and VMM). Needs root.
 if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root (containers)"; exit 77; fi
 if [[ ! -x /bin/busybox ]]; then echo "SKIP: busybox-static is not installed"; exit 77; fi
 runtime_bin=${VESSEL_TEST_RUNTIME:-$(dirname "$vesseld_bin")/vessel-runc}
@@ -144,7 +144,7 @@ use_riscv64_guests() {
   mkdir -p "$work/guests"
   ln -s "$(dirname "$kernel")" "$work/guests/riscv64-kernel"
   ln -s "$(dirname "$rootfs")" "$work/guests/riscv64-rootfs"
-  vmm=$(dirname "$vesseld_bin")/vessel-vmm
+  vmm=${VESSEL_TEST_VMM:-$(dirname "$vesseld_bin")/vessel-vmm}
   guest_cache=$work/guests
 }
 # A TCP port on 127.0.0.1 that nothing listens on now (for a vesseld's core.https_address).
