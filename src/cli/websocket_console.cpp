@@ -10,6 +10,8 @@
 #include "base/json.h"
 #include "cli/arguments.h"
 #include "manager/api/base64.h"
+#include "manager/api/client.h"
+#include "manager/api/http.h"
 #include "manager/api/websocket.h"
 
 namespace vessel::cli {
@@ -79,32 +81,25 @@ Result<UniqueFd> open_websocket_console(UniqueFd connection, const std::string& 
     RAND_bytes(nonce, sizeof nonce);
     auto key =
         manager::base64_encode(std::string_view(reinterpret_cast<char*>(nonce), sizeof nonce));
-    TRY(write_all(connection.get(),
-                  fmt::format("GET /1.0/instances/{}/console HTTP/1.1\r\nHost: vessel\r\n"
-                              "Connection: Upgrade\r\nUpgrade: websocket\r\n"
-                              "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {}\r\n\r\n",
-                              encode(name), key)));
-    std::string answer;
-    char chunk[4096];
-    size_t end = std::string::npos;
-    while ((end = answer.find("\r\n\r\n")) == std::string::npos) {
-        if (answer.size() > 64 * 1024) return fail("console of {}: an answer without an end", name);
-        ssize_t n = ::recv(connection.get(), chunk, sizeof chunk, 0);
-        if (n <= 0) return fail("console of {}: the server closed the connection", name);
-        answer.append(chunk, static_cast<size_t>(n));
-    }
-    auto head = answer.substr(0, end);
-    auto rest = answer.substr(end + 4);
-    if (!head.starts_with("HTTP/1.1 101")) {
+    manager::http::Connection http(std::move(connection));
+    TRY(http.write_request(
+        "GET", fmt::format("/1.0/instances/{}/console", encode(name)), "", "websocket",
+        fmt::format("Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {}\r\n", key)));
+    auto refused = TRY_CTX(http.read_upgrade_response(), "console of {}", name);
+    if (refused) {
         // An error answer: its JSON message, as every command shows it.
-        auto body = parse_json(rest, "answer");
-        if (body && body->is_object() && (*body)["error"].is_string())
-            return fail("{}", (*body)["error"].get<std::string>());
-        return fail("console of {}: {}", name, head.substr(0, head.find('\r')));
+        manager::ApiResponse answer{.status = refused->status, .body = Json()};
+        if (auto body = parse_json(refused->body, "answer"); body) answer.body = std::move(*body);
+        if (auto message = answer.error(); !message.empty()) return fail("{}", message);
+        return fail("console of {}: the server answered {} instead of switching to a WebSocket",
+                    name, refused->status);
     }
-    if (head.find("Sec-WebSocket-Accept: " + manager::api::websocket_accept(key)) ==
-        std::string::npos)
+    auto accept = http.switched_fields().find("sec-websocket-accept");
+    if (accept == http.switched_fields().end() ||
+        accept->second != manager::api::websocket_accept(key))
         return fail("console of {}: the server's answer is not a WebSocket's", name);
+    std::string rest = http.take_buffered();
+    connection = http.release();
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
         return fail_errno("socketpair");

@@ -374,9 +374,11 @@ Result<> ChunkWriter::write(std::string_view data) {
 }
 
 Result<> Connection::write_request(std::string_view method, std::string_view target,
-                                   std::string_view body, std::string_view upgrade) {
+                                   std::string_view body, std::string_view upgrade,
+                                   std::string_view more_head_lines) {
     std::string message = fmt::format("{} {} HTTP/1.1\r\nHost: vessel\r\n", method, target);
     if (!upgrade.empty()) message += fmt::format("Connection: Upgrade\r\nUpgrade: {}\r\n", upgrade);
+    message += more_head_lines;
     if (!body.empty())
         message +=
             fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n", body.size());
@@ -462,6 +464,7 @@ Result<std::optional<Response>> Connection::read_upgrade_response() {
     auto head = TRY(parse_response_head(std::string_view(buffer_).substr(0, *head_end), fields));
     if (head.status != 101) return std::optional<Response>(TRY(read_response()));
     buffer_.erase(0, *head_end + 4);
+    switched_fields_ = std::move(fields);
     return std::optional<Response>{};
 }
 

@@ -145,9 +145,10 @@ class Connection {
 
     int fd() const { return fd_.get(); }
 
-    // `upgrade`: ask the server to switch the connection to that protocol.
+    // `upgrade`: ask the server to switch the connection to that protocol. `more_head_lines`:
+    // header lines that protocol asks for, each ending in CRLF.
     Result<> write_request(std::string_view method, std::string_view target, std::string_view body,
-                           std::string_view upgrade = {});
+                           std::string_view upgrade = {}, std::string_view more_head_lines = {});
     Result<Response> read_response();
     // For streams: reads the head of a chunked response, then calls on_chunk for each chunk until
     // the stream ends or on_chunk returns false.
@@ -157,6 +158,8 @@ class Connection {
     // After a request that asked to upgrade: nullopt when the server switched (101), after which
     // the socket (release()) and take_buffered() carry the new protocol; otherwise the answer.
     Result<std::optional<Response>> read_upgrade_response();
+    // The header fields of the 101 that read_upgrade_response took (names in lower case).
+    const std::map<std::string, std::string>& switched_fields() const { return switched_fields_; }
     std::string take_buffered() { return std::exchange(buffer_, {}); }
     UniqueFd release() { return std::move(fd_); }
 
@@ -169,6 +172,7 @@ class Connection {
     UniqueFd fd_;
     Limits limits_;
     std::string buffer_;
+    std::map<std::string, std::string> switched_fields_;
 };
 
 std::string_view reason_phrase(int status);
