@@ -87,6 +87,9 @@ check "a stranger gets 403 for a WebSocket too" bash -c "
 check "a GET of exec without the upgrade is refused by name" bash -c \
   "curl -sS --unix-socket '$socket' 'http://vessel/1.0/instances/c1/exec?command=%5B%22true%22%5D' | grep -q 'exec over WebSocket'"
 check "launch the riscv64 VM r1:v1" client launch riscv64/busybox r1:v1 --vm
+expect_error "a remote console of a missing instance is refused with the server's message" \
+  "instance nope not found" client console r1:nope
+expect_error "... and of a container too" "is a container" client console r1:c1
 check "vessel console r1:v1 goes through the WebSocket: a shell on the VM's serial line" bash -c "
   { sleep 2; printf 'echo hi-\$((6*7))-console\\n'; sleep 4; printf '\\001q'; } |
     VESSEL_CONFIG_DIR='$work/client' timeout 60 '$vessel_bin' console r1:v1 >'$work/console-out' 2>&1
